@@ -1,0 +1,410 @@
+//! The register bytecode: every opcode defined once, with its semantics, in `opcodes!`; the
+//! enum, opcode names and docs, and operand access for the disassembler all come from it.
+//! Also the compiled forms: `Proto` (one function) and `Program` (a whole compiled source).
+//!
+//! Notation in the opcode docs: `R[x]` is register x of the current frame, `K[k]` constant k,
+//! `G[g]` global slot g, `U[u]` captured variable u, `pc` the index of the next instruction.
+
+use std::rc::Rc;
+
+use crate::resolver::GlobalInfo;
+use crate::symbol::{Interner, Symbol};
+
+/// A register of the current frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reg(pub u16);
+/// An index into the prototype's constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConstIdx(pub u32);
+/// A small integer operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Imm(pub i32);
+/// A jump offset, relative to the instruction after the jump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Jump(pub i32);
+/// A global slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalIdx(pub u32);
+/// A captured-variable index of the current closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UpIdx(pub u16);
+/// A prototype in the program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProtoId(pub u32);
+/// A class declaration in the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClassIdx(pub u32);
+/// An argument count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Count(pub u16);
+/// A builtin function, as an instruction operand (the index into `builtins::BUILTINS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BuiltinId(pub u16);
+
+impl BuiltinId {
+    /// The builtin as a value payload.
+    #[inline]
+    pub fn native(self) -> crate::value::NativeId {
+        crate::value::NativeId(self.0 as u32)
+    }
+}
+
+/// One operand, typed, as the disassembler sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// Register.
+    Reg(Reg),
+    /// Constant index.
+    Const(ConstIdx),
+    /// Immediate integer.
+    Imm(Imm),
+    /// Jump offset.
+    Jump(Jump),
+    /// Global slot.
+    Global(GlobalIdx),
+    /// Captured variable.
+    Upval(UpIdx),
+    /// Property or method name.
+    Sym(Symbol),
+    /// Function prototype.
+    Proto(ProtoId),
+    /// Class declaration.
+    Class(ClassIdx),
+    /// Builtin function.
+    Native(BuiltinId),
+    /// Count.
+    Count(Count),
+}
+
+macro_rules! operand_from {
+    ($($ty:ident => $var:ident),*) => {
+        $(impl From<$ty> for Operand {
+            fn from(x: $ty) -> Operand {
+                Operand::$var(x)
+            }
+        })*
+    };
+}
+operand_from!(Reg => Reg, ConstIdx => Const, Imm => Imm, Jump => Jump, GlobalIdx => Global,
+    UpIdx => Upval, Symbol => Sym, ProtoId => Proto, ClassIdx => Class, BuiltinId => Native,
+    Count => Count);
+
+/// Name, semantics and operand names of one opcode.
+#[derive(Clone, Copy, Debug)]
+pub struct OpInfo {
+    /// Opcode name.
+    pub name: &'static str,
+    /// One line of semantics.
+    pub doc: &'static str,
+    /// Operand names, in order.
+    pub operands: &'static [&'static str],
+}
+
+macro_rules! opcodes {
+    ($( $(#[doc = $doc:literal])+ $name:ident { $($field:ident : $ty:ident),* } )*) => {
+        /// One instruction.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Op {
+            $( $(#[doc = $doc])+ $name { $( #[allow(missing_docs)] $field: $ty ),* }, )*
+        }
+
+        /// Opcode without operands, in declaration order (its `as usize` is the opcode index).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum OpCode {
+            $( $(#[doc = $doc])+ $name, )*
+        }
+
+        /// Every opcode's name, semantics and operands, indexed by `OpCode as usize`.
+        pub const OPCODES: &[OpInfo] = &[
+            $( OpInfo { name: stringify!($name), doc: concat!($($doc),+), operands: &[$(stringify!($field)),*] }, )*
+        ];
+
+        impl Op {
+            /// The opcode.
+            #[inline]
+            pub fn code(&self) -> OpCode {
+                match self { $( Op::$name { .. } => OpCode::$name, )* }
+            }
+
+            /// The opcode's name.
+            pub fn name(&self) -> &'static str {
+                OPCODES[self.code() as usize].name
+            }
+
+            /// The operands with their names, in order.
+            pub fn operands(&self) -> Vec<(&'static str, Operand)> {
+                match *self {
+                    $( Op::$name { $($field),* } => vec![$( (stringify!($field), Operand::from($field)) ),*], )*
+                }
+            }
+        }
+    };
+}
+
+opcodes! {
+    /// R[a] := R[b]
+    Move { a: Reg, b: Reg }
+    /// R[a] := nil
+    LoadNil { a: Reg }
+    /// R[a] := true
+    LoadTrue { a: Reg }
+    /// R[a] := false
+    LoadFalse { a: Reg }
+    /// R[a] := imm (an int that fits in 32 bits)
+    LoadInt { a: Reg, imm: Imm }
+    /// R[a] := K[k]
+    LoadK { a: Reg, k: ConstIdx }
+    /// R[a] := the builtin function f
+    LoadNative { a: Reg, f: BuiltinId }
+    /// R[a] := G[g]; NameError if the global's initializer has not run yet
+    GetGlobal { a: Reg, g: GlobalIdx }
+    /// G[g] := R[a]
+    SetGlobal { a: Reg, g: GlobalIdx }
+    /// R[a] := current value of captured variable U[u]
+    GetUpval { a: Reg, u: UpIdx }
+    /// captured variable U[u] := R[a]
+    SetUpval { a: Reg, u: UpIdx }
+    /// R[a] := a new shared box holding R[a] (a local that closures capture lives in a box)
+    NewBox { a: Reg }
+    /// R[a] := content of the box in R[b]
+    GetBox { a: Reg, b: Reg }
+    /// content of the box in R[a] := R[b]
+    SetBox { a: Reg, b: Reg }
+    /// R[a] := a new closure of prototype p, capturing boxes per p's capture list
+    Closure { a: Reg, p: ProtoId }
+    /// R[a] := R[b] + R[c] (int overflow is OverflowError; strings and lists concatenate)
+    Add { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] - R[c]
+    Sub { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] * R[c] (string or list times int repeats)
+    Mul { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] / R[c] (ints truncate toward zero; zero divisor is ZeroDivisionError)
+    Div { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] % R[c] (ints: sign of the dividend; zero divisor is ZeroDivisionError)
+    Mod { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] + imm (same semantics as Add with an int right operand)
+    AddI { a: Reg, b: Reg, imm: Imm }
+    /// R[a] := -R[b]
+    Neg { a: Reg, b: Reg }
+    /// R[a] := not truthy(R[b])
+    Not { a: Reg, b: Reg }
+    /// R[a] := R[b] == R[c]
+    Eq { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] != R[c]
+    Ne { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] < R[c] (numbers or strings; TypeError otherwise)
+    Lt { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] <= R[c]
+    Le { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] > R[c]
+    Gt { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b] >= R[c]
+    Ge { a: Reg, b: Reg, c: Reg }
+    /// pc += off (a forward jump)
+    Jmp { off: Jump }
+    /// pc += off (a loop back-edge: charges one unit of fuel)
+    Loop { off: Jump }
+    /// if truthy(R[a]) then pc += off
+    JmpIf { a: Reg, off: Jump }
+    /// if not truthy(R[a]) then pc += off
+    JmpIfNot { a: Reg, off: Jump }
+    /// R[a] := R[a](R[a+1], ..., R[a+n]) (charges one unit of fuel)
+    Call { a: Reg, n: Count }
+    /// R[a] := builtin f(R[a+1], ..., R[a+n]) (charges one unit of fuel)
+    CallNative { a: Reg, f: BuiltinId, n: Count }
+    /// R[a] := R[a].m(R[a+1], ..., R[a+n]): a field holding a function, else a method (charges one unit of fuel)
+    Invoke { a: Reg, m: Symbol, n: Count }
+    /// R[a] := superclass method m called with self = R[a] and R[a+1], ..., R[a+n] (charges one unit of fuel)
+    SuperInvoke { a: Reg, m: Symbol, n: Count }
+    /// R[a] := superclass method m bound to self = R[b]
+    GetSuper { a: Reg, b: Reg, m: Symbol }
+    /// return R[a] to the caller
+    Return { a: Reg }
+    /// return nil to the caller (from init: return self)
+    ReturnNil {}
+    /// R[a] := a new list [R[b], ..., R[b+n-1]]
+    NewList { a: Reg, b: Reg, n: Count }
+    /// append R[b], ..., R[b+n-1] to the list in R[a] (long list literals are built in batches)
+    AppendList { a: Reg, b: Reg, n: Count }
+    /// R[a] := a new empty map
+    NewMap { a: Reg }
+    /// R[a] := R[b][R[c]] (list or string by int index, map by key)
+    GetIndex { a: Reg, b: Reg, c: Reg }
+    /// R[a][R[b]] := R[c] (list element or map entry)
+    SetIndex { a: Reg, b: Reg, c: Reg }
+    /// R[a] := R[b].m (the field m, else method m bound to R[b])
+    GetProp { a: Reg, b: Reg, m: Symbol }
+    /// R[a].m := R[b] (adds the field if the instance lacks it)
+    SetProp { a: Reg, b: Reg, m: Symbol }
+    /// R[a] := a new class built from declaration c (its superclass must be initialized)
+    Class { a: Reg, c: ClassIdx }
+    /// throw R[a]
+    Throw { a: Reg }
+    /// check that R[a] is a list, map or string (TypeError otherwise); R[a+1] := 0 (the cursor)
+    IterPrep { a: Reg }
+    /// if the cursor R[a+1] is not at the end of R[a]: R[b] := next element (map: next key), advance; else pc += off
+    IterNext { a: Reg, b: Reg, off: Jump }
+    /// check that R[a] and R[a+1] are ints (TypeError otherwise); if R[a] >= R[a+1] then pc += off
+    ForPrep { a: Reg, off: Jump }
+    /// R[a] += 1; if R[a] < R[a+1] then pc += off (a loop back-edge: charges one unit of fuel)
+    ForLoop { a: Reg, off: Jump }
+}
+
+/// A compile-time constant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Const {
+    /// Integer (too large for `LoadInt`).
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(Rc<str>),
+}
+
+/// Where a closure's captured variable comes from when the closure is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureSrc {
+    /// The box in a register of the creating frame.
+    Reg(Reg),
+    /// A captured variable of the creating closure.
+    Upval(UpIdx),
+}
+
+/// A protected range of a `try` statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// First protected instruction.
+    pub start: u32,
+    /// One past the last protected instruction.
+    pub end: u32,
+    /// First instruction of the `catch` block.
+    pub target: u32,
+    /// Register receiving the caught value.
+    pub reg: Reg,
+}
+
+/// What kind of function a prototype is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoKind {
+    /// The top level of a program (or of one REPL entry).
+    Script,
+    /// A function declaration or literal.
+    Function,
+    /// A method; `self` is register 0.
+    Method,
+    /// An `init` method: returns `self`.
+    Init,
+}
+
+/// One compiled function.
+#[derive(Clone, Debug)]
+pub struct Proto {
+    /// Name used in traces: `f`, `Class.method`, `<script>`, `<anonymous>`.
+    pub name: String,
+    /// The kind.
+    pub kind: ProtoKind,
+    /// Declared parameters (not counting `self`).
+    pub arity: u8,
+    /// Registers the frame needs.
+    pub nregs: u16,
+    /// Instructions.
+    pub code: Vec<Op>,
+    /// Source line of each instruction.
+    pub lines: Vec<u32>,
+    /// Constants.
+    pub consts: Vec<Const>,
+    /// Captured variables, in upvalue order.
+    pub captures: Vec<CaptureSrc>,
+    /// `try` ranges, innermost first.
+    pub handlers: Vec<Handler>,
+    /// For methods and functions nested in them: the class declaration (for `super`).
+    pub class: Option<ClassIdx>,
+    /// Line of the declaration.
+    pub line: u32,
+}
+
+impl Proto {
+    /// Whether register 0 holds `self`.
+    pub fn has_self(&self) -> bool {
+        matches!(self.kind, ProtoKind::Method | ProtoKind::Init)
+    }
+
+    /// Registers occupied by the receiver and parameters on entry.
+    pub fn param_regs(&self) -> usize {
+        self.arity as usize + usize::from(self.has_self())
+    }
+
+    /// The innermost handler protecting instruction `pc`.
+    pub fn handler_for(&self, pc: usize) -> Option<&Handler> {
+        let pc = pc as u32;
+        self.handlers.iter().find(|h| h.start <= pc && pc < h.end)
+    }
+}
+
+/// A compiled class declaration.
+#[derive(Clone, Debug)]
+pub struct ClassInfo {
+    /// Class name.
+    pub name: String,
+    /// Global slot of the superclass, if any.
+    pub superclass: Option<GlobalIdx>,
+    /// Own methods.
+    pub methods: Vec<(Symbol, ProtoId)>,
+    /// Global slot the class is stored in.
+    pub global: GlobalIdx,
+}
+
+/// A compiled program: all prototypes, class declarations, names and globals.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// Every prototype. In a REPL session, later entries append.
+    pub protos: Vec<Rc<Proto>>,
+    /// Class declarations.
+    pub classes: Vec<ClassInfo>,
+    /// Property and method names.
+    pub symbols: Interner,
+    /// Global slots.
+    pub globals: Vec<GlobalInfo>,
+    /// The entry point compiled last.
+    pub main: ProtoId,
+}
+
+impl Program {
+    /// A prototype.
+    #[inline]
+    pub fn proto(&self, id: ProtoId) -> &Rc<Proto> {
+        &self.protos[id.0 as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(
+            std::mem::size_of::<Op>() <= 12,
+            "Op is {} bytes",
+            std::mem::size_of::<Op>()
+        );
+    }
+
+    #[test]
+    fn every_opcode_has_a_doc_and_a_unique_name() {
+        let mut names: Vec<&str> = OPCODES.iter().map(|o| o.name).collect();
+        assert!(OPCODES.iter().all(|o| !o.doc.trim().is_empty()));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), OPCODES.len());
+        let op = Op::Add {
+            a: Reg(1),
+            b: Reg(2),
+            c: Reg(3),
+        };
+        assert_eq!(op.name(), "Add");
+        assert_eq!(OPCODES[op.code() as usize].operands, &["a", "b", "c"]);
+        assert_eq!(op.operands()[2], ("c", Operand::Reg(Reg(3))));
+    }
+}

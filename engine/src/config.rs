@@ -1,0 +1,121 @@
+//! Engine configuration: which tier runs, the tiering thresholds and every engine limit, with
+//! their defaults, in one place.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Which execution tier runs a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// The bytecode interpreter only.
+    Interp,
+}
+
+impl Tier {
+    /// Every tier this build supports.
+    pub const ALL: &'static [Tier] = &[Tier::Interp];
+
+    /// The tier's name (`interp`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Interp => "interp",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Tier, String> {
+        Tier::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Tier::ALL.iter().map(|t| t.name()).collect();
+                format!("unknown tier '{s}' (expected one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// Engine limits. All are counted in language units, so every tier hits them at exactly the
+/// same point; all raise errors that scripts cannot catch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel: one unit per call (of any function, builtin or class) and per loop back-edge.
+    /// `None` means unlimited.
+    pub fuel: Option<u64>,
+    /// Most Echo frames active at once.
+    pub max_call_depth: u32,
+    /// Most register slots on the VM stack, over all frames.
+    pub max_stack_slots: usize,
+    /// Most heap bytes (as the engine accounts them) not yet reclaimed.
+    pub max_heap_bytes: usize,
+    /// Longest string, in bytes (also bounds the text of one `print`).
+    pub max_string_bytes: usize,
+    /// Most elements of one list or entries of one map.
+    pub max_collection_len: usize,
+    /// Most bytes of captured output.
+    pub max_output_bytes: usize,
+    /// Deepest syntactic nesting the parser accepts.
+    pub max_nesting: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: Some(1_000_000_000),
+            max_call_depth: 10_000,
+            max_stack_slots: 1 << 22,
+            max_heap_bytes: 1 << 30,
+            max_string_bytes: 1 << 26,
+            max_collection_len: 1 << 24,
+            max_output_bytes: 1 << 26,
+            max_nesting: 200,
+        }
+    }
+}
+
+/// Where `print` output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Collected into the `Outcome` (bounded by `max_output_bytes`).
+    Capture,
+    /// Written to the process's standard output as it is printed.
+    Stdout,
+}
+
+/// Everything that decides how a program runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The execution tier.
+    pub tier: Tier,
+    /// Engine limits.
+    pub limits: Limits,
+    /// Calls after which a function is compiled (tiered execution).
+    pub hot_calls: u32,
+    /// Loop back-edges after which a loop enters compiled code (tiered execution).
+    pub hot_loops: u32,
+    /// Collect garbage at every safepoint (slow; for testing the collector's roots).
+    pub gc_stress: bool,
+    /// Where output goes.
+    pub output: OutputMode,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tier: Tier::Interp,
+            limits: Limits::default(),
+            hot_calls: 10,
+            hot_loops: 1000,
+            gc_stress: false,
+            output: OutputMode::Capture,
+        }
+    }
+}

@@ -1,0 +1,691 @@
+//! The garbage-collected heap: object layouts, `Gc` handles, byte accounting and a precise,
+//! non-moving mark-sweep collector. All raw-pointer handling of heap objects lives here.
+
+use std::cell::{Cell, RefCell};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use indexmap::IndexMap;
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::bytecode::ProtoId;
+use crate::error::{ErrorKind, RtError, RtResult};
+use crate::shape::ShapeId;
+use crate::symbol::Symbol;
+use crate::value::Value;
+
+/// Which kind of object a header belongs to; decides how the sweeper frees it.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjKind {
+    /// [`Str`].
+    Str,
+    /// [`List`].
+    List,
+    /// [`Map`].
+    Map,
+    /// [`Closure`].
+    Closure,
+    /// [`UpBox`].
+    UpBox,
+    /// [`Class`].
+    Class,
+    /// [`Instance`].
+    Instance,
+    /// [`BoundMethod`].
+    BoundMethod,
+}
+
+/// The header every heap object starts with.
+#[repr(C)]
+pub struct Header {
+    kind: ObjKind,
+    marked: Cell<bool>,
+}
+
+/// A heap object: header followed by the payload.
+#[repr(C)]
+pub struct GcBox<T> {
+    header: Header,
+    value: T,
+}
+
+/// Implemented by every type that lives on the GC heap.
+pub trait HeapObj: Sized {
+    /// The object's kind tag.
+    const KIND: ObjKind;
+    /// Marks every value this object references.
+    fn trace(&self, tracer: &mut Tracer);
+    /// Bytes this object is accounted for, in the engine's deterministic units.
+    fn size(&self) -> usize;
+}
+
+/// A handle to a heap object. Copyable; valid for as long as the object is reachable from
+/// the roots at every collection, which the VM guarantees by collecting only at safepoints.
+pub struct Gc<T: HeapObj> {
+    ptr: NonNull<GcBox<T>>,
+}
+
+impl<T: HeapObj> Clone for Gc<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: HeapObj> Copy for Gc<T> {}
+
+impl<T: HeapObj> Gc<T> {
+    /// Identity comparison.
+    #[inline]
+    pub fn ptr_eq(a: Gc<T>, b: Gc<T>) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// The object's address, for identity-keyed bookkeeping (never shown to programs).
+    #[inline]
+    pub fn addr(self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    fn header(self) -> &'static Header {
+        // SAFETY: the object is alive (see `Gc`), and `header` is the first field of the
+        // `#[repr(C)]` box. The 'static lifetime never escapes this module's short uses.
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+}
+
+impl<T: HeapObj> Deref for Gc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: a `Gc` is only ever obtained from `Heap::alloc` and is only used while the
+        // object is reachable from the VM's roots; the collector frees objects only at
+        // safepoints, after tracing every root, so the pointee is alive here. Mutation goes
+        // through `Cell`/`RefCell` inside the objects, never through `&mut T`.
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+impl<T: HeapObj> std::fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Gc<{:?}>", T::KIND)
+    }
+}
+
+/// An immutable string with its precomputed hash and character count.
+pub struct Str {
+    hash: u64,
+    chars: usize,
+    text: Box<str>,
+}
+
+impl Str {
+    /// The text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+    /// Length in Unicode scalar values, what `len()` returns.
+    #[inline]
+    pub fn char_len(&self) -> usize {
+        self.chars
+    }
+    /// Whether every character is ASCII, so char index == byte index.
+    #[inline]
+    pub fn is_ascii(&self) -> bool {
+        self.chars == self.text.len()
+    }
+    /// The content hash (FxHash of the bytes), used for map keys.
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl HeapObj for Str {
+    const KIND: ObjKind = ObjKind::Str;
+    fn trace(&self, _: &mut Tracer) {}
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<Str>>() + self.text.len()
+    }
+}
+
+/// A growable list of values.
+pub struct List {
+    /// The elements. Borrowed only for the duration of one operation.
+    pub items: RefCell<Vec<Value>>,
+}
+
+impl HeapObj for List {
+    const KIND: ObjKind = ObjKind::List;
+    fn trace(&self, tracer: &mut Tracer) {
+        for v in self.items.borrow().iter() {
+            tracer.mark_value(*v);
+        }
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<List>>() + self.items.borrow().len() * VALUE_BYTES
+    }
+}
+
+/// Bytes one value slot is accounted for.
+pub const VALUE_BYTES: usize = 16;
+/// Bytes one map entry is accounted for (key, value, hash and index).
+pub const MAP_ENTRY_BYTES: usize = 48;
+
+/// A map key: an int or a string, compared by value.
+#[derive(Clone, Copy, Debug)]
+pub enum Key {
+    /// Integer key.
+    Int(i64),
+    /// String key.
+    Str(Gc<Str>),
+}
+
+impl Key {
+    /// The key as a value.
+    pub fn to_value(self) -> Value {
+        match self {
+            Key::Int(i) => Value::Int(i),
+            Key::Str(s) => Value::Str(s),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        match (self, other) {
+            (Key::Int(a), Key::Int(b)) => a == b,
+            (Key::Str(a), Key::Str(b)) => {
+                Gc::ptr_eq(*a, *b) || (a.hash == b.hash && a.as_str() == b.as_str())
+            }
+            _ => false,
+        }
+    }
+}
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Key::Int(i) => {
+                state.write_u8(0);
+                state.write_i64(*i);
+            }
+            Key::Str(s) => {
+                state.write_u8(1);
+                state.write_u64(s.hash);
+            }
+        }
+    }
+}
+
+/// The ordered table behind a map.
+pub type MapTable = IndexMap<Key, Value, BuildHasherDefault<FxHasher>>;
+
+/// An insertion-ordered map.
+pub struct Map {
+    /// The entries, in insertion order.
+    pub entries: RefCell<MapTable>,
+}
+
+impl HeapObj for Map {
+    const KIND: ObjKind = ObjKind::Map;
+    fn trace(&self, tracer: &mut Tracer) {
+        for (k, v) in self.entries.borrow().iter() {
+            if let Key::Str(s) = k {
+                tracer.mark(*s);
+            }
+            tracer.mark_value(*v);
+        }
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<Map>>() + self.entries.borrow().len() * MAP_ENTRY_BYTES
+    }
+}
+
+/// A captured variable, shared by every closure that captures it and by its home frame.
+pub struct UpBox {
+    /// The variable's current value.
+    pub value: Cell<Value>,
+}
+
+impl HeapObj for UpBox {
+    const KIND: ObjKind = ObjKind::UpBox;
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.mark_value(self.value.get());
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<UpBox>>()
+    }
+}
+
+/// A function value: a prototype plus its captured variables.
+pub struct Closure {
+    /// The function's bytecode prototype.
+    pub proto: ProtoId,
+    /// Captured variables, in the order of the prototype's upvalue descriptors.
+    pub upvals: Box<[Gc<UpBox>]>,
+}
+
+impl HeapObj for Closure {
+    const KIND: ObjKind = ObjKind::Closure;
+    fn trace(&self, tracer: &mut Tracer) {
+        for u in self.upvals.iter() {
+            tracer.mark(*u);
+        }
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<Closure>>() + self.upvals.len() * 8
+    }
+}
+
+/// A class: its name, superclass and method table (inherited methods copied down).
+pub struct Class {
+    /// The class name.
+    pub name: Gc<Str>,
+    /// Index of the class declaration in the program; `None` for the builtin `Error`.
+    pub decl: Option<u32>,
+    /// The superclass.
+    pub superclass: Option<Gc<Class>>,
+    /// All methods, own and inherited (own ones override).
+    pub methods: FxHashMap<Symbol, Gc<Closure>>,
+    /// The `init` method, if any (own or inherited).
+    pub init: Option<Gc<Closure>>,
+}
+
+impl HeapObj for Class {
+    const KIND: ObjKind = ObjKind::Class;
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.mark(self.name);
+        if let Some(s) = self.superclass {
+            tracer.mark(s);
+        }
+        for m in self.methods.values() {
+            tracer.mark(*m);
+        }
+        if let Some(i) = self.init {
+            tracer.mark(i);
+        }
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<Class>>() + self.methods.len() * 24
+    }
+}
+
+/// An instance: its class, its shape (which field lives in which slot) and the slots.
+pub struct Instance {
+    /// The instance's class.
+    pub class: Gc<Class>,
+    /// The shape describing `fields`.
+    pub shape: Cell<ShapeId>,
+    /// Field values, indexed by the shape's slot numbers.
+    pub fields: RefCell<Vec<Value>>,
+}
+
+impl HeapObj for Instance {
+    const KIND: ObjKind = ObjKind::Instance;
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.mark(self.class);
+        for v in self.fields.borrow().iter() {
+            tracer.mark_value(*v);
+        }
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<Instance>>() + self.fields.borrow().len() * VALUE_BYTES
+    }
+}
+
+/// A method bound to a receiver (`obj.m` without a call).
+pub struct BoundMethod {
+    /// The receiver, passed as `self`.
+    pub receiver: Value,
+    /// The method.
+    pub method: Gc<Closure>,
+}
+
+impl HeapObj for BoundMethod {
+    const KIND: ObjKind = ObjKind::BoundMethod;
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.mark_value(self.receiver);
+        tracer.mark(self.method);
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of::<GcBox<BoundMethod>>()
+    }
+}
+
+/// The marking worklist.
+pub struct Tracer {
+    gray: Vec<NonNull<Header>>,
+}
+
+impl Tracer {
+    /// Marks the object a value refers to, if any.
+    #[inline]
+    pub fn mark_value(&mut self, v: Value) {
+        match v {
+            Value::Str(o) => self.mark(o),
+            Value::List(o) => self.mark(o),
+            Value::Map(o) => self.mark(o),
+            Value::Func(o) => self.mark(o),
+            Value::Class(o) => self.mark(o),
+            Value::Instance(o) => self.mark(o),
+            Value::Method(o) => self.mark(o),
+            Value::Boxed(o) => self.mark(o),
+            Value::Nil
+            | Value::False
+            | Value::True
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Native(_)
+            | Value::Undef => {}
+        }
+    }
+
+    /// Marks one object and queues it for tracing.
+    #[inline]
+    pub fn mark<T: HeapObj>(&mut self, o: Gc<T>) {
+        let h = o.header();
+        if !h.marked.get() {
+            h.marked.set(true);
+            self.gray.push(o.ptr.cast());
+        }
+    }
+}
+
+/// Collector statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Collections run.
+    pub collections: u64,
+    /// Objects allocated.
+    pub allocations: u64,
+    /// Highest accounted byte count seen.
+    pub peak_bytes: usize,
+    /// Accounted bytes right now.
+    pub bytes: usize,
+}
+
+/// Smallest collection threshold, so small programs never collect.
+const MIN_GC_THRESHOLD: usize = 1 << 20;
+
+/// The heap: every live object, the byte account and the collection threshold.
+pub struct Heap {
+    objects: Vec<NonNull<Header>>,
+    bytes: usize,
+    next_gc: usize,
+    limit: usize,
+    stress: bool,
+    stats: HeapStats,
+}
+
+impl Heap {
+    /// An empty heap that refuses to grow past `limit` accounted bytes. With `stress`, every
+    /// safepoint collects.
+    pub fn new(limit: usize, stress: bool) -> Heap {
+        Heap {
+            objects: Vec::new(),
+            bytes: 0,
+            next_gc: MIN_GC_THRESHOLD.min(limit / 2),
+            limit,
+            stress,
+            stats: HeapStats::default(),
+        }
+    }
+
+    /// Allocates an object, failing with `MemoryLimit` when the account would pass the limit.
+    pub fn alloc<T: HeapObj>(&mut self, value: T) -> RtResult<Gc<T>> {
+        let size = value.size();
+        self.charge(size)?;
+        let boxed = Box::new(GcBox {
+            header: Header {
+                kind: T::KIND,
+                marked: Cell::new(false),
+            },
+            value,
+        });
+        let ptr = NonNull::from(Box::leak(boxed));
+        self.objects.push(ptr.cast());
+        self.stats.allocations += 1;
+        Ok(Gc { ptr })
+    }
+
+    /// Accounts `bytes` more for an object that grew in place (list push, new field...).
+    #[inline]
+    pub fn charge(&mut self, bytes: usize) -> RtResult<()> {
+        let new = self.bytes.saturating_add(bytes);
+        if new > self.limit {
+            return Err(RtError::new(
+                ErrorKind::MemoryLimit,
+                format!("heap limit of {} bytes exceeded", self.limit),
+            ));
+        }
+        self.bytes = new;
+        if new > self.stats.peak_bytes {
+            self.stats.peak_bytes = new;
+        }
+        Ok(())
+    }
+
+    /// Allocates a string.
+    pub fn alloc_str(&mut self, text: &str) -> RtResult<Gc<Str>> {
+        self.alloc(Str {
+            hash: hash_str(text),
+            chars: text.chars().count(),
+            text: text.into(),
+        })
+    }
+
+    /// Allocates a string from an owned buffer, avoiding a copy.
+    pub fn alloc_string(&mut self, text: String) -> RtResult<Gc<Str>> {
+        self.alloc(Str {
+            hash: hash_str(&text),
+            chars: text.chars().count(),
+            text: text.into_boxed_str(),
+        })
+    }
+
+    /// Allocates a list.
+    pub fn alloc_list(&mut self, items: Vec<Value>) -> RtResult<Gc<List>> {
+        self.alloc(List {
+            items: RefCell::new(items),
+        })
+    }
+
+    /// Allocates an empty map.
+    pub fn alloc_map(&mut self) -> RtResult<Gc<Map>> {
+        self.alloc(Map {
+            entries: RefCell::new(MapTable::default()),
+        })
+    }
+
+    /// Whether the next safepoint should collect.
+    #[inline]
+    pub fn wants_collection(&self) -> bool {
+        self.stress || self.bytes >= self.next_gc
+    }
+
+    /// Runs a full collection. `roots` must mark every value the mutator can still reach.
+    pub fn collect(&mut self, roots: impl FnOnce(&mut Tracer)) {
+        let mut tracer = Tracer { gray: Vec::new() };
+        roots(&mut tracer);
+        while let Some(h) = tracer.gray.pop() {
+            trace_erased(h, &mut tracer);
+        }
+        let mut live = 0usize;
+        self.objects.retain(|&h| {
+            // SAFETY: every pointer in `objects` came from `alloc` and has not been freed:
+            // freed pointers are removed from the list by this very `retain`.
+            let header = unsafe { h.as_ref() };
+            if header.marked.get() {
+                header.marked.set(false);
+                live += size_erased(h);
+                true
+            } else {
+                // SAFETY: the object is unreachable from every root, so no `Gc` to it is
+                // used again; it is freed exactly once because it leaves `objects` now.
+                unsafe { free_erased(h) };
+                false
+            }
+        });
+        self.bytes = live;
+        self.stats.collections += 1;
+        // Collect again once half the remaining headroom is used: a program whose live data
+        // fits under the limit then only fails when one operation allocates past it.
+        let headroom = self.limit.saturating_sub(live);
+        self.next_gc = live.saturating_add((headroom / 2).min(live.max(MIN_GC_THRESHOLD)));
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> HeapStats {
+        HeapStats {
+            bytes: self.bytes,
+            ..self.stats
+        }
+    }
+
+    /// Number of live (not yet collected) objects.
+    pub fn object_count(&self) -> usize {
+        self.objects.len()
+    }
+}
+
+impl Drop for Heap {
+    fn drop(&mut self) {
+        for &h in &self.objects {
+            // SAFETY: the heap owns every object in `objects`; each is freed exactly once, here,
+            // and no `Gc` outlives the VM that owns the heap.
+            unsafe { free_erased(h) };
+        }
+    }
+}
+
+/// FxHash of a string's bytes: stable across runs and machines.
+pub fn hash_str(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+/// Calls `f` with the typed object behind an erased header pointer.
+macro_rules! with_typed {
+    ($h:expr, |$o:ident| $body:expr) => {{
+        let h: NonNull<Header> = $h;
+        // SAFETY: `h` points to a live object whose header kind was written by `alloc` for
+        // exactly the `GcBox<T>` type matched here; the box is `#[repr(C)]` with the header
+        // first, so the cast back is to the type it was allocated as.
+        unsafe {
+            match h.as_ref().kind {
+                ObjKind::Str => {
+                    let $o = &h.cast::<GcBox<Str>>().as_ref().value;
+                    $body
+                }
+                ObjKind::List => {
+                    let $o = &h.cast::<GcBox<List>>().as_ref().value;
+                    $body
+                }
+                ObjKind::Map => {
+                    let $o = &h.cast::<GcBox<Map>>().as_ref().value;
+                    $body
+                }
+                ObjKind::Closure => {
+                    let $o = &h.cast::<GcBox<Closure>>().as_ref().value;
+                    $body
+                }
+                ObjKind::UpBox => {
+                    let $o = &h.cast::<GcBox<UpBox>>().as_ref().value;
+                    $body
+                }
+                ObjKind::Class => {
+                    let $o = &h.cast::<GcBox<Class>>().as_ref().value;
+                    $body
+                }
+                ObjKind::Instance => {
+                    let $o = &h.cast::<GcBox<Instance>>().as_ref().value;
+                    $body
+                }
+                ObjKind::BoundMethod => {
+                    let $o = &h.cast::<GcBox<BoundMethod>>().as_ref().value;
+                    $body
+                }
+            }
+        }
+    }};
+}
+
+fn trace_erased(h: NonNull<Header>, tracer: &mut Tracer) {
+    with_typed!(h, |o| o.trace(tracer))
+}
+
+fn size_erased(h: NonNull<Header>) -> usize {
+    with_typed!(h, |o| o.size())
+}
+
+/// Frees one object.
+///
+/// # Safety
+/// `h` must come from `Heap::alloc`, not be freed yet, and never be used again.
+unsafe fn free_erased(h: NonNull<Header>) {
+    // SAFETY: per the contract, `h` is a live allocation made by `Box::new(GcBox<T>)` with
+    // the kind recorded in its header; rebuilding the `Box` of that exact type frees it once.
+    unsafe {
+        match h.as_ref().kind {
+            ObjKind::Str => drop(Box::from_raw(h.cast::<GcBox<Str>>().as_ptr())),
+            ObjKind::List => drop(Box::from_raw(h.cast::<GcBox<List>>().as_ptr())),
+            ObjKind::Map => drop(Box::from_raw(h.cast::<GcBox<Map>>().as_ptr())),
+            ObjKind::Closure => drop(Box::from_raw(h.cast::<GcBox<Closure>>().as_ptr())),
+            ObjKind::UpBox => drop(Box::from_raw(h.cast::<GcBox<UpBox>>().as_ptr())),
+            ObjKind::Class => drop(Box::from_raw(h.cast::<GcBox<Class>>().as_ptr())),
+            ObjKind::Instance => drop(Box::from_raw(h.cast::<GcBox<Instance>>().as_ptr())),
+            ObjKind::BoundMethod => drop(Box::from_raw(h.cast::<GcBox<BoundMethod>>().as_ptr())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_objects_are_freed_and_reachable_ones_kept() {
+        let mut heap = Heap::new(1 << 30, false);
+        let keep = heap.alloc_str("keep").unwrap();
+        let list = heap.alloc_list(vec![Value::Str(keep)]).unwrap();
+        for i in 0..100 {
+            heap.alloc_string(format!("garbage {i}")).unwrap();
+        }
+        assert_eq!(heap.object_count(), 102);
+        heap.collect(|t| t.mark(list));
+        assert_eq!(heap.object_count(), 2);
+        assert_eq!(list.items.borrow()[0].type_name(), "string");
+        assert_eq!(heap.stats().bytes, list.size() + keep.size());
+    }
+
+    #[test]
+    fn cycles_are_collected() {
+        let mut heap = Heap::new(1 << 30, false);
+        let a = heap.alloc_list(vec![]).unwrap();
+        a.items.borrow_mut().push(Value::List(a));
+        heap.collect(|_| {});
+        assert_eq!(heap.object_count(), 0);
+    }
+
+    #[test]
+    fn the_limit_is_enforced() {
+        let mut heap = Heap::new(1000, false);
+        let err = heap.alloc_string("x".repeat(2000)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::MemoryLimit);
+    }
+
+    #[test]
+    fn deep_chains_are_marked_without_recursion() {
+        let mut heap = Heap::new(1 << 30, false);
+        let mut cur = heap.alloc_list(vec![]).unwrap();
+        for _ in 0..200_000 {
+            cur = heap.alloc_list(vec![Value::List(cur)]).unwrap();
+        }
+        heap.collect(|t| t.mark(cur));
+        assert_eq!(heap.object_count(), 200_001);
+    }
+}

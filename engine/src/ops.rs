@@ -1,0 +1,749 @@
+//! The semantics of Echo's operators, in one place: arithmetic, comparison, equality,
+//! indexing and printing. The interpreter inlines only the int/float fast paths and calls
+//! these for everything else; compiled code calls the same functions through its helpers,
+//! so both tiers agree by construction.
+
+use std::cmp::Ordering;
+
+use rustc_hash::FxHashSet;
+
+use crate::error::{ErrorKind, RtError, RtResult, rt_err};
+use crate::heap::{Gc, Key, List, Map, Str, VALUE_BYTES};
+use crate::value::{Value, format_float};
+use crate::vm::Vm;
+
+/// The arithmetic operators, for messages and dispatch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+}
+
+impl Arith {
+    /// Source spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Arith::Add => "+",
+            Arith::Sub => "-",
+            Arith::Mul => "*",
+            Arith::Div => "/",
+            Arith::Mod => "%",
+        }
+    }
+}
+
+/// The ordering operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Cmp {
+    /// Source spelling.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+
+    fn holds(self, o: Ordering) -> bool {
+        match self {
+            Cmp::Lt => o == Ordering::Less,
+            Cmp::Le => o != Ordering::Greater,
+            Cmp::Gt => o == Ordering::Greater,
+            Cmp::Ge => o != Ordering::Less,
+        }
+    }
+}
+
+/// The `OverflowError` for `a op b`.
+#[cold]
+pub fn overflow(op: Arith, a: i64, b: i64) -> Box<RtError> {
+    RtError::new(
+        ErrorKind::OverflowError,
+        format!("integer overflow in {a} {} {b}", op.symbol()),
+    )
+}
+
+/// Integer arithmetic, checked.
+#[inline]
+pub fn int_arith(op: Arith, a: i64, b: i64) -> RtResult<i64> {
+    let r = match op {
+        Arith::Add => a.checked_add(b),
+        Arith::Sub => a.checked_sub(b),
+        Arith::Mul => a.checked_mul(b),
+        Arith::Div => {
+            if b == 0 {
+                return rt_err(ErrorKind::ZeroDivisionError, "integer division by zero");
+            }
+            a.checked_div(b)
+        }
+        Arith::Mod => {
+            if b == 0 {
+                return rt_err(ErrorKind::ZeroDivisionError, "integer modulo by zero");
+            }
+            // i64::MIN % -1 is mathematically 0; only the hardware instruction overflows.
+            Some(a.wrapping_rem(b))
+        }
+    };
+    r.ok_or_else(|| overflow(op, a, b))
+}
+
+/// Float arithmetic (IEEE 754; `%` is the truncated remainder, like C's `fmod`).
+#[inline]
+pub fn float_arith(op: Arith, a: f64, b: f64) -> f64 {
+    match op {
+        Arith::Add => a + b,
+        Arith::Sub => a - b,
+        Arith::Mul => a * b,
+        Arith::Div => a / b,
+        Arith::Mod => a % b,
+    }
+}
+
+/// Exact comparison of an int with a float (no rounding of large ints); `None` for NaN.
+pub fn cmp_int_float(i: i64, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    // 2^63 as f64 is exact; every float at or above it exceeds every i64.
+    if f >= 9_223_372_036_854_775_808.0 {
+        return Some(Ordering::Less);
+    }
+    if f < -9_223_372_036_854_775_808.0 {
+        return Some(Ordering::Greater);
+    }
+    let t = f.trunc();
+    let ti = t as i64; // exact: t is integral and in range
+    match i.cmp(&ti) {
+        Ordering::Equal => {
+            let frac = f - t;
+            Some(if frac > 0.0 {
+                Ordering::Less
+            } else if frac < 0.0 {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            })
+        }
+        o => Some(o),
+    }
+}
+
+/// The message of a `TypeError` for an operator on two values.
+#[cold]
+pub fn operand_error(op: &str, a: Value, b: Value) -> Box<RtError> {
+    RtError::new(
+        ErrorKind::TypeError,
+        format!(
+            "unsupported operand types for {op}: '{}' and '{}'",
+            a.type_name(),
+            b.type_name()
+        ),
+    )
+}
+
+impl Vm {
+    /// `a op b` for every operand type combination.
+    pub fn arith(&mut self, op: Arith, a: Value, b: Value) -> RtResult<Value> {
+        Ok(match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Value::Int(int_arith(op, x, y)?),
+            (Value::Float(x), Value::Float(y)) => Value::Float(float_arith(op, x, y)),
+            (Value::Int(x), Value::Float(y)) => Value::Float(float_arith(op, x as f64, y)),
+            (Value::Float(x), Value::Int(y)) => Value::Float(float_arith(op, x, y as f64)),
+            (Value::Str(x), Value::Str(y)) if op == Arith::Add => {
+                let len = x.as_str().len() + y.as_str().len();
+                self.check_string_len(len)?;
+                let mut s = String::with_capacity(len);
+                s.push_str(x.as_str());
+                s.push_str(y.as_str());
+                Value::Str(self.heap.alloc_string(s)?)
+            }
+            (Value::List(x), Value::List(y)) if op == Arith::Add => {
+                let items: Vec<Value> = x
+                    .items
+                    .borrow()
+                    .iter()
+                    .chain(y.items.borrow().iter())
+                    .copied()
+                    .collect();
+                self.check_list_len(items.len())?;
+                Value::List(self.heap.alloc_list(items)?)
+            }
+            (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) if op == Arith::Mul => {
+                let n = repeat_count(n)?;
+                let len = s.as_str().len().saturating_mul(n);
+                self.check_string_len(len)?;
+                Value::Str(self.heap.alloc_string(s.as_str().repeat(n))?)
+            }
+            (Value::List(l), Value::Int(n)) | (Value::Int(n), Value::List(l))
+                if op == Arith::Mul =>
+            {
+                let n = repeat_count(n)?;
+                let items = l.items.borrow();
+                let len = items.len().saturating_mul(n);
+                self.check_list_len(len)?;
+                let mut out = Vec::with_capacity(len);
+                for _ in 0..n {
+                    out.extend_from_slice(&items);
+                }
+                drop(items);
+                Value::List(self.heap.alloc_list(out)?)
+            }
+            _ => return Err(operand_error(op.symbol(), a, b)),
+        })
+    }
+
+    /// `-v`.
+    pub fn negate(&mut self, v: Value) -> RtResult<Value> {
+        match v {
+            Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| {
+                RtError::new(
+                    ErrorKind::OverflowError,
+                    format!("integer overflow in -({i})"),
+                )
+            }),
+            Value::Float(f) => Ok(Value::Float(-f)),
+            _ => rt_err(
+                ErrorKind::TypeError,
+                format!("unsupported operand type for unary -: '{}'", v.type_name()),
+            ),
+        }
+    }
+
+    /// `a < b` and friends: numbers (exactly, across int and float) and strings (by bytes).
+    pub fn compare(&self, op: Cmp, a: Value, b: Value) -> RtResult<bool> {
+        let ord = match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Some(x.cmp(&y)),
+            (Value::Float(x), Value::Float(y)) => x.partial_cmp(&y),
+            (Value::Int(x), Value::Float(y)) => cmp_int_float(x, y),
+            (Value::Float(x), Value::Int(y)) => cmp_int_float(y, x).map(Ordering::reverse),
+            (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
+            _ => {
+                return rt_err(
+                    ErrorKind::TypeError,
+                    format!(
+                        "'{}' not supported between '{}' and '{}'",
+                        op.symbol(),
+                        a.type_name(),
+                        b.type_name()
+                    ),
+                );
+            }
+        };
+        Ok(ord.is_some_and(|o| op.holds(o)))
+    }
+
+    /// `a == b`: numbers by value (across int and float), strings by content, lists and maps
+    /// structurally (cycles compare equal where they match up), everything else by identity.
+    /// Iterative, so arbitrarily deep structures cannot exhaust the host stack.
+    pub fn equal(&self, a: Value, b: Value) -> bool {
+        let mut work: Vec<(Value, Value)> = vec![(a, b)];
+        let mut assumed: FxHashSet<(usize, usize)> = FxHashSet::default();
+        while let Some((x, y)) = work.pop() {
+            let same = match (x, y) {
+                (Value::List(p), Value::List(q)) => {
+                    if Gc::ptr_eq(p, q) || !assumed.insert((p.addr(), q.addr())) {
+                        continue;
+                    }
+                    let (pi, qi) = (p.items.borrow(), q.items.borrow());
+                    if pi.len() != qi.len() {
+                        false
+                    } else {
+                        work.extend(pi.iter().copied().zip(qi.iter().copied()));
+                        true
+                    }
+                }
+                (Value::Map(p), Value::Map(q)) => {
+                    if Gc::ptr_eq(p, q) || !assumed.insert((p.addr(), q.addr())) {
+                        continue;
+                    }
+                    let (pe, qe) = (p.entries.borrow(), q.entries.borrow());
+                    if pe.len() != qe.len() {
+                        false
+                    } else {
+                        let mut ok = true;
+                        for (k, v) in pe.iter() {
+                            match qe.get(k) {
+                                Some(w) => work.push((*v, *w)),
+                                None => {
+                                    ok = false;
+                                    break;
+                                }
+                            }
+                        }
+                        ok
+                    }
+                }
+                _ => shallow_equal(x, y),
+            };
+            if !same {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Fails with `SizeLimit` if a string of `len` bytes is over the limit.
+    pub fn check_string_len(&self, len: usize) -> RtResult<()> {
+        if len > self.limits.max_string_bytes {
+            return rt_err(
+                ErrorKind::SizeLimit,
+                format!(
+                    "string of {len} bytes exceeds the limit of {} bytes",
+                    self.limits.max_string_bytes
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Fails with `SizeLimit` if a list or map of `len` elements is over the limit.
+    pub fn check_list_len(&self, len: usize) -> RtResult<()> {
+        if len > self.limits.max_collection_len {
+            return rt_err(
+                ErrorKind::SizeLimit,
+                format!(
+                    "collection of {len} elements exceeds the limit of {} elements",
+                    self.limits.max_collection_len
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Appends to a list, checking the size limit and accounting the bytes.
+    pub fn list_push(&mut self, list: Gc<List>, v: Value) -> RtResult<()> {
+        let len = list.items.borrow().len() + 1;
+        self.check_list_len(len)?;
+        self.heap.charge(VALUE_BYTES)?;
+        list.items.borrow_mut().push(v);
+        Ok(())
+    }
+
+    /// Appends several values to a list, checking the size limit and accounting the bytes.
+    pub fn list_extend(&mut self, list: Gc<List>, items: &[Value]) -> RtResult<()> {
+        let len = list.items.borrow().len() + items.len();
+        self.check_list_len(len)?;
+        self.heap.charge(VALUE_BYTES * items.len())?;
+        list.items.borrow_mut().extend_from_slice(items);
+        Ok(())
+    }
+
+    /// Inserts or updates a map entry, checking the size limit and accounting the bytes.
+    pub fn map_insert(&mut self, map: Gc<Map>, key: Key, v: Value) -> RtResult<()> {
+        let mut entries = map.entries.borrow_mut();
+        if let Some(slot) = entries.get_mut(&key) {
+            *slot = v;
+            return Ok(());
+        }
+        let len = entries.len() + 1;
+        drop(entries);
+        self.check_list_len(len)?;
+        self.heap.charge(crate::heap::MAP_ENTRY_BYTES)?;
+        map.entries.borrow_mut().insert(key, v);
+        Ok(())
+    }
+
+    /// `obj[index]`.
+    pub fn get_index(&mut self, obj: Value, index: Value) -> RtResult<Value> {
+        match obj {
+            Value::List(l) => {
+                let i = int_index(index, "list")?;
+                let items = l.items.borrow();
+                match checked_index(i, items.len()) {
+                    Some(i) => Ok(items[i]),
+                    None => rt_err(
+                        ErrorKind::IndexError,
+                        format!("list index {i} out of range for length {}", items.len()),
+                    ),
+                }
+            }
+            Value::Str(s) => {
+                let i = int_index(index, "string")?;
+                match checked_index(i, s.char_len()) {
+                    Some(i) => {
+                        let ch = nth_char(s, i);
+                        let mut buf = [0u8; 4];
+                        Ok(Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?))
+                    }
+                    None => rt_err(
+                        ErrorKind::IndexError,
+                        format!("string index {i} out of range for length {}", s.char_len()),
+                    ),
+                }
+            }
+            Value::Map(m) => {
+                let key = map_key(index)?;
+                match m.entries.borrow().get(&key) {
+                    Some(v) => Ok(*v),
+                    None => Err(self.key_error(key)),
+                }
+            }
+            _ => rt_err(
+                ErrorKind::TypeError,
+                format!("'{}' value is not indexable", obj.type_name()),
+            ),
+        }
+    }
+
+    /// `obj[index] = v`.
+    pub fn set_index(&mut self, obj: Value, index: Value, v: Value) -> RtResult<()> {
+        match obj {
+            Value::List(l) => {
+                let i = int_index(index, "list")?;
+                let mut items = l.items.borrow_mut();
+                let len = items.len();
+                match checked_index(i, len) {
+                    Some(i) => {
+                        items[i] = v;
+                        Ok(())
+                    }
+                    None => rt_err(
+                        ErrorKind::IndexError,
+                        format!("list index {i} out of range for length {len}"),
+                    ),
+                }
+            }
+            Value::Map(m) => {
+                let key = map_key(index)?;
+                self.map_insert(m, key, v)
+            }
+            Value::Str(_) => rt_err(ErrorKind::TypeError, "strings are immutable"),
+            _ => rt_err(
+                ErrorKind::TypeError,
+                format!(
+                    "'{}' value does not support item assignment",
+                    obj.type_name()
+                ),
+            ),
+        }
+    }
+
+    /// The `KeyError` for a missing key.
+    #[cold]
+    pub fn key_error(&self, key: Key) -> Box<RtError> {
+        let shown = self
+            .repr(key.to_value())
+            .unwrap_or_else(|_| "...".to_string());
+        RtError::new(ErrorKind::KeyError, format!("key {shown} not found in map"))
+    }
+
+    /// The printed form of a value (`print`, `str`): strings bare, everything else as in
+    /// [`Vm::repr`].
+    pub fn display(&self, v: Value) -> RtResult<String> {
+        let mut out = String::new();
+        self.write_value(v, false, &mut out)?;
+        Ok(out)
+    }
+
+    /// The printed form with strings quoted, as they appear inside lists and maps.
+    pub fn repr(&self, v: Value) -> RtResult<String> {
+        let mut out = String::new();
+        self.write_value(v, true, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the printed form of `v`. Iterative with an explicit stack (deep nesting is
+    /// fine); a container already being printed shows as `[...]`, `{...}` or `Name {...}`;
+    /// fails with `SizeLimit` once the text passes the string size limit.
+    pub fn write_value(&self, v: Value, quote_top: bool, out: &mut String) -> RtResult<()> {
+        enum Item {
+            Val(Value),
+            Text(&'static str),
+            ListAt(Gc<List>, usize),
+            MapAt(Gc<Map>, usize),
+            FieldsAt(Gc<crate::heap::Instance>, usize),
+            Leave(usize),
+        }
+        if let (Value::Str(s), false) = (v, quote_top) {
+            self.check_string_len(out.len() + s.as_str().len())?;
+            out.push_str(s.as_str());
+            return Ok(());
+        }
+        let max = self.limits.max_string_bytes;
+        let mut active: FxHashSet<usize> = FxHashSet::default();
+        let mut stack = vec![Item::Val(v)];
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Text(t) => out.push_str(t),
+                Item::Leave(addr) => {
+                    active.remove(&addr);
+                }
+                Item::ListAt(l, i) => {
+                    let items = l.items.borrow();
+                    if i < items.len() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        stack.push(Item::ListAt(l, i + 1));
+                        stack.push(Item::Val(items[i]));
+                    }
+                }
+                Item::MapAt(m, i) => {
+                    let entries = m.entries.borrow();
+                    if let Some((k, v)) = entries.get_index(i) {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        stack.push(Item::MapAt(m, i + 1));
+                        stack.push(Item::Val(*v));
+                        stack.push(Item::Text(": "));
+                        stack.push(Item::Val(k.to_value()));
+                    }
+                }
+                Item::FieldsAt(inst, i) => {
+                    let fields = inst.fields.borrow();
+                    if i < fields.len() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        let name = self.shapes.fields(inst.shape.get())[i];
+                        stack.push(Item::FieldsAt(inst, i + 1));
+                        stack.push(Item::Val(fields[i]));
+                        out.push_str(self.program.symbols.name(name));
+                        out.push_str(": ");
+                    }
+                }
+                Item::Val(v) => match v {
+                    Value::Nil => out.push_str("nil"),
+                    Value::True => out.push_str("true"),
+                    Value::False => out.push_str("false"),
+                    Value::Int(i) => {
+                        use std::fmt::Write;
+                        let _ = write!(out, "{i}");
+                    }
+                    Value::Float(f) => out.push_str(&format_float(f)),
+                    Value::Str(s) => quote_into(s.as_str(), out),
+                    Value::List(l) => {
+                        if active.insert(l.addr()) {
+                            out.push('[');
+                            stack.push(Item::Leave(l.addr()));
+                            stack.push(Item::Text("]"));
+                            stack.push(Item::ListAt(l, 0));
+                        } else {
+                            out.push_str("[...]");
+                        }
+                    }
+                    Value::Map(m) => {
+                        if active.insert(m.addr()) {
+                            out.push('{');
+                            stack.push(Item::Leave(m.addr()));
+                            stack.push(Item::Text("}"));
+                            stack.push(Item::MapAt(m, 0));
+                        } else {
+                            out.push_str("{...}");
+                        }
+                    }
+                    Value::Instance(inst) => {
+                        out.push_str(inst.class.name.as_str());
+                        if active.insert(inst.addr()) {
+                            out.push_str(" {");
+                            stack.push(Item::Leave(inst.addr()));
+                            stack.push(Item::Text("}"));
+                            stack.push(Item::FieldsAt(inst, 0));
+                        } else {
+                            out.push_str(" {...}");
+                        }
+                    }
+                    Value::Func(c) => {
+                        let name = &self.program.proto(c.proto).name;
+                        if name == crate::parser::ANON_FN_NAME {
+                            out.push_str("<fn>");
+                        } else {
+                            out.push_str("<fn ");
+                            out.push_str(name);
+                            out.push('>');
+                        }
+                    }
+                    Value::Native(id) => {
+                        out.push_str("<builtin ");
+                        out.push_str(crate::builtins::name(id));
+                        out.push('>');
+                    }
+                    Value::Class(c) => {
+                        out.push_str("<class ");
+                        out.push_str(c.name.as_str());
+                        out.push('>');
+                    }
+                    Value::Method(m) => {
+                        out.push_str("<method ");
+                        out.push_str(&self.program.proto(m.method.proto).name);
+                        out.push('>');
+                    }
+                    Value::Undef | Value::Boxed(_) => out.push_str("<internal>"),
+                },
+            }
+            if out.len() > max {
+                return rt_err(
+                    ErrorKind::SizeLimit,
+                    format!("string of more than {max} bytes exceeds the limit of {max} bytes"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Equality of two values without looking inside containers.
+pub fn shallow_equal(a: Value, b: Value) -> bool {
+    match (a, b) {
+        (Value::Nil, Value::Nil) | (Value::True, Value::True) | (Value::False, Value::False) => {
+            true
+        }
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+            cmp_int_float(x, y) == Some(Ordering::Equal)
+        }
+        (Value::Str(x), Value::Str(y)) => Gc::ptr_eq(x, y) || x.as_str() == y.as_str(),
+        (Value::List(x), Value::List(y)) => Gc::ptr_eq(x, y),
+        (Value::Map(x), Value::Map(y)) => Gc::ptr_eq(x, y),
+        (Value::Func(x), Value::Func(y)) => Gc::ptr_eq(x, y),
+        (Value::Native(x), Value::Native(y)) => x == y,
+        (Value::Class(x), Value::Class(y)) => Gc::ptr_eq(x, y),
+        (Value::Instance(x), Value::Instance(y)) => Gc::ptr_eq(x, y),
+        (Value::Method(x), Value::Method(y)) => {
+            Gc::ptr_eq(x.method, y.method) && shallow_equal(x.receiver, y.receiver)
+        }
+        _ => false,
+    }
+}
+
+/// Appends `s` in quotes, escaping `"`, `\` and control characters.
+pub fn quote_into(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A repeat count for `*`: non-negative.
+fn repeat_count(n: i64) -> RtResult<usize> {
+    if n < 0 {
+        return rt_err(
+            ErrorKind::ValueError,
+            format!("repeat count must not be negative, got {n}"),
+        );
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// An index operand: must be an int.
+fn int_index(index: Value, what: &str) -> RtResult<i64> {
+    match index {
+        Value::Int(i) => Ok(i),
+        _ => rt_err(
+            ErrorKind::TypeError,
+            format!("{what} index must be an int, not '{}'", index.type_name()),
+        ),
+    }
+}
+
+/// `i` as a position in `0..len`.
+#[inline]
+pub fn checked_index(i: i64, len: usize) -> Option<usize> {
+    usize::try_from(i).ok().filter(|&i| i < len)
+}
+
+/// A value as a map key: ints and strings only.
+pub fn map_key(v: Value) -> RtResult<Key> {
+    match v {
+        Value::Int(i) => Ok(Key::Int(i)),
+        Value::Str(s) => Ok(Key::Str(s)),
+        _ => rt_err(
+            ErrorKind::TypeError,
+            format!("map keys must be int or string, not '{}'", v.type_name()),
+        ),
+    }
+}
+
+/// The `i`-th character of a string (`i < char_len`), O(1) for ASCII strings.
+pub fn nth_char(s: Gc<Str>, i: usize) -> char {
+    if s.is_ascii() {
+        s.as_str().as_bytes()[i] as char
+    } else {
+        s.as_str().chars().nth(i).unwrap_or('\u{fffd}')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_float_comparison_is_exact() {
+        assert_eq!(cmp_int_float(1, 1.0), Some(Ordering::Equal));
+        assert_eq!(cmp_int_float(1, 1.5), Some(Ordering::Less));
+        assert_eq!(cmp_int_float(-1, -1.5), Some(Ordering::Greater));
+        // 2^53 + 1 is not representable: the float 2^53 is smaller.
+        assert_eq!(
+            cmp_int_float(9_007_199_254_740_993, 9_007_199_254_740_992.0),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            cmp_int_float(i64::MAX, 9_223_372_036_854_775_808.0),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            cmp_int_float(i64::MIN, -9_223_372_036_854_775_808.0),
+            Some(Ordering::Equal)
+        );
+        assert_eq!(cmp_int_float(0, f64::NAN), None);
+        assert_eq!(cmp_int_float(0, f64::INFINITY), Some(Ordering::Less));
+    }
+
+    #[test]
+    fn checked_int_arithmetic() {
+        assert_eq!(int_arith(Arith::Div, -7, 2).unwrap(), -3);
+        assert_eq!(int_arith(Arith::Mod, -7, 2).unwrap(), -1);
+        assert_eq!(int_arith(Arith::Mod, i64::MIN, -1).unwrap(), 0);
+        assert_eq!(
+            int_arith(Arith::Div, i64::MIN, -1).unwrap_err().kind,
+            ErrorKind::OverflowError
+        );
+        assert_eq!(
+            int_arith(Arith::Add, i64::MAX, 1).unwrap_err().message,
+            "integer overflow in 9223372036854775807 + 1"
+        );
+        assert_eq!(
+            int_arith(Arith::Div, 1, 0).unwrap_err().kind,
+            ErrorKind::ZeroDivisionError
+        );
+        assert_eq!(
+            int_arith(Arith::Mod, 1, 0).unwrap_err().message,
+            "integer modulo by zero"
+        );
+    }
+}

@@ -1,0 +1,766 @@
+//! Recursive-descent parser: tokens to the syntax tree. Nesting (parentheses, blocks, unary
+//! operators, postfix chains) is counted and limited, so no input can exhaust the host stack.
+
+use crate::ast::*;
+use crate::error::ErrorKind;
+use crate::lexer::{Tok, Token, lex};
+use crate::source::{CompileError, compile_error, with_stack};
+
+/// Name of anonymous function literals in traces and disassembly.
+pub const ANON_FN_NAME: &str = "<anonymous>";
+
+/// Parses a whole program. `max_depth` bounds syntactic nesting.
+pub fn parse(src: &str, max_depth: u32) -> Result<Program, CompileError> {
+    let toks = lex(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+        max_depth,
+        next_binding: 0,
+    };
+    let mut stmts = Vec::new();
+    while !p.at(&Tok::Eof) {
+        stmts.push(p.statement(true)?);
+    }
+    Ok(Program {
+        stmts,
+        binding_count: p.next_binding,
+    })
+}
+
+struct Parser {
+    toks: Vec<Token>,
+    pos: usize,
+    depth: u32,
+    max_depth: u32,
+    next_binding: u32,
+}
+
+type PResult<T> = Result<T, CompileError>;
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        let i = (self.pos + n).min(self.toks.len() - 1);
+        &self.toks[i].tok
+    }
+
+    fn span(&self) -> Span {
+        self.toks[self.pos].span
+    }
+
+    fn prev_span(&self) -> Span {
+        self.toks[self.pos.saturating_sub(1)].span
+    }
+
+    fn at(&self, t: &Tok) -> bool {
+        self.peek() == t
+    }
+
+    fn advance(&mut self) -> Token {
+        let t = self.toks[self.pos].clone();
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn eat(&mut self, t: &Tok) -> bool {
+        if self.at(t) {
+            self.advance();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn error<T>(&self, msg: String) -> PResult<T> {
+        Err(compile_error(ErrorKind::SyntaxError, msg, self.span()))
+    }
+
+    fn expect(&mut self, t: &Tok, context: &str) -> PResult<Span> {
+        if self.at(t) {
+            Ok(self.advance().span)
+        } else {
+            self.error(format!(
+                "expected '{}' {context}, found {}",
+                t.text(),
+                self.peek().describe()
+            ))
+        }
+    }
+
+    fn ident(&mut self, what: &str) -> PResult<Ident> {
+        match self.peek().clone() {
+            Tok::Ident(name) => {
+                let span = self.advance().span;
+                Ok(Ident { name, span })
+            }
+            other => self.error(format!("expected {what}, found {}", other.describe())),
+        }
+    }
+
+    fn binding(&mut self, what: &str) -> PResult<Binding> {
+        let ident = self.ident(what)?;
+        Ok(self.new_binding(ident))
+    }
+
+    fn new_binding(&mut self, ident: Ident) -> Binding {
+        let id = BindingId(self.next_binding);
+        self.next_binding += 1;
+        Binding { ident, id }
+    }
+
+    /// Enters one nesting level; fails past the limit.
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(compile_error(
+                ErrorKind::NestingLimit,
+                format!("nesting too deep (limit {})", self.max_depth),
+                self.span(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self, levels: u32) {
+        self.depth -= levels;
+    }
+
+    // ----- statements -----
+
+    fn statement(&mut self, top_level: bool) -> PResult<Stmt> {
+        let start = self.span();
+        let kind = match self.peek() {
+            Tok::Let => {
+                self.advance();
+                let binding = self.binding("a variable name after 'let'")?;
+                let init = if self.eat(&Tok::Assign) {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
+                self.expect(&Tok::Semi, "after variable declaration")?;
+                StmtKind::Let { binding, init }
+            }
+            Tok::Fn if matches!(self.peek_at(1), Tok::Ident(_)) => {
+                self.advance();
+                let name = self.ident("a function name")?;
+                let binding = self.new_binding(name.clone());
+                let decl = self.function(name, start, false)?;
+                StmtKind::Fn {
+                    binding,
+                    decl: Box::new(decl),
+                }
+            }
+            Tok::Class => {
+                if !top_level {
+                    return self
+                        .error("class declarations are only allowed at the top level".into());
+                }
+                StmtKind::Class(Box::new(self.class_decl()?))
+            }
+            Tok::If => return self.if_stmt(),
+            Tok::While => {
+                self.advance();
+                let cond = self.expr()?;
+                let body = self.block("after 'while' condition")?;
+                StmtKind::While { cond, body }
+            }
+            Tok::For => {
+                self.advance();
+                let var = self.binding("a loop variable after 'for'")?;
+                self.expect(&Tok::In, "after loop variable")?;
+                let first = self.expr()?;
+                if self.eat(&Tok::DotDot) {
+                    let end = self.expr()?;
+                    let body = self.block("after 'for' range")?;
+                    StmtKind::ForRange {
+                        var,
+                        start: first,
+                        end,
+                        body,
+                    }
+                } else {
+                    let body = self.block("after 'for' iterable")?;
+                    StmtKind::ForIn {
+                        var,
+                        iter: first,
+                        body,
+                    }
+                }
+            }
+            Tok::Break => {
+                self.advance();
+                self.expect(&Tok::Semi, "after 'break'")?;
+                StmtKind::Break
+            }
+            Tok::Continue => {
+                self.advance();
+                self.expect(&Tok::Semi, "after 'continue'")?;
+                StmtKind::Continue
+            }
+            Tok::Return => {
+                self.advance();
+                let value = if self.at(&Tok::Semi) {
+                    None
+                } else {
+                    Some(self.expr()?)
+                };
+                self.expect(&Tok::Semi, "after return value")?;
+                StmtKind::Return(value)
+            }
+            Tok::Throw => {
+                self.advance();
+                let value = self.expr()?;
+                self.expect(&Tok::Semi, "after thrown value")?;
+                StmtKind::Throw(value)
+            }
+            Tok::Try => {
+                self.advance();
+                let body = self.block("after 'try'")?;
+                self.expect(&Tok::Catch, "after 'try' block")?;
+                let var = self.binding("a variable name after 'catch'")?;
+                let handler = self.block("after 'catch' variable")?;
+                StmtKind::Try { body, var, handler }
+            }
+            Tok::LBrace => StmtKind::Block(self.block("")?),
+            _ => {
+                let e = self.expr()?;
+                self.expect(&Tok::Semi, "after expression")?;
+                StmtKind::Expr(e)
+            }
+        };
+        Ok(Stmt {
+            kind,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn if_stmt(&mut self) -> PResult<Stmt> {
+        let start = self.expect(&Tok::If, "")?;
+        self.enter()?;
+        let cond = self.expr()?;
+        let then = self.block("after 'if' condition")?;
+        let els = if self.eat(&Tok::Else) {
+            if self.at(&Tok::If) {
+                Some(Box::new(self.if_stmt()?))
+            } else {
+                let b = self.block("after 'else'")?;
+                let span = b.span;
+                Some(Box::new(Stmt {
+                    kind: StmtKind::Block(b),
+                    span,
+                }))
+            }
+        } else {
+            None
+        };
+        self.leave(1);
+        Ok(Stmt {
+            kind: StmtKind::If { cond, then, els },
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn block(&mut self, context: &str) -> PResult<Block> {
+        let start = self.span();
+        if !self.at(&Tok::LBrace) {
+            let ctx = if context.is_empty() {
+                String::new()
+            } else {
+                format!(" {context}")
+            };
+            return self.error(format!(
+                "expected '{{'{ctx}, found {}",
+                self.peek().describe()
+            ));
+        }
+        self.advance();
+        self.enter()?;
+        let mut stmts = Vec::new();
+        while !self.at(&Tok::RBrace) {
+            if self.at(&Tok::Eof) {
+                return Err(compile_error(
+                    ErrorKind::SyntaxError,
+                    "unclosed '{': expected '}'",
+                    start,
+                ));
+            }
+            stmts.push(with_stack(|| self.statement(false))?);
+        }
+        self.advance();
+        self.leave(1);
+        Ok(Block {
+            stmts,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn params(&mut self) -> PResult<Vec<Binding>> {
+        self.expect(&Tok::LParen, "before parameters")?;
+        let mut params = Vec::new();
+        if !self.at(&Tok::RParen) {
+            loop {
+                params.push(self.binding("a parameter name")?);
+                if !self.eat(&Tok::Comma) || self.at(&Tok::RParen) {
+                    break;
+                }
+            }
+        }
+        self.expect(&Tok::RParen, "after parameters")?;
+        Ok(params)
+    }
+
+    fn function(&mut self, name: Ident, start: Span, method: bool) -> PResult<FnDecl> {
+        let params = self.params()?;
+        let self_binding = method.then(|| {
+            let ident = Ident {
+                name: "self".into(),
+                span: name.span,
+            };
+            self.new_binding(ident)
+        });
+        let body = self.block("before function body")?;
+        Ok(FnDecl {
+            name,
+            params,
+            body,
+            self_binding,
+            captures: Vec::new(),
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    fn class_decl(&mut self) -> PResult<ClassDecl> {
+        let start = self.expect(&Tok::Class, "")?;
+        let name = self.ident("a class name")?;
+        let superclass = if self.eat(&Tok::Colon) {
+            Some(self.ident("a superclass name after ':'")?)
+        } else {
+            None
+        };
+        self.expect(&Tok::LBrace, "before class body")?;
+        let mut methods: Vec<FnDecl> = Vec::new();
+        while !self.at(&Tok::RBrace) {
+            if self.at(&Tok::Eof) {
+                return Err(compile_error(
+                    ErrorKind::SyntaxError,
+                    "unclosed class body: expected '}'",
+                    start,
+                ));
+            }
+            let mstart = self.expect(&Tok::Fn, "(class bodies hold only methods)")?;
+            let mname = self.ident("a method name")?;
+            methods.push(self.function(mname, mstart, true)?);
+        }
+        self.advance();
+        Ok(ClassDecl {
+            name,
+            superclass,
+            methods,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    // ----- expressions -----
+
+    fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let e = with_stack(|| self.assignment());
+        self.leave(1);
+        e
+    }
+
+    fn assignment(&mut self) -> PResult<Expr> {
+        let target = self.binary(0)?;
+        let op = match self.peek() {
+            Tok::Assign => None,
+            Tok::PlusAssign => Some(BinOp::Add),
+            Tok::MinusAssign => Some(BinOp::Sub),
+            Tok::StarAssign => Some(BinOp::Mul),
+            Tok::SlashAssign => Some(BinOp::Div),
+            Tok::PercentAssign => Some(BinOp::Mod),
+            _ => return Ok(target),
+        };
+        let op_span = self.advance().span;
+        if !matches!(
+            target.kind,
+            ExprKind::Name { .. } | ExprKind::Get { .. } | ExprKind::Index { .. }
+        ) {
+            return Err(compile_error(
+                ErrorKind::SyntaxError,
+                "invalid assignment target",
+                target.span.to(op_span),
+            ));
+        }
+        let value = self.expr()?;
+        let span = target.span.to(value.span);
+        Ok(Expr {
+            kind: ExprKind::Assign {
+                target: Box::new(target),
+                op,
+                value: Box::new(value),
+            },
+            span,
+        })
+    }
+
+    fn binop(&self, level: u8) -> Option<BinOp> {
+        let op = match self.peek() {
+            Tok::OrOr => BinOp::Or,
+            Tok::AndAnd => BinOp::And,
+            Tok::EqEq => BinOp::Eq,
+            Tok::BangEq => BinOp::Ne,
+            Tok::Lt => BinOp::Lt,
+            Tok::Le => BinOp::Le,
+            Tok::Gt => BinOp::Gt,
+            Tok::Ge => BinOp::Ge,
+            Tok::Plus => BinOp::Add,
+            Tok::Minus => BinOp::Sub,
+            Tok::Star => BinOp::Mul,
+            Tok::Slash => BinOp::Div,
+            Tok::Percent => BinOp::Mod,
+            _ => return None,
+        };
+        (op.precedence() == level).then_some(op)
+    }
+
+    /// One precedence level: operands of the next level joined by this level's operators,
+    /// collected into one flat chain (no recursion per operator).
+    fn binary(&mut self, level: u8) -> PResult<Expr> {
+        let operand = |p: &mut Parser| {
+            if level == 5 {
+                p.unary()
+            } else {
+                p.binary(level + 1)
+            }
+        };
+        let first = operand(self)?;
+        let mut rest = Vec::new();
+        while let Some(op) = self.binop(level) {
+            let op_span = self.advance().span;
+            rest.push((op, op_span, operand(self)?));
+        }
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let span = first
+            .span
+            .to(rest.last().map(|(_, _, e)| e.span).unwrap_or(first.span));
+        Ok(Expr {
+            kind: ExprKind::Chain {
+                first: Box::new(first),
+                rest,
+            },
+            span,
+        })
+    }
+
+    fn unary(&mut self) -> PResult<Expr> {
+        let op = match self.peek() {
+            Tok::Minus => UnOp::Neg,
+            Tok::Bang => UnOp::Not,
+            _ => return self.postfix(),
+        };
+        let start = self.advance().span;
+        // `-9223372036854775808` is the one literal whose magnitude alone is out of range.
+        if op == UnOp::Neg
+            && *self.peek() == Tok::Int(i64::MAX as u64 + 1)
+            && !matches!(self.peek_at(1), Tok::LParen | Tok::Dot | Tok::LBracket)
+        {
+            let span = start.to(self.advance().span);
+            return Ok(Expr {
+                kind: ExprKind::Int(i64::MIN),
+                span,
+            });
+        }
+        self.enter()?;
+        let operand = with_stack(|| self.unary());
+        self.leave(1);
+        let operand = operand?;
+        let span = start.to(operand.span);
+        Ok(Expr {
+            kind: ExprKind::Unary {
+                op,
+                expr: Box::new(operand),
+            },
+            span,
+        })
+    }
+
+    fn postfix(&mut self) -> PResult<Expr> {
+        let mut e = self.primary()?;
+        let mut levels = 0;
+        let result = loop {
+            let kind = match self.peek() {
+                Tok::LParen => {
+                    if let Err(err) = self.enter() {
+                        break Err(err);
+                    }
+                    levels += 1;
+                    self.advance();
+                    let mut args = Vec::new();
+                    if !self.at(&Tok::RParen) {
+                        loop {
+                            match self.expr() {
+                                Ok(a) => args.push(a),
+                                Err(err) => {
+                                    self.leave(levels);
+                                    return Err(err);
+                                }
+                            }
+                            if !self.eat(&Tok::Comma) || self.at(&Tok::RParen) {
+                                break;
+                            }
+                        }
+                    }
+                    if let Err(err) = self.expect(&Tok::RParen, "after arguments") {
+                        break Err(err);
+                    }
+                    ExprKind::Call {
+                        callee: Box::new(e),
+                        args,
+                    }
+                }
+                Tok::Dot => {
+                    if let Err(err) = self.enter() {
+                        break Err(err);
+                    }
+                    levels += 1;
+                    self.advance();
+                    match self.ident("a property name after '.'") {
+                        Ok(name) => ExprKind::Get {
+                            obj: Box::new(e),
+                            name,
+                        },
+                        Err(err) => break Err(err),
+                    }
+                }
+                Tok::LBracket => {
+                    if let Err(err) = self.enter() {
+                        break Err(err);
+                    }
+                    levels += 1;
+                    self.advance();
+                    let index = match self.expr() {
+                        Ok(i) => i,
+                        Err(err) => break Err(err),
+                    };
+                    if let Err(err) = self.expect(&Tok::RBracket, "after index") {
+                        break Err(err);
+                    }
+                    ExprKind::Index {
+                        obj: Box::new(e),
+                        index: Box::new(index),
+                    }
+                }
+                _ => break Ok(e),
+            };
+            let span = match &kind {
+                ExprKind::Call { callee, .. } => callee.span.to(self.prev_span()),
+                ExprKind::Get { obj, .. } | ExprKind::Index { obj, .. } => {
+                    obj.span.to(self.prev_span())
+                }
+                _ => self.prev_span(),
+            };
+            e = Expr { kind, span };
+        };
+        self.leave(levels);
+        result
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        let tok = self.advance();
+        let span = tok.span;
+        let kind = match tok.tok {
+            Tok::Int(n) => match i64::try_from(n) {
+                Ok(v) => ExprKind::Int(v),
+                Err(_) => {
+                    return Err(compile_error(
+                        ErrorKind::SyntaxError,
+                        "integer literal is too large",
+                        span,
+                    ));
+                }
+            },
+            Tok::Float(f) => ExprKind::Float(f),
+            Tok::Str(s) => ExprKind::Str(s),
+            Tok::True => ExprKind::Bool(true),
+            Tok::False => ExprKind::Bool(false),
+            Tok::Nil => ExprKind::Nil,
+            Tok::Ident(name) => ExprKind::Name {
+                name,
+                res: Res::Unresolved,
+            },
+            Tok::SelfKw => ExprKind::SelfRef {
+                res: Res::Unresolved,
+            },
+            Tok::Super => {
+                self.expect(&Tok::Dot, "after 'super'")?;
+                let name = self.ident("a method name after 'super.'")?;
+                ExprKind::Super {
+                    name,
+                    self_res: Res::Unresolved,
+                }
+            }
+            Tok::LParen => {
+                let e = self.expr()?;
+                self.expect(&Tok::RParen, "to close '('")?;
+                return Ok(Expr {
+                    kind: e.kind,
+                    span: span.to(self.prev_span()),
+                });
+            }
+            Tok::LBracket => {
+                self.enter()?;
+                let mut items = Vec::new();
+                while !self.at(&Tok::RBracket) {
+                    items.push(self.expr()?);
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&Tok::RBracket, "to close list literal")?;
+                self.leave(1);
+                ExprKind::List(items)
+            }
+            Tok::LBrace => {
+                self.enter()?;
+                let mut entries = Vec::new();
+                while !self.at(&Tok::RBrace) {
+                    let k = self.expr()?;
+                    self.expect(&Tok::Colon, "after map key")?;
+                    let v = self.expr()?;
+                    entries.push((k, v));
+                    if !self.eat(&Tok::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&Tok::RBrace, "to close map literal")?;
+                self.leave(1);
+                ExprKind::Map(entries)
+            }
+            Tok::Fn => {
+                self.enter()?;
+                let name = Ident {
+                    name: ANON_FN_NAME.into(),
+                    span,
+                };
+                let decl = self.function(name, span, false)?;
+                self.leave(1);
+                ExprKind::Fn(Box::new(decl))
+            }
+            other => {
+                return Err(compile_error(
+                    ErrorKind::SyntaxError,
+                    format!("expected an expression, found {}", other.describe()),
+                    span,
+                ));
+            }
+        };
+        Ok(Expr {
+            kind,
+            span: span.to(self.prev_span()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(src: &str) -> (ErrorKind, String) {
+        let e = parse(src, 200).unwrap_err();
+        (e.kind, e.message)
+    }
+
+    #[test]
+    fn chains_are_flat() {
+        let src = format!("let x = {};", vec!["1"; 100_000].join("+"));
+        let prog = parse(&src, 200).unwrap();
+        let StmtKind::Let { init: Some(e), .. } = &prog.stmts[0].kind else {
+            panic!()
+        };
+        let ExprKind::Chain { rest, .. } = &e.kind else {
+            panic!()
+        };
+        assert_eq!(rest.len(), 99_999);
+    }
+
+    #[test]
+    fn precedence_groups_levels() {
+        let prog = parse("1 + 2 * 3 - 4;", 200).unwrap();
+        let StmtKind::Expr(e) = &prog.stmts[0].kind else {
+            panic!()
+        };
+        let ExprKind::Chain { first, rest } = &e.kind else {
+            panic!()
+        };
+        assert_eq!(first.kind, ExprKind::Int(1));
+        assert_eq!(
+            rest.iter().map(|r| r.0).collect::<Vec<_>>(),
+            vec![BinOp::Add, BinOp::Sub]
+        );
+        assert!(matches!(rest[0].2.kind, ExprKind::Chain { .. }));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let src = format!("let x = {}1{};", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(parse_err(&src).0, ErrorKind::NestingLimit);
+        let src = format!("{}{}", "{".repeat(100_000), "}".repeat(100_000));
+        assert_eq!(parse_err(&src).0, ErrorKind::NestingLimit);
+        let src = format!("let x = {}1;", "-".repeat(100_000));
+        assert_eq!(parse_err(&src).0, ErrorKind::NestingLimit);
+        let src = format!("let x = a{};", ".b".repeat(100_000));
+        assert_eq!(parse_err(&src).0, ErrorKind::NestingLimit);
+        let src = format!("let x = {}1{};", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(parse_err(&src).0, ErrorKind::NestingLimit);
+    }
+
+    #[test]
+    fn syntax_errors_name_what_was_expected() {
+        assert_eq!(
+            parse_err("let x = 1"),
+            (
+                ErrorKind::SyntaxError,
+                "expected ';' after variable declaration, found end of input".into()
+            )
+        );
+        assert_eq!(
+            parse_err("1 = 2;"),
+            (ErrorKind::SyntaxError, "invalid assignment target".into())
+        );
+        assert_eq!(
+            parse_err("if x { class A {} }"),
+            (
+                ErrorKind::SyntaxError,
+                "class declarations are only allowed at the top level".into()
+            )
+        );
+        assert_eq!(
+            parse_err("let = 3;").1,
+            "expected a variable name after 'let', found '='"
+        );
+        assert_eq!(parse_err("{ let x = 1;").1, "unclosed '{': expected '}'");
+    }
+
+    #[test]
+    fn int_min_literal() {
+        let prog = parse("-9223372036854775808;", 200).unwrap();
+        let StmtKind::Expr(e) = &prog.stmts[0].kind else {
+            panic!()
+        };
+        assert_eq!(e.kind, ExprKind::Int(i64::MIN));
+        assert_eq!(
+            parse_err("9223372036854775808;").1,
+            "integer literal is too large"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Hidden classes ("shapes"): instances that gained the same fields in the same order share
+//! a shape, so a field's slot is found once per shape and can be cached by an inline cache.
+
+use rustc_hash::FxHashMap;
+
+use crate::symbol::Symbol;
+
+/// Index of a shape in the [`Shapes`] table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShapeId(pub u32);
+
+impl ShapeId {
+    /// The shape of an instance with no fields.
+    pub const EMPTY: ShapeId = ShapeId(0);
+}
+
+/// One shape: the fields it has, in slot order, and its transitions.
+#[derive(Debug, Default)]
+struct Shape {
+    slots: FxHashMap<Symbol, u32>,
+    names: Vec<Symbol>,
+    transitions: FxHashMap<Symbol, ShapeId>,
+}
+
+/// The shape tree of one VM.
+#[derive(Debug)]
+pub struct Shapes {
+    shapes: Vec<Shape>,
+}
+
+impl Default for Shapes {
+    fn default() -> Self {
+        Shapes {
+            shapes: vec![Shape::default()],
+        }
+    }
+}
+
+impl Shapes {
+    /// The slot of `field` in `shape`, if the shape has that field.
+    #[inline]
+    pub fn slot(&self, shape: ShapeId, field: Symbol) -> Option<u32> {
+        self.shapes[shape.0 as usize].slots.get(&field).copied()
+    }
+
+    /// The shape reached by adding `field` (as the next slot) to `shape`.
+    pub fn with_field(&mut self, shape: ShapeId, field: Symbol) -> ShapeId {
+        if let Some(&next) = self.shapes[shape.0 as usize].transitions.get(&field) {
+            return next;
+        }
+        let parent = &self.shapes[shape.0 as usize];
+        let mut slots = parent.slots.clone();
+        let mut names = parent.names.clone();
+        slots.insert(field, names.len() as u32);
+        names.push(field);
+        let id = ShapeId(self.shapes.len() as u32);
+        self.shapes.push(Shape {
+            slots,
+            names,
+            transitions: FxHashMap::default(),
+        });
+        self.shapes[shape.0 as usize].transitions.insert(field, id);
+        id
+    }
+
+    /// Field names of a shape, in slot order (the order fields were added).
+    pub fn fields(&self, shape: ShapeId) -> &[Symbol] {
+        &self.shapes[shape.0 as usize].names
+    }
+
+    /// Number of shapes created.
+    pub fn len(&self) -> usize {
+        self.shapes.len()
+    }
+
+    /// Always false: the empty shape exists from the start.
+    pub fn is_empty(&self) -> bool {
+        self.shapes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_field_order_shares_a_shape() {
+        let mut s = Shapes::default();
+        let (x, y) = (Symbol(0), Symbol(1));
+        let sx = s.with_field(ShapeId::EMPTY, x);
+        let a = s.with_field(sx, y);
+        let sx2 = s.with_field(ShapeId::EMPTY, x);
+        let b = s.with_field(sx2, y);
+        let sy = s.with_field(ShapeId::EMPTY, y);
+        let c = s.with_field(sy, x);
+        assert_eq!(sx, sx2);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(s.slot(a, y), Some(1));
+        assert_eq!(s.slot(c, y), Some(0));
+        assert_eq!(s.slot(ShapeId::EMPTY, x), None);
+        assert_eq!(s.fields(c), &[y, x]);
+    }
+}

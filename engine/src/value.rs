@@ -1,0 +1,295 @@
+//! The Echo value: a 16-byte tagged representation shared bit-for-bit by the interpreter
+//! and compiled code (tag byte at offset 0, payload at offset 8), plus the one float printer.
+
+use crate::heap::{BoundMethod, Class, Closure, Gc, Instance, List, Map, Str, UpBox};
+
+/// Index of a native builtin function (see `builtins.rs`).
+///
+/// Aligned to 8 so that every payload of [`Value`] sits at offset 8.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NativeId(pub u32);
+
+/// An Echo value. `#[repr(C, u8)]` fixes the layout: the tag is the first byte and every
+/// payload is 8 bytes at offset 8, so compiled code can read and write values directly.
+#[repr(C, u8)]
+#[derive(Clone, Copy, Debug)]
+pub enum Value {
+    /// `nil`.
+    Nil = 0,
+    /// `false`. Booleans are two tags so that truthiness is one tag comparison.
+    False = 1,
+    /// `true`.
+    True = 2,
+    /// A 64-bit signed integer; arithmetic on it is checked.
+    Int(i64) = 3,
+    /// An IEEE 754 double.
+    Float(f64) = 4,
+    /// An immutable UTF-8 string.
+    Str(Gc<Str>) = 5,
+    /// A growable list.
+    List(Gc<List>) = 6,
+    /// An insertion-ordered map with int or string keys.
+    Map(Gc<Map>) = 7,
+    /// A closure.
+    Func(Gc<Closure>) = 8,
+    /// A native builtin function.
+    Native(NativeId) = 9,
+    /// A class.
+    Class(Gc<Class>) = 10,
+    /// An instance of a class.
+    Instance(Gc<Instance>) = 11,
+    /// A method bound to its receiver.
+    Method(Gc<BoundMethod>) = 12,
+    /// The content of a global slot whose initializer has not run yet. Never observable:
+    /// reading such a global raises `NameError`.
+    Undef = 13,
+    /// A captured local's shared box, held in its home register. Never observable: only
+    /// `NewBox`, `GetBox`, `SetBox` and closure creation touch it.
+    Boxed(Gc<UpBox>) = 14,
+}
+
+/// Tag values of [`Value`], for code that inspects the raw representation.
+pub mod tag {
+    /// `Value::Nil`.
+    pub const NIL: u8 = 0;
+    /// `Value::False`.
+    pub const FALSE: u8 = 1;
+    /// `Value::True`.
+    pub const TRUE: u8 = 2;
+    /// `Value::Int`.
+    pub const INT: u8 = 3;
+    /// `Value::Float`.
+    pub const FLOAT: u8 = 4;
+    /// `Value::Str`.
+    pub const STR: u8 = 5;
+    /// `Value::List`.
+    pub const LIST: u8 = 6;
+    /// `Value::Map`.
+    pub const MAP: u8 = 7;
+    /// `Value::Func`.
+    pub const FUNC: u8 = 8;
+    /// `Value::Native`.
+    pub const NATIVE: u8 = 9;
+    /// `Value::Class`.
+    pub const CLASS: u8 = 10;
+    /// `Value::Instance`.
+    pub const INSTANCE: u8 = 11;
+    /// `Value::Method`.
+    pub const METHOD: u8 = 12;
+    /// `Value::Undef`.
+    pub const UNDEF: u8 = 13;
+    /// `Value::Boxed`.
+    pub const BOXED: u8 = 14;
+}
+
+/// Byte offset of the tag in a [`Value`].
+pub const TAG_OFFSET: usize = 0;
+/// Byte offset of the payload in a [`Value`].
+pub const PAYLOAD_OFFSET: usize = 8;
+
+impl Value {
+    /// Whether this variant carries an 8-byte payload at [`PAYLOAD_OFFSET`].
+    #[inline]
+    pub fn has_payload(self) -> bool {
+        !matches!(self, Value::Nil | Value::False | Value::True | Value::Undef)
+    }
+
+    /// The boolean value `b`.
+    #[inline]
+    pub fn bool(b: bool) -> Value {
+        if b { Value::True } else { Value::False }
+    }
+
+    /// Only `nil` and `false` are falsy.
+    #[inline]
+    pub fn truthy(self) -> bool {
+        !matches!(self, Value::Nil | Value::False)
+    }
+
+    /// The raw tag byte.
+    #[inline]
+    pub fn tag(self) -> u8 {
+        match self {
+            Value::Nil => tag::NIL,
+            Value::False => tag::FALSE,
+            Value::True => tag::TRUE,
+            Value::Int(_) => tag::INT,
+            Value::Float(_) => tag::FLOAT,
+            Value::Str(_) => tag::STR,
+            Value::List(_) => tag::LIST,
+            Value::Map(_) => tag::MAP,
+            Value::Func(_) => tag::FUNC,
+            Value::Native(_) => tag::NATIVE,
+            Value::Class(_) => tag::CLASS,
+            Value::Instance(_) => tag::INSTANCE,
+            Value::Method(_) => tag::METHOD,
+            Value::Undef => tag::UNDEF,
+            Value::Boxed(_) => tag::BOXED,
+        }
+    }
+
+    /// The name `type()` returns for this value.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::False | Value::True => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Func(_) | Value::Native(_) | Value::Method(_) => "function",
+            Value::Class(_) => "class",
+            Value::Instance(_) => "instance",
+            Value::Undef => "undefined",
+            Value::Boxed(_) => "box",
+        }
+    }
+}
+
+/// Formats a float in Echo's one printed form: the shortest digits that read back to the same
+/// double; plain decimal notation (always with a `.`) when the decimal exponent is in
+/// `-5..=15`, otherwise scientific `d.ddde±x` without a `+`; `inf`, `-inf`, `nan`.
+pub fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
+    }
+    // `{:e}` yields the shortest round-trip digits in the form `-d.ddde-x`.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci
+        .split_once('e')
+        .expect("LowerExp always has an exponent");
+    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if neg {
+        out.push('-');
+    }
+    if (-5..=15).contains(&exp) {
+        if exp < 0 {
+            out.push_str("0.");
+            for _ in 0..(-exp - 1) {
+                out.push('0');
+            }
+            out.push_str(&digits);
+        } else {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.push_str(&digits);
+                for _ in digits.len()..int_len {
+                    out.push('0');
+                }
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push_str(&exp.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads the tag byte and the 8-byte payload of `v` from memory, as compiled code does.
+    fn raw(v: &Value) -> (u8, u64) {
+        let p = v as *const Value as *const u8;
+        // SAFETY: `Value` is `#[repr(C, u8)]`: byte 0 is the initialised tag; every payload
+        // variant stores 8 initialised bytes at offset 8 (asserted by the size and align
+        // checks below). Payload-free variants are not read past the tag.
+        unsafe {
+            let tag = *p.add(TAG_OFFSET);
+            let payload = if v.has_payload() {
+                (p.add(PAYLOAD_OFFSET) as *const u64).read_unaligned()
+            } else {
+                0
+            };
+            (tag, payload)
+        }
+    }
+
+    #[test]
+    fn value_is_sixteen_bytes_with_payload_at_eight() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::align_of::<Value>(), 8);
+        assert_eq!(raw(&Value::Int(-3)), (tag::INT, (-3i64) as u64));
+        assert_eq!(raw(&Value::Float(1.5)), (tag::FLOAT, 1.5f64.to_bits()));
+        assert_eq!(raw(&Value::Native(NativeId(7))), (tag::NATIVE, 7));
+        assert_eq!(raw(&Value::True).0, tag::TRUE);
+        assert_eq!(raw(&Value::Nil).0, tag::NIL);
+        for v in [
+            Value::Nil,
+            Value::False,
+            Value::True,
+            Value::Int(1),
+            Value::Float(0.0),
+        ] {
+            assert_eq!(raw(&v).0, v.tag());
+        }
+    }
+
+    #[test]
+    fn floats_print_in_one_round_trip_form() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (1e300, "1e300"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e16"),
+            (123456.789, "123456.789"),
+            (1e-5, "0.00001"),
+            (1.5e-6, "1.5e-6"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+            (f64::MAX, "1.7976931348623157e308"),
+            (5e-324, "5e-324"),
+            (0.30000000000000004, "0.30000000000000004"),
+        ];
+        for (f, s) in cases {
+            assert_eq!(format_float(*f), *s, "formatting {f:?}");
+            if f.is_finite() {
+                assert_eq!(
+                    s.parse::<f64>().unwrap().to_bits(),
+                    f.to_bits(),
+                    "round trip of {s}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn truthiness() {
+        assert!(!Value::Nil.truthy());
+        assert!(!Value::False.truthy());
+        assert!(Value::True.truthy());
+        assert!(Value::Int(0).truthy());
+        assert!(Value::Float(0.0).truthy());
+    }
+}

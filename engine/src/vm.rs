@@ -1,0 +1,1089 @@
+//! The interpreter tier: VM state (register stack, frames, globals, heap) and the dispatch
+//! loop. Echo calls never recurse on the host stack: a call pushes a `Frame` and the loop
+//! continues in the callee. Errors unwind frames to the innermost `try` handler.
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use crate::builtins;
+use crate::bytecode::*;
+use crate::config::{Config, Limits, OutputMode};
+use crate::error::{EchoError, ErrorKind, RtError, RtResult, TraceFrame, rt_err};
+use crate::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
+use crate::ops::{self, Arith, Cmp};
+use crate::shape::{ShapeId, Shapes};
+use crate::symbol::{self, Symbol};
+use crate::value::{NativeId, Value};
+
+/// One active Echo call.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// The running closure.
+    pub closure: Gc<Closure>,
+    /// Its prototype.
+    pub proto: ProtoId,
+    /// Stack index of register 0.
+    pub base: u32,
+    /// Next instruction (saved while the frame is not on top, or after an error).
+    pub pc: u32,
+    /// Stack index that receives the return value.
+    pub ret: u32,
+}
+
+/// Per-run counters.
+#[derive(Clone, Debug, Default)]
+pub struct VmStats {
+    /// Calls per prototype.
+    pub calls: Vec<u64>,
+}
+
+/// The virtual machine: everything a running program owns.
+pub struct Vm {
+    pub(crate) heap: Heap,
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) globals: Vec<Value>,
+    pub(crate) program: Program,
+    /// Materialized constants of all prototypes, concatenated.
+    pub(crate) const_pool: Vec<Value>,
+    /// Start of each prototype's constants in `const_pool`.
+    pub(crate) const_base: Vec<usize>,
+    /// Class objects by declaration index, once created.
+    pub(crate) class_objs: Vec<Option<Gc<Class>>>,
+    pub(crate) error_class: Gc<Class>,
+    pub(crate) shapes: Shapes,
+    pub(crate) limits: Limits,
+    pub(crate) fuel_left: u64,
+    output_mode: OutputMode,
+    pub(crate) output: String,
+    pub(crate) stats: VmStats,
+    /// Frames popped while the current error unwound, innermost first.
+    trace: Vec<TraceFrame>,
+}
+
+impl Vm {
+    /// A VM with an empty program.
+    pub fn new(config: &Config) -> Vm {
+        let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
+        let name = heap
+            .alloc_str(crate::resolver::ERROR_CLASS_NAME)
+            .expect("a fresh heap has room");
+        let error_class = heap
+            .alloc(Class {
+                name,
+                decl: None,
+                superclass: None,
+                methods: FxHashMap::default(),
+                init: None,
+            })
+            .expect("a fresh heap has room");
+        Vm {
+            heap,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            globals: vec![Value::Class(error_class)],
+            program: Program::default(),
+            const_pool: Vec::new(),
+            const_base: Vec::new(),
+            class_objs: Vec::new(),
+            error_class,
+            shapes: Shapes::default(),
+            limits: config.limits.clone(),
+            fuel_left: config.limits.fuel.unwrap_or(u64::MAX),
+            output_mode: config.output,
+            output: String::new(),
+            stats: VmStats::default(),
+            trace: Vec::new(),
+        }
+    }
+
+    /// The program loaded so far.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Mutable access to the program, for compiling further REPL entries into it.
+    pub fn program_mut(&mut self) -> &mut Program {
+        &mut self.program
+    }
+
+    /// Makes the runtime side of newly compiled prototypes, classes and globals.
+    pub fn sync_program(&mut self) -> Result<(), EchoError> {
+        for i in self.const_base.len()..self.program.protos.len() {
+            self.const_base.push(self.const_pool.len());
+            let consts = self.program.protos[i].consts.clone();
+            for c in consts {
+                let v = match c {
+                    Const::Int(n) => Value::Int(n),
+                    Const::Float(f) => Value::Float(f),
+                    Const::Str(s) => {
+                        Value::Str(self.heap.alloc_str(&s).map_err(|e| self.host_error(*e))?)
+                    }
+                };
+                self.const_pool.push(v);
+            }
+        }
+        self.stats.calls.resize(self.program.protos.len(), 0);
+        self.class_objs.resize(self.program.classes.len(), None);
+        if self.globals.len() < self.program.globals.len() {
+            self.globals
+                .resize(self.program.globals.len(), Value::Undef);
+        }
+        Ok(())
+    }
+
+    /// Fuel consumed so far.
+    pub fn fuel_used(&self) -> u64 {
+        self.limits
+            .fuel
+            .map_or(u64::MAX - self.fuel_left, |f| f - self.fuel_left)
+    }
+
+    /// Heap statistics.
+    pub fn heap_stats(&self) -> HeapStats {
+        self.heap.stats()
+    }
+
+    /// Run statistics.
+    pub fn stats(&self) -> &VmStats {
+        &self.stats
+    }
+
+    /// Takes the captured output.
+    pub fn take_output(&mut self) -> String {
+        std::mem::take(&mut self.output)
+    }
+
+    /// Runs prototype `main` (a script) to completion.
+    pub fn run_main(&mut self, main: ProtoId) -> Result<Value, EchoError> {
+        self.frames.clear();
+        let closure = self
+            .heap
+            .alloc(Closure {
+                proto: main,
+                upvals: Box::new([]),
+            })
+            .map_err(|e| self.host_error(*e))?;
+        if self.stack.is_empty() {
+            self.stack.push(Value::Nil);
+        }
+        self.stack[0] = Value::Func(closure);
+        let result = self
+            .push_frame(closure, 1, 0, 0)
+            .and_then(|_| self.execute(0));
+        let result = result.map_err(|e| self.host_error(*e));
+        self.flush_output();
+        result
+    }
+
+    /// Converts an error that escaped every frame into the host's error type.
+    fn host_error(&mut self, e: RtError) -> EchoError {
+        let line = self.trace.first().map_or(0, |t| t.line);
+        let message = match (e.kind, e.thrown) {
+            (ErrorKind::Thrown, Some(v)) => self.display(v).unwrap_or_else(|err| err.message),
+            _ => e.message,
+        };
+        EchoError {
+            kind: e.kind,
+            message,
+            line,
+            column: None,
+            span: None,
+            trace: std::mem::take(&mut self.trace),
+        }
+    }
+
+    // ----- output -----
+
+    /// Writes program output.
+    pub(crate) fn write_output(&mut self, text: &str) -> RtResult<()> {
+        match self.output_mode {
+            OutputMode::Capture => {
+                if self.output.len() + text.len() > self.limits.max_output_bytes {
+                    return rt_err(
+                        ErrorKind::SizeLimit,
+                        format!(
+                            "output exceeds the limit of {} bytes",
+                            self.limits.max_output_bytes
+                        ),
+                    );
+                }
+                self.output.push_str(text);
+            }
+            OutputMode::Stdout => {
+                self.output.push_str(text);
+                if self.output.len() >= 8192 {
+                    self.flush_output();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends buffered output to standard output (in `Stdout` mode).
+    pub fn flush_output(&mut self) {
+        if self.output_mode == OutputMode::Stdout && !self.output.is_empty() {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe is not the program's error; the text is simply dropped.
+            let _ = out.write_all(self.output.as_bytes());
+            let _ = out.flush();
+            self.output.clear();
+        }
+    }
+
+    // ----- frames and calls -----
+
+    /// The line of the instruction the top frame is executing.
+    pub(crate) fn current_line(&self) -> u32 {
+        self.frames.last().map_or(0, |f| {
+            let p = self.program.proto(f.proto);
+            p.lines
+                .get((f.pc as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(p.line)
+        })
+    }
+
+    /// Pushes a frame for `closure` with registers starting at `base`; `nargs` arguments
+    /// (after `self`, for methods) are already in place.
+    pub(crate) fn push_frame(
+        &mut self,
+        closure: Gc<Closure>,
+        base: usize,
+        ret: usize,
+        nargs: usize,
+    ) -> RtResult<()> {
+        let proto = &self.program.protos[closure.proto.0 as usize];
+        if nargs != proto.arity as usize {
+            return Err(arity_error(&proto.name, proto.arity as usize, nargs));
+        }
+        if self.frames.len() >= self.limits.max_call_depth as usize {
+            return rt_err(
+                ErrorKind::StackOverflow,
+                format!(
+                    "maximum call depth of {} exceeded",
+                    self.limits.max_call_depth
+                ),
+            );
+        }
+        let top = base + proto.nregs as usize;
+        let first_free = base + proto.param_regs();
+        if top > self.stack.len() {
+            if top > self.limits.max_stack_slots {
+                return rt_err(
+                    ErrorKind::StackOverflow,
+                    format!(
+                        "register stack limit of {} slots exceeded",
+                        self.limits.max_stack_slots
+                    ),
+                );
+            }
+            let new_len = (self.stack.len() * 2).clamp(top, self.limits.max_stack_slots.max(top));
+            self.stack.resize(new_len, Value::Nil);
+        }
+        self.stack[first_free..top].fill(Value::Nil);
+        self.stats.calls[closure.proto.0 as usize] += 1;
+        self.frames.push(Frame {
+            closure,
+            proto: closure.proto,
+            base: base as u32,
+            pc: 0,
+            ret: ret as u32,
+        });
+        Ok(())
+    }
+
+    /// Calls the value in `stack[slot]` with `nargs` arguments after it. Returns whether a
+    /// new Echo frame was pushed (otherwise the result is already in `stack[slot]`).
+    pub(crate) fn call_value(&mut self, slot: usize, nargs: usize) -> RtResult<bool> {
+        match self.stack[slot] {
+            Value::Func(c) => {
+                self.push_frame(c, slot + 1, slot, nargs)?;
+                Ok(true)
+            }
+            Value::Native(id) => {
+                let v = self.call_native(id, slot + 1, nargs)?;
+                self.stack[slot] = v;
+                self.safepoint();
+                Ok(false)
+            }
+            Value::Method(m) => {
+                self.stack[slot] = m.receiver;
+                self.push_frame(m.method, slot, slot, nargs)?;
+                Ok(true)
+            }
+            Value::Class(cls) => {
+                if cls.decl.is_none() && Gc::ptr_eq(cls, self.error_class) {
+                    if nargs != 1 {
+                        return Err(arity_error("Error", 1, nargs));
+                    }
+                    let message = self.stack[slot + 1];
+                    let line = self.current_line();
+                    let e = self.make_error_value("Error", message, line)?;
+                    self.stack[slot] = e;
+                    self.safepoint();
+                    return Ok(false);
+                }
+                let inst = self.heap.alloc(Instance {
+                    class: cls,
+                    shape: Cell::new(ShapeId::EMPTY),
+                    fields: RefCell::new(Vec::new()),
+                })?;
+                self.stack[slot] = Value::Instance(inst);
+                match cls.init {
+                    Some(init) => {
+                        self.push_frame(init, slot, slot, nargs)?;
+                        Ok(true)
+                    }
+                    None if nargs != 0 => Err(arity_error(cls.name.as_str(), 0, nargs)),
+                    None => {
+                        self.safepoint();
+                        Ok(false)
+                    }
+                }
+            }
+            other => rt_err(
+                ErrorKind::TypeError,
+                format!("'{}' value is not callable", other.type_name()),
+            ),
+        }
+    }
+
+    /// Calls builtin `id` with the `n` arguments at `stack[at..]`.
+    pub(crate) fn call_native(&mut self, id: NativeId, at: usize, n: usize) -> RtResult<Value> {
+        let b = builtins::get(id);
+        if n < b.min_args as usize || n > b.max_args as usize {
+            return Err(builtins::arity_error(b, n));
+        }
+        let mut buf = [Value::Nil; 8];
+        if n <= buf.len() {
+            buf[..n].copy_from_slice(&self.stack[at..at + n]);
+            (b.func)(self, &buf[..n])
+        } else {
+            let args = self.stack[at..at + n].to_vec();
+            (b.func)(self, &args)
+        }
+    }
+
+    /// `R[slot].m(args)`: a field holding a callable, else a method of the class.
+    pub(crate) fn invoke(&mut self, slot: usize, m: Symbol, nargs: usize) -> RtResult<bool> {
+        let receiver = self.stack[slot];
+        let Value::Instance(inst) = receiver else {
+            return rt_err(
+                ErrorKind::AttributeError,
+                format!(
+                    "'{}' value has no method '{}'",
+                    receiver.type_name(),
+                    self.program.symbols.name(m)
+                ),
+            );
+        };
+        if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
+            let f = inst.fields.borrow()[i as usize];
+            self.stack[slot] = f;
+            return self.call_value(slot, nargs);
+        }
+        match inst.class.methods.get(&m) {
+            Some(&method) => {
+                self.push_frame(method, slot, slot, nargs)?;
+                Ok(true)
+            }
+            None => rt_err(
+                ErrorKind::AttributeError,
+                format!(
+                    "'{}' instance has no method '{}'",
+                    inst.class.name.as_str(),
+                    self.program.symbols.name(m)
+                ),
+            ),
+        }
+    }
+
+    /// The superclass method `m` for code of prototype `proto`.
+    pub(crate) fn super_method(&self, proto: ProtoId, m: Symbol) -> RtResult<Gc<Closure>> {
+        let cls = self
+            .program
+            .proto(proto)
+            .class
+            .and_then(|c| self.class_objs[c.0 as usize]);
+        let sup = cls
+            .and_then(|c| c.superclass)
+            .expect("the resolver only allows super in subclasses");
+        match sup.methods.get(&m) {
+            Some(&c) => Ok(c),
+            None => rt_err(
+                ErrorKind::AttributeError,
+                format!(
+                    "superclass '{}' has no method '{}'",
+                    sup.name.as_str(),
+                    self.program.symbols.name(m)
+                ),
+            ),
+        }
+    }
+
+    // ----- objects -----
+
+    /// `obj.m` when it is not a plain field hit: a method (bound) or an error.
+    pub(crate) fn get_prop(&mut self, obj: Value, m: Symbol) -> RtResult<Value> {
+        let Value::Instance(inst) = obj else {
+            return rt_err(
+                ErrorKind::AttributeError,
+                format!(
+                    "'{}' value has no property '{}'",
+                    obj.type_name(),
+                    self.program.symbols.name(m)
+                ),
+            );
+        };
+        if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
+            return Ok(inst.fields.borrow()[i as usize]);
+        }
+        match inst.class.methods.get(&m) {
+            Some(&method) => Ok(Value::Method(self.heap.alloc(BoundMethod {
+                receiver: obj,
+                method,
+            })?)),
+            None => rt_err(
+                ErrorKind::AttributeError,
+                format!(
+                    "'{}' instance has no field or method '{}'",
+                    inst.class.name.as_str(),
+                    self.program.symbols.name(m)
+                ),
+            ),
+        }
+    }
+
+    /// `obj.m = v`.
+    pub(crate) fn set_prop(&mut self, obj: Value, m: Symbol, v: Value) -> RtResult<()> {
+        let Value::Instance(inst) = obj else {
+            return rt_err(
+                ErrorKind::TypeError,
+                format!(
+                    "cannot set property '{}' on '{}' value",
+                    self.program.symbols.name(m),
+                    obj.type_name()
+                ),
+            );
+        };
+        let shape = inst.shape.get();
+        if let Some(i) = self.shapes.slot(shape, m) {
+            inst.fields.borrow_mut()[i as usize] = v;
+            return Ok(());
+        }
+        self.heap.charge(crate::heap::VALUE_BYTES)?;
+        inst.shape.set(self.shapes.with_field(shape, m));
+        inst.fields.borrow_mut().push(v);
+        Ok(())
+    }
+
+    /// The value a `catch` receives for a runtime error: an `Error` instance with fields
+    /// `kind`, `message` and `line`.
+    pub(crate) fn make_error_value(
+        &mut self,
+        kind: &str,
+        message: Value,
+        line: u32,
+    ) -> RtResult<Value> {
+        let inst = self.heap.alloc(Instance {
+            class: self.error_class,
+            shape: Cell::new(ShapeId::EMPTY),
+            fields: RefCell::new(Vec::new()),
+        })?;
+        let v = Value::Instance(inst);
+        let kind = Value::Str(self.heap.alloc_str(kind)?);
+        self.set_prop(v, symbol::KIND, kind)?;
+        self.set_prop(v, symbol::MESSAGE, message)?;
+        self.set_prop(v, symbol::LINE, Value::Int(line as i64))?;
+        Ok(v)
+    }
+
+    /// Builds the class object of declaration `c`.
+    pub(crate) fn make_class(&mut self, c: ClassIdx) -> RtResult<Gc<Class>> {
+        let info = self.program.classes[c.0 as usize].clone();
+        let superclass = info.superclass.map(|g| match self.globals[g.0 as usize] {
+            Value::Class(s) => s,
+            _ => unreachable!("superclasses are classes created earlier"),
+        });
+        let mut methods = superclass.map(|s| s.methods.clone()).unwrap_or_default();
+        for (sym, proto) in &info.methods {
+            let m = self.heap.alloc(Closure {
+                proto: *proto,
+                upvals: Box::new([]),
+            })?;
+            methods.insert(*sym, m);
+        }
+        let init = methods.get(&symbol::INIT).copied();
+        let name = self.heap.alloc_str(&info.name)?;
+        let cls = self.heap.alloc(Class {
+            name,
+            decl: Some(c.0),
+            superclass,
+            methods,
+            init,
+        })?;
+        self.class_objs[c.0 as usize] = Some(cls);
+        Ok(cls)
+    }
+
+    // ----- garbage collection -----
+
+    /// A safepoint: every live value is in a root, so the collector may run.
+    #[inline]
+    pub(crate) fn safepoint(&mut self) {
+        if self.heap.wants_collection() {
+            self.collect_garbage();
+        }
+    }
+
+    #[cold]
+    fn collect_garbage(&mut self) {
+        let Vm {
+            heap,
+            stack,
+            frames,
+            globals,
+            const_pool,
+            class_objs,
+            error_class,
+            program,
+            ..
+        } = self;
+        heap.collect(|t| {
+            if !stack.is_empty() {
+                t.mark_value(stack[0]);
+            }
+            for f in frames.iter() {
+                t.mark(f.closure);
+                let base = f.base as usize;
+                let top =
+                    (base + program.protos[f.proto.0 as usize].nregs as usize).min(stack.len());
+                for v in &stack[base..top] {
+                    t.mark_value(*v);
+                }
+            }
+            for v in globals.iter().chain(const_pool.iter()) {
+                t.mark_value(*v);
+            }
+            for c in class_objs.iter().flatten() {
+                t.mark(*c);
+            }
+            t.mark(*error_class);
+        });
+    }
+
+    // ----- errors -----
+
+    #[cold]
+    fn fuel_error(&self) -> Box<RtError> {
+        RtError::new(
+            ErrorKind::FuelExhausted,
+            format!(
+                "ran out of fuel (limit {} units)",
+                self.limits.fuel.unwrap_or(u64::MAX)
+            ),
+        )
+    }
+
+    #[cold]
+    fn uninit_global(&self, g: GlobalIdx) -> Box<RtError> {
+        let name = self
+            .program
+            .globals
+            .get(g.0 as usize)
+            .map_or("?", |g| g.name.as_str());
+        RtError::new(
+            ErrorKind::NameError,
+            format!("'{name}' is used before its initialization"),
+        )
+    }
+
+    /// Unwinds frames after `err` was raised in the top frame (whose `pc` is saved past the
+    /// faulting instruction). Returns `Ok` when a handler caught it (execution resumes in
+    /// the handler's frame) or the error once `entry_depth` frames remain.
+    fn unwind(&mut self, mut err: Box<RtError>, entry_depth: usize) -> RtResult<()> {
+        self.trace.clear();
+        let mut raise_line: Option<u32> = None;
+        loop {
+            let f = *self.frames.last().expect("unwinding needs a frame");
+            let proto = Rc::clone(self.program.proto(f.proto));
+            let pc = (f.pc as usize).saturating_sub(1);
+            let line = proto.lines.get(pc).copied().unwrap_or(proto.line);
+            raise_line.get_or_insert(line);
+            if err.kind.is_catchable()
+                && let Some(h) = proto.handler_for(pc)
+            {
+                let caught = match err.thrown {
+                    Some(v) => Ok(v),
+                    None => {
+                        let msg = match self.heap.alloc_str(&err.message) {
+                            Ok(s) => Value::Str(s),
+                            Err(e) => {
+                                err = e;
+                                continue;
+                            }
+                        };
+                        self.make_error_value(err.kind.name(), msg, raise_line.unwrap_or(0))
+                    }
+                };
+                match caught {
+                    Ok(v) => {
+                        self.stack[f.base as usize + h.reg.0 as usize] = v;
+                        self.frames.last_mut().expect("checked above").pc = h.target;
+                        self.trace.clear();
+                        self.safepoint();
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        err = e;
+                        continue;
+                    }
+                }
+            }
+            let frame_line = proto.lines.get(pc).copied().unwrap_or(proto.line);
+            self.trace.push(TraceFrame {
+                function: proto.name.clone(),
+                line: frame_line,
+            });
+            self.frames.pop();
+            if self.frames.len() <= entry_depth {
+                return Err(err);
+            }
+        }
+    }
+
+    // ----- the interpreter loop -----
+
+    /// Runs frames until the frame count drops back to `entry_depth`; returns the value the
+    /// last frame returned.
+    pub(crate) fn execute(&mut self, entry_depth: usize) -> RtResult<Value> {
+        'frame: loop {
+            let fi = self.frames.len() - 1;
+            let frame = self.frames[fi];
+            let proto = Rc::clone(&self.program.protos[frame.proto.0 as usize]);
+            let code: &[Op] = &proto.code;
+            let kbase = self.const_base[frame.proto.0 as usize];
+            let base = frame.base as usize;
+            let mut pc = frame.pc as usize;
+
+            macro_rules! r {
+                ($r:expr) => {
+                    self.stack[base + $r.0 as usize]
+                };
+            }
+            macro_rules! tri {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => break e,
+                    }
+                };
+            }
+            macro_rules! fuel {
+                () => {
+                    if self.fuel_left == 0 {
+                        break self.fuel_error();
+                    }
+                    self.fuel_left -= 1;
+                };
+            }
+            macro_rules! jump {
+                ($off:expr) => {
+                    pc = pc.wrapping_add_signed($off.0 as isize)
+                };
+            }
+            macro_rules! arith {
+                ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
+                    let (x, y) = (r!($b), r!($c));
+                    match (x, y) {
+                        (Value::Int(i), Value::Int(j)) => match i.$int(j) {
+                            Some(v) => r!($a) = Value::Int(v),
+                            None => break ops::overflow($op, i, j),
+                        },
+                        (Value::Float(p), Value::Float(q)) => r!($a) = Value::Float(p $float q),
+                        _ => {
+                            let v = tri!(self.arith($op, x, y));
+                            r!($a) = v;
+                            self.safepoint();
+                        }
+                    }
+                }};
+            }
+            macro_rules! compare {
+                ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
+                    let (x, y) = (r!($b), r!($c));
+                    let res = match (x, y) {
+                        (Value::Int(i), Value::Int(j)) => i $op j,
+                        (Value::Float(p), Value::Float(q)) => p $op q,
+                        _ => tri!(self.compare($cmp, x, y)),
+                    };
+                    r!($a) = Value::bool(res);
+                }};
+            }
+
+            let err: Box<RtError> = loop {
+                let op = code[pc];
+                pc += 1;
+                match op {
+                    Op::Move { a, b } => r!(a) = r!(b),
+                    Op::LoadNil { a } => r!(a) = Value::Nil,
+                    Op::LoadTrue { a } => r!(a) = Value::True,
+                    Op::LoadFalse { a } => r!(a) = Value::False,
+                    Op::LoadInt { a, imm } => r!(a) = Value::Int(imm.0 as i64),
+                    Op::LoadK { a, k } => r!(a) = self.const_pool[kbase + k.0 as usize],
+                    Op::LoadNative { a, f } => r!(a) = Value::Native(f.native()),
+                    Op::GetGlobal { a, g } => {
+                        let v = self.globals[g.0 as usize];
+                        if let Value::Undef = v {
+                            break self.uninit_global(g);
+                        }
+                        r!(a) = v;
+                    }
+                    Op::SetGlobal { a, g } => self.globals[g.0 as usize] = r!(a),
+                    Op::GetUpval { a, u } => r!(a) = frame.closure.upvals[u.0 as usize].value.get(),
+                    Op::SetUpval { a, u } => frame.closure.upvals[u.0 as usize].value.set(r!(a)),
+                    Op::NewBox { a } => {
+                        let b = tri!(self.heap.alloc(UpBox {
+                            value: Cell::new(r!(a))
+                        }));
+                        r!(a) = Value::Boxed(b);
+                        self.safepoint();
+                    }
+                    Op::GetBox { a, b } => match r!(b) {
+                        Value::Boxed(bx) => r!(a) = bx.value.get(),
+                        _ => unreachable!("GetBox on an unboxed register"),
+                    },
+                    Op::SetBox { a, b } => match r!(a) {
+                        Value::Boxed(bx) => bx.value.set(r!(b)),
+                        _ => unreachable!("SetBox on an unboxed register"),
+                    },
+                    Op::Closure { a, p } => {
+                        let c = tri!(self.make_closure(p, frame.closure, base));
+                        r!(a) = Value::Func(c);
+                        self.safepoint();
+                    }
+                    Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
+                    Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
+                    Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
+                    Op::Div { a, b, c } => {
+                        let (x, y) = (r!(b), r!(c));
+                        match (x, y) {
+                            (Value::Float(p), Value::Float(q)) => r!(a) = Value::Float(p / q),
+                            _ => {
+                                let v = tri!(self.arith(Arith::Div, x, y));
+                                r!(a) = v;
+                                self.safepoint();
+                            }
+                        }
+                    }
+                    Op::Mod { a, b, c } => {
+                        let (x, y) = (r!(b), r!(c));
+                        match (x, y) {
+                            (Value::Int(i), Value::Int(j)) if j > 0 => r!(a) = Value::Int(i % j),
+                            _ => {
+                                let v = tri!(self.arith(Arith::Mod, x, y));
+                                r!(a) = v;
+                                self.safepoint();
+                            }
+                        }
+                    }
+                    Op::AddI { a, b, imm } => {
+                        let x = r!(b);
+                        match x {
+                            Value::Int(i) => match i.checked_add(imm.0 as i64) {
+                                Some(v) => r!(a) = Value::Int(v),
+                                None => break ops::overflow(Arith::Add, i, imm.0 as i64),
+                            },
+                            Value::Float(f) => r!(a) = Value::Float(f + imm.0 as f64),
+                            _ => {
+                                let v = tri!(self.arith(Arith::Add, x, Value::Int(imm.0 as i64)));
+                                r!(a) = v;
+                            }
+                        }
+                    }
+                    Op::Neg { a, b } => {
+                        let v = tri!(self.negate(r!(b)));
+                        r!(a) = v;
+                    }
+                    Op::Not { a, b } => r!(a) = Value::bool(!r!(b).truthy()),
+                    Op::Eq { a, b, c } => {
+                        let res = match (r!(b), r!(c)) {
+                            (Value::Int(i), Value::Int(j)) => i == j,
+                            (x, y) => self.equal(x, y),
+                        };
+                        r!(a) = Value::bool(res);
+                    }
+                    Op::Ne { a, b, c } => {
+                        let res = match (r!(b), r!(c)) {
+                            (Value::Int(i), Value::Int(j)) => i != j,
+                            (x, y) => !self.equal(x, y),
+                        };
+                        r!(a) = Value::bool(res);
+                    }
+                    Op::Lt { a, b, c } => compare!(a, b, c, Cmp::Lt, <),
+                    Op::Le { a, b, c } => compare!(a, b, c, Cmp::Le, <=),
+                    Op::Gt { a, b, c } => compare!(a, b, c, Cmp::Gt, >),
+                    Op::Ge { a, b, c } => compare!(a, b, c, Cmp::Ge, >=),
+                    Op::Jmp { off } => jump!(off),
+                    Op::Loop { off } => {
+                        fuel!();
+                        jump!(off);
+                    }
+                    Op::JmpIf { a, off } => {
+                        if r!(a).truthy() {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpIfNot { a, off } => {
+                        if !r!(a).truthy() {
+                            jump!(off);
+                        }
+                    }
+                    Op::Call { a, n } => {
+                        fuel!();
+                        self.frames[fi].pc = pc as u32;
+                        if tri!(self.call_value(base + a.0 as usize, n.0 as usize)) {
+                            continue 'frame;
+                        }
+                    }
+                    Op::CallNative { a, f, n } => {
+                        fuel!();
+                        self.frames[fi].pc = pc as u32;
+                        let v = tri!(self.call_native(
+                            f.native(),
+                            base + a.0 as usize + 1,
+                            n.0 as usize
+                        ));
+                        r!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::Invoke { a, m, n } => {
+                        fuel!();
+                        self.frames[fi].pc = pc as u32;
+                        if tri!(self.invoke(base + a.0 as usize, m, n.0 as usize)) {
+                            continue 'frame;
+                        }
+                    }
+                    Op::SuperInvoke { a, m, n } => {
+                        fuel!();
+                        self.frames[fi].pc = pc as u32;
+                        let method = tri!(self.super_method(frame.proto, m));
+                        let slot = base + a.0 as usize;
+                        tri!(self.push_frame(method, slot, slot, n.0 as usize));
+                        continue 'frame;
+                    }
+                    Op::GetSuper { a, b, m } => {
+                        let method = tri!(self.super_method(frame.proto, m));
+                        let bm = tri!(self.heap.alloc(BoundMethod {
+                            receiver: r!(b),
+                            method
+                        }));
+                        r!(a) = Value::Method(bm);
+                        self.safepoint();
+                    }
+                    Op::Return { a } => {
+                        let v = r!(a);
+                        let done = self.frames.pop().expect("a frame is running");
+                        self.stack[done.ret as usize] = v;
+                        if self.frames.len() <= entry_depth {
+                            return Ok(v);
+                        }
+                        continue 'frame;
+                    }
+                    Op::ReturnNil {} => {
+                        let done = self.frames.pop().expect("a frame is running");
+                        self.stack[done.ret as usize] = Value::Nil;
+                        if self.frames.len() <= entry_depth {
+                            return Ok(Value::Nil);
+                        }
+                        continue 'frame;
+                    }
+                    Op::NewList { a, b, n } => {
+                        let start = base + b.0 as usize;
+                        let items = self.stack[start..start + n.0 as usize].to_vec();
+                        let l = tri!(self.heap.alloc_list(items));
+                        r!(a) = Value::List(l);
+                        self.safepoint();
+                    }
+                    Op::AppendList { a, b, n } => {
+                        let Value::List(l) = r!(a) else {
+                            unreachable!("AppendList targets a new list")
+                        };
+                        let start = base + b.0 as usize;
+                        let items = self.stack[start..start + n.0 as usize].to_vec();
+                        tri!(self.list_extend(l, &items));
+                        self.safepoint();
+                    }
+                    Op::NewMap { a } => {
+                        let m = tri!(self.heap.alloc_map());
+                        r!(a) = Value::Map(m);
+                        self.safepoint();
+                    }
+                    Op::GetIndex { a, b, c } => {
+                        let (obj, idx) = (r!(b), r!(c));
+                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                            let items = l.items.borrow();
+                            if let Some(i) = ops::checked_index(i, items.len()) {
+                                let v = items[i];
+                                drop(items);
+                                r!(a) = v;
+                                continue;
+                            }
+                        }
+                        let v = tri!(self.get_index(obj, idx));
+                        r!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::SetIndex { a, b, c } => {
+                        let (obj, idx, v) = (r!(a), r!(b), r!(c));
+                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                            let mut items = l.items.borrow_mut();
+                            if let Some(i) = ops::checked_index(i, items.len()) {
+                                items[i] = v;
+                                continue;
+                            }
+                        }
+                        tri!(self.set_index(obj, idx, v));
+                        self.safepoint();
+                    }
+                    Op::GetProp { a, b, m } => {
+                        let obj = r!(b);
+                        if let Value::Instance(inst) = obj
+                            && let Some(i) = self.shapes.slot(inst.shape.get(), m)
+                        {
+                            r!(a) = inst.fields.borrow()[i as usize];
+                            continue;
+                        }
+                        let v = tri!(self.get_prop(obj, m));
+                        r!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::SetProp { a, b, m } => {
+                        tri!(self.set_prop(r!(a), m, r!(b)));
+                        self.safepoint();
+                    }
+                    Op::Class { a, c } => {
+                        let cls = tri!(self.make_class(c));
+                        r!(a) = Value::Class(cls);
+                        self.safepoint();
+                    }
+                    Op::Throw { a } => break RtError::thrown(r!(a)),
+                    Op::IterPrep { a } => {
+                        let v = r!(a);
+                        if !matches!(v, Value::List(_) | Value::Map(_) | Value::Str(_)) {
+                            break RtError::new(
+                                ErrorKind::TypeError,
+                                format!("cannot iterate over '{}' value", v.type_name()),
+                            );
+                        }
+                        r!(Reg(a.0 + 1)) = Value::Int(0);
+                    }
+                    Op::IterNext { a, b, off } => {
+                        let Value::Int(cur) = r!(Reg(a.0 + 1)) else {
+                            unreachable!("IterPrep set the cursor")
+                        };
+                        match tri!(self.iter_next(r!(a), cur as usize)) {
+                            Some((v, next)) => {
+                                r!(b) = v;
+                                r!(Reg(a.0 + 1)) = Value::Int(next as i64);
+                                self.safepoint();
+                            }
+                            None => jump!(off),
+                        }
+                    }
+                    Op::ForPrep { a, off } => match (r!(a), r!(Reg(a.0 + 1))) {
+                        (Value::Int(s), Value::Int(e)) => {
+                            if s >= e {
+                                jump!(off);
+                            }
+                        }
+                        (s, e) => {
+                            let bad = if matches!(s, Value::Int(_)) { e } else { s };
+                            break RtError::new(
+                                ErrorKind::TypeError,
+                                format!("range bounds must be ints, not '{}'", bad.type_name()),
+                            );
+                        }
+                    },
+                    Op::ForLoop { a, off } => {
+                        let (Value::Int(i), Value::Int(e)) = (r!(a), r!(Reg(a.0 + 1))) else {
+                            unreachable!("ForPrep checked the bounds")
+                        };
+                        let next = i + 1;
+                        r!(a) = Value::Int(next);
+                        if next < e {
+                            fuel!();
+                            jump!(off);
+                        }
+                    }
+                }
+            };
+            // An error was raised by the instruction before `pc`.
+            self.frames[fi].pc = pc as u32;
+            drop(proto);
+            self.unwind(err, entry_depth)?;
+        }
+    }
+
+    /// Creates a closure of `p` inside a frame running `parent` with registers at `base`.
+    pub(crate) fn make_closure(
+        &mut self,
+        p: ProtoId,
+        parent: Gc<Closure>,
+        base: usize,
+    ) -> RtResult<Gc<Closure>> {
+        let proto = Rc::clone(self.program.proto(p));
+        let upvals: Box<[Gc<UpBox>]> = proto
+            .captures
+            .iter()
+            .map(|c| match c {
+                CaptureSrc::Reg(r) => match self.stack[base + r.0 as usize] {
+                    Value::Boxed(b) => b,
+                    _ => unreachable!("captured locals are boxed"),
+                },
+                CaptureSrc::Upval(u) => parent.upvals[u.0 as usize],
+            })
+            .collect();
+        self.heap.alloc(Closure { proto: p, upvals })
+    }
+
+    /// The next element of a `for ... in` over `coll` at cursor `cur`, and the next cursor.
+    /// Lists and maps use an element index (maps yield keys); strings a byte offset.
+    pub(crate) fn iter_next(
+        &mut self,
+        coll: Value,
+        cur: usize,
+    ) -> RtResult<Option<(Value, usize)>> {
+        Ok(match coll {
+            Value::List(l) => l.items.borrow().get(cur).map(|v| (*v, cur + 1)),
+            Value::Map(m) => m
+                .entries
+                .borrow()
+                .get_index(cur)
+                .map(|(k, _)| (k.to_value(), cur + 1)),
+            Value::Str(s) => match s.as_str().get(cur..).and_then(|t| t.chars().next()) {
+                Some(ch) => {
+                    let mut buf = [0u8; 4];
+                    let v = Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?);
+                    Some((v, cur + ch.len_utf8()))
+                }
+                None => None,
+            },
+            _ => unreachable!("IterPrep checked the type"),
+        })
+    }
+}
+
+/// The `ArityError` for calling `name` with `got` arguments instead of `expected`.
+#[cold]
+pub fn arity_error(name: &str, expected: usize, got: usize) -> Box<RtError> {
+    let s = if expected == 1 { "" } else { "s" };
+    RtError::new(
+        ErrorKind::ArityError,
+        format!("'{name}' expects {expected} argument{s} but got {got}"),
+    )
+}
