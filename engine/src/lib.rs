@@ -14,6 +14,7 @@ pub mod builtins;
 pub mod bytecode;
 pub mod compiler;
 pub mod config;
+pub mod corpus;
 pub mod disasm;
 pub mod error;
 pub mod heap;
