@@ -37,6 +37,15 @@ pub struct ClassIdx(pub u32);
 /// An argument count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Count(pub u16);
+/// An inline-cache slot of the current prototype (`IcIdx::NONE`: not cached).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IcIdx(pub u16);
+
+impl IcIdx {
+    /// The operand of instructions that have no cache slot.
+    pub const NONE: IcIdx = IcIdx(u16::MAX);
+}
+
 /// A builtin function, as an instruction operand (the index into `builtins::BUILTINS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct BuiltinId(pub u16);
@@ -74,6 +83,8 @@ pub enum Operand {
     Native(BuiltinId),
     /// Count.
     Count(Count),
+    /// Inline-cache slot.
+    Ic(IcIdx),
 }
 
 macro_rules! operand_from {
@@ -87,7 +98,7 @@ macro_rules! operand_from {
 }
 operand_from!(Reg => Reg, ConstIdx => Const, Imm => Imm, Jump => Jump, GlobalIdx => Global,
     UpIdx => Upval, Symbol => Sym, ProtoId => Proto, ClassIdx => Class, BuiltinId => Native,
-    Count => Count);
+    Count => Count, IcIdx => Ic);
 
 /// Name, semantics and operand names of one opcode.
 #[derive(Clone, Copy, Debug)]
@@ -183,8 +194,16 @@ opcodes! {
     Div { a: Reg, b: Reg, c: Reg }
     /// R[a] := R[b] % R[c] (ints: sign of the dividend; zero divisor is ZeroDivisionError)
     Mod { a: Reg, b: Reg, c: Reg }
-    /// R[a] := R[b] + imm (same semantics as Add with an int right operand)
+    /// R[a] := R[b] + imm (same semantics and errors as Add with an int right operand)
     AddI { a: Reg, b: Reg, imm: Imm }
+    /// R[a] := R[b] - imm (same semantics and errors as Sub with an int right operand)
+    SubI { a: Reg, b: Reg, imm: Imm }
+    /// R[a] := R[b] * imm (same semantics and errors as Mul with an int right operand)
+    MulI { a: Reg, b: Reg, imm: Imm }
+    /// R[a] := R[b] / imm (same semantics and errors as Div with an int right operand)
+    DivI { a: Reg, b: Reg, imm: Imm }
+    /// R[a] := R[b] % imm (same semantics and errors as Mod with an int right operand)
+    ModI { a: Reg, b: Reg, imm: Imm }
     /// R[a] := -R[b]
     Neg { a: Reg, b: Reg }
     /// R[a] := not truthy(R[b])
@@ -209,12 +228,36 @@ opcodes! {
     JmpIf { a: Reg, off: Jump }
     /// if not truthy(R[a]) then pc += off
     JmpIfNot { a: Reg, off: Jump }
+    /// if not (R[b] == R[c]) then pc += off
+    JmpNotEq { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] != R[c]) then pc += off
+    JmpNotNe { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] < R[c]) then pc += off (TypeError as Lt)
+    JmpNotLt { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] <= R[c]) then pc += off (TypeError as Le)
+    JmpNotLe { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] > R[c]) then pc += off (TypeError as Gt)
+    JmpNotGt { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] >= R[c]) then pc += off (TypeError as Ge)
+    JmpNotGe { b: Reg, c: Reg, off: Jump }
+    /// if not (R[b] == imm) then pc += off
+    JmpNotEqI { b: Reg, imm: Imm, off: Jump }
+    /// if not (R[b] != imm) then pc += off
+    JmpNotNeI { b: Reg, imm: Imm, off: Jump }
+    /// if not (R[b] < imm) then pc += off (TypeError as Lt)
+    JmpNotLtI { b: Reg, imm: Imm, off: Jump }
+    /// if not (R[b] <= imm) then pc += off (TypeError as Le)
+    JmpNotLeI { b: Reg, imm: Imm, off: Jump }
+    /// if not (R[b] > imm) then pc += off (TypeError as Gt)
+    JmpNotGtI { b: Reg, imm: Imm, off: Jump }
+    /// if not (R[b] >= imm) then pc += off (TypeError as Ge)
+    JmpNotGeI { b: Reg, imm: Imm, off: Jump }
     /// R[a] := R[a](R[a+1], ..., R[a+n]) (charges one unit of fuel)
     Call { a: Reg, n: Count }
     /// R[a] := builtin f(R[a+1], ..., R[a+n]) (charges one unit of fuel)
     CallNative { a: Reg, f: BuiltinId, n: Count }
     /// R[a] := R[a].m(R[a+1], ..., R[a+n]): a field holding a function, else a method (charges one unit of fuel)
-    Invoke { a: Reg, m: Symbol, n: Count }
+    Invoke { a: Reg, m: Symbol, n: Count, ic: IcIdx }
     /// R[a] := superclass method m called with self = R[a] and R[a+1], ..., R[a+n] (charges one unit of fuel)
     SuperInvoke { a: Reg, m: Symbol, n: Count }
     /// R[a] := superclass method m bound to self = R[b]
@@ -234,9 +277,9 @@ opcodes! {
     /// R[a][R[b]] := R[c] (list element or map entry)
     SetIndex { a: Reg, b: Reg, c: Reg }
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
-    GetProp { a: Reg, b: Reg, m: Symbol }
+    GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx }
     /// R[a].m := R[b] (adds the field if the instance lacks it)
-    SetProp { a: Reg, b: Reg, m: Symbol }
+    SetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx }
     /// R[a] := a new class built from declaration c (its superclass must be initialized)
     Class { a: Reg, c: ClassIdx }
     /// throw R[a]
@@ -322,6 +365,8 @@ pub struct Proto {
     pub class: Option<ClassIdx>,
     /// Line of the declaration.
     pub line: u32,
+    /// Inline-cache slots used by the code.
+    pub ic_count: u16,
 }
 
 impl Proto {

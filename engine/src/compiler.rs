@@ -104,6 +104,7 @@ fn new_proto(
         handlers: Vec::new(),
         class,
         line,
+        ic_count: 0,
     }
 }
 
@@ -142,6 +143,18 @@ impl Compiler<'_> {
             Op::Loop { .. } => Op::Loop { off },
             Op::JmpIf { a, .. } => Op::JmpIf { a, off },
             Op::JmpIfNot { a, .. } => Op::JmpIfNot { a, off },
+            Op::JmpNotEq { b, c, .. } => Op::JmpNotEq { b, c, off },
+            Op::JmpNotNe { b, c, .. } => Op::JmpNotNe { b, c, off },
+            Op::JmpNotLt { b, c, .. } => Op::JmpNotLt { b, c, off },
+            Op::JmpNotLe { b, c, .. } => Op::JmpNotLe { b, c, off },
+            Op::JmpNotGt { b, c, .. } => Op::JmpNotGt { b, c, off },
+            Op::JmpNotGe { b, c, .. } => Op::JmpNotGe { b, c, off },
+            Op::JmpNotEqI { b, imm, .. } => Op::JmpNotEqI { b, imm, off },
+            Op::JmpNotNeI { b, imm, .. } => Op::JmpNotNeI { b, imm, off },
+            Op::JmpNotLtI { b, imm, .. } => Op::JmpNotLtI { b, imm, off },
+            Op::JmpNotLeI { b, imm, .. } => Op::JmpNotLeI { b, imm, off },
+            Op::JmpNotGtI { b, imm, .. } => Op::JmpNotGtI { b, imm, off },
+            Op::JmpNotGeI { b, imm, .. } => Op::JmpNotGeI { b, imm, off },
             Op::IterNext { a, b, .. } => Op::IterNext { a, b, off },
             Op::ForPrep { a, .. } => Op::ForPrep { a, off },
             Op::ForLoop { a, .. } => Op::ForLoop { a, off },
@@ -204,6 +217,16 @@ impl Compiler<'_> {
         f.proto.consts.push(c);
         f.consts.insert(key, i);
         ConstIdx(i)
+    }
+
+    /// A fresh inline-cache slot (or none, past the per-function maximum).
+    fn ic(&mut self) -> IcIdx {
+        let p = &mut self.f().proto;
+        if p.ic_count == IcIdx::NONE.0 {
+            return IcIdx::NONE;
+        }
+        p.ic_count += 1;
+        IcIdx(p.ic_count - 1)
     }
 
     fn sym(&mut self, name: &str) -> crate::symbol::Symbol {
@@ -467,7 +490,7 @@ impl Compiler<'_> {
             }
             StmtKind::Class(_) => {} // hoisted
             StmtKind::If { cond, then, els } => {
-                let jf = self.cond_jump(cond, false)?;
+                let jf = self.cond_jump(cond)?;
                 self.free_to(mark);
                 self.block(then)?;
                 match els {
@@ -482,7 +505,7 @@ impl Compiler<'_> {
             }
             StmtKind::While { cond, body } => {
                 let top = self.here();
-                let jexit = self.cond_jump(cond, false)?;
+                let jexit = self.cond_jump(cond)?;
                 self.free_to(mark);
                 self.f().loops.push(LoopCtx {
                     breaks: Vec::new(),
@@ -658,15 +681,45 @@ impl Compiler<'_> {
             .is_some_and(|g| g.kind == GlobalKind::Fn)
     }
 
-    /// Evaluates `cond` and emits a jump taken when its truthiness equals `when`.
-    fn cond_jump(&mut self, cond: &Expr, when: bool) -> CResult<usize> {
+    /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
+    /// one fused compare-and-branch instruction (with an immediate for a small int literal).
+    fn cond_jump(&mut self, cond: &Expr) -> CResult<usize> {
+        if let ExprKind::Chain { first, rest } = &cond.kind
+            && let [(op, span, rhs)] = rest.as_slice()
+            && matches!(
+                op,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+            )
+        {
+            let b = self.operand(first, &[rhs])?;
+            let off = Jump(0);
+            if let ExprKind::Int(k) = rhs.kind
+                && let Ok(k) = i32::try_from(k)
+            {
+                let imm = Imm(k);
+                let op = match op {
+                    BinOp::Eq => Op::JmpNotEqI { b, imm, off },
+                    BinOp::Ne => Op::JmpNotNeI { b, imm, off },
+                    BinOp::Lt => Op::JmpNotLtI { b, imm, off },
+                    BinOp::Le => Op::JmpNotLeI { b, imm, off },
+                    BinOp::Gt => Op::JmpNotGtI { b, imm, off },
+                    _ => Op::JmpNotGeI { b, imm, off },
+                };
+                return Ok(self.emit(op, *span));
+            }
+            let c = self.expr_any(rhs)?;
+            let op = match op {
+                BinOp::Eq => Op::JmpNotEq { b, c, off },
+                BinOp::Ne => Op::JmpNotNe { b, c, off },
+                BinOp::Lt => Op::JmpNotLt { b, c, off },
+                BinOp::Le => Op::JmpNotLe { b, c, off },
+                BinOp::Gt => Op::JmpNotGt { b, c, off },
+                _ => Op::JmpNotGe { b, c, off },
+            };
+            return Ok(self.emit(op, *span));
+        }
         let r = self.expr_any(cond)?;
-        let op = if when {
-            Op::JmpIf { a: r, off: Jump(0) }
-        } else {
-            Op::JmpIfNot { a: r, off: Jump(0) }
-        };
-        Ok(self.emit(op, cond.span))
+        Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))
     }
 
     // ----- expressions -----
@@ -794,7 +847,16 @@ impl Compiler<'_> {
             ExprKind::Get { obj, name } => {
                 let o = self.expr_any(obj)?;
                 let m = self.sym(&name.name);
-                self.emit(Op::GetProp { a: dst, b: o, m }, name.span);
+                let ic = self.ic();
+                self.emit(
+                    Op::GetProp {
+                        a: dst,
+                        b: o,
+                        m,
+                        ic,
+                    },
+                    name.span,
+                );
             }
             ExprKind::Index { obj, index } => {
                 let o = self.operand(obj, &[index])?;
@@ -969,20 +1031,25 @@ impl Compiler<'_> {
             } else {
                 acc.expect("allocated for long chains")
             };
-            // `x + 1` uses the immediate form (same semantics and messages as `Add`).
+            // `x op k` for a small int literal k uses the immediate form (same semantics and
+            // messages as the register form).
             let imm = match (op, &e.kind) {
-                (BinOp::Add, ExprKind::Int(k)) => i32::try_from(*k).ok(),
+                (
+                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod,
+                    ExprKind::Int(k),
+                ) => i32::try_from(*k).ok().map(Imm),
                 _ => None,
             };
-            if let Some(k) = imm {
-                self.emit(
-                    Op::AddI {
-                        a: out,
-                        b: left,
-                        imm: Imm(k),
-                    },
-                    *span,
-                );
+            if let Some(imm) = imm {
+                let (a, b) = (out, left);
+                let op = match op {
+                    BinOp::Add => Op::AddI { a, b, imm },
+                    BinOp::Sub => Op::SubI { a, b, imm },
+                    BinOp::Mul => Op::MulI { a, b, imm },
+                    BinOp::Div => Op::DivI { a, b, imm },
+                    _ => Op::ModI { a, b, imm },
+                };
+                self.emit(op, *span);
             } else {
                 let right = self.expr_any(e)?;
                 let (a, b, c) = (out, left, right);
@@ -1028,6 +1095,7 @@ impl Compiler<'_> {
                     a: base,
                     m: self.sym(&name.name),
                     n,
+                    ic: self.ic(),
                 }
             }
             ExprKind::Super { name, self_res } => {
@@ -1126,10 +1194,12 @@ impl Compiler<'_> {
                 let o = self.operand(obj, &[value])?;
                 let m = self.sym(&name.name);
                 let v = self.assigned_value(target, *op, value, span, |c, t, s| {
-                    c.emit(Op::GetProp { a: t, b: o, m }, s);
+                    let ic = c.ic();
+                    c.emit(Op::GetProp { a: t, b: o, m, ic }, s);
                     Ok(())
                 })?;
-                self.emit(Op::SetProp { a: o, b: v, m }, name.span);
+                let ic = self.ic();
+                self.emit(Op::SetProp { a: o, b: v, m, ic }, name.span);
                 Ok(v)
             }
             ExprKind::Index { obj, index } => {

@@ -96,5 +96,7 @@ fn operand(program: &Program, p: &Proto, pc: usize, o: Operand) -> String {
         Operand::Class(c) => format!("class {} ({})", c.0, program.classes[c.0 as usize].name),
         Operand::Native(f) => format!("builtin {}", builtins::name(f.native())),
         Operand::Count(n) => n.0.to_string(),
+        Operand::Ic(i) if i == IcIdx::NONE => "ic -".to_string(),
+        Operand::Ic(i) => format!("ic {}", i.0),
     }
 }

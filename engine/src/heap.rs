@@ -292,6 +292,8 @@ pub struct Class {
     pub methods: FxHashMap<Symbol, Gc<Closure>>,
     /// The `init` method, if any (own or inherited).
     pub init: Option<Gc<Closure>>,
+    /// The shape of a fresh instance of this class.
+    pub root_shape: ShapeId,
 }
 
 impl HeapObj for Class {

@@ -24,8 +24,10 @@ pub mod parser;
 pub mod resolver;
 pub mod shape;
 pub mod source;
+pub mod stack;
 pub mod symbol;
 pub mod value;
+pub mod verify;
 pub mod vm;
 
 use std::time::{Duration, Instant};

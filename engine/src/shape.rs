@@ -1,5 +1,7 @@
-//! Hidden classes ("shapes"): instances that gained the same fields in the same order share
-//! a shape, so a field's slot is found once per shape and can be cached by an inline cache.
+//! Hidden classes ("shapes"): instances of one class that gained the same fields in the same
+//! order share a shape, so a field's slot is found once per shape and can be cached by an
+//! inline cache. Every class has its own root shape, so a shape also determines the class
+//! (and with it every method lookup).
 
 use rustc_hash::FxHashMap;
 
@@ -10,8 +12,8 @@ use crate::symbol::Symbol;
 pub struct ShapeId(pub u32);
 
 impl ShapeId {
-    /// The shape of an instance with no fields.
-    pub const EMPTY: ShapeId = ShapeId(0);
+    /// A shape id no instance ever has (an empty inline cache).
+    pub const NONE: ShapeId = ShapeId(u32::MAX);
 }
 
 /// One shape: the fields it has, in slot order, and its transitions.
@@ -23,20 +25,19 @@ struct Shape {
 }
 
 /// The shape tree of one VM.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Shapes {
     shapes: Vec<Shape>,
 }
 
-impl Default for Shapes {
-    fn default() -> Self {
-        Shapes {
-            shapes: vec![Shape::default()],
-        }
-    }
-}
 
 impl Shapes {
+    /// A new root shape (no fields), for a new class.
+    pub fn new_root(&mut self) -> ShapeId {
+        self.shapes.push(Shape::default());
+        ShapeId(self.shapes.len() as u32 - 1)
+    }
+
     /// The slot of `field` in `shape`, if the shape has that field.
     #[inline]
     pub fn slot(&self, shape: ShapeId, field: Symbol) -> Option<u32> {
@@ -73,7 +74,7 @@ impl Shapes {
         self.shapes.len()
     }
 
-    /// Always false: the empty shape exists from the start.
+    /// Whether no shape exists yet.
     pub fn is_empty(&self) -> bool {
         self.shapes.is_empty()
     }
@@ -86,19 +87,25 @@ mod tests {
     #[test]
     fn same_field_order_shares_a_shape() {
         let mut s = Shapes::default();
+        let root = s.new_root();
+        let other_root = s.new_root();
+        assert_ne!(root, other_root);
+        let o1 = s.with_field(other_root, Symbol(0));
+        let o2 = s.with_field(other_root, Symbol(0));
+        assert_eq!(o1, o2);
         let (x, y) = (Symbol(0), Symbol(1));
-        let sx = s.with_field(ShapeId::EMPTY, x);
+        let sx = s.with_field(root, x);
         let a = s.with_field(sx, y);
-        let sx2 = s.with_field(ShapeId::EMPTY, x);
+        let sx2 = s.with_field(root, x);
         let b = s.with_field(sx2, y);
-        let sy = s.with_field(ShapeId::EMPTY, y);
+        let sy = s.with_field(root, y);
         let c = s.with_field(sy, x);
         assert_eq!(sx, sx2);
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(s.slot(a, y), Some(1));
         assert_eq!(s.slot(c, y), Some(0));
-        assert_eq!(s.slot(ShapeId::EMPTY, x), None);
+        assert_eq!(s.slot(root, x), None);
         assert_eq!(s.fields(c), &[y, x]);
     }
 }

@@ -10,9 +10,9 @@ use crate::heap::{BoundMethod, Class, Closure, Gc, Instance, List, Map, Str, UpB
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NativeId(pub u32);
 
-/// An Echo value. `#[repr(C, u8)]` fixes the layout: the tag is the first byte and every
+/// An Echo value. `#[repr(C, u64)]` fixes the layout: the tag is the first byte and every
 /// payload is 8 bytes at offset 8, so compiled code can read and write values directly.
-#[repr(C, u8)]
+#[repr(C, u64)]
 #[derive(Clone, Copy, Debug)]
 pub enum Value {
     /// `nil`.
@@ -217,7 +217,7 @@ mod tests {
     /// Reads the tag byte and the 8-byte payload of `v` from memory, as compiled code does.
     fn raw(v: &Value) -> (u8, u64) {
         let p = v as *const Value as *const u8;
-        // SAFETY: `Value` is `#[repr(C, u8)]`: byte 0 is the initialised tag; every payload
+        // SAFETY: `Value` is `#[repr(C, u64)]`: byte 0 is the initialised tag; every payload
         // variant stores 8 initialised bytes at offset 8 (asserted by the size and align
         // checks below). Payload-free variants are not read past the tag.
         unsafe {

@@ -15,6 +15,7 @@ use crate::error::{EchoError, ErrorKind, RtError, RtResult, TraceFrame, rt_err};
 use crate::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
 use crate::ops::{self, Arith, Cmp};
 use crate::shape::{ShapeId, Shapes};
+use crate::stack::{Stack, copy_value};
 use crate::symbol::{self, Symbol};
 use crate::value::{NativeId, Value};
 
@@ -33,6 +34,43 @@ pub struct Frame {
     pub ret: u32,
 }
 
+/// One inline-cache entry of a property or method instruction. It applies to instances
+/// whose shape is `shape` (a shape determines the class, so also every method lookup).
+#[derive(Clone, Copy, Debug)]
+pub struct Ic {
+    /// The shape the entry is valid for (`ShapeId::NONE`: empty).
+    pub shape: ShapeId,
+    /// Field slot (GetProp, SetProp).
+    pub slot: u32,
+    /// SetProp: the shape after the store (equal to `shape` unless the field is new).
+    pub next: ShapeId,
+    /// Invoke: the method found.
+    pub method: Option<Gc<Closure>>,
+}
+
+impl Ic {
+    /// An entry that matches nothing.
+    pub const EMPTY: Ic = Ic {
+        shape: ShapeId::NONE,
+        slot: 0,
+        next: ShapeId::NONE,
+        method: None,
+    };
+}
+
+/// What a call needs to know about a prototype, kept flat so that a call costs one lookup.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FnInfo {
+    /// Declared parameters.
+    pub arity: u32,
+    /// Registers of a frame.
+    pub nregs: u32,
+    /// Start of the constants in `const_pool`.
+    pub kbase: u32,
+    /// Start of the inline caches in `ics`.
+    pub icb: u32,
+}
+
 /// Per-run counters.
 #[derive(Clone, Debug, Default)]
 pub struct VmStats {
@@ -43,14 +81,23 @@ pub struct VmStats {
 /// The virtual machine: everything a running program owns.
 pub struct Vm {
     pub(crate) heap: Heap,
-    pub(crate) stack: Vec<Value>,
+    pub(crate) stack: Stack,
     pub(crate) frames: Vec<Frame>,
     pub(crate) globals: Vec<Value>,
     pub(crate) program: Program,
+    /// The program's prototypes, shared so the dispatch loop can borrow them while it
+    /// mutates the VM.
+    pub(crate) protos: Rc<Vec<Rc<Proto>>>,
     /// Materialized constants of all prototypes, concatenated.
     pub(crate) const_pool: Vec<Value>,
     /// Start of each prototype's constants in `const_pool`.
     pub(crate) const_base: Vec<usize>,
+    /// Call information per prototype.
+    pub(crate) fn_info: Vec<FnInfo>,
+    /// Inline caches of all prototypes, concatenated.
+    pub(crate) ics: Vec<Ic>,
+    /// Start of each prototype's inline caches in `ics`.
+    pub(crate) ic_base: Vec<usize>,
     /// Class objects by declaration index, once created.
     pub(crate) class_objs: Vec<Option<Gc<Class>>>,
     pub(crate) error_class: Gc<Class>,
@@ -68,6 +115,7 @@ impl Vm {
     /// A VM with an empty program.
     pub fn new(config: &Config) -> Vm {
         let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
+        let mut shapes = Shapes::default();
         let name = heap
             .alloc_str(crate::resolver::ERROR_CLASS_NAME)
             .expect("a fresh heap has room");
@@ -78,19 +126,24 @@ impl Vm {
                 superclass: None,
                 methods: FxHashMap::default(),
                 init: None,
+                root_shape: shapes.new_root(),
             })
             .expect("a fresh heap has room");
         Vm {
             heap,
-            stack: Vec::new(),
+            stack: Stack::default(),
             frames: Vec::new(),
             globals: vec![Value::Class(error_class)],
             program: Program::default(),
+            protos: Rc::default(),
             const_pool: Vec::new(),
             const_base: Vec::new(),
+            ics: Vec::new(),
+            ic_base: Vec::new(),
+            fn_info: Vec::new(),
             class_objs: Vec::new(),
             error_class,
-            shapes: Shapes::default(),
+            shapes,
             limits: config.limits.clone(),
             fuel_left: config.limits.fuel.unwrap_or(u64::MAX),
             output_mode: config.output,
@@ -126,7 +179,27 @@ impl Vm {
                 self.const_pool.push(v);
             }
         }
+        for i in self.ic_base.len()..self.program.protos.len() {
+            self.ic_base.push(self.ics.len());
+            let n = self.program.protos[i].ic_count as usize;
+            self.ics.resize(self.ics.len() + n, Ic::EMPTY);
+        }
+        for i in self.fn_info.len()..self.program.protos.len() {
+            let p = &self.program.protos[i];
+            self.fn_info.push(FnInfo {
+                arity: p.arity as u32,
+                nregs: p.nregs as u32,
+                kbase: self.const_base[i] as u32,
+                icb: self.ic_base[i] as u32,
+            });
+        }
+        for i in self.stats.calls.len()..self.program.protos.len() {
+            if let Err(e) = crate::verify::verify_proto(&self.program, ProtoId(i as u32)) {
+                panic!("the compiler emitted invalid bytecode: {e}");
+            }
+        }
         self.stats.calls.resize(self.program.protos.len(), 0);
+        self.protos = Rc::new(self.program.protos.clone());
         self.class_objs.resize(self.program.classes.len(), None);
         if self.globals.len() < self.program.globals.len() {
             self.globals
@@ -167,10 +240,8 @@ impl Vm {
                 upvals: Box::new([]),
             })
             .map_err(|e| self.host_error(*e))?;
-        if self.stack.is_empty() {
-            self.stack.push(Value::Nil);
-        }
-        self.stack[0] = Value::Func(closure);
+        self.stack.ensure(1);
+        self.stack.set(0, Value::Func(closure));
         let result = self
             .push_frame(closure, 1, 0, 0)
             .and_then(|_| self.execute(0));
@@ -249,6 +320,7 @@ impl Vm {
 
     /// Pushes a frame for `closure` with registers starting at `base`; `nargs` arguments
     /// (after `self`, for methods) are already in place.
+    #[inline]
     pub(crate) fn push_frame(
         &mut self,
         closure: Gc<Closure>,
@@ -256,35 +328,18 @@ impl Vm {
         ret: usize,
         nargs: usize,
     ) -> RtResult<()> {
-        let proto = &self.program.protos[closure.proto.0 as usize];
-        if nargs != proto.arity as usize {
+        let info = self.fn_info[closure.proto.0 as usize];
+        if nargs != info.arity as usize {
+            let proto = &self.protos[closure.proto.0 as usize];
             return Err(arity_error(&proto.name, proto.arity as usize, nargs));
         }
         if self.frames.len() >= self.limits.max_call_depth as usize {
-            return rt_err(
-                ErrorKind::StackOverflow,
-                format!(
-                    "maximum call depth of {} exceeded",
-                    self.limits.max_call_depth
-                ),
-            );
+            return Err(self.depth_error());
         }
-        let top = base + proto.nregs as usize;
-        let first_free = base + proto.param_regs();
+        let top = base + info.nregs as usize;
         if top > self.stack.len() {
-            if top > self.limits.max_stack_slots {
-                return rt_err(
-                    ErrorKind::StackOverflow,
-                    format!(
-                        "register stack limit of {} slots exceeded",
-                        self.limits.max_stack_slots
-                    ),
-                );
-            }
-            let new_len = (self.stack.len() * 2).clamp(top, self.limits.max_stack_slots.max(top));
-            self.stack.resize(new_len, Value::Nil);
+            self.grow_stack(top)?;
         }
-        self.stack[first_free..top].fill(Value::Nil);
         self.stats.calls[closure.proto.0 as usize] += 1;
         self.frames.push(Frame {
             closure,
@@ -296,22 +351,49 @@ impl Vm {
         Ok(())
     }
 
+    #[cold]
+    fn depth_error(&self) -> Box<RtError> {
+        RtError::new(
+            ErrorKind::StackOverflow,
+            format!(
+                "maximum call depth of {} exceeded",
+                self.limits.max_call_depth
+            ),
+        )
+    }
+
+    /// Grows the register stack to hold at least `top` slots.
+    #[cold]
+    fn grow_stack(&mut self, top: usize) -> RtResult<()> {
+        if top > self.limits.max_stack_slots {
+            return rt_err(
+                ErrorKind::StackOverflow,
+                format!(
+                    "register stack limit of {} slots exceeded",
+                    self.limits.max_stack_slots
+                ),
+            );
+        }
+        self.stack.ensure(top);
+        Ok(())
+    }
+
     /// Calls the value in `stack[slot]` with `nargs` arguments after it. Returns whether a
     /// new Echo frame was pushed (otherwise the result is already in `stack[slot]`).
     pub(crate) fn call_value(&mut self, slot: usize, nargs: usize) -> RtResult<bool> {
-        match self.stack[slot] {
+        match self.stack.get(slot) {
             Value::Func(c) => {
                 self.push_frame(c, slot + 1, slot, nargs)?;
                 Ok(true)
             }
             Value::Native(id) => {
                 let v = self.call_native(id, slot + 1, nargs)?;
-                self.stack[slot] = v;
+                self.stack.set(slot, v);
                 self.safepoint();
                 Ok(false)
             }
             Value::Method(m) => {
-                self.stack[slot] = m.receiver;
+                self.stack.set(slot, m.receiver);
                 self.push_frame(m.method, slot, slot, nargs)?;
                 Ok(true)
             }
@@ -320,19 +402,19 @@ impl Vm {
                     if nargs != 1 {
                         return Err(arity_error("Error", 1, nargs));
                     }
-                    let message = self.stack[slot + 1];
+                    let message = self.stack.get(slot + 1);
                     let line = self.current_line();
                     let e = self.make_error_value("Error", message, line)?;
-                    self.stack[slot] = e;
+                    self.stack.set(slot, e);
                     self.safepoint();
                     return Ok(false);
                 }
                 let inst = self.heap.alloc(Instance {
                     class: cls,
-                    shape: Cell::new(ShapeId::EMPTY),
+                    shape: Cell::new(cls.root_shape),
                     fields: RefCell::new(Vec::new()),
                 })?;
-                self.stack[slot] = Value::Instance(inst);
+                self.stack.set(slot, Value::Instance(inst));
                 match cls.init {
                     Some(init) => {
                         self.push_frame(init, slot, slot, nargs)?;
@@ -360,17 +442,23 @@ impl Vm {
         }
         let mut buf = [Value::Nil; 8];
         if n <= buf.len() {
-            buf[..n].copy_from_slice(&self.stack[at..at + n]);
+            buf[..n].copy_from_slice(self.stack.slice(at, n));
             (b.func)(self, &buf[..n])
         } else {
-            let args = self.stack[at..at + n].to_vec();
+            let args = self.stack.slice(at, n).to_vec();
             (b.func)(self, &args)
         }
     }
 
     /// `R[slot].m(args)`: a field holding a callable, else a method of the class.
-    pub(crate) fn invoke(&mut self, slot: usize, m: Symbol, nargs: usize) -> RtResult<bool> {
-        let receiver = self.stack[slot];
+    pub(crate) fn invoke(
+        &mut self,
+        slot: usize,
+        m: Symbol,
+        nargs: usize,
+        ic: Option<usize>,
+    ) -> RtResult<bool> {
+        let receiver = self.stack.get(slot);
         let Value::Instance(inst) = receiver else {
             return rt_err(
                 ErrorKind::AttributeError,
@@ -383,11 +471,20 @@ impl Vm {
         };
         if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
             let f = inst.fields.borrow()[i as usize];
-            self.stack[slot] = f;
+            self.stack.set(slot, f);
             return self.call_value(slot, nargs);
         }
         match inst.class.methods.get(&m) {
             Some(&method) => {
+                if let Some(i) = ic {
+                    let shape = inst.shape.get();
+                    self.ics[i] = Ic {
+                        shape,
+                        slot: 0,
+                        next: shape,
+                        method: Some(method),
+                    };
+                }
                 self.push_frame(method, slot, slot, nargs)?;
                 Ok(true)
             }
@@ -428,7 +525,7 @@ impl Vm {
     // ----- objects -----
 
     /// `obj.m` when it is not a plain field hit: a method (bound) or an error.
-    pub(crate) fn get_prop(&mut self, obj: Value, m: Symbol) -> RtResult<Value> {
+    pub(crate) fn get_prop(&mut self, obj: Value, m: Symbol, ic: Option<usize>) -> RtResult<Value> {
         let Value::Instance(inst) = obj else {
             return rt_err(
                 ErrorKind::AttributeError,
@@ -439,7 +536,16 @@ impl Vm {
                 ),
             );
         };
-        if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
+        let shape = inst.shape.get();
+        if let Some(i) = self.shapes.slot(shape, m) {
+            if let Some(ic) = ic {
+                self.ics[ic] = Ic {
+                    shape,
+                    slot: i,
+                    next: shape,
+                    method: None,
+                };
+            }
             return Ok(inst.fields.borrow()[i as usize]);
         }
         match inst.class.methods.get(&m) {
@@ -459,7 +565,13 @@ impl Vm {
     }
 
     /// `obj.m = v`.
-    pub(crate) fn set_prop(&mut self, obj: Value, m: Symbol, v: Value) -> RtResult<()> {
+    pub(crate) fn set_prop(
+        &mut self,
+        obj: Value,
+        m: Symbol,
+        v: Value,
+        ic: Option<usize>,
+    ) -> RtResult<()> {
         let Value::Instance(inst) = obj else {
             return rt_err(
                 ErrorKind::TypeError,
@@ -472,11 +584,29 @@ impl Vm {
         };
         let shape = inst.shape.get();
         if let Some(i) = self.shapes.slot(shape, m) {
+            if let Some(ic) = ic {
+                self.ics[ic] = Ic {
+                    shape,
+                    slot: i,
+                    next: shape,
+                    method: None,
+                };
+            }
             inst.fields.borrow_mut()[i as usize] = v;
             return Ok(());
         }
         self.heap.charge(crate::heap::VALUE_BYTES)?;
-        inst.shape.set(self.shapes.with_field(shape, m));
+        let next = self.shapes.with_field(shape, m);
+        if let Some(ic) = ic {
+            let slot = inst.fields.borrow().len() as u32;
+            self.ics[ic] = Ic {
+                shape,
+                slot,
+                next,
+                method: None,
+            };
+        }
+        inst.shape.set(next);
         inst.fields.borrow_mut().push(v);
         Ok(())
     }
@@ -491,14 +621,14 @@ impl Vm {
     ) -> RtResult<Value> {
         let inst = self.heap.alloc(Instance {
             class: self.error_class,
-            shape: Cell::new(ShapeId::EMPTY),
+            shape: Cell::new(self.error_class.root_shape),
             fields: RefCell::new(Vec::new()),
         })?;
         let v = Value::Instance(inst);
         let kind = Value::Str(self.heap.alloc_str(kind)?);
-        self.set_prop(v, symbol::KIND, kind)?;
-        self.set_prop(v, symbol::MESSAGE, message)?;
-        self.set_prop(v, symbol::LINE, Value::Int(line as i64))?;
+        self.set_prop(v, symbol::KIND, kind, None)?;
+        self.set_prop(v, symbol::MESSAGE, message, None)?;
+        self.set_prop(v, symbol::LINE, Value::Int(line as i64), None)?;
         Ok(v)
     }
 
@@ -519,12 +649,14 @@ impl Vm {
         }
         let init = methods.get(&symbol::INIT).copied();
         let name = self.heap.alloc_str(&info.name)?;
+        let root_shape = self.shapes.new_root();
         let cls = self.heap.alloc(Class {
             name,
             decl: Some(c.0),
             superclass,
             methods,
             init,
+            root_shape,
         })?;
         self.class_objs[c.0 as usize] = Some(cls);
         Ok(cls)
@@ -542,6 +674,16 @@ impl Vm {
 
     #[cold]
     fn collect_garbage(&mut self) {
+        // Frames are nested windows, so everything below the top frame's end is a register
+        // of some active frame (or a dead one of an earlier call, still a valid value), and
+        // everything above it is dead.
+        let live_end = self
+            .frames
+            .last()
+            .map_or(1, |f| {
+                f.base as usize + self.fn_info[f.proto.0 as usize].nregs as usize
+            })
+            .min(self.stack.len());
         let Vm {
             heap,
             stack,
@@ -550,21 +692,15 @@ impl Vm {
             const_pool,
             class_objs,
             error_class,
-            program,
+            ics,
             ..
         } = self;
         heap.collect(|t| {
-            if !stack.is_empty() {
-                t.mark_value(stack[0]);
+            for v in stack.slice(0, live_end) {
+                t.mark_value(*v);
             }
             for f in frames.iter() {
                 t.mark(f.closure);
-                let base = f.base as usize;
-                let top =
-                    (base + program.protos[f.proto.0 as usize].nregs as usize).min(stack.len());
-                for v in &stack[base..top] {
-                    t.mark_value(*v);
-                }
             }
             for v in globals.iter().chain(const_pool.iter()) {
                 t.mark_value(*v);
@@ -572,8 +708,12 @@ impl Vm {
             for c in class_objs.iter().flatten() {
                 t.mark(*c);
             }
+            for m in ics.iter().filter_map(|ic| ic.method) {
+                t.mark(m);
+            }
             t.mark(*error_class);
         });
+        stack.clear_from(live_end);
     }
 
     // ----- errors -----
@@ -632,7 +772,7 @@ impl Vm {
                 };
                 match caught {
                     Ok(v) => {
-                        self.stack[f.base as usize + h.reg.0 as usize] = v;
+                        self.stack.set(f.base as usize + h.reg.0 as usize, v);
                         self.frames.last_mut().expect("checked above").pc = h.target;
                         self.trace.clear();
                         self.safepoint();
@@ -661,18 +801,26 @@ impl Vm {
     /// Runs frames until the frame count drops back to `entry_depth`; returns the value the
     /// last frame returned.
     pub(crate) fn execute(&mut self, entry_depth: usize) -> RtResult<Value> {
+        let protos = Rc::clone(&self.protos);
         'frame: loop {
             let fi = self.frames.len() - 1;
             let frame = self.frames[fi];
-            let proto = Rc::clone(&self.program.protos[frame.proto.0 as usize]);
+            let proto: &Proto = &protos[frame.proto.0 as usize];
             let code: &[Op] = &proto.code;
-            let kbase = self.const_base[frame.proto.0 as usize];
+            let FnInfo { kbase, icb, .. } = self.fn_info[frame.proto.0 as usize];
+            let (kbase, icb) = (kbase as usize, icb as usize);
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
 
+            // The frame's registers. Re-derived whenever the frame is (re)entered; the stack
+            // only moves in `push_frame`, after which the loop always re-enters a frame.
+            let regs: *mut Value = self.stack.ptr(base);
             macro_rules! r {
                 ($r:expr) => {
-                    self.stack[base + $r.0 as usize]
+                    // SAFETY: the verifier checked that every register operand is below the
+                    // prototype's `nregs`, and `push_frame` made `base + nregs <= len`; `regs`
+                    // was derived from `Stack::ptr` after the last reallocation.
+                    (*unsafe { &mut *regs.add($r.0 as usize) })
                 };
             }
             macro_rules! tri {
@@ -691,22 +839,38 @@ impl Vm {
                     self.fuel_left -= 1;
                 };
             }
+            macro_rules! ic_slot {
+                ($ic:expr) => {
+                    if $ic == IcIdx::NONE {
+                        None
+                    } else {
+                        Some(icb + $ic.0 as usize)
+                    }
+                };
+            }
             macro_rules! jump {
                 ($off:expr) => {
                     pc = pc.wrapping_add_signed($off.0 as isize)
                 };
             }
+            // Operands are read through references, field by field: a whole-value copy right
+            // after the previous instruction wrote tag and payload separately would stall on
+            // store forwarding.
+            macro_rules! pair {
+                ($b:expr, $c:expr) => {
+                    num_pair(&r!($b), &r!($c))
+                };
+            }
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
-                    let (x, y) = (r!($b), r!($c));
-                    match (x, y) {
-                        (Value::Int(i), Value::Int(j)) => match i.$int(j) {
+                    match pair!($b, $c) {
+                        NumPair::Ints(i, j) => match i.$int(j) {
                             Some(v) => r!($a) = Value::Int(v),
                             None => break ops::overflow($op, i, j),
                         },
-                        (Value::Float(p), Value::Float(q)) => r!($a) = Value::Float(p $float q),
-                        _ => {
-                            let v = tri!(self.arith($op, x, y));
+                        NumPair::Floats(p, q) => r!($a) = Value::Float(p $float q),
+                        NumPair::Other => {
+                            let v = tri!(self.arith($op, r!($b), r!($c)));
                             r!($a) = v;
                             self.safepoint();
                         }
@@ -715,13 +879,59 @@ impl Vm {
             }
             macro_rules! compare {
                 ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
-                    let (x, y) = (r!($b), r!($c));
-                    let res = match (x, y) {
-                        (Value::Int(i), Value::Int(j)) => i $op j,
-                        (Value::Float(p), Value::Float(q)) => p $op q,
-                        _ => tri!(self.compare($cmp, x, y)),
+                    let res = match pair!($b, $c) {
+                        NumPair::Ints(i, j) => i $op j,
+                        NumPair::Floats(p, q) => p $op q,
+                        NumPair::Other => tri!(self.compare($cmp, r!($b), r!($c))),
                     };
                     r!($a) = Value::bool(res);
+                }};
+            }
+
+            // `R[b] op imm`: for `/` and `%` the hardware op is used only for a positive
+            // divisor; everything else takes the general path with its checks and messages.
+            macro_rules! arith_imm {
+                ($a:expr, $b:expr, $imm:expr, $op:expr, $int:ident, $float:tt) => {{
+                    let k = $imm.0 as i64;
+                    let fast = match &r!($b) {
+                        Value::Int(i) if !matches!($op, Arith::Div | Arith::Mod) || k > 0 => {
+                            i.$int(k).map(Value::Int)
+                        }
+                        Value::Float(f) => Some(Value::Float(*f $float k as f64)),
+                        _ => None,
+                    };
+                    match fast {
+                        Some(v) => r!($a) = v,
+                        None => {
+                            let v = tri!(self.arith($op, r!($b), Value::Int(k)));
+                            r!($a) = v;
+                        }
+                    }
+                }};
+            }
+            macro_rules! jmp_cmp {
+                ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
+                    let res = match pair!($b, $c) {
+                        NumPair::Ints(i, j) => i $op j,
+                        NumPair::Floats(p, q) => p $op q,
+                        NumPair::Other => tri!(self.compare($cmp, r!($b), r!($c))),
+                    };
+                    if !res {
+                        jump!($off);
+                    }
+                }};
+            }
+            macro_rules! jmp_cmp_imm {
+                ($b:expr, $imm:expr, $off:expr, $cmp:expr, $op:tt) => {{
+                    let k = $imm.0;
+                    let res = match &r!($b) {
+                        Value::Int(i) => *i $op k as i64,
+                        Value::Float(f) => *f $op k as f64,
+                        _ => tri!(self.compare($cmp, r!($b), Value::Int(k as i64))),
+                    };
+                    if !res {
+                        jump!($off);
+                    }
                 }};
             }
 
@@ -729,7 +939,10 @@ impl Vm {
                 let op = code[pc];
                 pc += 1;
                 match op {
-                    Op::Move { a, b } => r!(a) = r!(b),
+                    // SAFETY: register operands are in the frame (see `r!`).
+                    Op::Move { a, b } => unsafe {
+                        copy_value(regs.add(b.0 as usize), regs.add(a.0 as usize))
+                    },
                     Op::LoadNil { a } => r!(a) = Value::Nil,
                     Op::LoadTrue { a } => r!(a) = Value::True,
                     Op::LoadFalse { a } => r!(a) = Value::False,
@@ -769,42 +982,28 @@ impl Vm {
                     Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
                     Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
                     Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
-                    Op::Div { a, b, c } => {
-                        let (x, y) = (r!(b), r!(c));
-                        match (x, y) {
-                            (Value::Float(p), Value::Float(q)) => r!(a) = Value::Float(p / q),
-                            _ => {
-                                let v = tri!(self.arith(Arith::Div, x, y));
-                                r!(a) = v;
-                                self.safepoint();
-                            }
+                    Op::Div { a, b, c } => match pair!(b, c) {
+                        NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i / j),
+                        NumPair::Floats(p, q) => r!(a) = Value::Float(p / q),
+                        _ => {
+                            let v = tri!(self.arith(Arith::Div, r!(b), r!(c)));
+                            r!(a) = v;
+                            self.safepoint();
                         }
-                    }
-                    Op::Mod { a, b, c } => {
-                        let (x, y) = (r!(b), r!(c));
-                        match (x, y) {
-                            (Value::Int(i), Value::Int(j)) if j > 0 => r!(a) = Value::Int(i % j),
-                            _ => {
-                                let v = tri!(self.arith(Arith::Mod, x, y));
-                                r!(a) = v;
-                                self.safepoint();
-                            }
+                    },
+                    Op::Mod { a, b, c } => match pair!(b, c) {
+                        NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i % j),
+                        _ => {
+                            let v = tri!(self.arith(Arith::Mod, r!(b), r!(c)));
+                            r!(a) = v;
+                            self.safepoint();
                         }
-                    }
-                    Op::AddI { a, b, imm } => {
-                        let x = r!(b);
-                        match x {
-                            Value::Int(i) => match i.checked_add(imm.0 as i64) {
-                                Some(v) => r!(a) = Value::Int(v),
-                                None => break ops::overflow(Arith::Add, i, imm.0 as i64),
-                            },
-                            Value::Float(f) => r!(a) = Value::Float(f + imm.0 as f64),
-                            _ => {
-                                let v = tri!(self.arith(Arith::Add, x, Value::Int(imm.0 as i64)));
-                                r!(a) = v;
-                            }
-                        }
-                    }
+                    },
+                    Op::AddI { a, b, imm } => arith_imm!(a, b, imm, Arith::Add, checked_add, +),
+                    Op::SubI { a, b, imm } => arith_imm!(a, b, imm, Arith::Sub, checked_sub, -),
+                    Op::MulI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mul, checked_mul, *),
+                    Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
+                    Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
                     Op::Neg { a, b } => {
                         let v = tri!(self.negate(r!(b)));
                         r!(a) = v;
@@ -834,19 +1033,72 @@ impl Vm {
                         jump!(off);
                     }
                     Op::JmpIf { a, off } => {
-                        if r!(a).truthy() {
+                        if !matches!(&r!(a), Value::Nil | Value::False) {
                             jump!(off);
                         }
                     }
                     Op::JmpIfNot { a, off } => {
-                        if !r!(a).truthy() {
+                        if matches!(&r!(a), Value::Nil | Value::False) {
                             jump!(off);
                         }
                     }
+                    Op::JmpNotEq { b, c, off } => {
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i == j,
+                            _ => self.equal(r!(b), r!(c)),
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotNe { b, c, off } => {
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i != j,
+                            _ => !self.equal(r!(b), r!(c)),
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotLt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Lt, <),
+                    Op::JmpNotLe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Le, <=),
+                    Op::JmpNotGt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Gt, >),
+                    Op::JmpNotGe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Ge, >=),
+                    Op::JmpNotEqI { b, imm, off } => {
+                        let res = match &r!(b) {
+                            Value::Int(i) => *i == imm.0 as i64,
+                            Value::Float(f) => *f == imm.0 as f64,
+                            _ => false,
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotNeI { b, imm, off } => {
+                        let res = match &r!(b) {
+                            Value::Int(i) => *i != imm.0 as i64,
+                            Value::Float(f) => *f != imm.0 as f64,
+                            _ => true,
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotLtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Lt, <),
+                    Op::JmpNotLeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Le, <=),
+                    Op::JmpNotGtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Gt, >),
+                    Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
                     Op::Call { a, n } => {
                         fuel!();
                         self.frames[fi].pc = pc as u32;
-                        if tri!(self.call_value(base + a.0 as usize, n.0 as usize)) {
+                        let slot = base + a.0 as usize;
+                        // Calls of Echo functions skip the general dispatch.
+                        if let Value::Func(c) = &r!(a) {
+                            let c = *c;
+                            tri!(self.push_frame(c, slot + 1, slot, n.0 as usize));
+                            continue 'frame;
+                        }
+                        if tri!(self.call_value(slot, n.0 as usize)) {
                             continue 'frame;
                         }
                     }
@@ -861,10 +1113,21 @@ impl Vm {
                         r!(a) = v;
                         self.safepoint();
                     }
-                    Op::Invoke { a, m, n } => {
+                    Op::Invoke { a, m, n, ic } => {
                         fuel!();
                         self.frames[fi].pc = pc as u32;
-                        if tri!(self.invoke(base + a.0 as usize, m, n.0 as usize)) {
+                        let slot = base + a.0 as usize;
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&r!(a), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get()
+                                && let Some(method) = e.method
+                            {
+                                tri!(self.push_frame(method, slot, slot, n.0 as usize));
+                                continue 'frame;
+                            }
+                        }
+                        if tri!(self.invoke(slot, m, n.0 as usize, ic)) {
                             continue 'frame;
                         }
                     }
@@ -886,9 +1149,12 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::Return { a } => {
-                        let v = r!(a);
                         let done = self.frames.pop().expect("a frame is running");
-                        self.stack[done.ret as usize] = v;
+                        let dst = self.stack.ptr(done.ret as usize);
+                        // SAFETY: `a` is in the frame (see `r!`); `ret` is a slot of the caller,
+                        // below this frame's base, so inside the stack.
+                        unsafe { copy_value(regs.add(a.0 as usize), dst) };
+                        let v = r!(a);
                         if self.frames.len() <= entry_depth {
                             return Ok(v);
                         }
@@ -896,7 +1162,7 @@ impl Vm {
                     }
                     Op::ReturnNil {} => {
                         let done = self.frames.pop().expect("a frame is running");
-                        self.stack[done.ret as usize] = Value::Nil;
+                        self.stack.set(done.ret as usize, Value::Nil);
                         if self.frames.len() <= entry_depth {
                             return Ok(Value::Nil);
                         }
@@ -904,7 +1170,7 @@ impl Vm {
                     }
                     Op::NewList { a, b, n } => {
                         let start = base + b.0 as usize;
-                        let items = self.stack[start..start + n.0 as usize].to_vec();
+                        let items = self.stack.slice(start, n.0 as usize).to_vec();
                         let l = tri!(self.heap.alloc_list(items));
                         r!(a) = Value::List(l);
                         self.safepoint();
@@ -914,7 +1180,7 @@ impl Vm {
                             unreachable!("AppendList targets a new list")
                         };
                         let start = base + b.0 as usize;
-                        let items = self.stack[start..start + n.0 as usize].to_vec();
+                        let items = self.stack.slice(start, n.0 as usize).to_vec();
                         tri!(self.list_extend(l, &items));
                         self.safepoint();
                     }
@@ -950,20 +1216,31 @@ impl Vm {
                         tri!(self.set_index(obj, idx, v));
                         self.safepoint();
                     }
-                    Op::GetProp { a, b, m } => {
-                        let obj = r!(b);
-                        if let Value::Instance(inst) = obj
-                            && let Some(i) = self.shapes.slot(inst.shape.get(), m)
-                        {
-                            r!(a) = inst.fields.borrow()[i as usize];
-                            continue;
+                    Op::GetProp { a, b, m, ic } => {
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&r!(b), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get() && e.method.is_none() {
+                                let v = inst.fields.borrow()[e.slot as usize];
+                                r!(a) = v;
+                                continue;
+                            }
                         }
-                        let v = tri!(self.get_prop(obj, m));
+                        let v = tri!(self.get_prop(r!(b), m, ic));
                         r!(a) = v;
                         self.safepoint();
                     }
-                    Op::SetProp { a, b, m } => {
-                        tri!(self.set_prop(r!(a), m, r!(b)));
+                    Op::SetProp { a, b, m, ic } => {
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&r!(a), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get() && e.shape == e.next {
+                                let v = r!(b);
+                                inst.fields.borrow_mut()[e.slot as usize] = v;
+                                continue;
+                            }
+                        }
+                        tri!(self.set_prop(r!(a), m, r!(b), ic));
                         self.safepoint();
                     }
                     Op::Class { a, c } => {
@@ -1024,7 +1301,6 @@ impl Vm {
             };
             // An error was raised by the instruction before `pc`.
             self.frames[fi].pc = pc as u32;
-            drop(proto);
             self.unwind(err, entry_depth)?;
         }
     }
@@ -1041,7 +1317,7 @@ impl Vm {
             .captures
             .iter()
             .map(|c| match c {
-                CaptureSrc::Reg(r) => match self.stack[base + r.0 as usize] {
+                CaptureSrc::Reg(r) => match self.stack.get(base + r.0 as usize) {
                     Value::Boxed(b) => b,
                     _ => unreachable!("captured locals are boxed"),
                 },
@@ -1075,6 +1351,22 @@ impl Vm {
             },
             _ => unreachable!("IterPrep checked the type"),
         })
+    }
+}
+
+/// Two operands classified for the arithmetic and comparison fast paths.
+enum NumPair {
+    Ints(i64, i64),
+    Floats(f64, f64),
+    Other,
+}
+
+#[inline(always)]
+fn num_pair(x: &Value, y: &Value) -> NumPair {
+    match (x, y) {
+        (Value::Int(i), Value::Int(j)) => NumPair::Ints(*i, *j),
+        (Value::Float(p), Value::Float(q)) => NumPair::Floats(*p, *q),
+        _ => NumPair::Other,
     }
 }
 
