@@ -314,14 +314,12 @@ pub enum StmtKind {
     },
     /// `class Name : Super { methods }`
     Class(Box<ClassDecl>),
-    /// `if cond { } else ...`
+    /// `if c1 { } else if c2 { } ... else { }`, the `else if` chain stored flat.
     If {
-        /// Condition.
-        cond: Expr,
-        /// Then block.
-        then: Block,
-        /// Else branch: a block or another `if` statement.
-        els: Option<Box<Stmt>>,
+        /// Conditions and their blocks, in order.
+        branches: Vec<(Expr, Block)>,
+        /// The final `else` block.
+        els: Option<Block>,
     },
     /// `while cond { }`
     While {

@@ -489,18 +489,22 @@ impl Compiler<'_> {
                 return Ok(());
             }
             StmtKind::Class(_) => {} // hoisted
-            StmtKind::If { cond, then, els } => {
-                let jf = self.cond_jump(cond)?;
-                self.free_to(mark);
-                self.block(then)?;
-                match els {
-                    Some(e) => {
-                        let jend = self.emit(Op::Jmp { off: Jump(0) }, span);
-                        self.patch(jf);
-                        self.stmt(e)?;
-                        self.patch(jend);
+            StmtKind::If { branches, els } => {
+                let mut ends = Vec::new();
+                for (i, (cond, then)) in branches.iter().enumerate() {
+                    let jf = self.cond_jump(cond)?;
+                    self.free_to(mark);
+                    self.block(then)?;
+                    if i + 1 < branches.len() || els.is_some() {
+                        ends.push(self.emit(Op::Jmp { off: Jump(0) }, span));
                     }
-                    None => self.patch(jf),
+                    self.patch(jf);
+                }
+                if let Some(e) = els {
+                    self.block(e)?;
+                }
+                for j in ends {
+                    self.patch(j);
                 }
             }
             StmtKind::While { cond, body } => {
@@ -823,7 +827,9 @@ impl Compiler<'_> {
                 }
             }
             ExprKind::Unary { op, expr } => match (op, &expr.kind) {
-                (UnOp::Neg, ExprKind::Int(i)) => self.load_int(-*i, dst, span),
+                (UnOp::Neg, ExprKind::Int(i)) if i.checked_neg().is_some() => {
+                    self.load_int(-*i, dst, span)
+                }
                 (UnOp::Neg, ExprKind::Float(f)) => {
                     let k = self.constant(Const::Float(-*f));
                     self.emit(Op::LoadK { a: dst, k }, span);

@@ -458,10 +458,15 @@ impl Lexer<'_> {
                         '"' => out.push('"'),
                         'u' => out.push(self.unicode_escape(esc_start)?),
                         other => {
+                            let shown = if other.is_control() || other.is_whitespace() {
+                                format!("\\ followed by {}", describe_char(other))
+                            } else {
+                                format!("'\\{other}'")
+                            };
                             return Err(self.err(
                                 esc_start,
                                 self.pos,
-                                format!("unknown escape sequence '\\{}'", other.escape_debug()),
+                                format!("unknown escape sequence {shown}"),
                             ));
                         }
                     }

@@ -198,6 +198,8 @@ impl Vm {
                 if op == Arith::Mul =>
             {
                 let n = repeat_count(n)?;
+                // Repeating an empty list is empty whatever the count (no work per repeat).
+                let n = if l.items.borrow().is_empty() { 0 } else { n };
                 let items = l.items.borrow();
                 let len = items.len().saturating_mul(n);
                 self.check_list_len(len)?;
@@ -593,10 +595,7 @@ impl Vm {
                 },
             }
             if out.len() > max {
-                return rt_err(
-                    ErrorKind::SizeLimit,
-                    format!("string of more than {max} bytes exceeds the limit of {max} bytes"),
-                );
+                return self.check_string_len(out.len());
             }
         }
         Ok(())

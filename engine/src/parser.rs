@@ -242,28 +242,26 @@ impl Parser {
         })
     }
 
+    /// `if` with its whole `else if` chain, parsed in a loop (so a chain of any length is
+    /// not nesting).
     fn if_stmt(&mut self) -> PResult<Stmt> {
         let start = self.expect(&Tok::If, "")?;
-        self.enter()?;
-        let cond = self.expr()?;
-        let then = self.block("after 'if' condition")?;
-        let els = if self.eat(&Tok::Else) {
-            if self.at(&Tok::If) {
-                Some(Box::new(self.if_stmt()?))
-            } else {
-                let b = self.block("after 'else'")?;
-                let span = b.span;
-                Some(Box::new(Stmt {
-                    kind: StmtKind::Block(b),
-                    span,
-                }))
+        let mut branches = Vec::new();
+        let mut els = None;
+        loop {
+            let cond = self.expr()?;
+            let then = self.block("after 'if' condition")?;
+            branches.push((cond, then));
+            if !self.eat(&Tok::Else) {
+                break;
             }
-        } else {
-            None
-        };
-        self.leave(1);
+            if !self.eat(&Tok::If) {
+                els = Some(self.block("after 'else'")?);
+                break;
+            }
+        }
         Ok(Stmt {
-            kind: StmtKind::If { cond, then, els },
+            kind: StmtKind::If { branches, els },
             span: start.to(self.prev_span()),
         })
     }
@@ -371,10 +369,7 @@ impl Parser {
     // ----- expressions -----
 
     fn expr(&mut self) -> PResult<Expr> {
-        self.enter()?;
-        let e = with_stack(|| self.assignment());
-        self.leave(1);
-        e
+        with_stack(|| self.assignment())
     }
 
     fn assignment(&mut self) -> PResult<Expr> {
@@ -399,7 +394,10 @@ impl Parser {
                 target.span.to(op_span),
             ));
         }
-        let value = self.expr()?;
+        self.enter()?;
+        let value = self.expr();
+        self.leave(1);
+        let value = value?;
         let span = target.span.to(value.span);
         Ok(Expr {
             kind: ExprKind::Assign {
@@ -610,7 +608,10 @@ impl Parser {
                 }
             }
             Tok::LParen => {
-                let e = self.expr()?;
+                self.enter()?;
+                let e = self.expr();
+                self.leave(1);
+                let e = e?;
                 self.expect(&Tok::RParen, "to close '('")?;
                 return Ok(Expr {
                     kind: e.kind,
@@ -647,13 +648,11 @@ impl Parser {
                 ExprKind::Map(entries)
             }
             Tok::Fn => {
-                self.enter()?;
                 let name = Ident {
                     name: ANON_FN_NAME.into(),
                     span,
                 };
                 let decl = self.function(name, span, false)?;
-                self.leave(1);
                 ExprKind::Fn(Box::new(decl))
             }
             other => {

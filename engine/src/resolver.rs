@@ -162,16 +162,19 @@ impl Resolver {
         Ok(())
     }
 
-    /// Superclasses must be classes, and inheritance must not loop.
+    /// Superclasses must be classes, and inheritance must not loop. Classes are checked in
+    /// source order, so the first offending declaration is the one reported.
     fn check_classes(&self, stmts: &[Stmt]) -> RResult<()> {
-        let classes: FxHashMap<&str, &ClassDecl> = stmts
+        let decls: Vec<&ClassDecl> = stmts
             .iter()
             .filter_map(|s| match &s.kind {
-                StmtKind::Class(c) => Some((c.name.name.as_str(), &**c)),
+                StmtKind::Class(c) => Some(&**c),
                 _ => None,
             })
             .collect();
-        for c in classes.values() {
+        let by_name: FxHashMap<&str, &ClassDecl> =
+            decls.iter().map(|c| (c.name.name.as_str(), *c)).collect();
+        for c in &decls {
             let Some(sup) = &c.superclass else { continue };
             match self
                 .global_index
@@ -194,16 +197,20 @@ impl Resolver {
                     );
                 }
             }
+            // Walk up from `c`; a cycle is reported at its first member in source order.
             let mut chain = vec![c.name.name.as_str()];
             let mut cur = sup.name.as_str();
-            while let Some(next) = classes.get(cur) {
-                if chain.contains(&cur) {
+            while let Some(next) = by_name.get(cur) {
+                if cur == c.name.name {
                     chain.push(cur);
                     return err(
                         ErrorKind::NameError,
                         format!("inheritance cycle: {}", chain.join(" -> ")),
                         sup.span,
                     );
+                }
+                if chain.contains(&cur) {
+                    break;
                 }
                 chain.push(cur);
                 match &next.superclass {
@@ -356,11 +363,13 @@ impl Resolver {
                     self.function_body(m)?;
                 }
             }
-            StmtKind::If { cond, then, els } => {
-                self.expr(cond)?;
-                self.block(then)?;
+            StmtKind::If { branches, els } => {
+                for (cond, then) in branches {
+                    self.expr(cond)?;
+                    self.block(then)?;
+                }
                 if let Some(e) = els {
-                    self.stmt(e)?;
+                    self.block(e)?;
                 }
             }
             StmtKind::While { cond, body } => {

@@ -30,7 +30,6 @@ pub struct Shapes {
     shapes: Vec<Shape>,
 }
 
-
 impl Shapes {
     /// A new root shape (no fields), for a new class.
     pub fn new_root(&mut self) -> ShapeId {

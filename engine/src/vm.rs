@@ -273,11 +273,12 @@ impl Vm {
     pub(crate) fn write_output(&mut self, text: &str) -> RtResult<()> {
         match self.output_mode {
             OutputMode::Capture => {
-                if self.output.len() + text.len() > self.limits.max_output_bytes {
+                let len = self.output.len() + text.len();
+                if len > self.limits.max_output_bytes {
                     return rt_err(
                         ErrorKind::SizeLimit,
                         format!(
-                            "output exceeds the limit of {} bytes",
+                            "output of {len} bytes exceeds the limit of {} bytes",
                             self.limits.max_output_bytes
                         ),
                     );
@@ -1170,6 +1171,7 @@ impl Vm {
                     }
                     Op::NewList { a, b, n } => {
                         let start = base + b.0 as usize;
+                        tri!(self.check_list_len(n.0 as usize));
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
                         let l = tri!(self.heap.alloc_list(items));
                         r!(a) = Value::List(l);
@@ -1290,10 +1292,11 @@ impl Vm {
                         let (Value::Int(i), Value::Int(e)) = (r!(a), r!(Reg(a.0 + 1))) else {
                             unreachable!("ForPrep checked the bounds")
                         };
+                        // One unit per completed iteration, like every other loop.
+                        fuel!();
                         let next = i + 1;
                         r!(a) = Value::Int(next);
                         if next < e {
-                            fuel!();
                             jump!(off);
                         }
                     }

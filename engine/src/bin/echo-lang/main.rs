@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
 use echo_engine::source::render_error;
 use echo_engine::{
     Config, EchoError, Limits, Outcome, OutputMode, Tier, compile_bytes, disasm, run_bytes,
@@ -23,6 +24,8 @@ const EXIT_RUNTIME: u8 = 1;
 const EXIT_COMPILE: u8 = 2;
 /// Exit code for an engine limit (fuel, depth, memory, size).
 const EXIT_LIMIT: u8 = 3;
+/// Exit code for a command line that does not parse.
+const EXIT_USAGE: u8 = 64;
 /// Exit code for an unreadable input file.
 const EXIT_NOINPUT: u8 = 66;
 
@@ -158,7 +161,18 @@ fn print_stats(outcome: &Outcome) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
     match cli.command {
         Command::Run {
             file,
