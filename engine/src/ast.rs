@@ -2,6 +2,7 @@
 //! precedence level are stored flat, so `1+1+...+1` of any length is one shallow node.
 //! Name-resolution slots (`Res`, `BindingId`, upvalue lists) are filled in by `resolver.rs`.
 
+use crate::source::with_stack;
 use crate::value::NativeId;
 
 /// A byte range in the source.
@@ -376,4 +377,27 @@ pub struct Program {
     pub stmts: Vec<Stmt>,
     /// How many binding ids the parser handed out.
     pub binding_count: u32,
+}
+
+// Dropping a tree recurses once per nesting level; with a raised nesting limit that could
+// exhaust the host stack, so nested nodes are dropped on a stack that grows on demand.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if !matches!(
+            self.kind,
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Nil | ExprKind::Bool(_)
+        ) {
+            let kind = std::mem::replace(&mut self.kind, ExprKind::Nil);
+            with_stack(move || drop(kind));
+        }
+    }
+}
+
+impl Drop for Stmt {
+    fn drop(&mut self) {
+        if !matches!(self.kind, StmtKind::Break | StmtKind::Continue) {
+            let kind = std::mem::replace(&mut self.kind, StmtKind::Break);
+            with_stack(move || drop(kind));
+        }
+    }
 }

@@ -266,8 +266,9 @@ opcodes! {
     Return { a: Reg }
     /// return nil to the caller (from init: return self)
     ReturnNil {}
-    /// R[a] := a new list [R[b], ..., R[b+n-1]]
-    NewList { a: Reg, b: Reg, n: Count }
+    /// R[a] := a new list [R[b], ..., R[b+n-1]]; len is the whole literal's length (longer
+    /// literals are completed by AppendList), checked against the collection limit first
+    NewList { a: Reg, b: Reg, n: Count, len: Imm }
     /// append R[b], ..., R[b+n-1] to the list in R[a] (long list literals are built in batches)
     AppendList { a: Reg, b: Reg, n: Count }
     /// R[a] := a new empty map

@@ -835,7 +835,14 @@ impl Compiler<'_> {
                     self.emit(Op::LoadK { a: dst, k }, span);
                 }
                 _ => {
-                    let r = self.expr_any(expr)?;
+                    // A fresh destination can hold the operand too, so nested unary
+                    // operators need one register, not one per level.
+                    let r = if self.is_fresh(dst) && self.local_reg(expr).is_none() {
+                        self.expr_to(expr, dst)?;
+                        dst
+                    } else {
+                        self.expr_any(expr)?
+                    };
                     let op = match op {
                         UnOp::Neg => Op::Neg { a: dst, b: r },
                         UnOp::Not => Op::Not { a: dst, b: r },
@@ -976,9 +983,15 @@ impl Compiler<'_> {
                 self.expr_to(item, r)?;
             }
             let n = Count(chunk.len() as u16);
-            let b = Reg(base as u16);
+            // An empty run names no register; point it at the list itself.
+            let b = if chunk.is_empty() {
+                l
+            } else {
+                Reg(base as u16)
+            };
             if first {
-                self.emit(Op::NewList { a: l, b, n }, span);
+                let len = Imm(i32::try_from(items.len()).unwrap_or(i32::MAX));
+                self.emit(Op::NewList { a: l, b, n, len }, span);
                 first = false;
             } else {
                 self.emit(Op::AppendList { a: l, b, n }, span);

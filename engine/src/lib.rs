@@ -182,13 +182,18 @@ fn finish(
     run_time: Duration,
 ) -> Outcome {
     let result = result.and_then(|v| {
+        // The final value is printed as if by the return that produced it.
+        let line = vm.exit_line;
         vm.repr(v).map_err(|e| EchoError {
             kind: e.kind,
             message: e.message,
-            line: 0,
+            line,
             column: None,
             span: None,
-            trace: Vec::new(),
+            trace: vec![TraceFrame {
+                function: "<script>".to_string(),
+                line,
+            }],
         })
     });
     let functions = vm

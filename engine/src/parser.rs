@@ -611,12 +611,10 @@ impl Parser {
                 self.enter()?;
                 let e = self.expr();
                 self.leave(1);
-                let e = e?;
+                let mut e = e?;
                 self.expect(&Tok::RParen, "to close '('")?;
-                return Ok(Expr {
-                    kind: e.kind,
-                    span: span.to(self.prev_span()),
-                });
+                e.span = span.to(self.prev_span());
+                return Ok(e);
             }
             Tok::LBracket => {
                 self.enter()?;

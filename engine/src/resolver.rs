@@ -189,6 +189,13 @@ impl Resolver {
                         sup.span,
                     );
                 }
+                None if builtins::lookup(&sup.name).is_some() => {
+                    return err(
+                        ErrorKind::NameError,
+                        format!("superclass '{}' is not a class", sup.name),
+                        sup.span,
+                    );
+                }
                 None => {
                     return err(
                         ErrorKind::NameError,

@@ -109,6 +109,8 @@ pub struct Vm {
     pub(crate) stats: VmStats,
     /// Frames popped while the current error unwound, innermost first.
     trace: Vec<TraceFrame>,
+    /// Line of the return that ended the last run (for errors printing the final value).
+    pub(crate) exit_line: u32,
 }
 
 impl Vm {
@@ -150,6 +152,7 @@ impl Vm {
             output: String::new(),
             stats: VmStats::default(),
             trace: Vec::new(),
+            exit_line: 0,
         }
     }
 
@@ -253,12 +256,16 @@ impl Vm {
     /// Converts an error that escaped every frame into the host's error type.
     fn host_error(&mut self, e: RtError) -> EchoError {
         let line = self.trace.first().map_or(0, |t| t.line);
-        let message = match (e.kind, e.thrown) {
-            (ErrorKind::Thrown, Some(v)) => self.display(v).unwrap_or_else(|err| err.message),
-            _ => e.message,
+        let (kind, message) = match (e.kind, e.thrown) {
+            // An engine limit hit while printing the thrown value is what the host sees.
+            (ErrorKind::Thrown, Some(v)) => match self.display(v) {
+                Ok(m) => (ErrorKind::Thrown, m),
+                Err(err) => (err.kind, err.message),
+            },
+            _ => (e.kind, e.message),
         };
         EchoError {
-            kind: e.kind,
+            kind,
             message,
             line,
             column: None,
@@ -1157,6 +1164,7 @@ impl Vm {
                         unsafe { copy_value(regs.add(a.0 as usize), dst) };
                         let v = r!(a);
                         if self.frames.len() <= entry_depth {
+                            self.exit_line = proto.lines[pc - 1];
                             return Ok(v);
                         }
                         continue 'frame;
@@ -1165,13 +1173,14 @@ impl Vm {
                         let done = self.frames.pop().expect("a frame is running");
                         self.stack.set(done.ret as usize, Value::Nil);
                         if self.frames.len() <= entry_depth {
+                            self.exit_line = proto.lines[pc - 1];
                             return Ok(Value::Nil);
                         }
                         continue 'frame;
                     }
-                    Op::NewList { a, b, n } => {
+                    Op::NewList { a, b, n, len } => {
                         let start = base + b.0 as usize;
-                        tri!(self.check_list_len(n.0 as usize));
+                        tri!(self.check_list_len(len.0 as usize));
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
                         let l = tri!(self.heap.alloc_list(items));
                         r!(a) = Value::List(l);
