@@ -1050,24 +1050,7 @@ impl Compiler<'_> {
             } else {
                 acc.expect("allocated for long chains")
             };
-            // `x op k` for a small int literal k uses the immediate form (same semantics and
-            // messages as the register form).
-            let imm = match (op, &e.kind) {
-                (
-                    BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod,
-                    ExprKind::Int(k),
-                ) => i32::try_from(*k).ok().map(Imm),
-                _ => None,
-            };
-            if let Some(imm) = imm {
-                let (a, b) = (out, left);
-                let op = match op {
-                    BinOp::Add => Op::AddI { a, b, imm },
-                    BinOp::Sub => Op::SubI { a, b, imm },
-                    BinOp::Mul => Op::MulI { a, b, imm },
-                    BinOp::Div => Op::DivI { a, b, imm },
-                    _ => Op::ModI { a, b, imm },
-                };
+            if let Some(op) = arith_imm(*op, out, left, e) {
                 self.emit(op, *span);
             } else {
                 let right = self.expr_any(e)?;
@@ -1175,9 +1158,13 @@ impl Compiler<'_> {
                     match op {
                         None => self.expr_to(value, r)?,
                         Some(op) => {
-                            let cur = self.operand(target, &[value])?;
-                            let v = self.expr_any(value)?;
-                            self.emit(arith(*op, r, cur, v), span);
+                            if let Some(imm) = arith_imm(*op, r, r, value) {
+                                self.emit(imm, span);
+                            } else {
+                                let cur = self.operand(target, &[value])?;
+                                let v = self.expr_any(value)?;
+                                self.emit(arith(*op, r, cur, v), span);
+                            }
                         }
                     }
                     return Ok(r);
@@ -1250,12 +1237,34 @@ impl Compiler<'_> {
             Some(op) => {
                 let cur = self.alloc(target.span)?;
                 load(self, cur, target.span)?;
-                let v = self.expr_any(value)?;
-                self.emit(arith(op, cur, cur, v), span);
+                match arith_imm(op, cur, cur, value) {
+                    Some(imm) => self.emit(imm, span),
+                    None => {
+                        let v = self.expr_any(value)?;
+                        self.emit(arith(op, cur, cur, v), span)
+                    }
+                };
                 Ok(cur)
             }
         }
     }
+}
+
+/// `R[a] := R[b] op k` in immediate form, when `rhs` is an int literal that fits (same
+/// semantics and messages as the register form).
+fn arith_imm(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
+    let ExprKind::Int(k) = rhs.kind else {
+        return None;
+    };
+    let imm = Imm(i32::try_from(k).ok()?);
+    Some(match op {
+        BinOp::Add => Op::AddI { a, b, imm },
+        BinOp::Sub => Op::SubI { a, b, imm },
+        BinOp::Mul => Op::MulI { a, b, imm },
+        BinOp::Div => Op::DivI { a, b, imm },
+        BinOp::Mod => Op::ModI { a, b, imm },
+        _ => return None,
+    })
 }
 
 fn arith(op: BinOp, a: Reg, b: Reg, c: Reg) -> Op {

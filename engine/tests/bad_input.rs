@@ -1,0 +1,230 @@
+//! Hostile and malformed input: each case must end in a precise Echo error (kind, message,
+//! line), never a panic, a hang or a host stack overflow. Tests run on ordinary 2 MiB test
+//! threads on purpose.
+
+use echo_engine::{Config, ErrorKind, Limits, Outcome, run, run_bytes};
+
+fn config(f: impl FnOnce(&mut Limits)) -> Config {
+    let mut c = Config::default();
+    f(&mut c.limits);
+    c
+}
+
+fn error_of(o: &Outcome) -> (ErrorKind, String, u32) {
+    let e = o.result.as_ref().expect_err("the program should fail");
+    (e.kind, e.message.clone(), e.line)
+}
+
+#[test]
+fn invalid_utf8_is_a_syntax_error_at_the_bad_byte() {
+    let o = run_bytes(b"print(1);\nlet s = \"\xff\";", &Config::default());
+    let e = o.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::SyntaxError);
+    assert_eq!(
+        e.message,
+        "source is not valid UTF-8 (byte 0xff at offset 19)"
+    );
+    assert_eq!((e.line, e.column), (2, Some(10)));
+}
+
+#[test]
+fn unterminated_strings_and_comments() {
+    let o = run("let a = 1;\nlet s = \"abc;\n", &Config::default());
+    assert_eq!(
+        error_of(&o),
+        (
+            ErrorKind::SyntaxError,
+            "unterminated string literal".into(),
+            2
+        )
+    );
+    let o = run("let a = 1;\n/* never closed\n", &Config::default());
+    assert_eq!(
+        error_of(&o),
+        (
+            ErrorKind::SyntaxError,
+            "unterminated block comment".into(),
+            2
+        )
+    );
+}
+
+#[test]
+fn a_hundred_thousand_nested_parentheses_and_blocks() {
+    let n = 100_000;
+    let parens = format!("let x = {}1{};", "(".repeat(n), ")".repeat(n));
+    let o = run(&parens, &Config::default());
+    assert_eq!(error_of(&o).0, ErrorKind::NestingLimit);
+    assert_eq!(error_of(&o).1, "nesting too deep (limit 200)");
+    let blocks = format!("{}{}", "{".repeat(n), "}".repeat(n));
+    assert_eq!(
+        error_of(&run(&blocks, &Config::default())).0,
+        ErrorKind::NestingLimit
+    );
+    // With the limit raised past the input, the same program compiles and runs.
+    let deep = config(|l| l.max_nesting = 200_000);
+    let o = run(
+        &format!("print({}1{});", "(".repeat(n), ")".repeat(n)),
+        &deep,
+    );
+    assert_eq!(o.output, "1\n");
+    let o = run(
+        &format!("{}print(2);{}", "{".repeat(n), "}".repeat(n)),
+        &deep,
+    );
+    assert_eq!(o.output, "2\n");
+}
+
+#[test]
+fn a_million_term_sum_compiles_and_runs() {
+    let src = format!("print({});", vec!["1"; 1_000_000].join("+"));
+    let o = run(&src, &Config::default());
+    assert_eq!(o.output, "1000000\n");
+}
+
+#[test]
+fn runtime_errors_have_kind_message_and_line() {
+    let cases: &[(&str, ErrorKind, &str, u32)] = &[
+        (
+            "print(nope);",
+            ErrorKind::NameError,
+            "undefined name 'nope'",
+            1,
+        ),
+        (
+            "fn f(a) {}\nf(1, 2);",
+            ErrorKind::ArityError,
+            "'f' expects 1 argument but got 2",
+            2,
+        ),
+        (
+            "let x = 3;\nx();",
+            ErrorKind::TypeError,
+            "'int' value is not callable",
+            2,
+        ),
+        (
+            "let m = -9223372036854775807 - 1;\nprint(m / -1);",
+            ErrorKind::OverflowError,
+            "integer overflow in -9223372036854775808 / -1",
+            2,
+        ),
+        (
+            "print(9223372036854775807 + 1);",
+            ErrorKind::OverflowError,
+            "integer overflow in 9223372036854775807 + 1",
+            1,
+        ),
+        (
+            "let z = 0;\nprint(1 % z);",
+            ErrorKind::ZeroDivisionError,
+            "integer modulo by zero",
+            2,
+        ),
+        (
+            "print(7 / 0);",
+            ErrorKind::ZeroDivisionError,
+            "integer division by zero",
+            1,
+        ),
+        (
+            "let xs = [1];\nprint(xs[1]);",
+            ErrorKind::IndexError,
+            "list index 1 out of range for length 1",
+            2,
+        ),
+    ];
+    for (src, kind, msg, line) in cases {
+        let o = run(src, &Config::default());
+        assert_eq!(error_of(&o), (*kind, msg.to_string(), *line), "{src}");
+    }
+}
+
+#[test]
+fn unbounded_recursion_hits_the_call_depth_limit() {
+    let o = run(
+        "fn f(n) { return f(n + 1) + 1; }\nf(0);",
+        &Config::default(),
+    );
+    let e = o.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::StackOverflow);
+    assert_eq!(e.message, "maximum call depth of 10000 exceeded");
+    assert_eq!(e.line, 1);
+    assert_eq!(e.trace.len(), 10_000);
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    let o = run(
+        "let i = 0;\nwhile true { i += 1; }",
+        &config(|l| l.fuel = Some(100_000)),
+    );
+    assert_eq!(
+        error_of(&o),
+        (
+            ErrorKind::FuelExhausted,
+            "ran out of fuel (limit 100000 units)".into(),
+            2
+        )
+    );
+    assert_eq!(o.fuel_used, 100_000);
+}
+
+#[test]
+fn a_string_doubled_until_too_long() {
+    let src = "let s = \"x\";\nwhile true {\n  s = s + s;\n}";
+    let o = run(src, &config(|l| l.max_string_bytes = 1 << 20));
+    assert_eq!(
+        error_of(&o),
+        (
+            ErrorKind::SizeLimit,
+            "string of 2097152 bytes exceeds the limit of 1048576 bytes".into(),
+            3
+        )
+    );
+}
+
+#[test]
+fn limits_are_not_catchable() {
+    let src =
+        "try {\n  let s = \"x\";\n  while true { s = s + s; }\n} catch e { print(\"caught\"); }";
+    let o = run(src, &config(|l| l.max_string_bytes = 1 << 16));
+    assert_eq!(error_of(&o).0, ErrorKind::SizeLimit);
+    assert_eq!(o.output, "");
+}
+
+#[test]
+fn a_list_that_contains_itself_prints_and_compares() {
+    let src = "let a = [1];\npush(a, a);\nprint(a);\nprint(a == a);\nlet b = [1];\npush(b, b);\nprint(a == b);";
+    let o = run(src, &Config::default());
+    assert_eq!(o.output, "[1, [...]]\ntrue\ntrue\n");
+}
+
+#[test]
+fn deeply_nested_lists_built_at_run_time() {
+    // 1,000,000 levels: printing hits the string limit cleanly, equality and collection of
+    // the structure work without recursion, and dropping the heap is flat.
+    let src = "fn build(n) { let x = []; for i in 0..n { x = [x]; } return x; }\n\
+               let a = build(1000000);\nlet b = build(1000000);\nprint(a == b);\nb = nil;\nprint(len(str(a)));";
+    let o = run(src, &config(|l| l.max_string_bytes = 1 << 20));
+    assert_eq!(o.output, "true\n");
+    assert_eq!(error_of(&o).0, ErrorKind::SizeLimit);
+    assert_eq!(error_of(&o).2, 6);
+}
+
+#[test]
+fn memory_exhaustion_is_a_memory_limit_error() {
+    let src = "let keep = [];\nwhile true {\n  push(keep, [1, 2, 3, 4, 5, 6, 7, 8]);\n}";
+    let o = run(src, &config(|l| l.max_heap_bytes = 8 << 20));
+    let (kind, msg, _) = error_of(&o);
+    assert_eq!(kind, ErrorKind::MemoryLimit);
+    assert_eq!(msg, "heap limit of 8388608 bytes exceeded");
+}
+
+#[test]
+fn garbage_does_not_count_against_the_heap_limit() {
+    let src = "let n = 0;\nfor i in 0..200000 { let t = [i, i, i, i, i, i, i, i]; n += len(t); }\nprint(n);";
+    let o = run(src, &config(|l| l.max_heap_bytes = 4 << 20));
+    assert_eq!(o.output, "1600000\n");
+    assert!(o.stats.heap.collections > 0);
+}
