@@ -691,3 +691,22 @@ mod tests {
         assert_eq!(heap.object_count(), 200_001);
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// The accounted sizes are part of the language's observable behaviour (they decide
+    /// when the heap limit is hit) and are documented in docs/LANGUAGE.md; keep both in step.
+    #[test]
+    fn documented_object_sizes() {
+        assert_eq!(std::mem::size_of::<GcBox<Str>>(), 40);
+        assert_eq!(std::mem::size_of::<GcBox<List>>(), 40);
+        assert_eq!(std::mem::size_of::<GcBox<Map>>(), 72);
+        assert_eq!(std::mem::size_of::<GcBox<Instance>>(), 56);
+        assert_eq!(std::mem::size_of::<GcBox<Closure>>(), 32);
+        assert_eq!(std::mem::size_of::<GcBox<UpBox>>(), 24);
+        assert_eq!(std::mem::size_of::<GcBox<Class>>(), 80);
+        assert_eq!(std::mem::size_of::<GcBox<BoundMethod>>(), 32);
+    }
+}

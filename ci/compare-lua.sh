@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Times the micro benchmarks of corpus/bench/micro under echo-lang (interpreter tier) and
+# lua5.4, side by side in one run, and prints the time ratios (echo / lua; <= 1.0 means Echo
+# is at least as fast). Installs lua5.4 with apt if it is missing. Each program runs
+# ROUNDS times (default 11) alternately and the fastest run of each counts, which filters
+# out noise from other work on a shared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-11}
+if ! command -v lua5.4 >/dev/null; then
+  echo "installing lua5.4..." >&2
+  (apt-get update -qq && apt-get install -y -qq lua5.4) >/dev/null
+fi
+cargo build --release -q -p echo-engine --bin echo-lang
+ECHO=target/release/echo-lang
+python3 - "$ECHO" "$ROUNDS" <<'PY'
+import subprocess, sys, time, glob, os
+echo, rounds = sys.argv[1], int(sys.argv[2])
+def best(cmd):
+    t = float("inf"); out = None
+    for _ in range(rounds):
+        s = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        t = min(t, time.perf_counter() - s)
+    return t, out.strip()
+print(f"{'benchmark':<14} {'echo (ms)':>10} {'lua5.4 (ms)':>12} {'ratio':>7}  checksum")
+for e in sorted(glob.glob("corpus/bench/micro/*.echo")):
+    l = e[:-5] + ".lua"
+    if not os.path.exists(l):
+        continue
+    te, oe = best([echo, "run", e])
+    tl, ol = best(["lua5.4", l])
+    ok = "ok" if oe == ol else f"MISMATCH {oe!r} vs {ol!r}"
+    print(f"{os.path.basename(e)[:-5]:<14} {te*1e3:>10.1f} {tl*1e3:>12.1f} {te/tl:>7.2f}  {ok}")
+PY
