@@ -653,7 +653,7 @@ fn b_range(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let a = int_arg("range", 1, args[0])?;
     let b = int_arg("range", 2, args[1])?;
     let n = (b as i128 - a as i128).max(0);
-    vm.check_list_len(usize::try_from(n).unwrap_or(usize::MAX))?;
+    vm.check_collection_size(n as u128)?;
     new_list(vm, (a..b.max(a)).map(Value::Int).collect())
 }
 

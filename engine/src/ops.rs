@@ -190,8 +190,7 @@ impl Vm {
             }
             (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) if op == Arith::Mul => {
                 let n = repeat_count(n)?;
-                let len = s.as_str().len().saturating_mul(n);
-                self.check_string_len(len)?;
+                self.check_string_size(s.as_str().len() as u128 * n as u128)?;
                 Value::Str(self.heap.alloc_string(s.as_str().repeat(n))?)
             }
             (Value::List(l), Value::Int(n)) | (Value::Int(n), Value::List(l))
@@ -201,8 +200,8 @@ impl Vm {
                 // Repeating an empty list is empty whatever the count (no work per repeat).
                 let n = if l.items.borrow().is_empty() { 0 } else { n };
                 let items = l.items.borrow();
-                let len = items.len().saturating_mul(n);
-                self.check_list_len(len)?;
+                self.check_collection_size(items.len() as u128 * n as u128)?;
+                let len = items.len() * n;
                 let mut out = Vec::with_capacity(len);
                 for _ in 0..n {
                     out.extend_from_slice(&items);
@@ -306,7 +305,13 @@ impl Vm {
 
     /// Fails with `SizeLimit` if a string of `len` bytes is over the limit.
     pub fn check_string_len(&self, len: usize) -> RtResult<()> {
-        if len > self.limits.max_string_bytes {
+        self.check_string_size(len as u128)
+    }
+
+    /// Like `check_string_len`, for sizes that may not fit a `usize` (so the message gives the
+    /// true size).
+    pub fn check_string_size(&self, len: u128) -> RtResult<()> {
+        if len > self.limits.max_string_bytes as u128 {
             return rt_err(
                 ErrorKind::SizeLimit,
                 format!(
@@ -320,7 +325,12 @@ impl Vm {
 
     /// Fails with `SizeLimit` if a list or map of `len` elements is over the limit.
     pub fn check_list_len(&self, len: usize) -> RtResult<()> {
-        if len > self.limits.max_collection_len {
+        self.check_collection_size(len as u128)
+    }
+
+    /// Like `check_list_len`, for sizes that may not fit a `usize`.
+    pub fn check_collection_size(&self, len: u128) -> RtResult<()> {
+        if len > self.limits.max_collection_len as u128 {
             return rt_err(
                 ErrorKind::SizeLimit,
                 format!(

@@ -61,7 +61,8 @@ enum FnKind {
 
 struct FnScope {
     kind: FnKind,
-    scopes: Vec<Vec<(String, BindingId)>>,
+    /// Block scopes, innermost last; each maps a name to its binding.
+    scopes: Vec<FxHashMap<String, BindingId>>,
     captures: Vec<Capture>,
     loop_depth: u32,
     /// Whether this function is (or is nested in) a method of a class with a superclass.
@@ -245,14 +246,14 @@ impl Resolver {
             .scopes
             .last_mut()
             .expect("locals are declared inside a scope");
-        if scope.iter().any(|(n, _)| *n == b.ident.name) {
+        if scope.contains_key(&b.ident.name) {
             return err(
                 ErrorKind::NameError,
                 format!("'{}' is already defined in this scope", b.ident.name),
                 b.ident.span,
             );
         }
-        scope.push((b.ident.name.clone(), b.id));
+        scope.insert(b.ident.name.clone(), b.id);
         Ok(())
     }
 
@@ -261,7 +262,7 @@ impl Resolver {
             .scopes
             .iter()
             .rev()
-            .find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, b)| *b))
+            .find_map(|s| s.get(name).copied())
     }
 
     fn lookup_capture(&mut self, f: usize, name: &str) -> Option<u16> {
@@ -318,7 +319,7 @@ impl Resolver {
     // ----- statements -----
 
     fn block(&mut self, b: &mut Block) -> RResult<()> {
-        self.cur().scopes.push(Vec::new());
+        self.cur().scopes.push(FxHashMap::default());
         for s in &mut b.stmts {
             self.stmt(s)?;
         }
@@ -391,14 +392,14 @@ impl Resolver {
             } => {
                 self.expr(start)?;
                 self.expr(end)?;
-                self.cur().scopes.push(Vec::new());
+                self.cur().scopes.push(FxHashMap::default());
                 self.declare_local(var)?;
                 self.loop_body(body)?;
                 self.cur().scopes.pop();
             }
             StmtKind::ForIn { var, iter, body } => {
                 self.expr(iter)?;
-                self.cur().scopes.push(Vec::new());
+                self.cur().scopes.push(FxHashMap::default());
                 self.declare_local(var)?;
                 self.loop_body(body)?;
                 self.cur().scopes.pop();
@@ -432,7 +433,7 @@ impl Resolver {
             StmtKind::Throw(e) => self.expr(e)?,
             StmtKind::Try { body, var, handler } => {
                 self.block(body)?;
-                self.cur().scopes.push(Vec::new());
+                self.cur().scopes.push(FxHashMap::default());
                 self.declare_local(var)?;
                 self.block(handler)?;
                 self.cur().scopes.pop();
@@ -474,7 +475,7 @@ impl Resolver {
                 decl.name.span,
             );
         }
-        self.cur().scopes.push(Vec::new());
+        self.cur().scopes.push(FxHashMap::default());
         if let Some(s) = &decl.self_binding {
             self.declare_local(s)?;
         }
