@@ -328,7 +328,7 @@ impl Vm {
 
     /// Pushes a frame for `closure` with registers starting at `base`; `nargs` arguments
     /// (after `self`, for methods) are already in place.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_frame(
         &mut self,
         closure: Gc<Closure>,
@@ -806,13 +806,29 @@ impl Vm {
 
     // ----- the interpreter loop -----
 
+    /// The running frame.
+    #[inline(always)]
+    fn top_frame(&self) -> Frame {
+        *self.frames.last().expect("a frame is running")
+    }
+
+    /// Records where the running frame is (before anything that may unwind or push).
+    #[inline(always)]
+    fn save_pc(&mut self, pc: usize) {
+        if let Some(f) = self.frames.last_mut() {
+            f.pc = pc as u32;
+        }
+    }
+
     /// Runs frames until the frame count drops back to `entry_depth`; returns the value the
     /// last frame returned.
     pub(crate) fn execute(&mut self, entry_depth: usize) -> RtResult<Value> {
         let protos = Rc::clone(&self.protos);
+        // Fuel lives in a local while the loop runs (nothing called from here reads it) and
+        // is written back whenever control leaves the loop.
+        let mut fuel = self.fuel_left;
         'frame: loop {
-            let fi = self.frames.len() - 1;
-            let frame = self.frames[fi];
+            let frame = *self.frames.last().expect("a frame is running");
             let proto: &Proto = &protos[frame.proto.0 as usize];
             let code: &[Op] = &proto.code;
             let FnInfo { kbase, icb, .. } = self.fn_info[frame.proto.0 as usize];
@@ -841,10 +857,10 @@ impl Vm {
             }
             macro_rules! fuel {
                 () => {
-                    if self.fuel_left == 0 {
+                    if fuel == 0 {
                         break self.fuel_error();
                     }
-                    self.fuel_left -= 1;
+                    fuel -= 1;
                 };
             }
             macro_rules! ic_slot {
@@ -944,7 +960,9 @@ impl Vm {
             }
 
             let err: Box<RtError> = loop {
-                let op = code[pc];
+                // SAFETY: the verifier checked that jump targets are inside the code and that
+                // the last instruction cannot fall through, so `pc` is always in bounds.
+                let op = *unsafe { code.get_unchecked(pc) };
                 pc += 1;
                 match op {
                     // SAFETY: register operands are in the frame (see `r!`).
@@ -965,8 +983,12 @@ impl Vm {
                         r!(a) = v;
                     }
                     Op::SetGlobal { a, g } => self.globals[g.0 as usize] = r!(a),
-                    Op::GetUpval { a, u } => r!(a) = frame.closure.upvals[u.0 as usize].value.get(),
-                    Op::SetUpval { a, u } => frame.closure.upvals[u.0 as usize].value.set(r!(a)),
+                    Op::GetUpval { a, u } => {
+                        r!(a) = self.top_frame().closure.upvals[u.0 as usize].value.get()
+                    }
+                    Op::SetUpval { a, u } => self.top_frame().closure.upvals[u.0 as usize]
+                        .value
+                        .set(r!(a)),
                     Op::NewBox { a } => {
                         let b = tri!(self.heap.alloc(UpBox {
                             value: Cell::new(r!(a))
@@ -983,7 +1005,8 @@ impl Vm {
                         _ => unreachable!("SetBox on an unboxed register"),
                     },
                     Op::Closure { a, p } => {
-                        let c = tri!(self.make_closure(p, frame.closure, base));
+                        let parent = self.top_frame().closure;
+                        let c = tri!(self.make_closure(p, parent, base));
                         r!(a) = Value::Func(c);
                         self.safepoint();
                     }
@@ -1098,7 +1121,7 @@ impl Vm {
                     Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
                     Op::Call { a, n } => {
                         fuel!();
-                        self.frames[fi].pc = pc as u32;
+                        self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         // Calls of Echo functions skip the general dispatch.
                         if let Value::Func(c) = &r!(a) {
@@ -1112,7 +1135,7 @@ impl Vm {
                     }
                     Op::CallNative { a, f, n } => {
                         fuel!();
-                        self.frames[fi].pc = pc as u32;
+                        self.save_pc(pc);
                         let v = tri!(self.call_native(
                             f.native(),
                             base + a.0 as usize + 1,
@@ -1123,7 +1146,7 @@ impl Vm {
                     }
                     Op::Invoke { a, m, n, ic } => {
                         fuel!();
-                        self.frames[fi].pc = pc as u32;
+                        self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         let ic = ic_slot!(ic);
                         if let (Value::Instance(inst), Some(i)) = (&r!(a), ic) {
@@ -1141,14 +1164,14 @@ impl Vm {
                     }
                     Op::SuperInvoke { a, m, n } => {
                         fuel!();
-                        self.frames[fi].pc = pc as u32;
-                        let method = tri!(self.super_method(frame.proto, m));
+                        self.save_pc(pc);
+                        let method = tri!(self.super_method(self.top_frame().proto, m));
                         let slot = base + a.0 as usize;
                         tri!(self.push_frame(method, slot, slot, n.0 as usize));
                         continue 'frame;
                     }
                     Op::GetSuper { a, b, m } => {
-                        let method = tri!(self.super_method(frame.proto, m));
+                        let method = tri!(self.super_method(self.top_frame().proto, m));
                         let bm = tri!(self.heap.alloc(BoundMethod {
                             receiver: r!(b),
                             method
@@ -1165,6 +1188,7 @@ impl Vm {
                         let v = r!(a);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
+                            self.fuel_left = fuel;
                             return Ok(v);
                         }
                         continue 'frame;
@@ -1174,6 +1198,7 @@ impl Vm {
                         self.stack.set(done.ret as usize, Value::Nil);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
+                            self.fuel_left = fuel;
                             return Ok(Value::Nil);
                         }
                         continue 'frame;
@@ -1312,7 +1337,8 @@ impl Vm {
                 }
             };
             // An error was raised by the instruction before `pc`.
-            self.frames[fi].pc = pc as u32;
+            self.save_pc(pc);
+            self.fuel_left = fuel;
             self.unwind(err, entry_depth)?;
         }
     }
