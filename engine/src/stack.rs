@@ -11,13 +11,29 @@
 //! Aliasing: slots are only ever written through pointers obtained from `Vec::as_mut_ptr`,
 //! whose documented guarantee keeps earlier such pointers valid until the vector
 //! reallocates, which only `ensure` does.
+//!
+//! Also here: the frame stack, a fixed-capacity array of `Frame` records that compiled code
+//! pushes and pops directly.
 
+use std::mem::MaybeUninit;
+
+use crate::bytecode::ProtoId;
+use crate::heap::{Closure, Gc};
 use crate::value::Value;
 
 /// The register stack.
-#[derive(Default)]
+#[repr(C)]
 pub struct Stack {
+    /// Start of the slots, kept equal to `slots.as_mut_ptr()` (compiled code reads it).
+    base: *mut Value,
     slots: Vec<Value>,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        let mut slots = Vec::new();
+        Stack { base: slots.as_mut_ptr(), slots }
+    }
 }
 
 impl Stack {
@@ -69,8 +85,12 @@ impl Stack {
         if top > self.slots.len() {
             let new_len = (self.slots.len() * 2).max(top).max(64);
             self.slots.resize(new_len, Value::Nil);
+            self.base = self.slots.as_mut_ptr();
         }
     }
+
+    /// Byte offset of the base pointer field, for compiled code.
+    pub const BASE_OFFSET: usize = std::mem::offset_of!(Stack, base);
 
     /// Resets every slot from `from` on to `nil` (dead registers, after a collection).
     pub fn clear_from(&mut self, from: usize) {
@@ -78,6 +98,133 @@ impl Stack {
             // SAFETY: `i < len`; written through `as_mut_ptr` as everywhere else.
             unsafe { self.slots.as_mut_ptr().add(i).write(Value::Nil) }
         }
+    }
+}
+
+/// One active Echo call, in the layout compiled code reads and writes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// The running closure.
+    pub closure: Gc<Closure>,
+    /// Its prototype.
+    pub proto: ProtoId,
+    /// Stack index of register 0.
+    pub base: u32,
+    /// Next instruction (saved while the frame is not on top, or after an error).
+    pub pc: u32,
+    /// Stack index that receives the return value.
+    pub ret: u32,
+}
+
+/// The stack of active frames: a fixed array (capacity = the call depth limit) so that it
+/// never moves and compiled code can push and pop frames itself.
+#[repr(C)]
+pub struct FrameStack {
+    buf: *mut MaybeUninit<Frame>,
+    len: usize,
+    cap: usize,
+}
+
+impl FrameStack {
+    /// Byte offset of the buffer pointer, for compiled code.
+    pub const BUF_OFFSET: usize = std::mem::offset_of!(FrameStack, buf);
+    /// Byte offset of the length, for compiled code.
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(FrameStack, len);
+    /// Byte offset of the capacity, for compiled code.
+    pub const CAP_OFFSET: usize = std::mem::offset_of!(FrameStack, cap);
+
+    /// An empty stack with room for `cap` frames.
+    pub fn with_capacity(cap: usize) -> FrameStack {
+        let storage: Box<[MaybeUninit<Frame>]> = (0..cap).map(|_| MaybeUninit::uninit()).collect();
+        FrameStack { buf: Box::into_raw(storage) as *mut MaybeUninit<Frame>, len: 0, cap }
+    }
+
+    /// Number of active frames.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no frame is active.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Maximum number of frames.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Pushes a frame; `false` when full.
+    #[inline]
+    pub fn push(&mut self, f: Frame) -> bool {
+        if self.len == self.cap {
+            return false;
+        }
+        // SAFETY: `len < cap`, so the slot is inside the buffer allocated for `cap` frames.
+        unsafe { (*self.buf.add(self.len)).write(f) };
+        self.len += 1;
+        true
+    }
+
+    /// Pops the top frame.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Frame> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        // SAFETY: slots below the old `len` were initialised by `push` (or by compiled code,
+        // which writes a complete frame before raising `len`).
+        Some(unsafe { (*self.buf.add(self.len)).assume_init() })
+    }
+
+    /// The frames, bottom first.
+    #[inline]
+    pub fn as_slice(&self) -> &[Frame] {
+        // SAFETY: the first `len` slots are initialised (see `pop`); `MaybeUninit<Frame>` has
+        // the layout of `Frame`.
+        unsafe { std::slice::from_raw_parts(self.buf as *const Frame, self.len) }
+    }
+
+    /// The frames, bottom first, mutably.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [Frame] {
+        // SAFETY: as in `as_slice`, and `&mut self` gives exclusive access.
+        unsafe { std::slice::from_raw_parts_mut(self.buf as *mut Frame, self.len) }
+    }
+
+    /// The top frame.
+    #[inline]
+    pub fn last(&self) -> Option<&Frame> {
+        self.as_slice().last()
+    }
+
+    /// The top frame, mutably.
+    #[inline]
+    pub fn last_mut(&mut self) -> Option<&mut Frame> {
+        self.as_mut_slice().last_mut()
+    }
+
+    /// Drops every frame.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Iterates over the frames, bottom first.
+    pub fn iter(&self) -> std::slice::Iter<'_, Frame> {
+        self.as_slice().iter()
+    }
+}
+
+impl Drop for FrameStack {
+    fn drop(&mut self) {
+        // SAFETY: `buf` came from `Box::into_raw` of a boxed slice of exactly `cap` elements
+        // and is freed only here; frames need no drop.
+        unsafe { drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.buf, self.cap))) };
     }
 }
 

@@ -15,27 +15,13 @@ use crate::error::{EchoError, ErrorKind, RtError, RtResult, TraceFrame, rt_err};
 use crate::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
 use crate::ops::{self, Arith, Cmp};
 use crate::shape::{ShapeId, Shapes};
-use crate::stack::{Stack, copy_value};
+use crate::stack::{Frame, FrameStack, Stack, copy_value};
 use crate::symbol::{self, Symbol};
 use crate::value::{NativeId, Value};
 
-/// One active Echo call.
-#[derive(Clone, Copy, Debug)]
-pub struct Frame {
-    /// The running closure.
-    pub closure: Gc<Closure>,
-    /// Its prototype.
-    pub proto: ProtoId,
-    /// Stack index of register 0.
-    pub base: u32,
-    /// Next instruction (saved while the frame is not on top, or after an error).
-    pub pc: u32,
-    /// Stack index that receives the return value.
-    pub ret: u32,
-}
-
 /// One inline-cache entry of a property or method instruction. It applies to instances
 /// whose shape is `shape` (a shape determines the class, so also every method lookup).
+#[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Ic {
     /// The shape the entry is valid for (`ShapeId::NONE`: empty).
@@ -82,7 +68,7 @@ pub struct VmStats {
 pub struct Vm {
     pub(crate) heap: Heap,
     pub(crate) stack: Stack,
-    pub(crate) frames: Vec<Frame>,
+    pub(crate) frames: FrameStack,
     pub(crate) globals: Vec<Value>,
     pub(crate) program: Program,
     /// The program's prototypes, shared so the dispatch loop can borrow them while it
@@ -134,7 +120,7 @@ impl Vm {
         Vm {
             heap,
             stack: Stack::default(),
-            frames: Vec::new(),
+            frames: FrameStack::with_capacity(config.limits.max_call_depth as usize),
             globals: vec![Value::Class(error_class)],
             program: Program::default(),
             protos: Rc::default(),
@@ -341,7 +327,7 @@ impl Vm {
             let proto = &self.protos[closure.proto.0 as usize];
             return Err(arity_error(&proto.name, proto.arity as usize, nargs));
         }
-        if self.frames.len() >= self.limits.max_call_depth as usize {
+        if self.frames.len() >= self.frames.capacity() {
             return Err(self.depth_error());
         }
         let top = base + info.nregs as usize;
@@ -349,13 +335,8 @@ impl Vm {
             self.grow_stack(top)?;
         }
         self.stats.calls[closure.proto.0 as usize] += 1;
-        self.frames.push(Frame {
-            closure,
-            proto: closure.proto,
-            base: base as u32,
-            pc: 0,
-            ret: ret as u32,
-        });
+        let pushed = self.frames.push(Frame { closure, proto: closure.proto, base: base as u32, pc: 0, ret: ret as u32 });
+        debug_assert!(pushed, "the depth was checked above");
         Ok(())
     }
 
