@@ -9,17 +9,37 @@ use std::str::FromStr;
 pub enum Tier {
     /// The bytecode interpreter only.
     Interp,
+    /// Every function compiled to machine code before its first call (top level included).
+    #[cfg(feature = "jit")]
+    Jit,
+    /// Interpret; compile a function after `hot_calls` calls, and enter compiled code in the
+    /// middle of a function (OSR) once its loops took `hot_loops` back-edges.
+    #[cfg(feature = "jit")]
+    Tiered,
 }
 
 impl Tier {
     /// Every tier this build supports.
+    #[cfg(feature = "jit")]
+    pub const ALL: &'static [Tier] = &[Tier::Interp, Tier::Jit, Tier::Tiered];
+    /// Every tier this build supports.
+    #[cfg(not(feature = "jit"))]
     pub const ALL: &'static [Tier] = &[Tier::Interp];
 
-    /// The tier's name (`interp`).
+    /// The tier's name (`interp`, `jit`, `tiered`).
     pub fn name(self) -> &'static str {
         match self {
             Tier::Interp => "interp",
+            #[cfg(feature = "jit")]
+            Tier::Jit => "jit",
+            #[cfg(feature = "jit")]
+            Tier::Tiered => "tiered",
         }
+    }
+
+    /// Whether this tier compiles code.
+    pub fn compiles(self) -> bool {
+        self != Tier::Interp
     }
 }
 

@@ -47,11 +47,13 @@ pub enum ErrorKind {
     NestingLimit,
     /// The host stack ran low: a backstop that the language limits should always pre-empt.
     NativeStackOverflow,
+    /// A bug in the engine was caught (a host panic inside a runtime helper): never expected.
+    InternalError,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 19] = [
         ErrorKind::SyntaxError,
         ErrorKind::NameError,
         ErrorKind::TypeError,
@@ -70,6 +72,7 @@ impl ErrorKind {
         ErrorKind::SizeLimit,
         ErrorKind::NestingLimit,
         ErrorKind::NativeStackOverflow,
+        ErrorKind::InternalError,
     ];
 
     /// The kind's name as printed (`TypeError`).
@@ -93,6 +96,7 @@ impl ErrorKind {
             ErrorKind::SizeLimit => "SizeLimit",
             ErrorKind::NestingLimit => "NestingLimit",
             ErrorKind::NativeStackOverflow => "NativeStackOverflow",
+            ErrorKind::InternalError => "InternalError",
         }
     }
 
@@ -116,6 +120,7 @@ impl ErrorKind {
                 | ErrorKind::SizeLimit
                 | ErrorKind::NestingLimit
                 | ErrorKind::NativeStackOverflow
+                | ErrorKind::InternalError
         )
     }
 }

@@ -1,7 +1,7 @@
 //! The garbage-collected heap: object layouts, `Gc` handles, byte accounting and a precise,
 //! non-moving mark-sweep collector. All raw-pointer handling of heap objects lives here.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -261,22 +261,58 @@ impl HeapObj for UpBox {
 }
 
 /// A function value: a prototype plus its captured variables.
+#[repr(C)]
 pub struct Closure {
     /// The function's bytecode prototype.
     pub proto: ProtoId,
-    /// Captured variables, in the order of the prototype's upvalue descriptors.
-    pub upvals: Box<[Gc<UpBox>]>,
+    /// Captured variables (a leaked boxed slice, freed on drop), in the order of the
+    /// prototype's upvalue descriptors. Kept as raw parts so compiled code can index it.
+    upvals_ptr: *mut Gc<UpBox>,
+    upvals_len: usize,
+}
+
+impl Closure {
+    /// A closure of `proto` over `upvals`.
+    pub fn new(proto: ProtoId, upvals: Box<[Gc<UpBox>]>) -> Closure {
+        let upvals_len = upvals.len();
+        let upvals_ptr = Box::into_raw(upvals) as *mut Gc<UpBox>;
+        Closure {
+            proto,
+            upvals_ptr,
+            upvals_len,
+        }
+    }
+
+    /// The captured variables.
+    #[inline]
+    pub fn upvals(&self) -> &[Gc<UpBox>] {
+        // SAFETY: `upvals_ptr`/`upvals_len` are the raw parts of the boxed slice taken in
+        // `new`, alive until `drop`.
+        unsafe { std::slice::from_raw_parts(self.upvals_ptr, self.upvals_len) }
+    }
+}
+
+impl Drop for Closure {
+    fn drop(&mut self) {
+        // SAFETY: the raw parts come from `Box::into_raw` in `new` and are freed only here.
+        unsafe {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.upvals_ptr,
+                self.upvals_len,
+            )));
+        }
+    }
 }
 
 impl HeapObj for Closure {
     const KIND: ObjKind = ObjKind::Closure;
     fn trace(&self, tracer: &mut Tracer) {
-        for u in self.upvals.iter() {
+        for u in self.upvals() {
             tracer.mark(*u);
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Closure>>() + self.upvals.len() * 8
+        std::mem::size_of::<GcBox<Closure>>() + self.upvals_len * 8
     }
 }
 
@@ -316,25 +352,78 @@ impl HeapObj for Class {
 }
 
 /// An instance: its class, its shape (which field lives in which slot) and the slots.
+#[repr(C)]
 pub struct Instance {
     /// The instance's class.
     pub class: Gc<Class>,
-    /// The shape describing `fields`.
+    /// The shape describing the fields.
     pub shape: Cell<ShapeId>,
-    /// Field values, indexed by the shape's slot numbers.
-    pub fields: RefCell<Vec<Value>>,
+    /// Start of the field slots: always `fields.as_mut_ptr()` (compiled code reads and
+    /// writes fields through it).
+    slots: Cell<*mut Value>,
+    /// Field values, indexed by the shape's slot numbers. Only reached through the
+    /// methods below, which never hold a reference across a call.
+    fields: UnsafeCell<Vec<Value>>,
+}
+
+impl Instance {
+    /// A fresh instance with no fields.
+    pub fn new(class: Gc<Class>, shape: ShapeId) -> Instance {
+        let mut fields = Vec::new();
+        Instance {
+            class,
+            shape: Cell::new(shape),
+            slots: Cell::new(fields.as_mut_ptr()),
+            fields: UnsafeCell::new(fields),
+        }
+    }
+
+    /// Number of fields.
+    #[inline]
+    pub fn field_count(&self) -> usize {
+        // SAFETY: a short read of the vector's length; no reference escapes.
+        unsafe { (*self.fields.get()).len() }
+    }
+
+    /// The field in slot `i` (`i < field_count()`).
+    #[inline]
+    pub fn field(&self, i: usize) -> Value {
+        assert!(i < self.field_count(), "field slot {i} out of range");
+        // SAFETY: in bounds (checked); `slots` is the vector's buffer.
+        unsafe { self.slots.get().add(i).read() }
+    }
+
+    /// Stores `v` in slot `i` (`i < field_count()`).
+    #[inline]
+    pub fn set_field(&self, i: usize, v: Value) {
+        assert!(i < self.field_count(), "field slot {i} out of range");
+        // SAFETY: in bounds (checked); writes through the same pointer compiled code uses.
+        unsafe { self.slots.get().add(i).write(v) }
+    }
+
+    /// Appends a field value (the caller updates the shape).
+    pub fn push_field(&self, v: Value) {
+        // SAFETY: the mutable borrow lasts for this push only; no other reference to the
+        // vector exists (all access goes through these methods), and `slots` is refreshed
+        // because the push may move the buffer.
+        unsafe {
+            let fields = &mut *self.fields.get();
+            fields.push(v);
+            self.slots.set(fields.as_mut_ptr());
+        }
+    }
 }
 
 impl HeapObj for Instance {
     const KIND: ObjKind = ObjKind::Instance;
     fn trace(&self, tracer: &mut Tracer) {
         tracer.mark(self.class);
-        for v in self.fields.borrow().iter() {
-            tracer.mark_value(*v);
+        for i in 0..self.field_count() {
+            tracer.mark_value(self.field(i));
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Instance>>() + self.fields.borrow().len() * VALUE_BYTES
+        std::mem::size_of::<GcBox<Instance>>() + self.field_count() * VALUE_BYTES
     }
 }
 
@@ -690,6 +779,30 @@ mod tests {
         heap.collect(|t| t.mark(cur));
         assert_eq!(heap.object_count(), 200_001);
     }
+}
+
+/// Byte offsets inside heap objects (from the start of the object, header included), for
+/// compiled code.
+pub mod layout {
+    use std::mem::offset_of;
+
+    use super::*;
+
+    /// `Closure::proto` (u32).
+    pub const CLOSURE_PROTO: i32 =
+        (offset_of!(GcBox<Closure>, value) + offset_of!(Closure, proto)) as i32;
+    /// `Closure::upvals_ptr` (pointer to the captured boxes).
+    pub const CLOSURE_UPVALS: i32 =
+        (offset_of!(GcBox<Closure>, value) + offset_of!(Closure, upvals_ptr)) as i32;
+    /// `UpBox::value` (a whole value).
+    pub const UPBOX_VALUE: i32 =
+        (offset_of!(GcBox<UpBox>, value) + offset_of!(UpBox, value)) as i32;
+    /// `Instance::shape` (u32).
+    pub const INSTANCE_SHAPE: i32 =
+        (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, shape)) as i32;
+    /// `Instance::slots` (pointer to the field values).
+    pub const INSTANCE_SLOTS: i32 =
+        (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, slots)) as i32;
 }
 
 #[cfg(test)]

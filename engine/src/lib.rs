@@ -18,6 +18,8 @@ pub mod corpus;
 pub mod disasm;
 pub mod error;
 pub mod heap;
+#[cfg(feature = "jit")]
+pub mod jit;
 pub mod lexer;
 pub mod ops;
 pub mod parser;
@@ -74,6 +76,9 @@ pub struct FunctionStats {
     pub line: u32,
     /// Times called.
     pub calls: u64,
+    /// What the JIT did with it (tiers that compile).
+    #[cfg(feature = "jit")]
+    pub jit: Option<jit::FnJit>,
 }
 
 /// Measurements of one run.
@@ -196,15 +201,16 @@ fn finish(
             }],
         })
     });
-    let functions = vm
-        .program()
-        .protos
-        .iter()
-        .zip(vm.stats().calls.iter())
-        .map(|(p, &calls)| FunctionStats {
-            name: p.name.clone(),
-            line: p.line,
-            calls,
+    let functions = (0..vm.program().protos.len())
+        .map(|i| {
+            let p = &vm.program().protos[i];
+            FunctionStats {
+                name: p.name.clone(),
+                line: p.line,
+                calls: vm.stats().calls[i],
+                #[cfg(feature = "jit")]
+                jit: vm.jit_stats(i),
+            }
         })
         .collect();
     Outcome {

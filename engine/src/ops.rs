@@ -523,14 +523,13 @@ impl Vm {
                     }
                 }
                 Item::FieldsAt(inst, i) => {
-                    let fields = inst.fields.borrow();
-                    if i < fields.len() {
+                    if i < inst.field_count() {
                         if i > 0 {
                             out.push_str(", ");
                         }
                         let name = self.shapes.fields(inst.shape.get())[i];
                         stack.push(Item::FieldsAt(inst, i + 1));
-                        stack.push(Item::Val(fields[i]));
+                        stack.push(Item::Val(inst.field(i)));
                         out.push_str(self.program.symbols.name(name));
                         out.push_str(": ");
                     }

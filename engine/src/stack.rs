@@ -26,13 +26,19 @@ use crate::value::Value;
 pub struct Stack {
     /// Start of the slots, kept equal to `slots.as_mut_ptr()` (compiled code reads it).
     base: *mut Value,
+    /// Number of slots, kept equal to `slots.len()` (compiled code reads it).
+    size: usize,
     slots: Vec<Value>,
 }
 
 impl Default for Stack {
     fn default() -> Self {
         let mut slots = Vec::new();
-        Stack { base: slots.as_mut_ptr(), slots }
+        Stack {
+            base: slots.as_mut_ptr(),
+            size: 0,
+            slots,
+        }
     }
 }
 
@@ -86,11 +92,14 @@ impl Stack {
             let new_len = (self.slots.len() * 2).max(top).max(64);
             self.slots.resize(new_len, Value::Nil);
             self.base = self.slots.as_mut_ptr();
+            self.size = self.slots.len();
         }
     }
 
     /// Byte offset of the base pointer field, for compiled code.
     pub const BASE_OFFSET: usize = std::mem::offset_of!(Stack, base);
+    /// Byte offset of the slot count field, for compiled code.
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, size);
 
     /// Resets every slot from `from` on to `nil` (dead registers, after a collection).
     pub fn clear_from(&mut self, from: usize) {
@@ -137,7 +146,11 @@ impl FrameStack {
     /// An empty stack with room for `cap` frames.
     pub fn with_capacity(cap: usize) -> FrameStack {
         let storage: Box<[MaybeUninit<Frame>]> = (0..cap).map(|_| MaybeUninit::uninit()).collect();
-        FrameStack { buf: Box::into_raw(storage) as *mut MaybeUninit<Frame>, len: 0, cap }
+        FrameStack {
+            buf: Box::into_raw(storage) as *mut MaybeUninit<Frame>,
+            len: 0,
+            cap,
+        }
     }
 
     /// Number of active frames.
@@ -224,7 +237,11 @@ impl Drop for FrameStack {
     fn drop(&mut self) {
         // SAFETY: `buf` came from `Box::into_raw` of a boxed slice of exactly `cap` elements
         // and is freed only here; frames need no drop.
-        unsafe { drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.buf, self.cap))) };
+        unsafe {
+            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.buf, self.cap,
+            )))
+        };
     }
 }
 

@@ -129,6 +129,26 @@ impl Value {
         }
     }
 
+    /// The tag word and payload word as compiled code stores them (payload 0 for the
+    /// payload-free variants).
+    pub fn to_bits(self) -> (u64, u64) {
+        let payload = match self {
+            Value::Nil | Value::False | Value::True | Value::Undef => 0,
+            Value::Int(i) => i as u64,
+            Value::Float(f) => f.to_bits(),
+            Value::Native(NativeId(n)) => u64::from(n),
+            Value::Str(o) => o.addr() as u64,
+            Value::List(o) => o.addr() as u64,
+            Value::Map(o) => o.addr() as u64,
+            Value::Func(o) => o.addr() as u64,
+            Value::Class(o) => o.addr() as u64,
+            Value::Instance(o) => o.addr() as u64,
+            Value::Method(o) => o.addr() as u64,
+            Value::Boxed(o) => o.addr() as u64,
+        };
+        (u64::from(self.tag()), payload)
+    }
+
     /// The name `type()` returns for this value.
     pub fn type_name(self) -> &'static str {
         match self {

@@ -2,7 +2,7 @@
 //! loop. Echo calls never recurse on the host stack: a call pushes a `Frame` and the loop
 //! continues in the callee. Errors unwind frames to the innermost `try` handler.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::Write;
 use std::rc::Rc;
 
@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::builtins;
 use crate::bytecode::*;
-use crate::config::{Config, Limits, OutputMode};
+use crate::config::{Config, Limits, OutputMode, Tier};
 use crate::error::{EchoError, ErrorKind, RtError, RtResult, TraceFrame, rt_err};
 use crate::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
 use crate::ops::{self, Arith, Cmp};
@@ -45,8 +45,12 @@ impl Ic {
 }
 
 /// What a call needs to know about a prototype, kept flat so that a call costs one lookup.
+/// Compiled code reads these records too.
+#[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FnInfo {
+    /// Address of the compiled code (0 while the function runs in the interpreter).
+    pub entry: usize,
     /// Declared parameters.
     pub arity: u32,
     /// Registers of a frame.
@@ -55,6 +59,26 @@ pub(crate) struct FnInfo {
     pub kbase: u32,
     /// Start of the inline caches in `ics`.
     pub icb: u32,
+    /// Start of the type feedback in `feedback`.
+    pub fbase: u32,
+}
+
+/// Type feedback bit: an arithmetic or comparison instruction saw operands other than two
+/// ints (compiled code then does not assume ints there).
+pub(crate) const FB_NOT_INT: u8 = 1;
+
+/// Addresses of VM tables that compiled code reads, refreshed whenever a table may move
+/// (only when a program is loaded or extended).
+#[repr(C)]
+pub(crate) struct Mirrors {
+    /// `fn_info.as_ptr()`.
+    pub fn_info: *const FnInfo,
+    /// `stats.calls.as_mut_ptr()`.
+    pub calls: *mut u64,
+    /// `globals.as_mut_ptr()`.
+    pub globals: *mut Value,
+    /// `ics.as_mut_ptr()`.
+    pub ics: *mut Ic,
 }
 
 /// Per-run counters.
@@ -80,6 +104,24 @@ pub struct Vm {
     pub(crate) const_base: Vec<usize>,
     /// Call information per prototype.
     pub(crate) fn_info: Vec<FnInfo>,
+    /// Type feedback of all prototypes, one byte per instruction, concatenated.
+    pub(crate) feedback: Vec<u8>,
+    /// Table addresses for compiled code.
+    pub(crate) mirrors: Mirrors,
+    /// The tier running this VM.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) tier: Tier,
+    /// Calls after which a function is compiled (tiered).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) hot_calls: u32,
+    /// Back-edges after which a function with a loop is compiled and entered (tiered).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) hot_loops: u32,
+    /// Loop back-edges taken per prototype (tiered).
+    pub(crate) backedges: Vec<u32>,
+    /// The compiler, for tiers that compile.
+    #[cfg(feature = "jit")]
+    pub(crate) jit: Option<Box<crate::jit::Jit>>,
     /// Inline caches of all prototypes, concatenated.
     pub(crate) ics: Vec<Ic>,
     /// Start of each prototype's inline caches in `ics`.
@@ -97,6 +139,14 @@ pub struct Vm {
     trace: Vec<TraceFrame>,
     /// Line of the return that ended the last run (for errors printing the final value).
     pub(crate) exit_line: u32,
+    /// Where the error being unwound was raised (`None` while no error is in flight).
+    pub(crate) err_line: Option<u32>,
+    /// An error raised inside compiled code or a helper, on its way to the next frame.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) pending: Option<Box<RtError>>,
+    /// Lowest host stack address compiled code may call further from (see `jit`).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) native_limit: usize,
 }
 
 impl Vm {
@@ -129,6 +179,22 @@ impl Vm {
             ics: Vec::new(),
             ic_base: Vec::new(),
             fn_info: Vec::new(),
+            feedback: Vec::new(),
+            mirrors: Mirrors {
+                fn_info: std::ptr::null(),
+                calls: std::ptr::null_mut(),
+                globals: std::ptr::null_mut(),
+                ics: std::ptr::null_mut(),
+            },
+            tier: config.tier,
+            hot_calls: config.hot_calls.max(1),
+            hot_loops: config.hot_loops.max(1),
+            backedges: Vec::new(),
+            #[cfg(feature = "jit")]
+            jit: config
+                .tier
+                .compiles()
+                .then(|| Box::new(crate::jit::Jit::new())),
             class_objs: Vec::new(),
             error_class,
             shapes,
@@ -139,6 +205,9 @@ impl Vm {
             stats: VmStats::default(),
             trace: Vec::new(),
             exit_line: 0,
+            err_line: None,
+            pending: None,
+            native_limit: usize::MAX,
         }
     }
 
@@ -176,12 +245,16 @@ impl Vm {
         for i in self.fn_info.len()..self.program.protos.len() {
             let p = &self.program.protos[i];
             self.fn_info.push(FnInfo {
+                entry: 0,
                 arity: p.arity as u32,
                 nregs: p.nregs as u32,
                 kbase: self.const_base[i] as u32,
                 icb: self.ic_base[i] as u32,
+                fbase: self.feedback.len() as u32,
             });
+            self.feedback.resize(self.feedback.len() + p.code.len(), 0);
         }
+        self.backedges.resize(self.program.protos.len(), 0);
         for i in self.stats.calls.len()..self.program.protos.len() {
             if let Err(e) = crate::verify::verify_proto(&self.program, ProtoId(i as u32)) {
                 panic!("the compiler emitted invalid bytecode: {e}");
@@ -194,6 +267,16 @@ impl Vm {
             self.globals
                 .resize(self.program.globals.len(), Value::Undef);
         }
+        #[cfg(feature = "jit")]
+        if let Some(jit) = &mut self.jit {
+            jit.sync(self.program.protos.len());
+        }
+        self.mirrors = Mirrors {
+            fn_info: self.fn_info.as_ptr(),
+            calls: self.stats.calls.as_mut_ptr(),
+            globals: self.globals.as_mut_ptr(),
+            ics: self.ics.as_mut_ptr(),
+        };
         Ok(())
     }
 
@@ -224,10 +307,7 @@ impl Vm {
         self.frames.clear();
         let closure = self
             .heap
-            .alloc(Closure {
-                proto: main,
-                upvals: Box::new([]),
-            })
+            .alloc(Closure::new(main, Box::new([])))
             .map_err(|e| self.host_error(*e))?;
         self.stack.ensure(1);
         self.stack.set(0, Value::Func(closure));
@@ -241,7 +321,11 @@ impl Vm {
 
     /// Converts an error that escaped every frame into the host's error type.
     fn host_error(&mut self, e: RtError) -> EchoError {
-        let line = self.trace.first().map_or(0, |t| t.line);
+        let line = self
+            .err_line
+            .take()
+            .or(self.trace.first().map(|t| t.line))
+            .unwrap_or(0);
         let (kind, message) = match (e.kind, e.thrown) {
             // An engine limit hit while printing the thrown value is what the host sees.
             (ErrorKind::Thrown, Some(v)) => match self.display(v) {
@@ -335,8 +419,18 @@ impl Vm {
             self.grow_stack(top)?;
         }
         self.stats.calls[closure.proto.0 as usize] += 1;
-        let pushed = self.frames.push(Frame { closure, proto: closure.proto, base: base as u32, pc: 0, ret: ret as u32 });
+        let pushed = self.frames.push(Frame {
+            closure,
+            proto: closure.proto,
+            base: base as u32,
+            pc: 0,
+            ret: ret as u32,
+        });
         debug_assert!(pushed, "the depth was checked above");
+        #[cfg(feature = "jit")]
+        if self.tier != Tier::Interp {
+            self.on_call(closure.proto);
+        }
         Ok(())
     }
 
@@ -398,11 +492,7 @@ impl Vm {
                     self.safepoint();
                     return Ok(false);
                 }
-                let inst = self.heap.alloc(Instance {
-                    class: cls,
-                    shape: Cell::new(cls.root_shape),
-                    fields: RefCell::new(Vec::new()),
-                })?;
+                let inst = self.heap.alloc(Instance::new(cls, cls.root_shape))?;
                 self.stack.set(slot, Value::Instance(inst));
                 match cls.init {
                     Some(init) => {
@@ -459,7 +549,7 @@ impl Vm {
             );
         };
         if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
-            let f = inst.fields.borrow()[i as usize];
+            let f = inst.field(i as usize);
             self.stack.set(slot, f);
             return self.call_value(slot, nargs);
         }
@@ -535,7 +625,7 @@ impl Vm {
                     method: None,
                 };
             }
-            return Ok(inst.fields.borrow()[i as usize]);
+            return Ok(inst.field(i as usize));
         }
         match inst.class.methods.get(&m) {
             Some(&method) => Ok(Value::Method(self.heap.alloc(BoundMethod {
@@ -581,13 +671,13 @@ impl Vm {
                     method: None,
                 };
             }
-            inst.fields.borrow_mut()[i as usize] = v;
+            inst.set_field(i as usize, v);
             return Ok(());
         }
         self.heap.charge(crate::heap::VALUE_BYTES)?;
         let next = self.shapes.with_field(shape, m);
         if let Some(ic) = ic {
-            let slot = inst.fields.borrow().len() as u32;
+            let slot = inst.field_count() as u32;
             self.ics[ic] = Ic {
                 shape,
                 slot,
@@ -596,7 +686,7 @@ impl Vm {
             };
         }
         inst.shape.set(next);
-        inst.fields.borrow_mut().push(v);
+        inst.push_field(v);
         Ok(())
     }
 
@@ -608,11 +698,9 @@ impl Vm {
         message: Value,
         line: u32,
     ) -> RtResult<Value> {
-        let inst = self.heap.alloc(Instance {
-            class: self.error_class,
-            shape: Cell::new(self.error_class.root_shape),
-            fields: RefCell::new(Vec::new()),
-        })?;
+        let inst = self
+            .heap
+            .alloc(Instance::new(self.error_class, self.error_class.root_shape))?;
         let v = Value::Instance(inst);
         let kind = Value::Str(self.heap.alloc_str(kind)?);
         self.set_prop(v, symbol::KIND, kind, None)?;
@@ -630,10 +718,7 @@ impl Vm {
         });
         let mut methods = superclass.map(|s| s.methods.clone()).unwrap_or_default();
         for (sym, proto) in &info.methods {
-            let m = self.heap.alloc(Closure {
-                proto: *proto,
-                upvals: Box::new([]),
-            })?;
+            let m = self.heap.alloc(Closure::new(*proto, Box::new([])))?;
             methods.insert(*sym, m);
         }
         let init = methods.get(&symbol::INIT).copied();
@@ -708,7 +793,7 @@ impl Vm {
     // ----- errors -----
 
     #[cold]
-    fn fuel_error(&self) -> Box<RtError> {
+    pub(crate) fn fuel_error(&self) -> Box<RtError> {
         RtError::new(
             ErrorKind::FuelExhausted,
             format!(
@@ -719,7 +804,7 @@ impl Vm {
     }
 
     #[cold]
-    fn uninit_global(&self, g: GlobalIdx) -> Box<RtError> {
+    pub(crate) fn uninit_global(&self, g: GlobalIdx) -> Box<RtError> {
         let name = self
             .program
             .globals
@@ -735,54 +820,63 @@ impl Vm {
     /// faulting instruction). Returns `Ok` when a handler caught it (execution resumes in
     /// the handler's frame) or the error once `entry_depth` frames remain.
     fn unwind(&mut self, mut err: Box<RtError>, entry_depth: usize) -> RtResult<()> {
-        self.trace.clear();
-        let mut raise_line: Option<u32> = None;
         loop {
-            let f = *self.frames.last().expect("unwinding needs a frame");
-            let proto = Rc::clone(self.program.proto(f.proto));
-            let pc = (f.pc as usize).saturating_sub(1);
-            let line = proto.lines.get(pc).copied().unwrap_or(proto.line);
-            raise_line.get_or_insert(line);
-            if err.kind.is_catchable()
-                && let Some(h) = proto.handler_for(pc)
-            {
-                let caught = match err.thrown {
-                    Some(v) => Ok(v),
-                    None => {
-                        let msg = match self.heap.alloc_str(&err.message) {
-                            Ok(s) => Value::Str(s),
-                            Err(e) => {
-                                err = e;
-                                continue;
-                            }
-                        };
-                        self.make_error_value(err.kind.name(), msg, raise_line.unwrap_or(0))
-                    }
-                };
-                match caught {
-                    Ok(v) => {
-                        self.stack.set(f.base as usize + h.reg.0 as usize, v);
-                        self.frames.last_mut().expect("checked above").pc = h.target;
-                        self.trace.clear();
-                        self.safepoint();
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        err = e;
-                        continue;
-                    }
-                }
-            }
-            let frame_line = proto.lines.get(pc).copied().unwrap_or(proto.line);
-            self.trace.push(TraceFrame {
-                function: proto.name.clone(),
-                line: frame_line,
-            });
-            self.frames.pop();
-            if self.frames.len() <= entry_depth {
-                return Err(err);
+            match self.error_in_top_frame(err) {
+                Ok(()) => return Ok(()),
+                Err(e) if self.frames.len() <= entry_depth => return Err(e),
+                Err(e) => err = e,
             }
         }
+    }
+
+    /// Passes `err` through the top frame, whose `pc` is saved past the instruction that
+    /// raised or propagated it. If a `try` of that frame covers the instruction and the error
+    /// is catchable, the caught value goes to the handler's register, the frame resumes at the
+    /// handler and this returns `Ok`. Otherwise the frame is recorded in the trace, popped, and
+    /// the error returned. Both tiers unwind through this, one frame at a time.
+    pub(crate) fn error_in_top_frame(&mut self, mut err: Box<RtError>) -> RtResult<()> {
+        let f = *self.frames.last().expect("unwinding needs a frame");
+        let proto = Rc::clone(self.program.proto(f.proto));
+        let pc = (f.pc as usize).saturating_sub(1);
+        let line = proto.lines.get(pc).copied().unwrap_or(proto.line);
+        // The first frame an error passes through is where it was raised.
+        let raise_line = match self.err_line {
+            Some(l) => l,
+            None => {
+                self.trace.clear();
+                self.err_line = Some(line);
+                line
+            }
+        };
+        if err.kind.is_catchable()
+            && let Some(h) = proto.handler_for(pc)
+        {
+            let caught = match err.thrown {
+                Some(v) => Ok(v),
+                None => match self.heap.alloc_str(&err.message) {
+                    Ok(s) => self.make_error_value(err.kind.name(), Value::Str(s), raise_line),
+                    Err(e) => Err(e),
+                },
+            };
+            match caught {
+                Ok(v) => {
+                    self.stack.set(f.base as usize + h.reg.0 as usize, v);
+                    self.frames.last_mut().expect("checked above").pc = h.target;
+                    self.trace.clear();
+                    self.err_line = None;
+                    self.safepoint();
+                    return Ok(());
+                }
+                // Only an engine limit can fail here, and limits are not caught.
+                Err(e) => err = e,
+            }
+        }
+        self.trace.push(TraceFrame {
+            function: proto.name.clone(),
+            line,
+        });
+        self.frames.pop();
+        Err(err)
     }
 
     // ----- the interpreter loop -----
@@ -812,10 +906,24 @@ impl Vm {
             let frame = *self.frames.last().expect("a frame is running");
             let proto: &Proto = &protos[frame.proto.0 as usize];
             let code: &[Op] = &proto.code;
-            let FnInfo { kbase, icb, .. } = self.fn_info[frame.proto.0 as usize];
-            let (kbase, icb) = (kbase as usize, icb as usize);
+            let FnInfo {
+                kbase, icb, fbase, ..
+            } = self.fn_info[frame.proto.0 as usize];
+            let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
+
+            // A frame entered at its start runs compiled code if its function has some.
+            #[cfg(feature = "jit")]
+            if pc == 0 && self.fn_info[frame.proto.0 as usize].entry != 0 {
+                self.fuel_left = fuel;
+                let status = self.run_compiled(frame, 0);
+                fuel = self.fuel_left;
+                if let Some(r) = self.after_compiled(status, frame.ret as usize, entry_depth) {
+                    return r;
+                }
+                continue 'frame;
+            }
 
             // The frame's registers. Re-derived whenever the frame is (re)entered; the stack
             // only moves in `push_frame`, after which the loop always re-enters a frame.
@@ -853,6 +961,25 @@ impl Vm {
                     }
                 };
             }
+            // After a loop back-edge (tiered): once the function's loops are hot, continue in
+            // compiled code at the loop header just jumped to (on-stack replacement).
+            macro_rules! osr {
+                () => {
+                    #[cfg(feature = "jit")]
+                    if self.tier == Tier::Tiered && self.on_backedge(frame.proto) {
+                        self.save_pc(pc);
+                        self.fuel_left = fuel;
+                        let status = self.run_compiled(frame, pc as u32);
+                        fuel = self.fuel_left;
+                        if let Some(r) =
+                            self.after_compiled(status, frame.ret as usize, entry_depth)
+                        {
+                            return r;
+                        }
+                        continue 'frame;
+                    }
+                };
+            }
             macro_rules! jump {
                 ($off:expr) => {
                     pc = pc.wrapping_add_signed($off.0 as isize)
@@ -861,6 +988,12 @@ impl Vm {
             // Operands are read through references, field by field: a whole-value copy right
             // after the previous instruction wrote tag and payload separately would stall on
             // store forwarding.
+            // Records that the current instruction saw operands other than two ints.
+            macro_rules! not_int {
+                () => {
+                    self.feedback[fbase + pc - 1] |= FB_NOT_INT
+                };
+            }
             macro_rules! pair {
                 ($b:expr, $c:expr) => {
                     num_pair(&r!($b), &r!($c))
@@ -873,8 +1006,12 @@ impl Vm {
                             Some(v) => r!($a) = Value::Int(v),
                             None => break ops::overflow($op, i, j),
                         },
-                        NumPair::Floats(p, q) => r!($a) = Value::Float(p $float q),
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            r!($a) = Value::Float(p $float q)
+                        }
                         NumPair::Other => {
+                            not_int!();
                             let v = tri!(self.arith($op, r!($b), r!($c)));
                             r!($a) = v;
                             self.safepoint();
@@ -886,8 +1023,14 @@ impl Vm {
                 ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
                     let res = match pair!($b, $c) {
                         NumPair::Ints(i, j) => i $op j,
-                        NumPair::Floats(p, q) => p $op q,
-                        NumPair::Other => tri!(self.compare($cmp, r!($b), r!($c))),
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            p $op q
+                        }
+                        NumPair::Other => {
+                            not_int!();
+                            tri!(self.compare($cmp, r!($b), r!($c)))
+                        }
                     };
                     r!($a) = Value::bool(res);
                 }};
@@ -902,8 +1045,15 @@ impl Vm {
                         Value::Int(i) if !matches!($op, Arith::Div | Arith::Mod) || k > 0 => {
                             i.$int(k).map(Value::Int)
                         }
-                        Value::Float(f) => Some(Value::Float(*f $float k as f64)),
-                        _ => None,
+                        Value::Int(_) => None,
+                        Value::Float(f) => {
+                            not_int!();
+                            Some(Value::Float(*f $float k as f64))
+                        }
+                        _ => {
+                            not_int!();
+                            None
+                        }
                     };
                     match fast {
                         Some(v) => r!($a) = v,
@@ -918,8 +1068,14 @@ impl Vm {
                 ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
                     let res = match pair!($b, $c) {
                         NumPair::Ints(i, j) => i $op j,
-                        NumPair::Floats(p, q) => p $op q,
-                        NumPair::Other => tri!(self.compare($cmp, r!($b), r!($c))),
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            p $op q
+                        }
+                        NumPair::Other => {
+                            not_int!();
+                            tri!(self.compare($cmp, r!($b), r!($c)))
+                        }
                     };
                     if !res {
                         jump!($off);
@@ -931,8 +1087,14 @@ impl Vm {
                     let k = $imm.0;
                     let res = match &r!($b) {
                         Value::Int(i) => *i $op k as i64,
-                        Value::Float(f) => *f $op k as f64,
-                        _ => tri!(self.compare($cmp, r!($b), Value::Int(k as i64))),
+                        Value::Float(f) => {
+                            not_int!();
+                            *f $op k as f64
+                        }
+                        _ => {
+                            not_int!();
+                            tri!(self.compare($cmp, r!($b), Value::Int(k as i64)))
+                        }
                     };
                     if !res {
                         jump!($off);
@@ -965,9 +1127,9 @@ impl Vm {
                     }
                     Op::SetGlobal { a, g } => self.globals[g.0 as usize] = r!(a),
                     Op::GetUpval { a, u } => {
-                        r!(a) = self.top_frame().closure.upvals[u.0 as usize].value.get()
+                        r!(a) = self.top_frame().closure.upvals()[u.0 as usize].value.get()
                     }
-                    Op::SetUpval { a, u } => self.top_frame().closure.upvals[u.0 as usize]
+                    Op::SetUpval { a, u } => self.top_frame().closure.upvals()[u.0 as usize]
                         .value
                         .set(r!(a)),
                     Op::NewBox { a } => {
@@ -996,8 +1158,14 @@ impl Vm {
                     Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
                     Op::Div { a, b, c } => match pair!(b, c) {
                         NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i / j),
-                        NumPair::Floats(p, q) => r!(a) = Value::Float(p / q),
-                        _ => {
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            r!(a) = Value::Float(p / q)
+                        }
+                        p => {
+                            if !matches!(p, NumPair::Ints(..)) {
+                                not_int!();
+                            }
                             let v = tri!(self.arith(Arith::Div, r!(b), r!(c)));
                             r!(a) = v;
                             self.safepoint();
@@ -1005,7 +1173,10 @@ impl Vm {
                     },
                     Op::Mod { a, b, c } => match pair!(b, c) {
                         NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i % j),
-                        _ => {
+                        p => {
+                            if !matches!(p, NumPair::Ints(..)) {
+                                not_int!();
+                            }
                             let v = tri!(self.arith(Arith::Mod, r!(b), r!(c)));
                             r!(a) = v;
                             self.safepoint();
@@ -1043,6 +1214,7 @@ impl Vm {
                     Op::Loop { off } => {
                         fuel!();
                         jump!(off);
+                        osr!();
                     }
                     Op::JmpIf { a, off } => {
                         if !matches!(&r!(a), Value::Nil | Value::False) {
@@ -1238,7 +1410,7 @@ impl Vm {
                         if let (Value::Instance(inst), Some(i)) = (&r!(b), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.method.is_none() {
-                                let v = inst.fields.borrow()[e.slot as usize];
+                                let v = inst.field(e.slot as usize);
                                 r!(a) = v;
                                 continue;
                             }
@@ -1253,7 +1425,7 @@ impl Vm {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.shape == e.next {
                                 let v = r!(b);
-                                inst.fields.borrow_mut()[e.slot as usize] = v;
+                                inst.set_field(e.slot as usize, v);
                                 continue;
                             }
                         }
@@ -1266,16 +1438,7 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::Throw { a } => break RtError::thrown(r!(a)),
-                    Op::IterPrep { a } => {
-                        let v = r!(a);
-                        if !matches!(v, Value::List(_) | Value::Map(_) | Value::Str(_)) {
-                            break RtError::new(
-                                ErrorKind::TypeError,
-                                format!("cannot iterate over '{}' value", v.type_name()),
-                            );
-                        }
-                        r!(Reg(a.0 + 1)) = Value::Int(0);
-                    }
+                    Op::IterPrep { a } => tri!(self.iter_prep(base + a.0 as usize)),
                     Op::IterNext { a, b, off } => {
                         let Value::Int(cur) = r!(Reg(a.0 + 1)) else {
                             unreachable!("IterPrep set the cursor")
@@ -1295,13 +1458,7 @@ impl Vm {
                                 jump!(off);
                             }
                         }
-                        (s, e) => {
-                            let bad = if matches!(s, Value::Int(_)) { e } else { s };
-                            break RtError::new(
-                                ErrorKind::TypeError,
-                                format!("range bounds must be ints, not '{}'", bad.type_name()),
-                            );
-                        }
+                        (s, e) => break self.range_error(s, e),
                     },
                     Op::ForLoop { a, off } => {
                         let (Value::Int(i), Value::Int(e)) = (r!(a), r!(Reg(a.0 + 1))) else {
@@ -1313,6 +1470,7 @@ impl Vm {
                         r!(a) = Value::Int(next);
                         if next < e {
                             jump!(off);
+                            osr!();
                         }
                     }
                 }
@@ -1321,6 +1479,74 @@ impl Vm {
             self.save_pc(pc);
             self.fuel_left = fuel;
             self.unwind(err, entry_depth)?;
+        }
+    }
+
+    /// `IterPrep` on the register at stack index `slot`: checks the iterable and resets the
+    /// cursor in the next register.
+    pub(crate) fn iter_prep(&mut self, slot: usize) -> RtResult<()> {
+        let v = self.stack.get(slot);
+        if !matches!(v, Value::List(_) | Value::Map(_) | Value::Str(_)) {
+            return rt_err(
+                ErrorKind::TypeError,
+                format!("cannot iterate over '{}' value", v.type_name()),
+            );
+        }
+        self.stack.set(slot + 1, Value::Int(0));
+        Ok(())
+    }
+
+    /// The error of a `for` range whose bounds are not both ints.
+    #[cold]
+    pub(crate) fn range_error(&self, start: Value, end: Value) -> Box<RtError> {
+        let bad = if matches!(start, Value::Int(_)) {
+            end
+        } else {
+            start
+        };
+        RtError::new(
+            ErrorKind::TypeError,
+            format!("range bounds must be ints, not '{}'", bad.type_name()),
+        )
+    }
+
+    /// Runs the top frame (just pushed, or resumed at its saved pc) until it returns, for
+    /// callers outside the dispatch loop (compiled code and its helpers). Returns a status;
+    /// an error is left in `pending`, the frame having been unwound.
+    #[cfg(feature = "jit")]
+    pub(crate) fn run_top_frame(&mut self) -> u64 {
+        let depth = self.frames.len() - 1;
+        match crate::source::with_stack(|| self.execute(depth)) {
+            Ok(_) => crate::jit::STATUS_OK,
+            Err(e) => {
+                self.pending = Some(e);
+                crate::jit::STATUS_ERR
+            }
+        }
+    }
+
+    /// What the dispatch loop does after compiled code ran frame `ret`'s callee: `Some` to
+    /// return from `execute`, `None` to continue with the (new) top frame.
+    #[cfg(feature = "jit")]
+    fn after_compiled(
+        &mut self,
+        status: u64,
+        ret: usize,
+        entry_depth: usize,
+    ) -> Option<RtResult<Value>> {
+        if status == crate::jit::STATUS_OK {
+            return (self.frames.len() <= entry_depth).then(|| Ok(self.stack.get(ret)));
+        }
+        let err = self
+            .pending
+            .take()
+            .unwrap_or_else(|| RtError::new(ErrorKind::InternalError, "no pending error"));
+        if self.frames.len() <= entry_depth {
+            return Some(Err(err));
+        }
+        match self.unwind(err, entry_depth) {
+            Ok(()) => None,
+            Err(e) => Some(Err(e)),
         }
     }
 
@@ -1340,10 +1566,10 @@ impl Vm {
                     Value::Boxed(b) => b,
                     _ => unreachable!("captured locals are boxed"),
                 },
-                CaptureSrc::Upval(u) => parent.upvals[u.0 as usize],
+                CaptureSrc::Upval(u) => parent.upvals()[u.0 as usize],
             })
             .collect();
-        self.heap.alloc(Closure { proto: p, upvals })
+        self.heap.alloc(Closure::new(p, upvals))
     }
 
     /// The next element of a `for ... in` over `coll` at cursor `cur`, and the next cursor.

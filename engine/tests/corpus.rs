@@ -1,12 +1,17 @@
-//! Runs every program under `corpus/` (except benchmarks) in every tier this build has and
-//! checks it against the expectations written in its comments; also runs each one with the
-//! collector forced at every safepoint, which must not change anything observable.
+//! Runs every program under `corpus/` (except benchmarks) in every tier this build has:
+//! the interpreter, the JIT (everything compiled before its first call) and tiered execution
+//! with call and loop thresholds of 1 and 2 (so programs cross tiers mid-run: OSR entries and
+//! side exits) and with the defaults. Each run must meet the expectations written in the file,
+//! and all runs must have identical outcomes (output, value or error with its trace, fuel).
+//! Programs also run with the collector forced at every safepoint, which must change nothing.
+//!
+//! `ECHO_CORPUS_TRACE=1` prints each run with its time.
 
 use std::path::{Path, PathBuf};
 
 use echo_engine::config::Tier;
 use echo_engine::corpus::{files, parse_expectations};
-use echo_engine::{Config, run};
+use echo_engine::{Config, Outcome, run};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
@@ -19,6 +24,50 @@ fn corpus_files() -> Vec<PathBuf> {
         .collect()
 }
 
+/// The configurations every corpus program runs in, named.
+fn configurations(base: &Config, is_limit_test: bool) -> Vec<(String, Config)> {
+    let mut out = Vec::new();
+    for &tier in Tier::ALL {
+        out.push((
+            tier.to_string(),
+            Config {
+                tier,
+                ..base.clone()
+            },
+        ));
+        if tier.name() == "tiered" {
+            // Tiered with tiny thresholds: functions compile after their first calls and
+            // loops enter compiled code after one or two iterations.
+            for t in [1, 2] {
+                out.push((
+                    format!("{tier} {t}/{t}"),
+                    Config {
+                        tier,
+                        hot_calls: t,
+                        hot_loops: t,
+                        ..base.clone()
+                    },
+                ));
+            }
+        }
+    }
+    // Collecting at every safepoint checks the roots; limit tests are skipped because
+    // stressing a program that fills the heap on purpose takes quadratic time.
+    if !is_limit_test {
+        for &tier in Tier::ALL {
+            out.push((
+                format!("{tier}, gc stress"),
+                Config {
+                    tier,
+                    gc_stress: true,
+                    ..base.clone()
+                },
+            ));
+        }
+    }
+    out
+}
+
 #[test]
 fn corpus_has_enough_programs() {
     let n = corpus_files().len();
@@ -26,7 +75,8 @@ fn corpus_has_enough_programs() {
 }
 
 #[test]
-fn every_corpus_program_meets_its_expectations_in_every_tier() {
+fn every_corpus_program_meets_its_expectations_identically_in_every_tier() {
+    let trace = std::env::var_os("ECHO_CORPUS_TRACE").is_some();
     let mut failures = Vec::new();
     let files = corpus_files();
     for path in &files {
@@ -38,38 +88,43 @@ fn every_corpus_program_meets_its_expectations_in_every_tier() {
                 continue;
             }
         };
-        let mut configs: Vec<(String, Config)> = Tier::ALL
-            .iter()
-            .map(|&t| (t.to_string(), exp.config(t)))
-            .collect();
-        // Collecting at every safepoint checks the roots; limit tests are skipped because
-        // stressing a program that fills the heap on purpose takes quadratic time.
-        if !path.components().any(|c| c.as_os_str() == "limits") {
-            configs.push((
-                "interp, gc stress".into(),
-                Config {
-                    gc_stress: true,
-                    ..exp.config(Tier::Interp)
-                },
-            ));
-        }
-        for (name, config) in configs {
+        let is_limit_test = path.components().any(|c| c.as_os_str() == "limits");
+        let mut reference: Option<(String, Outcome)> = None;
+        for (name, config) in configurations(&exp.config(Tier::Interp), is_limit_test) {
+            let started = std::time::Instant::now();
             // A panic is a failure of this file, reported with the others.
-            match std::panic::catch_unwind(|| run(&src, &config)) {
-                Ok(outcome) => {
-                    if let Err(diff) = exp.check(&outcome) {
-                        failures.push(format!("{} [{name}]:\n{diff}", path.display()));
-                    }
-                }
+            let outcome = match std::panic::catch_unwind(|| run(&src, &config)) {
+                Ok(o) => o,
                 Err(_) => {
-                    failures.push(format!("{} [{name}]: the engine panicked", path.display()))
+                    failures.push(format!("{} [{name}]: the engine panicked", path.display()));
+                    continue;
                 }
+            };
+            if trace {
+                eprintln!(
+                    "{:>9.1} ms  {} [{name}]",
+                    started.elapsed().as_secs_f64() * 1e3,
+                    path.display()
+                );
+            }
+            if let Err(diff) = exp.check(&outcome) {
+                failures.push(format!("{} [{name}]:\n{diff}", path.display()));
+            }
+            match &reference {
+                None => reference = Some((name, outcome)),
+                Some((ref_name, r)) if *r != outcome => failures.push(format!(
+                    "{} [{name}] differs from [{ref_name}]:\n  {:?}\n  {:?}",
+                    path.display(),
+                    (&outcome.output, &outcome.result, outcome.fuel_used),
+                    (&r.output, &r.result, r.fuel_used)
+                )),
+                Some(_) => {}
             }
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} corpus programs failed:\n\n{}",
+        "{} failures over {} corpus programs:\n\n{}",
         failures.len(),
         files.len(),
         failures.join("\n\n")

@@ -154,10 +154,70 @@ fn print_stats(outcome: &Outcome) {
     eprintln!("collections    {:>12}", s.heap.collections);
     eprintln!("allocations    {:>12}", s.heap.allocations);
     eprintln!("peak heap      {:>12} bytes", s.heap.peak_bytes);
-    eprintln!("{:<32} {:>6} {:>12}", "function", "line", "calls");
+    eprintln!(
+        "function                      line      calls        state    compile     code    osr  exits  note"
+    );
     for f in s.functions.iter().filter(|f| f.calls > 0) {
-        eprintln!("{:<32} {:>6} {:>12}", f.name, f.line, f.calls);
+        let (state, compile, code, osr, exits, note) = jit_columns(f);
+        eprintln!(
+            "{:<28} {:>5} {:>10} {:>12} {:>10} {:>8} {:>6} {:>6}  {}",
+            f.name, f.line, f.calls, state, compile, code, osr, exits, note
+        );
     }
+}
+
+/// The JIT columns of `--stats` for one function.
+#[cfg(feature = "jit")]
+fn jit_columns(f: &echo_engine::FunctionStats) -> (String, String, String, String, String, String) {
+    use echo_engine::jit::FnState;
+    let Some(j) = &f.jit else {
+        return (
+            "interpreted".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            String::new(),
+        );
+    };
+    let (state, note) = match &j.state {
+        FnState::Interpreted if j.compilations > 0 => ("deoptimized", String::new()),
+        FnState::Interpreted => ("interpreted", String::new()),
+        FnState::Compiled if j.speculative => ("compiled", "speculative".to_string()),
+        FnState::Compiled => ("compiled", "generic".to_string()),
+        FnState::Failed(why) => ("not compiled", why.clone()),
+    };
+    let compile = if j.compilations > 0 {
+        format!("{:.3}ms", j.compile_time.as_secs_f64() * 1e3)
+    } else {
+        "-".into()
+    };
+    let code = if j.code_bytes > 0 {
+        format!("{}B", j.code_bytes)
+    } else {
+        "-".into()
+    };
+    (
+        state.into(),
+        compile,
+        code,
+        j.osr_entries.to_string(),
+        j.side_exits.to_string(),
+        note,
+    )
+}
+
+/// The JIT columns of `--stats` for one function (interpreter-only build).
+#[cfg(not(feature = "jit"))]
+fn jit_columns(_: &echo_engine::FunctionStats) -> (String, String, String, String, String, String) {
+    (
+        "interpreted".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        String::new(),
+    )
 }
 
 fn main() -> ExitCode {

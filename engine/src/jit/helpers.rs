@@ -1,0 +1,568 @@
+//! Every runtime helper that compiled code calls, in one place. Each is `extern "C"`, takes
+//! the VM and five 64-bit arguments (unused ones are zero), returns a 64-bit result, and
+//! runs the same VM functions the interpreter uses, so both tiers share one semantics.
+//!
+//! Errors travel by status: a helper that fails stores the error in `Vm::pending` and returns
+//! `STATUS_ERR` (or the documented error code). No Rust panic crosses into compiled code: each
+//! helper catches unwinding at its boundary and turns it into an `InternalError`.
+
+use crate::bytecode::{BuiltinId, ClassIdx, ProtoId};
+use crate::error::{ErrorKind, RtError, RtResult};
+use crate::ops::{Arith, Cmp};
+use crate::symbol::Symbol;
+use crate::value::{NativeId, Value};
+use crate::vm::Vm;
+
+use super::{STATUS_ERR, STATUS_OK};
+
+/// The one signature of every helper.
+pub(crate) type HelperFn = extern "C" fn(*mut Vm, u64, u64, u64, u64, u64) -> u64;
+
+/// A helper as declared to the code module.
+pub(crate) struct Helper {
+    /// Symbol name (also shown in CLIF dumps).
+    pub name: &'static str,
+    /// Number of parameters, the VM included.
+    pub params: usize,
+    /// Address of the function.
+    pub addr: *const u8,
+}
+
+// SAFETY: `addr` is the address of an immutable function; sharing it between threads is fine.
+unsafe impl Sync for Helper {}
+
+macro_rules! helpers {
+    ($( $(#[doc = $doc:literal])+ $variant:ident => $func:ident ; )*) => {
+        /// Helper indices, in declaration order (the order they are declared to the module).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(usize)]
+        pub(crate) enum H {
+            $( $(#[doc = $doc])+ $variant, )*
+        }
+
+        /// Every helper, indexed by `H`.
+        pub(crate) static HELPERS: &[Helper] = &[
+            $( Helper { name: stringify!($func), params: 6, addr: $func as HelperFn as *const u8 }, )*
+        ];
+    };
+}
+
+helpers! {
+    /// `(op, dst, lhs, rhs)`: R[dst] := R[lhs] op R[rhs] for any operand types.
+    Arith => echo_arith;
+    /// `(op, dst, lhs, imm)`: R[dst] := R[lhs] op imm.
+    ArithImm => echo_arith_imm;
+    /// `(dst, src)`: R[dst] := -R[src].
+    Neg => echo_neg;
+    /// `(cmp, lhs, rhs)`: 0 false, 1 true, 2 error.
+    Compare => echo_compare;
+    /// `(cmp, lhs, imm)`: 0 false, 1 true, 2 error.
+    CompareImm => echo_compare_imm;
+    /// `(lhs, rhs)`: 0 unequal, 1 equal (never fails).
+    Equal => echo_equal;
+    /// `(global)`: raises the NameError of a global read before its initialization.
+    UndefGlobal => echo_undef_global;
+    /// `(slot)`: R[slot] := a new box holding R[slot].
+    NewBox => echo_new_box;
+    /// `(dst, proto, frame base)`: R[dst] := a new closure of `proto` in the top frame.
+    Closure => echo_closure;
+    /// `(slot, nargs)`: calls R[slot] with the arguments after it, whatever it is.
+    Call => echo_call;
+    /// `(slot, builtin, nargs)`: R[slot] := builtin(R[slot+1..]).
+    CallNative => echo_call_native;
+    /// `(slot, symbol, nargs, ic)`: R[slot] := R[slot].symbol(args).
+    Invoke => echo_invoke;
+    /// `(slot, symbol, nargs, proto)`: superclass method call with self in R[slot].
+    SuperInvoke => echo_super_invoke;
+    /// `(dst, self slot, symbol, proto)`: R[dst] := bound superclass method.
+    GetSuper => echo_get_super;
+    /// `(dst, first, n, len)`: R[dst] := [R[first..first+n]] of a literal of `len` elements.
+    NewList => echo_new_list;
+    /// `(list, first, n)`: appends R[first..first+n] to the list in R[list].
+    AppendList => echo_append_list;
+    /// `(dst)`: R[dst] := {}.
+    NewMap => echo_new_map;
+    /// `(dst, obj, index)`: R[dst] := R[obj][R[index]].
+    GetIndex => echo_get_index;
+    /// `(obj, index, value)`: R[obj][R[index]] := R[value].
+    SetIndex => echo_set_index;
+    /// `(dst, obj, symbol, ic)`: R[dst] := R[obj].symbol.
+    GetProp => echo_get_prop;
+    /// `(obj, symbol, value, ic)`: R[obj].symbol := R[value].
+    SetProp => echo_set_prop;
+    /// `(dst, class)`: R[dst] := a new class of declaration `class`.
+    Class => echo_class;
+    /// `(slot)`: throws R[slot]; always returns the error status.
+    Throw => echo_throw;
+    /// `(slot)`: checks that R[slot] can be iterated; R[slot+1] := 0.
+    IterPrep => echo_iter_prep;
+    /// `(slot, dst)`: 0 exhausted, 1 R[dst] := next element, 2 error.
+    IterNext => echo_iter_next;
+    /// `(slot)`: raises the TypeError of a range with a non-int bound.
+    RangeError => echo_range_error;
+    /// `()`: raises FuelExhausted.
+    FuelError => echo_fuel_error;
+    /// `()`: passes the pending error through the top frame: 0 caught (resume at the
+    /// handler), 1 frame left (propagate).
+    Unwind => echo_unwind;
+    /// `(pc)`: a failed speculation at `pc`: finishes the frame in the interpreter.
+    SideExit => echo_side_exit;
+    /// `(line)`: records the line of the top-level return that ends the program.
+    ExitLine => echo_exit_line;
+}
+
+/// Runs a helper body, turning a panic into a pending `InternalError`.
+#[inline(always)]
+fn guard(vm: *mut Vm, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: compiled code passes the VM pointer it was called with; the VM is not used
+        // by anyone else while compiled code (and so this helper) runs.
+        body(unsafe { &mut *vm })
+    }));
+    match result {
+        Ok(v) => v,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            // SAFETY: as above; the panicking body's borrow has ended.
+            let vm = unsafe { &mut *vm };
+            vm.pending = Some(RtError::new(
+                ErrorKind::InternalError,
+                format!("engine bug in a helper: {what}"),
+            ));
+            STATUS_ERR
+        }
+    }
+}
+
+/// Converts a `Result` into a status, parking the error.
+#[inline(always)]
+fn status(vm: &mut Vm, r: RtResult<()>) -> u64 {
+    match r {
+        Ok(()) => STATUS_OK,
+        Err(e) => {
+            vm.pending = Some(e);
+            STATUS_ERR
+        }
+    }
+}
+
+fn arith_op(op: u64) -> Arith {
+    match op {
+        0 => Arith::Add,
+        1 => Arith::Sub,
+        2 => Arith::Mul,
+        3 => Arith::Div,
+        _ => Arith::Mod,
+    }
+}
+
+fn cmp_op(op: u64) -> Cmp {
+    match op {
+        0 => Cmp::Lt,
+        1 => Cmp::Le,
+        2 => Cmp::Gt,
+        _ => Cmp::Ge,
+    }
+}
+
+/// Code of an `Arith` operator as passed to helpers.
+pub(crate) fn arith_code(op: Arith) -> u64 {
+    match op {
+        Arith::Add => 0,
+        Arith::Sub => 1,
+        Arith::Mul => 2,
+        Arith::Div => 3,
+        Arith::Mod => 4,
+    }
+}
+
+/// Code of a `Cmp` operator as passed to helpers.
+pub(crate) fn cmp_code(op: Cmp) -> u64 {
+    match op {
+        Cmp::Lt => 0,
+        Cmp::Le => 1,
+        Cmp::Gt => 2,
+        Cmp::Ge => 3,
+    }
+}
+
+extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .arith(
+                arith_op(op),
+                vm.stack.get(lhs as usize),
+                vm.stack.get(rhs as usize),
+            )
+            .map(|v| {
+                vm.stack.set(dst as usize, v);
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .arith(
+                arith_op(op),
+                vm.stack.get(lhs as usize),
+                Value::Int(imm as i64),
+            )
+            .map(|v| {
+                vm.stack.set(dst as usize, v);
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .negate(vm.stack.get(src as usize))
+            .map(|v| vm.stack.set(dst as usize, v));
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_compare(vm: *mut Vm, op: u64, lhs: u64, rhs: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        match vm.compare(
+            cmp_op(op),
+            vm.stack.get(lhs as usize),
+            vm.stack.get(rhs as usize),
+        ) {
+            Ok(b) => b as u64,
+            Err(e) => {
+                vm.pending = Some(e);
+                2
+            }
+        }
+    })
+}
+
+extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        match vm.compare(
+            cmp_op(op),
+            vm.stack.get(lhs as usize),
+            Value::Int(imm as i64),
+        ) {
+            Ok(b) => b as u64,
+            Err(e) => {
+                vm.pending = Some(e);
+                2
+            }
+        }
+    })
+}
+
+extern "C" fn echo_equal(vm: *mut Vm, lhs: u64, rhs: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        vm.equal(vm.stack.get(lhs as usize), vm.stack.get(rhs as usize)) as u64
+    })
+}
+
+extern "C" fn echo_undef_global(vm: *mut Vm, g: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let e = vm.uninit_global(crate::bytecode::GlobalIdx(g as u32));
+        status(vm, Err(e))
+    })
+}
+
+extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .heap
+            .alloc(crate::heap::UpBox {
+                value: std::cell::Cell::new(vm.stack.get(slot as usize)),
+            })
+            .map(|b| {
+                vm.stack.set(slot as usize, Value::Boxed(b));
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let parent = vm
+            .frames
+            .last()
+            .expect("a compiled frame is running")
+            .closure;
+        let r = vm
+            .make_closure(ProtoId(proto as u32), parent, base as usize)
+            .map(|c| {
+                vm.stack.set(dst as usize, Value::Func(c));
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+/// Runs a frame the generic call path may have pushed. `pushed` is what the VM's call
+/// functions return: whether an Echo frame is now on top.
+fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
+    match pushed {
+        Ok(true) => vm.run_top_frame(),
+        Ok(false) => STATUS_OK,
+        Err(e) => status(vm, Err(e)),
+    }
+}
+
+extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let pushed = vm.call_value(slot as usize, nargs as usize);
+        finish_call(vm, pushed)
+    })
+}
+
+extern "C" fn echo_call_native(
+    vm: *mut Vm,
+    slot: u64,
+    builtin: u64,
+    nargs: u64,
+    _: u64,
+    _: u64,
+) -> u64 {
+    guard(vm, |vm| {
+        let id: NativeId = BuiltinId(builtin as u16).native();
+        let r = vm
+            .call_native(id, slot as usize + 1, nargs as usize)
+            .map(|v| {
+                vm.stack.set(slot as usize, v);
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_invoke(vm: *mut Vm, slot: u64, sym: u64, nargs: u64, ic: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let ic = (ic != u64::MAX).then_some(ic as usize);
+        let pushed = vm.invoke(slot as usize, Symbol(sym as u32), nargs as usize, ic);
+        finish_call(vm, pushed)
+    })
+}
+
+extern "C" fn echo_super_invoke(
+    vm: *mut Vm,
+    slot: u64,
+    sym: u64,
+    nargs: u64,
+    proto: u64,
+    _: u64,
+) -> u64 {
+    guard(vm, |vm| {
+        let pushed = vm
+            .super_method(ProtoId(proto as u32), Symbol(sym as u32))
+            .and_then(|m| vm.push_frame(m, slot as usize, slot as usize, nargs as usize))
+            .map(|()| true);
+        finish_call(vm, pushed)
+    })
+}
+
+extern "C" fn echo_get_super(
+    vm: *mut Vm,
+    dst: u64,
+    this: u64,
+    sym: u64,
+    proto: u64,
+    _: u64,
+) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .super_method(ProtoId(proto as u32), Symbol(sym as u32))
+            .and_then(|method| {
+                let receiver = vm.stack.get(this as usize);
+                let bm = vm
+                    .heap
+                    .alloc(crate::heap::BoundMethod { receiver, method })?;
+                vm.stack.set(dst as usize, Value::Method(bm));
+                vm.safepoint();
+                Ok(())
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm.check_list_len(len as usize).and_then(|()| {
+            let items = vm.stack.slice(first as usize, n as usize).to_vec();
+            let l = vm.heap.alloc_list(items)?;
+            vm.stack.set(dst as usize, Value::List(l));
+            vm.safepoint();
+            Ok(())
+        });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let Value::List(l) = vm.stack.get(list as usize) else {
+            unreachable!("AppendList targets a new list")
+        };
+        let items = vm.stack.slice(first as usize, n as usize).to_vec();
+        let r = vm.list_extend(l, &items).map(|()| vm.safepoint());
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm.heap.alloc_map().map(|m| {
+            vm.stack.set(dst as usize, Value::Map(m));
+            vm.safepoint();
+        });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .get_index(vm.stack.get(obj as usize), vm.stack.get(idx as usize))
+            .map(|v| {
+                vm.stack.set(dst as usize, v);
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm
+            .set_index(
+                vm.stack.get(obj as usize),
+                vm.stack.get(idx as usize),
+                vm.stack.get(val as usize),
+            )
+            .map(|()| vm.safepoint());
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let ic = (ic != u64::MAX).then_some(ic as usize);
+        let r = vm
+            .get_prop(vm.stack.get(obj as usize), Symbol(sym as u32), ic)
+            .map(|v| {
+                vm.stack.set(dst as usize, v);
+                vm.safepoint();
+            });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let ic = (ic != u64::MAX).then_some(ic as usize);
+        let r = vm
+            .set_prop(
+                vm.stack.get(obj as usize),
+                Symbol(sym as u32),
+                vm.stack.get(val as usize),
+                ic,
+            )
+            .map(|()| vm.safepoint());
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm.make_class(ClassIdx(class as u32)).map(|c| {
+            vm.stack.set(dst as usize, Value::Class(c));
+            vm.safepoint();
+        });
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_throw(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let e = RtError::thrown(vm.stack.get(slot as usize));
+        status(vm, Err(e))
+    })
+}
+
+extern "C" fn echo_iter_prep(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let r = vm.iter_prep(slot as usize);
+        status(vm, r)
+    })
+}
+
+extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let Value::Int(cur) = vm.stack.get(slot as usize + 1) else {
+            unreachable!("IterPrep set the cursor")
+        };
+        match vm.iter_next(vm.stack.get(slot as usize), cur as usize) {
+            Ok(Some((v, next))) => {
+                vm.stack.set(dst as usize, v);
+                vm.stack.set(slot as usize + 1, Value::Int(next as i64));
+                vm.safepoint();
+                1
+            }
+            Ok(None) => 0,
+            Err(e) => {
+                vm.pending = Some(e);
+                2
+            }
+        }
+    })
+}
+
+extern "C" fn echo_range_error(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let e = vm.range_error(vm.stack.get(slot as usize), vm.stack.get(slot as usize + 1));
+        status(vm, Err(e))
+    })
+}
+
+extern "C" fn echo_fuel_error(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let e = vm.fuel_error();
+        status(vm, Err(e))
+    })
+}
+
+extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        let err = vm
+            .pending
+            .take()
+            .unwrap_or_else(|| RtError::new(ErrorKind::InternalError, "no pending error"));
+        match vm.error_in_top_frame(err) {
+            Ok(()) => 0,
+            Err(e) => {
+                vm.pending = Some(e);
+                1
+            }
+        }
+    })
+}
+
+extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| vm.side_exit(pc as u32))
+}
+
+extern "C" fn echo_exit_line(vm: *mut Vm, line: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, |vm| {
+        vm.exit_line = line as u32;
+        STATUS_OK
+    })
+}

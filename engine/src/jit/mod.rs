@@ -1,0 +1,417 @@
+//! The JIT tier: bytecode prototypes compiled to machine code with Cranelift, entered on
+//! hot calls or hot loops (OSR), leaving to the interpreter on a failed speculation.
+//!
+//! Contract with the interpreter (see docs/ARCHITECTURE.md): compiled code shares the frame
+//! records and the register stack; every register write is also stored to its slot, so at
+//! any call or helper the slots hold the truth (precise GC, trivial side exits and OSR).
+
+mod helpers;
+mod translate;
+
+use std::time::{Duration, Instant};
+
+use cranelift_codegen::ir::{AbiParam, types};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, ir};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+
+use crate::bytecode::ProtoId;
+use crate::config::Tier;
+use crate::stack::Frame;
+use crate::vm::Vm;
+
+pub(crate) use helpers::HELPERS;
+
+/// Status returned by compiled code and helpers: success.
+pub(crate) const STATUS_OK: u64 = 0;
+/// Status returned by compiled code and helpers: an error is pending in `Vm::pending`.
+pub(crate) const STATUS_ERR: u64 = 1;
+
+/// Compiled code: `(vm, frame base, entry pc) -> status`. The caller has pushed the frame;
+/// on success the result is in the frame's return slot and the frame is popped; on error the
+/// frame is popped and recorded in the trace, and the error is in `Vm::pending`.
+pub(crate) type CompiledFn = unsafe extern "C" fn(*mut Vm, u64, u64) -> u64;
+
+/// Whether and how a function is compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FnState {
+    /// Runs in the interpreter (not hot yet).
+    Interpreted,
+    /// Compiled; entered at calls and loop headers.
+    Compiled,
+    /// Compilation was refused or failed; the function stays interpreted.
+    Failed(String),
+}
+
+/// What the JIT knows and measured about one prototype.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnJit {
+    /// Current state.
+    pub state: FnState,
+    /// Times compiled (a side exit leads to one recompilation without speculation).
+    pub compilations: u32,
+    /// Whether the current code speculates (on operand types and object shapes).
+    pub speculative: bool,
+    /// Time spent compiling it, all compilations together.
+    pub compile_time: Duration,
+    /// Machine-code bytes of the current code.
+    pub code_bytes: usize,
+    /// Entries into compiled code at a loop header.
+    pub osr_entries: u64,
+    /// Failed speculations that resumed the interpreter.
+    pub side_exits: u64,
+    /// The CLIF text of the last compilation, when CLIF capture is on.
+    pub clif: Option<String>,
+}
+
+impl Default for FnJit {
+    fn default() -> Self {
+        FnJit {
+            state: FnState::Interpreted,
+            compilations: 0,
+            speculative: false,
+            compile_time: Duration::ZERO,
+            code_bytes: 0,
+            osr_entries: 0,
+            side_exits: 0,
+            clif: None,
+        }
+    }
+}
+
+/// After this many compilations a function stays interpreted (a safety valve; a function is
+/// normally compiled at most twice).
+const MAX_COMPILATIONS: u32 = 4;
+
+thread_local! {
+    /// The host ISA, detected once per thread.
+    static ISA: Result<OwnedTargetIsa, String> = host_isa();
+}
+
+fn host_isa() -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    flags
+        .set("use_colocated_libcalls", "false")
+        .map_err(|e| e.to_string())?;
+    flags.set("is_pic", "false").map_err(|e| e.to_string())?;
+    flags.set("opt_level", "speed").map_err(|e| e.to_string())?;
+    let builder =
+        cranelift_native::builder().map_err(|e| format!("host not supported by Cranelift: {e}"))?;
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| e.to_string())
+}
+
+/// The compiler of one VM: a Cranelift module holding its code, and per-function state.
+pub struct Jit {
+    module: Option<JITModule>,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+    /// Helper functions declared in the module, in `HELPERS` order.
+    helper_ids: Vec<FuncId>,
+    /// Why no code can be compiled at all (unsupported host), if so.
+    unavailable: Option<String>,
+    /// Per-prototype state.
+    pub fns: Vec<FnJit>,
+    /// Keep the CLIF text of every compilation (for `echo-lang clif`).
+    pub capture_clif: bool,
+}
+
+impl Jit {
+    /// A compiler with an empty code module.
+    pub fn new() -> Jit {
+        let isa = ISA.with(|isa| isa.clone());
+        let (module, helper_ids, unavailable) = match isa {
+            Ok(isa) => {
+                let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+                for h in HELPERS {
+                    builder.symbol(h.name, h.addr);
+                }
+                let mut module = JITModule::new(builder);
+                let mut ids = Vec::with_capacity(HELPERS.len());
+                let mut failure = None;
+                for h in HELPERS {
+                    let sig = helper_signature(&module, h.params);
+                    match module.declare_function(h.name, Linkage::Import, &sig) {
+                        Ok(id) => ids.push(id),
+                        Err(e) => failure = Some(e.to_string()),
+                    }
+                }
+                (Some(module), ids, failure)
+            }
+            Err(e) => (None, Vec::new(), Some(e)),
+        };
+        let ctx = module
+            .as_ref()
+            .map_or_else(Context::new, |m| m.make_context());
+        Jit {
+            module,
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            helper_ids,
+            unavailable,
+            fns: Vec::new(),
+            capture_clif: false,
+        }
+    }
+
+    /// Grows the per-function table to `n` prototypes.
+    pub(crate) fn sync(&mut self, n: usize) {
+        self.fns.resize_with(n, FnJit::default);
+    }
+}
+
+impl Default for Jit {
+    fn default() -> Self {
+        Jit::new()
+    }
+}
+
+impl Drop for Jit {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: the VM drops its `Jit` only when it is itself dropped, so no compiled
+            // function can run again; freeing returns the code memory (dropping a JITModule
+            // would leak it).
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// The signature of a helper: `params` 64-bit integers in, one out.
+fn helper_signature(module: &JITModule, params: usize) -> ir::Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..params {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I64));
+    sig
+}
+
+/// How to compile a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Speculate on operand types (from the interpreter's feedback) and object shapes (from
+    /// its inline caches), leaving to the interpreter when a guess fails.
+    Speculative,
+    /// No speculation: every path is handled in compiled code or a helper.
+    Generic,
+}
+
+impl Vm {
+    /// What the JIT knows about prototype `i` (without the CLIF text).
+    pub(crate) fn jit_stats(&self, i: usize) -> Option<FnJit> {
+        self.jit.as_ref().and_then(|j| j.fns.get(i)).map(|f| FnJit {
+            clif: None,
+            ..f.clone()
+        })
+    }
+
+    /// Called when a frame for `pid` was pushed: compiles it if the tier says so.
+    pub(crate) fn on_call(&mut self, pid: ProtoId) {
+        let Some(jit) = &self.jit else { return };
+        let f = &jit.fns[pid.0 as usize];
+        if f.state != FnState::Interpreted {
+            return;
+        }
+        let hot = match self.tier {
+            Tier::Jit => true,
+            Tier::Tiered => self.stats.calls[pid.0 as usize] >= self.hot_calls as u64,
+            Tier::Interp => false,
+        };
+        if hot {
+            self.compile(pid);
+        }
+    }
+
+    /// Called at a loop back-edge of `pid` (tiered): counts it, compiles the function once
+    /// the loops are hot, and says whether compiled code can be entered now.
+    pub(crate) fn on_backedge(&mut self, pid: ProtoId) -> bool {
+        let i = pid.0 as usize;
+        self.backedges[i] = self.backedges[i].saturating_add(1);
+        if self.backedges[i] < self.hot_loops {
+            return false;
+        }
+        if self.fn_info[i].entry == 0
+            && let Some(jit) = &self.jit
+            && jit.fns[i].state == FnState::Interpreted
+        {
+            self.compile(pid);
+        }
+        self.fn_info[i].entry != 0
+    }
+
+    /// Compiles `pid` (speculatively the first time, generically after a side exit).
+    pub(crate) fn compile(&mut self, pid: ProtoId) {
+        let Some(mut jit) = self.jit.take() else {
+            return;
+        };
+        let i = pid.0 as usize;
+        let mode = if jit.fns[i].compilations == 0 {
+            Mode::Speculative
+        } else {
+            Mode::Generic
+        };
+        let result = if let Some(why) = &jit.unavailable {
+            Err(why.clone())
+        } else if jit.fns[i].compilations >= MAX_COMPILATIONS {
+            Err("recompiled too often".to_string())
+        } else {
+            jit.compile_proto(self, pid, mode)
+        };
+        match result {
+            Ok(entry) => {
+                self.fn_info[i].entry = entry;
+                jit.fns[i].state = FnState::Compiled;
+                jit.fns[i].speculative = mode == Mode::Speculative;
+            }
+            Err(reason) => {
+                self.fn_info[i].entry = 0;
+                jit.fns[i].state = FnState::Failed(reason);
+            }
+        }
+        self.jit = Some(jit);
+    }
+
+    /// Runs the compiled code of the top frame `frame`, starting at `entry_pc` (0, or a loop
+    /// header for OSR). Returns a status (`STATUS_OK` / `STATUS_ERR`).
+    pub(crate) fn run_compiled(&mut self, frame: Frame, entry_pc: u32) -> u64 {
+        let entry = self.fn_info[frame.proto.0 as usize].entry;
+        debug_assert!(entry != 0, "only compiled functions are entered");
+        if entry_pc != 0
+            && let Some(jit) = &mut self.jit
+        {
+            jit.fns[frame.proto.0 as usize].osr_entries += 1;
+        }
+        let vm: *mut Vm = self;
+        crate::source::with_stack(|| {
+            let limit = native_stack_limit();
+            // SAFETY: `vm` is the live VM (borrowed mutably by this call, and not used by this
+            // frame while the compiled code runs); the pointer is not retained past the call.
+            let saved = unsafe { std::mem::replace(&mut (*vm).native_limit, limit) };
+            // SAFETY: `entry` is the address of a finalized function compiled for this
+            // prototype by this VM's module with the `CompiledFn` signature; the frame it
+            // expects is on top of the frame stack with `base` set.
+            let status = unsafe {
+                let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
+                f(vm, frame.base as u64, entry_pc as u64)
+            };
+            // SAFETY: as above; compiled code has returned.
+            unsafe { (*vm).native_limit = saved };
+            status
+        })
+    }
+
+    /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
+    /// function is recompiled without speculation, then finishes the frame in the
+    /// interpreter. Returns a status.
+    pub(crate) fn side_exit(&mut self, pc: u32) -> u64 {
+        let f = *self.frames.last().expect("a compiled frame is running");
+        let i = f.proto.0 as usize;
+        if let Some(jit) = &mut self.jit {
+            jit.fns[i].side_exits += 1;
+            if jit.fns[i].speculative {
+                // Recompile (generic) at the next call; this activation continues interpreted.
+                jit.fns[i].state = FnState::Interpreted;
+                self.fn_info[i].entry = 0;
+            }
+        }
+        let fbase = self.fn_info[i].fbase as usize;
+        self.feedback[fbase + pc as usize] |= crate::vm::FB_NOT_INT;
+        self.frames.last_mut().expect("checked above").pc = pc;
+        self.run_top_frame()
+    }
+}
+
+/// Lowest stack address compiled code may call further from, on the current stack segment:
+/// below it, calls go through a helper that moves onto a fresh segment.
+fn native_stack_limit() -> usize {
+    let here = {
+        let probe = 0u8;
+        std::ptr::addr_of!(probe) as usize
+    };
+    let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
+    // Keep 128 KiB in reserve for helpers and the frames of the compiled code itself.
+    here.saturating_sub(remaining).saturating_add(128 * 1024)
+}
+
+/// Compiles a whole program ahead of running it (for `echo-lang clif`): every prototype,
+/// generically, returning `(name, CLIF text or failure reason)` per prototype.
+pub fn clif_of_program(
+    program: crate::bytecode::Program,
+    config: &crate::Config,
+) -> Vec<(String, Result<String, String>)> {
+    let mut vm = Vm::new(&crate::Config {
+        tier: Tier::Jit,
+        ..config.clone()
+    });
+    *vm.program_mut() = program;
+    if vm.sync_program().is_err() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for i in 0..vm.program().protos.len() {
+        let name = vm.program().protos[i].name.clone();
+        let Some(mut jit) = vm.jit.take() else { break };
+        jit.capture_clif = true;
+        let r = jit.compile_proto(&mut vm, ProtoId(i as u32), Mode::Generic);
+        let text = r.map(|_| jit.fns[i].clif.take().unwrap_or_default());
+        vm.jit = Some(jit);
+        out.push((name, text));
+    }
+    out
+}
+
+impl Jit {
+    /// Translates and compiles one prototype; returns its entry address.
+    fn compile_proto(&mut self, vm: &mut Vm, pid: ProtoId, mode: Mode) -> Result<usize, String> {
+        let start = Instant::now();
+        let module = self.module.as_mut().ok_or("no code module")?;
+        module.clear_context(&mut self.ctx);
+        let mut sig = module.make_signature();
+        for _ in 0..3 {
+            sig.params.push(AbiParam::new(types::I64));
+        }
+        sig.returns.push(AbiParam::new(types::I64));
+        self.ctx.func.signature = sig.clone();
+        let helper_refs: Vec<ir::FuncRef> = self
+            .helper_ids
+            .iter()
+            .map(|id| module.declare_func_in_func(*id, &mut self.ctx.func))
+            .collect();
+        let config = module.target_config();
+        let target = translate::Target {
+            func: &mut self.ctx.func,
+            fctx: &mut self.fctx,
+            helpers: &helper_refs,
+            compiled_sig: sig,
+            config,
+        };
+        translate::translate(vm, pid, mode, target)?;
+        let clif = self
+            .capture_clif
+            .then(|| self.ctx.func.display().to_string());
+        let id = module
+            .declare_anonymous_function(&self.ctx.func.signature)
+            .map_err(|e| e.to_string())?;
+        module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| format!("{e:?}"))?;
+        let code_bytes = self
+            .ctx
+            .compiled_code()
+            .map_or(0, |c| c.code_buffer().len());
+        module.clear_context(&mut self.ctx);
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        let entry = module.get_finalized_function(id) as usize;
+        let f = &mut self.fns[pid.0 as usize];
+        f.compilations += 1;
+        f.compile_time += start.elapsed();
+        f.code_bytes = code_bytes;
+        f.clif = clif;
+        Ok(entry)
+    }
+}

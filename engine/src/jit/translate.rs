@@ -1,0 +1,1608 @@
+//! Bytecode to Cranelift IR, one `Translator` per function and one method per opcode family.
+//!
+//! Every VM register is a pair of Cranelift variables (tag word, payload word). Reads use the
+//! variables; every write also stores both words to the register's stack slot, so the slots
+//! are always current: helpers, the collector, side exits and OSR entries need no extra
+//! bookkeeping. After a call only the result register (and the register base, in case the
+//! stack grew) is reloaded.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Signature, Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::bytecode::*;
+use crate::heap::layout;
+use crate::ops::{Arith, Cmp};
+use crate::resolver::GlobalKind;
+use crate::stack::{Frame, FrameStack, Stack};
+use crate::value::{Value as EchoValue, tag};
+use crate::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
+
+use super::Mode;
+use super::helpers::{H, arith_code, cmp_code};
+
+const I64: types::Type = types::I64;
+/// Largest function (in bytecode instructions) the JIT compiles.
+pub(crate) const MAX_INSTRUCTIONS: usize = 2_000;
+const F64: types::Type = types::F64;
+
+/// Byte offsets of VM fields that compiled code uses.
+mod off {
+    use std::mem::offset_of;
+
+    use super::*;
+
+    pub const FUEL: i32 = offset_of!(Vm, fuel_left) as i32;
+    pub const NATIVE_LIMIT: i32 = offset_of!(Vm, native_limit) as i32;
+    pub const STACK_BASE: i32 = (offset_of!(Vm, stack) + Stack::BASE_OFFSET) as i32;
+    pub const STACK_LEN: i32 = (offset_of!(Vm, stack) + Stack::LEN_OFFSET) as i32;
+    pub const FRAMES_BUF: i32 = (offset_of!(Vm, frames) + FrameStack::BUF_OFFSET) as i32;
+    pub const FRAMES_LEN: i32 = (offset_of!(Vm, frames) + FrameStack::LEN_OFFSET) as i32;
+    pub const FRAMES_CAP: i32 = (offset_of!(Vm, frames) + FrameStack::CAP_OFFSET) as i32;
+    pub const M_FN_INFO: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, fn_info)) as i32;
+    pub const M_CALLS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, calls)) as i32;
+    pub const M_GLOBALS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, globals)) as i32;
+    pub const M_ICS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, ics)) as i32;
+
+    pub const FRAME_SIZE: i64 = std::mem::size_of::<Frame>() as i64;
+    pub const FRAME_CLOSURE: i32 = offset_of!(Frame, closure) as i32;
+    pub const FRAME_PROTO: i32 = offset_of!(Frame, proto) as i32;
+    pub const FRAME_BASE: i32 = offset_of!(Frame, base) as i32;
+    pub const FRAME_PC: i32 = offset_of!(Frame, pc) as i32;
+    pub const FRAME_RET: i32 = offset_of!(Frame, ret) as i32;
+
+    pub const FN_INFO_SIZE: i64 = std::mem::size_of::<FnInfo>() as i64;
+    pub const FN_ENTRY: i32 = offset_of!(FnInfo, entry) as i32;
+    pub const FN_ARITY: i32 = offset_of!(FnInfo, arity) as i32;
+    pub const FN_NREGS: i32 = offset_of!(FnInfo, nregs) as i32;
+
+    pub const IC_SIZE: i64 = std::mem::size_of::<Ic>() as i64;
+    pub const IC_SHAPE: i32 = offset_of!(Ic, shape) as i32;
+    pub const IC_SLOT: i32 = offset_of!(Ic, slot) as i32;
+    pub const IC_NEXT: i32 = offset_of!(Ic, next) as i32;
+    pub const IC_METHOD: i32 = offset_of!(Ic, method) as i32;
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Static facts the translation of one prototype needs from the VM.
+struct Input<'a> {
+    proto: &'a Proto,
+    pid: ProtoId,
+    mode: Mode,
+    consts: &'a [EchoValue],
+    feedback: &'a [u8],
+    ics: &'a [Ic],
+    icb: usize,
+    /// For `super`: the superclass method per symbol, if the classes exist already.
+    super_methods: FxHashMap<crate::symbol::Symbol, crate::heap::Gc<crate::heap::Closure>>,
+    /// Global slots that hold a function or class for the whole run.
+    globals_kind: Vec<GlobalKind>,
+}
+
+/// Translates prototype `pid` into `func`.
+/// Where a translation writes its result.
+pub(crate) struct Target<'a> {
+    /// The function to fill (its signature already set).
+    pub func: &'a mut Function,
+    /// Builder scratch space, reused between functions.
+    pub fctx: &'a mut FunctionBuilderContext,
+    /// The helpers, imported into `func`, indexed by `H`.
+    pub helpers: &'a [FuncRef],
+    /// The signature of compiled functions (for direct calls).
+    pub compiled_sig: Signature,
+    /// The target's frontend configuration.
+    pub config: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+/// Translates prototype `pid` into `out.func`.
+pub(crate) fn translate(
+    vm: &mut Vm,
+    pid: ProtoId,
+    mode: Mode,
+    out: Target<'_>,
+) -> Result<(), String> {
+    let Target {
+        func,
+        fctx,
+        helpers,
+        compiled_sig,
+        config: target,
+    } = out;
+    let proto = std::rc::Rc::clone(vm.program().proto(pid));
+    // Cranelift's time grows faster than linearly with function size; very large
+    // functions (typically generated top-level code) stay interpreted.
+    if proto.code.len() > MAX_INSTRUCTIONS {
+        return Err(format!(
+            "function too large to compile ({} instructions, limit {MAX_INSTRUCTIONS})",
+            proto.code.len()
+        ));
+    }
+    let info = vm.fn_info[pid.0 as usize];
+    let mut super_methods = FxHashMap::default();
+    if let Some(c) = proto.class
+        && let Some(Some(cls)) = vm.class_objs.get(c.0 as usize)
+        && let Some(sup) = cls.superclass
+    {
+        super_methods = sup.methods.clone();
+    }
+    let input = Input {
+        proto: &proto,
+        pid,
+        mode,
+        consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
+        feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+        ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+        icb: info.icb as usize,
+        super_methods,
+        globals_kind: vm.program().globals.iter().map(|g| g.kind).collect(),
+    };
+    let mut b = FunctionBuilder::new(func, fctx);
+    let compiled_sig = b.import_signature(compiled_sig);
+    let mut t = Translator::new(b, &input, helpers, compiled_sig);
+    t.run()?;
+    t.b.seal_all_blocks();
+    t.b.finalize(target);
+    Ok(())
+}
+
+struct Translator<'a> {
+    b: FunctionBuilder<'a>,
+    input: &'a Input<'a>,
+    helpers: &'a [FuncRef],
+    compiled_sig: SigRef,
+    vm: Value,
+    base: Value,
+    entry_pc: Value,
+    /// Address of this activation's frame record (the frame stack never moves).
+    frame: Value,
+    /// The closure running (for captured variables).
+    closure: Value,
+    /// Address of register 0 (reloaded after calls: the stack may have moved).
+    regs: Variable,
+    tags: Vec<Variable>,
+    pays: Vec<Variable>,
+    blocks: FxHashMap<usize, Block>,
+    error_blocks: FxHashMap<usize, Block>,
+    side_exit_blocks: FxHashMap<usize, Block>,
+    /// Out-of-line blocks to emit after the body.
+    deferred: Vec<Deferred>,
+    /// Whether the current block already ended (jump, return).
+    terminated: bool,
+}
+
+impl<'a> Translator<'a> {
+    fn new(
+        b: FunctionBuilder<'a>,
+        input: &'a Input<'a>,
+        helpers: &'a [FuncRef],
+        compiled_sig: SigRef,
+    ) -> Self {
+        let mut b = b;
+        let nregs = input.proto.nregs as usize;
+        let regs = b.declare_var(I64);
+        let tags = (0..nregs).map(|_| b.declare_var(I64)).collect();
+        let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
+        let dummy = Value::from_u32(0);
+        Translator {
+            b,
+            input,
+            helpers,
+            compiled_sig,
+            vm: dummy,
+            base: dummy,
+            entry_pc: dummy,
+            frame: dummy,
+            closure: dummy,
+            regs,
+            tags,
+            pays,
+            blocks: FxHashMap::default(),
+            error_blocks: FxHashMap::default(),
+            side_exit_blocks: FxHashMap::default(),
+            deferred: Vec::new(),
+            terminated: false,
+        }
+    }
+
+    // ----- small builders -----
+
+    fn iconst(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(I64, v)
+    }
+
+    fn load(&mut self, addr: Value, offset: i32) -> Value {
+        self.b.ins().load(I64, flags(), addr, offset)
+    }
+
+    fn load32(&mut self, addr: Value, offset: i32) -> Value {
+        self.b.ins().uload32(flags(), addr, offset)
+    }
+
+    fn store(&mut self, v: Value, addr: Value, offset: i32) {
+        self.b.ins().store(flags(), v, addr, offset);
+    }
+
+    fn store32(&mut self, v: Value, addr: Value, offset: i32) {
+        self.b.ins().istore32(flags(), v, addr, offset);
+    }
+
+    /// Calls a helper; unused arguments are zero.
+    fn helper(&mut self, h: H, args: &[Value]) -> Value {
+        let mut all = Vec::with_capacity(6);
+        all.push(self.vm);
+        all.extend_from_slice(args);
+        while all.len() < 6 {
+            let z = self.iconst(0);
+            all.push(z);
+        }
+        let call = self.b.ins().call(self.helpers[h as usize], &all);
+        self.b.inst_results(call)[0]
+    }
+
+    /// Absolute stack index of register `r` of this frame.
+    fn slot(&mut self, r: Reg) -> Value {
+        self.b.ins().iadd_imm_s(self.base, r.0 as i64)
+    }
+
+    fn reg_addr(&mut self, r: Reg) -> (Value, i32) {
+        let regs = self.b.use_var(self.regs);
+        (regs, r.0 as i32 * 16)
+    }
+
+    fn get(&mut self, r: Reg) -> (Value, Value) {
+        (
+            self.b.use_var(self.tags[r.0 as usize]),
+            self.b.use_var(self.pays[r.0 as usize]),
+        )
+    }
+
+    /// Writes a register: the variables and, store-through, the slot.
+    fn set(&mut self, r: Reg, t: Value, p: Value) {
+        self.b.def_var(self.tags[r.0 as usize], t);
+        self.b.def_var(self.pays[r.0 as usize], p);
+        let (addr, off) = self.reg_addr(r);
+        self.store(t, addr, off);
+        self.store(p, addr, off + 8);
+    }
+
+    fn set_const(&mut self, r: Reg, t: u8, p: i64) {
+        let t = self.iconst(t as i64);
+        let p = self.iconst(p);
+        self.set(r, t, p);
+    }
+
+    /// Re-reads a register from its slot (after a helper or call wrote it).
+    fn reload(&mut self, r: Reg) {
+        let (addr, off) = self.reg_addr(r);
+        let t = self.load(addr, off);
+        let p = self.load(addr, off + 8);
+        self.b.def_var(self.tags[r.0 as usize], t);
+        self.b.def_var(self.pays[r.0 as usize], p);
+    }
+
+    /// Recomputes the register base from the stack's current address.
+    fn reload_regs(&mut self) {
+        let stack = self.load(self.vm, off::STACK_BASE);
+        let scaled = self.b.ins().ishl_imm_s(self.base, 4);
+        let regs = self.b.ins().iadd(stack, scaled);
+        self.b.def_var(self.regs, regs);
+    }
+
+    fn save_pc(&mut self, pc: usize) {
+        let v = self.iconst(pc as i64 + 1);
+        self.store32(v, self.frame, off::FRAME_PC);
+    }
+
+    fn tag_is(&mut self, t: Value, want: u8) -> Value {
+        self.b.ins().icmp_imm_s(IntCC::Equal, t, want as i64)
+    }
+
+    fn both(&mut self, x: Value, y: Value) -> Value {
+        self.b.ins().band(x, y)
+    }
+
+    fn block_at(&mut self, pc: usize) -> Block {
+        *self.blocks.get(&pc).expect("every jump target is a leader")
+    }
+
+    fn jump(&mut self, block: Block) {
+        self.b.ins().jump(block, &[]);
+    }
+
+    /// Continues in a fresh block (after a conditional exit).
+    fn continue_in(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+    }
+
+    /// Branches to the error exit of `pc` when `failed` is nonzero.
+    fn check_status(&mut self, pc: usize, failed: Value) {
+        let err = self.error_block(pc);
+        let ok = self.b.create_block();
+        self.b.ins().brif(failed, err, &[], ok, &[]);
+        self.continue_in(ok);
+    }
+
+    /// The block that handles an error raised at `pc`: the top frame's `try` handler if one
+    /// covers `pc`, else leaving the frame with the error. Emitted after the body.
+    fn error_block(&mut self, pc: usize) -> Block {
+        if let Some(&b) = self.error_blocks.get(&pc) {
+            return b;
+        }
+        let blk = self.b.create_block();
+        self.error_blocks.insert(pc, blk);
+        self.deferred.push(Deferred::Error(pc, blk));
+        blk
+    }
+
+    /// The block that leaves compiled code because a speculation failed at `pc`. Emitted
+    /// after the body.
+    fn side_exit_block(&mut self, pc: usize) -> Block {
+        if let Some(&b) = self.side_exit_blocks.get(&pc) {
+            return b;
+        }
+        let blk = self.b.create_block();
+        self.side_exit_blocks.insert(pc, blk);
+        self.deferred.push(Deferred::SideExit(pc, blk));
+        blk
+    }
+
+    /// Emits the out-of-line blocks collected while translating the body.
+    fn emit_deferred(&mut self) {
+        let mut i = 0;
+        while i < self.deferred.len() {
+            match self.deferred[i] {
+                Deferred::Error(pc, blk) => {
+                    self.b.switch_to_block(blk);
+                    self.save_pc(pc);
+                    let r = self.helper(H::Unwind, &[]);
+                    match self.input.proto.handler_for(pc).copied() {
+                        Some(h) => {
+                            let caught = self.b.create_block();
+                            let leave = self.b.create_block();
+                            self.b.ins().brif(r, leave, &[], caught, &[]);
+                            self.b.switch_to_block(caught);
+                            self.reload_regs();
+                            self.reload(h.reg);
+                            let target = self.block_at(h.target as usize);
+                            self.jump(target);
+                            self.b.switch_to_block(leave);
+                            let one = self.iconst(1);
+                            self.b.ins().return_(&[one]);
+                        }
+                        None => {
+                            let one = self.iconst(1);
+                            self.b.ins().return_(&[one]);
+                        }
+                    }
+                }
+                Deferred::SideExit(pc, blk) => {
+                    self.b.switch_to_block(blk);
+                    let p = self.iconst(pc as i64);
+                    let st = self.helper(H::SideExit, &[p]);
+                    self.b.ins().return_(&[st]);
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Leaves to the interpreter unless `ok` holds.
+    fn guard(&mut self, pc: usize, ok: Value) {
+        let exit = self.side_exit_block(pc);
+        let cont = self.b.create_block();
+        self.b.ins().brif(ok, cont, &[], exit, &[]);
+        self.continue_in(cont);
+    }
+
+    /// Whether the instruction at `pc` may be compiled assuming int operands.
+    fn speculate_int(&self, pc: usize) -> bool {
+        self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_INT == 0
+    }
+
+    /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
+    fn charge_fuel(&mut self, pc: usize) {
+        let f = self.load(self.vm, off::FUEL);
+        let empty = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(f, ok, &[], empty, &[]);
+        self.b.switch_to_block(empty);
+        self.save_pc(pc);
+        self.helper(H::FuelError, &[]);
+        let err = self.error_block(pc);
+        self.jump(err);
+        self.b.switch_to_block(ok);
+        let f1 = self.b.ins().iadd_imm_s(f, -1);
+        self.store(f1, self.vm, off::FUEL);
+    }
+
+    // ----- structure -----
+
+    fn leaders(&self) -> (FxHashSet<usize>, Vec<usize>) {
+        let code = &self.input.proto.code;
+        let mut leaders = FxHashSet::default();
+        let mut osr = Vec::new();
+        leaders.insert(0);
+        for (pc, op) in code.iter().enumerate() {
+            let target = |off: Jump| (pc as i64 + 1 + off.0 as i64) as usize;
+            let (t, ends) = match *op {
+                Op::Jmp { off } => (Some(target(off)), true),
+                Op::Loop { off } => {
+                    osr.push(target(off));
+                    (Some(target(off)), true)
+                }
+                Op::ForLoop { off, .. } => {
+                    osr.push(target(off));
+                    (Some(target(off)), false)
+                }
+                Op::JmpIf { off, .. }
+                | Op::JmpIfNot { off, .. }
+                | Op::JmpNotEq { off, .. }
+                | Op::JmpNotNe { off, .. }
+                | Op::JmpNotLt { off, .. }
+                | Op::JmpNotLe { off, .. }
+                | Op::JmpNotGt { off, .. }
+                | Op::JmpNotGe { off, .. }
+                | Op::JmpNotEqI { off, .. }
+                | Op::JmpNotNeI { off, .. }
+                | Op::JmpNotLtI { off, .. }
+                | Op::JmpNotLeI { off, .. }
+                | Op::JmpNotGtI { off, .. }
+                | Op::JmpNotGeI { off, .. }
+                | Op::IterNext { off, .. }
+                | Op::ForPrep { off, .. } => (Some(target(off)), false),
+                Op::Return { .. } | Op::ReturnNil {} | Op::Throw { .. } => (None, true),
+                _ => (None, false),
+            };
+            if let Some(t) = t {
+                leaders.insert(t);
+                leaders.insert(pc + 1);
+            }
+            if ends {
+                leaders.insert(pc + 1);
+            }
+        }
+        for h in &self.input.proto.handlers {
+            leaders.insert(h.target as usize);
+        }
+        leaders.retain(|&pc| pc < code.len());
+        osr.sort_unstable();
+        osr.dedup();
+        (leaders, osr)
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let (leaders, osr) = self.leaders();
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        for &pc in &leaders {
+            let blk = self.b.create_block();
+            self.blocks.insert(pc, blk);
+        }
+        self.b.switch_to_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        self.vm = params[0];
+        self.base = params[1];
+        self.entry_pc = params[2];
+        // This activation's frame is the top one and stays at this address.
+        let buf = self.load(self.vm, off::FRAMES_BUF);
+        let len = self.load(self.vm, off::FRAMES_LEN);
+        let top = self.b.ins().iadd_imm_s(len, -1);
+        let rel = self.b.ins().imul_imm_s(top, off::FRAME_SIZE);
+        self.frame = self.b.ins().iadd(buf, rel);
+        self.closure = self.load(self.frame, off::FRAME_CLOSURE);
+        self.reload_regs();
+        let normal = self.b.create_block();
+        if osr.is_empty() {
+            self.jump(normal);
+        } else {
+            let osr_block = self.b.create_block();
+            self.b
+                .ins()
+                .brif(self.entry_pc, osr_block, &[], normal, &[]);
+            // OSR: the interpreter left every register in its slot.
+            self.b.switch_to_block(osr_block);
+            for r in 0..self.input.proto.nregs {
+                self.reload(Reg(r));
+            }
+            for &pc in &osr {
+                let hit = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, self.entry_pc, pc as i64);
+                let next = self.b.create_block();
+                let target = self.block_at(pc);
+                self.b.ins().brif(hit, target, &[], next, &[]);
+                self.b.switch_to_block(next);
+            }
+            // Not a loop header of this code: let the interpreter run the frame.
+            let st = self.helper(H::SideExit, &[self.entry_pc]);
+            self.b.ins().return_(&[st]);
+        }
+        self.b.switch_to_block(normal);
+        // Parameters are in their slots; every other register is written before it is read.
+        let params = self.input.proto.param_regs() as u16;
+        for r in 0..self.input.proto.nregs {
+            if r < params {
+                self.reload(Reg(r));
+            } else {
+                let z = self.iconst(0);
+                self.b.def_var(self.tags[r as usize], z);
+                self.b.def_var(self.pays[r as usize], z);
+            }
+        }
+        let first = self.block_at(0);
+        self.jump(first);
+        self.terminated = true;
+        let code = self.input.proto.code.clone();
+        for (pc, op) in code.iter().enumerate() {
+            if let Some(&blk) = self.blocks.get(&pc) {
+                if !self.terminated {
+                    self.jump(blk);
+                }
+                self.b.switch_to_block(blk);
+                self.terminated = false;
+            }
+            self.op(pc, *op)?;
+        }
+        if !self.terminated {
+            return Err("code runs off its end".into());
+        }
+        self.emit_deferred();
+        Ok(())
+    }
+
+    // ----- instructions -----
+
+    fn op(&mut self, pc: usize, op: Op) -> Result<(), String> {
+        match op {
+            Op::Move { a, b } => {
+                let (t, p) = self.get(b);
+                self.set(a, t, p);
+            }
+            Op::LoadNil { a } => self.set_const(a, tag::NIL, 0),
+            Op::LoadTrue { a } => self.set_const(a, tag::TRUE, 0),
+            Op::LoadFalse { a } => self.set_const(a, tag::FALSE, 0),
+            Op::LoadInt { a, imm } => self.set_const(a, tag::INT, imm.0 as i64),
+            Op::LoadK { a, k } => {
+                let (t, p) = self.input.consts[k.0 as usize].to_bits();
+                self.set_const(a, t as u8, p as i64);
+            }
+            Op::LoadNative { a, f } => self.set_const(a, tag::NATIVE, f.0 as i64),
+            Op::GetGlobal { a, g } => self.get_global(pc, a, g),
+            Op::SetGlobal { a, g } => {
+                let globals = self.load(self.vm, off::M_GLOBALS);
+                let (t, p) = self.get(a);
+                self.store(t, globals, g.0 as i32 * 16);
+                self.store(p, globals, g.0 as i32 * 16 + 8);
+            }
+            Op::GetUpval { a, u } => {
+                let bx = self.upval_box(u);
+                let t = self.load(bx, layout::UPBOX_VALUE);
+                let p = self.load(bx, layout::UPBOX_VALUE + 8);
+                self.set(a, t, p);
+            }
+            Op::SetUpval { a, u } => {
+                let bx = self.upval_box(u);
+                let (t, p) = self.get(a);
+                self.store(t, bx, layout::UPBOX_VALUE);
+                self.store(p, bx, layout::UPBOX_VALUE + 8);
+            }
+            Op::NewBox { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let st = self.helper(H::NewBox, &[s]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::GetBox { a, b } => {
+                let (_, bx) = self.get(b);
+                let t = self.load(bx, layout::UPBOX_VALUE);
+                let p = self.load(bx, layout::UPBOX_VALUE + 8);
+                self.set(a, t, p);
+            }
+            Op::SetBox { a, b } => {
+                let (_, bx) = self.get(a);
+                let (t, p) = self.get(b);
+                self.store(t, bx, layout::UPBOX_VALUE);
+                self.store(p, bx, layout::UPBOX_VALUE + 8);
+            }
+            Op::Closure { a, p } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let proto = self.iconst(p.0 as i64);
+                let st = self.helper(H::Closure, &[d, proto, self.base]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Add { a, b, c } => self.arith(pc, Arith::Add, a, b, Operand2::Reg(c)),
+            Op::Sub { a, b, c } => self.arith(pc, Arith::Sub, a, b, Operand2::Reg(c)),
+            Op::Mul { a, b, c } => self.arith(pc, Arith::Mul, a, b, Operand2::Reg(c)),
+            Op::Div { a, b, c } => self.arith(pc, Arith::Div, a, b, Operand2::Reg(c)),
+            Op::Mod { a, b, c } => self.arith(pc, Arith::Mod, a, b, Operand2::Reg(c)),
+            Op::AddI { a, b, imm } => self.arith(pc, Arith::Add, a, b, Operand2::Imm(imm.0 as i64)),
+            Op::SubI { a, b, imm } => self.arith(pc, Arith::Sub, a, b, Operand2::Imm(imm.0 as i64)),
+            Op::MulI { a, b, imm } => self.arith(pc, Arith::Mul, a, b, Operand2::Imm(imm.0 as i64)),
+            Op::DivI { a, b, imm } => self.arith(pc, Arith::Div, a, b, Operand2::Imm(imm.0 as i64)),
+            Op::ModI { a, b, imm } => self.arith(pc, Arith::Mod, a, b, Operand2::Imm(imm.0 as i64)),
+            Op::Neg { a, b } => self.neg(pc, a, b),
+            Op::Not { a, b } => {
+                let (t, _) = self.get(b);
+                let falsy =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, t, tag::FALSE as i64);
+                let tt = self.iconst(tag::TRUE as i64);
+                let tf = self.iconst(tag::FALSE as i64);
+                let nt = self.b.ins().select(falsy, tt, tf);
+                let z = self.iconst(0);
+                self.set(a, nt, z);
+            }
+            Op::Eq { a, b, c } => {
+                let eq = self.equal(pc, b, c);
+                self.set_bool(a, eq);
+            }
+            Op::Ne { a, b, c } => {
+                let eq = self.equal(pc, b, c);
+                let ne = self.b.ins().bxor_imm_s(eq, 1);
+                self.set_bool(a, ne);
+            }
+            Op::Lt { a, b, c } => self.compare_to_reg(pc, Cmp::Lt, a, b, c),
+            Op::Le { a, b, c } => self.compare_to_reg(pc, Cmp::Le, a, b, c),
+            Op::Gt { a, b, c } => self.compare_to_reg(pc, Cmp::Gt, a, b, c),
+            Op::Ge { a, b, c } => self.compare_to_reg(pc, Cmp::Ge, a, b, c),
+            Op::Jmp { off } => {
+                let t = self.block_at(target(pc, off));
+                self.jump(t);
+                self.terminated = true;
+            }
+            Op::Loop { off } => {
+                self.charge_fuel(pc);
+                let t = self.block_at(target(pc, off));
+                self.jump(t);
+                self.terminated = true;
+            }
+            Op::JmpIf { a, off } => {
+                let truthy = self.truthy(a);
+                self.branch(pc, off, truthy, true);
+            }
+            Op::JmpIfNot { a, off } => {
+                let truthy = self.truthy(a);
+                self.branch(pc, off, truthy, false);
+            }
+            Op::JmpNotEq { b, c, off } => {
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, false);
+            }
+            Op::JmpNotNe { b, c, off } => {
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, true);
+            }
+            Op::JmpNotLt { b, c, off } => {
+                self.compare_branch(pc, Cmp::Lt, b, Operand2::Reg(c), off)
+            }
+            Op::JmpNotLe { b, c, off } => {
+                self.compare_branch(pc, Cmp::Le, b, Operand2::Reg(c), off)
+            }
+            Op::JmpNotGt { b, c, off } => {
+                self.compare_branch(pc, Cmp::Gt, b, Operand2::Reg(c), off)
+            }
+            Op::JmpNotGe { b, c, off } => {
+                self.compare_branch(pc, Cmp::Ge, b, Operand2::Reg(c), off)
+            }
+            Op::JmpNotEqI { b, imm, off } => {
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, false);
+            }
+            Op::JmpNotNeI { b, imm, off } => {
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, true);
+            }
+            Op::JmpNotLtI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Lt, b, Operand2::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotLeI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Le, b, Operand2::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotGtI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Gt, b, Operand2::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotGeI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Ge, b, Operand2::Imm(imm.0 as i64), off)
+            }
+            Op::Call { a, n } => self.call(pc, a, n),
+            Op::CallNative { a, f, n } => {
+                self.charge_fuel(pc);
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let id = self.iconst(f.0 as i64);
+                let nargs = self.iconst(n.0 as i64);
+                let st = self.helper(H::CallNative, &[s, id, nargs]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
+            Op::SuperInvoke { a, m, n } => self.super_invoke(pc, a, m, n),
+            Op::GetSuper { a, b, m } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let s = self.slot(b);
+                let sym = self.iconst(m.0 as i64);
+                let p = self.iconst(self.input.pid.0 as i64);
+                let st = self.helper(H::GetSuper, &[d, s, sym, p]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Return { a } => {
+                let (t, p) = self.get(a);
+                self.ret(t, p, pc);
+            }
+            Op::ReturnNil {} => {
+                let z = self.iconst(0);
+                self.ret(z, z, pc);
+            }
+            Op::NewList { a, b, n, len } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let first = self.slot(b);
+                let count = self.iconst(n.0 as i64);
+                let total = self.iconst(len.0 as i64);
+                let st = self.helper(H::NewList, &[d, first, count, total]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::AppendList { a, b, n } => {
+                self.save_pc(pc);
+                let l = self.slot(a);
+                let first = self.slot(b);
+                let count = self.iconst(n.0 as i64);
+                let st = self.helper(H::AppendList, &[l, first, count]);
+                self.check_status(pc, st);
+            }
+            Op::NewMap { a } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let st = self.helper(H::NewMap, &[d]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::GetIndex { a, b, c } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let o = self.slot(b);
+                let i = self.slot(c);
+                let st = self.helper(H::GetIndex, &[d, o, i]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::SetIndex { a, b, c } => {
+                self.save_pc(pc);
+                let o = self.slot(a);
+                let i = self.slot(b);
+                let v = self.slot(c);
+                let st = self.helper(H::SetIndex, &[o, i, v]);
+                self.check_status(pc, st);
+            }
+            Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
+            Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
+            Op::Class { a, c } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let cls = self.iconst(c.0 as i64);
+                let st = self.helper(H::Class, &[d, cls]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Throw { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                self.helper(H::Throw, &[s]);
+                let err = self.error_block(pc);
+                self.jump(err);
+                self.terminated = true;
+            }
+            Op::IterPrep { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let st = self.helper(H::IterPrep, &[s]);
+                self.check_status(pc, st);
+                self.reload(Reg(a.0 + 1));
+            }
+            Op::IterNext { a, b, off } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let d = self.slot(b);
+                let r = self.helper(H::IterNext, &[s, d]);
+                let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+                self.check_status(pc, failed);
+                let got = self.b.create_block();
+                let done = self.block_at(target(pc, off));
+                self.b.ins().brif(r, got, &[], done, &[]);
+                self.b.switch_to_block(got);
+                self.reload(b);
+                self.reload(Reg(a.0 + 1));
+            }
+            Op::ForPrep { a, off } => {
+                let (ts, ps) = self.get(a);
+                let (te, pe) = self.get(Reg(a.0 + 1));
+                let s_int = self.tag_is(ts, tag::INT);
+                let e_int = self.tag_is(te, tag::INT);
+                let ok = self.both(s_int, e_int);
+                let bad = self.b.create_block();
+                let good = self.b.create_block();
+                self.b.ins().brif(ok, good, &[], bad, &[]);
+                self.b.switch_to_block(bad);
+                self.save_pc(pc);
+                let s = self.slot(a);
+                self.helper(H::RangeError, &[s]);
+                let err = self.error_block(pc);
+                self.jump(err);
+                self.b.switch_to_block(good);
+                let skip = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ps, pe);
+                let out = self.block_at(target(pc, off));
+                let next = self.block_at(pc + 1);
+                self.b.ins().brif(skip, out, &[], next, &[]);
+                self.terminated = true;
+            }
+            Op::ForLoop { a, off } => {
+                self.charge_fuel(pc);
+                let (t, i) = self.get(a);
+                let (_, e) = self.get(Reg(a.0 + 1));
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.set(a, t, next);
+                let more = self.b.ins().icmp(IntCC::SignedLessThan, next, e);
+                let back = self.block_at(target(pc, off));
+                let out = self.block_at(pc + 1);
+                self.b.ins().brif(more, back, &[], out, &[]);
+                self.terminated = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_bool(&mut self, a: Reg, b: Value) {
+        // true is tag 2, false tag 1: 1 + b.
+        let t = self.b.ins().iadd_imm_s(b, tag::FALSE as i64);
+        let z = self.iconst(0);
+        self.set(a, t, z);
+    }
+
+    fn truthy(&mut self, r: Reg) -> Value {
+        let (t, _) = self.get(r);
+        self.b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThan, t, tag::FALSE as i64)
+    }
+
+    /// Jumps to the target of `off` when `cond` equals `when`, else falls through.
+    fn branch(&mut self, pc: usize, off: Jump, cond: Value, when: bool) {
+        let taken = self.block_at(target(pc, off));
+        let fall = self.block_at(pc + 1);
+        if when {
+            self.b.ins().brif(cond, taken, &[], fall, &[]);
+        } else {
+            self.b.ins().brif(cond, fall, &[], taken, &[]);
+        }
+        self.terminated = true;
+    }
+
+    fn upval_box(&mut self, u: UpIdx) -> Value {
+        let upvals = self.load(self.closure, layout::CLOSURE_UPVALS);
+        self.load(upvals, u.0 as i32 * 8)
+    }
+
+    fn get_global(&mut self, pc: usize, a: Reg, g: GlobalIdx) {
+        let globals = self.load(self.vm, off::M_GLOBALS);
+        let t = self.load(globals, g.0 as i32 * 16);
+        let p = self.load(globals, g.0 as i32 * 16 + 8);
+        // Functions and classes are initialized before any code runs.
+        let always_set = matches!(
+            self.input.globals_kind.get(g.0 as usize),
+            Some(GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass)
+        );
+        if !always_set {
+            let undef = self.tag_is(t, tag::UNDEF);
+            let bad = self.b.create_block();
+            let ok = self.b.create_block();
+            self.b.ins().brif(undef, bad, &[], ok, &[]);
+            self.b.switch_to_block(bad);
+            self.save_pc(pc);
+            let gi = self.iconst(g.0 as i64);
+            self.helper(H::UndefGlobal, &[gi]);
+            let err = self.error_block(pc);
+            self.jump(err);
+            self.b.switch_to_block(ok);
+        }
+        self.set(a, t, p);
+    }
+
+    // ----- arithmetic and comparison -----
+
+    fn operand2(&mut self, o: Operand2) -> (Value, Value) {
+        match o {
+            Operand2::Reg(r) => self.get(r),
+            Operand2::Imm(k) => {
+                let t = self.iconst(tag::INT as i64);
+                let p = self.iconst(k);
+                (t, p)
+            }
+        }
+    }
+
+    fn arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Operand2) {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.operand2(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = match c {
+            Operand2::Imm(_) => self.b.ins().iconst(types::I8, 1),
+            Operand2::Reg(_) => self.tag_is(tc, tag::INT),
+        };
+        let ints = self.both(b_int, c_int);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        let int_path = self.b.create_block();
+        if self.speculate_int(pc) {
+            // Ints or leave: no float or generic code at this site.
+            let exit = self.side_exit_block(pc);
+            self.b.ins().brif(ints, int_path, &[], exit, &[]);
+        } else {
+            let not_ints = self.b.create_block();
+            self.b.ins().brif(ints, int_path, &[], not_ints, &[]);
+            self.b.switch_to_block(not_ints);
+            // Floats inline (except `%`, whose float form is a library call): else the helper.
+            if op != Arith::Mod {
+                let b_f = self.tag_is(tb, tag::FLOAT);
+                let c_f = match c {
+                    Operand2::Imm(_) => self.b.ins().iconst(types::I8, 0),
+                    Operand2::Reg(_) => self.tag_is(tc, tag::FLOAT),
+                };
+                let floats = self.both(b_f, c_f);
+                let fpath = self.b.create_block();
+                self.b.ins().brif(floats, fpath, &[], slow, &[]);
+                self.b.switch_to_block(fpath);
+                let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+                let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+                let r = match op {
+                    Arith::Add => self.b.ins().fadd(x, y),
+                    Arith::Sub => self.b.ins().fsub(x, y),
+                    Arith::Mul => self.b.ins().fmul(x, y),
+                    _ => self.b.ins().fdiv(x, y),
+                };
+                let rp = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
+                let ft = self.iconst(tag::FLOAT as i64);
+                self.set(a, ft, rp);
+                self.jump(done);
+            } else {
+                self.jump(slow);
+            }
+        }
+        // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,
+        // which raises the exact error.
+        self.b.switch_to_block(int_path);
+        let result = match op {
+            Arith::Add | Arith::Sub | Arith::Mul => {
+                let (r, of) = match op {
+                    Arith::Add => self.b.ins().sadd_overflow(pb, pc_),
+                    Arith::Sub => self.b.ins().ssub_overflow(pb, pc_),
+                    _ => self.b.ins().smul_overflow(pb, pc_),
+                };
+                let ok = self.b.create_block();
+                self.b.ins().brif(of, slow, &[], ok, &[]);
+                self.b.switch_to_block(ok);
+                r
+            }
+            Arith::Div | Arith::Mod => {
+                // Only a positive divisor takes the machine instruction (no trap possible).
+                let positive = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, pc_, 0);
+                let ok = self.b.create_block();
+                self.b.ins().brif(positive, ok, &[], slow, &[]);
+                self.b.switch_to_block(ok);
+                if op == Arith::Div {
+                    self.b.ins().sdiv(pb, pc_)
+                } else {
+                    self.b.ins().srem(pb, pc_)
+                }
+            }
+        };
+        let it = self.iconst(tag::INT as i64);
+        self.set(a, it, result);
+        self.jump(done);
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let code = self.iconst(arith_code(op) as i64);
+        let d = self.slot(a);
+        let s = self.slot(b);
+        let st = match c {
+            Operand2::Reg(r) => {
+                let sc = self.slot(r);
+                self.helper(H::Arith, &[code, d, s, sc])
+            }
+            Operand2::Imm(k) => {
+                let kk = self.iconst(k);
+                self.helper(H::ArithImm, &[code, d, s, kk])
+            }
+        };
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    fn neg(&mut self, pc: usize, a: Reg, b: Reg) {
+        let (t, p) = self.get(b);
+        let is_int = self.tag_is(t, tag::INT);
+        let not_min = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, i64::MIN);
+        let fast = self.both(is_int, not_min);
+        let fast_b = self.b.create_block();
+        let other = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(fast, fast_b, &[], other, &[]);
+        self.b.switch_to_block(fast_b);
+        let r = self.b.ins().ineg(p);
+        self.set(a, t, r);
+        self.jump(done);
+        self.b.switch_to_block(other);
+        let is_f = self.tag_is(t, tag::FLOAT);
+        let fb = self.b.create_block();
+        self.b.ins().brif(is_f, fb, &[], slow, &[]);
+        self.b.switch_to_block(fb);
+        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let nx = self.b.ins().fneg(x);
+        let np = self.b.ins().bitcast(I64, MemFlagsData::new(), nx);
+        self.set(a, t, np);
+        self.jump(done);
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let d = self.slot(a);
+        let s = self.slot(b);
+        let st = self.helper(H::Neg, &[d, s]);
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// `R[b] == R[c]` as a 0/1 value (ints inline, everything else by the helper).
+    fn equal(&mut self, _pc: usize, b: Reg, c: Reg) -> Value {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.get(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = self.tag_is(tc, tag::INT);
+        let ints = self.both(b_int, c_int);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        self.b.ins().brif(ints, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+        let eq = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[eq.into()]);
+        self.b.switch_to_block(slow);
+        let sb = self.slot(b);
+        let sc = self.slot(c);
+        let r = self.helper(H::Equal, &[sb, sc]);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// `R[b] == imm` as a 0/1 value (never an error; other types are simply unequal).
+    fn equal_imm(&mut self, b: Reg, k: i64) -> Value {
+        let (t, p) = self.get(b);
+        let is_int = self.tag_is(t, tag::INT);
+        let int_eq = self.b.ins().icmp_imm_s(IntCC::Equal, p, k);
+        let int_res = self.both(is_int, int_eq);
+        let is_f = self.tag_is(t, tag::FLOAT);
+        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let kf = self.b.ins().f64const(k as f64);
+        let f_eq = self.b.ins().fcmp(FloatCC::Equal, x, kf);
+        let f_res = self.both(is_f, f_eq);
+        let any = self.b.ins().bor(int_res, f_res);
+        self.b.ins().uextend(I64, any)
+    }
+
+    /// `R[b] op c` as a 0/1 value, with errors going to the error exit.
+    fn compare(&mut self, pc: usize, op: Cmp, b: Reg, c: Operand2) -> Value {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.operand2(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = match c {
+            Operand2::Imm(_) => self.b.ins().iconst(types::I8, 1),
+            Operand2::Reg(_) => self.tag_is(tc, tag::INT),
+        };
+        let ints = self.both(b_int, c_int);
+        let int_b = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let icc = match op {
+            Cmp::Lt => IntCC::SignedLessThan,
+            Cmp::Le => IntCC::SignedLessThanOrEqual,
+            Cmp::Gt => IntCC::SignedGreaterThan,
+            Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
+        };
+        if self.speculate_int(pc) {
+            let exit = self.side_exit_block(pc);
+            self.b.ins().brif(ints, int_b, &[], exit, &[]);
+        } else {
+            let other = self.b.create_block();
+            let slow = self.b.create_block();
+            self.b.ins().brif(ints, int_b, &[], other, &[]);
+            self.b.switch_to_block(other);
+            let b_f = self.tag_is(tb, tag::FLOAT);
+            let c_f = match c {
+                Operand2::Imm(_) => self.b.ins().iconst(types::I8, 0),
+                Operand2::Reg(_) => self.tag_is(tc, tag::FLOAT),
+            };
+            let floats = self.both(b_f, c_f);
+            let fb = self.b.create_block();
+            self.b.ins().brif(floats, fb, &[], slow, &[]);
+            self.b.switch_to_block(fb);
+            let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+            let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+            let fcc = match op {
+                Cmp::Lt => FloatCC::LessThan,
+                Cmp::Le => FloatCC::LessThanOrEqual,
+                Cmp::Gt => FloatCC::GreaterThan,
+                Cmp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            let r = self.b.ins().fcmp(fcc, x, y);
+            let r = self.b.ins().uextend(I64, r);
+            self.b.ins().jump(done, &[r.into()]);
+            self.b.switch_to_block(slow);
+            self.save_pc(pc);
+            let code = self.iconst(cmp_code(op) as i64);
+            let s = self.slot(b);
+            let r = match c {
+                Operand2::Reg(rc) => {
+                    let sc = self.slot(rc);
+                    self.helper(H::Compare, &[code, s, sc])
+                }
+                Operand2::Imm(k) => {
+                    let kk = self.iconst(k);
+                    self.helper(H::CompareImm, &[code, s, kk])
+                }
+            };
+            let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+            self.check_status(pc, failed);
+            self.b.ins().jump(done, &[r.into()]);
+        }
+        self.b.switch_to_block(int_b);
+        let r = self.b.ins().icmp(icc, pb, pc_);
+        let r = self.b.ins().uextend(I64, r);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    fn compare_to_reg(&mut self, pc: usize, op: Cmp, a: Reg, b: Reg, c: Reg) {
+        let r = self.compare(pc, op, b, Operand2::Reg(c));
+        self.set_bool(a, r);
+    }
+
+    fn compare_branch(&mut self, pc: usize, op: Cmp, b: Reg, c: Operand2, off: Jump) {
+        let r = self.compare(pc, op, b, c);
+        self.branch(pc, off, r, false);
+    }
+
+    // ----- calls -----
+
+    /// Pushes a frame for `closure` (of prototype `pid`) at `callee_base` and runs its
+    /// compiled code directly when it has some and everything fits; otherwise runs `slow`.
+    /// Jumps to a block holding the call's status.
+    fn direct_call(&mut self, callee: Callee, slow: Block, done: Block) {
+        let Callee {
+            closure,
+            pid,
+            base: callee_base,
+            ret,
+            nargs,
+        } = callee;
+        let fn_info = self.load(self.vm, off::M_FN_INFO);
+        let rel = self.b.ins().imul_imm_s(pid, off::FN_INFO_SIZE);
+        let rec = self.b.ins().iadd(fn_info, rel);
+        let entry = self.load(rec, off::FN_ENTRY);
+        let c1 = self.b.create_block();
+        self.b.ins().brif(entry, c1, &[], slow, &[]);
+        self.b.switch_to_block(c1);
+        let arity = self.load32(rec, off::FN_ARITY);
+        let arity_ok = self.b.ins().icmp_imm_s(IntCC::Equal, arity, nargs as i64);
+        let len = self.load(self.vm, off::FRAMES_LEN);
+        let cap = self.load(self.vm, off::FRAMES_CAP);
+        let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let nregs = self.load32(rec, off::FN_NREGS);
+        let top = self.b.ins().iadd(callee_base, nregs);
+        let size = self.load(self.vm, off::STACK_LEN);
+        let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.load(self.vm, off::NATIVE_LIMIT);
+        let stack_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
+        let ok1 = self.both(arity_ok, depth_ok);
+        let ok2 = self.both(room_ok, stack_ok);
+        let ok = self.both(ok1, ok2);
+        let go = self.b.create_block();
+        self.b.ins().brif(ok, go, &[], slow, &[]);
+        self.b.switch_to_block(go);
+        // Push the callee's frame record and count the call, as `Vm::push_frame` does.
+        let buf = self.load(self.vm, off::FRAMES_BUF);
+        let rel = self.b.ins().imul_imm_s(len, off::FRAME_SIZE);
+        let fr = self.b.ins().iadd(buf, rel);
+        self.store(closure, fr, off::FRAME_CLOSURE);
+        self.store32(pid, fr, off::FRAME_PROTO);
+        self.store32(callee_base, fr, off::FRAME_BASE);
+        let zero = self.iconst(0);
+        self.store32(zero, fr, off::FRAME_PC);
+        self.store32(ret, fr, off::FRAME_RET);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.store(len1, self.vm, off::FRAMES_LEN);
+        let calls = self.load(self.vm, off::M_CALLS);
+        let crel = self.b.ins().ishl_imm_s(pid, 3);
+        let caddr = self.b.ins().iadd(calls, crel);
+        let count = self.load(caddr, 0);
+        let count1 = self.b.ins().iadd_imm_s(count, 1);
+        self.store(count1, caddr, 0);
+        let call =
+            self.b
+                .ins()
+                .call_indirect(self.compiled_sig, entry, &[self.vm, callee_base, zero]);
+        let st = self.b.inst_results(call)[0];
+        self.b.ins().jump(done, &[st.into()]);
+    }
+
+    fn call(&mut self, pc: usize, a: Reg, n: Count) {
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        let (t, p) = self.get(a);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let is_fn = self.tag_is(t, tag::FUNC);
+        let fast = self.b.create_block();
+        self.b.ins().brif(is_fn, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let pid = self.load32(p, layout::CLOSURE_PROTO);
+        let ret = self.slot(a);
+        let callee_base = self.b.ins().iadd_imm_s(ret, 1);
+        self.direct_call(
+            Callee {
+                closure: p,
+                pid,
+                base: callee_base,
+                ret,
+                nargs: n.0,
+            },
+            slow,
+            done,
+        );
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let nargs = self.iconst(n.0 as i64);
+        let st = self.helper(H::Call, &[s, nargs]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    /// After a call: errors to the error exit; reload the register base and the result.
+    fn after_call(&mut self, pc: usize, a: Reg, done: Block) {
+        self.b.switch_to_block(done);
+        let st = self.b.block_params(done)[0];
+        self.check_status(pc, st);
+        self.reload_regs();
+        self.reload(a);
+    }
+
+    fn invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count, ic: IcIdx) {
+        let (t, p) = self.get(a);
+        let entry = if ic == IcIdx::NONE {
+            Ic::EMPTY
+        } else {
+            self.input.ics[ic.0 as usize]
+        };
+        let speculate = self.input.mode == Mode::Speculative && entry.method.is_some();
+        if speculate {
+            // Monomorphic so far: check the receiver's shape before anything else happens
+            // (a side exit re-runs the whole instruction in the interpreter, fuel included).
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            self.guard(pc, is_inst);
+            let shape = self.load32(p, layout::INSTANCE_SHAPE);
+            let ok = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
+            self.guard(pc, ok);
+        }
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        if ic != IcIdx::NONE {
+            let (method, pid) = if speculate {
+                let m = entry.method.expect("checked above");
+                let mv = self.iconst(m.addr() as i64);
+                let pv = self.iconst(m.proto.0 as i64);
+                (mv, pv)
+            } else {
+                let is_inst = self.tag_is(t, tag::INSTANCE);
+                let c1 = self.b.create_block();
+                self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+                self.b.switch_to_block(c1);
+                let shape = self.load32(p, layout::INSTANCE_SHAPE);
+                let ics = self.load(self.vm, off::M_ICS);
+                let rec = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+                let ic_shape = self.load32(rec, off::IC_SHAPE);
+                let method = self.load(rec, off::IC_METHOD);
+                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+                let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, method, 0);
+                let hit = self.both(same, has);
+                let c2 = self.b.create_block();
+                self.b.ins().brif(hit, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
+                let pid = self.load32(method, layout::CLOSURE_PROTO);
+                (method, pid)
+            };
+            let slot = self.slot(a);
+            self.direct_call(
+                Callee {
+                    closure: method,
+                    pid,
+                    base: slot,
+                    ret: slot,
+                    nargs: n.0,
+                },
+                slow,
+                done,
+            );
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let icv = if ic == IcIdx::NONE {
+            -1
+        } else {
+            (self.input.icb + ic.0 as usize) as i64
+        };
+        let icv = self.iconst(icv);
+        let st = self.helper(H::Invoke, &[s, sym, nargs, icv]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    fn super_invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count) {
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        if let Some(method) = self.input.super_methods.get(&m).copied() {
+            // Classes never change once created: the superclass method is a constant.
+            let mv = self.iconst(method.addr() as i64);
+            let pv = self.iconst(method.proto.0 as i64);
+            let slot = self.slot(a);
+            self.direct_call(
+                Callee {
+                    closure: mv,
+                    pid: pv,
+                    base: slot,
+                    ret: slot,
+                    nargs: n.0,
+                },
+                slow,
+                done,
+            );
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let p = self.iconst(self.input.pid.0 as i64);
+        let st = self.helper(H::SuperInvoke, &[s, sym, nargs, p]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    fn ret(&mut self, t: Value, p: Value, pc: usize) {
+        let ret = self.load32(self.frame, off::FRAME_RET);
+        let stack = self.load(self.vm, off::STACK_BASE);
+        let rel = self.b.ins().ishl_imm_s(ret, 4);
+        let addr = self.b.ins().iadd(stack, rel);
+        self.store(t, addr, 0);
+        self.store(p, addr, 8);
+        if self.input.proto.kind == ProtoKind::Script {
+            let line = self.iconst(self.input.proto.lines[pc] as i64);
+            self.helper(H::ExitLine, &[line]);
+        }
+        let len = self.load(self.vm, off::FRAMES_LEN);
+        let len1 = self.b.ins().iadd_imm_s(len, -1);
+        self.store(len1, self.vm, off::FRAMES_LEN);
+        let zero = self.iconst(0);
+        self.b.ins().return_(&[zero]);
+        self.terminated = true;
+    }
+
+    // ----- properties -----
+
+    fn get_prop(&mut self, pc: usize, a: Reg, b: Reg, m: crate::symbol::Symbol, ic: IcIdx) {
+        let (t, p) = self.get(b);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        if ic != IcIdx::NONE {
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            let c1 = self.b.create_block();
+            self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+            self.b.switch_to_block(c1);
+            let shape = self.load32(p, layout::INSTANCE_SHAPE);
+            let entry = self.input.ics[ic.0 as usize];
+            let slot_off = if self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+            {
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
+                self.guard(pc, ok);
+                None
+            } else {
+                let ics = self.load(self.vm, off::M_ICS);
+                let rec = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+                let ic_shape = self.load32(rec, off::IC_SHAPE);
+                let method = self.load(rec, off::IC_METHOD);
+                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+                let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
+                let hit = self.both(same, field);
+                let c2 = self.b.create_block();
+                self.b.ins().brif(hit, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
+                Some(self.load32(rec, off::IC_SLOT))
+            };
+            let slots = self.load(p, layout::INSTANCE_SLOTS);
+            let (addr, off) = match slot_off {
+                None => (slots, entry.slot as i32 * 16),
+                Some(s) => {
+                    let rel = self.b.ins().ishl_imm_s(s, 4);
+                    (self.b.ins().iadd(slots, rel), 0)
+                }
+            };
+            let vt = self.load(addr, off);
+            let vp = self.load(addr, off + 8);
+            self.set(a, vt, vp);
+            self.jump(done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let d = self.slot(a);
+        let o = self.slot(b);
+        let sym = self.iconst(m.0 as i64);
+        let icv = if ic == IcIdx::NONE {
+            -1
+        } else {
+            (self.input.icb + ic.0 as usize) as i64
+        };
+        let icv = self.iconst(icv);
+        let st = self.helper(H::GetProp, &[d, o, sym, icv]);
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    fn set_prop(&mut self, pc: usize, a: Reg, b: Reg, m: crate::symbol::Symbol, ic: IcIdx) {
+        let (t, p) = self.get(a);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        if ic != IcIdx::NONE {
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            let c1 = self.b.create_block();
+            self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+            self.b.switch_to_block(c1);
+            let shape = self.load32(p, layout::INSTANCE_SHAPE);
+            let entry = self.input.ics[ic.0 as usize];
+            let speculate = self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+                && entry.next == entry.shape;
+            let slot_off = if speculate {
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
+                self.guard(pc, ok);
+                None
+            } else {
+                // Only stores to an existing field are done inline; adding one takes the helper.
+                let ics = self.load(self.vm, off::M_ICS);
+                let rec = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+                let ic_shape = self.load32(rec, off::IC_SHAPE);
+                let ic_next = self.load32(rec, off::IC_NEXT);
+                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+                let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);
+                let hit = self.both(same, stays);
+                let c2 = self.b.create_block();
+                self.b.ins().brif(hit, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
+                Some(self.load32(rec, off::IC_SLOT))
+            };
+            let slots = self.load(p, layout::INSTANCE_SLOTS);
+            let (addr, off) = match slot_off {
+                None => (slots, entry.slot as i32 * 16),
+                Some(s) => {
+                    let rel = self.b.ins().ishl_imm_s(s, 4);
+                    (self.b.ins().iadd(slots, rel), 0)
+                }
+            };
+            let (vt, vp) = self.get(b);
+            self.store(vt, addr, off);
+            self.store(vp, addr, off + 8);
+            self.jump(done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let o = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let v = self.slot(b);
+        let icv = if ic == IcIdx::NONE {
+            -1
+        } else {
+            (self.input.icb + ic.0 as usize) as i64
+        };
+        let icv = self.iconst(icv);
+        let st = self.helper(H::SetProp, &[o, sym, v, icv]);
+        self.check_status(pc, st);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+}
+
+/// An out-of-line block: the error exit or the side exit of an instruction.
+#[derive(Clone, Copy)]
+enum Deferred {
+    Error(usize, Block),
+    SideExit(usize, Block),
+}
+
+/// The target of a direct call: a closure, its prototype, where its frame goes (register 0
+/// and return slot, as stack indices) and how many arguments it gets.
+#[derive(Clone, Copy)]
+struct Callee {
+    closure: Value,
+    pid: Value,
+    base: Value,
+    ret: Value,
+    nargs: u16,
+}
+
+/// The right operand of an arithmetic or comparison instruction.
+#[derive(Clone, Copy)]
+enum Operand2 {
+    Reg(Reg),
+    Imm(i64),
+}
+
+fn target(pc: usize, off: Jump) -> usize {
+    (pc as i64 + 1 + off.0 as i64) as usize
+}
