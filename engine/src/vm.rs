@@ -917,7 +917,7 @@ impl Vm {
             #[cfg(feature = "jit")]
             if pc == 0 && self.fn_info[frame.proto.0 as usize].entry != 0 {
                 self.fuel_left = fuel;
-                let status = self.run_compiled(frame, 0);
+                let status = self.run_compiled(frame, None);
                 fuel = self.fuel_left;
                 if let Some(r) = self.after_compiled(status, frame.ret as usize, entry_depth) {
                     return r;
@@ -969,7 +969,7 @@ impl Vm {
                     if self.tier == Tier::Tiered && self.on_backedge(frame.proto) {
                         self.save_pc(pc);
                         self.fuel_left = fuel;
-                        let status = self.run_compiled(frame, pc as u32);
+                        let status = self.run_compiled(frame, Some(pc as u32));
                         fuel = self.fuel_left;
                         if let Some(r) =
                             self.after_compiled(status, frame.ret as usize, entry_depth)

@@ -98,7 +98,8 @@ fn stats_report_calls_per_function() {
     let err = text(&o.stderr);
     assert!(err.contains("fuel used                10"), "{err}");
     assert!(
-        err.lines().any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["f", "1", "5"]),
+        err.lines()
+            .any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["f", "1", "5"]),
         "{err}"
     );
 }

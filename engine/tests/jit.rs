@@ -24,8 +24,9 @@ fn every_corpus_function_compiles_and_its_clif_parses() {
         ) else {
             continue;
         };
-        for (name, clif) in clif_of_program(program, &Config::default()) {
-            match clif {
+        for dump in clif_of_program(program, &Config::default(), false) {
+            let name = dump.name;
+            match dump.clif {
                 Ok(text) => {
                     functions += 1;
                     if let Err(e) = cranelift_reader::parse_functions(&text) {

@@ -30,7 +30,8 @@ pub(crate) const STATUS_OK: u64 = 0;
 /// Status returned by compiled code and helpers: an error is pending in `Vm::pending`.
 pub(crate) const STATUS_ERR: u64 = 1;
 
-/// Compiled code: `(vm, frame base, entry pc) -> status`. The caller has pushed the frame;
+/// Compiled code: `(vm, frame base, entry) -> status`, `entry` being 0 for a call or, in an
+/// OSR version, the loop header's pc plus 1. The caller has pushed the frame;
 /// on success the result is in the frame's return slot and the frame is popped; on error the
 /// frame is popped and recorded in the trace, and the error is in `Vm::pending`.
 pub(crate) type CompiledFn = unsafe extern "C" fn(*mut Vm, u64, u64) -> u64;
@@ -61,6 +62,10 @@ pub struct FnJit {
     pub code_bytes: usize,
     /// Entries into compiled code at a loop header.
     pub osr_entries: u64,
+    /// Address of the OSR version (entered only at loop headers), 0 if none.
+    pub osr_code: usize,
+    /// Why no OSR version could be compiled, if so.
+    pub osr_failed: Option<String>,
     /// Failed speculations that resumed the interpreter.
     pub side_exits: u64,
     /// The CLIF text of the last compilation, when CLIF capture is on.
@@ -76,6 +81,8 @@ impl Default for FnJit {
             compile_time: Duration::ZERO,
             code_bytes: 0,
             osr_entries: 0,
+            osr_code: 0,
+            osr_failed: None,
             side_exits: 0,
             clif: None,
         }
@@ -118,6 +125,10 @@ pub struct Jit {
     pub fns: Vec<FnJit>,
     /// Keep the CLIF text of every compilation (for `echo-lang clif`).
     pub capture_clif: bool,
+    /// Keep the machine code disassembly of every compilation.
+    pub capture_asm: bool,
+    /// The disassembly of the last compilation, when captured.
+    last_asm: Option<String>,
 }
 
 impl Jit {
@@ -155,6 +166,8 @@ impl Jit {
             unavailable,
             fns: Vec::new(),
             capture_clif: false,
+            capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some(),
+            last_asm: None,
         }
     }
 
@@ -235,22 +248,29 @@ impl Vm {
         if self.backedges[i] < self.hot_loops {
             return false;
         }
-        if self.fn_info[i].entry == 0
-            && let Some(jit) = &self.jit
-            && jit.fns[i].state == FnState::Interpreted
-        {
-            self.compile(pid);
+        let Some(jit) = &self.jit else { return false };
+        let f = &jit.fns[i];
+        if f.osr_code == 0 && f.osr_failed.is_none() && !matches!(f.state, FnState::Failed(_)) {
+            self.compile_version(pid, true);
         }
-        self.fn_info[i].entry != 0
+        self.jit.as_ref().is_some_and(|j| j.fns[i].osr_code != 0)
     }
 
     /// Compiles `pid` (speculatively the first time, generically after a side exit).
     pub(crate) fn compile(&mut self, pid: ProtoId) {
+        self.compile_version(pid, false);
+    }
+
+    /// Compiles the normal version of `pid` (entered at calls), or with `osr` the version
+    /// entered at loop headers. They are separate so that values loaded at an OSR entry,
+    /// whose types are unknown, do not weaken the code of the normal version.
+    fn compile_version(&mut self, pid: ProtoId, osr: bool) {
         let Some(mut jit) = self.jit.take() else {
             return;
         };
         let i = pid.0 as usize;
-        let mode = if jit.fns[i].compilations == 0 {
+        // Speculate until a speculation has failed once.
+        let mode = if jit.fns[i].side_exits == 0 {
             Mode::Speculative
         } else {
             Mode::Generic
@@ -260,14 +280,26 @@ impl Vm {
         } else if jit.fns[i].compilations >= MAX_COMPILATIONS {
             Err("recompiled too often".to_string())
         } else {
-            jit.compile_proto(self, pid, mode)
+            jit.compile_proto(self, pid, mode, osr)
         };
         match result {
             Ok(entry) => {
-                self.fn_info[i].entry = entry;
-                jit.fns[i].state = FnState::Compiled;
+                if let Some(asm) = jit.last_asm.take() {
+                    let name = &self.program().protos[i].name;
+                    eprintln!(
+                        ";; compiled {name} ({mode:?}{}):\n{asm}",
+                        if osr { ", OSR" } else { "" }
+                    );
+                }
+                if osr {
+                    jit.fns[i].osr_code = entry;
+                } else {
+                    self.fn_info[i].entry = entry;
+                    jit.fns[i].state = FnState::Compiled;
+                }
                 jit.fns[i].speculative = mode == Mode::Speculative;
             }
+            Err(reason) if osr => jit.fns[i].osr_failed = Some(reason),
             Err(reason) => {
                 self.fn_info[i].entry = 0;
                 jit.fns[i].state = FnState::Failed(reason);
@@ -276,16 +308,20 @@ impl Vm {
         self.jit = Some(jit);
     }
 
-    /// Runs the compiled code of the top frame `frame`, starting at `entry_pc` (0, or a loop
-    /// header for OSR). Returns a status (`STATUS_OK` / `STATUS_ERR`).
-    pub(crate) fn run_compiled(&mut self, frame: Frame, entry_pc: u32) -> u64 {
-        let entry = self.fn_info[frame.proto.0 as usize].entry;
+    /// Runs the compiled code of the top frame `frame`: from its start, or with `osr` from
+    /// the loop header at that pc. Returns a status (`STATUS_OK` / `STATUS_ERR`).
+    pub(crate) fn run_compiled(&mut self, frame: Frame, osr: Option<u32>) -> u64 {
+        // Compiled code receives 0 for a normal entry and `pc + 1` for an OSR entry.
+        let (entry, entry_arg) = match osr {
+            None => (self.fn_info[frame.proto.0 as usize].entry, 0),
+            Some(pc) => {
+                let f =
+                    &mut self.jit.as_mut().expect("OSR needs the JIT").fns[frame.proto.0 as usize];
+                f.osr_entries += 1;
+                (f.osr_code, pc as u64 + 1)
+            }
+        };
         debug_assert!(entry != 0, "only compiled functions are entered");
-        if entry_pc != 0
-            && let Some(jit) = &mut self.jit
-        {
-            jit.fns[frame.proto.0 as usize].osr_entries += 1;
-        }
         let vm: *mut Vm = self;
         crate::source::with_stack(|| {
             let limit = native_stack_limit();
@@ -297,7 +333,7 @@ impl Vm {
             // expects is on top of the frame stack with `base` set.
             let status = unsafe {
                 let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
-                f(vm, frame.base as u64, entry_pc as u64)
+                f(vm, frame.base as u64, entry_arg)
             };
             // SAFETY: as above; compiled code has returned.
             unsafe { (*vm).native_limit = saved };
@@ -314,8 +350,10 @@ impl Vm {
         if let Some(jit) = &mut self.jit {
             jit.fns[i].side_exits += 1;
             if jit.fns[i].speculative {
-                // Recompile (generic) at the next call; this activation continues interpreted.
+                // Recompile (generic) at the next call or hot loop; this activation continues
+                // interpreted.
                 jit.fns[i].state = FnState::Interpreted;
+                jit.fns[i].osr_code = 0;
                 self.fn_info[i].entry = 0;
             }
         }
@@ -338,12 +376,24 @@ fn native_stack_limit() -> usize {
     here.saturating_sub(remaining).saturating_add(128 * 1024)
 }
 
-/// Compiles a whole program ahead of running it (for `echo-lang clif`): every prototype,
-/// generically, returning `(name, CLIF text or failure reason)` per prototype.
+/// The compiled form of one function, for `echo-lang clif`.
+#[derive(Clone, Debug)]
+pub struct FunctionDump {
+    /// Function name.
+    pub name: String,
+    /// CLIF text, or why the function is not compiled.
+    pub clif: Result<String, String>,
+    /// Machine code disassembly, when asked for.
+    pub asm: Option<String>,
+}
+
+/// Compiles every prototype of `program` (without speculation, as nothing has run yet) and
+/// returns its CLIF text, and optionally its machine code, in prototype order.
 pub fn clif_of_program(
     program: crate::bytecode::Program,
     config: &crate::Config,
-) -> Vec<(String, Result<String, String>)> {
+    asm: bool,
+) -> Vec<FunctionDump> {
     let mut vm = Vm::new(&crate::Config {
         tier: Tier::Jit,
         ..config.clone()
@@ -357,17 +407,34 @@ pub fn clif_of_program(
         let name = vm.program().protos[i].name.clone();
         let Some(mut jit) = vm.jit.take() else { break };
         jit.capture_clif = true;
-        let r = jit.compile_proto(&mut vm, ProtoId(i as u32), Mode::Generic);
-        let text = r.map(|_| jit.fns[i].clif.take().unwrap_or_default());
+        jit.capture_asm = asm;
+        let r = jit.compile_proto(&mut vm, ProtoId(i as u32), Mode::Generic, false);
+        let clif = r.map(|_| jit.fns[i].clif.take().unwrap_or_default());
+        let asm = jit.last_asm.take();
         vm.jit = Some(jit);
-        out.push((name, text));
+        out.push(FunctionDump { name, clif, asm });
     }
     out
 }
 
+/// The names of the functions compiled code imports, by their CLIF names (`u0:N`).
+pub fn helper_names() -> Vec<(String, &'static str)> {
+    HELPERS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("u0:{i}"), h.name))
+        .collect()
+}
+
 impl Jit {
     /// Translates and compiles one prototype; returns its entry address.
-    fn compile_proto(&mut self, vm: &mut Vm, pid: ProtoId, mode: Mode) -> Result<usize, String> {
+    fn compile_proto(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<usize, String> {
         let start = Instant::now();
         let module = self.module.as_mut().ok_or("no code module")?;
         module.clear_context(&mut self.ctx);
@@ -377,26 +444,25 @@ impl Jit {
         }
         sig.returns.push(AbiParam::new(types::I64));
         self.ctx.func.signature = sig.clone();
-        let helper_refs: Vec<ir::FuncRef> = self
-            .helper_ids
-            .iter()
-            .map(|id| module.declare_func_in_func(*id, &mut self.ctx.func))
-            .collect();
+        let helper_ids: Vec<u32> = self.helper_ids.iter().map(|id| id.as_u32()).collect();
+        let helper_sig = helper_signature(module, 6);
         let config = module.target_config();
         let target = translate::Target {
             func: &mut self.ctx.func,
             fctx: &mut self.fctx,
-            helpers: &helper_refs,
+            helper_ids: &helper_ids,
+            helper_sig,
             compiled_sig: sig,
             config,
         };
-        translate::translate(vm, pid, mode, target)?;
+        translate::translate(vm, pid, mode, osr, target)?;
         let clif = self
             .capture_clif
             .then(|| self.ctx.func.display().to_string());
         let id = module
             .declare_anonymous_function(&self.ctx.func.signature)
             .map_err(|e| e.to_string())?;
+        self.ctx.set_disasm(self.capture_asm);
         module
             .define_function(id, &mut self.ctx)
             .map_err(|e| format!("{e:?}"))?;
@@ -404,6 +470,7 @@ impl Jit {
             .ctx
             .compiled_code()
             .map_or(0, |c| c.code_buffer().len());
+        self.last_asm = self.ctx.compiled_code().and_then(|c| c.vcode.clone());
         module.clear_context(&mut self.ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let entry = module.get_finalized_function(id) as usize;

@@ -1,14 +1,17 @@
 //! Bytecode to Cranelift IR, one `Translator` per function and one method per opcode family.
 //!
-//! Every VM register is a pair of Cranelift variables (tag word, payload word). Reads use the
-//! variables; every write also stores both words to the register's stack slot, so the slots
-//! are always current: helpers, the collector, side exits and OSR entries need no extra
-//! bookkeeping. After a call only the result register (and the register base, in case the
-//! stack grew) is reloaded.
+//! Every VM register is a pair of Cranelift variables (tag word, payload word). Reads and
+//! writes use the variables; a register is stored back to its stack slot only where the
+//! slots must be current: before every helper call and call (safepoints: the collector, the
+//! callee and the helpers read slots), at side exits, error exits and returns. A dataflow over
+//! the bytecode finds, for each instruction, the registers written since the last such point
+//! on some path ("dirty"), and only those are stored. After a call only the result register
+//! (and the register base, in case the stack grew) is reloaded.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    Block, FuncRef, Function, InstBuilder, MemFlagsData, SigRef, Signature, Value, types,
+    Block, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, SigRef,
+    Signature, UserExternalName, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -75,6 +78,8 @@ struct Input<'a> {
     proto: &'a Proto,
     pid: ProtoId,
     mode: Mode,
+    /// The version entered at loop headers (on-stack replacement), not at calls.
+    osr: bool,
     consts: &'a [EchoValue],
     feedback: &'a [u8],
     ics: &'a [Ic],
@@ -92,8 +97,10 @@ pub(crate) struct Target<'a> {
     pub func: &'a mut Function,
     /// Builder scratch space, reused between functions.
     pub fctx: &'a mut FunctionBuilderContext,
-    /// The helpers, imported into `func`, indexed by `H`.
-    pub helpers: &'a [FuncRef],
+    /// The module's ids of the helpers, indexed by `H` (imported into `func` when used).
+    pub helper_ids: &'a [u32],
+    /// The signature shared by all helpers.
+    pub helper_sig: Signature,
     /// The signature of compiled functions (for direct calls).
     pub compiled_sig: Signature,
     /// The target's frontend configuration.
@@ -105,12 +112,14 @@ pub(crate) fn translate(
     vm: &mut Vm,
     pid: ProtoId,
     mode: Mode,
+    osr: bool,
     out: Target<'_>,
 ) -> Result<(), String> {
     let Target {
         func,
         fctx,
-        helpers,
+        helper_ids,
+        helper_sig,
         compiled_sig,
         config: target,
     } = out;
@@ -135,6 +144,7 @@ pub(crate) fn translate(
         proto: &proto,
         pid,
         mode,
+        osr,
         consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
@@ -144,7 +154,7 @@ pub(crate) fn translate(
     };
     let mut b = FunctionBuilder::new(func, fctx);
     let compiled_sig = b.import_signature(compiled_sig);
-    let mut t = Translator::new(b, &input, helpers, compiled_sig);
+    let mut t = Translator::new(b, &input, helper_ids, helper_sig, compiled_sig);
     t.run()?;
     t.b.seal_all_blocks();
     t.b.finalize(target);
@@ -154,7 +164,11 @@ pub(crate) fn translate(
 struct Translator<'a> {
     b: FunctionBuilder<'a>,
     input: &'a Input<'a>,
-    helpers: &'a [FuncRef],
+    helper_ids: &'a [u32],
+    helper_sig: Signature,
+    helper_sigref: Option<SigRef>,
+    /// Helpers imported so far, indexed by `H`.
+    helpers: Vec<Option<FuncRef>>,
     compiled_sig: SigRef,
     vm: Value,
     base: Value,
@@ -172,6 +186,15 @@ struct Translator<'a> {
     side_exit_blocks: FxHashMap<usize, Block>,
     /// Out-of-line blocks to emit after the body.
     deferred: Vec<Deferred>,
+    /// Tag constants, indexed by tag (defined in the entry block).
+    tag_consts: Vec<Value>,
+    /// Per instruction: registers that may differ from their slots on entry to it.
+    dirty: Vec<RegSet>,
+    /// The instruction being translated (or whose exit block is being emitted).
+    cur_pc: usize,
+    /// Set when the current instruction stored all dirty registers on a path that dominates
+    /// the rest of its code (so its helper calls need not store them again).
+    synced_at: Option<usize>,
     /// Whether the current block already ended (jump, return).
     terminated: bool,
 }
@@ -180,7 +203,8 @@ impl<'a> Translator<'a> {
     fn new(
         b: FunctionBuilder<'a>,
         input: &'a Input<'a>,
-        helpers: &'a [FuncRef],
+        helper_ids: &'a [u32],
+        helper_sig: Signature,
         compiled_sig: SigRef,
     ) -> Self {
         let mut b = b;
@@ -192,7 +216,10 @@ impl<'a> Translator<'a> {
         Translator {
             b,
             input,
-            helpers,
+            helper_ids,
+            helper_sig,
+            helper_sigref: None,
+            helpers: vec![None; helper_ids.len()],
             compiled_sig,
             vm: dummy,
             base: dummy,
@@ -206,11 +233,21 @@ impl<'a> Translator<'a> {
             error_blocks: FxHashMap::default(),
             side_exit_blocks: FxHashMap::default(),
             deferred: Vec::new(),
+            tag_consts: Vec::new(),
+            dirty: dirty_registers(input.proto),
+            cur_pc: 0,
+            synced_at: None,
             terminated: false,
         }
     }
 
     // ----- small builders -----
+
+    /// The tag `t` as a value. One definition per tag, in the entry block, so a register whose
+    /// tag is the same constant on every path needs no phi and its checks fold away.
+    fn tag_val(&self, t: u8) -> Value {
+        self.tag_consts[t as usize]
+    }
 
     fn iconst(&mut self, v: i64) -> Value {
         self.b.ins().iconst(I64, v)
@@ -234,6 +271,10 @@ impl<'a> Translator<'a> {
 
     /// Calls a helper; unused arguments are zero.
     fn helper(&mut self, h: H, args: &[Value]) -> Value {
+        // Every helper call is a safepoint: the slots must be current.
+        if self.synced_at != Some(self.cur_pc) {
+            self.sync(self.cur_pc);
+        }
         let mut all = Vec::with_capacity(6);
         all.push(self.vm);
         all.extend_from_slice(args);
@@ -241,8 +282,39 @@ impl<'a> Translator<'a> {
             let z = self.iconst(0);
             all.push(z);
         }
-        let call = self.b.ins().call(self.helpers[h as usize], &all);
+        let f = self.helper_ref(h);
+        let call = self.b.ins().call(f, &all);
         self.b.inst_results(call)[0]
+    }
+
+    /// The reference to helper `h`, importing it into the function on first use.
+    fn helper_ref(&mut self, h: H) -> FuncRef {
+        if let Some(f) = self.helpers[h as usize] {
+            return f;
+        }
+        let sig = match self.helper_sigref {
+            Some(s) => s,
+            None => {
+                let s = self.b.import_signature(self.helper_sig.clone());
+                self.helper_sigref = Some(s);
+                s
+            }
+        };
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName {
+                namespace: 0,
+                index: self.helper_ids[h as usize],
+            });
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: false,
+            patchable: false,
+        });
+        self.helpers[h as usize] = Some(f);
+        f
     }
 
     /// Absolute stack index of register `r` of this frame.
@@ -266,13 +338,30 @@ impl<'a> Translator<'a> {
     fn set(&mut self, r: Reg, t: Value, p: Value) {
         self.b.def_var(self.tags[r.0 as usize], t);
         self.b.def_var(self.pays[r.0 as usize], p);
-        let (addr, off) = self.reg_addr(r);
-        self.store(t, addr, off);
-        self.store(p, addr, off + 8);
+    }
+
+    /// Stores the dirty registers at `pc` on a path that dominates the rest of the
+    /// instruction (before a call, whose arguments the callee reads from their slots).
+    fn sync_all(&mut self, pc: usize) {
+        self.sync(pc);
+        self.synced_at = Some(pc);
+    }
+
+    /// Stores every register that may differ from its slot at instruction `pc` (see the
+    /// module docs): after this the slots hold the truth, as the interpreter's would.
+    fn sync(&mut self, pc: usize) {
+        let dirty = self.dirty[pc].clone();
+        for r in dirty.iter() {
+            let reg = Reg(r as u16);
+            let (t, p) = self.get(reg);
+            let (addr, off) = self.reg_addr(reg);
+            self.store(t, addr, off);
+            self.store(p, addr, off + 8);
+        }
     }
 
     fn set_const(&mut self, r: Reg, t: u8, p: i64) {
-        let t = self.iconst(t as i64);
+        let t = self.tag_val(t);
         let p = self.iconst(p);
         self.set(r, t, p);
     }
@@ -359,6 +448,10 @@ impl<'a> Translator<'a> {
             match self.deferred[i] {
                 Deferred::Error(pc, blk) => {
                     self.b.switch_to_block(blk);
+                    self.cur_pc = pc;
+                    self.synced_at = None;
+                    // A failed call may have grown (moved) the stack.
+                    self.reload_regs();
                     self.save_pc(pc);
                     let r = self.helper(H::Unwind, &[]);
                     match self.input.proto.handler_for(pc).copied() {
@@ -383,6 +476,9 @@ impl<'a> Translator<'a> {
                 }
                 Deferred::SideExit(pc, blk) => {
                     self.b.switch_to_block(blk);
+                    self.cur_pc = pc;
+                    self.synced_at = None;
+                    self.reload_regs();
                     let p = self.iconst(pc as i64);
                     let st = self.helper(H::SideExit, &[p]);
                     self.b.ins().return_(&[st]);
@@ -489,6 +585,9 @@ impl<'a> Translator<'a> {
         self.vm = params[0];
         self.base = params[1];
         self.entry_pc = params[2];
+        self.tag_consts = (0..=tag::BOXED)
+            .map(|t| self.b.ins().iconst(I64, t as i64))
+            .collect();
         // This activation's frame is the top one and stays at this address.
         let buf = self.load(self.vm, off::FRAMES_BUF);
         let len = self.load(self.vm, off::FRAMES_LEN);
@@ -498,7 +597,7 @@ impl<'a> Translator<'a> {
         self.closure = self.load(self.frame, off::FRAME_CLOSURE);
         self.reload_regs();
         let normal = self.b.create_block();
-        if osr.is_empty() {
+        if !self.input.osr || osr.is_empty() {
             self.jump(normal);
         } else {
             let osr_block = self.b.create_block();
@@ -514,14 +613,15 @@ impl<'a> Translator<'a> {
                 let hit = self
                     .b
                     .ins()
-                    .icmp_imm_s(IntCC::Equal, self.entry_pc, pc as i64);
+                    .icmp_imm_s(IntCC::Equal, self.entry_pc, pc as i64 + 1);
                 let next = self.b.create_block();
                 let target = self.block_at(pc);
                 self.b.ins().brif(hit, target, &[], next, &[]);
                 self.b.switch_to_block(next);
             }
             // Not a loop header of this code: let the interpreter run the frame.
-            let st = self.helper(H::SideExit, &[self.entry_pc]);
+            let pc = self.b.ins().iadd_imm_s(self.entry_pc, -1);
+            let st = self.helper(H::SideExit, &[pc]);
             self.b.ins().return_(&[st]);
         }
         self.b.switch_to_block(normal);
@@ -560,6 +660,8 @@ impl<'a> Translator<'a> {
     // ----- instructions -----
 
     fn op(&mut self, pc: usize, op: Op) -> Result<(), String> {
+        self.cur_pc = pc;
+        self.synced_at = None;
         match op {
             Op::Move { a, b } => {
                 let (t, p) = self.get(b);
@@ -637,8 +739,8 @@ impl<'a> Translator<'a> {
                     self.b
                         .ins()
                         .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, t, tag::FALSE as i64);
-                let tt = self.iconst(tag::TRUE as i64);
-                let tf = self.iconst(tag::FALSE as i64);
+                let tt = self.tag_val(tag::TRUE);
+                let tf = self.tag_val(tag::FALSE);
                 let nt = self.b.ins().select(falsy, tt, tf);
                 let z = self.iconst(0);
                 self.set(a, nt, z);
@@ -865,6 +967,13 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
+    /// Records that register `r` holds an int from here on (its tag was just checked), so
+    /// later checks of it fold away.
+    fn know_int(&mut self, r: Reg) {
+        let t = self.tag_val(tag::INT);
+        self.b.def_var(self.tags[r.0 as usize], t);
+    }
+
     fn set_bool(&mut self, a: Reg, b: Value) {
         // true is tag 2, false tag 1: 1 + b.
         let t = self.b.ins().iadd_imm_s(b, tag::FALSE as i64);
@@ -927,7 +1036,7 @@ impl<'a> Translator<'a> {
         match o {
             Operand2::Reg(r) => self.get(r),
             Operand2::Imm(k) => {
-                let t = self.iconst(tag::INT as i64);
+                let t = self.tag_val(tag::INT);
                 let p = self.iconst(k);
                 (t, p)
             }
@@ -974,7 +1083,7 @@ impl<'a> Translator<'a> {
                     _ => self.b.ins().fdiv(x, y),
                 };
                 let rp = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
-                let ft = self.iconst(tag::FLOAT as i64);
+                let ft = self.tag_val(tag::FLOAT);
                 self.set(a, ft, rp);
                 self.jump(done);
             } else {
@@ -983,7 +1092,12 @@ impl<'a> Translator<'a> {
         }
         // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,
         // which raises the exact error.
+        let speculative = self.speculate_int(pc);
         self.b.switch_to_block(int_path);
+        self.know_int(b);
+        if let Operand2::Reg(r) = c {
+            self.know_int(r);
+        }
         let result = match op {
             Arith::Add | Arith::Sub | Arith::Mul => {
                 let (r, of) = match op {
@@ -1009,7 +1123,7 @@ impl<'a> Translator<'a> {
                 }
             }
         };
-        let it = self.iconst(tag::INT as i64);
+        let it = self.tag_val(tag::INT);
         self.set(a, it, result);
         self.jump(done);
         self.b.switch_to_block(slow);
@@ -1029,6 +1143,10 @@ impl<'a> Translator<'a> {
         };
         self.check_status(pc, st);
         self.reload(a);
+        if speculative {
+            // Only ints get here: the helper either raised or produced an int.
+            self.know_int(a);
+        }
         self.jump(done);
         self.b.switch_to_block(done);
     }
@@ -1174,6 +1292,10 @@ impl<'a> Translator<'a> {
             self.b.ins().jump(done, &[r.into()]);
         }
         self.b.switch_to_block(int_b);
+        self.know_int(b);
+        if let Operand2::Reg(rc) = c {
+            self.know_int(rc);
+        }
         let r = self.b.ins().icmp(icc, pb, pc_);
         let r = self.b.ins().uextend(I64, r);
         self.b.ins().jump(done, &[r.into()]);
@@ -1258,6 +1380,7 @@ impl<'a> Translator<'a> {
     fn call(&mut self, pc: usize, a: Reg, n: Count) {
         self.charge_fuel(pc);
         self.save_pc(pc);
+        self.sync_all(pc);
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
         let done = self.b.create_block();
@@ -1319,6 +1442,7 @@ impl<'a> Translator<'a> {
         }
         self.charge_fuel(pc);
         self.save_pc(pc);
+        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
@@ -1383,6 +1507,7 @@ impl<'a> Translator<'a> {
     fn super_invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count) {
         self.charge_fuel(pc);
         self.save_pc(pc);
+        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
@@ -1416,6 +1541,9 @@ impl<'a> Translator<'a> {
     }
 
     fn ret(&mut self, t: Value, p: Value, pc: usize) {
+        // The slots of a finished frame are scanned later as dead registers: leave them as the
+        // interpreter would.
+        self.sync(pc);
         let ret = self.load32(self.frame, off::FRAME_RET);
         let stack = self.load(self.vm, off::STACK_BASE);
         let rel = self.b.ins().ishl_imm_s(ret, 4);
@@ -1576,6 +1704,159 @@ impl<'a> Translator<'a> {
         self.jump(done);
         self.b.switch_to_block(done);
     }
+}
+
+/// A set of registers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct RegSet(Vec<u64>);
+
+impl RegSet {
+    fn new(n: usize) -> RegSet {
+        RegSet(vec![0; n.div_ceil(64)])
+    }
+
+    fn insert(&mut self, r: usize) {
+        self.0[r / 64] |= 1 << (r % 64);
+    }
+
+    /// Adds `other`; returns whether anything was added.
+    fn union(&mut self, other: &RegSet) -> bool {
+        let mut changed = false;
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            let n = *a | *b;
+            changed |= n != *a;
+            *a = n;
+        }
+        changed
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &bits)| {
+            (0..64)
+                .filter(move |i| bits & (1 << i) != 0)
+                .map(move |i| w * 64 + i)
+        })
+    }
+}
+
+/// For each instruction, the registers that may have been written (in compiled code, where
+/// writes stay in SSA values) since the last point where all registers were stored back.
+/// Calls and instructions that always call a helper store everything and reload their
+/// result, so nothing is dirty after them; other instructions add the register they write.
+fn dirty_registers(proto: &Proto) -> Vec<RegSet> {
+    let n = proto.code.len();
+    let nregs = proto.nregs as usize;
+    let mut dirty_in = vec![RegSet::new(nregs); n];
+    let mut work: Vec<usize> = (0..n).rev().collect();
+    let mut queued = vec![true; n];
+    while let Some(pc) = work.pop() {
+        queued[pc] = false;
+        let op = proto.code[pc];
+        let out = if always_syncs(&op) {
+            RegSet::new(nregs)
+        } else {
+            let mut out = dirty_in[pc].clone();
+            if let Some(a) = written_register(&op) {
+                out.insert(a.0 as usize);
+            }
+            out
+        };
+        for succ in successors(pc, &op, n) {
+            if dirty_in[succ].union(&out) && !queued[succ] {
+                queued[succ] = true;
+                work.push(succ);
+            }
+        }
+    }
+    dirty_in
+}
+
+/// Instructions that store all registers (and reload what they write) on every path.
+fn always_syncs(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::NewBox { .. }
+            | Op::Closure { .. }
+            | Op::Call { .. }
+            | Op::CallNative { .. }
+            | Op::Invoke { .. }
+            | Op::SuperInvoke { .. }
+            | Op::GetSuper { .. }
+            | Op::NewList { .. }
+            | Op::AppendList { .. }
+            | Op::NewMap { .. }
+            | Op::GetIndex { .. }
+            | Op::SetIndex { .. }
+            | Op::Class { .. }
+            | Op::IterPrep { .. }
+            | Op::IterNext { .. }
+    )
+}
+
+/// The register an instruction writes in compiled code, if any.
+fn written_register(op: &Op) -> Option<Reg> {
+    match *op {
+        Op::Move { a, .. }
+        | Op::LoadNil { a }
+        | Op::LoadTrue { a }
+        | Op::LoadFalse { a }
+        | Op::LoadInt { a, .. }
+        | Op::LoadK { a, .. }
+        | Op::LoadNative { a, .. }
+        | Op::GetGlobal { a, .. }
+        | Op::GetUpval { a, .. }
+        | Op::GetBox { a, .. }
+        | Op::Add { a, .. }
+        | Op::Sub { a, .. }
+        | Op::Mul { a, .. }
+        | Op::Div { a, .. }
+        | Op::Mod { a, .. }
+        | Op::AddI { a, .. }
+        | Op::SubI { a, .. }
+        | Op::MulI { a, .. }
+        | Op::DivI { a, .. }
+        | Op::ModI { a, .. }
+        | Op::Neg { a, .. }
+        | Op::Not { a, .. }
+        | Op::Eq { a, .. }
+        | Op::Ne { a, .. }
+        | Op::Lt { a, .. }
+        | Op::Le { a, .. }
+        | Op::Gt { a, .. }
+        | Op::Ge { a, .. }
+        | Op::GetProp { a, .. }
+        | Op::ForLoop { a, .. } => Some(a),
+        _ => None,
+    }
+}
+
+/// Where control can go after `op` at `pc` (errors excepted: error exits store everything).
+fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
+    let t = |off: Jump| (pc as i64 + 1 + off.0 as i64) as usize;
+    let mut out = match *op {
+        Op::Jmp { off } | Op::Loop { off } => vec![t(off)],
+        Op::JmpIf { off, .. }
+        | Op::JmpIfNot { off, .. }
+        | Op::JmpNotEq { off, .. }
+        | Op::JmpNotNe { off, .. }
+        | Op::JmpNotLt { off, .. }
+        | Op::JmpNotLe { off, .. }
+        | Op::JmpNotGt { off, .. }
+        | Op::JmpNotGe { off, .. }
+        | Op::JmpNotEqI { off, .. }
+        | Op::JmpNotNeI { off, .. }
+        | Op::JmpNotLtI { off, .. }
+        | Op::JmpNotLeI { off, .. }
+        | Op::JmpNotGtI { off, .. }
+        | Op::JmpNotGeI { off, .. }
+        | Op::IterNext { off, .. }
+        | Op::ForPrep { off, .. }
+        | Op::ForLoop { off, .. } => vec![t(off), pc + 1],
+        Op::Return { .. } | Op::ReturnNil {} | Op::Throw { .. } => vec![],
+        _ => vec![pc + 1],
+    };
+    out.retain(|&s| s < n);
+    out
 }
 
 /// An out-of-line block: the error exit or the side exit of an instruction.

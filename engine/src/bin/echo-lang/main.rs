@@ -57,6 +57,15 @@ enum Command {
         /// Source file (`-` for standard input).
         file: PathBuf,
     },
+    /// Print the Cranelift IR (CLIF) the JIT generates for every function.
+    #[cfg(feature = "jit")]
+    Clif {
+        /// Source file (`-` for standard input).
+        file: PathBuf,
+        /// Also print the machine code.
+        #[arg(long)]
+        asm: bool,
+    },
     /// Interactive read-eval-print loop.
     Repl {
         #[command(flatten)]
@@ -78,6 +87,12 @@ struct EngineArgs {
     /// Maximum heap size in bytes.
     #[arg(long)]
     max_heap: Option<usize>,
+    /// Tiered: calls after which a function is compiled.
+    #[arg(long, default_value_t = Config::default().hot_calls)]
+    hot_calls: u32,
+    /// Tiered: loop iterations after which a running function enters compiled code.
+    #[arg(long, default_value_t = Config::default().hot_loops)]
+    hot_loops: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -108,6 +123,8 @@ impl EngineArgs {
             tier: self.tier,
             limits,
             output,
+            hot_calls: self.hot_calls,
+            hot_loops: self.hot_loops,
             ..Config::default()
         }
     }
@@ -255,6 +272,46 @@ fn main() -> ExitCode {
                 Err(e) => {
                     report(&file, &source, e);
                     ExitCode::from(exit_code(e))
+                }
+            }
+        }
+        #[cfg(feature = "jit")]
+        Command::Clif { file, asm } => {
+            let source = match read_source(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(EXIT_NOINPUT);
+                }
+            };
+            match compile_bytes(&source, &Limits::default()) {
+                Ok(program) => {
+                    println!(";; Echo functions compiled by the JIT, as CLIF. Imported helpers:");
+                    for (clif_name, name) in echo_engine::jit::helper_names() {
+                        println!(";;   {clif_name} = {name}");
+                    }
+                    for dump in echo_engine::jit::clif_of_program(program, &Config::default(), asm)
+                    {
+                        println!();
+                        match dump.clif {
+                            Ok(text) => {
+                                println!(";; {}", dump.name);
+                                print!("{text}");
+                                if let Some(code) = dump.asm {
+                                    println!(";; machine code of {}:", dump.name);
+                                    for line in code.lines() {
+                                        println!(";   {line}");
+                                    }
+                                }
+                            }
+                            Err(why) => println!(";; {}: not compiled: {why}", dump.name),
+                        }
+                    }
+                    ExitCode::from(EXIT_OK)
+                }
+                Err(e) => {
+                    report(&file, &source, &e);
+                    ExitCode::from(EXIT_COMPILE)
                 }
             }
         }
