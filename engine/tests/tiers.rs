@@ -1,0 +1,323 @@
+//! Crossing tiers: compiled and interpreted code mixed in one run must behave exactly like
+//! the interpreter alone. Each test checks both the outcome and that the tier transition it
+//! is about really happened (compilation, OSR entry, side exit).
+#![cfg(feature = "jit")]
+
+use echo_engine::jit::FnState;
+use echo_engine::{Config, ErrorKind, Outcome, Session, Tier, run};
+
+fn interp(src: &str) -> Outcome {
+    run(
+        src,
+        &Config {
+            tier: Tier::Interp,
+            ..Config::default()
+        },
+    )
+}
+
+fn tiered(src: &str, hot: u32) -> Outcome {
+    run(
+        src,
+        &Config {
+            tier: Tier::Tiered,
+            hot_calls: hot,
+            hot_loops: hot,
+            ..Config::default()
+        },
+    )
+}
+
+fn jit(src: &str) -> Outcome {
+    run(
+        src,
+        &Config {
+            tier: Tier::Jit,
+            ..Config::default()
+        },
+    )
+}
+
+/// The JIT record of function `name`.
+fn fn_jit(o: &Outcome, name: &str) -> echo_engine::jit::FnJit {
+    let f = o
+        .stats
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no function {name}"));
+    f.jit.clone().expect("a compiling tier records JIT state")
+}
+
+/// Runs `src` in every tier configuration and asserts identical outcomes; returns the JIT run
+/// and the tiered run with threshold 2.
+fn same_everywhere(src: &str) -> (Outcome, Outcome) {
+    let reference = interp(src);
+    let j = jit(src);
+    assert_eq!(j, reference, "jit differs from interp");
+    for hot in [1, 2, 3] {
+        assert_eq!(
+            tiered(src, hot),
+            reference,
+            "tiered {hot} differs from interp"
+        );
+    }
+    (j, tiered(src, 2))
+}
+
+#[test]
+fn calls_and_loops_compile_in_the_jit_tier() {
+    let src = "fn sq(x) { return x * x; }\nlet s = 0;\nfor i in 0..100 { s += sq(i); }\nreturn s;";
+    let (j, _) = same_everywhere(src);
+    assert_eq!(j.result, Ok("328350".into()));
+    assert_eq!(fn_jit(&j, "sq").state, FnState::Compiled);
+    assert_eq!(fn_jit(&j, "<script>").state, FnState::Compiled);
+}
+
+#[test]
+fn tiered_compiles_after_hot_calls() {
+    let src = "fn f(x) { return x + 1; }\nlet s = 0;\nfor i in 0..20 { s = f(s); }\nreturn s;";
+    let o = run(
+        src,
+        &Config {
+            tier: Tier::Tiered,
+            hot_calls: 10,
+            hot_loops: 1_000_000,
+            ..Config::default()
+        },
+    );
+    assert_eq!(o.result, Ok("20".into()));
+    assert_eq!(fn_jit(&o, "f").state, FnState::Compiled);
+    assert_eq!(
+        fn_jit(&o, "<script>").state,
+        FnState::Interpreted,
+        "the script is called once"
+    );
+}
+
+#[test]
+fn osr_enters_nested_loops() {
+    let src = "fn work(n) {\n  let t = 0;\n  for i in 0..n {\n    let j = 0;\n    while j < n {\n      t += i * j;\n      j += 1;\n    }\n  }\n  return t;\n}\nreturn work(30);";
+    let (_, t) = same_everywhere(src);
+    let w = fn_jit(&t, "work");
+    assert!(
+        w.osr_entries >= 1,
+        "work was not entered at a loop header: {w:?}"
+    );
+    assert_eq!(t.result, Ok("189225".into()));
+}
+
+/// Warms a function up with ints, then calls it with other types: the speculation fails.
+fn flip(body: &str, warm: &str, flip: &str) -> String {
+    format!(
+        "fn f(a, b) {{ {body} }}\nlet r = [];\nfor i in 0..20 {{ push(r, f({warm})); }}\npush(r, f({flip}));\nreturn r;"
+    )
+}
+
+#[test]
+fn side_exits_in_every_speculated_operation() {
+    let cases = [
+        ("return a + b;", "i, 2", "1.5, 2"),
+        ("return a - b;", "i, 2", "\"x\", 2"),
+        ("return a * b;", "i, 3", "[1], 2"),
+        ("return a / b;", "i, 3", "7.5, 2"),
+        ("return a % b;", "i, 3", "7.5, 2"),
+        ("return a + 1;", "i, 0", "0.5, 0"),
+        ("return a - 1;", "i, 0", "0.5, 0"),
+        ("return a * 2;", "i, 0", "0.5, 0"),
+        ("return a / 2;", "i, 0", "0.5, 0"),
+        ("return a % 2;", "i, 0", "0.5, 0"),
+        ("return a < b;", "i, 5", "\"a\", \"b\""),
+        ("return a <= b;", "i, 5", "1.5, 2"),
+        ("return a > b;", "i, 5", "1.5, 2"),
+        ("return a >= b;", "i, 5", "1.5, 2"),
+        ("if a < b { return 1; } return 0;", "i, 5", "2.5, 3"),
+        ("if a >= 3 { return 1; } return 0;", "i, 5", "2.5, 3"),
+        ("if a > b { return 1; } return 0;", "i, 5", "\"b\", \"a\""),
+    ];
+    for (body, warm, flipped) in cases {
+        let src = flip(body, warm, flipped);
+        let (j, t) = same_everywhere(&src);
+        let fj = fn_jit(&j, "f");
+        assert!(
+            fj.side_exits >= 1,
+            "{body}: no side exit in the jit tier: {fj:?}"
+        );
+        let ft = fn_jit(&t, "f");
+        assert!(
+            ft.side_exits >= 1,
+            "{body}: no side exit when tiered: {ft:?}"
+        );
+    }
+}
+
+#[test]
+fn side_exits_on_shape_changes() {
+    let class = "class P { fn init(x) { self.x = x; } fn get() { return self.x; } }\nclass Q { fn init(x) { self.y = 0; self.x = x; } fn get() { return self.x * 10; } }\n";
+    let cases = [
+        "fn f(o) { return o.x; }",
+        "fn f(o) { o.x = o.x + 1; return o.x; }",
+        "fn f(o) { return o.get(); }",
+    ];
+    for f in cases {
+        let src = format!(
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\npush(r, f(Q(5)));\nreturn r;"
+        );
+        // The jit tier compiles before any cache is filled, so it does not guess shapes;
+        // tiered compilation does, after the first calls.
+        let (_, t) = same_everywhere(&src);
+        assert!(
+            fn_jit(&t, "f").side_exits >= 1,
+            "{f}: no side exit when tiered"
+        );
+        // After the side exit the function is recompiled without speculation.
+        let src2 = format!(
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\nfor i in 0..20 {{ push(r, f(Q(i))); }}\nreturn len(r);"
+        );
+        let (_, t2) = same_everywhere(&src2);
+        let ft = fn_jit(&t2, "f");
+        assert_eq!(ft.state, FnState::Compiled, "{f}: not recompiled");
+        assert!(!ft.speculative && ft.compilations == 2, "{f}: {ft:?}");
+    }
+}
+
+#[test]
+fn exceptions_cross_compiled_and_interpreted_frames() {
+    // Compiled thrower, interpreted catcher (the script runs once and has no hot loop).
+    let src = "fn thrower(n) { if n > 15 { throw \"deep \" + str(n); } return n; }\n\
+               let out = [];\nfor i in 0..20 { try { push(out, thrower(i)); } catch e { push(out, e); } }\nreturn out;";
+    let o = run(
+        src,
+        &Config {
+            tier: Tier::Tiered,
+            hot_calls: 3,
+            hot_loops: 1_000_000,
+            ..Config::default()
+        },
+    );
+    assert_eq!(o, interp(src));
+    assert_eq!(fn_jit(&o, "thrower").state, FnState::Compiled);
+    assert_eq!(fn_jit(&o, "<script>").state, FnState::Interpreted);
+    // Compiled catcher, interpreted thrower (called once, so never compiled when tiered).
+    let src = "fn once(x) { return x / 0; }\nfn catcher(k) {\n  if k < 25 { return k; }\n  try { return once(k); } catch e { return e.kind + \" at line \" + str(e.line); }\n}\n\
+               let out = [];\nfor i in 0..26 { push(out, catcher(i)); }\nreturn out[25];";
+    let o = run(
+        src,
+        &Config {
+            tier: Tier::Tiered,
+            hot_calls: 3,
+            hot_loops: 1_000_000,
+            ..Config::default()
+        },
+    );
+    assert_eq!(o, interp(src));
+    assert_eq!(o.result, Ok("\"ZeroDivisionError at line 1\"".into()));
+    // The catch path never ran before `catcher` was compiled, so its speculation there fails
+    // once (a side exit) and the frame finishes in the interpreter.
+    assert!(fn_jit(&o, "catcher").compilations >= 1);
+    assert_eq!(fn_jit(&o, "once").state, FnState::Interpreted);
+    // Uncaught through a mix of frames: same error, line and trace everywhere.
+    let src = "fn a(n) { if n == 0 { return [][1]; } return b(n - 1); }\nfn b(n) { return a(n); }\nfor i in 0..5 { a(2); }\na(7);";
+    let (j, _) = same_everywhere(src);
+    let e = j.result.unwrap_err();
+    assert_eq!((e.kind, e.line), (ErrorKind::IndexError, 1));
+    assert!(e.trace.len() > 1, "the trace lists every frame");
+}
+
+#[test]
+fn deep_recursion_in_compiled_code_hits_the_call_depth_limit() {
+    let src = "fn down(n) { return down(n + 1) + 1; }\ndown(0);";
+    let (j, t) = same_everywhere(src);
+    let e = j.result.as_ref().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::StackOverflow);
+    assert_eq!(e.message, "maximum call depth of 10000 exceeded");
+    assert_eq!(e.trace.len(), 10_000);
+    assert_eq!(fn_jit(&j, "down").state, FnState::Compiled);
+    assert_eq!(fn_jit(&t, "down").state, FnState::Compiled);
+    // A deep but legal recursion completes in compiled code.
+    let src = "fn sum(n) { if n == 0 { return 0; } return n + sum(n - 1); }\nreturn sum(9000);";
+    let (j, _) = same_everywhere(src);
+    assert_eq!(j.result, Ok("40504500".into()));
+}
+
+#[test]
+fn collection_during_helper_calls_from_compiled_code() {
+    // Every allocation collects; compiled code keeps values in registers between helper
+    // calls, so the slots must hold them at every safepoint or objects would be lost.
+    let src = "fn build(n) {\n  let xs = [];\n  let s = \"\";\n  for i in 0..n {\n    let pair = [i, str(i)];\n    push(xs, pair);\n    s = s + pair[1];\n  }\n  return [len(xs), xs[n - 1], s];\n}\nlet r = nil;\nfor k in 0..5 { r = build(40); }\nreturn r;";
+    let reference = interp(src);
+    for tier in [Tier::Jit, Tier::Tiered] {
+        let o = run(
+            src,
+            &Config {
+                tier,
+                gc_stress: true,
+                hot_calls: 2,
+                hot_loops: 2,
+                ..Config::default()
+            },
+        );
+        assert_eq!(o, reference, "{tier}");
+        assert!(
+            o.stats.heap.collections > 200,
+            "{tier}: the collector did not run at safepoints"
+        );
+        assert_eq!(fn_jit(&o, "build").state, FnState::Compiled, "{tier}");
+    }
+}
+
+#[test]
+fn fuel_is_charged_identically() {
+    let src = "fn f(n) { let t = 0; while n > 0 { t += n; n -= 1; } return t; }\nlet s = 0;\nfor i in 0..50 { s += f(i); }\nreturn s;";
+    let (j, t) = same_everywhere(src);
+    assert_eq!(j.fuel_used, interp(src).fuel_used);
+    assert_eq!(t.fuel_used, interp(src).fuel_used);
+    for limit in [1, 17, 500, 1000] {
+        let c = |tier| {
+            run(
+                src,
+                &Config {
+                    tier,
+                    hot_calls: 2,
+                    hot_loops: 2,
+                    limits: echo_engine::Limits {
+                        fuel: Some(limit),
+                        ..Default::default()
+                    },
+                    ..Config::default()
+                },
+            )
+        };
+        let reference = c(Tier::Interp);
+        assert_eq!(
+            reference.result.as_ref().unwrap_err().kind,
+            ErrorKind::FuelExhausted
+        );
+        assert_eq!(c(Tier::Jit), reference, "fuel {limit}, jit");
+        assert_eq!(c(Tier::Tiered), reference, "fuel {limit}, tiered");
+    }
+}
+
+#[test]
+fn compiled_code_is_never_writable_and_executable() {
+    let mut s = Session::new(Config {
+        tier: Tier::Jit,
+        ..Config::default()
+    });
+    let o = s.eval("fn f(x) { return x * 2; } let t = 0; for i in 0..10 { t += f(i); } t");
+    assert_eq!(o.result, Ok("90".into()));
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("Linux exposes the memory map");
+    let wx: Vec<&str> = maps
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|p| p.contains('w') && p.contains('x'))
+        })
+        .collect();
+    assert!(wx.is_empty(), "writable and executable mappings: {wx:?}");
+    assert!(
+        maps.lines()
+            .any(|l| l.split_whitespace().nth(1).is_some_and(|p| p.contains('x')))
+    );
+}
