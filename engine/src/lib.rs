@@ -237,10 +237,9 @@ pub struct Session {
 impl Session {
     /// A new, empty session.
     pub fn new(config: Config) -> Session {
-        Session {
-            vm: Vm::new(&config),
-            config,
-        }
+        let mut vm = Vm::new(&config);
+        vm.stable_globals = false;
+        Session { vm, config }
     }
 
     /// Compiles and runs one entry. A final expression statement (its `;` may be omitted)

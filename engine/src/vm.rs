@@ -144,6 +144,10 @@ pub struct Vm {
     /// An error raised inside compiled code or a helper, on its way to the next frame.
     #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub(crate) pending: Option<Box<RtError>>,
+    /// Whether global slots keep their first value (top-level functions are constants),
+    /// which compiled code may rely on; a REPL session, where entries may redefine a
+    /// function, clears it.
+    pub(crate) stable_globals: bool,
     /// Lowest host stack address compiled code may call further from (see `jit`).
     #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub(crate) native_limit: usize,
@@ -208,6 +212,7 @@ impl Vm {
             err_line: None,
             pending: None,
             native_limit: usize::MAX,
+            stable_globals: true,
         }
     }
 

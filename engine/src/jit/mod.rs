@@ -30,11 +30,13 @@ pub(crate) const STATUS_OK: u64 = 0;
 /// Status returned by compiled code and helpers: an error is pending in `Vm::pending`.
 pub(crate) const STATUS_ERR: u64 = 1;
 
-/// Compiled code: `(vm, frame base, entry) -> status`, `entry` being 0 for a call or, in an
-/// OSR version, the loop header's pc plus 1. The caller has pushed the frame;
+/// Compiled code: `(vm, frame base, entry, address of register 0, address of the frame
+/// record) -> status`, `entry` being 0 for a call or, in an OSR version, the loop header's pc
+/// plus 1. The caller has pushed the frame;
 /// on success the result is in the frame's return slot and the frame is popped; on error the
 /// frame is popped and recorded in the trace, and the error is in `Vm::pending`.
-pub(crate) type CompiledFn = unsafe extern "C" fn(*mut Vm, u64, u64) -> u64;
+pub(crate) type CompiledFn =
+    unsafe extern "C" fn(*mut Vm, u64, u64, *mut crate::value::Value, *mut Frame) -> u64;
 
 /// Whether and how a function is compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -322,6 +324,8 @@ impl Vm {
             }
         };
         debug_assert!(entry != 0, "only compiled functions are entered");
+        let regs = self.stack.ptr(frame.base as usize);
+        let record = self.frames.last_mut().expect("the frame to run is on top") as *mut Frame;
         let vm: *mut Vm = self;
         crate::source::with_stack(|| {
             let limit = native_stack_limit();
@@ -333,7 +337,7 @@ impl Vm {
             // expects is on top of the frame stack with `base` set.
             let status = unsafe {
                 let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
-                f(vm, frame.base as u64, entry_arg)
+                f(vm, frame.base as u64, entry_arg, regs, record)
             };
             // SAFETY: as above; compiled code has returned.
             unsafe { (*vm).native_limit = saved };
@@ -439,7 +443,7 @@ impl Jit {
         let module = self.module.as_mut().ok_or("no code module")?;
         module.clear_context(&mut self.ctx);
         let mut sig = module.make_signature();
-        for _ in 0..3 {
+        for _ in 0..5 {
             sig.params.push(AbiParam::new(types::I64));
         }
         sig.returns.push(AbiParam::new(types::I64));

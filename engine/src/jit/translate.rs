@@ -88,6 +88,11 @@ struct Input<'a> {
     super_methods: FxHashMap<crate::symbol::Symbol, crate::heap::Gc<crate::heap::Closure>>,
     /// Global slots that hold a function or class for the whole run.
     globals_kind: Vec<GlobalKind>,
+    /// The closure each function global holds now, when globals can no longer change
+    /// (top-level functions are constants outside the REPL).
+    fn_globals: FxHashMap<u32, crate::heap::Gc<crate::heap::Closure>>,
+    /// Arity and register count of every prototype (for calls to known functions).
+    proto_shapes: Vec<(u32, u32)>,
 }
 
 /// Translates prototype `pid` into `func`.
@@ -151,6 +156,21 @@ pub(crate) fn translate(
         icb: info.icb as usize,
         super_methods,
         globals_kind: vm.program().globals.iter().map(|g| g.kind).collect(),
+        fn_globals: if vm.stable_globals {
+            vm.program()
+                .globals
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.kind == GlobalKind::Fn)
+                .filter_map(|(i, _)| match vm.globals.get(i) {
+                    Some(EchoValue::Func(c)) => Some((i as u32, *c)),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            FxHashMap::default()
+        },
+        proto_shapes: vm.fn_info.iter().map(|f| (f.arity, f.nregs)).collect(),
     };
     let mut b = FunctionBuilder::new(func, fctx);
     let compiled_sig = b.import_signature(compiled_sig);
@@ -188,6 +208,9 @@ struct Translator<'a> {
     deferred: Vec<Deferred>,
     /// Tag constants, indexed by tag (defined in the entry block).
     tag_consts: Vec<Value>,
+    /// Registers known (within the current block) to hold a constant function: the closure
+    /// and its prototype.
+    known_fn: FxHashMap<u16, (crate::heap::Gc<crate::heap::Closure>, ProtoId)>,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
     /// The instruction being translated (or whose exit block is being emitted).
@@ -234,6 +257,7 @@ impl<'a> Translator<'a> {
             side_exit_blocks: FxHashMap::default(),
             deferred: Vec::new(),
             tag_consts: Vec::new(),
+            known_fn: FxHashMap::default(),
             dirty: dirty_registers(input.proto),
             cur_pc: 0,
             synced_at: None,
@@ -338,6 +362,7 @@ impl<'a> Translator<'a> {
     fn set(&mut self, r: Reg, t: Value, p: Value) {
         self.b.def_var(self.tags[r.0 as usize], t);
         self.b.def_var(self.pays[r.0 as usize], p);
+        self.known_fn.remove(&r.0);
     }
 
     /// Stores the dirty registers at `pc` on a path that dominates the rest of the
@@ -588,14 +613,11 @@ impl<'a> Translator<'a> {
         self.tag_consts = (0..=tag::BOXED)
             .map(|t| self.b.ins().iconst(I64, t as i64))
             .collect();
-        // This activation's frame is the top one and stays at this address.
-        let buf = self.load(self.vm, off::FRAMES_BUF);
-        let len = self.load(self.vm, off::FRAMES_LEN);
-        let top = self.b.ins().iadd_imm_s(len, -1);
-        let rel = self.b.ins().imul_imm_s(top, off::FRAME_SIZE);
-        self.frame = self.b.ins().iadd(buf, rel);
+        // The caller passes this activation's frame record (the top one; it stays at this
+        // address) and the address of register 0.
+        self.frame = params[4];
         self.closure = self.load(self.frame, off::FRAME_CLOSURE);
-        self.reload_regs();
+        self.b.def_var(self.regs, params[3]);
         let normal = self.b.create_block();
         if !self.input.osr || osr.is_empty() {
             self.jump(normal);
@@ -647,6 +669,7 @@ impl<'a> Translator<'a> {
                 }
                 self.b.switch_to_block(blk);
                 self.terminated = false;
+                self.known_fn.clear();
             }
             self.op(pc, *op)?;
         }
@@ -1028,6 +1051,9 @@ impl<'a> Translator<'a> {
             self.b.switch_to_block(ok);
         }
         self.set(a, t, p);
+        if let Some(&c) = self.input.fn_globals.get(&g.0) {
+            self.known_fn.insert(a.0, (c, c.proto));
+        }
     }
 
     // ----- arithmetic and comparison -----
@@ -1325,21 +1351,43 @@ impl<'a> Translator<'a> {
             base: callee_base,
             ret,
             nargs,
+            known,
         } = callee;
         let fn_info = self.load(self.vm, off::M_FN_INFO);
-        let rel = self.b.ins().imul_imm_s(pid, off::FN_INFO_SIZE);
-        let rec = self.b.ins().iadd(fn_info, rel);
+        let rec = match known {
+            Some(p) => self
+                .b
+                .ins()
+                .iadd_imm_s(fn_info, p.0 as i64 * off::FN_INFO_SIZE),
+            None => {
+                let rel = self.b.ins().imul_imm_s(pid, off::FN_INFO_SIZE);
+                self.b.ins().iadd(fn_info, rel)
+            }
+        };
         let entry = self.load(rec, off::FN_ENTRY);
         let c1 = self.b.create_block();
         self.b.ins().brif(entry, c1, &[], slow, &[]);
         self.b.switch_to_block(c1);
-        let arity = self.load32(rec, off::FN_ARITY);
-        let arity_ok = self.b.ins().icmp_imm_s(IntCC::Equal, arity, nargs as i64);
         let len = self.load(self.vm, off::FRAMES_LEN);
         let cap = self.load(self.vm, off::FRAMES_CAP);
         let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
-        let nregs = self.load32(rec, off::FN_NREGS);
-        let top = self.b.ins().iadd(callee_base, nregs);
+        let (arity_ok, top) = match known.map(|p| self.input.proto_shapes[p.0 as usize]) {
+            Some((arity, nregs)) => {
+                // Shape known: a wrong argument count always takes the slow path (which
+                // raises the error).
+                let ok = self
+                    .b
+                    .ins()
+                    .iconst(types::I8, i64::from(arity == nargs as u32));
+                (ok, self.b.ins().iadd_imm_s(callee_base, nregs as i64))
+            }
+            None => {
+                let arity = self.load32(rec, off::FN_ARITY);
+                let ok = self.b.ins().icmp_imm_s(IntCC::Equal, arity, nargs as i64);
+                let nregs = self.load32(rec, off::FN_NREGS);
+                (ok, self.b.ins().iadd(callee_base, nregs))
+            }
+        };
         let size = self.load(self.vm, off::STACK_LEN);
         let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
         let sp = self.b.ins().get_stack_pointer(I64);
@@ -1369,10 +1417,11 @@ impl<'a> Translator<'a> {
         let count = self.load(caddr, 0);
         let count1 = self.b.ins().iadd_imm_s(count, 1);
         self.store(count1, caddr, 0);
-        let call =
-            self.b
-                .ins()
-                .call_indirect(self.compiled_sig, entry, &[self.vm, callee_base, zero]);
+        let stack = self.load(self.vm, off::STACK_BASE);
+        let scaled = self.b.ins().ishl_imm_s(callee_base, 4);
+        let callee_regs = self.b.ins().iadd(stack, scaled);
+        let args = [self.vm, callee_base, zero, callee_regs, fr];
+        let call = self.b.ins().call_indirect(self.compiled_sig, entry, &args);
         let st = self.b.inst_results(call)[0];
         self.b.ins().jump(done, &[st.into()]);
     }
@@ -1385,24 +1434,37 @@ impl<'a> Translator<'a> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
-        let is_fn = self.tag_is(t, tag::FUNC);
-        let fast = self.b.create_block();
-        self.b.ins().brif(is_fn, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
-        let pid = self.load32(p, layout::CLOSURE_PROTO);
         let ret = self.slot(a);
         let callee_base = self.b.ins().iadd_imm_s(ret, 1);
-        self.direct_call(
-            Callee {
+        if let Some(&(c, proto)) = self.known_fn.get(&a.0) {
+            // A top-level function: the callee and its shape are known here.
+            let closure = self.iconst(c.addr() as i64);
+            let pid = self.iconst(proto.0 as i64);
+            let callee = Callee {
+                closure,
+                pid,
+                base: callee_base,
+                ret,
+                nargs: n.0,
+                known: Some(proto),
+            };
+            self.direct_call(callee, slow, done);
+        } else {
+            let is_fn = self.tag_is(t, tag::FUNC);
+            let fast = self.b.create_block();
+            self.b.ins().brif(is_fn, fast, &[], slow, &[]);
+            self.b.switch_to_block(fast);
+            let pid = self.load32(p, layout::CLOSURE_PROTO);
+            let callee = Callee {
                 closure: p,
                 pid,
                 base: callee_base,
                 ret,
                 nargs: n.0,
-            },
-            slow,
-            done,
-        );
+                known: None,
+            };
+            self.direct_call(callee, slow, done);
+        }
         self.b.switch_to_block(slow);
         let s = self.slot(a);
         let nargs = self.iconst(n.0 as i64);
@@ -1447,11 +1509,11 @@ impl<'a> Translator<'a> {
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
         if ic != IcIdx::NONE {
-            let (method, pid) = if speculate {
+            let (method, pid, known) = if speculate {
                 let m = entry.method.expect("checked above");
                 let mv = self.iconst(m.addr() as i64);
                 let pv = self.iconst(m.proto.0 as i64);
-                (mv, pv)
+                (mv, pv, Some(m.proto))
             } else {
                 let is_inst = self.tag_is(t, tag::INSTANCE);
                 let c1 = self.b.create_block();
@@ -1472,7 +1534,7 @@ impl<'a> Translator<'a> {
                 self.b.ins().brif(hit, c2, &[], slow, &[]);
                 self.b.switch_to_block(c2);
                 let pid = self.load32(method, layout::CLOSURE_PROTO);
-                (method, pid)
+                (method, pid, None)
             };
             let slot = self.slot(a);
             self.direct_call(
@@ -1482,6 +1544,7 @@ impl<'a> Translator<'a> {
                     base: slot,
                     ret: slot,
                     nargs: n.0,
+                    known,
                 },
                 slow,
                 done,
@@ -1516,17 +1579,15 @@ impl<'a> Translator<'a> {
             let mv = self.iconst(method.addr() as i64);
             let pv = self.iconst(method.proto.0 as i64);
             let slot = self.slot(a);
-            self.direct_call(
-                Callee {
-                    closure: mv,
-                    pid: pv,
-                    base: slot,
-                    ret: slot,
-                    nargs: n.0,
-                },
-                slow,
-                done,
-            );
+            let callee = Callee {
+                closure: mv,
+                pid: pv,
+                base: slot,
+                ret: slot,
+                nargs: n.0,
+                known: Some(method.proto),
+            };
+            self.direct_call(callee, slow, done);
         } else {
             self.jump(slow);
         }
@@ -1875,6 +1936,8 @@ struct Callee {
     base: Value,
     ret: Value,
     nargs: u16,
+    /// The prototype, when known at compile time.
+    known: Option<ProtoId>,
 }
 
 /// The right operand of an arithmetic or comparison instruction.
