@@ -321,3 +321,145 @@ fn compiled_code_is_never_writable_and_executable() {
             .any(|l| l.split_whitespace().nth(1).is_some_and(|p| p.contains('x')))
     );
 }
+
+/// One program per opcode family: its bytecode must contain every listed opcode, every function
+/// it calls must compile in the JIT tier, and it must give the interpreter's outcome in every
+/// tier, with `f` warmed up on ints and then called with other types.
+#[test]
+fn every_opcode_family_compiles_and_agrees() {
+    // A list literal longer than one `NewList` batch continues with `AppendList`.
+    let long_list = format!(
+        "fn f(a) {{ let l = [{}]; return len(l) + l[69]; }}",
+        vec!["a"; 70].join(", ")
+    );
+    let families: &[(&str, &[&str], &str)] = &[
+        (
+            "moves and constants",
+            &[
+                "Move",
+                "LoadNil",
+                "LoadTrue",
+                "LoadFalse",
+                "LoadInt",
+                "LoadK",
+            ],
+            "fn f(a) { let b = a; let c = nil; let d = true; let e = false; let g = 7; let h = \"s\"; let k = 2.5; return [b, c, d, e, g, h, k, 100000000000]; }",
+        ),
+        (
+            "globals, natives and upvalues",
+            &[
+                "GetGlobal",
+                "SetGlobal",
+                "LoadNative",
+                "Closure",
+                "NewBox",
+                "GetBox",
+                "SetBox",
+            ],
+            "let G = 0;\nfn f(a) { G = G + a; let n = 0; let inc = fn() { n += 1; return n; }; inc(); let ln = len; n = n + ln(\"ab\"); return [G, inc(), n]; }",
+        ),
+        (
+            "upvalue access from a closure",
+            &["GetUpval", "SetUpval", "Return"],
+            "fn mk() { let n = 0; fn f(a) { n = n + a; return n; } return f; }\nlet f = mk();",
+        ),
+        (
+            "arithmetic",
+            &[
+                "Add", "Sub", "Mul", "Div", "Mod", "AddI", "SubI", "MulI", "DivI", "ModI", "Neg",
+            ],
+            "fn f(a) { let b = a + 3; let c = b * b + 1; return [a + b, a - b, a * b, a / c, a % c, a + 1, a - 1, a * 3, a / 2, a % 2, -a, a + 0.5, b / 2.0, \"x\" + str(a)]; }",
+        ),
+        (
+            "comparisons and logic",
+            &["Eq", "Ne", "Lt", "Le", "Gt", "Ge", "Not"],
+            "fn f(a) { let b = 3; return [a == b, a != b, a < b, a <= b, a > b, a >= b, !a, a == nil, \"a\" < \"b\", 1.5 >= a]; }",
+        ),
+        (
+            "branches",
+            &[
+                "Jmp",
+                "JmpIf",
+                "JmpIfNot",
+                "JmpNotEq",
+                "JmpNotNe",
+                "JmpNotLt",
+                "JmpNotLe",
+                "JmpNotGt",
+                "JmpNotGe",
+                "JmpNotEqI",
+                "JmpNotNeI",
+                "JmpNotLtI",
+                "JmpNotLeI",
+                "JmpNotGtI",
+                "JmpNotGeI",
+            ],
+            "fn f(a) { let b = 4; let r = 0;\n if a == b { r += 1; } if a != b { r += 2; } if a < b { r += 4; } if a <= b { r += 8; } if a > b { r += 16; } if a >= b { r += 32; }\n if a == 1 { r += 64; } if a != 1 { r += 128; } if a < 1 { r += 256; } if a <= 1 { r += 512; } if a > 1 { r += 1024; } if a >= 1 { r += 2048; }\n if a && b { r += 1; } else { r -= 1; } if a || r { r += 1; } return r; }",
+        ),
+        (
+            "loops",
+            &["Loop", "ForPrep", "ForLoop", "IterPrep", "IterNext"],
+            "fn f(a) { let s = 0; for i in 0..a { s += i; } for x in [1, 2, a] { s += x; } for k in {\"p\": 1} { s += len(k); } let j = 0; while j < a { j += 1; } return s + j; }",
+        ),
+        (
+            "calls",
+            &["Call", "CallNative", "ReturnNil"],
+            "fn g(x) { return x * 2; }\nfn h() {}\nfn f(a) { let k = g; h(); return [g(a), k(a), len([a]), abs(-a), h()]; }",
+        ),
+        (
+            "collections",
+            &["NewList", "NewMap", "GetIndex", "SetIndex"],
+            "fn f(a) { let l = [a, a + 1]; push(l, 3); l[0] = 9; let m = {\"k\": a}; m[\"j\"] = l[1]; return [l, m, m[\"k\"], \"abc\"[1]]; }",
+        ),
+        ("long list literals", &["NewList", "AppendList"], &long_list),
+        (
+            "objects",
+            &[
+                "Class",
+                "GetProp",
+                "SetProp",
+                "Invoke",
+                "SuperInvoke",
+                "GetSuper",
+            ],
+            "class A { fn init(x) { self.x = x; } fn get() { return self.x; } }\nclass B : A { fn get() { let m = super.get; return super.get() + m(); } }\nfn f(a) { let o = B(a); o.x = o.x + 1; return [o.get(), o.x]; }",
+        ),
+        (
+            "exceptions",
+            &["Throw"],
+            "fn f(a) { try { if a > 2 { throw Error(\"big\"); } return 1 / (a - 1); } catch e { return e.message; } }",
+        ),
+    ];
+    let covered: Vec<&str> = families.iter().flat_map(|f| f.1.iter().copied()).collect();
+    let missing: Vec<&str> = echo_engine::bytecode::OPCODES
+        .iter()
+        .map(|o| o.name)
+        .filter(|n| !covered.contains(n))
+        .collect();
+    assert!(missing.is_empty(), "opcodes no family covers: {missing:?}");
+    for (family, ops, setup) in families {
+        let program = echo_engine::compile(setup, &echo_engine::Limits::default())
+            .unwrap_or_else(|e| panic!("{family}: {e:?}"));
+        let names: Vec<&str> = program
+            .protos
+            .iter()
+            .flat_map(|p| p.code.iter().map(|op| op.name()))
+            .collect();
+        for op in *ops {
+            assert!(names.contains(op), "{family}: no {op} in {names:?}");
+        }
+        let src = format!(
+            "{setup}\nlet r = [];\nfor i in 0..12 {{ push(r, f(i)); }}\nfor x in [1.5, -3, \"s\"] {{ try {{ push(r, f(x)); }} catch e {{ push(r, e); }} }}\nreturn r;"
+        );
+        let (j, _) = same_everywhere(&src);
+        assert!(j.result.is_ok(), "{family}: {:?}", j.result);
+        for func in j.stats.functions.iter().filter(|f| f.calls > 0) {
+            assert_eq!(
+                fn_jit(&j, &func.name).state,
+                FnState::Compiled,
+                "{family}: {} did not compile",
+                func.name
+            );
+        }
+    }
+}
