@@ -22,9 +22,15 @@ impl Tier {
     /// Every tier this build supports.
     #[cfg(feature = "jit")]
     pub const ALL: &'static [Tier] = &[Tier::Interp, Tier::Jit, Tier::Tiered];
+    /// The tier used unless one is chosen: tiered execution.
+    #[cfg(feature = "jit")]
+    pub const DEFAULT: Tier = Tier::Tiered;
     /// Every tier this build supports.
     #[cfg(not(feature = "jit"))]
     pub const ALL: &'static [Tier] = &[Tier::Interp];
+    /// The tier used unless one is chosen: the only one built.
+    #[cfg(not(feature = "jit"))]
+    pub const DEFAULT: Tier = Tier::Interp;
 
     /// The tier's name (`interp`, `jit`, `tiered`).
     pub fn name(self) -> &'static str {
@@ -130,7 +136,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            tier: Tier::Interp,
+            tier: Tier::DEFAULT,
             limits: Limits::default(),
             hot_calls: 10,
             hot_loops: 1000,

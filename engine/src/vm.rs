@@ -971,8 +971,11 @@ impl Vm {
             macro_rules! osr {
                 () => {
                     #[cfg(feature = "jit")]
-                    if self.tier == Tier::Tiered && self.on_backedge(frame.proto) {
+                    if self.tier == Tier::Tiered && {
+                        // The pc tells an OSR compilation which loop header it starts from.
                         self.save_pc(pc);
+                        self.on_backedge(frame.proto)
+                    } {
                         self.fuel_left = fuel;
                         let status = self.run_compiled(frame, Some(pc as u32));
                         fuel = self.fuel_left;

@@ -463,3 +463,41 @@ fn every_opcode_family_compiles_and_agrees() {
         }
     }
 }
+
+#[test]
+fn osr_entry_checks_the_types_of_live_registers() {
+    // The loop is compiled (OSR) while `s` and `x` hold ints; a later activation enters the
+    // same loop with floats and must not run code that assumes ints.
+    let src = "fn f(x) { let s = x; let i = 0; while i < 40 { s = s + x; i += 1; } return s; }\nreturn [f(1), f(2), f(0.5), f(\"a\"), f(3)];";
+    let reference = interp(src);
+    assert_eq!(
+        reference.result,
+        Ok("[41, 82, 20.5, \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", 123]".into())
+    );
+    let o = run(
+        src,
+        &Config {
+            tier: Tier::Tiered,
+            hot_calls: 1_000,
+            hot_loops: 5,
+            ..Config::default()
+        },
+    );
+    assert_eq!(o, reference);
+    let f = fn_jit(&o, "f");
+    assert!(f.osr_entries >= 3, "{f:?}");
+    assert!(f.side_exits >= 1, "{f:?}");
+}
+
+#[test]
+fn shape_checks_are_redone_after_calls() {
+    // `grow` changes the shape of `o` between two reads of `o.x` in one block.
+    let src = "class P { fn init() { self.x = 1; } }\nfn grow(o) { o.y = 2; o.x = o.x + 10; }\nfn f(o) { let a = o.x; grow(o); let b = o.x; o.x = b + 1; return [a, b, o.x]; }\nlet r = [];\nfor i in 0..30 { push(r, f(P())); }\nreturn r;";
+    let (j, t) = same_everywhere(src);
+    assert!(
+        j.result
+            .as_ref()
+            .is_ok_and(|r| r.starts_with("[[1, 11, 12]"))
+    );
+    assert_eq!(fn_jit(&t, "f").state, FnState::Compiled);
+}

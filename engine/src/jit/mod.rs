@@ -5,6 +5,7 @@
 //! records and the register stack; every register write is also stored to its slot, so at
 //! any call or helper the slots hold the truth (precise GC, trivial side exits and OSR).
 
+mod analysis;
 mod helpers;
 mod translate;
 
@@ -107,6 +108,16 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
         .map_err(|e| e.to_string())?;
     flags.set("is_pic", "false").map_err(|e| e.to_string())?;
     flags.set("opt_level", "speed").map_err(|e| e.to_string())?;
+    // The IR verifier costs about a tenth of compile time; debug builds (and so the test
+    // suite) keep it, release builds trust the translator.
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    flags
+        .set("enable_verifier", verify)
+        .map_err(|e| e.to_string())?;
     let builder =
         cranelift_native::builder().map_err(|e| format!("host not supported by Cranelift: {e}"))?;
     builder
@@ -463,8 +474,17 @@ impl Jit {
         let clif = self
             .capture_clif
             .then(|| self.ctx.func.display().to_string());
+        // A unique readable name: `perf` (which makes cranelift-jit write /tmp/perf-PID.map)
+        // then attributes samples to Echo functions.
+        let name = format!(
+            "echo:{}#{}{}.{}",
+            vm.program.proto(pid).name,
+            pid.0,
+            if osr { ":osr" } else { "" },
+            self.fns[pid.0 as usize].compilations
+        );
         let id = module
-            .declare_anonymous_function(&self.ctx.func.signature)
+            .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
             .map_err(|e| e.to_string())?;
         self.ctx.set_disasm(self.capture_asm);
         module

@@ -25,6 +25,7 @@ use crate::value::{Value as EchoValue, tag};
 use crate::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
 
 use super::Mode;
+use super::analysis::{RegSet, dirty_registers, live_registers, reachable, target};
 use super::helpers::{H, arith_code, cmp_code};
 
 const I64: types::Type = types::I64;
@@ -93,6 +94,9 @@ struct Input<'a> {
     fn_globals: FxHashMap<u32, crate::heap::Gc<crate::heap::Closure>>,
     /// Arity and register count of every prototype (for calls to known functions).
     proto_shapes: Vec<(u32, u32)>,
+    /// For an OSR version compiled while the interpreter waits at a loop header: that
+    /// header's pc and the tag of every register at that moment.
+    osr_snapshot: Option<(usize, Vec<u8>)>,
 }
 
 /// Translates prototype `pid` into `func`.
@@ -171,6 +175,16 @@ pub(crate) fn translate(
             FxHashMap::default()
         },
         proto_shapes: vm.fn_info.iter().map(|f| (f.arity, f.nregs)).collect(),
+        osr_snapshot: match vm.frames.last() {
+            Some(f) if osr && f.proto == pid => {
+                let base = f.base as usize;
+                let tags = (0..proto.nregs as usize)
+                    .map(|r| vm.stack.get(base + r).to_bits().0 as u8)
+                    .collect();
+                Some((f.pc as usize, tags))
+            }
+            _ => None,
+        },
     };
     let mut b = FunctionBuilder::new(func, fctx);
     let compiled_sig = b.import_signature(compiled_sig);
@@ -220,6 +234,13 @@ struct Translator<'a> {
     synced_at: Option<usize>,
     /// Whether the current block already ended (jump, return).
     terminated: bool,
+    /// Instances whose shape was checked since the last helper call or block start, by the
+    /// value of their pointer: the shape, and the address of their field slots once loaded.
+    /// Only code that neither calls nor merges adds to it, and every helper call clears it
+    /// (only helpers change a shape or move the slots).
+    objects: FxHashMap<Value, (u32, Value)>,
+    /// Fuel left, kept in a variable and stored to the VM around calls and exits.
+    fuel: Variable,
 }
 
 impl<'a> Translator<'a> {
@@ -235,6 +256,7 @@ impl<'a> Translator<'a> {
         let regs = b.declare_var(I64);
         let tags = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
+        let fuel = b.declare_var(I64);
         let dummy = Value::from_u32(0);
         Translator {
             b,
@@ -262,6 +284,8 @@ impl<'a> Translator<'a> {
             cur_pc: 0,
             synced_at: None,
             terminated: false,
+            objects: FxHashMap::default(),
+            fuel,
         }
     }
 
@@ -307,8 +331,24 @@ impl<'a> Translator<'a> {
             all.push(z);
         }
         let f = self.helper_ref(h);
+        self.spill_fuel();
         let call = self.b.ins().call(f, &all);
-        self.b.inst_results(call)[0]
+        let r = self.b.inst_results(call)[0];
+        self.fill_fuel();
+        self.objects.clear();
+        r
+    }
+
+    /// Stores the fuel variable to the VM (before anything else may read or charge fuel).
+    fn spill_fuel(&mut self) {
+        let f = self.b.use_var(self.fuel);
+        self.store(f, self.vm, off::FUEL);
+    }
+
+    /// Reloads the fuel variable from the VM (at entry and after calls).
+    fn fill_fuel(&mut self) {
+        let f = self.load(self.vm, off::FUEL);
+        self.b.def_var(self.fuel, f);
     }
 
     /// The reference to helper `h`, importing it into the function on first use.
@@ -528,7 +568,7 @@ impl<'a> Translator<'a> {
 
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
     fn charge_fuel(&mut self, pc: usize) {
-        let f = self.load(self.vm, off::FUEL);
+        let f = self.b.use_var(self.fuel);
         let empty = self.b.create_block();
         let ok = self.b.create_block();
         self.b.ins().brif(f, ok, &[], empty, &[]);
@@ -539,7 +579,7 @@ impl<'a> Translator<'a> {
         self.jump(err);
         self.b.switch_to_block(ok);
         let f1 = self.b.ins().iadd_imm_s(f, -1);
-        self.store(f1, self.vm, off::FUEL);
+        self.b.def_var(self.fuel, f1);
     }
 
     // ----- structure -----
@@ -599,11 +639,22 @@ impl<'a> Translator<'a> {
 
     fn run(&mut self) -> Result<(), String> {
         let (leaders, osr) = self.leaders();
+        // An OSR version is entered only at loop headers: code no header reaches (such as
+        // the set-up before the first loop) is left out, so it cannot weaken what is known
+        // at the headers.
+        let osr_only = self.input.osr && !osr.is_empty();
+        let live_code = if osr_only {
+            reachable(self.input.proto, &osr)
+        } else {
+            vec![true; self.input.proto.code.len()]
+        };
         let entry = self.b.create_block();
         self.b.append_block_params_for_function_params(entry);
         for &pc in &leaders {
-            let blk = self.b.create_block();
-            self.blocks.insert(pc, blk);
+            if live_code[pc] {
+                let blk = self.b.create_block();
+                self.blocks.insert(pc, blk);
+            }
         }
         self.b.switch_to_block(entry);
         let params = self.b.block_params(entry).to_vec();
@@ -618,8 +669,9 @@ impl<'a> Translator<'a> {
         self.frame = params[4];
         self.closure = self.load(self.frame, off::FRAME_CLOSURE);
         self.b.def_var(self.regs, params[3]);
+        self.fill_fuel();
         let normal = self.b.create_block();
-        if !self.input.osr || osr.is_empty() {
+        if !osr_only {
             self.jump(normal);
         } else {
             let osr_block = self.b.create_block();
@@ -637,8 +689,12 @@ impl<'a> Translator<'a> {
                     .ins()
                     .icmp_imm_s(IntCC::Equal, self.entry_pc, pc as i64 + 1);
                 let next = self.b.create_block();
+                let enter = self.b.create_block();
+                self.b.ins().brif(hit, enter, &[], next, &[]);
+                self.b.switch_to_block(enter);
+                self.osr_entry_guards(pc);
                 let target = self.block_at(pc);
-                self.b.ins().brif(hit, target, &[], next, &[]);
+                self.jump(target);
                 self.b.switch_to_block(next);
             }
             // Not a loop header of this code: let the interpreter run the frame.
@@ -647,6 +703,13 @@ impl<'a> Translator<'a> {
             self.b.ins().return_(&[st]);
         }
         self.b.switch_to_block(normal);
+        if osr_only {
+            // Never taken: calls enter the normal version. Interpret, should it happen.
+            let zero = self.iconst(0);
+            let st = self.helper(H::SideExit, &[zero]);
+            self.b.ins().return_(&[st]);
+            return self.body(&live_code);
+        }
         // Parameters are in their slots; every other register is written before it is read.
         let params = self.input.proto.param_regs() as u16;
         for r in 0..self.input.proto.nregs {
@@ -660,9 +723,41 @@ impl<'a> Translator<'a> {
         }
         let first = self.block_at(0);
         self.jump(first);
+        self.body(&live_code)
+    }
+
+    /// At the OSR entry of loop header `pc`, when this version was compiled while the
+    /// interpreter waited there: checks that every live register still has the tag it had
+    /// then, and from there on treats those tags as constants, so that the loop's own type
+    /// checks fold away. A mismatch leaves to the interpreter (and the next compilation is
+    /// generic).
+    fn osr_entry_guards(&mut self, pc: usize) {
+        let input = self.input;
+        let Some((header, tags)) = &input.osr_snapshot else {
+            return;
+        };
+        if *header != pc || input.mode != Mode::Speculative {
+            return;
+        }
+        let live = live_registers(input.proto);
+        for r in live[pc].iter() {
+            let want = tags[r];
+            let (t, _) = self.get(Reg(r as u16));
+            let ok = self.tag_is(t, want);
+            self.guard(pc, ok);
+            let known = self.tag_val(want);
+            self.b.def_var(self.tags[r], known);
+        }
+    }
+
+    /// Translates the instructions marked in `live_code`, then the out-of-line exits.
+    fn body(&mut self, live_code: &[bool]) -> Result<(), String> {
         self.terminated = true;
         let code = self.input.proto.code.clone();
         for (pc, op) in code.iter().enumerate() {
+            if !live_code[pc] {
+                continue;
+            }
             if let Some(&blk) = self.blocks.get(&pc) {
                 if !self.terminated {
                     self.jump(blk);
@@ -670,6 +765,7 @@ impl<'a> Translator<'a> {
                 self.b.switch_to_block(blk);
                 self.terminated = false;
                 self.known_fn.clear();
+                self.objects.clear();
             }
             self.op(pc, *op)?;
         }
@@ -968,6 +1064,8 @@ impl<'a> Translator<'a> {
                 let err = self.error_block(pc);
                 self.jump(err);
                 self.b.switch_to_block(good);
+                self.know_int(a);
+                self.know_int(Reg(a.0 + 1));
                 let skip = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ps, pe);
                 let out = self.block_at(target(pc, off));
                 let next = self.block_at(pc + 1);
@@ -1078,10 +1176,17 @@ impl<'a> Translator<'a> {
             Operand2::Reg(_) => self.tag_is(tc, tag::INT),
         };
         let ints = self.both(b_int, c_int);
-        let slow = self.b.create_block();
+        let speculative = self.speculate_int(pc);
+        // Speculating, overflow and unusual divisors leave too: nothing returns from a helper
+        // into the loop, so no value has to survive a call there.
+        let slow = if speculative {
+            self.side_exit_block(pc)
+        } else {
+            self.b.create_block()
+        };
         let done = self.b.create_block();
         let int_path = self.b.create_block();
-        if self.speculate_int(pc) {
+        if speculative {
             // Ints or leave: no float or generic code at this site.
             let exit = self.side_exit_block(pc);
             self.b.ins().brif(ints, int_path, &[], exit, &[]);
@@ -1118,7 +1223,6 @@ impl<'a> Translator<'a> {
         }
         // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,
         // which raises the exact error.
-        let speculative = self.speculate_int(pc);
         self.b.switch_to_block(int_path);
         self.know_int(b);
         if let Operand2::Reg(r) = c {
@@ -1152,6 +1256,10 @@ impl<'a> Translator<'a> {
         let it = self.tag_val(tag::INT);
         self.set(a, it, result);
         self.jump(done);
+        if speculative {
+            self.b.switch_to_block(done);
+            return;
+        }
         self.b.switch_to_block(slow);
         self.save_pc(pc);
         let code = self.iconst(arith_code(op) as i64);
@@ -1169,10 +1277,6 @@ impl<'a> Translator<'a> {
         };
         self.check_status(pc, st);
         self.reload(a);
-        if speculative {
-            // Only ints get here: the helper either raised or produced an int.
-            self.know_int(a);
-        }
         self.jump(done);
         self.b.switch_to_block(done);
     }
@@ -1421,8 +1525,11 @@ impl<'a> Translator<'a> {
         let scaled = self.b.ins().ishl_imm_s(callee_base, 4);
         let callee_regs = self.b.ins().iadd(stack, scaled);
         let args = [self.vm, callee_base, zero, callee_regs, fr];
+        self.spill_fuel();
         let call = self.b.ins().call_indirect(self.compiled_sig, entry, &args);
         let st = self.b.inst_results(call)[0];
+        self.fill_fuel();
+        self.objects.clear();
         self.b.ins().jump(done, &[st.into()]);
     }
 
@@ -1618,6 +1725,7 @@ impl<'a> Translator<'a> {
         let len = self.load(self.vm, off::FRAMES_LEN);
         let len1 = self.b.ins().iadd_imm_s(len, -1);
         self.store(len1, self.vm, off::FRAMES_LEN);
+        self.spill_fuel();
         let zero = self.iconst(0);
         self.b.ins().return_(&[zero]);
         self.terminated = true;
@@ -1625,7 +1733,43 @@ impl<'a> Translator<'a> {
 
     // ----- properties -----
 
+    /// Speculates that register `r` holds an instance of shape `shape` (leaving at `pc`
+    /// otherwise) and returns the address of its field slots. Checks already made since the
+    /// last helper call are not repeated.
+    fn instance_of_shape(&mut self, pc: usize, r: Reg, shape: u32) -> Value {
+        let (t, p) = self.get(r);
+        let is_inst = self.tag_is(t, tag::INSTANCE);
+        self.guard(pc, is_inst);
+        let known = self.tag_val(tag::INSTANCE);
+        self.b.def_var(self.tags[r.0 as usize], known);
+        if let Some((s, slots)) = self.objects.get(&p).copied()
+            && s == shape
+        {
+            return slots;
+        }
+        let actual = self.load32(p, layout::INSTANCE_SHAPE);
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, actual, shape as i64);
+        self.guard(pc, ok);
+        let slots = self.load(p, layout::INSTANCE_SLOTS);
+        self.objects.insert(p, (shape, slots));
+        slots
+    }
+
     fn get_prop(&mut self, pc: usize, a: Reg, b: Reg, m: crate::symbol::Symbol, ic: IcIdx) {
+        if ic != IcIdx::NONE {
+            let entry = self.input.ics[ic.0 as usize];
+            if self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+            {
+                let slots = self.instance_of_shape(pc, b, entry.shape.0);
+                let off = entry.slot as i32 * 16;
+                let vt = self.load(slots, off);
+                let vp = self.load(slots, off + 8);
+                self.set(a, vt, vp);
+                return;
+            }
+        }
         let (t, p) = self.get(b);
         let slow = self.b.create_block();
         let done = self.b.create_block();
@@ -1634,44 +1778,27 @@ impl<'a> Translator<'a> {
             let c1 = self.b.create_block();
             self.b.ins().brif(is_inst, c1, &[], slow, &[]);
             self.b.switch_to_block(c1);
+            // Whatever the cache holds now: compare with it at run time.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let entry = self.input.ics[ic.0 as usize];
-            let slot_off = if self.input.mode == Mode::Speculative
-                && entry.shape.0 != u32::MAX
-                && entry.method.is_none()
-            {
-                let ok = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
-                self.guard(pc, ok);
-                None
-            } else {
-                let ics = self.load(self.vm, off::M_ICS);
-                let rec = self
-                    .b
-                    .ins()
-                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
-                let ic_shape = self.load32(rec, off::IC_SHAPE);
-                let method = self.load(rec, off::IC_METHOD);
-                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
-                let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
-                let hit = self.both(same, field);
-                let c2 = self.b.create_block();
-                self.b.ins().brif(hit, c2, &[], slow, &[]);
-                self.b.switch_to_block(c2);
-                Some(self.load32(rec, off::IC_SLOT))
-            };
+            let ics = self.load(self.vm, off::M_ICS);
+            let rec = self
+                .b
+                .ins()
+                .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+            let ic_shape = self.load32(rec, off::IC_SHAPE);
+            let method = self.load(rec, off::IC_METHOD);
+            let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+            let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
+            let hit = self.both(same, field);
+            let c2 = self.b.create_block();
+            self.b.ins().brif(hit, c2, &[], slow, &[]);
+            self.b.switch_to_block(c2);
+            let slot = self.load32(rec, off::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
-            let (addr, off) = match slot_off {
-                None => (slots, entry.slot as i32 * 16),
-                Some(s) => {
-                    let rel = self.b.ins().ishl_imm_s(s, 4);
-                    (self.b.ins().iadd(slots, rel), 0)
-                }
-            };
-            let vt = self.load(addr, off);
-            let vp = self.load(addr, off + 8);
+            let rel = self.b.ins().ishl_imm_s(slot, 4);
+            let addr = self.b.ins().iadd(slots, rel);
+            let vt = self.load(addr, 0);
+            let vp = self.load(addr, 8);
             self.set(a, vt, vp);
             self.jump(done);
         } else {
@@ -1696,6 +1823,22 @@ impl<'a> Translator<'a> {
     }
 
     fn set_prop(&mut self, pc: usize, a: Reg, b: Reg, m: crate::symbol::Symbol, ic: IcIdx) {
+        if ic != IcIdx::NONE {
+            let entry = self.input.ics[ic.0 as usize];
+            if self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+                && entry.next == entry.shape
+            {
+                // A store to an existing field: the shape stays.
+                let slots = self.instance_of_shape(pc, a, entry.shape.0);
+                let off = entry.slot as i32 * 16;
+                let (vt, vp) = self.get(b);
+                self.store(vt, slots, off);
+                self.store(vp, slots, off + 8);
+                return;
+            }
+        }
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
         let done = self.b.create_block();
@@ -1704,47 +1847,28 @@ impl<'a> Translator<'a> {
             let c1 = self.b.create_block();
             self.b.ins().brif(is_inst, c1, &[], slow, &[]);
             self.b.switch_to_block(c1);
+            // Only stores to an existing field are done inline; adding one takes the helper.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let entry = self.input.ics[ic.0 as usize];
-            let speculate = self.input.mode == Mode::Speculative
-                && entry.shape.0 != u32::MAX
-                && entry.method.is_none()
-                && entry.next == entry.shape;
-            let slot_off = if speculate {
-                let ok = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
-                self.guard(pc, ok);
-                None
-            } else {
-                // Only stores to an existing field are done inline; adding one takes the helper.
-                let ics = self.load(self.vm, off::M_ICS);
-                let rec = self
-                    .b
-                    .ins()
-                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
-                let ic_shape = self.load32(rec, off::IC_SHAPE);
-                let ic_next = self.load32(rec, off::IC_NEXT);
-                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
-                let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);
-                let hit = self.both(same, stays);
-                let c2 = self.b.create_block();
-                self.b.ins().brif(hit, c2, &[], slow, &[]);
-                self.b.switch_to_block(c2);
-                Some(self.load32(rec, off::IC_SLOT))
-            };
+            let ics = self.load(self.vm, off::M_ICS);
+            let rec = self
+                .b
+                .ins()
+                .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+            let ic_shape = self.load32(rec, off::IC_SHAPE);
+            let ic_next = self.load32(rec, off::IC_NEXT);
+            let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+            let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);
+            let hit = self.both(same, stays);
+            let c2 = self.b.create_block();
+            self.b.ins().brif(hit, c2, &[], slow, &[]);
+            self.b.switch_to_block(c2);
+            let slot = self.load32(rec, off::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
-            let (addr, off) = match slot_off {
-                None => (slots, entry.slot as i32 * 16),
-                Some(s) => {
-                    let rel = self.b.ins().ishl_imm_s(s, 4);
-                    (self.b.ins().iadd(slots, rel), 0)
-                }
-            };
+            let rel = self.b.ins().ishl_imm_s(slot, 4);
+            let addr = self.b.ins().iadd(slots, rel);
             let (vt, vp) = self.get(b);
-            self.store(vt, addr, off);
-            self.store(vp, addr, off + 8);
+            self.store(vt, addr, 0);
+            self.store(vp, addr, 8);
             self.jump(done);
         } else {
             self.jump(slow);
@@ -1765,159 +1889,6 @@ impl<'a> Translator<'a> {
         self.jump(done);
         self.b.switch_to_block(done);
     }
-}
-
-/// A set of registers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct RegSet(Vec<u64>);
-
-impl RegSet {
-    fn new(n: usize) -> RegSet {
-        RegSet(vec![0; n.div_ceil(64)])
-    }
-
-    fn insert(&mut self, r: usize) {
-        self.0[r / 64] |= 1 << (r % 64);
-    }
-
-    /// Adds `other`; returns whether anything was added.
-    fn union(&mut self, other: &RegSet) -> bool {
-        let mut changed = false;
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            let n = *a | *b;
-            changed |= n != *a;
-            *a = n;
-        }
-        changed
-    }
-
-    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |i| bits & (1 << i) != 0)
-                .map(move |i| w * 64 + i)
-        })
-    }
-}
-
-/// For each instruction, the registers that may have been written (in compiled code, where
-/// writes stay in SSA values) since the last point where all registers were stored back.
-/// Calls and instructions that always call a helper store everything and reload their
-/// result, so nothing is dirty after them; other instructions add the register they write.
-fn dirty_registers(proto: &Proto) -> Vec<RegSet> {
-    let n = proto.code.len();
-    let nregs = proto.nregs as usize;
-    let mut dirty_in = vec![RegSet::new(nregs); n];
-    let mut work: Vec<usize> = (0..n).rev().collect();
-    let mut queued = vec![true; n];
-    while let Some(pc) = work.pop() {
-        queued[pc] = false;
-        let op = proto.code[pc];
-        let out = if always_syncs(&op) {
-            RegSet::new(nregs)
-        } else {
-            let mut out = dirty_in[pc].clone();
-            if let Some(a) = written_register(&op) {
-                out.insert(a.0 as usize);
-            }
-            out
-        };
-        for succ in successors(pc, &op, n) {
-            if dirty_in[succ].union(&out) && !queued[succ] {
-                queued[succ] = true;
-                work.push(succ);
-            }
-        }
-    }
-    dirty_in
-}
-
-/// Instructions that store all registers (and reload what they write) on every path.
-fn always_syncs(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::NewBox { .. }
-            | Op::Closure { .. }
-            | Op::Call { .. }
-            | Op::CallNative { .. }
-            | Op::Invoke { .. }
-            | Op::SuperInvoke { .. }
-            | Op::GetSuper { .. }
-            | Op::NewList { .. }
-            | Op::AppendList { .. }
-            | Op::NewMap { .. }
-            | Op::GetIndex { .. }
-            | Op::SetIndex { .. }
-            | Op::Class { .. }
-            | Op::IterPrep { .. }
-            | Op::IterNext { .. }
-    )
-}
-
-/// The register an instruction writes in compiled code, if any.
-fn written_register(op: &Op) -> Option<Reg> {
-    match *op {
-        Op::Move { a, .. }
-        | Op::LoadNil { a }
-        | Op::LoadTrue { a }
-        | Op::LoadFalse { a }
-        | Op::LoadInt { a, .. }
-        | Op::LoadK { a, .. }
-        | Op::LoadNative { a, .. }
-        | Op::GetGlobal { a, .. }
-        | Op::GetUpval { a, .. }
-        | Op::GetBox { a, .. }
-        | Op::Add { a, .. }
-        | Op::Sub { a, .. }
-        | Op::Mul { a, .. }
-        | Op::Div { a, .. }
-        | Op::Mod { a, .. }
-        | Op::AddI { a, .. }
-        | Op::SubI { a, .. }
-        | Op::MulI { a, .. }
-        | Op::DivI { a, .. }
-        | Op::ModI { a, .. }
-        | Op::Neg { a, .. }
-        | Op::Not { a, .. }
-        | Op::Eq { a, .. }
-        | Op::Ne { a, .. }
-        | Op::Lt { a, .. }
-        | Op::Le { a, .. }
-        | Op::Gt { a, .. }
-        | Op::Ge { a, .. }
-        | Op::GetProp { a, .. }
-        | Op::ForLoop { a, .. } => Some(a),
-        _ => None,
-    }
-}
-
-/// Where control can go after `op` at `pc` (errors excepted: error exits store everything).
-fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
-    let t = |off: Jump| (pc as i64 + 1 + off.0 as i64) as usize;
-    let mut out = match *op {
-        Op::Jmp { off } | Op::Loop { off } => vec![t(off)],
-        Op::JmpIf { off, .. }
-        | Op::JmpIfNot { off, .. }
-        | Op::JmpNotEq { off, .. }
-        | Op::JmpNotNe { off, .. }
-        | Op::JmpNotLt { off, .. }
-        | Op::JmpNotLe { off, .. }
-        | Op::JmpNotGt { off, .. }
-        | Op::JmpNotGe { off, .. }
-        | Op::JmpNotEqI { off, .. }
-        | Op::JmpNotNeI { off, .. }
-        | Op::JmpNotLtI { off, .. }
-        | Op::JmpNotLeI { off, .. }
-        | Op::JmpNotGtI { off, .. }
-        | Op::JmpNotGeI { off, .. }
-        | Op::IterNext { off, .. }
-        | Op::ForPrep { off, .. }
-        | Op::ForLoop { off, .. } => vec![t(off), pc + 1],
-        Op::Return { .. } | Op::ReturnNil {} | Op::Throw { .. } => vec![],
-        _ => vec![pc + 1],
-    };
-    out.retain(|&s| s < n);
-    out
 }
 
 /// An out-of-line block: the error exit or the side exit of an instruction.
@@ -1945,8 +1916,4 @@ struct Callee {
 enum Operand2 {
     Reg(Reg),
     Imm(i64),
-}
-
-fn target(pc: usize, off: Jump) -> usize {
-    (pc as i64 + 1 + off.0 as i64) as usize
 }

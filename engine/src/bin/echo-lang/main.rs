@@ -76,7 +76,7 @@ enum Command {
 #[derive(Args)]
 struct EngineArgs {
     /// Execution tier.
-    #[arg(long, default_value = "interp")]
+    #[arg(long, default_value = Tier::DEFAULT.name())]
     tier: Tier,
     /// Fuel budget (calls plus loop iterations), or `unlimited`.
     #[arg(long, value_parser = parse_fuel)]
@@ -198,7 +198,8 @@ fn jit_columns(f: &echo_engine::FunctionStats) -> (String, String, String, Strin
         );
     };
     let (state, note) = match &j.state {
-        FnState::Interpreted if j.compilations > 0 => ("deoptimized", String::new()),
+        FnState::Interpreted if j.osr_code != 0 => ("osr compiled", "loops entered by OSR".into()),
+        FnState::Interpreted if j.compilations > 0 => ("deoptimized", "recompiles when hot".into()),
         FnState::Interpreted => ("interpreted", String::new()),
         FnState::Compiled if j.speculative => ("compiled", "speculative".to_string()),
         FnState::Compiled => ("compiled", "generic".to_string()),
