@@ -8,9 +8,11 @@
 //! `nil`, so a slot never refers to a freed object; registers therefore need no clearing
 //! when a frame is entered.
 //!
-//! Aliasing: slots are only ever written through pointers obtained from `Vec::as_mut_ptr`,
-//! whose documented guarantee keeps earlier such pointers valid until the vector
-//! reallocates, which only `ensure` does.
+//! The slots are one allocation of `max_stack_slots` values made when a program starts,
+//! zero-filled by the allocator (an all-zero slot is `nil`) so that the system commits only
+//! the pages actually used. It never moves: compiled code keeps register addresses across
+//! calls. `ensure` only raises the logical length (the high-water mark the collector scans
+//! and clears) within that allocation.
 //!
 //! Also here: the frame stack, a fixed-capacity array of `Frame` records that compiled code
 //! pushes and pops directly.
@@ -24,75 +26,109 @@ use crate::value::Value;
 /// The register stack.
 #[repr(C)]
 pub struct Stack {
-    /// Start of the slots, kept equal to `slots.as_mut_ptr()` (compiled code reads it).
+    /// Start of the slots (compiled code reads it); dangling until `reserve`.
     base: *mut Value,
-    /// Number of slots, kept equal to `slots.len()` (compiled code reads it).
+    /// Number of slots in use: the high-water mark (compiled code reads it).
     size: usize,
-    slots: Vec<Value>,
+    /// Number of slots allocated.
+    cap: usize,
 }
 
 impl Default for Stack {
     fn default() -> Self {
-        let mut slots = Vec::new();
         Stack {
-            base: slots.as_mut_ptr(),
+            base: std::ptr::NonNull::dangling().as_ptr(),
             size: 0,
-            slots,
+            cap: 0,
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if self.cap > 0 {
+            let layout = std::alloc::Layout::array::<Value>(self.cap).expect("layout was valid");
+            // SAFETY: `base` was allocated by `reserve` with this same layout and is freed
+            // only here.
+            unsafe { std::alloc::dealloc(self.base.cast(), layout) }
         }
     }
 }
 
 impl Stack {
-    /// Number of slots.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.slots.len()
+    /// Allocates room for `cap` slots, once; returns false when the system refuses.
+    pub fn reserve(&mut self, cap: usize) -> bool {
+        if self.cap > 0 {
+            return true;
+        }
+        let Ok(layout) = std::alloc::Layout::array::<Value>(cap.max(1)) else {
+            return false;
+        };
+        // SAFETY: the layout has a nonzero size. Zeroed memory is a valid `Value` (tag 0,
+        // `nil`, with an unused payload).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        if p.is_null() {
+            return false;
+        }
+        self.base = p.cast();
+        self.cap = cap.max(1);
+        true
     }
 
-    /// Whether there are no slots.
+    /// Number of slots in use.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.size
+    }
+
+    /// Whether no slot is in use.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.size == 0
     }
 
     /// The value in slot `i`.
     #[inline]
     pub fn get(&self, i: usize) -> Value {
-        self.slots[i]
+        assert!(i < self.size, "stack slot {i} out of bounds");
+        // SAFETY: `i < size <= cap`, inside the allocation, and every slot holds a value.
+        unsafe { self.base.add(i).read() }
     }
 
     /// Stores `v` in slot `i`.
     #[inline]
     pub fn set(&mut self, i: usize, v: Value) {
-        assert!(i < self.slots.len(), "stack slot {i} out of bounds");
-        // SAFETY: `i` is in bounds (checked above); the pointer comes from `as_mut_ptr`, so
-        // writing through it keeps other `as_mut_ptr` pointers valid (see module docs).
-        unsafe { self.slots.as_mut_ptr().add(i).write(v) }
+        assert!(i < self.size, "stack slot {i} out of bounds");
+        // SAFETY: `i < size <= cap`: inside the allocation.
+        unsafe { self.base.add(i).write(v) }
     }
 
     /// Slots `start..start + n`.
     #[inline]
     pub fn slice(&self, start: usize, n: usize) -> &[Value] {
-        &self.slots[start..start + n]
+        assert!(start + n <= self.size, "stack slots out of bounds");
+        // SAFETY: the range is inside the used slots, all initialized values.
+        unsafe { std::slice::from_raw_parts(self.base.add(start), n) }
     }
 
     /// A pointer to slot `i` (`i <= len`), for register access by the interpreter and by
-    /// compiled code. Valid until the next `ensure` that grows the stack.
+    /// compiled code. Valid as long as the stack (the slots never move).
     #[inline]
     pub fn ptr(&mut self, i: usize) -> *mut Value {
-        assert!(i <= self.slots.len(), "stack slot {i} out of bounds");
-        // SAFETY: `i <= len`, so the offset stays within (or one past) the allocation.
-        unsafe { self.slots.as_mut_ptr().add(i) }
+        assert!(i <= self.size, "stack slot {i} out of bounds");
+        // SAFETY: `i <= size <= cap`, so the offset stays within (or one past) the allocation.
+        unsafe { self.base.add(i) }
     }
 
-    /// Makes the stack at least `top` slots long (new slots are `nil`). This is the only
-    /// operation that can move the slots; callers re-derive their pointers afterwards.
+    /// Makes at least `top` slots usable (`top` at most the reserved capacity); new slots
+    /// are `nil`. The slots do not move.
     pub fn ensure(&mut self, top: usize) {
-        if top > self.slots.len() {
-            let new_len = (self.slots.len() * 2).max(top).max(64);
-            self.slots.resize(new_len, Value::Nil);
-            self.base = self.slots.as_mut_ptr();
-            self.size = self.slots.len();
+        assert!(
+            top <= self.cap,
+            "stack of {top} slots exceeds its reservation"
+        );
+        if top > self.size {
+            self.size = (self.size * 2).max(top).max(64).min(self.cap);
         }
     }
 
@@ -101,11 +137,11 @@ impl Stack {
     /// Byte offset of the slot count field, for compiled code.
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, size);
 
-    /// Resets every slot from `from` on to `nil` (dead registers, after a collection).
+    /// Resets every used slot from `from` on to `nil` (dead registers, after a collection).
     pub fn clear_from(&mut self, from: usize) {
-        for i in from..self.slots.len() {
-            // SAFETY: `i < len`; written through `as_mut_ptr` as everywhere else.
-            unsafe { self.slots.as_mut_ptr().add(i).write(Value::Nil) }
+        for i in from..self.size {
+            // SAFETY: `i < size <= cap`: inside the allocation.
+            unsafe { self.base.add(i).write(Value::Nil) }
         }
     }
 }

@@ -310,6 +310,16 @@ impl Vm {
     /// Runs prototype `main` (a script) to completion.
     pub fn run_main(&mut self, main: ProtoId) -> Result<Value, EchoError> {
         self.frames.clear();
+        if !self.stack.reserve(self.limits.max_stack_slots) {
+            let e = RtError::new(
+                ErrorKind::MemoryLimit,
+                format!(
+                    "cannot reserve a register stack of {} slots",
+                    self.limits.max_stack_slots
+                ),
+            );
+            return Err(self.host_error(*e));
+        }
         let closure = self
             .heap
             .alloc(Closure::new(main, Box::new([])))

@@ -211,8 +211,8 @@ struct Translator<'a> {
     frame: Value,
     /// The closure running (for captured variables).
     closure: Value,
-    /// Address of register 0 (reloaded after calls: the stack may have moved).
-    regs: Variable,
+    /// Address of register 0 (the register stack never moves).
+    regs: Value,
     tags: Vec<Variable>,
     pays: Vec<Variable>,
     blocks: FxHashMap<usize, Block>,
@@ -253,7 +253,6 @@ impl<'a> Translator<'a> {
     ) -> Self {
         let mut b = b;
         let nregs = input.proto.nregs as usize;
-        let regs = b.declare_var(I64);
         let tags = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let fuel = b.declare_var(I64);
@@ -271,7 +270,7 @@ impl<'a> Translator<'a> {
             entry_pc: dummy,
             frame: dummy,
             closure: dummy,
-            regs,
+            regs: dummy,
             tags,
             pays,
             blocks: FxHashMap::default(),
@@ -387,7 +386,7 @@ impl<'a> Translator<'a> {
     }
 
     fn reg_addr(&mut self, r: Reg) -> (Value, i32) {
-        let regs = self.b.use_var(self.regs);
+        let regs = self.regs;
         (regs, r.0 as i32 * 16)
     }
 
@@ -438,14 +437,6 @@ impl<'a> Translator<'a> {
         let p = self.load(addr, off + 8);
         self.b.def_var(self.tags[r.0 as usize], t);
         self.b.def_var(self.pays[r.0 as usize], p);
-    }
-
-    /// Recomputes the register base from the stack's current address.
-    fn reload_regs(&mut self) {
-        let stack = self.load(self.vm, off::STACK_BASE);
-        let scaled = self.b.ins().ishl_imm_s(self.base, 4);
-        let regs = self.b.ins().iadd(stack, scaled);
-        self.b.def_var(self.regs, regs);
     }
 
     fn save_pc(&mut self, pc: usize) {
@@ -515,8 +506,6 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
-                    // A failed call may have grown (moved) the stack.
-                    self.reload_regs();
                     self.save_pc(pc);
                     let r = self.helper(H::Unwind, &[]);
                     match self.input.proto.handler_for(pc).copied() {
@@ -525,7 +514,6 @@ impl<'a> Translator<'a> {
                             let leave = self.b.create_block();
                             self.b.ins().brif(r, leave, &[], caught, &[]);
                             self.b.switch_to_block(caught);
-                            self.reload_regs();
                             self.reload(h.reg);
                             let target = self.block_at(h.target as usize);
                             self.jump(target);
@@ -543,7 +531,6 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
-                    self.reload_regs();
                     let p = self.iconst(pc as i64);
                     let st = self.helper(H::SideExit, &[p]);
                     self.b.ins().return_(&[st]);
@@ -668,7 +655,7 @@ impl<'a> Translator<'a> {
         // address) and the address of register 0.
         self.frame = params[4];
         self.closure = self.load(self.frame, off::FRAME_CLOSURE);
-        self.b.def_var(self.regs, params[3]);
+        self.regs = params[3];
         self.fill_fuel();
         let normal = self.b.create_block();
         if !osr_only {
@@ -1127,6 +1114,13 @@ impl<'a> Translator<'a> {
     }
 
     fn get_global(&mut self, pc: usize, a: Reg, g: GlobalIdx) {
+        if let Some(&c) = self.input.fn_globals.get(&g.0) {
+            // A top-level function: a constant for the whole run.
+            let (t, p) = EchoValue::Func(c).to_bits();
+            self.set_const(a, t as u8, p as i64);
+            self.known_fn.insert(a.0, (c, c.proto));
+            return;
+        }
         let globals = self.load(self.vm, off::M_GLOBALS);
         let t = self.load(globals, g.0 as i32 * 16);
         let p = self.load(globals, g.0 as i32 * 16 + 8);
@@ -1149,9 +1143,6 @@ impl<'a> Translator<'a> {
             self.b.switch_to_block(ok);
         }
         self.set(a, t, p);
-        if let Some(&c) = self.input.fn_globals.get(&g.0) {
-            self.known_fn.insert(a.0, (c, c.proto));
-        }
     }
 
     // ----- arithmetic and comparison -----
@@ -1454,6 +1445,7 @@ impl<'a> Translator<'a> {
             pid,
             base: callee_base,
             ret,
+            rel: callee_rel,
             nargs,
             known,
         } = callee;
@@ -1521,9 +1513,7 @@ impl<'a> Translator<'a> {
         let count = self.load(caddr, 0);
         let count1 = self.b.ins().iadd_imm_s(count, 1);
         self.store(count1, caddr, 0);
-        let stack = self.load(self.vm, off::STACK_BASE);
-        let scaled = self.b.ins().ishl_imm_s(callee_base, 4);
-        let callee_regs = self.b.ins().iadd(stack, scaled);
+        let callee_regs = self.b.ins().iadd_imm_s(self.regs, callee_rel as i64 * 16);
         let args = [self.vm, callee_base, zero, callee_regs, fr];
         self.spill_fuel();
         let call = self.b.ins().call_indirect(self.compiled_sig, entry, &args);
@@ -1552,6 +1542,7 @@ impl<'a> Translator<'a> {
                 pid,
                 base: callee_base,
                 ret,
+                rel: a.0 + 1,
                 nargs: n.0,
                 known: Some(proto),
             };
@@ -1567,6 +1558,7 @@ impl<'a> Translator<'a> {
                 pid,
                 base: callee_base,
                 ret,
+                rel: a.0 + 1,
                 nargs: n.0,
                 known: None,
             };
@@ -1580,12 +1572,11 @@ impl<'a> Translator<'a> {
         self.after_call(pc, a, done);
     }
 
-    /// After a call: errors to the error exit; reload the register base and the result.
+    /// After a call: errors to the error exit; reload the result.
     fn after_call(&mut self, pc: usize, a: Reg, done: Block) {
         self.b.switch_to_block(done);
         let st = self.b.block_params(done)[0];
         self.check_status(pc, st);
-        self.reload_regs();
         self.reload(a);
     }
 
@@ -1650,6 +1641,7 @@ impl<'a> Translator<'a> {
                     pid,
                     base: slot,
                     ret: slot,
+                    rel: a.0,
                     nargs: n.0,
                     known,
                 },
@@ -1691,6 +1683,7 @@ impl<'a> Translator<'a> {
                 pid: pv,
                 base: slot,
                 ret: slot,
+                rel: a.0,
                 nargs: n.0,
                 known: Some(method.proto),
             };
@@ -1906,6 +1899,8 @@ struct Callee {
     pid: Value,
     base: Value,
     ret: Value,
+    /// The callee's register 0, relative to this frame's register 0.
+    rel: u16,
     nargs: u16,
     /// The prototype, when known at compile time.
     known: Option<ProtoId>,
