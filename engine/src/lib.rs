@@ -23,6 +23,7 @@ pub mod jit;
 pub mod lexer;
 pub mod ops;
 pub mod parser;
+pub mod printer;
 pub mod resolver;
 pub mod shape;
 pub mod source;
