@@ -129,6 +129,8 @@ pub struct Config {
     pub hot_loops: u32,
     /// Collect garbage at every safepoint (slow; for testing the collector's roots).
     pub gc_stress: bool,
+    /// Record which opcodes, helpers and builtins run (`RunStats::coverage`).
+    pub coverage: bool,
     /// Where output goes.
     pub output: OutputMode,
 }
@@ -141,6 +143,7 @@ impl Default for Config {
             hot_calls: 10,
             hot_loops: 1000,
             gc_stress: false,
+            coverage: false,
             output: OutputMode::Capture,
         }
     }

@@ -15,6 +15,7 @@ pub mod bytecode;
 pub mod compiler;
 pub mod config;
 pub mod corpus;
+pub mod coverage;
 pub mod disasm;
 pub mod error;
 pub mod heap;
@@ -95,6 +96,8 @@ pub struct RunStats {
     pub heap: HeapStats,
     /// Per-function counters, in prototype order.
     pub functions: Vec<FunctionStats>,
+    /// What the run reached, when `Config::coverage` asked for it.
+    pub coverage: Option<coverage::Coverage>,
 }
 
 /// Compiles source text into a program (for `run_program`, the disassembler, tooling).
@@ -224,6 +227,7 @@ fn finish(
             run_time,
             heap: vm.heap_stats(),
             functions,
+            coverage: vm.coverage.as_deref().copied(),
         },
     }
 }

@@ -104,6 +104,8 @@ pub struct Vm {
     pub(crate) const_base: Vec<usize>,
     /// Call information per prototype.
     pub(crate) fn_info: Vec<FnInfo>,
+    /// What this run reached, when asked to record it.
+    pub(crate) coverage: Option<Box<crate::coverage::Coverage>>,
     /// Type feedback of all prototypes, one byte per instruction, concatenated.
     pub(crate) feedback: Vec<u8>,
     /// Table addresses for compiled code.
@@ -213,6 +215,7 @@ impl Vm {
             pending: None,
             native_limit: usize::MAX,
             stable_globals: true,
+            coverage: config.coverage.then(Box::default),
         }
     }
 
@@ -531,6 +534,9 @@ impl Vm {
     /// Calls builtin `id` with the `n` arguments at `stack[at..]`.
     pub(crate) fn call_native(&mut self, id: NativeId, at: usize, n: usize) -> RtResult<Value> {
         let b = builtins::get(id);
+        if let Some(c) = &mut self.coverage {
+            c.builtins |= 1 << id.0;
+        }
         if n < b.min_args as usize || n > b.max_args as usize {
             return Err(builtins::arity_error(b, n));
         }
@@ -913,6 +919,15 @@ impl Vm {
     /// Runs frames until the frame count drops back to `entry_depth`; returns the value the
     /// last frame returned.
     pub(crate) fn execute(&mut self, entry_depth: usize) -> RtResult<Value> {
+        if self.coverage.is_some() {
+            self.dispatch::<true>(entry_depth)
+        } else {
+            self.dispatch::<false>(entry_depth)
+        }
+    }
+
+    /// The dispatch loop of `execute`; with `COVER` it records every opcode it runs.
+    fn dispatch<const COVER: bool>(&mut self, entry_depth: usize) -> RtResult<Value> {
         let protos = Rc::clone(&self.protos);
         // Fuel lives in a local while the loop runs (nothing called from here reads it) and
         // is written back whenever control leaves the loop.
@@ -1125,6 +1140,9 @@ impl Vm {
                 // the last instruction cannot fall through, so `pc` is always in bounds.
                 let op = *unsafe { code.get_unchecked(pc) };
                 pc += 1;
+                if COVER && let Some(c) = &mut self.coverage {
+                    c.opcodes |= 1 << op.code() as u32;
+                }
                 match op {
                     // SAFETY: register operands are in the frame (see `r!`).
                     Op::Move { a, b } => unsafe {

@@ -111,13 +111,17 @@ helpers! {
     ExitLine => echo_exit_line;
 }
 
-/// Runs a helper body, turning a panic into a pending `InternalError`.
+/// Runs helper `h`'s body, turning a panic into a pending `InternalError`.
 #[inline(always)]
-fn guard(vm: *mut Vm, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
+fn guard(vm: *mut Vm, h: H, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: compiled code passes the VM pointer it was called with; the VM is not used
         // by anyone else while compiled code (and so this helper) runs.
-        body(unsafe { &mut *vm })
+        let vm = unsafe { &mut *vm };
+        if let Some(c) = &mut vm.coverage {
+            c.helpers |= 1 << h as u32;
+        }
+        body(vm)
     }));
     match result {
         Ok(v) => v,
@@ -191,7 +195,7 @@ pub(crate) fn cmp_code(op: Cmp) -> u64 {
 }
 
 extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Arith, |vm| {
         let r = vm
             .arith(
                 arith_op(op),
@@ -207,7 +211,7 @@ extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: 
 }
 
 extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::ArithImm, |vm| {
         let r = vm
             .arith(
                 arith_op(op),
@@ -223,7 +227,7 @@ extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64,
 }
 
 extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Neg, |vm| {
         let r = vm
             .negate(vm.stack.get(src as usize))
             .map(|v| vm.stack.set(dst as usize, v));
@@ -232,7 +236,7 @@ extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) 
 }
 
 extern "C" fn echo_compare(vm: *mut Vm, op: u64, lhs: u64, rhs: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Compare, |vm| {
         match vm.compare(
             cmp_op(op),
             vm.stack.get(lhs as usize),
@@ -248,7 +252,7 @@ extern "C" fn echo_compare(vm: *mut Vm, op: u64, lhs: u64, rhs: u64, _: u64, _: 
 }
 
 extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::CompareImm, |vm| {
         match vm.compare(
             cmp_op(op),
             vm.stack.get(lhs as usize),
@@ -264,20 +268,20 @@ extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64,
 }
 
 extern "C" fn echo_equal(vm: *mut Vm, lhs: u64, rhs: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Equal, |vm| {
         vm.equal(vm.stack.get(lhs as usize), vm.stack.get(rhs as usize)) as u64
     })
 }
 
 extern "C" fn echo_undef_global(vm: *mut Vm, g: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::UndefGlobal, |vm| {
         let e = vm.uninit_global(crate::bytecode::GlobalIdx(g as u32));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::NewBox, |vm| {
         let r = vm
             .heap
             .alloc(crate::heap::UpBox {
@@ -292,7 +296,7 @@ extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u6
 }
 
 extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Closure, |vm| {
         let parent = vm
             .frames
             .last()
@@ -319,7 +323,7 @@ fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
 }
 
 extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Call, |vm| {
         let pushed = vm.call_value(slot as usize, nargs as usize);
         finish_call(vm, pushed)
     })
@@ -333,7 +337,7 @@ extern "C" fn echo_call_native(
     _: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::CallNative, |vm| {
         let id: NativeId = BuiltinId(builtin as u16).native();
         let r = vm
             .call_native(id, slot as usize + 1, nargs as usize)
@@ -346,7 +350,7 @@ extern "C" fn echo_call_native(
 }
 
 extern "C" fn echo_invoke(vm: *mut Vm, slot: u64, sym: u64, nargs: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Invoke, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let pushed = vm.invoke(slot as usize, Symbol(sym as u32), nargs as usize, ic);
         finish_call(vm, pushed)
@@ -361,7 +365,7 @@ extern "C" fn echo_super_invoke(
     proto: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::SuperInvoke, |vm| {
         let pushed = vm
             .super_method(ProtoId(proto as u32), Symbol(sym as u32))
             .and_then(|m| vm.push_frame(m, slot as usize, slot as usize, nargs as usize))
@@ -378,7 +382,7 @@ extern "C" fn echo_get_super(
     proto: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::GetSuper, |vm| {
         let r = vm
             .super_method(ProtoId(proto as u32), Symbol(sym as u32))
             .and_then(|method| {
@@ -395,7 +399,7 @@ extern "C" fn echo_get_super(
 }
 
 extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::NewList, |vm| {
         let r = vm.check_list_len(len as usize).and_then(|()| {
             let items = vm.stack.slice(first as usize, n as usize).to_vec();
             let l = vm.heap.alloc_list(items)?;
@@ -408,7 +412,7 @@ extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64,
 }
 
 extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::AppendList, |vm| {
         let Value::List(l) = vm.stack.get(list as usize) else {
             unreachable!("AppendList targets a new list")
         };
@@ -419,7 +423,7 @@ extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u6
 }
 
 extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::NewMap, |vm| {
         let r = vm.heap.alloc_map().map(|m| {
             vm.stack.set(dst as usize, Value::Map(m));
             vm.safepoint();
@@ -429,7 +433,7 @@ extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64
 }
 
 extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::GetIndex, |vm| {
         let r = vm
             .get_index(vm.stack.get(obj as usize), vm.stack.get(idx as usize))
             .map(|v| {
@@ -441,7 +445,7 @@ extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, 
 }
 
 extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::SetIndex, |vm| {
         let r = vm
             .set_index(
                 vm.stack.get(obj as usize),
@@ -454,7 +458,7 @@ extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, 
 }
 
 extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::GetProp, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let r = vm
             .get_prop(vm.stack.get(obj as usize), Symbol(sym as u32), ic)
@@ -467,7 +471,7 @@ extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, 
 }
 
 extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::SetProp, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let r = vm
             .set_prop(
@@ -482,7 +486,7 @@ extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, 
 }
 
 extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Class, |vm| {
         let r = vm.make_class(ClassIdx(class as u32)).map(|c| {
             vm.stack.set(dst as usize, Value::Class(c));
             vm.safepoint();
@@ -492,21 +496,21 @@ extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u
 }
 
 extern "C" fn echo_throw(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Throw, |vm| {
         let e = RtError::thrown(vm.stack.get(slot as usize));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_iter_prep(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::IterPrep, |vm| {
         let r = vm.iter_prep(slot as usize);
         status(vm, r)
     })
 }
 
 extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::IterNext, |vm| {
         let Value::Int(cur) = vm.stack.get(slot as usize + 1) else {
             unreachable!("IterPrep set the cursor")
         };
@@ -527,21 +531,21 @@ extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _
 }
 
 extern "C" fn echo_range_error(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::RangeError, |vm| {
         let e = vm.range_error(vm.stack.get(slot as usize), vm.stack.get(slot as usize + 1));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_fuel_error(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::FuelError, |vm| {
         let e = vm.fuel_error();
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::Unwind, |vm| {
         let err = vm
             .pending
             .take()
@@ -557,11 +561,11 @@ extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -
 }
 
 extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| vm.side_exit(pc as u32))
+    guard(vm, H::SideExit, |vm| vm.side_exit(pc as u32))
 }
 
 extern "C" fn echo_exit_line(vm: *mut Vm, line: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, |vm| {
+    guard(vm, H::ExitLine, |vm| {
         vm.exit_line = line as u32;
         STATUS_OK
     })
