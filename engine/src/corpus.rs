@@ -145,6 +145,73 @@ fn set_limit(l: &mut Limits, key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `// config: ...` line (without a newline) that makes `parse_expectations` read back
+/// `limits`, naming only the limits that differ from the defaults; `None` when none do.
+pub fn config_comment(limits: &Limits) -> Option<String> {
+    // Destructured so that a new limit cannot be added without deciding how files carry it.
+    let Limits {
+        fuel,
+        max_call_depth,
+        max_stack_slots,
+        max_heap_bytes,
+        max_string_bytes,
+        max_collection_len,
+        max_output_bytes,
+        max_nesting,
+    } = limits;
+    let d = Limits::default();
+    let mut items = Vec::new();
+    if *fuel != d.fuel {
+        items.push(match fuel {
+            Some(f) => format!("fuel={f}"),
+            None => "fuel=unlimited".to_string(),
+        });
+    }
+    let numbers = [
+        (
+            "max_call_depth",
+            *max_call_depth as u64,
+            d.max_call_depth as u64,
+        ),
+        (
+            "max_stack_slots",
+            *max_stack_slots as u64,
+            d.max_stack_slots as u64,
+        ),
+        (
+            "max_heap_bytes",
+            *max_heap_bytes as u64,
+            d.max_heap_bytes as u64,
+        ),
+        (
+            "max_string_bytes",
+            *max_string_bytes as u64,
+            d.max_string_bytes as u64,
+        ),
+        (
+            "max_collection_len",
+            *max_collection_len as u64,
+            d.max_collection_len as u64,
+        ),
+        (
+            "max_output_bytes",
+            *max_output_bytes as u64,
+            d.max_output_bytes as u64,
+        ),
+        ("max_nesting", *max_nesting as u64, d.max_nesting as u64),
+    ];
+    for (key, value, default) in numbers {
+        if value != default {
+            items.push(format!("{key}={value}"));
+        }
+    }
+    if items.is_empty() {
+        None
+    } else {
+        Some(format!("{CONFIG}{}", items.join(", ")))
+    }
+}
+
 impl Expectation {
     /// The configuration to run this file with in `tier`.
     pub fn config(&self, tier: Tier) -> Config {
@@ -293,6 +360,30 @@ mod tests {
         assert_eq!(e.limits.max_call_depth, 5);
         let e = parse_expectations("// expect error [line 7]: Thrown: x").unwrap();
         assert_eq!(e.error.unwrap().line, 7);
+    }
+
+    #[test]
+    fn config_comment_round_trips() {
+        assert_eq!(config_comment(&Limits::default()), None);
+        let limits = Limits {
+            fuel: None,
+            max_call_depth: 50,
+            max_stack_slots: 4096,
+            max_heap_bytes: 1 << 20,
+            max_string_bytes: 1000,
+            max_collection_len: 77,
+            max_output_bytes: 123,
+            max_nesting: 40,
+        };
+        let line = config_comment(&limits).expect("limits differ from the defaults");
+        assert_eq!(parse_expectations(&line).unwrap().limits, limits);
+        let only_fuel = Limits {
+            fuel: Some(1000),
+            ..Limits::default()
+        };
+        let line = config_comment(&only_fuel).unwrap();
+        assert_eq!(line, "// config: fuel=1000");
+        assert_eq!(parse_expectations(&line).unwrap().limits, only_fuel);
     }
 
     #[test]
