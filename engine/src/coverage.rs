@@ -4,6 +4,7 @@
 
 use crate::builtins::BUILTINS;
 use crate::bytecode::OPCODES;
+use crate::error::ErrorKind;
 
 /// Reached opcodes (interpreted), helpers (called from compiled code) and builtins, as bit
 /// sets indexed like `OPCODES`, the JIT's helper table and `BUILTINS`.
@@ -15,6 +16,8 @@ pub struct Coverage {
     pub helpers: u64,
     /// Bit `i`: builtin `BUILTINS[i]` was called.
     pub builtins: u64,
+    /// Bit `k as u32`: an error of kind `k` was raised (caught or not).
+    pub errors: u32,
 }
 
 // Every set must fit its bit set.
@@ -27,6 +30,15 @@ impl Coverage {
         self.opcodes |= other.opcodes;
         self.helpers |= other.helpers;
         self.builtins |= other.builtins;
+        self.errors |= other.errors;
+    }
+
+    /// Error kinds, each with whether one was raised.
+    pub fn errors(&self) -> Vec<(ErrorKind, bool)> {
+        ErrorKind::ALL
+            .iter()
+            .map(|&k| (k, self.errors & (1 << k as u32) != 0))
+            .collect()
     }
 
     /// Opcode names, each with whether it was reached.

@@ -864,6 +864,9 @@ impl Vm {
         let raise_line = match self.err_line {
             Some(l) => l,
             None => {
+                if let Some(c) = &mut self.coverage {
+                    c.errors |= 1 << err.kind as u32;
+                }
                 self.trace.clear();
                 self.err_line = Some(line);
                 line

@@ -157,6 +157,13 @@ pub(crate) fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
 }
 
 impl RegSet {
+    /// Keeps only the registers also in `other`.
+    pub(crate) fn intersect(&mut self, other: &RegSet) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a &= *b;
+        }
+    }
+
     fn remove(&mut self, r: usize) {
         self.0[r / 64] &= !(1 << (r % 64));
     }
@@ -164,15 +171,13 @@ impl RegSet {
 
 /// The registers an instruction may read. An over-approximation is harmless (it only keeps
 /// more registers live); the destination of a pure write is left out.
-fn read_registers(op: &Op, out: &mut Vec<usize>) {
-    let dest = match op {
-        // ForLoop reads the counter it writes.
-        Op::ForLoop { .. } => None,
-        _ => written_register(op).map(|r| r.0 as usize),
-    };
-    for (_, operand) in op.operands() {
+fn read_registers(op: &Op, protos: &[std::rc::Rc<Proto>], out: &mut Vec<usize>) {
+    // The destination operand `a` of a pure write is not read (ForLoop reads the counter it
+    // writes); the same register may still be read as another operand.
+    let writes_a = written_register(op).is_some() && !matches!(op, Op::ForLoop { .. });
+    for (name, operand) in op.operands() {
         if let Operand::Reg(r) = operand
-            && Some(r.0 as usize) != dest
+            && !(writes_a && name == "a")
         {
             out.push(r.0 as usize);
         }
@@ -182,7 +187,7 @@ fn read_registers(op: &Op, out: &mut Vec<usize>) {
         Op::Call { a, n } | Op::Invoke { a, n, .. } | Op::SuperInvoke { a, n, .. } => {
             Some((a.0 as usize, n.0 as usize + 1))
         }
-        Op::CallNative { a, n, .. } => Some((a.0 as usize, n.0 as usize)),
+        Op::CallNative { a, n, .. } => Some((a.0 as usize, n.0 as usize + 1)),
         Op::NewList { b, n, .. } | Op::AppendList { b, n, .. } => {
             Some((b.0 as usize, n.0 as usize))
         }
@@ -195,11 +200,21 @@ fn read_registers(op: &Op, out: &mut Vec<usize>) {
     if let Some((first, len)) = run {
         out.extend(first..first + len);
     }
+    // A new closure takes the boxes of the variables it captures from their registers.
+    if let Op::Closure { p, .. } = *op
+        && let Some(child) = protos.get(p.0 as usize)
+    {
+        for c in &child.captures {
+            if let CaptureSrc::Reg(r) = c {
+                out.push(r.0 as usize);
+            }
+        }
+    }
 }
 
 /// For each instruction, the registers live on entry to it: read on some path before being
 /// written. Exception handlers count as successors of the instructions they cover.
-pub(crate) fn live_registers(proto: &Proto) -> Vec<RegSet> {
+pub(crate) fn live_registers(proto: &Proto, protos: &[std::rc::Rc<Proto>]) -> Vec<RegSet> {
     let n = proto.code.len();
     let nregs = proto.nregs as usize;
     let mut live_in = vec![RegSet::new(nregs); n];
@@ -222,7 +237,7 @@ pub(crate) fn live_registers(proto: &Proto) -> Vec<RegSet> {
                 live.remove(w.0 as usize);
             }
             reads.clear();
-            read_registers(&op, &mut reads);
+            read_registers(&op, protos, &mut reads);
             for &r in &reads {
                 live.insert(r);
             }

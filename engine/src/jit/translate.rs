@@ -97,6 +97,8 @@ struct Input<'a> {
     /// For an OSR version compiled while the interpreter waits at a loop header: that
     /// header's pc and the tag of every register at that moment.
     osr_snapshot: Option<(usize, Vec<u8>)>,
+    /// Every prototype of the program (for what nested closures capture).
+    protos: Vec<std::rc::Rc<Proto>>,
 }
 
 /// Translates prototype `pid` into `func`.
@@ -175,6 +177,7 @@ pub(crate) fn translate(
             FxHashMap::default()
         },
         proto_shapes: vm.fn_info.iter().map(|f| (f.arity, f.nregs)).collect(),
+        protos: vm.program().protos.clone(),
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
                 let base = f.base as usize;
@@ -220,6 +223,9 @@ struct Translator<'a> {
     side_exit_blocks: FxHashMap<usize, Block>,
     /// Out-of-line blocks to emit after the body.
     deferred: Vec<Deferred>,
+    /// The exits shared by errors without a handler in this frame, and by fuel exhaustion.
+    shared_error_exit: Option<Block>,
+    shared_fuel_exit: Option<Block>,
     /// Tag constants, indexed by tag (defined in the entry block).
     tag_consts: Vec<Value>,
     /// Registers known (within the current block) to hold a constant function: the closure
@@ -227,6 +233,8 @@ struct Translator<'a> {
     known_fn: FxHashMap<u16, (crate::heap::Gc<crate::heap::Closure>, ProtoId)>,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
+    /// Per instruction: registers live on entry to it.
+    live: Vec<RegSet>,
     /// The instruction being translated (or whose exit block is being emitted).
     cur_pc: usize,
     /// Set when the current instruction stored all dirty registers on a path that dominates
@@ -277,9 +285,12 @@ impl<'a> Translator<'a> {
             error_blocks: FxHashMap::default(),
             side_exit_blocks: FxHashMap::default(),
             deferred: Vec::new(),
+            shared_error_exit: None,
+            shared_fuel_exit: None,
             tag_consts: Vec::new(),
             known_fn: FxHashMap::default(),
             dirty: dirty_registers(input.proto),
+            live: live_registers(input.proto, &input.protos),
             cur_pc: 0,
             synced_at: None,
             terminated: false,
@@ -411,11 +422,18 @@ impl<'a> Translator<'a> {
         self.synced_at = Some(pc);
     }
 
-    /// Stores every register that may differ from its slot at instruction `pc` (see the
-    /// module docs): after this the slots hold the truth, as the interpreter's would.
+    /// Stores every live register that may differ from its slot at instruction `pc` (see
+    /// the module docs): after this the slots of live registers hold the truth, as the
+    /// interpreter's would. Dead registers keep older values, which are still valid values
+    /// (a slot keeps what it refers to alive) and which nothing reads before rewriting.
     fn sync(&mut self, pc: usize) {
-        let dirty = self.dirty[pc].clone();
-        for r in dirty.iter() {
+        let mut regs = self.dirty[pc].clone();
+        regs.intersect(&self.live[pc]);
+        self.store_regs(&regs);
+    }
+
+    fn store_regs(&mut self, regs: &RegSet) {
+        for r in regs.iter() {
             let reg = Reg(r as u16);
             let (t, p) = self.get(reg);
             let (addr, off) = self.reg_addr(reg);
@@ -479,10 +497,53 @@ impl<'a> Translator<'a> {
         if let Some(&b) = self.error_blocks.get(&pc) {
             return b;
         }
+
         let blk = self.b.create_block();
         self.error_blocks.insert(pc, blk);
         self.deferred.push(Deferred::Error(pc, blk));
         blk
+    }
+
+    /// The exit shared by every error raised where no handler of this frame applies (with
+    /// `fuel`, running out of fuel, never catchable): its parameter is the pc + 1 to record.
+    fn shared_exit(&mut self, fuel: bool) -> Block {
+        let slot = if fuel {
+            &mut self.shared_fuel_exit
+        } else {
+            &mut self.shared_error_exit
+        };
+        if let Some(b) = *slot {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.append_block_param(b, I64);
+        *slot = Some(b);
+        b
+    }
+
+    /// Emits the shared exits that were used.
+    fn emit_shared_exits(&mut self) {
+        for fuel in [true, false] {
+            let Some(blk) = (if fuel {
+                self.shared_fuel_exit
+            } else {
+                self.shared_error_exit
+            }) else {
+                continue;
+            };
+            self.b.switch_to_block(blk);
+            let at = self.b.block_params(blk)[0];
+            self.store32(at, self.frame, off::FRAME_PC);
+            // The frame is being left: no register needs storing.
+            self.cur_pc = usize::MAX;
+            self.synced_at = Some(usize::MAX);
+            if fuel {
+                self.helper(H::FuelError, &[]);
+            }
+            self.helper(H::Unwind, &[]);
+            let one = self.iconst(1);
+            self.b.ins().return_(&[one]);
+        }
     }
 
     /// The block that leaves compiled code because a speculation failed at `pc`. Emitted
@@ -502,13 +563,30 @@ impl<'a> Translator<'a> {
         let mut i = 0;
         while i < self.deferred.len() {
             match self.deferred[i] {
+                Deferred::Error(pc, blk) if self.input.proto.handler_for(pc).is_none() => {
+                    // No handler here: the frame is left, and only the pc differs between
+                    // sites, so they share one exit.
+                    self.b.switch_to_block(blk);
+                    let shared = self.shared_exit(false);
+                    let at = self.iconst(pc as i64 + 1);
+                    self.b.ins().jump(shared, &[at.into()]);
+                }
                 Deferred::Error(pc, blk) => {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
-                    self.synced_at = None;
                     self.save_pc(pc);
+                    // Leaving the frame, no register is read again; caught here, the handler
+                    // goes on with the values live at its start, which must survive a
+                    // collection during unwinding.
+                    let handler = self.input.proto.handler_for(pc).copied();
+                    if let Some(h) = handler {
+                        let mut regs = self.dirty[pc].clone();
+                        regs.intersect(&self.live[h.target as usize]);
+                        self.store_regs(&regs);
+                    }
+                    self.synced_at = Some(pc);
                     let r = self.helper(H::Unwind, &[]);
-                    match self.input.proto.handler_for(pc).copied() {
+                    match handler {
                         Some(h) => {
                             let caught = self.b.create_block();
                             let leave = self.b.create_block();
@@ -556,14 +634,10 @@ impl<'a> Translator<'a> {
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
     fn charge_fuel(&mut self, pc: usize) {
         let f = self.b.use_var(self.fuel);
-        let empty = self.b.create_block();
         let ok = self.b.create_block();
-        self.b.ins().brif(f, ok, &[], empty, &[]);
-        self.b.switch_to_block(empty);
-        self.save_pc(pc);
-        self.helper(H::FuelError, &[]);
-        let err = self.error_block(pc);
-        self.jump(err);
+        let empty = self.shared_exit(true);
+        let at = self.iconst(pc as i64 + 1);
+        self.b.ins().brif(f, ok, &[], empty, &[at.into()]);
         self.b.switch_to_block(ok);
         let f1 = self.b.ins().iadd_imm_s(f, -1);
         self.b.def_var(self.fuel, f1);
@@ -726,8 +800,8 @@ impl<'a> Translator<'a> {
         if *header != pc || input.mode != Mode::Speculative {
             return;
         }
-        let live = live_registers(input.proto);
-        for r in live[pc].iter() {
+        let live: Vec<usize> = self.live[pc].iter().collect();
+        for r in live {
             let want = tags[r];
             let (t, _) = self.get(Reg(r as u16));
             let ok = self.tag_is(t, want);
@@ -760,6 +834,7 @@ impl<'a> Translator<'a> {
             return Err("code runs off its end".into());
         }
         self.emit_deferred();
+        self.emit_shared_exits();
         Ok(())
     }
 
@@ -1702,9 +1777,7 @@ impl<'a> Translator<'a> {
     }
 
     fn ret(&mut self, t: Value, p: Value, pc: usize) {
-        // The slots of a finished frame are scanned later as dead registers: leave them as the
-        // interpreter would.
-        self.sync(pc);
+        // Every register dies with the frame: nothing to store but the result.
         let ret = self.load32(self.frame, off::FRAME_RET);
         let stack = self.load(self.vm, off::STACK_BASE);
         let rel = self.b.ins().ishl_imm_s(ret, 4);
