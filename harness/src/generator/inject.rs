@@ -1,0 +1,266 @@
+//! Errors on purpose: a share of cases carries one faulty operation of a chosen error kind,
+//! in a function called from a hot loop and triggered after warm-up (so it usually fails in
+//! compiled code), caught by a `try` or not. Engine limits come with small limits for the case.
+
+use echo_engine::ast::{BinOp, Expr, Stmt, UnOp};
+use echo_engine::error::ErrorKind;
+
+use super::Gen;
+use super::build::*;
+
+/// Every error kind a program can meet at run time (compile errors are never generated).
+pub const RUNTIME_KINDS: &[ErrorKind] = &[
+    ErrorKind::NameError,
+    ErrorKind::TypeError,
+    ErrorKind::ArityError,
+    ErrorKind::IndexError,
+    ErrorKind::KeyError,
+    ErrorKind::AttributeError,
+    ErrorKind::OverflowError,
+    ErrorKind::ZeroDivisionError,
+    ErrorKind::ValueError,
+    ErrorKind::AssertionError,
+    ErrorKind::Thrown,
+    ErrorKind::FuelExhausted,
+    ErrorKind::StackOverflow,
+    ErrorKind::MemoryLimit,
+    ErrorKind::SizeLimit,
+];
+
+impl Gen<'_, '_> {
+    /// Picks the error kind of this case and the limits it needs.
+    pub(crate) fn choose_intent(&mut self) {
+        let k = RUNTIME_KINDS[self.pick(RUNTIME_KINDS.len())];
+        self.intent = Some(k);
+        match k {
+            ErrorKind::FuelExhausted => self.limits.fuel = Some(self.range(20, 3000) as u64),
+            ErrorKind::StackOverflow => {
+                if self.chance(1, 4) {
+                    self.limits.max_stack_slots = self.range(200, 3000) as usize;
+                } else {
+                    self.limits.max_call_depth = self.range(10, 400) as u32;
+                }
+            }
+            ErrorKind::MemoryLimit => {
+                self.limits.max_heap_bytes = self.range(1 << 16, 1 << 20) as usize;
+            }
+            ErrorKind::SizeLimit => {
+                if self.chance(1, 2) {
+                    self.limits.max_string_bytes = self.range(64, 8192) as usize;
+                } else {
+                    self.limits.max_collection_len = self.range(16, 4096) as usize;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The faulty function and the loop that calls it (and, for a global read before its
+    /// initialization, the late declaration, which goes last).
+    pub(crate) fn injection(&mut self) -> Option<(Vec<Stmt>, Vec<Stmt>)> {
+        let kind = self.intent?;
+        let f = self.fresh("fault");
+        let i = self.fresh("i");
+        let trips = self.range(2, 40);
+        let at = self.range(0, trips - 1);
+        let mut late = Vec::new();
+        let mut helpers = Vec::new();
+        let fault = self.fault(kind, &i, &mut helpers, &mut late);
+        let body = vec![
+            if_(vec![(bin(BinOp::Eq, name(&i), int(at)), fault)], None),
+            return_(Some(name(&i))),
+        ];
+        let mut out = helpers;
+        out.push(fn_stmt(fn_decl(&f, std::slice::from_ref(&i), body)));
+        let j = self.fresh("j");
+        let call = print(vec![call_named(&f, vec![name(&j)])]);
+        let lp = for_range(&j, int(0), int(trips), vec![call]);
+        if self.chance(3, 5) {
+            let e = self.fresh("e");
+            out.push(try_(
+                vec![lp],
+                &e,
+                vec![print(vec![string("caught"), name(&e)])],
+            ));
+        } else {
+            out.push(lp);
+        }
+        Some((out, late))
+    }
+
+    /// Statements that raise `kind` (`i` is an int parameter holding the trigger value).
+    fn fault(
+        &mut self,
+        kind: ErrorKind,
+        i: &str,
+        helpers: &mut Vec<Stmt>,
+        late: &mut Vec<Stmt>,
+    ) -> Vec<Stmt> {
+        let iv = || name(i);
+        let sink = |x: Expr| vec![print(vec![x])];
+        match kind {
+            ErrorKind::TypeError => match self.pick(6) {
+                0 => sink(bin(BinOp::Add, iv(), string("s"))),
+                1 => sink(call(iv(), vec![])),
+                2 => sink(unary(
+                    UnOp::Neg,
+                    bin(BinOp::Add, string("-"), call_named("str", vec![iv()])),
+                )),
+                3 => sink(call_named("len", vec![iv()])),
+                4 => sink(bin(BinOp::Lt, iv(), list(vec![iv()]))),
+                _ => vec![for_in("q", iv(), vec![])],
+            },
+            ErrorKind::ArityError => {
+                let two = self.fresh("two");
+                helpers.push(fn_stmt(fn_decl(
+                    &two,
+                    &["a".to_string(), "b".to_string()],
+                    vec![return_(Some(name("a")))],
+                )));
+                match self.pick(3) {
+                    0 => sink(call_named(&two, vec![iv()])),
+                    1 => sink(call_named("len", vec![iv(), iv()])),
+                    _ => sink(call_named(&two, vec![iv(), iv(), iv()])),
+                }
+            }
+            ErrorKind::IndexError => match self.pick(4) {
+                0 => sink(index(list(vec![iv(), iv()]), bin(BinOp::Add, iv(), int(2)))),
+                1 => sink(call_named("pop", vec![list(vec![])])),
+                2 => sink(index(string("ab"), bin(BinOp::Add, iv(), int(5)))),
+                _ => sink(call_named(
+                    "slice",
+                    vec![list(vec![iv()]), int(0), bin(BinOp::Add, iv(), int(3))],
+                )),
+            },
+            ErrorKind::KeyError => sink(index(
+                map(vec![(string("a"), iv())]),
+                bin(BinOp::Add, string("b"), call_named("str", vec![iv()])),
+            )),
+            ErrorKind::AttributeError => {
+                if let Some(c) = (!self.classes.is_empty()).then(|| self.pick(self.classes.len())) {
+                    let o = self.construct(c);
+                    if self.chance(1, 2) {
+                        sink(get(o, "nofield"))
+                    } else {
+                        sink(method_call(o, "nomethod", vec![iv()]))
+                    }
+                } else {
+                    sink(get(iv(), "nofield"))
+                }
+            }
+            ErrorKind::OverflowError => match self.pick(3) {
+                0 => sink(bin(
+                    BinOp::Add,
+                    int(i64::MAX - 3),
+                    bin(BinOp::Add, iv(), int(10)),
+                )),
+                1 => sink(bin(
+                    BinOp::Mul,
+                    bin(BinOp::Add, iv(), int(2)),
+                    int(i64::MAX / 2 + 7),
+                )),
+                _ => sink(call_named(
+                    "pow",
+                    vec![bin(BinOp::Add, iv(), int(3)), int(70)],
+                )),
+            },
+            ErrorKind::ZeroDivisionError => {
+                let op = if self.chance(1, 2) {
+                    BinOp::Div
+                } else {
+                    BinOp::Mod
+                };
+                sink(bin(op, int(7), bin(BinOp::Sub, iv(), iv())))
+            }
+            ErrorKind::ValueError => match self.pick(5) {
+                0 => sink(call_named(
+                    "int",
+                    vec![bin(BinOp::Add, string("x"), call_named("str", vec![iv()]))],
+                )),
+                1 => sink(call_named("chr", vec![bin(BinOp::Sub, int(-1), iv())])),
+                2 => sink(bin(BinOp::Mul, string("a"), bin(BinOp::Sub, int(-1), iv()))),
+                3 => sink(call_named(
+                    "split",
+                    vec![call_named("str", vec![iv()]), string("")],
+                )),
+                _ => sink(call_named("min", vec![list(vec![])])),
+            },
+            ErrorKind::AssertionError => vec![expr_stmt(call_named(
+                "assert",
+                vec![
+                    bin(BinOp::Lt, iv(), int(0)),
+                    bin(BinOp::Add, string("bad "), call_named("str", vec![iv()])),
+                ],
+            ))],
+            ErrorKind::Thrown => {
+                let v = match self.pick(3) {
+                    0 => bin(BinOp::Add, string("boom "), call_named("str", vec![iv()])),
+                    1 => list(vec![iv(), string("x")]),
+                    _ => call_named("Error", vec![iv()]),
+                };
+                vec![throw(v)]
+            }
+            ErrorKind::NameError => {
+                // A global read before its `let` has run.
+                let g = self.fresh("late");
+                late.push(let_(&g, int(1)));
+                sink(bin(BinOp::Add, name(&g), iv()))
+            }
+            ErrorKind::FuelExhausted => {
+                let w = self.fresh("w");
+                vec![
+                    let_(&w, iv()),
+                    while_(
+                        bin(BinOp::Ge, name(&w), int(0)),
+                        vec![expr_stmt(compound(name(&w), BinOp::Add, int(1)))],
+                    ),
+                ]
+            }
+            ErrorKind::StackOverflow => {
+                let deep = self.fresh("deep");
+                helpers.push(fn_stmt(fn_decl(
+                    &deep,
+                    &["n".to_string()],
+                    vec![return_(Some(bin(
+                        BinOp::Add,
+                        call_named(&deep, vec![bin(BinOp::Add, name("n"), int(1))]),
+                        int(1),
+                    )))],
+                )));
+                sink(call_named(&deep, vec![iv()]))
+            }
+            ErrorKind::MemoryLimit => {
+                let hog = self.fresh("hog");
+                vec![
+                    let_(&hog, list(vec![])),
+                    while_(
+                        boolean(true),
+                        vec![expr_stmt(call_named(
+                            "push",
+                            vec![name(&hog), list(vec![iv(), iv(), iv(), iv()])],
+                        ))],
+                    ),
+                ]
+            }
+            _ => {
+                // SizeLimit: doubling a string or a list.
+                let s = self.fresh("big");
+                let init = if self.limits.max_string_bytes < (1 << 26) {
+                    string("ab")
+                } else {
+                    list(vec![iv()])
+                };
+                vec![
+                    let_(&s, init),
+                    while_(
+                        boolean(true),
+                        vec![expr_stmt(assign(
+                            name(&s),
+                            bin(BinOp::Add, name(&s), name(&s)),
+                        ))],
+                    ),
+                ]
+            }
+        }
+    }
+}
