@@ -235,6 +235,8 @@ struct Translator<'a> {
     dirty: Vec<RegSet>,
     /// Per instruction: registers live on entry to it.
     live: Vec<RegSet>,
+    /// Conditions known at translation time (see `cond_const`).
+    known: FxHashMap<Value, bool>,
     /// The instruction being translated (or whose exit block is being emitted).
     cur_pc: usize,
     /// Set when the current instruction stored all dirty registers on a path that dominates
@@ -291,6 +293,7 @@ impl<'a> Translator<'a> {
             known_fn: FxHashMap::default(),
             dirty: dirty_registers(input.proto),
             live: live_registers(input.proto, &input.protos),
+            known: FxHashMap::default(),
             cur_pc: 0,
             synced_at: None,
             terminated: false,
@@ -462,12 +465,59 @@ impl<'a> Translator<'a> {
         self.store32(v, self.frame, off::FRAME_PC);
     }
 
+    /// A condition known here, as an `i8` value the branches below fold.
+    fn cond_const(&mut self, c: bool) -> Value {
+        let v = self.b.ins().iconst(types::I8, i64::from(c));
+        self.known.insert(v, c);
+        v
+    }
+
+    /// The tag `t` holds, when it is one of the shared tag constants (a guard or an
+    /// instruction fixed it on every path here).
+    fn known_tag(&self, t: Value) -> Option<u8> {
+        self.tag_consts
+            .iter()
+            .position(|&c| c == t)
+            .map(|i| i as u8)
+    }
+
     fn tag_is(&mut self, t: Value, want: u8) -> Value {
-        self.b.ins().icmp_imm_s(IntCC::Equal, t, want as i64)
+        match self.known_tag(t) {
+            Some(k) => self.cond_const(k == want),
+            None => self.b.ins().icmp_imm_s(IntCC::Equal, t, want as i64),
+        }
     }
 
     fn both(&mut self, x: Value, y: Value) -> Value {
-        self.b.ins().band(x, y)
+        match (self.known.get(&x).copied(), self.known.get(&y).copied()) {
+            (Some(false), _) | (_, Some(false)) => self.cond_const(false),
+            (Some(true), _) => y,
+            (_, Some(true)) => x,
+            _ => self.b.ins().band(x, y),
+        }
+    }
+
+    /// `brif`, or a plain jump when the condition is known here: code behind a check that
+    /// cannot fail is then unreachable and never compiled.
+    fn brif_c(
+        &mut self,
+        cond: Value,
+        then: Block,
+        then_args: &[cranelift_codegen::ir::BlockArg],
+        els: Block,
+        els_args: &[cranelift_codegen::ir::BlockArg],
+    ) {
+        match self.known.get(&cond) {
+            Some(true) => {
+                self.b.ins().jump(then, then_args);
+            }
+            Some(false) => {
+                self.b.ins().jump(els, els_args);
+            }
+            None => {
+                self.b.ins().brif(cond, then, then_args, els, els_args);
+            }
+        }
     }
 
     fn block_at(&mut self, pc: usize) -> Block {
@@ -487,7 +537,7 @@ impl<'a> Translator<'a> {
     fn check_status(&mut self, pc: usize, failed: Value) {
         let err = self.error_block(pc);
         let ok = self.b.create_block();
-        self.b.ins().brif(failed, err, &[], ok, &[]);
+        self.brif_c(failed, err, &[], ok, &[]);
         self.continue_in(ok);
     }
 
@@ -590,7 +640,7 @@ impl<'a> Translator<'a> {
                         Some(h) => {
                             let caught = self.b.create_block();
                             let leave = self.b.create_block();
-                            self.b.ins().brif(r, leave, &[], caught, &[]);
+                            self.brif_c(r, leave, &[], caught, &[]);
                             self.b.switch_to_block(caught);
                             self.reload(h.reg);
                             let target = self.block_at(h.target as usize);
@@ -622,7 +672,7 @@ impl<'a> Translator<'a> {
     fn guard(&mut self, pc: usize, ok: Value) {
         let exit = self.side_exit_block(pc);
         let cont = self.b.create_block();
-        self.b.ins().brif(ok, cont, &[], exit, &[]);
+        self.brif_c(ok, cont, &[], exit, &[]);
         self.continue_in(cont);
     }
 
@@ -637,7 +687,7 @@ impl<'a> Translator<'a> {
         let ok = self.b.create_block();
         let empty = self.shared_exit(true);
         let at = self.iconst(pc as i64 + 1);
-        self.b.ins().brif(f, ok, &[], empty, &[at.into()]);
+        self.brif_c(f, ok, &[], empty, &[at.into()]);
         self.b.switch_to_block(ok);
         let f1 = self.b.ins().iadd_imm_s(f, -1);
         self.b.def_var(self.fuel, f1);
@@ -751,7 +801,7 @@ impl<'a> Translator<'a> {
                     .icmp_imm_s(IntCC::Equal, self.entry_pc, pc as i64 + 1);
                 let next = self.b.create_block();
                 let enter = self.b.create_block();
-                self.b.ins().brif(hit, enter, &[], next, &[]);
+                self.brif_c(hit, enter, &[], next, &[]);
                 self.b.switch_to_block(enter);
                 self.osr_entry_guards(pc);
                 let target = self.block_at(pc);
@@ -1105,7 +1155,7 @@ impl<'a> Translator<'a> {
                 self.check_status(pc, failed);
                 let got = self.b.create_block();
                 let done = self.block_at(target(pc, off));
-                self.b.ins().brif(r, got, &[], done, &[]);
+                self.brif_c(r, got, &[], done, &[]);
                 self.b.switch_to_block(got);
                 self.reload(b);
                 self.reload(Reg(a.0 + 1));
@@ -1118,7 +1168,7 @@ impl<'a> Translator<'a> {
                 let ok = self.both(s_int, e_int);
                 let bad = self.b.create_block();
                 let good = self.b.create_block();
-                self.b.ins().brif(ok, good, &[], bad, &[]);
+                self.brif_c(ok, good, &[], bad, &[]);
                 self.b.switch_to_block(bad);
                 self.save_pc(pc);
                 let s = self.slot(a);
@@ -1131,7 +1181,7 @@ impl<'a> Translator<'a> {
                 let skip = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ps, pe);
                 let out = self.block_at(target(pc, off));
                 let next = self.block_at(pc + 1);
-                self.b.ins().brif(skip, out, &[], next, &[]);
+                self.brif_c(skip, out, &[], next, &[]);
                 self.terminated = true;
             }
             Op::ForLoop { a, off } => {
@@ -1143,7 +1193,7 @@ impl<'a> Translator<'a> {
                 let more = self.b.ins().icmp(IntCC::SignedLessThan, next, e);
                 let back = self.block_at(target(pc, off));
                 let out = self.block_at(pc + 1);
-                self.b.ins().brif(more, back, &[], out, &[]);
+                self.brif_c(more, back, &[], out, &[]);
                 self.terminated = true;
             }
         }
@@ -1166,6 +1216,9 @@ impl<'a> Translator<'a> {
 
     fn truthy(&mut self, r: Reg) -> Value {
         let (t, _) = self.get(r);
+        if let Some(k) = self.known_tag(t) {
+            return self.cond_const(k > tag::FALSE);
+        }
         self.b
             .ins()
             .icmp_imm_s(IntCC::UnsignedGreaterThan, t, tag::FALSE as i64)
@@ -1176,9 +1229,9 @@ impl<'a> Translator<'a> {
         let taken = self.block_at(target(pc, off));
         let fall = self.block_at(pc + 1);
         if when {
-            self.b.ins().brif(cond, taken, &[], fall, &[]);
+            self.brif_c(cond, taken, &[], fall, &[]);
         } else {
-            self.b.ins().brif(cond, fall, &[], taken, &[]);
+            self.brif_c(cond, fall, &[], taken, &[]);
         }
         self.terminated = true;
     }
@@ -1208,7 +1261,7 @@ impl<'a> Translator<'a> {
             let undef = self.tag_is(t, tag::UNDEF);
             let bad = self.b.create_block();
             let ok = self.b.create_block();
-            self.b.ins().brif(undef, bad, &[], ok, &[]);
+            self.brif_c(undef, bad, &[], ok, &[]);
             self.b.switch_to_block(bad);
             self.save_pc(pc);
             let gi = self.iconst(g.0 as i64);
@@ -1238,7 +1291,7 @@ impl<'a> Translator<'a> {
         let (tc, pc_) = self.operand2(c);
         let b_int = self.tag_is(tb, tag::INT);
         let c_int = match c {
-            Operand2::Imm(_) => self.b.ins().iconst(types::I8, 1),
+            Operand2::Imm(_) => self.cond_const(true),
             Operand2::Reg(_) => self.tag_is(tc, tag::INT),
         };
         let ints = self.both(b_int, c_int);
@@ -1255,21 +1308,21 @@ impl<'a> Translator<'a> {
         if speculative {
             // Ints or leave: no float or generic code at this site.
             let exit = self.side_exit_block(pc);
-            self.b.ins().brif(ints, int_path, &[], exit, &[]);
+            self.brif_c(ints, int_path, &[], exit, &[]);
         } else {
             let not_ints = self.b.create_block();
-            self.b.ins().brif(ints, int_path, &[], not_ints, &[]);
+            self.brif_c(ints, int_path, &[], not_ints, &[]);
             self.b.switch_to_block(not_ints);
             // Floats inline (except `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
                 let b_f = self.tag_is(tb, tag::FLOAT);
                 let c_f = match c {
-                    Operand2::Imm(_) => self.b.ins().iconst(types::I8, 0),
+                    Operand2::Imm(_) => self.cond_const(false),
                     Operand2::Reg(_) => self.tag_is(tc, tag::FLOAT),
                 };
                 let floats = self.both(b_f, c_f);
                 let fpath = self.b.create_block();
-                self.b.ins().brif(floats, fpath, &[], slow, &[]);
+                self.brif_c(floats, fpath, &[], slow, &[]);
                 self.b.switch_to_block(fpath);
                 let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
                 let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
@@ -1302,7 +1355,7 @@ impl<'a> Translator<'a> {
                     _ => self.b.ins().smul_overflow(pb, pc_),
                 };
                 let ok = self.b.create_block();
-                self.b.ins().brif(of, slow, &[], ok, &[]);
+                self.brif_c(of, slow, &[], ok, &[]);
                 self.b.switch_to_block(ok);
                 r
             }
@@ -1310,7 +1363,7 @@ impl<'a> Translator<'a> {
                 // Only a positive divisor takes the machine instruction (no trap possible).
                 let positive = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, pc_, 0);
                 let ok = self.b.create_block();
-                self.b.ins().brif(positive, ok, &[], slow, &[]);
+                self.brif_c(positive, ok, &[], slow, &[]);
                 self.b.switch_to_block(ok);
                 if op == Arith::Div {
                     self.b.ins().sdiv(pb, pc_)
@@ -1356,7 +1409,7 @@ impl<'a> Translator<'a> {
         let other = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        self.b.ins().brif(fast, fast_b, &[], other, &[]);
+        self.brif_c(fast, fast_b, &[], other, &[]);
         self.b.switch_to_block(fast_b);
         let r = self.b.ins().ineg(p);
         self.set(a, t, r);
@@ -1364,7 +1417,7 @@ impl<'a> Translator<'a> {
         self.b.switch_to_block(other);
         let is_f = self.tag_is(t, tag::FLOAT);
         let fb = self.b.create_block();
-        self.b.ins().brif(is_f, fb, &[], slow, &[]);
+        self.brif_c(is_f, fb, &[], slow, &[]);
         self.b.switch_to_block(fb);
         let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
         let nx = self.b.ins().fneg(x);
@@ -1393,7 +1446,7 @@ impl<'a> Translator<'a> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
-        self.b.ins().brif(ints, fast, &[], slow, &[]);
+        self.brif_c(ints, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
         let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
         let eq = self.b.ins().uextend(I64, eq);
@@ -1428,7 +1481,7 @@ impl<'a> Translator<'a> {
         let (tc, pc_) = self.operand2(c);
         let b_int = self.tag_is(tb, tag::INT);
         let c_int = match c {
-            Operand2::Imm(_) => self.b.ins().iconst(types::I8, 1),
+            Operand2::Imm(_) => self.cond_const(true),
             Operand2::Reg(_) => self.tag_is(tc, tag::INT),
         };
         let ints = self.both(b_int, c_int);
@@ -1443,20 +1496,20 @@ impl<'a> Translator<'a> {
         };
         if self.speculate_int(pc) {
             let exit = self.side_exit_block(pc);
-            self.b.ins().brif(ints, int_b, &[], exit, &[]);
+            self.brif_c(ints, int_b, &[], exit, &[]);
         } else {
             let other = self.b.create_block();
             let slow = self.b.create_block();
-            self.b.ins().brif(ints, int_b, &[], other, &[]);
+            self.brif_c(ints, int_b, &[], other, &[]);
             self.b.switch_to_block(other);
             let b_f = self.tag_is(tb, tag::FLOAT);
             let c_f = match c {
-                Operand2::Imm(_) => self.b.ins().iconst(types::I8, 0),
+                Operand2::Imm(_) => self.cond_const(false),
                 Operand2::Reg(_) => self.tag_is(tc, tag::FLOAT),
             };
             let floats = self.both(b_f, c_f);
             let fb = self.b.create_block();
-            self.b.ins().brif(floats, fb, &[], slow, &[]);
+            self.brif_c(floats, fb, &[], slow, &[]);
             self.b.switch_to_block(fb);
             let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
             let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
@@ -1537,7 +1590,7 @@ impl<'a> Translator<'a> {
         };
         let entry = self.load(rec, off::FN_ENTRY);
         let c1 = self.b.create_block();
-        self.b.ins().brif(entry, c1, &[], slow, &[]);
+        self.brif_c(entry, c1, &[], slow, &[]);
         self.b.switch_to_block(c1);
         let len = self.load(self.vm, off::FRAMES_LEN);
         let cap = self.load(self.vm, off::FRAMES_CAP);
@@ -1568,7 +1621,7 @@ impl<'a> Translator<'a> {
         let ok2 = self.both(room_ok, stack_ok);
         let ok = self.both(ok1, ok2);
         let go = self.b.create_block();
-        self.b.ins().brif(ok, go, &[], slow, &[]);
+        self.brif_c(ok, go, &[], slow, &[]);
         self.b.switch_to_block(go);
         // Push the callee's frame record and count the call, as `Vm::push_frame` does.
         let buf = self.load(self.vm, off::FRAMES_BUF);
@@ -1625,7 +1678,7 @@ impl<'a> Translator<'a> {
         } else {
             let is_fn = self.tag_is(t, tag::FUNC);
             let fast = self.b.create_block();
-            self.b.ins().brif(is_fn, fast, &[], slow, &[]);
+            self.brif_c(is_fn, fast, &[], slow, &[]);
             self.b.switch_to_block(fast);
             let pid = self.load32(p, layout::CLOSURE_PROTO);
             let callee = Callee {
@@ -1690,7 +1743,7 @@ impl<'a> Translator<'a> {
             } else {
                 let is_inst = self.tag_is(t, tag::INSTANCE);
                 let c1 = self.b.create_block();
-                self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+                self.brif_c(is_inst, c1, &[], slow, &[]);
                 self.b.switch_to_block(c1);
                 let shape = self.load32(p, layout::INSTANCE_SHAPE);
                 let ics = self.load(self.vm, off::M_ICS);
@@ -1704,7 +1757,7 @@ impl<'a> Translator<'a> {
                 let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, method, 0);
                 let hit = self.both(same, has);
                 let c2 = self.b.create_block();
-                self.b.ins().brif(hit, c2, &[], slow, &[]);
+                self.brif_c(hit, c2, &[], slow, &[]);
                 self.b.switch_to_block(c2);
                 let pid = self.load32(method, layout::CLOSURE_PROTO);
                 (method, pid, None)
@@ -1842,7 +1895,7 @@ impl<'a> Translator<'a> {
         if ic != IcIdx::NONE {
             let is_inst = self.tag_is(t, tag::INSTANCE);
             let c1 = self.b.create_block();
-            self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+            self.brif_c(is_inst, c1, &[], slow, &[]);
             self.b.switch_to_block(c1);
             // Whatever the cache holds now: compare with it at run time.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
@@ -1857,7 +1910,7 @@ impl<'a> Translator<'a> {
             let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
             let hit = self.both(same, field);
             let c2 = self.b.create_block();
-            self.b.ins().brif(hit, c2, &[], slow, &[]);
+            self.brif_c(hit, c2, &[], slow, &[]);
             self.b.switch_to_block(c2);
             let slot = self.load32(rec, off::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
@@ -1911,7 +1964,7 @@ impl<'a> Translator<'a> {
         if ic != IcIdx::NONE {
             let is_inst = self.tag_is(t, tag::INSTANCE);
             let c1 = self.b.create_block();
-            self.b.ins().brif(is_inst, c1, &[], slow, &[]);
+            self.brif_c(is_inst, c1, &[], slow, &[]);
             self.b.switch_to_block(c1);
             // Only stores to an existing field are done inline; adding one takes the helper.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
@@ -1926,7 +1979,7 @@ impl<'a> Translator<'a> {
             let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);
             let hit = self.both(same, stays);
             let c2 = self.b.create_block();
-            self.b.ins().brif(hit, c2, &[], slow, &[]);
+            self.brif_c(hit, c2, &[], slow, &[]);
             self.b.switch_to_block(c2);
             let slot = self.load32(rec, off::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
