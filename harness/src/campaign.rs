@@ -1,1 +1,238 @@
-//! TODO
+//! Campaigns: many generated cases checked in parallel by a pool of workers, with progress,
+//! statistics, self-checks of the oracle at the start, and reduction of what diverged into
+//! ready-to-commit regression files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::generator::{self, Case, GENERATOR_VERSION};
+use crate::oracle::{self, Program, Signature};
+use crate::reduce::{self, Budget};
+use crate::stats::Stats;
+
+/// How a campaign runs.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    /// Base seed: case `i` is generated from seed `seed + i`.
+    pub seed: u64,
+    /// Stop after this many cases.
+    pub cases: Option<u64>,
+    /// Stop after this much time.
+    pub duration: Option<Duration>,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Keep going after a divergence (reporting each distinct signature once).
+    pub keep_going: bool,
+    /// Reduce divergences and write them as regression files.
+    pub reduce: bool,
+    /// Where cases that diverged, reproducers and the JSON summary go.
+    pub out_dir: PathBuf,
+    /// Where reduced regressions are written (`corpus/regress`).
+    pub regress_dir: PathBuf,
+    /// Generator settings.
+    pub generator: generator::Options,
+    /// Oracle settings.
+    pub oracle: oracle::Options,
+}
+
+/// What a campaign did.
+pub struct Outcome {
+    /// Counters, with the findings.
+    pub stats: Stats,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+/// Runs a campaign. `progress` is called now and then with the counters so far.
+pub fn run(c: &Campaign, progress: &(dyn Fn(&Stats, Duration) + Sync)) -> Outcome {
+    let start = Instant::now();
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let total = Arc::new(Mutex::new(Stats::default()));
+    let seen: Mutex<Vec<Signature>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..c.jobs.max(1) {
+            s.spawn(|| {
+                let mut local = Stats::default();
+                let mut last_flush = Instant::now();
+                loop {
+                    if stop.load(Ordering::Relaxed)
+                        || c.duration.is_some_and(|d| start.elapsed() >= d)
+                    {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if c.cases.is_some_and(|n| i >= n) {
+                        break;
+                    }
+                    let seed = c.seed.wrapping_add(i);
+                    let t = Instant::now();
+                    let case = generator::from_seed(seed, &c.generator);
+                    let gen_time = t.elapsed();
+                    let report = oracle::check(&Program::from(&case), &c.oracle);
+                    let before = local.findings.len();
+                    local.record(seed, &case, &report, gen_time);
+                    if local.findings.len() > before {
+                        // Keep one finding per signature.
+                        let sig = local.findings[before].signature.clone();
+                        let mut seen = seen.lock().expect("no worker panics holding it");
+                        if seen.contains(&sig) {
+                            local.findings.pop();
+                        } else {
+                            seen.push(sig);
+                            save_case(&c.out_dir, seed, &case);
+                            if !c.keep_going {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    if last_flush.elapsed() > Duration::from_millis(250) {
+                        let mut t = total.lock().expect("no worker panics holding it");
+                        t.merge(&local);
+                        local = Stats::default();
+                        progress(&t, start.elapsed());
+                        last_flush = Instant::now();
+                    }
+                }
+                total
+                    .lock()
+                    .expect("no worker panics holding it")
+                    .merge(&local);
+            });
+        }
+    });
+    let mut stats = Arc::try_unwrap(total)
+        .map(|m| m.into_inner().expect("workers finished"))
+        .unwrap_or_else(|a| a.lock().expect("workers finished").clone());
+    let elapsed = start.elapsed();
+    stats.findings.sort_by_key(|f| f.seed);
+    for f in &mut stats.findings {
+        f.files
+            .push(case_path(&c.out_dir, f.seed).display().to_string());
+    }
+    if c.reduce {
+        for f in &mut stats.findings {
+            let case = generator::from_seed(f.seed, &c.generator);
+            let note = format!(
+                "{} (generator v{GENERATOR_VERSION}, seed {}, hot_calls {}, hot_loops {})",
+                f.signature, f.seed, case.hot_calls, case.hot_loops
+            );
+            if let Some(path) = reduce_to_regression(
+                &Program::from(&case),
+                &f.signature,
+                &c.oracle,
+                &c.regress_dir,
+                &note,
+            ) {
+                f.files.push(path.display().to_string());
+            }
+        }
+    }
+    Outcome { stats, elapsed }
+}
+
+/// Where the full program of a diverging case is saved.
+pub fn case_path(out_dir: &Path, seed: u64) -> PathBuf {
+    out_dir.join("cases").join(format!("seed-{seed}.echo"))
+}
+
+/// The source of a case with its settings in comments, runnable by `echo-harness reduce`
+/// and by the corpus runner.
+pub fn annotated(seed: Option<u64>, case: &Case) -> String {
+    let mut out = String::new();
+    if let Some(seed) = seed {
+        out.push_str(&format!(
+            "// generated by echo-harness (generator v{GENERATOR_VERSION}, seed {seed})\n"
+        ));
+    }
+    out.push_str(&format!(
+        "// harness: hot_calls={}, hot_loops={}\n",
+        case.hot_calls, case.hot_loops
+    ));
+    if let Some(c) = echo_engine::corpus::config_comment(&case.limits) {
+        out.push_str(&c);
+        out.push('\n');
+    }
+    out.push_str(&case.source);
+    out
+}
+
+fn save_case(out_dir: &Path, seed: u64, case: &Case) {
+    let path = case_path(out_dir, seed);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Best effort: the seed alone reproduces the case.
+    let _ = std::fs::write(&path, annotated(Some(seed), case));
+}
+
+/// Shrinks `p` while it shows divergence `sig` and writes the result as a regression with
+/// the interpreter's outcome as expectation. Returns the file written.
+pub fn reduce_to_regression(
+    p: &Program,
+    sig: &Signature,
+    opts: &oracle::Options,
+    regress_dir: &Path,
+    note: &str,
+) -> Option<PathBuf> {
+    let quiet = oracle::Options {
+        coverage: false,
+        ..opts.clone()
+    };
+    let reduced = reduce::reduce(
+        &p.source,
+        &mut |s| oracle::still_diverges(p, s, sig, &quiet),
+        Budget {
+            max_tests: 5_000,
+            max_time: Duration::from_secs(180),
+        },
+    );
+    let small = Program {
+        source: reduced.source,
+        ..p.clone()
+    };
+    let report = oracle::check(&small, &quiet);
+    let reference = report.reference?;
+    reduce::write_regression(
+        regress_dir,
+        &sig.slug(),
+        &small.source,
+        &reference,
+        &p.limits,
+        note,
+    )
+    .ok()
+}
+
+/// The oracle's self-checks, run before a campaign: a program run twice in one tier gives
+/// identical outcomes (the comparison has no false alarms from nondeterminism), and an
+/// altered outcome is flagged (the comparison can fail).
+pub fn self_check(options: &generator::Options) -> Result<(), String> {
+    let case = generator::from_seed(0x5e1f_c4ec, options);
+    let p = Program::from(&case);
+    for (name, config) in oracle::tiers(&p, &oracle::Options::default()) {
+        let a = echo_engine::run(&p.source, &config);
+        let b = echo_engine::run(&p.source, &config);
+        if let Some((aspect, detail)) = oracle::compare(&a, &b) {
+            return Err(format!(
+                "negative control failed: two {name} runs differ ({aspect:?}: {detail})"
+            ));
+        }
+    }
+    let config = oracle::tiers(&p, &oracle::Options::default())[0].1.clone();
+    let reference = echo_engine::run(&p.source, &config);
+    let mut altered = reference.clone();
+    altered.output.push_str("altered\n");
+    let mut more_fuel = reference.clone();
+    more_fuel.fuel_used += 1;
+    for (what, other) in [("output", altered), ("fuel", more_fuel)] {
+        if oracle::compare(&reference, &other).is_none() {
+            return Err(format!(
+                "positive control failed: an altered {what} was not flagged"
+            ));
+        }
+    }
+    Ok(())
+}

@@ -361,6 +361,7 @@ fn crash(tier: &str, reference: Option<&Outcome>, detail: String) -> Verdict {
 
 /// The tier transitions recorded in a run's statistics.
 pub fn events_of(o: &Outcome) -> TierEvents {
+    #[cfg_attr(not(feature = "jit"), allow(unused_mut))]
     let mut e = TierEvents::default();
     #[cfg(feature = "jit")]
     for f in &o.stats.functions {

@@ -1,1 +1,345 @@
-//! TODO
+//! Campaign statistics: how many cases ran and how fast, how many were valid, what their
+//! outcomes were, which tier transitions and which parts of the engine they reached, and what
+//! diverged. Printed as text during and after a campaign and written as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use echo_engine::coverage::Coverage;
+use echo_engine::error::ErrorKind;
+use serde::Serialize;
+
+use crate::generator::{Case, GENERATOR_VERSION};
+use crate::oracle::{Report, Signature, TierEvents, Verdict};
+
+/// A divergence found by a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Seed of the case.
+    pub seed: u64,
+    /// What diverged.
+    pub signature: Signature,
+    /// Both sides of the first difference.
+    pub detail: String,
+    /// Where the case (and, once reduced, the reproducer) was written.
+    pub files: Vec<String>,
+}
+
+/// Counters of one campaign (or of one worker, merged into the campaign's).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Cases generated and checked.
+    pub cases: u64,
+    /// Cases that compiled.
+    pub valid: u64,
+    /// Cases on which every tier agreed.
+    pub agreed: u64,
+    /// Cases set aside because a run hit the host-stack backstop.
+    pub backstops: u64,
+    /// The reference outcome of valid cases: `ok` or the error kind that ended the program.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Cases with an error injected on purpose, by kind.
+    pub intents: BTreeMap<String, u64>,
+    /// Cases in which functions were compiled / loops entered by OSR / side exits taken.
+    pub cases_with: TierEvents,
+    /// Total tier transitions.
+    pub events: TierEvents,
+    /// What the cases reached.
+    #[serde(skip)]
+    pub coverage: Coverage,
+    /// Time spent generating.
+    #[serde(skip)]
+    pub generate_time: Duration,
+    /// Time spent per tier.
+    #[serde(skip)]
+    pub tier_time: BTreeMap<String, Duration>,
+    /// Divergences, in the order found.
+    pub findings: Vec<Finding>,
+}
+
+impl Stats {
+    /// Records one checked case.
+    pub fn record(&mut self, seed: u64, case: &Case, report: &Report, generate_time: Duration) {
+        self.cases += 1;
+        self.generate_time += generate_time;
+        for (tier, t) in &report.times {
+            *self.tier_time.entry(tier.clone()).or_default() += *t;
+        }
+        if let Some(k) = case.intent {
+            *self.intents.entry(k.to_string()).or_default() += 1;
+        }
+        if !matches!(report.verdict, Verdict::Invalid(_)) {
+            self.valid += 1;
+        }
+        if let Some(r) = &report.reference {
+            let kind = match &r.result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.kind.to_string(),
+            };
+            *self.outcomes.entry(kind).or_default() += 1;
+        }
+        let e = report.events;
+        self.events.add(&e);
+        self.cases_with.compilations += u64::from(e.compilations > 0);
+        self.cases_with.osr_entries += u64::from(e.osr_entries > 0);
+        self.cases_with.side_exits += u64::from(e.side_exits > 0);
+        self.coverage.merge(&report.coverage);
+        match &report.verdict {
+            Verdict::Agree => self.agreed += 1,
+            Verdict::Backstop => self.backstops += 1,
+            Verdict::Invalid(_) => {}
+            Verdict::Diverge(d) => self.findings.push(Finding {
+                seed,
+                signature: d.signature.clone(),
+                detail: d.detail.clone(),
+                files: Vec::new(),
+            }),
+        }
+    }
+
+    /// Adds another worker's counters.
+    pub fn merge(&mut self, o: &Stats) {
+        self.cases += o.cases;
+        self.valid += o.valid;
+        self.agreed += o.agreed;
+        self.backstops += o.backstops;
+        for (k, v) in &o.outcomes {
+            *self.outcomes.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.intents {
+            *self.intents.entry(k.clone()).or_default() += v;
+        }
+        self.cases_with.add(&o.cases_with);
+        self.events.add(&o.events);
+        self.coverage.merge(&o.coverage);
+        self.generate_time += o.generate_time;
+        for (k, v) in &o.tier_time {
+            *self.tier_time.entry(k.clone()).or_default() += *v;
+        }
+        self.findings.extend(o.findings.iter().cloned());
+    }
+
+    /// Share of valid cases, in percent.
+    pub fn valid_percent(&self) -> f64 {
+        percent(self.valid, self.cases)
+    }
+
+    /// Distinct divergence signatures found.
+    pub fn signatures(&self) -> Vec<&Signature> {
+        let mut s: Vec<&Signature> = self.findings.iter().map(|f| &f.signature).collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+
+    /// One line for a progress display.
+    pub fn progress_line(&self, elapsed: Duration) -> String {
+        format!(
+            "{:.0} cases/s, {:.1}% valid, compiled {:.0}% osr {:.0}% exits {:.0}%, {} divergences",
+            self.cases as f64 / elapsed.as_secs_f64().max(1e-9),
+            self.valid_percent(),
+            percent(self.cases_with.compilations, self.cases),
+            percent(self.cases_with.osr_entries, self.cases),
+            percent(self.cases_with.side_exits, self.cases),
+            self.findings.len()
+        )
+    }
+
+    /// The summary for JSON output.
+    pub fn summary(&self, seed: u64, jobs: usize, elapsed: Duration) -> Summary {
+        let reached = |v: Vec<(&'static str, bool)>| Reach::of(v.into_iter());
+        let mut time = BTreeMap::new();
+        time.insert("generate".to_string(), self.generate_time.as_secs_f64());
+        for (k, v) in &self.tier_time {
+            time.insert(k.clone(), v.as_secs_f64());
+        }
+        Summary {
+            generator_version: GENERATOR_VERSION,
+            seed,
+            jobs,
+            seconds: elapsed.as_secs_f64(),
+            cases_per_second: self.cases as f64 / elapsed.as_secs_f64().max(1e-9),
+            valid_percent: self.valid_percent(),
+            transitions_percent: BTreeMap::from([
+                (
+                    "compile".to_string(),
+                    percent(self.cases_with.compilations, self.cases),
+                ),
+                (
+                    "osr_entry".to_string(),
+                    percent(self.cases_with.osr_entries, self.cases),
+                ),
+                (
+                    "side_exit".to_string(),
+                    percent(self.cases_with.side_exits, self.cases),
+                ),
+            ]),
+            opcodes: reached(self.coverage.opcodes()),
+            helpers: reached(self.coverage.helpers()),
+            builtins: reached(self.coverage.builtins()),
+            error_kinds: Reach::of(
+                self.coverage
+                    .errors()
+                    .into_iter()
+                    .filter(|(k, _)| runtime_kind(*k))
+                    .map(|(k, r)| (k.name(), r)),
+            ),
+            cpu_seconds: time,
+            signatures: self.signatures().into_iter().cloned().collect(),
+            stats: self.clone(),
+        }
+    }
+
+    /// A human-readable report.
+    pub fn report(&self, seed: u64, jobs: usize, elapsed: Duration) -> String {
+        let s = self.summary(seed, jobs, elapsed);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} cases in {:.1}s with {} jobs: {:.0} cases/s (generator v{}, seed {})",
+            self.cases, s.seconds, jobs, s.cases_per_second, GENERATOR_VERSION, seed
+        );
+        let _ = writeln!(
+            out,
+            "valid {:.2}%, agreed {}, set aside (host-stack backstop) {}",
+            s.valid_percent, self.agreed, self.backstops
+        );
+        let hist: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(out, "outcomes: {}", hist.join(", "));
+        let _ = writeln!(
+            out,
+            "tier transitions (share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations, {} OSR entries, {} side exits)",
+            s.transitions_percent["compile"],
+            s.transitions_percent["osr_entry"],
+            s.transitions_percent["side_exit"],
+            self.events.compilations,
+            self.events.osr_entries,
+            self.events.side_exits
+        );
+        for (what, r) in [
+            ("opcodes", &s.opcodes),
+            ("helpers", &s.helpers),
+            ("builtins", &s.builtins),
+            ("runtime error kinds", &s.error_kinds),
+        ] {
+            let _ = write!(
+                out,
+                "{what}: {}/{} ({:.0}%)",
+                r.reached,
+                r.total,
+                percent(r.reached as u64, r.total as u64)
+            );
+            if !r.missing.is_empty() {
+                let _ = write!(out, ", never reached: {}", r.missing.join(" "));
+            }
+            out.push('\n');
+        }
+        let times: Vec<String> = s
+            .cpu_seconds
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.1}s"))
+            .collect();
+        let _ = writeln!(out, "cpu time: {}", times.join(", "));
+        let sigs = self.signatures();
+        let _ = writeln!(
+            out,
+            "divergences: {} ({} distinct)",
+            self.findings.len(),
+            sigs.len()
+        );
+        for f in &self.findings {
+            let _ = writeln!(out, "  seed {}: {}\n    {}", f.seed, f.signature, f.detail);
+            for file in &f.files {
+                let _ = writeln!(out, "    -> {file}");
+            }
+        }
+        out
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Error kinds a running program can meet (not compile errors, not engine faults).
+fn runtime_kind(k: ErrorKind) -> bool {
+    !matches!(
+        k,
+        ErrorKind::SyntaxError
+            | ErrorKind::NestingLimit
+            | ErrorKind::NativeStackOverflow
+            | ErrorKind::InternalError
+    )
+}
+
+/// How much of a set was reached.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reach {
+    /// Members reached.
+    pub reached: usize,
+    /// Members in all.
+    pub total: usize,
+    /// Members never reached.
+    pub missing: Vec<String>,
+}
+
+impl Reach {
+    fn of<'a>(items: impl Iterator<Item = (&'a str, bool)>) -> Reach {
+        let mut r = Reach {
+            reached: 0,
+            total: 0,
+            missing: Vec::new(),
+        };
+        for (name, hit) in items {
+            r.total += 1;
+            if hit {
+                r.reached += 1;
+            } else {
+                r.missing.push(name.to_string());
+            }
+        }
+        r
+    }
+}
+
+/// The JSON summary of a campaign.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Generator version (same seed, same programs).
+    pub generator_version: u32,
+    /// Base seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall-clock duration.
+    pub seconds: f64,
+    /// Cases per second of wall-clock time.
+    pub cases_per_second: f64,
+    /// Share of cases that compiled.
+    pub valid_percent: f64,
+    /// Share of cases in which each tier transition happened.
+    pub transitions_percent: BTreeMap<String, f64>,
+    /// Opcodes interpreted.
+    pub opcodes: Reach,
+    /// Runtime helpers called from compiled code.
+    pub helpers: Reach,
+    /// Builtins called.
+    pub builtins: Reach,
+    /// Runtime error kinds raised (caught or not).
+    pub error_kinds: Reach,
+    /// CPU time by phase (generation and each tier), summed over workers.
+    pub cpu_seconds: BTreeMap<String, f64>,
+    /// Distinct divergence signatures.
+    pub signatures: Vec<Signature>,
+    /// The raw counters.
+    pub stats: Stats,
+}
