@@ -184,6 +184,10 @@ impl Gen<'_, '_> {
 
     /// A divisor that is never zero: `abs(x) % 9 + 1` (an int for ints, a float for floats).
     fn safe_divisor(&mut self, ty: &Ty, d: u32) -> Expr {
+        if self.chance(1, 4) {
+            // A literal divisor (the immediate forms of `/` and `%`), negative ones included.
+            return int([1, 2, 3, 7, 10, -1, -2, -5][self.pick(8)]);
+        }
         let x = self.expr(ty, d);
         let k = self.range(2, 9);
         bin(
@@ -349,6 +353,7 @@ impl Gen<'_, '_> {
             if f.floats { 1 } else { 0 },  // floor / round / ceil of a number
             1,                             // pow with small operands
             1,                             // && / || of ints
+            if f.strings { 1 } else { 0 }, // ord of a character
         ];
         match self.weighted(&w) {
             0 => {
@@ -397,6 +402,16 @@ impl Gen<'_, '_> {
                     let sub = string(["a", "b", "", "l"][self.pick(4)]);
                     call_named("find", vec![s, sub])
                 }
+            }
+            10 => {
+                // The code point of the first character of a string that is never empty.
+                let s = self.expr(&Ty::Str, d);
+                let s = bin(
+                    BinOp::Add,
+                    s,
+                    string(["a", "\u{e9}", "\u{4e2d}"][self.pick(3)]),
+                );
+                call_named("ord", vec![index(s, int(0))])
             }
             6 => {
                 let a = self.expr(&Ty::Int, d);
@@ -624,10 +639,11 @@ impl Gen<'_, '_> {
             2 => {
                 let a = self.expr(&Ty::Str, d);
                 let b = self.expr(&Ty::Str, d);
-                match self.pick(3) {
+                match self.pick(4) {
                     0 => bin(BinOp::Lt, a, b),
                     1 => call_named("contains", vec![a, b]),
-                    _ => call_named("starts_with", vec![a, b]),
+                    2 => call_named("starts_with", vec![a, b]),
+                    _ => call_named("ends_with", vec![a, b]),
                 }
             }
             3 => {

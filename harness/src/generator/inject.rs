@@ -99,7 +99,7 @@ impl Gen<'_, '_> {
         let iv = || name(i);
         let sink = |x: Expr| vec![print(vec![x])];
         match kind {
-            ErrorKind::TypeError => match self.pick(6) {
+            ErrorKind::TypeError => match self.pick(7) {
                 0 => sink(bin(BinOp::Add, iv(), string("s"))),
                 1 => sink(call(iv(), vec![])),
                 2 => sink(unary(
@@ -108,6 +108,12 @@ impl Gen<'_, '_> {
                 )),
                 3 => sink(call_named("len", vec![iv()])),
                 4 => sink(bin(BinOp::Lt, iv(), list(vec![iv()]))),
+                5 => vec![for_range(
+                    "q",
+                    int(0),
+                    call_named("str", vec![iv()]),
+                    vec![],
+                )],
                 _ => vec![for_in("q", iv(), vec![])],
             },
             ErrorKind::ArityError => {
@@ -148,7 +154,7 @@ impl Gen<'_, '_> {
                     sink(get(iv(), "nofield"))
                 }
             }
-            ErrorKind::OverflowError => match self.pick(3) {
+            ErrorKind::OverflowError => match self.pick(4) {
                 0 => sink(bin(
                     BinOp::Add,
                     int(i64::MAX - 3),
@@ -159,9 +165,18 @@ impl Gen<'_, '_> {
                     bin(BinOp::Add, iv(), int(2)),
                     int(i64::MAX / 2 + 7),
                 )),
-                _ => sink(call_named(
+                2 => sink(call_named(
                     "pow",
                     vec![bin(BinOp::Add, iv(), int(3)), int(70)],
+                )),
+                // The one int whose negation overflows, computed without overflowing.
+                _ => sink(unary(
+                    UnOp::Neg,
+                    bin(
+                        BinOp::Sub,
+                        bin(BinOp::Sub, bin(BinOp::Sub, iv(), iv()), int(i64::MAX)),
+                        int(1),
+                    ),
                 )),
             },
             ErrorKind::ZeroDivisionError => {

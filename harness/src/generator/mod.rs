@@ -17,11 +17,12 @@ use echo_engine::config::Limits;
 use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
+pub use inject::RUNTIME_KINDS;
 use types::{ClassInfo, FnInfo, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).

@@ -487,7 +487,7 @@ impl Gen<'_, '_> {
         // Growing a list inside `for x in` could grow the list being iterated (through an
         // alias) without end.
         let grow = self.ctx.for_in == 0;
-        match self.pick(6) {
+        match self.pick(7) {
             0 | 2 if !grow => vec![print(vec![name(&xs)])],
             0 => {
                 let v = self.expr(&e, 2);
@@ -517,6 +517,18 @@ impl Gen<'_, '_> {
                 vec![expr_stmt(call_named("sort", vec![name(&xs)]))]
             }
             4 => vec![expr_stmt(call_named("reverse", vec![name(&xs)]))],
+            5 => {
+                // Removes the element at a position always inside the list (never below one).
+                let c = bin(BinOp::Gt, call_named("len", vec![name(&xs)]), int(1));
+                let k = self.expr(&Ty::Int, 1);
+                let at = bin(
+                    BinOp::Mod,
+                    call_named("abs", vec![k]),
+                    call_named("len", vec![name(&xs)]),
+                );
+                let removed = call_named("remove", vec![name(&xs), at]);
+                vec![if_(vec![(c, vec![print(vec![removed])])], None)]
+            }
             _ => vec![print(vec![name(&xs)])],
         }
     }

@@ -1,0 +1,224 @@
+//! The harness checked end to end: generated programs agree in every tier (a proptest
+//! property whose failures are persisted), the generator is deterministic and valid, the
+//! corpus replays identically through the oracle, and the oracle's controls hold.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use arbitrary::Unstructured;
+use echo_engine::corpus::{files, parse_expectations};
+use echo_harness::campaign::{self, Campaign};
+use echo_harness::generator::{self, Options};
+use echo_harness::oracle::{self, Program, Verdict};
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+fn check(p: &Program) -> Verdict {
+    oracle::check(p, &oracle::Options::default()).verdict
+}
+
+fn assert_agrees(what: &str, p: &Program) {
+    match check(p) {
+        Verdict::Agree | Verdict::Backstop => {}
+        Verdict::Invalid(e) => panic!("{what} does not compile: {e}\n{}", p.source),
+        Verdict::Diverge(d) => panic!(
+            "{what}: tiers diverge: {}\n{}\n--- program ---\n{}",
+            d.signature, d.detail, p.source
+        ),
+    }
+}
+
+/// Generated cases as a proptest strategy: the generator is driven by a byte string, which
+/// proptest shrinks (shorter or smaller bytes give smaller programs).
+fn cases() -> impl Strategy<Value = generator::Case> {
+    proptest::collection::vec(any::<u8>(), 0..8192)
+        .prop_map(|bytes| generator::generate(&mut Unstructured::new(&bytes), &Options::default()))
+}
+
+proptest! {
+    // Sized for CI: each case runs three tiers, compiling a dozen functions or so.
+    // Failures are persisted next to this file (`proptest-regressions/`) and replayed first.
+    #![proptest_config(ProptestConfig {
+        cases: 40,
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn generated_programs_behave_identically_in_every_tier(case in cases()) {
+        assert_agrees("generated program", &Program::from(&case));
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_program() {
+    let opts = Options::default();
+    for seed in [0, 1, 42, u64::MAX] {
+        let a = generator::from_seed(seed, &opts);
+        let b = generator::from_seed(seed, &opts);
+        assert_eq!(a.source, b.source, "seed {seed}");
+        assert_eq!(a.hot_calls, b.hot_calls);
+        assert_eq!(a.hot_loops, b.hot_loops);
+    }
+    let a = generator::from_seed(1, &opts).source;
+    let b = generator::from_seed(2, &opts).source;
+    assert_ne!(a, b, "different seeds give different programs");
+}
+
+#[test]
+fn generated_programs_compile() {
+    let opts = Options::default();
+    for seed in 0..300 {
+        let case = generator::from_seed(seed, &opts);
+        if let Err(e) = echo_engine::compile(&case.source, &case.limits) {
+            panic!("seed {seed} does not compile: {e}\n{}", case.source);
+        }
+    }
+}
+
+#[test]
+fn even_empty_and_tiny_inputs_give_valid_programs() {
+    let opts = Options::default();
+    for bytes in [&[][..], &[0], &[255; 7], &[1, 2, 3, 4, 5, 6, 7, 8, 9]] {
+        let case = generator::generate(&mut Unstructured::new(bytes), &opts);
+        assert_agrees("program from a tiny input", &Program::from(&case));
+    }
+}
+
+#[test]
+fn every_error_kind_can_be_generated_on_purpose() {
+    let opts = Options {
+        error_share: 1.0,
+        ..Options::default()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..400 {
+        if let Some(k) = generator::from_seed(seed, &opts).intent {
+            seen.insert(k.to_string());
+        }
+    }
+    for k in generator::RUNTIME_KINDS {
+        assert!(seen.contains(&k.to_string()), "{k} never chosen");
+    }
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
+}
+
+#[test]
+fn the_corpus_replays_identically_through_the_oracle() {
+    let mut compared = 0;
+    for path in files(&corpus_dir()) {
+        let src = std::fs::read_to_string(&path).unwrap();
+        let Ok(exp) = parse_expectations(&src) else {
+            continue;
+        };
+        for (hot_calls, hot_loops) in [(1, 1), (3, 7)] {
+            let p = Program {
+                source: src.clone(),
+                limits: exp.limits.clone(),
+                hot_calls,
+                hot_loops,
+            };
+            match check(&p) {
+                Verdict::Diverge(d) => {
+                    panic!("{}: {}\n{}", path.display(), d.signature, d.detail)
+                }
+                Verdict::Invalid(e) => {
+                    let expected = exp.error.as_ref().map(|x| (x.kind, x.line));
+                    assert_eq!(
+                        expected,
+                        Some((e.kind, e.line)),
+                        "{} does not compile",
+                        path.display()
+                    );
+                }
+                Verdict::Agree | Verdict::Backstop => compared += 1,
+            }
+        }
+    }
+    assert!(compared > 300, "only {compared} corpus runs compared");
+}
+
+#[test]
+fn the_oracle_self_checks_pass() {
+    campaign::self_check(&Options::default()).unwrap();
+}
+
+#[test]
+fn the_oracle_flags_every_aspect_of_an_outcome() {
+    let config = echo_engine::Config::default();
+    let reference = echo_engine::run(
+        "fn f(x) { if x > 2 { throw \"no\"; } return x; }\nprint(f(1));\nf(3);",
+        &config,
+    );
+    assert!(reference.result.is_err());
+    assert!(oracle::compare(&reference, &reference.clone()).is_none());
+    let mut other = reference.clone();
+    other.output.push('x');
+    assert_eq!(
+        oracle::compare(&reference, &other).unwrap().0,
+        oracle::Aspect::Output
+    );
+    let mut other = reference.clone();
+    if let Err(e) = &mut other.result {
+        e.line += 1;
+    }
+    assert_eq!(
+        oracle::compare(&reference, &other).unwrap().0,
+        oracle::Aspect::ErrorLine
+    );
+    let mut other = reference.clone();
+    if let Err(e) = &mut other.result {
+        e.message.push('!');
+    }
+    assert_eq!(
+        oracle::compare(&reference, &other).unwrap().0,
+        oracle::Aspect::ErrorMessage
+    );
+    let mut other = reference.clone();
+    other.fuel_used += 1;
+    assert_eq!(
+        oracle::compare(&reference, &other).unwrap().0,
+        oracle::Aspect::Fuel
+    );
+    let ok = echo_engine::run("print(1);", &config);
+    assert!(ok.result.is_ok());
+    assert_eq!(
+        oracle::compare(&reference, &ok).unwrap().0,
+        oracle::Aspect::Outcome
+    );
+}
+
+#[test]
+fn a_short_campaign_counts_what_it_did() {
+    let out = std::env::temp_dir().join(format!("echo-harness-test-{}", std::process::id()));
+    let c = Campaign {
+        seed: 99,
+        cases: Some(24),
+        duration: Some(Duration::from_secs(300)),
+        jobs: 2,
+        keep_going: false,
+        reduce: false,
+        out_dir: out.clone(),
+        regress_dir: out.join("regress"),
+        generator: Options::default(),
+        oracle: oracle::Options {
+            coverage: true,
+            gc_stress: false,
+        },
+    };
+    let r = campaign::run(&c, &|_, _| {});
+    let s = &r.stats;
+    assert_eq!(s.cases, 24);
+    assert_eq!(s.valid, 24);
+    assert_eq!(s.agreed + s.backstops, 24, "{:?}", s.findings);
+    assert_eq!(s.outcomes.values().sum::<u64>(), 24);
+    assert!(s.cases_with.compilations > 0);
+    let opcodes = s.coverage.opcodes().iter().filter(|(_, hit)| *hit).count();
+    assert!(opcodes > 30, "only {opcodes} opcodes reached");
+    let json = serde_json::to_string(&s.summary(c.seed, c.jobs, r.elapsed)).unwrap();
+    assert!(json.contains("\"cases_per_second\""));
+    let _ = std::fs::remove_dir_all(out);
+}
