@@ -44,6 +44,9 @@ pub struct Expectation {
     pub fuel: Option<u64>,
     /// Limits changed from the defaults (`// config:`).
     pub limits: Limits,
+    /// Call and loop thresholds of the tiered tier (`// tiering: hot_calls=N, hot_loops=M`),
+    /// for programs that only show a bug when compiled at a particular moment.
+    pub tiering: Option<(u32, u32)>,
 }
 
 const EXPECT: &str = "// expect: ";
@@ -52,6 +55,7 @@ const EXPECT_ERROR: &str = "// expect error";
 const EXPECT_VALUE: &str = "// expect value: ";
 const EXPECT_FUEL: &str = "// expect fuel: ";
 const CONFIG: &str = "// config: ";
+const TIERING: &str = "// tiering: ";
 
 /// Reads the expectations of a corpus file.
 pub fn parse_expectations(src: &str) -> Result<Expectation, String> {
@@ -106,6 +110,31 @@ pub fn parse_expectations(src: &str) -> Result<Expectation, String> {
                     .parse()
                     .map_err(|_| format!("line {lineno}: bad fuel"))?,
             );
+        } else if let Some(rest) = c.strip_prefix(TIERING) {
+            let mut calls = None;
+            let mut loops = None;
+            for item in rest.split(',') {
+                let (k, v) = item
+                    .split_once('=')
+                    .ok_or(format!("line {lineno}: expected key=value"))?;
+                let v: u32 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("line {lineno}: bad threshold '{}'", v.trim()))?;
+                match k.trim() {
+                    "hot_calls" => calls = Some(v),
+                    "hot_loops" => loops = Some(v),
+                    k => return Err(format!("line {lineno}: unknown threshold '{k}'")),
+                }
+            }
+            match (calls, loops) {
+                (Some(c), Some(l)) => exp.tiering = Some((c, l)),
+                _ => {
+                    return Err(format!(
+                        "line {lineno}: tiering needs hot_calls and hot_loops"
+                    ));
+                }
+            }
         } else if let Some(rest) = c.strip_prefix(CONFIG) {
             for item in rest.split(',') {
                 let (k, v) = item
@@ -143,6 +172,12 @@ fn set_limit(l: &mut Limits, key: &str, value: &str) -> Result<(), String> {
         _ => return Err(format!("unknown limit '{key}'")),
     }
     Ok(())
+}
+
+/// The `// tiering: ...` line (without a newline) that `parse_expectations` reads back as
+/// `tiering`.
+pub fn tiering_comment(hot_calls: u32, hot_loops: u32) -> String {
+    format!("{TIERING}hot_calls={hot_calls}, hot_loops={hot_loops}")
 }
 
 /// The `// config: ...` line (without a newline) that makes `parse_expectations` read back
@@ -215,11 +250,16 @@ pub fn config_comment(limits: &Limits) -> Option<String> {
 impl Expectation {
     /// The configuration to run this file with in `tier`.
     pub fn config(&self, tier: Tier) -> Config {
-        Config {
+        let mut c = Config {
             tier,
             limits: self.limits.clone(),
             ..Config::default()
+        };
+        if let Some((calls, loops)) = self.tiering {
+            c.hot_calls = calls;
+            c.hot_loops = loops;
         }
+        c
     }
 
     /// Checks an outcome; the error says every difference.

@@ -201,6 +201,7 @@ pub fn reduce_to_regression(
         &small.source,
         &reference,
         &p.limits,
+        Some((p.hot_calls, p.hot_loops)),
         note,
     )
     .ok()

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use echo_engine::ast::{
     Binding, BindingId, Block, Expr, ExprKind, FnDecl, Ident, Program, Span, Stmt, StmtKind,
 };
-use echo_engine::corpus::{Expectation, config_comment, expectation_comments, parse_expectations};
+use echo_engine::corpus::{
+    Expectation, config_comment, expectation_comments, parse_expectations, tiering_comment,
+};
 use echo_engine::parser::parse;
 use echo_engine::printer::print_program;
 use echo_engine::source::with_stack;
@@ -93,7 +95,7 @@ pub fn reduce(source: &str, keep: &mut dyn FnMut(&str) -> bool, budget: Budget) 
 /// The file starts with `note` in a block comment on the first line (so every line of the
 /// program keeps its number: error lines and the `line` of caught errors stay valid), then
 /// the source, its expectation comments and, when `limits` are not the defaults, a
-/// `// config:` line. Numbers continue from the highest already in `dir`, which is created
+/// `// config:` line, and the tiering thresholds when given. Numbers continue from the highest already in `dir`, which is created
 /// if needed; an existing file is never overwritten. A `source` that already carries
 /// expectation comments is refused (`InvalidInput`): the file would expect things twice.
 pub fn write_regression(
@@ -102,6 +104,7 @@ pub fn write_regression(
     source: &str,
     expected: &Outcome,
     limits: &Limits,
+    tiering: Option<(u32, u32)>,
     note: &str,
 ) -> io::Result<PathBuf> {
     let carried =
@@ -123,6 +126,10 @@ pub fn write_regression(
     text.push_str(&expectation_comments(expected));
     if let Some(config) = config_comment(limits) {
         text.push_str(&config);
+        text.push('\n');
+    }
+    if let Some((calls, loops)) = tiering {
+        text.push_str(&tiering_comment(calls, loops));
         text.push('\n');
     }
     fs::create_dir_all(dir)?;

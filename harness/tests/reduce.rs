@@ -261,9 +261,17 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
         src,
         &expected,
         &Limits::default(),
+        Some((3, 7)),
         note,
     )
     .unwrap();
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert_eq!(
+        echo_engine::corpus::parse_expectations(&text)
+            .unwrap()
+            .tiering,
+        Some((3, 7))
+    );
     assert_eq!(
         first.file_name().unwrap().to_str(),
         Some("0001-div-by-zero.echo")
@@ -288,7 +296,7 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
             ..Config::default()
         },
     );
-    let second = write_regression(&dir, "loop", src, &expected, &limits, "a note").unwrap();
+    let second = write_regression(&dir, "loop", src, &expected, &limits, None, "a note").unwrap();
     assert_eq!(second.file_name().unwrap().to_str(), Some("0002-loop.echo"));
     passes_as_corpus_test(&second);
     let exp = parse_expectations(&std::fs::read_to_string(&second).unwrap()).unwrap();
@@ -297,8 +305,16 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
     // Numbers continue after the highest present, whatever else is in the directory.
     std::fs::write(dir.join("0041-old.echo"), "print(1);\n// expect: 1\n").unwrap();
     std::fs::write(dir.join("notes.txt"), "").unwrap();
-    let third =
-        write_regression(&dir, "", "print(2);\n", &interp("print(2);"), &limits, "").unwrap();
+    let third = write_regression(
+        &dir,
+        "",
+        "print(2);\n",
+        &interp("print(2);"),
+        &limits,
+        None,
+        "",
+    )
+    .unwrap();
     assert_eq!(
         third.file_name().unwrap().to_str(),
         Some("0042-regression.echo")
@@ -312,6 +328,7 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
         "print(1); // expect: 1\n",
         &interp("print(1);"),
         &limits,
+        None,
         "",
     )
     .unwrap_err();
@@ -330,6 +347,7 @@ fn reduced_divergences_become_passing_regressions() {
         &r.source,
         &interp(&r.source),
         &Limits::default(),
+        None,
         &format!("reduced in {} keep calls", r.tests),
     )
     .unwrap();

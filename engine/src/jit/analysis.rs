@@ -157,13 +157,6 @@ pub(crate) fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
 }
 
 impl RegSet {
-    /// Keeps only the registers also in `other`.
-    pub(crate) fn intersect(&mut self, other: &RegSet) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            *a &= *b;
-        }
-    }
-
     fn remove(&mut self, r: usize) {
         self.0[r / 64] &= !(1 << (r % 64));
     }

@@ -425,13 +425,12 @@ impl<'a> Translator<'a> {
         self.synced_at = Some(pc);
     }
 
-    /// Stores every live register that may differ from its slot at instruction `pc` (see
-    /// the module docs): after this the slots of live registers hold the truth, as the
-    /// interpreter's would. Dead registers keep older values, which are still valid values
-    /// (a slot keeps what it refers to alive) and which nothing reads before rewriting.
+    /// Stores every register that may differ from its slot at instruction `pc` (see the
+    /// module docs): after this every slot holds what the interpreter's would. Dead registers
+    /// too: the collector treats every slot of the active windows as a root, so a dead
+    /// register still decides what stays alive, and with it when a heap limit is reached.
     fn sync(&mut self, pc: usize) {
-        let mut regs = self.dirty[pc].clone();
-        regs.intersect(&self.live[pc]);
+        let regs = self.dirty[pc].clone();
         self.store_regs(&regs);
     }
 
@@ -615,8 +614,10 @@ impl<'a> Translator<'a> {
             match self.deferred[i] {
                 Deferred::Error(pc, blk) if self.input.proto.handler_for(pc).is_none() => {
                     // No handler here: the frame is left, and only the pc differs between
-                    // sites, so they share one exit.
+                    // sites, so they share one exit. Its slots stay in the caller's window
+                    // (roots, should the caller catch the error): they must be current.
                     self.b.switch_to_block(blk);
+                    self.sync(pc);
                     let shared = self.shared_exit(false);
                     let at = self.iconst(pc as i64 + 1);
                     self.b.ins().jump(shared, &[at.into()]);
@@ -625,16 +626,9 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.save_pc(pc);
-                    // Leaving the frame, no register is read again; caught here, the handler
-                    // goes on with the values live at its start, which must survive a
-                    // collection during unwinding.
+                    // Caught here or not, the interpreter goes on with these slots.
                     let handler = self.input.proto.handler_for(pc).copied();
-                    if let Some(h) = handler {
-                        let mut regs = self.dirty[pc].clone();
-                        regs.intersect(&self.live[h.target as usize]);
-                        self.store_regs(&regs);
-                    }
-                    self.synced_at = Some(pc);
+                    self.sync_all(pc);
                     let r = self.helper(H::Unwind, &[]);
                     match handler {
                         Some(h) => {
@@ -821,16 +815,11 @@ impl<'a> Translator<'a> {
             self.b.ins().return_(&[st]);
             return self.body(&live_code);
         }
-        // Parameters are in their slots; every other register is written before it is read.
-        let params = self.input.proto.param_regs() as u16;
+        // Every register starts as its slot (parameters, and whatever earlier calls left in
+        // the others): storing a register written on only some paths then rewrites the slot's
+        // own value on the other paths, so slots always match the interpreter's.
         for r in 0..self.input.proto.nregs {
-            if r < params {
-                self.reload(Reg(r));
-            } else {
-                let z = self.iconst(0);
-                self.b.def_var(self.tags[r as usize], z);
-                self.b.def_var(self.pays[r as usize], z);
-            }
+            self.reload(Reg(r));
         }
         let first = self.block_at(0);
         self.jump(first);
@@ -1830,7 +1819,11 @@ impl<'a> Translator<'a> {
     }
 
     fn ret(&mut self, t: Value, p: Value, pc: usize) {
-        // Every register dies with the frame: nothing to store but the result.
+        // The frame's slots stay in the caller's window, where the collector scans them:
+        // they must hold what the interpreter would have left.
+        if self.synced_at != Some(pc) {
+            self.sync_all(pc);
+        }
         let ret = self.load32(self.frame, off::FRAME_RET);
         let stack = self.load(self.vm, off::STACK_BASE);
         let rel = self.b.ins().ishl_imm_s(ret, 4);
