@@ -7,12 +7,14 @@
 //! // expect value: [1, 2]
 //! // expect fuel: 12
 //! // config: fuel=1000, max_call_depth=50
+//! // tiering: hot_calls=3, hot_loops=10
 //! ```
 //!
 //! `// expect: TEXT` lines give the printed output, one line each, in order. `// expect
 //! error: Kind: message` gives the error that ends the program; its line is the line the
 //! comment is on, unless written `// expect error [line N]: ...`. `// expect value:` gives
 //! the printed form of the final value (default: `nil` when no error is expected).
+//! `// config:` sets engine limits and `// tiering:` the thresholds of the tiered tier.
 
 use std::path::{Path, PathBuf};
 
