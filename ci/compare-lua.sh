@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Times the micro benchmarks of corpus/bench/micro under echo-lang (interpreter tier) and
-# lua5.4, side by side in one run, and prints the time ratios (echo / lua; <= 1.0 means Echo
-# is at least as fast). Installs lua5.4 with apt if it is missing. Each program runs
+# Times the micro benchmarks of corpus/bench/micro under echo-lang (interpreter tier, and the
+# default tiered JIT) and lua5.4, side by side in one run, and prints the time ratios (echo /
+# lua; <= 1.0 means Echo is at least as fast). Installs lua5.4 with apt if it is missing. Each program runs
 # ROUNDS times (default 11) alternately and the fastest run of each counts, which filters
 # out noise from other work on a shared machine.
 set -euo pipefail
@@ -23,13 +23,14 @@ def best(cmd):
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         t = min(t, time.perf_counter() - s)
     return t, out.strip()
-print(f"{'benchmark':<14} {'echo (ms)':>10} {'lua5.4 (ms)':>12} {'ratio':>7}  checksum")
+print(f"{'benchmark':<14} {'interp (ms)':>11} {'tiered (ms)':>11} {'lua5.4 (ms)':>12} {'interp/lua':>10} {'tiered/lua':>10}  checksum")
 for e in sorted(glob.glob("corpus/bench/micro/*.echo")):
     l = e[:-5] + ".lua"
     if not os.path.exists(l):
         continue
-    te, oe = best([echo, "run", e])
+    te, oe = best([echo, "run", "--tier", "interp", e])
+    tt, ot = best([echo, "run", "--tier", "tiered", e])
     tl, ol = best(["lua5.4", l])
-    ok = "ok" if oe == ol else f"MISMATCH {oe!r} vs {ol!r}"
-    print(f"{os.path.basename(e)[:-5]:<14} {te*1e3:>10.1f} {tl*1e3:>12.1f} {te/tl:>7.2f}  {ok}")
+    ok = "ok" if oe == ol == ot else f"MISMATCH {oe!r} / {ot!r} vs {ol!r}"
+    print(f"{os.path.basename(e)[:-5]:<14} {te*1e3:>11.1f} {tt*1e3:>11.1f} {tl*1e3:>12.1f} {te/tl:>10.2f} {tt/tl:>10.2f}  {ok}")
 PY
