@@ -7,7 +7,6 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use echo_engine::coverage::Coverage;
-use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
 use crate::generator::{Case, GENERATOR_VERSION};
@@ -182,7 +181,7 @@ impl Stats {
                 self.coverage
                     .errors()
                     .into_iter()
-                    .filter(|(k, _)| runtime_kind(*k))
+                    .filter(|(k, _)| crate::generator::RUNTIME_KINDS.contains(k))
                     .map(|(k, r)| (k.name(), r)),
             ),
             cpu_seconds: time,
@@ -268,17 +267,6 @@ fn percent(part: u64, whole: u64) -> f64 {
     } else {
         part as f64 * 100.0 / whole as f64
     }
-}
-
-/// Error kinds a running program can meet (not compile errors, not engine faults).
-fn runtime_kind(k: ErrorKind) -> bool {
-    !matches!(
-        k,
-        ErrorKind::SyntaxError
-            | ErrorKind::NestingLimit
-            | ErrorKind::NativeStackOverflow
-            | ErrorKind::InternalError
-    )
 }
 
 /// How much of a set was reached.

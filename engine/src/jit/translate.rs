@@ -25,7 +25,7 @@ use crate::value::{Value as EchoValue, tag};
 use crate::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
 
 use super::Mode;
-use super::analysis::{RegSet, dirty_registers, live_registers, reachable, target};
+use super::analysis::{RegSet, dirty_registers, live_registers, reachable, successors, target};
 use super::helpers::{H, arith_code, cmp_code};
 
 const I64: types::Type = types::I64;
@@ -689,48 +689,23 @@ impl<'a> Translator<'a> {
 
     // ----- structure -----
 
+    /// Block leaders (entry, branch targets, instructions after a branch or a terminator,
+    /// handler targets) and the loop headers OSR can enter, from `analysis::successors`.
     fn leaders(&self) -> (FxHashSet<usize>, Vec<usize>) {
         let code = &self.input.proto.code;
+        let n = code.len();
         let mut leaders = FxHashSet::default();
         let mut osr = Vec::new();
         leaders.insert(0);
         for (pc, op) in code.iter().enumerate() {
-            let target = |off: Jump| (pc as i64 + 1 + off.0 as i64) as usize;
-            let (t, ends) = match *op {
-                Op::Jmp { off } => (Some(target(off)), true),
-                Op::Loop { off } => {
-                    osr.push(target(off));
-                    (Some(target(off)), true)
-                }
-                Op::ForLoop { off, .. } => {
-                    osr.push(target(off));
-                    (Some(target(off)), false)
-                }
-                Op::JmpIf { off, .. }
-                | Op::JmpIfNot { off, .. }
-                | Op::JmpNotEq { off, .. }
-                | Op::JmpNotNe { off, .. }
-                | Op::JmpNotLt { off, .. }
-                | Op::JmpNotLe { off, .. }
-                | Op::JmpNotGt { off, .. }
-                | Op::JmpNotGe { off, .. }
-                | Op::JmpNotEqI { off, .. }
-                | Op::JmpNotNeI { off, .. }
-                | Op::JmpNotLtI { off, .. }
-                | Op::JmpNotLeI { off, .. }
-                | Op::JmpNotGtI { off, .. }
-                | Op::JmpNotGeI { off, .. }
-                | Op::IterNext { off, .. }
-                | Op::ForPrep { off, .. } => (Some(target(off)), false),
-                Op::Return { .. } | Op::ReturnNil {} | Op::Throw { .. } => (None, true),
-                _ => (None, false),
-            };
-            if let Some(t) = t {
-                leaders.insert(t);
+            let succ = successors(pc, op, n);
+            // A jump to the next instruction still translates as a jump to a block.
+            if succ != [pc + 1] || matches!(op, Op::Jmp { .. } | Op::Loop { .. }) {
+                leaders.extend(succ);
                 leaders.insert(pc + 1);
             }
-            if ends {
-                leaders.insert(pc + 1);
+            if let Op::Loop { off } | Op::ForLoop { off, .. } = *op {
+                osr.push(target(pc, off));
             }
         }
         for h in &self.input.proto.handlers {
@@ -1735,11 +1710,7 @@ impl<'a> Translator<'a> {
                 self.brif_c(is_inst, c1, &[], slow, &[]);
                 self.b.switch_to_block(c1);
                 let shape = self.load32(p, layout::INSTANCE_SHAPE);
-                let ics = self.load(self.vm, off::M_ICS);
-                let rec = self
-                    .b
-                    .ins()
-                    .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+                let rec = self.ic_record(ic);
                 let ic_shape = self.load32(rec, off::IC_SHAPE);
                 let method = self.load(rec, off::IC_METHOD);
                 let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
@@ -1772,12 +1743,7 @@ impl<'a> Translator<'a> {
         let s = self.slot(a);
         let sym = self.iconst(m.0 as i64);
         let nargs = self.iconst(n.0 as i64);
-        let icv = if ic == IcIdx::NONE {
-            -1
-        } else {
-            (self.input.icb + ic.0 as usize) as i64
-        };
-        let icv = self.iconst(icv);
+        let icv = self.ic_arg(ic);
         let st = self.helper(H::Invoke, &[s, sym, nargs, icv]);
         self.b.ins().jump(done, &[st.into()]);
         self.after_call(pc, a, done);
@@ -1867,6 +1833,24 @@ impl<'a> Translator<'a> {
         slots
     }
 
+    /// The address of this function's inline cache `ic` in the VM's cache table.
+    fn ic_record(&mut self, ic: IcIdx) -> Value {
+        let ics = self.load(self.vm, off::M_ICS);
+        self.b
+            .ins()
+            .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE)
+    }
+
+    /// The VM-wide index of cache `ic` as a helper argument (-1: none).
+    fn ic_arg(&mut self, ic: IcIdx) -> Value {
+        let v = if ic == IcIdx::NONE {
+            -1
+        } else {
+            (self.input.icb + ic.0 as usize) as i64
+        };
+        self.iconst(v)
+    }
+
     fn get_prop(&mut self, pc: usize, a: Reg, b: Reg, m: crate::symbol::Symbol, ic: IcIdx) {
         if ic != IcIdx::NONE {
             let entry = self.input.ics[ic.0 as usize];
@@ -1892,11 +1876,7 @@ impl<'a> Translator<'a> {
             self.b.switch_to_block(c1);
             // Whatever the cache holds now: compare with it at run time.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let ics = self.load(self.vm, off::M_ICS);
-            let rec = self
-                .b
-                .ins()
-                .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+            let rec = self.ic_record(ic);
             let ic_shape = self.load32(rec, off::IC_SHAPE);
             let method = self.load(rec, off::IC_METHOD);
             let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
@@ -1921,12 +1901,7 @@ impl<'a> Translator<'a> {
         let d = self.slot(a);
         let o = self.slot(b);
         let sym = self.iconst(m.0 as i64);
-        let icv = if ic == IcIdx::NONE {
-            -1
-        } else {
-            (self.input.icb + ic.0 as usize) as i64
-        };
-        let icv = self.iconst(icv);
+        let icv = self.ic_arg(ic);
         let st = self.helper(H::GetProp, &[d, o, sym, icv]);
         self.check_status(pc, st);
         self.reload(a);
@@ -1961,11 +1936,7 @@ impl<'a> Translator<'a> {
             self.b.switch_to_block(c1);
             // Only stores to an existing field are done inline; adding one takes the helper.
             let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let ics = self.load(self.vm, off::M_ICS);
-            let rec = self
-                .b
-                .ins()
-                .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * off::IC_SIZE);
+            let rec = self.ic_record(ic);
             let ic_shape = self.load32(rec, off::IC_SHAPE);
             let ic_next = self.load32(rec, off::IC_NEXT);
             let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
@@ -1990,12 +1961,7 @@ impl<'a> Translator<'a> {
         let o = self.slot(a);
         let sym = self.iconst(m.0 as i64);
         let v = self.slot(b);
-        let icv = if ic == IcIdx::NONE {
-            -1
-        } else {
-            (self.input.icb + ic.0 as usize) as i64
-        };
-        let icv = self.iconst(icv);
+        let icv = self.ic_arg(ic);
         let st = self.helper(H::SetProp, &[o, sym, v, icv]);
         self.check_status(pc, st);
         self.jump(done);

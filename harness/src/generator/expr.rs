@@ -356,35 +356,7 @@ impl Gen<'_, '_> {
             if f.strings { 1 } else { 0 }, // ord of a character
         ];
         match self.weighted(&w) {
-            0 => {
-                let op = if self.chance(1, 2) {
-                    BinOp::Add
-                } else {
-                    BinOp::Sub
-                };
-                let a = self.expr(&Ty::Int, d);
-                let b = self.expr(&Ty::Int, d);
-                bin(op, a, b)
-            }
-            1 => {
-                let a = self.bounded(&Ty::Int, d);
-                let b = self.bounded(&Ty::Int, d);
-                bin(BinOp::Mul, a, b)
-            }
-            2 => {
-                let op = if self.chance(1, 2) {
-                    BinOp::Div
-                } else {
-                    BinOp::Mod
-                };
-                let a = self.expr(&Ty::Int, d);
-                let b = self.safe_divisor(&Ty::Int, d);
-                bin(op, a, b)
-            }
-            3 => {
-                let a = self.expr(&Ty::Int, d);
-                unary(UnOp::Neg, a)
-            }
+            k @ 0..=3 => self.arith(&Ty::Int, d, k),
             4 => {
                 let t = Ty::List(Box::new(if self.chance(1, 2) || !f.strings {
                     Ty::Num
@@ -446,21 +418,23 @@ impl Gen<'_, '_> {
         }
     }
 
-    fn num_expr(&mut self, d: u32) -> Expr {
-        match self.weighted(&[4, 2, 2, 1, 1, 1]) {
+    /// Arithmetic of `ty` (int or number), kept well defined: `k` picks `+`/`-`, a bounded
+    /// `*`, `/`/`%` by a safe divisor, or unary minus.
+    fn arith(&mut self, ty: &Ty, d: u32, k: usize) -> Expr {
+        match k {
             0 => {
                 let op = if self.chance(1, 2) {
                     BinOp::Add
                 } else {
                     BinOp::Sub
                 };
-                let a = self.expr(&Ty::Num, d);
-                let b = self.expr(&Ty::Num, d);
+                let a = self.expr(ty, d);
+                let b = self.expr(ty, d);
                 bin(op, a, b)
             }
             1 => {
-                let a = self.bounded(&Ty::Num, d);
-                let b = self.bounded(&Ty::Num, d);
+                let a = self.bounded(ty, d);
+                let b = self.bounded(ty, d);
                 bin(BinOp::Mul, a, b)
             }
             2 => {
@@ -469,14 +443,20 @@ impl Gen<'_, '_> {
                 } else {
                     BinOp::Mod
                 };
-                let a = self.expr(&Ty::Num, d);
-                let b = self.safe_divisor(&Ty::Num, d);
+                let a = self.expr(ty, d);
+                let b = self.safe_divisor(ty, d);
                 bin(op, a, b)
             }
-            3 => {
-                let a = self.expr(&Ty::Num, d);
+            _ => {
+                let a = self.expr(ty, d);
                 unary(UnOp::Neg, a)
             }
+        }
+    }
+
+    fn num_expr(&mut self, d: u32) -> Expr {
+        match self.weighted(&[4, 2, 2, 1, 1, 1]) {
+            k @ 0..=3 => self.arith(&Ty::Num, d, k),
             4 => {
                 let a = self.expr(&Ty::Num, d);
                 let b = self.expr(&Ty::Num, d);
