@@ -131,6 +131,9 @@ pub struct Config {
     pub gc_stress: bool,
     /// Record which opcodes, helpers and builtins run (`RunStats::coverage`).
     pub coverage: bool,
+    /// Measure the time spent in each function's compiled code (`FnJit::compiled_time`).
+    /// Costs two clock reads at every switch between interpreted and compiled code.
+    pub profile: bool,
     /// Where output goes.
     pub output: OutputMode,
 }
@@ -144,6 +147,7 @@ impl Default for Config {
             hot_loops: 1000,
             gc_stress: false,
             coverage: false,
+            profile: false,
             output: OutputMode::Capture,
         }
     }

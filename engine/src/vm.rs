@@ -197,10 +197,11 @@ impl Vm {
             hot_loops: config.hot_loops.max(1),
             backedges: Vec::new(),
             #[cfg(feature = "jit")]
-            jit: config
-                .tier
-                .compiles()
-                .then(|| Box::new(crate::jit::Jit::new())),
+            jit: config.tier.compiles().then(|| {
+                let mut jit = crate::jit::Jit::new();
+                jit.profile = config.profile.then(crate::jit::Profile::new);
+                Box::new(jit)
+            }),
             class_objs: Vec::new(),
             error_class,
             shapes,
@@ -1555,7 +1556,14 @@ impl Vm {
     #[cfg(feature = "jit")]
     pub(crate) fn run_top_frame(&mut self) -> u64 {
         let depth = self.frames.len() - 1;
-        match crate::source::with_stack(|| self.execute(depth)) {
+        if let Some(jit) = &mut self.jit {
+            jit.profile_enter(None);
+        }
+        let result = crate::source::with_stack(|| self.execute(depth));
+        if let Some(jit) = &mut self.jit {
+            jit.profile_leave();
+        }
+        match result {
             Ok(_) => crate::jit::STATUS_OK,
             Err(e) => {
                 self.pending = Some(e);

@@ -501,3 +501,41 @@ fn shape_checks_are_redone_after_calls() {
     );
     assert_eq!(fn_jit(&t, "f").state, FnState::Compiled);
 }
+
+#[test]
+fn profiling_charges_compiled_time_to_the_function_that_ran_it() {
+    // `spin` is compiled after its second call and then runs almost all of the program;
+    // `cold` runs once, interpreted, and is never charged.
+    let src = "fn spin(n) { let s = 0; for i in 0..n { s = (s + i) % 7; } return s; }\n\
+               fn cold() { return 1; }\n\
+               let t = cold();\n\
+               for k in 0..6 { t = t + spin(200000); }\n\
+               print(t);";
+    let config = Config {
+        tier: Tier::Tiered,
+        hot_calls: 2,
+        profile: true,
+        ..Config::default()
+    };
+    let profiled = run(src, &config);
+    assert_eq!(profiled, interp(src));
+    let spin = fn_jit(&profiled, "spin");
+    assert!(spin.compiled_time > std::time::Duration::ZERO);
+    assert!(spin.compiled_time <= profiled.stats.run_time);
+    assert_eq!(
+        fn_jit(&profiled, "cold").compiled_time,
+        std::time::Duration::ZERO
+    );
+    // Without `profile` nothing is measured.
+    let plain = run(
+        src,
+        &Config {
+            profile: false,
+            ..config
+        },
+    );
+    assert_eq!(
+        fn_jit(&plain, "spin").compiled_time,
+        std::time::Duration::ZERO
+    );
+}

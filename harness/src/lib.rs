@@ -4,8 +4,12 @@
 //! in parallel with statistics. Fuzz targets (`fuzz/`) and the `echo-harness` CLI are thin
 //! layers over this library.
 
+#[cfg(feature = "jit")]
+pub mod bench;
 pub mod campaign;
 pub mod generator;
 pub mod oracle;
 pub mod reduce;
+#[cfg(feature = "mutants")]
+pub mod selftest;
 pub mod stats;

@@ -5,8 +5,23 @@
 //! records and the register stack; every register write is also stored to its slot, so at
 //! any call or helper the slots hold the truth (precise GC, trivial side exits and OSR).
 
+/// Whether the deliberate bug `$m` (a `mutants::Mutant` variant) is active on this thread.
+/// Without the `mutants` feature it is the constant `false`, so mutated paths compile away.
+/// Defined before the submodules, which see it by textual scope.
+macro_rules! mutant {
+    ($m:ident) => {{
+        #[cfg(feature = "mutants")]
+        let on = $crate::jit::mutants::active($crate::jit::mutants::Mutant::$m);
+        #[cfg(not(feature = "mutants"))]
+        let on = false;
+        on
+    }};
+}
+
 mod analysis;
 mod helpers;
+#[cfg(feature = "mutants")]
+pub mod mutants;
 mod translate;
 
 use std::time::{Duration, Instant};
@@ -71,6 +86,10 @@ pub struct FnJit {
     pub osr_failed: Option<String>,
     /// Failed speculations that resumed the interpreter.
     pub side_exits: u64,
+    /// Time spent running this function's compiled code, with the compiled functions it
+    /// calls directly (they are not entered through the interpreter), but without the
+    /// interpreted code its helpers run. Measured only with `Config::profile`.
+    pub compiled_time: Duration,
     /// The CLIF text of the last compilation, when CLIF capture is on.
     pub clif: Option<String>,
 }
@@ -86,6 +105,7 @@ impl Default for FnJit {
             osr_entries: 0,
             osr_code: 0,
             osr_failed: None,
+            compiled_time: Duration::ZERO,
             side_exits: 0,
             clif: None,
         }
@@ -142,6 +162,36 @@ pub struct Jit {
     pub capture_asm: bool,
     /// The disassembly of the last compilation, when captured.
     last_asm: Option<String>,
+    /// Time accounting across tier switches, when `Config::profile` asked for it.
+    pub(crate) profile: Option<Profile>,
+}
+
+/// Who is running between two tier switches: the compiled code of a prototype (`Some`) or
+/// the interpreter (`None`), innermost last, and since when the innermost one is.
+pub(crate) struct Profile {
+    owners: Vec<Option<usize>>,
+    since: Instant,
+}
+
+impl Profile {
+    /// Accounting that starts in the interpreter, now.
+    pub(crate) fn new() -> Profile {
+        Profile {
+            owners: vec![None],
+            since: Instant::now(),
+        }
+    }
+
+    /// Charges the time since the last switch to whoever was running.
+    fn charge(&mut self, fns: &mut [FnJit]) {
+        let now = Instant::now();
+        if let Some(Some(i)) = self.owners.last()
+            && let Some(f) = fns.get_mut(*i)
+        {
+            f.compiled_time += now - self.since;
+        }
+        self.since = now;
+    }
 }
 
 impl Jit {
@@ -181,6 +231,24 @@ impl Jit {
             capture_clif: false,
             capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some(),
             last_asm: None,
+            profile: None,
+        }
+    }
+
+    /// With profiling on, switches the accounting to `owner` (a prototype's compiled code,
+    /// or the interpreter) until the matching `profile_leave`.
+    pub(crate) fn profile_enter(&mut self, owner: Option<usize>) {
+        if let Some(p) = &mut self.profile {
+            p.charge(&mut self.fns);
+            p.owners.push(owner);
+        }
+    }
+
+    /// Ends the innermost `profile_enter`.
+    pub(crate) fn profile_leave(&mut self) {
+        if let Some(p) = &mut self.profile {
+            p.charge(&mut self.fns);
+            p.owners.pop();
         }
     }
 
@@ -293,7 +361,11 @@ impl Vm {
         } else if jit.fns[i].compilations >= MAX_COMPILATIONS {
             Err("recompiled too often".to_string())
         } else {
-            jit.compile_proto(self, pid, mode, osr)
+            // Compiling is neither interpreted nor compiled code's time.
+            jit.profile_enter(None);
+            let r = jit.compile_proto(self, pid, mode, osr);
+            jit.profile_leave();
+            r
         };
         match result {
             Ok(entry) => {
@@ -337,8 +409,11 @@ impl Vm {
         debug_assert!(entry != 0, "only compiled functions are entered");
         let regs = self.stack.ptr(frame.base as usize);
         let record = self.frames.last_mut().expect("the frame to run is on top") as *mut Frame;
+        if let Some(jit) = &mut self.jit {
+            jit.profile_enter(Some(frame.proto.0 as usize));
+        }
         let vm: *mut Vm = self;
-        crate::source::with_stack(|| {
+        let status = crate::source::with_stack(|| {
             let limit = native_stack_limit();
             // SAFETY: `vm` is the live VM (borrowed mutably by this call, and not used by this
             // frame while the compiled code runs); the pointer is not retained past the call.
@@ -353,7 +428,11 @@ impl Vm {
             // SAFETY: as above; compiled code has returned.
             unsafe { (*vm).native_limit = saved };
             status
-        })
+        });
+        if let Some(jit) = &mut self.jit {
+            jit.profile_leave();
+        }
+        status
     }
 
     /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
@@ -374,7 +453,12 @@ impl Vm {
         }
         let fbase = self.fn_info[i].fbase as usize;
         self.feedback[fbase + pc as usize] |= crate::vm::FB_NOT_INT;
-        self.frames.last_mut().expect("checked above").pc = pc;
+        let resume = if mutant!(SideExitSkipsInstruction) {
+            pc + 1
+        } else {
+            pc
+        };
+        self.frames.last_mut().expect("checked above").pc = resume;
         self.run_top_frame()
     }
 }
@@ -409,6 +493,46 @@ pub fn clif_of_program(
     config: &crate::Config,
     asm: bool,
 ) -> Vec<FunctionDump> {
+    compile_each(program, config, true, asm, |name, r, f, asm| FunctionDump {
+        name: name.to_string(),
+        clif: r.map(|_| f.clif.take().unwrap_or_default()),
+        asm,
+    })
+}
+
+/// One function compiled by [`compile_program`].
+#[derive(Clone, Debug)]
+pub struct CompiledFunction {
+    /// Function name.
+    pub name: String,
+    /// Compile time and machine-code bytes, or why it was not compiled.
+    pub result: Result<(Duration, usize), String>,
+}
+
+/// Compiles every prototype of `program` (without speculation) and returns, in prototype
+/// order, each one's compile time and machine-code bytes. Used by the compile-time
+/// benchmarks.
+pub fn compile_program(
+    program: crate::bytecode::Program,
+    config: &crate::Config,
+) -> Vec<CompiledFunction> {
+    compile_each(program, config, false, false, |name, r, f, _| {
+        CompiledFunction {
+            name: name.to_string(),
+            result: r.map(|_| (f.compile_time, f.code_bytes)),
+        }
+    })
+}
+
+/// Compiles each prototype of `program` in a fresh JIT-tier VM and maps the result, the
+/// function's JIT record and its disassembly (when `asm`) through `visit`.
+fn compile_each<T>(
+    program: crate::bytecode::Program,
+    config: &crate::Config,
+    capture_clif: bool,
+    asm: bool,
+    mut visit: impl FnMut(&str, Result<usize, String>, &mut FnJit, Option<String>) -> T,
+) -> Vec<T> {
     let mut vm = Vm::new(&crate::Config {
         tier: Tier::Jit,
         ..config.clone()
@@ -421,13 +545,12 @@ pub fn clif_of_program(
     for i in 0..vm.program().protos.len() {
         let name = vm.program().protos[i].name.clone();
         let Some(mut jit) = vm.jit.take() else { break };
-        jit.capture_clif = true;
+        jit.capture_clif = capture_clif;
         jit.capture_asm = asm;
         let r = jit.compile_proto(&mut vm, ProtoId(i as u32), Mode::Generic, false);
-        let clif = r.map(|_| jit.fns[i].clif.take().unwrap_or_default());
         let asm = jit.last_asm.take();
+        out.push(visit(&name, r, &mut jit.fns[i], asm));
         vm.jit = Some(jit);
-        out.push(FunctionDump { name, clif, asm });
     }
     out
 }

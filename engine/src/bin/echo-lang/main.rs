@@ -167,35 +167,79 @@ fn print_stats(outcome: &Outcome) {
         s.compile_time.as_secs_f64() * 1e3
     );
     eprintln!("run time       {:>12.3} ms", s.run_time.as_secs_f64() * 1e3);
+    let columns: Vec<JitColumns> = s.functions.iter().map(jit_columns).collect();
+    let compiled: f64 = columns.iter().map(|c| c.seconds).sum();
+    let compiling: f64 = columns.iter().map(|c| c.compile_seconds).sum();
+    if compiled + compiling > 0.0 {
+        let run = s.run_time.as_secs_f64();
+        let share = |t: f64| t / run.max(1e-9) * 100.0;
+        let interpreted = (run - compiled - compiling).max(0.0);
+        for (what, t) in [
+            ("  interpreted", interpreted),
+            ("  compiling  ", compiling),
+            ("  compiled   ", compiled),
+        ] {
+            eprintln!("{what}  {:>12.3} ms ({:.0}%)", t * 1e3, share(t));
+        }
+    }
     eprintln!("fuel used      {:>12}", outcome.fuel_used);
     eprintln!("collections    {:>12}", s.heap.collections);
     eprintln!("allocations    {:>12}", s.heap.allocations);
     eprintln!("peak heap      {:>12} bytes", s.heap.peak_bytes);
     eprintln!(
-        "function                      line      calls        state    compile     code    osr  exits  note"
+        "function                      line      calls        state    compile     code    osr  exits  jit time  note"
     );
-    for f in s.functions.iter().filter(|f| f.calls > 0) {
-        let (state, compile, code, osr, exits, note) = jit_columns(f);
+    for (f, c) in s
+        .functions
+        .iter()
+        .zip(&columns)
+        .filter(|(f, _)| f.calls > 0)
+    {
+        let time = if c.seconds > 0.0 {
+            format!("{:.3}ms", c.seconds * 1e3)
+        } else {
+            "-".into()
+        };
         eprintln!(
-            "{:<28} {:>5} {:>10} {:>12} {:>10} {:>8} {:>6} {:>6}  {}",
-            f.name, f.line, f.calls, state, compile, code, osr, exits, note
+            "{:<28} {:>5} {:>10} {:>12} {:>10} {:>8} {:>6} {:>6} {:>9}  {}",
+            f.name, f.line, f.calls, c.state, c.compile, c.code, c.osr, c.exits, time, c.note
         );
     }
 }
 
 /// The JIT columns of `--stats` for one function.
+#[derive(Default)]
+struct JitColumns {
+    state: String,
+    compile: String,
+    code: String,
+    osr: String,
+    exits: String,
+    /// Seconds spent in its compiled code.
+    seconds: f64,
+    /// Seconds spent compiling it.
+    compile_seconds: f64,
+    note: String,
+}
+
+impl JitColumns {
+    fn interpreted() -> JitColumns {
+        JitColumns {
+            state: "interpreted".into(),
+            compile: "-".into(),
+            code: "-".into(),
+            osr: "-".into(),
+            exits: "-".into(),
+            ..JitColumns::default()
+        }
+    }
+}
+
 #[cfg(feature = "jit")]
-fn jit_columns(f: &echo_engine::FunctionStats) -> (String, String, String, String, String, String) {
+fn jit_columns(f: &echo_engine::FunctionStats) -> JitColumns {
     use echo_engine::jit::FnState;
     let Some(j) = &f.jit else {
-        return (
-            "interpreted".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            String::new(),
-        );
+        return JitColumns::interpreted();
     };
     let (state, note) = match &j.state {
         FnState::Interpreted if j.osr_code != 0 => ("osr compiled", "loops entered by OSR".into()),
@@ -205,37 +249,30 @@ fn jit_columns(f: &echo_engine::FunctionStats) -> (String, String, String, Strin
         FnState::Compiled => ("compiled", "generic".to_string()),
         FnState::Failed(why) => ("not compiled", why.clone()),
     };
-    let compile = if j.compilations > 0 {
-        format!("{:.3}ms", j.compile_time.as_secs_f64() * 1e3)
-    } else {
-        "-".into()
-    };
-    let code = if j.code_bytes > 0 {
-        format!("{}B", j.code_bytes)
-    } else {
-        "-".into()
-    };
-    (
-        state.into(),
-        compile,
-        code,
-        j.osr_entries.to_string(),
-        j.side_exits.to_string(),
+    JitColumns {
+        state: state.into(),
+        compile: if j.compilations > 0 {
+            format!("{:.3}ms", j.compile_time.as_secs_f64() * 1e3)
+        } else {
+            "-".into()
+        },
+        code: if j.code_bytes > 0 {
+            format!("{}B", j.code_bytes)
+        } else {
+            "-".into()
+        },
+        osr: j.osr_entries.to_string(),
+        exits: j.side_exits.to_string(),
+        seconds: j.compiled_time.as_secs_f64(),
+        compile_seconds: j.compile_time.as_secs_f64(),
         note,
-    )
+    }
 }
 
 /// The JIT columns of `--stats` for one function (interpreter-only build).
 #[cfg(not(feature = "jit"))]
-fn jit_columns(_: &echo_engine::FunctionStats) -> (String, String, String, String, String, String) {
-    (
-        "interpreted".into(),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-        String::new(),
-    )
+fn jit_columns(_: &echo_engine::FunctionStats) -> JitColumns {
+    JitColumns::interpreted()
 }
 
 fn main() -> ExitCode {
@@ -264,7 +301,11 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_NOINPUT);
                 }
             };
-            let outcome = run_bytes(&source, &engine.config(OutputMode::Stdout));
+            let config = Config {
+                profile: stats,
+                ..engine.config(OutputMode::Stdout)
+            };
+            let outcome = run_bytes(&source, &config);
             if stats {
                 print_stats(&outcome);
             }

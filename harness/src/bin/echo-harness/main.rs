@@ -1,6 +1,11 @@
 //! `echo-harness`: differential campaigns over Echo's tiers, and the tools around them
 //! (print a generated program, reduce a diverging one, replay corpus files in every tier).
 
+#[cfg(feature = "jit")]
+mod bench;
+#[cfg(feature = "mutants")]
+mod selftest;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -51,6 +56,14 @@ enum Command {
         /// Files or directories (default: corpus/).
         paths: Vec<PathBuf>,
     },
+    /// Run the benchmark suite in every tier; write report.json, summary.md and report.html;
+    /// with --gate, fail on a regression against a baseline report.
+    #[cfg(feature = "jit")]
+    Bench(bench::BenchArgs),
+    /// Check that campaigns find each of the engine's deliberate JIT bugs (mutants), reduce
+    /// what found them to corpus/regress/mutants/NAME.echo, and report time to detect.
+    #[cfg(feature = "mutants")]
+    Selftest(selftest::SelftestArgs),
 }
 
 #[derive(Args)]
@@ -125,6 +138,10 @@ fn main() -> ExitCode {
         }
         Command::Reduce { file, regress_dir } => reduce(&file, &regress_dir),
         Command::Replay { paths } => replay(paths),
+        #[cfg(feature = "jit")]
+        Command::Bench(a) => bench::run(a),
+        #[cfg(feature = "mutants")]
+        Command::Selftest(a) => selftest::run(a),
     }
 }
 
