@@ -47,6 +47,16 @@ pub struct Outcome {
 
 /// Runs a campaign. `progress` is called now and then with the counters so far.
 pub fn run(c: &Campaign, progress: &(dyn Fn(&Stats, Duration) + Sync)) -> Outcome {
+    run_with_setup(c, &|| {}, progress)
+}
+
+/// Runs a campaign whose workers each call `setup` before their first case (to set
+/// thread-local engine state, such as the mutant `selftest` activates).
+pub fn run_with_setup(
+    c: &Campaign,
+    setup: &(dyn Fn() + Sync),
+    progress: &(dyn Fn(&Stats, Duration) + Sync),
+) -> Outcome {
     let start = Instant::now();
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -55,6 +65,7 @@ pub fn run(c: &Campaign, progress: &(dyn Fn(&Stats, Duration) + Sync)) -> Outcom
     std::thread::scope(|s| {
         for _ in 0..c.jobs.max(1) {
             s.spawn(|| {
+                setup();
                 let mut local = Stats::default();
                 let mut last_flush = Instant::now();
                 loop {

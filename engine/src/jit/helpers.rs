@@ -194,34 +194,46 @@ pub(crate) fn cmp_code(op: Cmp) -> u64 {
     }
 }
 
+/// `a op b` as the interpreter computes it (but for the `ConcatCoerces` mutant).
+fn arith_of(vm: &mut Vm, op: Arith, a: Value, b: Value) -> RtResult<Value> {
+    if mutant!(ConcatCoerces) && op == Arith::Add {
+        let text = |v: Value| match v {
+            Value::Int(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match (a, b) {
+            (Value::Str(s), other) if text(other).is_some() => {
+                let t = vm.heap.alloc_string(text(other).unwrap_or_default())?;
+                return vm.arith(op, Value::Str(s), Value::Str(t));
+            }
+            (other, Value::Str(s)) if text(other).is_some() => {
+                let t = vm.heap.alloc_string(text(other).unwrap_or_default())?;
+                return vm.arith(op, Value::Str(t), Value::Str(s));
+            }
+            _ => {}
+        }
+    }
+    vm.arith(op, a, b)
+}
+
 extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: u64) -> u64 {
     guard(vm, H::Arith, |vm| {
-        let r = vm
-            .arith(
-                arith_op(op),
-                vm.stack.get(lhs as usize),
-                vm.stack.get(rhs as usize),
-            )
-            .map(|v| {
-                vm.stack.set(dst as usize, v);
-                vm.safepoint();
-            });
+        let (a, b) = (vm.stack.get(lhs as usize), vm.stack.get(rhs as usize));
+        let r = arith_of(vm, arith_op(op), a, b).map(|v| {
+            vm.stack.set(dst as usize, v);
+            vm.safepoint();
+        });
         status(vm, r)
     })
 }
 
 extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
     guard(vm, H::ArithImm, |vm| {
-        let r = vm
-            .arith(
-                arith_op(op),
-                vm.stack.get(lhs as usize),
-                Value::Int(imm as i64),
-            )
-            .map(|v| {
-                vm.stack.set(dst as usize, v);
-                vm.safepoint();
-            });
+        let a = vm.stack.get(lhs as usize);
+        let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64)).map(|v| {
+            vm.stack.set(dst as usize, v);
+            vm.safepoint();
+        });
         status(vm, r)
     })
 }
@@ -304,12 +316,36 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
             .closure;
         let r = vm
             .make_closure(ProtoId(proto as u32), parent, base as usize)
+            .and_then(|c| {
+                if mutant!(ClosureCaptureCopied) {
+                    copy_captures(vm, c)
+                } else {
+                    Ok(c)
+                }
+            })
             .map(|c| {
                 vm.stack.set(dst as usize, Value::Func(c));
                 vm.safepoint();
             });
         status(vm, r)
     })
+}
+
+/// The `ClosureCaptureCopied` mutant: a closure like `c` over fresh boxes holding copies of
+/// the captured variables' current values.
+fn copy_captures(
+    vm: &mut Vm,
+    c: crate::heap::Gc<crate::heap::Closure>,
+) -> RtResult<crate::heap::Gc<crate::heap::Closure>> {
+    let mut boxes = Vec::with_capacity(c.upvals().len());
+    for b in c.upvals() {
+        // No collection happens between these allocations (only safepoints collect).
+        boxes.push(vm.heap.alloc(crate::heap::UpBox {
+            value: std::cell::Cell::new(b.value.get()),
+        })?);
+    }
+    vm.heap
+        .alloc(crate::heap::Closure::new(c.proto, boxes.into_boxed_slice()))
 }
 
 /// Runs a frame the generic call path may have pushed. `pushed` is what the VM's call
@@ -329,6 +365,19 @@ extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u
     })
 }
 
+/// The `PowWraps` mutant's fast path: `pow` of two ints with a small exponent, wrapping.
+fn wrapping_pow(vm: &Vm, id: NativeId, at: usize, n: usize) -> Option<Value> {
+    if !mutant!(PowWraps) || n != 2 || crate::builtins::name(id) != "pow" {
+        return None;
+    }
+    match (vm.stack.get(at), vm.stack.get(at + 1)) {
+        (Value::Int(a), Value::Int(b)) if (0..=u32::MAX as i64).contains(&b) => {
+            Some(Value::Int(a.wrapping_pow(b as u32)))
+        }
+        _ => None,
+    }
+}
+
 extern "C" fn echo_call_native(
     vm: *mut Vm,
     slot: u64,
@@ -339,12 +388,14 @@ extern "C" fn echo_call_native(
 ) -> u64 {
     guard(vm, H::CallNative, |vm| {
         let id: NativeId = BuiltinId(builtin as u16).native();
-        let r = vm
-            .call_native(id, slot as usize + 1, nargs as usize)
-            .map(|v| {
-                vm.stack.set(slot as usize, v);
-                vm.safepoint();
-            });
+        let r = match wrapping_pow(vm, id, slot as usize + 1, nargs as usize) {
+            Some(v) => Ok(v),
+            None => vm.call_native(id, slot as usize + 1, nargs as usize),
+        };
+        let r = r.map(|v| {
+            vm.stack.set(slot as usize, v);
+            vm.safepoint();
+        });
         status(vm, r)
     })
 }
@@ -434,14 +485,33 @@ extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64
 
 extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, _: u64) -> u64 {
     guard(vm, H::GetIndex, |vm| {
-        let r = vm
-            .get_index(vm.stack.get(obj as usize), vm.stack.get(idx as usize))
-            .map(|v| {
-                vm.stack.set(dst as usize, v);
-                vm.safepoint();
-            });
+        let (o, i) = (vm.stack.get(obj as usize), vm.stack.get(idx as usize));
+        let r = mutated_index(o, i, vm.get_index(o, i)).map(|v| {
+            vm.stack.set(dst as usize, v);
+            vm.safepoint();
+        });
         status(vm, r)
     })
+}
+
+/// The result of `o[i]` as the index mutants see it (unchanged without them): an index at
+/// the length reads nil, -1 reads the last element, a missing key reads nil.
+fn mutated_index(o: Value, i: Value, r: RtResult<Value>) -> RtResult<Value> {
+    let Err(e) = &r else { return r };
+    match (o, i, e.kind) {
+        (Value::List(l), Value::Int(n), ErrorKind::IndexError) => {
+            let items = l.items.borrow();
+            if mutant!(IndexAtLenAccepted) && n as usize == items.len() {
+                return Ok(Value::Nil);
+            }
+            if mutant!(IndexNegativeWraps) && n == -1 && !items.is_empty() {
+                return Ok(items[items.len() - 1]);
+            }
+        }
+        (Value::Map(_), _, ErrorKind::KeyError) if mutant!(MapMissNil) => return Ok(Value::Nil),
+        _ => {}
+    }
+    r
 }
 
 extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, _: u64) -> u64 {
@@ -460,14 +530,37 @@ extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, 
 extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, _: u64) -> u64 {
     guard(vm, H::GetProp, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
-        let r = vm
-            .get_prop(vm.stack.get(obj as usize), Symbol(sym as u32), ic)
-            .map(|v| {
-                vm.stack.set(dst as usize, v);
-                vm.safepoint();
-            });
+        let o = vm.stack.get(obj as usize);
+        let r = match stale_field(vm, o, ic) {
+            Some(v) => Ok(v),
+            None => vm.get_prop(o, Symbol(sym as u32), ic),
+        };
+        let r = r.map(|v| {
+            vm.stack.set(dst as usize, v);
+            vm.safepoint();
+        });
         status(vm, r)
     })
+}
+
+/// The `FieldIcIgnoresShape` mutant: the field in the slot cached for another shape, if
+/// the instance has that many fields.
+fn stale_field(vm: &Vm, o: Value, ic: Option<usize>) -> Option<Value> {
+    if !mutant!(FieldIcIgnoresShape) {
+        return None;
+    }
+    let entry = vm.ics[ic?];
+    match o {
+        Value::Instance(inst)
+            if entry.shape != crate::shape::ShapeId::NONE
+                && entry.method.is_none()
+                && inst.shape.get() != entry.shape
+                && (entry.slot as usize) < inst.field_count() =>
+        {
+            Some(inst.field(entry.slot as usize))
+        }
+        _ => None,
+    }
 }
 
 extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, _: u64) -> u64 {
@@ -514,7 +607,21 @@ extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _
         let Value::Int(cur) = vm.stack.get(slot as usize + 1) else {
             unreachable!("IterPrep set the cursor")
         };
-        match vm.iter_next(vm.stack.get(slot as usize), cur as usize) {
+        let coll = vm.stack.get(slot as usize);
+        let next = match coll {
+            Value::Map(m) if mutant!(MapIterationReversed) => {
+                // Newest key first: the element `len - 1 - cur`, the cursor still counting up.
+                let len = m.entries.borrow().len();
+                match (cur as usize) < len {
+                    true => vm
+                        .iter_next(coll, len - 1 - cur as usize)
+                        .map(|e| e.map(|(v, _)| (v, cur as usize + 1))),
+                    false => Ok(None),
+                }
+            }
+            _ => vm.iter_next(coll, cur as usize),
+        };
+        match next {
             Ok(Some((v, next))) => {
                 vm.stack.set(dst as usize, v);
                 vm.stack.set(slot as usize + 1, Value::Int(next as i64));

@@ -149,7 +149,11 @@ pub(crate) fn translate(
         && let Some(Some(cls)) = vm.class_objs.get(c.0 as usize)
         && let Some(sup) = cls.superclass
     {
-        super_methods = sup.methods.clone();
+        super_methods = if mutant!(SuperOwnClass) {
+            cls.methods.clone()
+        } else {
+            sup.methods.clone()
+        };
     }
     let input = Input {
         proto: &proto,
@@ -334,7 +338,18 @@ impl<'a> Translator<'a> {
     fn helper(&mut self, h: H, args: &[Value]) -> Value {
         // Every helper call is a safepoint: the slots must be current.
         if self.synced_at != Some(self.cur_pc) {
-            self.sync(self.cur_pc);
+            if mutant!(IntRegisterNotSynced) && self.cur_pc < self.dirty.len() {
+                let mut regs = RegSet::new(self.input.proto.nregs as usize);
+                for r in self.dirty[self.cur_pc].clone().iter() {
+                    let (t, _) = self.get(Reg(r as u16));
+                    if self.known_tag(t) != Some(tag::INT) {
+                        regs.insert(r);
+                    }
+                }
+                self.store_regs(&regs);
+            } else {
+                self.sync(self.cur_pc);
+            }
         }
         let mut all = Vec::with_capacity(6);
         all.push(self.vm);
@@ -430,7 +445,17 @@ impl<'a> Translator<'a> {
     /// too: the collector treats every slot of the active windows as a root, so a dead
     /// register still decides what stays alive, and with it when a heap limit is reached.
     fn sync(&mut self, pc: usize) {
-        let regs = self.dirty[pc].clone();
+        let mut regs = self.dirty[pc].clone();
+        if mutant!(DeadRegistersNotSynced) {
+            let mut live = RegSet::new(self.input.proto.nregs as usize);
+            for r in regs
+                .iter()
+                .filter(|&r| self.live[pc].iter().any(|l| l == r))
+            {
+                live.insert(r);
+            }
+            regs = live;
+        }
         self.store_regs(&regs);
     }
 
@@ -619,7 +644,14 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.sync(pc);
                     let shared = self.shared_exit(false);
-                    let at = self.iconst(pc as i64 + 1);
+                    let recorded = if mutant!(ErrorLineNextInstruction)
+                        && pc + 1 < self.input.proto.code.len()
+                    {
+                        pc + 1
+                    } else {
+                        pc
+                    };
+                    let at = self.iconst(recorded as i64 + 1);
                     self.b.ins().jump(shared, &[at.into()]);
                 }
                 Deferred::Error(pc, blk) => {
@@ -653,6 +685,18 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
+                    if mutant!(SideExitDropsRegister) {
+                        // Store every changed register but the lowest live one.
+                        let dropped = self.dirty[pc]
+                            .iter()
+                            .find(|&r| self.live[pc].iter().any(|l| l == r));
+                        let mut regs = RegSet::new(self.input.proto.nregs as usize);
+                        for r in self.dirty[pc].iter().filter(|&r| Some(r) != dropped) {
+                            regs.insert(r);
+                        }
+                        self.store_regs(&regs);
+                        self.synced_at = Some(pc);
+                    }
                     let p = self.iconst(pc as i64);
                     let st = self.helper(H::SideExit, &[p]);
                     self.b.ins().return_(&[st]);
@@ -760,8 +804,15 @@ impl<'a> Translator<'a> {
                 .brif(self.entry_pc, osr_block, &[], normal, &[]);
             // OSR: the interpreter left every register in its slot.
             self.b.switch_to_block(osr_block);
+            let skipped = if mutant!(OsrSkipsRegister) {
+                self.osr_skipped_register(&osr)
+            } else {
+                None
+            };
             for r in 0..self.input.proto.nregs {
-                self.reload(Reg(r));
+                if Some(r as usize) != skipped {
+                    self.reload(Reg(r));
+                }
             }
             for &pc in &osr {
                 let hit = self
@@ -799,6 +850,22 @@ impl<'a> Translator<'a> {
         let first = self.block_at(0);
         self.jump(first);
         self.body(&live_code)
+    }
+
+    /// The register the `OsrSkipsRegister` mutant leaves unloaded: the lowest one live at the
+    /// first loop header that does not hold a box (compiled code dereferences boxes
+    /// unchecked, and a mutant must stay memory-safe).
+    fn osr_skipped_register(&self, headers: &[usize]) -> Option<usize> {
+        let code = &self.input.proto.code;
+        let boxed: Vec<usize> = code
+            .iter()
+            .filter_map(|op| match *op {
+                Op::NewBox { a } => Some(a.0 as usize),
+                _ => None,
+            })
+            .collect();
+        let first = *headers.first()?;
+        self.live[first].iter().find(|r| !boxed.contains(r))
     }
 
     /// At the OSR entry of loop header `pc`, when this version was compiled while the
@@ -1014,13 +1081,17 @@ impl<'a> Translator<'a> {
             }
             Op::Call { a, n } => self.call(pc, a, n),
             Op::CallNative { a, f, n } => {
-                self.charge_fuel(pc);
+                if !mutant!(NativeCallFuelFree) {
+                    self.charge_fuel(pc);
+                }
                 self.save_pc(pc);
                 let s = self.slot(a);
                 let id = self.iconst(f.0 as i64);
                 let nargs = self.iconst(n.0 as i64);
                 let st = self.helper(H::CallNative, &[s, id, nargs]);
-                self.check_status(pc, st);
+                if !mutant!(NativeStatusIgnored) {
+                    self.check_status(pc, st);
+                }
                 self.reload(a);
             }
             Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
@@ -1154,7 +1225,12 @@ impl<'a> Translator<'a> {
                 let (_, e) = self.get(Reg(a.0 + 1));
                 let next = self.b.ins().iadd_imm_s(i, 1);
                 self.set(a, t, next);
-                let more = self.b.ins().icmp(IntCC::SignedLessThan, next, e);
+                let cc = if mutant!(ForRangeInclusive) {
+                    IntCC::SignedLessThanOrEqual
+                } else {
+                    IntCC::SignedLessThan
+                };
+                let more = self.b.ins().icmp(cc, next, e);
                 let back = self.block_at(target(pc, off));
                 let out = self.block_at(pc + 1);
                 self.brif_c(more, back, &[], out, &[]);
@@ -1179,7 +1255,17 @@ impl<'a> Translator<'a> {
     }
 
     fn truthy(&mut self, r: Reg) -> Value {
-        let (t, _) = self.get(r);
+        let (t, p) = self.get(r);
+        if mutant!(ZeroIsFalsy) {
+            let truthy_tag =
+                self.b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThan, t, tag::FALSE as i64);
+            let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, t, tag::INT as i64);
+            let zero = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+            let int_zero = self.b.ins().band(is_int, zero);
+            return self.b.ins().band_not(truthy_tag, int_zero);
+        }
         if let Some(k) = self.known_tag(t) {
             return self.cond_const(k > tag::FALSE);
         }
@@ -1297,7 +1383,11 @@ impl<'a> Translator<'a> {
                     _ => self.b.ins().fdiv(x, y),
                 };
                 let rp = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
-                let ft = self.tag_val(tag::FLOAT);
+                let ft = if op == Arith::Sub && mutant!(FloatSubTaggedInt) {
+                    self.tag_val(tag::INT)
+                } else {
+                    self.tag_val(tag::FLOAT)
+                };
                 self.set(a, ft, rp);
                 self.jump(done);
             } else {
@@ -1318,6 +1408,11 @@ impl<'a> Translator<'a> {
                     Arith::Sub => self.b.ins().ssub_overflow(pb, pc_),
                     _ => self.b.ins().smul_overflow(pb, pc_),
                 };
+                let of = if op == Arith::Add && mutant!(AddOverflowUnchecked) {
+                    self.cond_const(false)
+                } else {
+                    of
+                };
                 let ok = self.b.create_block();
                 self.brif_c(of, slow, &[], ok, &[]);
                 self.b.switch_to_block(ok);
@@ -1329,7 +1424,18 @@ impl<'a> Translator<'a> {
                 let ok = self.b.create_block();
                 self.brif_c(positive, ok, &[], slow, &[]);
                 self.b.switch_to_block(ok);
-                if op == Arith::Div {
+                if op == Arith::Div && mutant!(DivFloored) {
+                    let q = self.b.ins().sdiv(pb, pc_);
+                    let r = self.b.ins().srem(pb, pc_);
+                    let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                    let q1 = self.b.ins().iadd_imm_s(q, -1);
+                    self.b.ins().select(below, q1, q)
+                } else if op == Arith::Mod && mutant!(ModFloored) {
+                    let r = self.b.ins().srem(pb, pc_);
+                    let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                    let r1 = self.b.ins().iadd(r, pc_);
+                    self.b.ins().select(below, r1, r)
+                } else if op == Arith::Div {
                     self.b.ins().sdiv(pb, pc_)
                 } else {
                     self.b.ins().srem(pb, pc_)
@@ -1367,7 +1473,11 @@ impl<'a> Translator<'a> {
     fn neg(&mut self, pc: usize, a: Reg, b: Reg) {
         let (t, p) = self.get(b);
         let is_int = self.tag_is(t, tag::INT);
-        let not_min = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, i64::MIN);
+        let not_min = if mutant!(NegMinUnchecked) {
+            self.cond_const(true)
+        } else {
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, p, i64::MIN)
+        };
         let fast = self.both(is_int, not_min);
         let fast_b = self.b.create_block();
         let other = self.b.create_block();
@@ -1419,6 +1529,19 @@ impl<'a> Translator<'a> {
         let sb = self.slot(b);
         let sc = self.slot(c);
         let r = self.helper(H::Equal, &[sb, sc]);
+        let r = if mutant!(EqIntFloatUnequal) {
+            // "Values of different types are unequal", forgetting int/float: tags adding up
+            // to INT + FLOAT are an int and a float, or two other types that differ anyway.
+            let sum = self.b.ins().iadd(tb, tc);
+            let mixed = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, sum, (tag::INT + tag::FLOAT) as i64);
+            let zero = self.iconst(0);
+            self.b.ins().select(mixed, zero, r)
+        } else {
+            r
+        };
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
@@ -1434,7 +1557,11 @@ impl<'a> Translator<'a> {
         let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
         let kf = self.b.ins().f64const(k as f64);
         let f_eq = self.b.ins().fcmp(FloatCC::Equal, x, kf);
-        let f_res = self.both(is_f, f_eq);
+        let f_res = if mutant!(EqIntFloatUnequal) {
+            self.cond_const(false)
+        } else {
+            self.both(is_f, f_eq)
+        };
         let any = self.b.ins().bor(int_res, f_res);
         self.b.ins().uextend(I64, any)
     }
@@ -1456,6 +1583,9 @@ impl<'a> Translator<'a> {
             Cmp::Lt => IntCC::SignedLessThan,
             Cmp::Le => IntCC::SignedLessThanOrEqual,
             Cmp::Gt => IntCC::SignedGreaterThan,
+            Cmp::Ge if matches!(c, Operand2::Imm(_)) && mutant!(GeImmAsGt) => {
+                IntCC::SignedGreaterThan
+            }
             Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
         };
         if self.speculate_int(pc) {
@@ -1478,6 +1608,7 @@ impl<'a> Translator<'a> {
             let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
             let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
             let fcc = match op {
+                Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
                 Cmp::Lt => FloatCC::LessThan,
                 Cmp::Le => FloatCC::LessThanOrEqual,
                 Cmp::Gt => FloatCC::GreaterThan,
@@ -1685,12 +1816,14 @@ impl<'a> Translator<'a> {
             // (a side exit re-runs the whole instruction in the interpreter, fuel included).
             let is_inst = self.tag_is(t, tag::INSTANCE);
             self.guard(pc, is_inst);
-            let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let ok = self
-                .b
-                .ins()
-                .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
-            self.guard(pc, ok);
+            if !mutant!(InvokeIcIgnoresClass) {
+                let shape = self.load32(p, layout::INSTANCE_SHAPE);
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
+                self.guard(pc, ok);
+            }
         }
         self.charge_fuel(pc);
         self.save_pc(pc);
@@ -1713,7 +1846,11 @@ impl<'a> Translator<'a> {
                 let rec = self.ic_record(ic);
                 let ic_shape = self.load32(rec, off::IC_SHAPE);
                 let method = self.load(rec, off::IC_METHOD);
-                let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+                let same = if mutant!(InvokeIcIgnoresClass) {
+                    self.cond_const(true)
+                } else {
+                    self.b.ins().icmp(IntCC::Equal, shape, ic_shape)
+                };
                 let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, method, 0);
                 let hit = self.both(same, has);
                 let c2 = self.b.create_block();

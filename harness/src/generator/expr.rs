@@ -593,6 +593,11 @@ impl Gen<'_, '_> {
         match self.weighted(&w) {
             0 => {
                 let op = [BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge][self.pick(4)];
+                if self.chance(1, 3)
+                    && let Some(x) = self.boundary_comparison(op)
+                {
+                    return x;
+                }
                 let a = self.expr(&Ty::Num, d);
                 let b = if self.chance(1, 2) {
                     int(self.range(-3, 20))
@@ -602,6 +607,16 @@ impl Gen<'_, '_> {
                 bin(op, a, b)
             }
             1 => {
+                if self.f.floats && self.chance(1, 4) {
+                    // An int and a float of the same value: equal, compared exactly.
+                    let x = self.leaf(&Ty::Num);
+                    let fx = call_named("float", vec![x.clone()]);
+                    return match self.pick(3) {
+                        0 => bin(BinOp::Eq, x, fx),
+                        1 => bin(BinOp::Ne, fx, x),
+                        _ => bin(BinOp::Eq, fx, int(self.range(-3, 9))),
+                    };
+                }
                 let t = self.value_type(false);
                 let t = if self.available(&t) { t } else { Ty::Int };
                 let a = self.expr(&t, d);
@@ -654,6 +669,28 @@ impl Gen<'_, '_> {
                 bin(BinOp::Eq, call_named("type", vec![x]), string(name_))
             }
         }
+    }
+
+    /// A comparison whose operands are equal on some runs: a loop counter against a value
+    /// of its range (true on some trips, false on others, equal on one), or a number against
+    /// itself. Off-by-one comparisons show exactly there. `None` when no operand fits.
+    fn boundary_comparison(&mut self, op: BinOp) -> Option<Expr> {
+        let counters: Vec<(String, (i64, i64))> = self
+            .scopes
+            .all()
+            .filter_map(|v| v.range.map(|r| (v.name.clone(), r)))
+            .collect();
+        if !counters.is_empty() && self.chance(2, 3) {
+            let (i, (lo, hi)) = counters[self.pick(counters.len())].clone();
+            let k = self.range(lo, hi - 1);
+            return Some(bin(op, name(&i), int(k)));
+        }
+        let vars: Vec<String> = self.vars_of(&Ty::Num).map(|v| v.name.clone()).collect();
+        if vars.is_empty() {
+            return None;
+        }
+        let x = name(&vars[self.pick(vars.len())]);
+        Some(bin(op, x.clone(), x))
     }
 
     fn list_expr(&mut self, e: &Ty, d: u32) -> Expr {

@@ -30,7 +30,13 @@ pub const RUNTIME_KINDS: &[ErrorKind] = &[
 impl Gen<'_, '_> {
     /// Picks the error kind of this case and the limits it needs.
     pub(crate) fn choose_intent(&mut self) {
-        let k = RUNTIME_KINDS[self.pick(RUNTIME_KINDS.len())];
+        // The engine limits weigh three times as much as the catchable kinds: no `try` catches
+        // them, so probes never reach them and only intents do.
+        let weights: Vec<u32> = RUNTIME_KINDS
+            .iter()
+            .map(|k| if k.is_catchable() { 1 } else { 3 })
+            .collect();
+        let k = RUNTIME_KINDS[self.weighted(&weights)];
         self.intent = Some(k);
         match k {
             ErrorKind::FuelExhausted => self.limits.fuel = Some(self.range(20, 3000) as u64),
@@ -245,8 +251,15 @@ impl Gen<'_, '_> {
                 sink(call_named(&deep, vec![iv()]))
             }
             ErrorKind::MemoryLimit => {
+                // First garbage that only a dead local refers to (up to a quarter of the
+                // limit; built by a builtin, which compiled code never speculates about): what
+                // the collector keeps at each safepoint decides when the limit is hit.
+                let junk = self.fresh("junk");
+                let n = (self.limits.max_heap_bytes / 64).clamp(1, 1 << 13) as i64;
                 let hog = self.fresh("hog");
                 vec![
+                    let_(&junk, call_named("range", vec![int(0), int(n)])),
+                    expr_stmt(assign(name(&junk), int(0))),
                     let_(&hog, list(vec![])),
                     while_(
                         boolean(true),

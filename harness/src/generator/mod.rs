@@ -8,6 +8,7 @@
 mod build;
 mod expr;
 mod inject;
+mod probe;
 mod program;
 mod stmt;
 mod types;
@@ -22,7 +23,7 @@ use types::{ClassInfo, FnInfo, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -50,8 +51,12 @@ pub struct Features {
     pub recursion: bool,
     /// Global variables written by functions.
     pub globals: bool,
-    /// Calls whose argument types change after warm-up (int to float, class to subclass).
+    /// Calls whose argument types change after warm-up (int to float, class to subclass), and
+    /// instances of one class whose fields sit in different slots (different shapes).
     pub flips: bool,
+    /// Operations at the edge of their domain inside `try` (overflow, index -1 and at the
+    /// length, missing keys, mixed types), landing on either side from run-time values.
+    pub probes: bool,
 }
 
 /// Tuning knobs of the generator.

@@ -90,6 +90,7 @@ impl Gen<'_, '_> {
         self.f.recursion = c();
         self.f.globals = c();
         self.f.flips = c();
+        self.f.probes = c();
         self.f.inheritance &= self.f.classes;
     }
 
@@ -296,6 +297,9 @@ impl Gen<'_, '_> {
             self.scopes.add(p, t.clone(), true);
         }
         let mut body = Vec::new();
+        if self.f.flips && self.chance(1, 2) {
+            body.push(self.optional_field(&params, &info.init_params));
+        }
         let inherited = parent.as_ref().map_or(0, |p| p.init_params.len());
         if let Some(_p) = &parent {
             let args = params[..inherited].iter().map(|p| name(p)).collect();
@@ -340,6 +344,32 @@ impl Gen<'_, '_> {
             &info.name,
             parent.as_ref().map(|p| p.name.as_str()),
             methods,
+        )
+    }
+
+    /// `if COND { self.optN = 0; }` at the start of `init`: instances of one class then have
+    /// their fields in different slots (two shapes), so field accesses see several shapes.
+    /// The field is never read.
+    fn optional_field(&mut self, params: &[String], types: &[Ty]) -> Stmt {
+        let numeric: Vec<&String> = params
+            .iter()
+            .zip(types)
+            .filter(|(_, t)| matches!(t, Ty::Int | Ty::Num))
+            .map(|(p, _)| p)
+            .collect();
+        let cond = if numeric.is_empty() {
+            self.expr(&Ty::Bool, 1)
+        } else {
+            let p = numeric[self.pick(numeric.len())].clone();
+            bin(BinOp::Eq, bin(BinOp::Mod, name(&p), int(2)), int(0))
+        };
+        let field = self.fresh("opt");
+        if_(
+            vec![(
+                cond,
+                vec![expr_stmt(assign(get(self_ref(), &field), int(0)))],
+            )],
+            None,
         )
     }
 
@@ -500,10 +530,17 @@ impl Gen<'_, '_> {
     /// guards that fail).
     fn method_driver(&mut self, acc: &str) -> Vec<Stmt> {
         let mut out = Vec::new();
-        let root = self.pick(self.classes.len());
-        let family: Vec<usize> = (0..self.classes.len())
-            .filter(|&d| self.is_subclass(d, root))
+        let n = self.classes.len();
+        // Preferably a class with subclasses: the call site then sees several classes.
+        let parents: Vec<usize> = (0..n)
+            .filter(|&c| (0..n).any(|d| d != c && self.is_subclass(d, c)))
             .collect();
+        let root = if !parents.is_empty() && self.chance(3, 4) {
+            parents[self.pick(parents.len())]
+        } else {
+            self.pick(n)
+        };
+        let family: Vec<usize> = (0..n).filter(|&d| self.is_subclass(d, root)).collect();
         let mut objs = Vec::new();
         for &c in &family {
             let args = self.args_for(&self.classes[c].init_params.clone(), false, None);
@@ -517,7 +554,26 @@ impl Gen<'_, '_> {
         if methods.is_empty() {
             return out;
         }
-        let m = methods[self.pick(methods.len())].clone();
+        // Preferably a method some subclass overrides: the call's target then changes with the
+        // receiver's class.
+        let overridden: Vec<_> = methods
+            .iter()
+            .filter(|m| {
+                family.iter().any(|&d| {
+                    d != root
+                        && self.classes[d]
+                            .methods
+                            .iter()
+                            .any(|x| x.name == m.name && x.own)
+                })
+            })
+            .cloned()
+            .collect();
+        let m = if !overridden.is_empty() && self.chance(3, 4) {
+            overridden[self.pick(overridden.len())].clone()
+        } else {
+            methods[self.pick(methods.len())].clone()
+        };
         let sig = self.sigs[m.sig].clone();
         let cost = self.method_cost(root, &m.name);
         let trips = [6, 20, 45][self.pick(3)].min((DRIVER_WORK / (cost + 1)).max(2) as i64);

@@ -35,6 +35,7 @@ enum Kind {
     Assert,
     NativeValue,
     SuperValue,
+    Probe,
 }
 
 impl Gen<'_, '_> {
@@ -69,7 +70,7 @@ impl Gen<'_, '_> {
         let deep = self.ctx.nesting >= MAX_NESTING;
         let in_loop = self.ctx.loops > 0;
         let in_fn = self.ctx.ret.is_some();
-        let kinds: [(Kind, u32); 21] = [
+        let kinds: [(Kind, u32); 22] = [
             (Kind::Let, 6),
             (Kind::Assign, 4),
             (Kind::Compound, 3),
@@ -110,6 +111,7 @@ impl Gen<'_, '_> {
                     0
                 },
             ),
+            (Kind::Probe, if f.probes { 2 } else { 0 }),
         ];
         let weights: Vec<u32> = kinds.iter().map(|k| k.1).collect();
         let kind = kinds[self.weighted(&weights)].0;
@@ -188,6 +190,7 @@ impl Gen<'_, '_> {
                     vec![s]
                 }
             }
+            Kind::Probe => self.probe(),
             Kind::LocalFn => self.local_fn(),
             Kind::Closure => self.closure_stmt(),
             Kind::Return => {
@@ -335,14 +338,17 @@ impl Gen<'_, '_> {
             [1, 2, 4][self.pick(3)]
         };
         // `s..s + n` from a leaf read twice (both reads agree), else a literal range.
-        let (start, end) = if matches!(start.kind, echo_engine::ast::ExprKind::Name { .. }) {
-            (start.clone(), bin(BinOp::Add, start, int(trips)))
+        let (start, end, range) = if matches!(start.kind, echo_engine::ast::ExprKind::Name { .. }) {
+            (start.clone(), bin(BinOp::Add, start, int(trips)), None)
         } else {
             let s = self.range(-3, 3);
-            (int(s), int(s + trips))
+            (int(s), int(s + trips), Some((s, s + trips)))
         };
         self.scopes.push();
-        self.scopes.add(&i, Ty::Int, false);
+        match range {
+            Some((lo, hi)) => self.scopes.add_counter(&i, lo, hi),
+            None => self.scopes.add(&i, Ty::Int, false),
+        }
         let body = self.loop_body(trips as u64, |g| g.nested());
         self.scopes.pop();
         vec![for_range(&i, start, end, body)]
@@ -356,7 +362,8 @@ impl Gen<'_, '_> {
         } else {
             [1, 3][self.pick(2)]
         };
-        self.scopes.add(&c, Ty::Int, false);
+        // Inside the body (and after the loop) the counter is 1 to `trips`.
+        self.scopes.add_counter(&c, 1, trips + 1);
         let mut body = vec![expr_stmt(compound(name(&c), BinOp::Add, int(1)))];
         body.extend(self.loop_body(trips as u64, |g| g.nested()));
         vec![
@@ -401,7 +408,11 @@ impl Gen<'_, '_> {
         self.scopes.add(&x, ty, true);
         self.ctx.for_in += 1;
         // Lists hold at most about 40 elements, maps 5 keys, strings are short.
-        let body = self.loop_body(8, |g| g.nested());
+        let mut body = self.loop_body(8, |g| g.nested());
+        if self.chance(1, 2) {
+            // The order of the visit shows in the output.
+            body.insert(0, print(vec![name(&x)]));
+        }
         self.ctx.for_in -= 1;
         self.scopes.pop();
         vec![for_in(&x, iter, body)]

@@ -73,6 +73,9 @@ pub(crate) struct Var {
     /// Whether code may assign it (loop variables and parameters may be reassigned too, but
     /// loop counters are not, so that loops stay bounded).
     pub assignable: bool,
+    /// For a loop counter whose bounds are literals: the values it takes inside its loop,
+    /// `lo..hi` (comparisons against them are true on some trips and false on others).
+    pub range: Option<(i64, i64)>,
 }
 
 /// Nested scopes of one function body (block scopes stack up; the outermost entries of the
@@ -99,7 +102,16 @@ impl Scopes {
             name: name.to_string(),
             ty,
             assignable,
+            range: None,
         });
+    }
+
+    /// Adds an int loop counter that takes the values `lo..hi` inside its loop.
+    pub(crate) fn add_counter(&mut self, name: &str, lo: i64, hi: i64) {
+        self.add(name, Ty::Int, false);
+        if let Some(v) = self.frames.last_mut().and_then(|f| f.last_mut()) {
+            v.range = Some((lo, hi));
+        }
     }
 
     /// Every visible variable (inner declarations shadow outer ones, but the generator never
