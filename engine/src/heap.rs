@@ -42,6 +42,8 @@ pub enum ObjKind {
 pub struct Header {
     kind: ObjKind,
     marked: Cell<bool>,
+    /// Found unreachable by a stress-mode collection and kept, not freed (see `Heap::retired`).
+    retired: Cell<bool>,
 }
 
 /// A heap object: header followed by the payload.
@@ -478,6 +480,14 @@ impl Tracer {
     #[inline]
     pub fn mark<T: HeapObj>(&mut self, o: Gc<T>) {
         let h = o.header();
+        // A root that leads to an object an earlier collection found unreachable means some
+        // live value was not rooted at that safepoint: in a normal run it would have been
+        // freed and this a use after free. Only stress mode retires objects.
+        assert!(
+            !h.retired.get(),
+            "the collector reached a {:?} that an earlier collection found unreachable: a live value was not rooted at that safepoint",
+            h.kind
+        );
         if !h.marked.get() {
             h.marked.set(true);
             self.gray.push(o.ptr.cast());
@@ -498,12 +508,19 @@ pub struct HeapStats {
     pub bytes: usize,
 }
 
+/// Retired objects kept by stress-mode collections before they are freed for real.
+const MAX_RETIRED: usize = 1 << 18;
+
 /// Smallest collection threshold, so small programs never collect.
 const MIN_GC_THRESHOLD: usize = 1 << 20;
 
 /// The heap: every live object, the byte account and the collection threshold.
 pub struct Heap {
     objects: Vec<NonNull<Header>>,
+    /// In stress mode, unreachable objects are flagged and kept here instead of being freed,
+    /// so that a value wrongly left unrooted is caught when it is marked again (a panic
+    /// naming the bug) rather than read after being freed. Freed in batches to bound memory.
+    retired: Vec<NonNull<Header>>,
     bytes: usize,
     next_gc: usize,
     limit: usize,
@@ -517,6 +534,7 @@ impl Heap {
     pub fn new(limit: usize, stress: bool) -> Heap {
         Heap {
             objects: Vec::new(),
+            retired: Vec::new(),
             bytes: 0,
             next_gc: MIN_GC_THRESHOLD.min(limit / 2),
             limit,
@@ -533,6 +551,7 @@ impl Heap {
             header: Header {
                 kind: T::KIND,
                 marked: Cell::new(false),
+                retired: Cell::new(false),
             },
             value,
         });
@@ -605,6 +624,15 @@ impl Heap {
             trace_erased(h, &mut tracer);
         }
         let mut live = 0usize;
+        let stress = self.stress;
+        let retired = &mut self.retired;
+        if retired.len() > MAX_RETIRED {
+            for h in retired.drain(..) {
+                // SAFETY: retired objects left `objects` when they were found unreachable
+                // and are in no other list; each is freed once, as it leaves `retired`.
+                unsafe { free_erased(h) };
+            }
+        }
         self.objects.retain(|&h| {
             // SAFETY: every pointer in `objects` came from `alloc` and has not been freed:
             // freed pointers are removed from the list by this very `retain`.
@@ -613,6 +641,10 @@ impl Heap {
                 header.marked.set(false);
                 live += size_erased(h);
                 true
+            } else if stress {
+                header.retired.set(true);
+                retired.push(h);
+                false
             } else {
                 // SAFETY: the object is unreachable from every root, so no `Gc` to it is
                 // used again; it is freed exactly once because it leaves `objects` now.
@@ -644,9 +676,9 @@ impl Heap {
 
 impl Drop for Heap {
     fn drop(&mut self) {
-        for &h in &self.objects {
-            // SAFETY: the heap owns every object in `objects`; each is freed exactly once, here,
-            // and no `Gc` outlives the VM that owns the heap.
+        for &h in self.objects.iter().chain(&self.retired) {
+            // SAFETY: the heap owns every object in `objects` and `retired` (disjoint lists);
+            // each is freed exactly once, here, and no `Gc` outlives the VM that owns the heap.
             unsafe { free_erased(h) };
         }
     }

@@ -35,6 +35,24 @@ pub struct Campaign {
     pub generator: generator::Options,
     /// Oracle settings.
     pub oracle: oracle::Options,
+    /// Share of cases (0 to 1) also run in every tier with a collection at every safepoint
+    /// (every case when `oracle.gc_stress` is set). Picked by seed, so a rerun stresses the
+    /// same cases.
+    pub gc_stress_share: f64,
+}
+
+impl Campaign {
+    /// The oracle settings for the case of `seed`.
+    pub fn oracle_for(&self, seed: u64) -> oracle::Options {
+        let mut o = self.oracle.clone();
+        // A SplitMix64 finalizer spreads consecutive seeds over the share.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        o.gc_stress |= ((z % 10_000) as f64) < self.gc_stress_share * 10_000.0;
+        o
+    }
 }
 
 /// What a campaign did.
@@ -82,7 +100,7 @@ pub fn run_with_setup(
                     let t = Instant::now();
                     let case = generator::from_seed(seed, &c.generator);
                     let gen_time = t.elapsed();
-                    let report = oracle::check(&Program::from(&case), &c.oracle);
+                    let report = oracle::check(&Program::from(&case), &c.oracle_for(seed));
                     let before = local.findings.len();
                     local.record(seed, &case, &report, gen_time);
                     if local.findings.len() > before {
@@ -133,7 +151,7 @@ pub fn run_with_setup(
             if let Some(path) = reduce_to_regression(
                 &Program::from(&case),
                 &f.signature,
-                &c.oracle,
+                &c.oracle_for(f.seed),
                 &c.regress_dir,
                 &note,
             ) {

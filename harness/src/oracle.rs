@@ -158,7 +158,7 @@ pub struct Report {
 pub struct Options {
     /// Record opcode, helper and builtin coverage.
     pub coverage: bool,
-    /// Also run the interpreter with a collection at every safepoint (slow; checks roots).
+    /// Also run every tier with a collection at every safepoint (slow; checks roots).
     pub gc_stress: bool,
 }
 
@@ -190,15 +190,19 @@ pub fn tiers(p: &Program, opts: &Options) -> Vec<(String, Config)> {
         }
     }
     if opts.gc_stress {
-        out.push((
-            "interp-gc".to_string(),
-            Config {
-                tier: Tier::Interp,
-                gc_stress: true,
-                coverage: false,
-                ..base
-            },
-        ));
+        // Every tier: compiled code keeps values in machine registers, and a value it fails
+        // to store before a safepoint shows only when that safepoint collects.
+        for &tier in Tier::ALL {
+            out.push((
+                format!("{}-gc", tier.name()),
+                Config {
+                    tier,
+                    gc_stress: true,
+                    coverage: false,
+                    ..base.clone()
+                },
+            ));
+        }
     }
     out
 }

@@ -112,6 +112,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         regress_dir: opts.regress_dir.clone(),
         generator: opts.generator.clone(),
         oracle: oracle::Options::default(),
+        gc_stress_share: 0.0,
     };
     let outcome = campaign::run_with_setup(&c, &|| mutants::set_active(Some(m)), &|_, _| {});
     let finding = outcome.stats.findings.first();

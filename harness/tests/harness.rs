@@ -225,6 +225,7 @@ fn a_short_campaign_counts_what_it_did() {
             coverage: true,
             gc_stress: false,
         },
+        gc_stress_share: 0.1,
     };
     let r = campaign::run(&c, &|_, _| {});
     let s = &r.stats;

@@ -1799,6 +1799,15 @@ impl<'a> Translator<'a> {
     fn after_call(&mut self, pc: usize, a: Reg, done: Block) {
         self.b.switch_to_block(done);
         let st = self.b.block_params(done)[0];
+        // The callee's window starts above `a`: it overwrote those slots, and a collection
+        // under it cleared the ones past its end. They are dead here, but a register that
+        // may be changed on some other path is stored back at the next safepoint, error or
+        // side exit; from its stale value that would put back a pointer the collector has
+        // since freed. So the registers take their slots' values again, as in the
+        // interpreter, before the error exit too.
+        for r in a.0 + 1..self.input.proto.nregs {
+            self.reload(Reg(r));
+        }
         self.check_status(pc, st);
         self.reload(a);
     }

@@ -93,6 +93,9 @@ struct EngineArgs {
     /// Tiered: loop iterations after which a running function enters compiled code.
     #[arg(long, default_value_t = Config::default().hot_loops)]
     hot_loops: u32,
+    /// Collect garbage at every safepoint (slow; checks that every live value is rooted).
+    #[arg(long)]
+    gc_stress: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -125,6 +128,7 @@ impl EngineArgs {
             output,
             hot_calls: self.hot_calls,
             hot_loops: self.hot_loops,
+            gc_stress: self.gc_stress,
             ..Config::default()
         }
     }

@@ -50,6 +50,9 @@ enum Command {
         /// Where the regression file goes.
         #[arg(long, default_value = "corpus/regress")]
         regress_dir: PathBuf,
+        /// Also run every tier collecting garbage at every safepoint.
+        #[arg(long)]
+        gc_stress: bool,
     },
     /// Run corpus files in every tier: each must meet its expectations, identically.
     Replay {
@@ -111,9 +114,13 @@ struct DiffArgs {
     /// Do not reduce divergences.
     #[arg(long)]
     no_reduce: bool,
-    /// Also run the interpreter collecting garbage at every safepoint (slow).
+    /// Also run every tier collecting garbage at every safepoint (slow; catches values left
+    /// unrooted at a safepoint).
     #[arg(long)]
     gc_stress: bool,
+    /// Share of cases (0 to 1) run that way when --gc-stress is not given.
+    #[arg(long, default_value_t = 0.05)]
+    gc_stress_share: f64,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -136,7 +143,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Reduce { file, regress_dir } => reduce(&file, &regress_dir),
+        Command::Reduce {
+            file,
+            regress_dir,
+            gc_stress,
+        } => reduce(&file, &regress_dir, gc_stress),
         Command::Replay { paths } => replay(paths),
         #[cfg(feature = "jit")]
         Command::Bench(a) => bench::run(a),
@@ -173,6 +184,7 @@ fn diff(a: DiffArgs) -> ExitCode {
             coverage: true,
             gc_stress: a.gc_stress,
         },
+        gc_stress_share: a.gc_stress_share.clamp(0.0, 1.0),
     };
     if let Err(e) = campaign::self_check(&c.generator) {
         eprintln!("self-check failed: {e}");
@@ -261,7 +273,7 @@ fn read_program(path: &Path) -> Result<Program, String> {
     })
 }
 
-fn reduce(file: &Path, regress_dir: &Path) -> ExitCode {
+fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
     let p = match read_program(file) {
         Ok(p) => p,
         Err(e) => {
@@ -269,7 +281,10 @@ fn reduce(file: &Path, regress_dir: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opts = oracle::Options::default();
+    let opts = oracle::Options {
+        gc_stress,
+        ..oracle::Options::default()
+    };
     match oracle::check(&p, &opts).verdict {
         Verdict::Agree => {
             println!("every tier agrees: nothing to reduce");
