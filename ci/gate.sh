@@ -22,6 +22,7 @@
 #   ECHO_GATE_FUZZ_SECONDS=N    seconds per fuzz target (default 30; 0 skips the fuzz step)
 #   ECHO_GATE_SELFTEST_SECONDS=N  most seconds spent looking for each mutant (default 30)
 #   ECHO_GATE_FUZZ_TARGETS="T ..."  fuzz targets to run (default: all)
+#   ECHO_GATE_BENCH_MIN_DROP=F  smallest speedup drop the benchmark gate fails on (default 0.25)
 #   ECHO_GATE_OUT=DIR           campaign output, fuzz corpora, logs and crashes (target/gate)
 #
 # On a fresh machine it installs what it needs: rustfmt and clippy (rustup components) and
@@ -128,7 +129,8 @@ bench_gate() {
     # The benchmark gate runs only once a baseline has been recorded in ci/bench-baseline.json
     # (`echo-harness bench` writes one); until then this step passes without running.
     if [[ -f ci/bench-baseline.json ]]; then
-        harness bench --runs 3 --out "$out/bench" --gate ci/bench-baseline.json
+        harness bench --runs 3 --out "$out/bench" --gate ci/bench-baseline.json \
+            --min-drop "${ECHO_GATE_BENCH_MIN_DROP:-0.25}"
     else
         echo "no ci/bench-baseline.json: benchmark gate not run"
     fi
