@@ -358,6 +358,11 @@ pub fn expectation_comments(outcome: &Outcome) -> String {
 
 /// Every `.echo` file under `dir`, sorted.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
+    files_with_extension(dir, "echo")
+}
+
+/// Every file under `dir` (any depth) whose extension is `ext`, sorted.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -368,7 +373,7 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "echo") {
+            } else if p.extension().is_some_and(|x| x == ext) {
                 out.push(p);
             }
         }

@@ -5,7 +5,6 @@
 
 pub mod clif;
 pub mod finding;
-pub mod gc;
 pub mod tally;
 
 use std::sync::LazyLock;
@@ -48,6 +47,29 @@ pub fn oracle_options() -> oracle::Options {
     oracle::Options {
         coverage: false,
         gc_stress: false,
+    }
+}
+
+/// The body of the generator-driven oracle targets (`diff_tiers`, `gc_stress`): generate,
+/// check with `opts`, count, and report a divergence with its reduced program.
+pub fn check_generated(target: &'static str, data: &[u8], opts: &oracle::Options) {
+    let start = std::time::Instant::now();
+    let case = generated(data);
+    let generate_time = start.elapsed();
+    let p = oracle::Program::from(&case);
+    let report = oracle::check(&p, opts);
+    tally::record(target, &case, &report, generate_time);
+    if let oracle::Verdict::Diverge(d) = report.verdict {
+        let failure = finding::Failure {
+            target,
+            title: d.signature.to_string(),
+            slug: d.signature.slug(),
+            detail: d.detail,
+        };
+        let sig = d.signature;
+        finding::report(failure, &p, &mut |s| {
+            oracle::still_diverges(&p, s, &sig, opts)
+        });
     }
 }
 

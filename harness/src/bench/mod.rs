@@ -593,26 +593,12 @@ fn machine() -> Machine {
 
 /// Reads the `report.json` files of earlier runs under `dir` (any depth), oldest first.
 pub fn history(dir: &Path) -> Vec<Report> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json")
-                && let Some(r) = std::fs::read_to_string(&p)
-                    .ok()
-                    .and_then(|s| serde_json::from_str::<Report>(&s).ok())
-                    .filter(|r| r.schema == SCHEMA)
-            {
-                found.push(r);
-            }
-        }
-    }
+    let mut found: Vec<Report> = corpus::files_with_extension(dir, "json")
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|s| serde_json::from_str::<Report>(&s).ok())
+        .filter(|r| r.schema == SCHEMA)
+        .collect();
     found.sort_by(|a, b| a.created.cmp(&b.created));
     found
 }
