@@ -134,6 +134,11 @@ pub struct Config {
     /// Measure the time spent in each function's compiled code (`FnJit::compiled_time`).
     /// Costs two clock reads at every switch between interpreted and compiled code.
     pub profile: bool,
+    /// Reuse machine code compiled earlier on this thread (by any VM) for a function whose
+    /// Cranelift IR is identical; Cranelift's output depends only on its input, so the code is
+    /// what compiling would give. For running one program many times (the differential
+    /// harness); off by default, so that compile times measure compiling.
+    pub share_code: bool,
     /// Where output goes.
     pub output: OutputMode,
 }
@@ -148,6 +153,7 @@ impl Default for Config {
             gc_stress: false,
             coverage: false,
             profile: false,
+            share_code: false,
             output: OutputMode::Capture,
         }
     }

@@ -79,6 +79,8 @@ pub(crate) struct Mirrors {
     pub globals: *mut Value,
     /// `ics.as_mut_ptr()`.
     pub ics: *mut Ic,
+    /// `const_pool.as_ptr()`.
+    pub consts: *const Value,
 }
 
 /// Per-run counters.
@@ -191,6 +193,7 @@ impl Vm {
                 calls: std::ptr::null_mut(),
                 globals: std::ptr::null_mut(),
                 ics: std::ptr::null_mut(),
+                consts: std::ptr::null(),
             },
             tier: config.tier,
             hot_calls: config.hot_calls.max(1),
@@ -200,6 +203,7 @@ impl Vm {
             jit: config.tier.compiles().then(|| {
                 let mut jit = crate::jit::Jit::new();
                 jit.profile = config.profile.then(crate::jit::Profile::new);
+                jit.share_code = config.share_code;
                 Box::new(jit)
             }),
             class_objs: Vec::new(),
@@ -285,6 +289,7 @@ impl Vm {
             calls: self.stats.calls.as_mut_ptr(),
             globals: self.globals.as_mut_ptr(),
             ics: self.ics.as_mut_ptr(),
+            consts: self.const_pool.as_ptr(),
         };
         Ok(())
     }

@@ -539,3 +539,53 @@ fn profiling_charges_compiled_time_to_the_function_that_ran_it() {
         std::time::Duration::ZERO
     );
 }
+
+#[test]
+fn shared_code_is_reused_across_vms_and_gives_the_same_outcome() {
+    // A fresh thread starts with an empty store.
+    std::thread::spawn(|| {
+        // Heap constants (strings), a top-level function and a speculated method call: none
+        // of their addresses may be in the IR, or another VM could not reuse it.
+        let program = |greeting: &str| {
+            format!(
+                "class P {{ fn init(n) {{ self.n = n; }} fn tag() {{ return \"{greeting}\" + str(self.n); }} }}\n\
+                 fn mk(i) {{ return P(i); }}\n\
+                 let out = [];\nfor i in 0..30 {{ push(out, mk(i).tag()); }}\nprint(out[29]);\nreturn len(out);"
+            )
+        };
+        let config = |share_code| Config {
+            tier: Tier::Jit,
+            share_code,
+            ..Config::default()
+        };
+        let shared = |o: &Outcome| -> (u32, u32) {
+            o.stats
+                .functions
+                .iter()
+                .filter_map(|f| f.jit.as_ref())
+                .fold((0, 0), |(s, c), j| (s + j.shared, c + j.compilations))
+        };
+        let a = program("a");
+        let first = run(&a, &config(true));
+        assert_eq!(first, interp(&a));
+        let (s, c) = shared(&first);
+        assert!(c >= 3, "functions were compiled: {c}");
+        assert_eq!(s, 0, "nothing to reuse in a fresh thread");
+        // The same program in a new VM: every compilation reuses code.
+        let second = run(&a, &config(true));
+        assert_eq!(second, first);
+        assert_eq!(shared(&second), (c, c));
+        // Another string constant: the same IR, reused, and still the right string.
+        let b = program("b");
+        let other = run(&b, &config(true));
+        assert_eq!(other, interp(&b));
+        assert_eq!(other.output, "b29\n");
+        assert_eq!(shared(&other), (c, c));
+        // Without sharing nothing is reused.
+        let alone = run(&a, &config(false));
+        assert_eq!(alone, first);
+        assert_eq!(shared(&alone), (0, c));
+    })
+    .join()
+    .expect("the test thread panicked");
+}

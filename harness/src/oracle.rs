@@ -110,6 +110,8 @@ pub struct Divergence {
 pub struct TierEvents {
     /// Functions compiled (counting recompilations).
     pub compilations: u64,
+    /// Of those, compilations that reused code compiled from identical IR in an earlier tier.
+    pub shared: u64,
     /// Entries into compiled code at a loop header.
     pub osr_entries: u64,
     /// Exits from compiled code to the interpreter after a failed speculation.
@@ -120,6 +122,7 @@ impl TierEvents {
     /// Adds `other`.
     pub fn add(&mut self, other: &TierEvents) {
         self.compilations += other.compilations;
+        self.shared += other.shared;
         self.osr_entries += other.osr_entries;
         self.side_exits += other.side_exits;
     }
@@ -169,6 +172,9 @@ pub fn tiers(p: &Program, opts: &Options) -> Vec<(String, Config)> {
         coverage: opts.coverage,
         hot_calls: p.hot_calls,
         hot_loops: p.hot_loops,
+        // Each tier compiles the same functions; identical IR gives identical code, so the
+        // later tiers reuse it instead of compiling again.
+        share_code: true,
         ..Config::default()
     };
     let mut out = vec![(
@@ -371,6 +377,7 @@ pub fn events_of(o: &Outcome) -> TierEvents {
     for f in &o.stats.functions {
         if let Some(j) = &f.jit {
             e.compilations += u64::from(j.compilations);
+            e.shared += u64::from(j.shared);
             e.osr_entries += j.osr_entries;
             e.side_exits += j.side_exits;
         }

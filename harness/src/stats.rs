@@ -212,11 +212,12 @@ impl Stats {
         let _ = writeln!(out, "outcomes: {}", hist.join(", "));
         let _ = writeln!(
             out,
-            "tier transitions (share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations, {} OSR entries, {} side exits)",
+            "tier transitions (share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations of which {} reused identical code, {} OSR entries, {} side exits)",
             s.transitions_percent["compile"],
             s.transitions_percent["osr_entry"],
             s.transitions_percent["side_exit"],
             self.events.compilations,
+            self.events.shared,
             self.events.osr_entries,
             self.events.side_exits
         );

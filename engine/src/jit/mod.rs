@@ -19,6 +19,7 @@ macro_rules! mutant {
 }
 
 mod analysis;
+mod cache;
 mod helpers;
 #[cfg(feature = "mutants")]
 pub mod mutants;
@@ -26,13 +27,14 @@ mod translate;
 
 use std::time::{Duration, Instant};
 
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{AbiParam, types};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, default_libcall_names};
 
 use crate::bytecode::ProtoId;
 use crate::config::Tier;
@@ -72,6 +74,8 @@ pub struct FnJit {
     pub state: FnState,
     /// Times compiled (a side exit leads to one recompilation without speculation).
     pub compilations: u32,
+    /// Of those, how many reused code compiled earlier from identical IR (`Config::share_code`).
+    pub shared: u32,
     /// Whether the current code speculates (on operand types and object shapes).
     pub speculative: bool,
     /// Time spent compiling it, all compilations together.
@@ -99,6 +103,7 @@ impl Default for FnJit {
         FnJit {
             state: FnState::Interpreted,
             compilations: 0,
+            shared: 0,
             speculative: false,
             compile_time: Duration::ZERO,
             code_bytes: 0,
@@ -138,6 +143,10 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
     flags
         .set("enable_verifier", verify)
         .map_err(|e| e.to_string())?;
+    // Debug builds check every reuse of shared code against a fresh compilation.
+    flags
+        .set("enable_incremental_compilation_cache_checks", verify)
+        .map_err(|e| e.to_string())?;
     let builder =
         cranelift_native::builder().map_err(|e| format!("host not supported by Cranelift: {e}"))?;
     builder
@@ -160,6 +169,8 @@ pub struct Jit {
     pub capture_clif: bool,
     /// Keep the machine code disassembly of every compilation.
     pub capture_asm: bool,
+    /// Reuse code compiled earlier on this thread from identical IR (`Config::share_code`).
+    pub share_code: bool,
     /// The disassembly of the last compilation, when captured.
     last_asm: Option<String>,
     /// Time accounting across tier switches, when `Config::profile` asked for it.
@@ -230,6 +241,7 @@ impl Jit {
             fns: Vec::new(),
             capture_clif: false,
             capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some(),
+            share_code: false,
             last_asm: None,
             profile: None,
         }
@@ -610,19 +622,35 @@ impl Jit {
             .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
             .map_err(|e| e.to_string())?;
         self.ctx.set_disasm(self.capture_asm);
+        let isa = module.isa();
+        let mut ctrl = ControlPlane::default();
+        // A reused compilation has no disassembly, so capturing one always compiles.
+        let shared = if self.share_code && !self.capture_asm {
+            cache::with_store(|store| self.ctx.compile_with_cache(isa, store, &mut ctrl))
+                .map(|(_, shared)| shared)
+        } else {
+            self.ctx.compile(isa, &mut ctrl).map(|_| false)
+        }
+        .map_err(|e| format!("{:?}", e.inner))?;
+        let code = self.ctx.compiled_code().ok_or("no compiled code")?;
+        let relocs: Vec<ModuleReloc> = code
+            .buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &self.ctx.func, id))
+            .collect();
+        let code_bytes = code.code_buffer().len();
+        let alignment = u64::from(code.buffer.alignment);
+        self.last_asm = code.vcode.clone();
         module
-            .define_function(id, &mut self.ctx)
+            .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
             .map_err(|e| format!("{e:?}"))?;
-        let code_bytes = self
-            .ctx
-            .compiled_code()
-            .map_or(0, |c| c.code_buffer().len());
-        self.last_asm = self.ctx.compiled_code().and_then(|c| c.vcode.clone());
         module.clear_context(&mut self.ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let entry = module.get_finalized_function(id) as usize;
         let f = &mut self.fns[pid.0 as usize];
         f.compilations += 1;
+        f.shared += u32::from(shared);
         f.compile_time += start.elapsed();
         f.code_bytes = code_bytes;
         f.clif = clif;

@@ -50,6 +50,7 @@ mod off {
     pub const M_CALLS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, calls)) as i32;
     pub const M_GLOBALS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, globals)) as i32;
     pub const M_ICS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, ics)) as i32;
+    pub const M_CONSTS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, consts)) as i32;
 
     pub const FRAME_SIZE: i64 = std::mem::size_of::<Frame>() as i64;
     pub const FRAME_CLOSURE: i32 = offset_of!(Frame, closure) as i32;
@@ -82,6 +83,8 @@ struct Input<'a> {
     /// The version entered at loop headers (on-stack replacement), not at calls.
     osr: bool,
     consts: &'a [EchoValue],
+    /// Start of this prototype's constants in the VM's pool.
+    kbase: usize,
     feedback: &'a [u8],
     ics: &'a [Ic],
     icb: usize,
@@ -164,6 +167,7 @@ pub(crate) fn translate(
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
         icb: info.icb as usize,
+        kbase: info.kbase as usize,
         super_methods,
         globals_kind: vm.program().globals.iter().map(|g| g.kind).collect(),
         fn_globals: if vm.stable_globals {
@@ -234,7 +238,7 @@ struct Translator<'a> {
     tag_consts: Vec<Value>,
     /// Registers known (within the current block) to hold a constant function: the closure
     /// and its prototype.
-    known_fn: FxHashMap<u16, (crate::heap::Gc<crate::heap::Closure>, ProtoId)>,
+    known_fn: FxHashMap<u16, ProtoId>,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
     /// Per instruction: registers live on entry to it.
@@ -934,8 +938,20 @@ impl<'a> Translator<'a> {
             Op::LoadFalse { a } => self.set_const(a, tag::FALSE, 0),
             Op::LoadInt { a, imm } => self.set_const(a, tag::INT, imm.0 as i64),
             Op::LoadK { a, k } => {
-                let (t, p) = self.input.consts[k.0 as usize].to_bits();
-                self.set_const(a, t as u8, p as i64);
+                let c = self.input.consts[k.0 as usize];
+                let (t, p) = c.to_bits();
+                if matches!(c, EchoValue::Int(_) | EchoValue::Float(_)) {
+                    self.set_const(a, t as u8, p as i64);
+                } else {
+                    // A heap constant is read from the VM's pool rather than embedded: with
+                    // no addresses in it, the same function compiles to the same IR in every
+                    // VM, so compiled code can be shared (`Config::share_code`).
+                    let pool = self.load(self.vm, off::M_CONSTS);
+                    let at = (self.input.kbase + k.0 as usize) as i32 * 16 + 8;
+                    let p = self.load(pool, at);
+                    let t = self.tag_val(t as u8);
+                    self.set(a, t, p);
+                }
             }
             Op::LoadNative { a, f } => self.set_const(a, tag::NATIVE, f.0 as i64),
             Op::GetGlobal { a, g } => self.get_global(pc, a, g),
@@ -1292,14 +1308,16 @@ impl<'a> Translator<'a> {
     }
 
     fn get_global(&mut self, pc: usize, a: Reg, g: GlobalIdx) {
+        let globals = self.load(self.vm, off::M_GLOBALS);
         if let Some(&c) = self.input.fn_globals.get(&g.0) {
-            // A top-level function: a constant for the whole run.
-            let (t, p) = EchoValue::Func(c).to_bits();
-            self.set_const(a, t as u8, p as i64);
-            self.known_fn.insert(a.0, (c, c.proto));
+            // A top-level function: a constant for the whole run, read from its slot rather
+            // than embedded (see `Op::LoadK`).
+            let p = self.load(globals, g.0 as i32 * 16 + 8);
+            let t = self.tag_val(tag::FUNC);
+            self.set(a, t, p);
+            self.known_fn.insert(a.0, c.proto);
             return;
         }
-        let globals = self.load(self.vm, off::M_GLOBALS);
         let t = self.load(globals, g.0 as i32 * 16);
         let p = self.load(globals, g.0 as i32 * 16 + 8);
         // Functions and classes are initialized before any code runs.
@@ -1756,12 +1774,11 @@ impl<'a> Translator<'a> {
         self.b.append_block_param(done, I64);
         let ret = self.slot(a);
         let callee_base = self.b.ins().iadd_imm_s(ret, 1);
-        if let Some(&(c, proto)) = self.known_fn.get(&a.0) {
+        if let Some(&proto) = self.known_fn.get(&a.0) {
             // A top-level function: the callee and its shape are known here.
-            let closure = self.iconst(c.addr() as i64);
             let pid = self.iconst(proto.0 as i64);
             let callee = Callee {
-                closure,
+                closure: p,
                 pid,
                 base: callee_base,
                 ret,
@@ -1842,8 +1859,20 @@ impl<'a> Translator<'a> {
         self.b.append_block_param(done, I64);
         if ic != IcIdx::NONE {
             let (method, pid, known) = if speculate {
+                // The receiver's shape was checked against the cache's; its method is read
+                // from the cache (not embedded, see `Op::LoadK`) while the cache still holds
+                // that shape, whose method it then is.
                 let m = entry.method.expect("checked above");
-                let mv = self.iconst(m.addr() as i64);
+                let rec = self.ic_record(ic);
+                let ic_shape = self.load32(rec, off::IC_SHAPE);
+                let same = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, ic_shape, entry.shape.0 as i64);
+                let mv = self.load(rec, off::IC_METHOD);
+                let c2 = self.b.create_block();
+                self.brif_c(same, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
                 let pv = self.iconst(m.proto.0 as i64);
                 (mv, pv, Some(m.proto))
             } else {
