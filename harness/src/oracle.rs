@@ -154,6 +154,8 @@ pub struct Report {
     pub coverage: Coverage,
     /// Time spent in each tier, in the order of `tiers`.
     pub times: Vec<(String, Duration)>,
+    /// Of that, time spent compiling (the JIT's compile time, shared code included).
+    pub compiling: Vec<(String, Duration)>,
 }
 
 /// How to run the oracle.
@@ -297,6 +299,7 @@ pub fn check(p: &Program, opts: &Options) -> Report {
             events: TierEvents::default(),
             coverage: Coverage::default(),
             times: Vec::new(),
+            compiling: Vec::new(),
         };
     }
     let mut report = Report {
@@ -305,6 +308,7 @@ pub fn check(p: &Program, opts: &Options) -> Report {
         events: TierEvents::default(),
         coverage: Coverage::default(),
         times: Vec::new(),
+        compiling: Vec::new(),
     };
     let mut reference: Option<Outcome> = None;
     for (name, config) in tiers(p, opts) {
@@ -322,6 +326,9 @@ pub fn check(p: &Program, opts: &Options) -> Report {
             report.coverage.merge(c);
         }
         report.events.add(&events_of(&outcome));
+        report
+            .compiling
+            .push((name.clone(), compile_time_of(&outcome)));
         if let Err(e) = &outcome.result {
             match e.kind {
                 ErrorKind::NativeStackOverflow => {
@@ -385,6 +392,23 @@ pub fn events_of(o: &Outcome) -> TierEvents {
     #[cfg(not(feature = "jit"))]
     let _ = o;
     e
+}
+
+/// Time the JIT spent compiling during a run.
+pub fn compile_time_of(o: &Outcome) -> Duration {
+    #[cfg(feature = "jit")]
+    return o
+        .stats
+        .functions
+        .iter()
+        .filter_map(|f| f.jit.as_ref())
+        .map(|j| j.compile_time)
+        .sum();
+    #[cfg(not(feature = "jit"))]
+    {
+        let _ = o;
+        Duration::ZERO
+    }
 }
 
 /// Whether `source` (a candidate during reduction) still shows the divergence `sig`.

@@ -53,6 +53,9 @@ pub struct Stats {
     /// Time spent per tier.
     #[serde(skip)]
     pub tier_time: BTreeMap<String, Duration>,
+    /// Of that, time spent compiling, per tier.
+    #[serde(skip)]
+    pub compile_time: BTreeMap<String, Duration>,
     /// Divergences, in the order found.
     pub findings: Vec<Finding>,
 }
@@ -64,6 +67,9 @@ impl Stats {
         self.generate_time += generate_time;
         for (tier, t) in &report.times {
             *self.tier_time.entry(tier.clone()).or_default() += *t;
+        }
+        for (tier, t) in &report.compiling {
+            *self.compile_time.entry(tier.clone()).or_default() += *t;
         }
         if let Some(k) = case.intent {
             *self.intents.entry(k.to_string()).or_default() += 1;
@@ -115,6 +121,9 @@ impl Stats {
         self.generate_time += o.generate_time;
         for (k, v) in &o.tier_time {
             *self.tier_time.entry(k.clone()).or_default() += *v;
+        }
+        for (k, v) in &o.compile_time {
+            *self.compile_time.entry(k.clone()).or_default() += *v;
         }
         self.findings.extend(o.findings.iter().cloned());
     }
@@ -185,6 +194,12 @@ impl Stats {
                     .map(|(k, r)| (k.name(), r)),
             ),
             cpu_seconds: time,
+            compile_seconds: self
+                .compile_time
+                .iter()
+                .filter(|(_, v)| !v.is_zero())
+                .map(|(k, v)| (k.clone(), v.as_secs_f64()))
+                .collect(),
             signatures: self.signatures().into_iter().cloned().collect(),
             stats: self.clone(),
         }
@@ -242,7 +257,10 @@ impl Stats {
         let times: Vec<String> = s
             .cpu_seconds
             .iter()
-            .map(|(k, v)| format!("{k} {v:.1}s"))
+            .map(|(k, v)| match s.compile_seconds.get(k) {
+                Some(c) => format!("{k} {v:.1}s (compiling {c:.1}s)"),
+                None => format!("{k} {v:.1}s"),
+            })
             .collect();
         let _ = writeln!(out, "cpu time: {}", times.join(", "));
         let sigs = self.signatures();
@@ -327,6 +345,8 @@ pub struct Summary {
     pub error_kinds: Reach,
     /// CPU time by phase (generation and each tier), summed over workers.
     pub cpu_seconds: BTreeMap<String, f64>,
+    /// Of each tier's CPU time, the time its JIT spent compiling.
+    pub compile_seconds: BTreeMap<String, f64>,
     /// Distinct divergence signatures.
     pub signatures: Vec<Signature>,
     /// The raw counters.

@@ -236,7 +236,20 @@ fn a_short_campaign_counts_what_it_did() {
     assert!(s.cases_with.compilations > 0);
     let opcodes = s.coverage.opcodes().iter().filter(|(_, hit)| *hit).count();
     assert!(opcodes > 30, "only {opcodes} opcodes reached");
-    let json = serde_json::to_string(&s.summary(c.seed, c.jobs, r.elapsed)).unwrap();
-    assert!(json.contains("\"cases_per_second\""));
+    // Where the time went: each compiling tier compiled, within the time it ran, and the
+    // later tiers reused code the earlier ones compiled from identical IR.
+    for tier in ["jit", "tiered"] {
+        let compiling = s.compile_time[tier];
+        assert!(
+            !compiling.is_zero() && compiling <= s.tier_time[tier],
+            "{tier}"
+        );
+    }
+    assert!(s.compile_time["interp"].is_zero());
+    assert!(s.events.shared > 0 && s.events.shared < s.events.compilations);
+    let summary = s.summary(c.seed, c.jobs, r.elapsed);
+    assert!(!summary.compile_seconds.contains_key("interp"));
+    let json = serde_json::to_string(&summary).unwrap();
+    assert!(json.contains("\"cases_per_second\"") && json.contains("\"compile_seconds\""));
     let _ = std::fs::remove_dir_all(out);
 }
