@@ -236,8 +236,8 @@ struct Translator<'a> {
     shared_fuel_exit: Option<Block>,
     /// Tag constants, indexed by tag (defined in the entry block).
     tag_consts: Vec<Value>,
-    /// Registers known (within the current block) to hold a constant function: the closure
-    /// and its prototype.
+    /// Registers known (within the current block) to hold a constant function (a top-level
+    /// one, read from its global slot): its prototype.
     known_fn: FxHashMap<u16, ProtoId>,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
