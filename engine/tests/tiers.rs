@@ -550,13 +550,21 @@ fn shared_code_is_reused_across_vms_and_gives_the_same_outcome() {
             format!(
                 "class P {{ fn init(n) {{ self.n = n; }} fn tag() {{ return \"{greeting}\" + str(self.n); }} }}\n\
                  fn mk(i) {{ return P(i); }}\n\
-                 let out = [];\nfor i in 0..30 {{ push(out, mk(i).tag()); }}\nprint(out[29]);\nreturn len(out);"
+                 fn tagged(i) {{ return mk(i).tag(); }}\n\
+                 let out = [];\nfor i in 0..30 {{ push(out, tagged(i)); }}\nprint(out[29]);\nreturn len(out);"
             )
         };
         let config = |share_code| Config {
             tier: Tier::Jit,
             share_code,
             ..Config::default()
+        };
+        // Compiled once `tagged` has seen a receiver: its method call speculates on it.
+        let warm = Config {
+            tier: Tier::Tiered,
+            hot_calls: 3,
+            hot_loops: 1_000_000,
+            ..config(true)
         };
         let shared = |o: &Outcome| -> (u32, u32) {
             o.stats
@@ -585,6 +593,15 @@ fn shared_code_is_reused_across_vms_and_gives_the_same_outcome() {
         let alone = run(&a, &config(false));
         assert_eq!(alone, first);
         assert_eq!(shared(&alone), (0, c));
+        // A speculated method call: its method is not embedded either.
+        let once = run(&a, &warm);
+        assert_eq!(once, first);
+        assert!(fn_jit(&once, "tagged").speculative);
+        let (_, c) = shared(&once);
+        assert!(c >= 3, "functions were compiled: {c}");
+        let again = run(&a, &warm);
+        assert_eq!(again, first);
+        assert_eq!(shared(&again), (c, c));
     })
     .join()
     .expect("the test thread panicked");
