@@ -95,7 +95,6 @@ impl Tally {
 fn render(target: &str, t: &Tally) -> String {
     let s = &t.stats;
     let secs = t.start.elapsed().as_secs_f64().max(1e-9);
-    let share = |n: u64| 100.0 * n as f64 / s.cases.max(1) as f64;
     let mut out = String::new();
     if s.cases == 0 {
         let extra: Vec<String> = t.extra.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -123,23 +122,8 @@ fn render(target: &str, t: &Tally) -> String {
         let intents: Vec<String> = s.intents.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "[{target}]   errors injected: {}", intents.join(", "));
     }
-    let _ = writeln!(
-        out,
-        "[{target}]   tier events (share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations, {} OSR entries, {} side exits)",
-        share(s.cases_with.compilations),
-        share(s.cases_with.osr_entries),
-        share(s.cases_with.side_exits),
-        s.events.compilations,
-        s.events.osr_entries,
-        s.events.side_exits
-    );
-    let mut times: Vec<String> = vec![format!("generate {:.1}s", s.generate_time.as_secs_f64())];
-    times.extend(
-        s.tier_time
-            .iter()
-            .map(|(k, v)| format!("{k} {:.1}s", v.as_secs_f64())),
-    );
-    let _ = writeln!(out, "[{target}]   time: {}", times.join(", "));
+    let _ = writeln!(out, "[{target}]   tier events {}", s.transitions_line());
+    let _ = writeln!(out, "[{target}]   time: {}", s.cpu_time_line());
     if !t.extra.is_empty() {
         let extra: Vec<String> = t.extra.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "[{target}]   {}", extra.join(", "));

@@ -205,6 +205,34 @@ impl Stats {
         }
     }
 
+    /// The tier transitions taken: the share of cases with each, then the totals.
+    pub fn transitions_line(&self) -> String {
+        let share = |n| percent(n, self.cases);
+        format!(
+            "(share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations of which {} reused identical code, {} OSR entries, {} side exits)",
+            share(self.cases_with.compilations),
+            share(self.cases_with.osr_entries),
+            share(self.cases_with.side_exits),
+            self.events.compilations,
+            self.events.shared,
+            self.events.osr_entries,
+            self.events.side_exits
+        )
+    }
+
+    /// CPU time by phase: generation, then each tier with the part its JIT spent compiling.
+    pub fn cpu_time_line(&self) -> String {
+        let mut parts = vec![format!("generate {:.1}s", self.generate_time.as_secs_f64())];
+        for (tier, t) in &self.tier_time {
+            let t = t.as_secs_f64();
+            parts.push(match self.compile_time.get(tier).filter(|c| !c.is_zero()) {
+                Some(c) => format!("{tier} {t:.1}s (compiling {:.1}s)", c.as_secs_f64()),
+                None => format!("{tier} {t:.1}s"),
+            });
+        }
+        parts.join(", ")
+    }
+
     /// A human-readable report.
     pub fn report(&self, seed: u64, jobs: usize, elapsed: Duration) -> String {
         let s = self.summary(seed, jobs, elapsed);
@@ -225,17 +253,7 @@ impl Stats {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(out, "outcomes: {}", hist.join(", "));
-        let _ = writeln!(
-            out,
-            "tier transitions (share of cases): compile {:.1}%, OSR entry {:.1}%, side exit {:.1}% ({} compilations of which {} reused identical code, {} OSR entries, {} side exits)",
-            s.transitions_percent["compile"],
-            s.transitions_percent["osr_entry"],
-            s.transitions_percent["side_exit"],
-            self.events.compilations,
-            self.events.shared,
-            self.events.osr_entries,
-            self.events.side_exits
-        );
+        let _ = writeln!(out, "tier transitions {}", self.transitions_line());
         for (what, r) in [
             ("opcodes", &s.opcodes),
             ("helpers", &s.helpers),
@@ -254,15 +272,7 @@ impl Stats {
             }
             out.push('\n');
         }
-        let times: Vec<String> = s
-            .cpu_seconds
-            .iter()
-            .map(|(k, v)| match s.compile_seconds.get(k) {
-                Some(c) => format!("{k} {v:.1}s (compiling {c:.1}s)"),
-                None => format!("{k} {v:.1}s"),
-            })
-            .collect();
-        let _ = writeln!(out, "cpu time: {}", times.join(", "));
+        let _ = writeln!(out, "cpu time: {}", self.cpu_time_line());
         let sigs = self.signatures();
         let _ = writeln!(
             out,
