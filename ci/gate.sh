@@ -33,9 +33,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=ci/lib.sh
 source ci/lib.sh
 
-out="${ECHO_GATE_OUT:-target/gate}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
+out="$(output_dir "${ECHO_GATE_OUT:-target/gate}")"
 fuzz_seconds="${ECHO_GATE_FUZZ_SECONDS:-30}"
 current="setup"
 summary=()

@@ -2,6 +2,12 @@
 # Shared by ci/gate.sh and ci/nightly.sh (sourced, not run): setting up the tools the scripts
 # need on a fresh machine, and running cargo-fuzz with the right toolchain.
 
+# Creates folder DIR if needed and prints its absolute path (steps run in other folders).
+output_dir() {
+    mkdir -p "$1"
+    (cd "$1" && pwd)
+}
+
 # Whether the nightly toolchain is installed.
 have_nightly() {
     rustup toolchain list 2>/dev/null | grep -q '^nightly'

@@ -24,9 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=ci/lib.sh
 source ci/lib.sh
 
-out="${ECHO_NIGHTLY_OUT:-target/nightly/$(date -u +%Y-%m-%d)}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
+out="$(output_dir "${ECHO_NIGHTLY_OUT:-target/nightly/$(date -u +%Y-%m-%d)}")"
 fuzz_seconds="${ECHO_NIGHTLY_FUZZ_SECONDS:-3600}"
 diff_seconds="${ECHO_NIGHTLY_DIFF_SECONDS:-3600}"
 failed=0

@@ -6,6 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use echo_harness::campaign;
 use echo_harness::oracle::{self, Program};
 use echo_harness::reduce::{self, Budget};
 
@@ -48,20 +49,6 @@ fn reduce_budget() -> Option<Budget> {
     })
 }
 
-/// The program with its settings as comments, in the form `echo-harness reduce` reads.
-pub fn annotated(p: &Program) -> String {
-    let mut out = format!(
-        "// harness: hot_calls={}, hot_loops={}\n",
-        p.hot_calls, p.hot_loops
-    );
-    if let Some(c) = echo_engine::corpus::config_comment(&p.limits) {
-        out.push_str(&c);
-        out.push('\n');
-    }
-    out.push_str(&p.source);
-    out
-}
-
 /// Saves, reduces and reports `failure` of program `p`, then panics. `still_fails` says
 /// whether a candidate source (a reduction of `p.source`) shows the same failure.
 pub fn report(failure: Failure, p: &Program, still_fails: &mut dyn FnMut(&str) -> bool) -> ! {
@@ -72,10 +59,13 @@ pub fn report(failure: Failure, p: &Program, still_fails: &mut dyn FnMut(&str) -
         .join("cases")
         .join(format!("{}-{:016x}.echo", failure.target, hasher.finish()));
     let saved = std::fs::create_dir_all(case.parent().expect("a file in a folder"))
-        .and_then(|_| std::fs::write(&case, annotated(p)));
+        .and_then(|_| std::fs::write(&case, campaign::annotated(None, p)));
     let case_line = match saved {
         Ok(()) => format!("whole program: {}", case.display()),
-        Err(e) => format!("whole program (not saved: {e}):\n{}", indent(&annotated(p))),
+        Err(e) => format!(
+            "whole program (not saved: {e}):\n{}",
+            indent(&campaign::annotated(None, p))
+        ),
     };
     let reduced = reduce_budget().map(|budget| {
         let r = reduce::reduce(&p.source, still_fails, budget);

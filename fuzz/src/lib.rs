@@ -35,7 +35,7 @@ pub fn generated(data: &[u8]) -> Case {
         eprintln!(
             "// {} input bytes\n{}",
             data.len(),
-            finding::annotated(&oracle::Program::from(&case))
+            echo_harness::campaign::annotated(None, &oracle::Program::from(&case))
         );
     }
     case

@@ -167,9 +167,9 @@ pub fn case_path(out_dir: &Path, seed: u64) -> PathBuf {
     out_dir.join("cases").join(format!("seed-{seed}.echo"))
 }
 
-/// The source of a case with its settings in comments, runnable by `echo-harness reduce`
-/// and by the corpus runner.
-pub fn annotated(seed: Option<u64>, case: &Case) -> String {
+/// The source of a program with its settings in comments (and the seed that generated it,
+/// if known), runnable by `echo-harness reduce` and by the corpus runner.
+pub fn annotated(seed: Option<u64>, p: &Program) -> String {
     let mut out = String::new();
     if let Some(seed) = seed {
         out.push_str(&format!(
@@ -178,13 +178,13 @@ pub fn annotated(seed: Option<u64>, case: &Case) -> String {
     }
     out.push_str(&format!(
         "// harness: hot_calls={}, hot_loops={}\n",
-        case.hot_calls, case.hot_loops
+        p.hot_calls, p.hot_loops
     ));
-    if let Some(c) = echo_engine::corpus::config_comment(&case.limits) {
+    if let Some(c) = echo_engine::corpus::config_comment(&p.limits) {
         out.push_str(&c);
         out.push('\n');
     }
-    out.push_str(&case.source);
+    out.push_str(&p.source);
     out
 }
 
@@ -194,7 +194,7 @@ fn save_case(out_dir: &Path, seed: u64, case: &Case) {
         let _ = std::fs::create_dir_all(dir);
     }
     // Best effort: the seed alone reproduces the case.
-    let _ = std::fs::write(&path, annotated(Some(seed), case));
+    let _ = std::fs::write(&path, annotated(Some(seed), &Program::from(case)));
 }
 
 /// Shrinks `p` while it shows divergence `sig` and writes the result as a regression with

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Report, TIERS, geomean};
+use super::{Bench, Report, TIERS, geomean};
 
 /// Speedup bands promised per category (low, high), drawn behind the speedup bars.
 const BANDS: &[(&str, f64, f64)] = &[
@@ -40,22 +40,10 @@ pub fn markdown(r: &Report) -> String {
     s += &"---|".repeat(refs.len());
     s.push('\n');
     for b in &r.benchmarks {
-        let t = |i: usize| {
-            b.tiers.get(i).map_or("-".to_string(), |t| {
-                format!("{:.1} ±{:.0}%", t.median_ms, t.spread * 100.0)
-            })
-        };
         let _ = write!(
             s,
-            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {} |",
-            b.name,
-            b.category,
-            t(0),
-            t(1),
-            t(2),
-            b.speedup_jit,
-            b.speedup_tiered,
-            b.tiers.get(1).map_or(0.0, |t| t.compile_ms),
+            "| {} | {} |",
+            timing_cells(b).join(" | "),
             if b.checksum_ok { "ok" } else { "WRONG" }
         );
         for n in &refs {
@@ -470,16 +458,35 @@ pub fn html(r: &Report, history: &[Report]) -> String {
     s
 }
 
+/// The cells both tables start with: name, category, each tier's median time with its
+/// spread, the speedups, and the jit tier's compile time.
+fn timing_cells(b: &Bench) -> Vec<String> {
+    let t = |i: usize| {
+        b.tiers.get(i).map_or("-".to_string(), |t| {
+            format!("{:.1} ±{:.0}%", t.median_ms, t.spread * 100.0)
+        })
+    };
+    vec![
+        b.name.clone(),
+        b.category.clone(),
+        t(0),
+        t(1),
+        t(2),
+        format!("{:.2}", b.speedup_jit),
+        format!("{:.2}", b.speedup_tiered),
+        format!("{:.1}", b.tiers.get(1).map_or(0.0, |t| t.compile_ms)),
+    ]
+}
+
 fn markdown_table_as_html(r: &Report) -> String {
     let mut s = String::from(
         "<table><tr><th>benchmark</th><th>category</th><th>interp ms</th><th>jit ms</th><th>tiered ms</th><th>jit x</th><th>tiered x</th><th>compile ms (jit)</th><th>side exits (tiered)</th><th>OSR entries (tiered)</th><th>tiered run: interpreted / compiling / compiled ms (hottest compiled function)</th><th>peak heap</th><th>checksum</th><th>references (ms)</th></tr>\n",
     );
     for b in &r.benchmarks {
-        let t = |i: usize| {
-            b.tiers.get(i).map_or("-".to_string(), |t| {
-                format!("{:.1} &plusmn;{:.0}%", t.median_ms, t.spread * 100.0)
-            })
-        };
+        let cells: String = timing_cells(b)
+            .iter()
+            .map(|c| format!("<td>{}</td>", esc(c)))
+            .collect();
         let tiered = b.tiers.get(2);
         let refs: Vec<String> = b
             .references
@@ -495,15 +502,7 @@ fn markdown_table_as_html(r: &Report) -> String {
             .collect();
         let _ = writeln!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
-            esc(&b.name),
-            esc(&b.category),
-            t(0),
-            t(1),
-            t(2),
-            b.speedup_jit,
-            b.speedup_tiered,
-            b.tiers.get(1).map_or(0.0, |t| t.compile_ms),
+            "<tr>{cells}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
             tiered.map_or(0, |t| t.side_exits),
             tiered.map_or(0, |t| t.osr_entries),
             tiered.map_or(String::new(), |t| format!(

@@ -139,7 +139,7 @@ fn main() -> ExitCode {
         } => {
             for s in seed..seed.saturating_add(count) {
                 let case = generator::from_seed(s, &g.options());
-                println!("{}", campaign::annotated(Some(s), &case));
+                println!("{}", campaign::annotated(Some(s), &(&case).into()));
             }
             ExitCode::SUCCESS
         }
