@@ -1,5 +1,6 @@
 //! Dataflow over one prototype's bytecode for the translator: which registers may differ
-//! from their stack slots (dirty), which are live, and which code an OSR entry can reach.
+//! from their stack slots (dirty) or are stored as they are written, which are live, and which
+//! code an OSR entry can reach.
 
 use crate::bytecode::*;
 
@@ -36,11 +37,53 @@ impl RegSet {
     }
 }
 
+/// For each instruction, whether compiled code stores the register it writes at once
+/// (write-through) rather than keeping it only in an SSA value until the next sync.
+///
+/// That is so when every path from the write reaches an instruction that stores all dirty
+/// registers anyway (a call, or an instruction that always calls a helper) without passing a
+/// return or a loop back to the write first: the store then costs nothing on the hot path
+/// (it moves earlier), and the register is no longer dirty at the cold exits in between
+/// (slow paths, side exits, error exits), each of which would otherwise store it again.
+pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
+    let n = proto.code.len();
+    // sync_ahead[pc]: every path from pc meets an always-syncing instruction. A least
+    // fixpoint, so a loop with no sync in it never qualifies (its writes would be stored on
+    // every iteration).
+    let mut sync_ahead = vec![false; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (0..n).rev() {
+            if sync_ahead[pc] {
+                continue;
+            }
+            let op = proto.code[pc];
+            let succ = successors(pc, &op, n);
+            if always_syncs(&op) || (!succ.is_empty() && succ.iter().all(|&s| sync_ahead[s])) {
+                sync_ahead[pc] = true;
+                changed = true;
+            }
+        }
+    }
+    (0..n)
+        .map(|pc| {
+            let op = proto.code[pc];
+            let succ = successors(pc, &op, n);
+            written_register(&op).is_some()
+                && !always_syncs(&op)
+                && !succ.is_empty()
+                && succ.iter().all(|&s| sync_ahead[s])
+        })
+        .collect()
+}
+
 /// For each instruction, the registers that may have been written (in compiled code, where
 /// writes stay in SSA values) since the last point where all registers were stored back.
 /// Calls and instructions that always call a helper store everything and reload their
-/// result, so nothing is dirty after them; other instructions add the register they write.
-pub(crate) fn dirty_registers(proto: &Proto) -> Vec<RegSet> {
+/// result, so nothing is dirty after them; other instructions add the register they write,
+/// unless they store it at once (`stored`, from `stored_at_write`).
+pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
     let n = proto.code.len();
     let nregs = proto.nregs as usize;
     let mut dirty_in = vec![RegSet::new(nregs); n];
@@ -54,7 +97,11 @@ pub(crate) fn dirty_registers(proto: &Proto) -> Vec<RegSet> {
         } else {
             let mut out = dirty_in[pc].clone();
             if let Some(a) = written_register(&op) {
-                out.insert(a.0 as usize);
+                if stored[pc] {
+                    out.remove(a.0 as usize);
+                } else {
+                    out.insert(a.0 as usize);
+                }
             }
             out
         };
@@ -91,7 +138,7 @@ fn always_syncs(op: &Op) -> bool {
 }
 
 /// The register an instruction writes in compiled code, if any.
-fn written_register(op: &Op) -> Option<Reg> {
+pub(crate) fn written_register(op: &Op) -> Option<Reg> {
     match *op {
         Op::Move { a, .. }
         | Op::LoadNil { a }
@@ -261,4 +308,93 @@ pub(crate) fn reachable(proto: &Proto, starts: &[usize]) -> Vec<bool> {
 /// The pc a jump at `pc` with offset `off` goes to.
 pub(crate) fn target(pc: usize, off: Jump) -> usize {
     (pc as i64 + 1 + off.0 as i64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+
+    /// The prototype named `name` in `source`, with its write-through and dirty sets.
+    fn analyse(source: &str, name: &str) -> (std::rc::Rc<Proto>, Vec<bool>, Vec<RegSet>) {
+        let program = crate::compile(source, &Limits::default()).expect("compiles");
+        let proto = program
+            .protos
+            .iter()
+            .find(|p| p.name == name)
+            .expect("function exists")
+            .clone();
+        let stored = stored_at_write(&proto);
+        let dirty = dirty_registers(&proto, &stored);
+        (proto, stored, dirty)
+    }
+
+    fn pcs_of(proto: &Proto, pred: impl Fn(&Op) -> bool) -> Vec<usize> {
+        (0..proto.code.len())
+            .filter(|&pc| pred(&proto.code[pc]))
+            .collect()
+    }
+
+    #[test]
+    fn writes_that_reach_a_call_on_every_path_go_through_and_stay_clean() {
+        // Every write before the call reaches it on every path: stored at once, so nothing is
+        // dirty at the call nor at the arithmetic in between (whose slow paths and side exits
+        // would otherwise store them again).
+        let (proto, stored, dirty) = analyse(
+            "fn g(x, y) { return x; }\nfn f(a) {\n let x = a * 3;\n let y = x + a;\n if a > 2 { y = y - 1; }\n let r = g(x, y);\n return r * a;\n}",
+            "f",
+        );
+        let call = pcs_of(&proto, |op| matches!(op, Op::Call { .. }))[0];
+        for pc in 0..call {
+            if written_register(&proto.code[pc]).is_some() {
+                assert!(
+                    stored[pc],
+                    "pc {pc} ({:?}) should write through",
+                    proto.code[pc]
+                );
+            }
+            assert_eq!(dirty[pc].iter().count(), 0, "pc {pc} has dirty registers");
+        }
+        // After the call, nothing reaches a sync: the write stays in its SSA value.
+        let after = pcs_of(&proto, |op| written_register(op).is_some());
+        assert!(after.iter().any(|&pc| pc > call));
+        for pc in after.into_iter().filter(|&pc| pc > call) {
+            assert!(!stored[pc], "pc {pc} writes through with no sync ahead");
+        }
+    }
+
+    #[test]
+    fn a_loop_without_a_call_never_writes_through() {
+        // A write-through store in a call-free loop would run on every iteration.
+        let (proto, stored, dirty) = analyse(
+            "fn g(x) { return x; }\nfn f(n) {\n let s = 0;\n let i = 0;\n while i < n { s = s + i; i = i + 1; }\n return g(s);\n}",
+            "f",
+        );
+        let back = pcs_of(&proto, |op| matches!(op, Op::Loop { .. }))[0];
+        let head = target(
+            back,
+            match proto.code[back] {
+                Op::Loop { off } => off,
+                _ => unreachable!(),
+            },
+        );
+        assert!(
+            !stored[head..=back].contains(&true),
+            "the loop writes through: {:?}",
+            &stored[head..=back]
+        );
+        // So the loop's registers are dirty where it exits to the call.
+        let call = pcs_of(&proto, |op| matches!(op, Op::Call { .. }))[0];
+        assert!(dirty[call].iter().count() >= 2);
+    }
+
+    #[test]
+    fn a_call_on_one_branch_only_is_not_a_sync_ahead() {
+        let (proto, stored, _) = analyse(
+            "fn g(x) { return x; }\nfn f(a) {\n let x = a + 1;\n if a > 0 { g(x); }\n return x;\n}",
+            "f",
+        );
+        let add = pcs_of(&proto, |op| matches!(op, Op::AddI { .. } | Op::Add { .. }))[0];
+        assert!(!stored[add]);
+    }
 }

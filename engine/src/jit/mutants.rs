@@ -90,11 +90,13 @@ mutants! {
     ErrorLineNextInstruction => "error_line_next_instruction", "wrong error location";
     /// Errors raised by builtins called from compiled code are dropped: execution goes on.
     NativeStatusIgnored => "native_status_ignored", "helper status not checked";
-    /// Safepoints store only live registers; dead ones keep stale values, which the collector
-    /// then roots instead of the current ones.
+    /// Only live registers are stored (at safepoints, and where a write goes through to its
+    /// slot); dead ones keep stale values, which the collector then roots instead of the
+    /// current ones.
     DeadRegistersNotSynced => "dead_registers_not_synced", "wrong GC roots at a safepoint";
-    /// Before a helper call, registers known to hold ints are not stored, so the helper (and
-    /// the interpreter after it) read their old values.
+    /// Registers known to hold ints are not stored (before a helper call, nor where a write
+    /// goes through to its slot), so the helper (and the interpreter after it) read their old
+    /// values.
     IntRegisterNotSynced => "int_register_not_synced", "register not synced before a safepoint";
     /// Closures created by compiled code capture copies of variables instead of sharing them.
     ClosureCaptureCopied => "closure_capture_copied", "closure capture copied";

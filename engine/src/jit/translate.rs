@@ -5,7 +5,9 @@
 //! slots must be current: before every helper call and call (safepoints: the collector, the
 //! callee and the helpers read slots), at side exits, error exits and returns. A dataflow over
 //! the bytecode finds, for each instruction, the registers written since the last such point
-//! on some path ("dirty"), and only those are stored. After a call only the result register
+//! on some path ("dirty"), and only those are stored. A write that every path carries to a
+//! call anyway is stored at once instead (write-through, `stored_at_write`): same stores on
+//! the hot path, none at the cold exits in between. After a call only the result register
 //! (and the register base, in case the stack grew) is reloaded.
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -25,7 +27,10 @@ use crate::value::{Value as EchoValue, tag};
 use crate::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
 
 use super::Mode;
-use super::analysis::{RegSet, dirty_registers, live_registers, reachable, successors, target};
+use super::analysis::{
+    RegSet, dirty_registers, live_registers, reachable, stored_at_write, successors, target,
+    written_register,
+};
 use super::helpers::{H, arith_code, cmp_code};
 
 const I64: types::Type = types::I64;
@@ -239,6 +244,8 @@ struct Translator<'a> {
     /// Registers known (within the current block) to hold a constant function (a top-level
     /// one, read from its global slot): its prototype.
     known_fn: FxHashMap<u16, ProtoId>,
+    /// Per instruction: whether the register it writes is stored at once (write-through).
+    stored: Vec<bool>,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
     /// Per instruction: registers live on entry to it.
@@ -275,6 +282,8 @@ impl<'a> Translator<'a> {
         let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let fuel = b.declare_var(I64);
         let dummy = Value::from_u32(0);
+        let stored = stored_at_write(input.proto);
+        let dirty = dirty_registers(input.proto, &stored);
         Translator {
             b,
             input,
@@ -299,7 +308,8 @@ impl<'a> Translator<'a> {
             shared_fuel_exit: None,
             tag_consts: Vec::new(),
             known_fn: FxHashMap::default(),
-            dirty: dirty_registers(input.proto),
+            stored,
+            dirty,
             live: live_registers(input.proto, &input.protos),
             known: FxHashMap::default(),
             cur_pc: 0,
@@ -430,11 +440,26 @@ impl<'a> Translator<'a> {
         )
     }
 
-    /// Writes a register: the variables and, store-through, the slot.
+    /// Writes a register: the variables and, where the instruction writes through (see
+    /// `stored_at_write`), the slot.
     fn set(&mut self, r: Reg, t: Value, p: Value) {
         self.b.def_var(self.tags[r.0 as usize], t);
         self.b.def_var(self.pays[r.0 as usize], p);
         self.known_fn.remove(&r.0);
+        if self.stored.get(self.cur_pc) == Some(&true) {
+            debug_assert_eq!(
+                written_register(&self.input.proto.code[self.cur_pc]),
+                Some(r),
+                "an instruction wrote a register other than its destination"
+            );
+            let int_dropped = mutant!(IntRegisterNotSynced) && self.known_tag(t) == Some(tag::INT);
+            let dead_dropped = mutant!(DeadRegistersNotSynced) && !self.live_after(self.cur_pc, r);
+            if !int_dropped && !dead_dropped {
+                let (addr, off) = self.reg_addr(r);
+                self.store(t, addr, off);
+                self.store(p, addr, off + 8);
+            }
+        }
     }
 
     /// Stores the dirty registers at `pc` on a path that dominates the rest of the
@@ -471,6 +496,15 @@ impl<'a> Translator<'a> {
             self.store(t, addr, off);
             self.store(p, addr, off + 8);
         }
+    }
+
+    /// Whether register `r` is live after instruction `pc` (read on some path before being
+    /// written again). Only the mutants ask.
+    fn live_after(&self, pc: usize, r: Reg) -> bool {
+        let code = &self.input.proto.code;
+        successors(pc, &code[pc], code.len())
+            .iter()
+            .any(|&s| self.live[s].iter().any(|l| l == r.0 as usize))
     }
 
     fn set_const(&mut self, r: Reg, t: u8, p: i64) {
