@@ -368,10 +368,10 @@ impl<'a> Translator<'a> {
         let mut all = Vec::with_capacity(6);
         all.push(self.vm);
         all.extend_from_slice(args);
-        while all.len() < 6 {
-            let z = self.iconst(0);
-            all.push(z);
-        }
+        // One zero for every padding argument: a third of all the IR's instructions were
+        // these constants, each one hashed and placed by Cranelift only to be merged.
+        let zero = self.tag_consts[0]; // `iconst 0`, in the entry block
+        all.resize(6, zero);
         let f = self.helper_ref(h);
         self.spill_fuel();
         let call = self.b.ins().call(f, &all);
