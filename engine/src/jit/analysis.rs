@@ -17,6 +17,10 @@ impl RegSet {
         self.0[r / 64] |= 1 << (r % 64);
     }
 
+    pub(crate) fn contains(&self, r: usize) -> bool {
+        self.0[r / 64] & (1 << (r % 64)) != 0
+    }
+
     /// Adds `other`; returns whether anything was added.
     pub(crate) fn union(&mut self, other: &RegSet) -> bool {
         let mut changed = false;
@@ -47,7 +51,12 @@ impl RegSet {
 /// (slow paths, side exits, error exits), each of which would otherwise store it again.
 pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
     let n = proto.code.len();
-    // sync_ahead[pc]: every path from pc meets an always-syncing instruction. A least
+    // Whether every path leaving pc meets an always-syncing instruction.
+    let ahead_after = |pc: usize, sync_ahead: &[bool]| {
+        let succ = successors(pc, &proto.code[pc], n);
+        !succ.is_empty() && succ.iter().all(|&s| sync_ahead[s])
+    };
+    // sync_ahead[pc]: every path from pc (this instruction included) meets one. A least
     // fixpoint, so a loop with no sync in it never qualifies (its writes would be stored on
     // every iteration).
     let mut sync_ahead = vec![false; n];
@@ -55,12 +64,7 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
     while changed {
         changed = false;
         for pc in (0..n).rev() {
-            if sync_ahead[pc] {
-                continue;
-            }
-            let op = proto.code[pc];
-            let succ = successors(pc, &op, n);
-            if always_syncs(&op) || (!succ.is_empty() && succ.iter().all(|&s| sync_ahead[s])) {
+            if !sync_ahead[pc] && (always_syncs(&proto.code[pc]) || ahead_after(pc, &sync_ahead)) {
                 sync_ahead[pc] = true;
                 changed = true;
             }
@@ -69,11 +73,7 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
     (0..n)
         .map(|pc| {
             let op = proto.code[pc];
-            let succ = successors(pc, &op, n);
-            written_register(&op).is_some()
-                && !always_syncs(&op)
-                && !succ.is_empty()
-                && succ.iter().all(|&s| sync_ahead[s])
+            written_register(&op).is_some() && !always_syncs(&op) && ahead_after(pc, &sync_ahead)
         })
         .collect()
 }

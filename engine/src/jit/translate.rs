@@ -477,10 +477,7 @@ impl<'a> Translator<'a> {
         let mut regs = self.dirty[pc].clone();
         if mutant!(DeadRegistersNotSynced) {
             let mut live = RegSet::new(self.input.proto.nregs as usize);
-            for r in regs
-                .iter()
-                .filter(|&r| self.live[pc].iter().any(|l| l == r))
-            {
+            for r in regs.iter().filter(|&r| self.live[pc].contains(r)) {
                 live.insert(r);
             }
             regs = live;
@@ -504,7 +501,7 @@ impl<'a> Translator<'a> {
         let code = &self.input.proto.code;
         successors(pc, &code[pc], code.len())
             .iter()
-            .any(|&s| self.live[s].iter().any(|l| l == r.0 as usize))
+            .any(|&s| self.live[s].contains(r.0 as usize))
     }
 
     fn set_const(&mut self, r: Reg, t: u8, p: i64) {
@@ -725,9 +722,7 @@ impl<'a> Translator<'a> {
                     self.synced_at = None;
                     if mutant!(SideExitDropsRegister) {
                         // Store every changed register but the lowest live one.
-                        let dropped = self.dirty[pc]
-                            .iter()
-                            .find(|&r| self.live[pc].iter().any(|l| l == r));
+                        let dropped = self.dirty[pc].iter().find(|&r| self.live[pc].contains(r));
                         let mut regs = RegSet::new(self.input.proto.nregs as usize);
                         for r in self.dirty[pc].iter().filter(|&r| Some(r) != dropped) {
                             regs.insert(r);
