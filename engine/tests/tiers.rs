@@ -606,3 +606,79 @@ fn shared_code_is_reused_across_vms_and_gives_the_same_outcome() {
     .join()
     .expect("the test thread panicked");
 }
+
+/// A register the translator knows to hold a top-level function must lose that knowledge
+/// whenever it is given a new value, whatever writes it. One program per way a register is
+/// written; in each, `f` is read into a register that is then overwritten and called.
+#[test]
+fn a_register_overwritten_by_any_write_forgets_the_function_it_held() {
+    let prelude = "fn f(x) { return x + 1000; }\n\
+                   fn k(x) { return fn(y) { return x * 100 + y; }; }\n\
+                   class C { fn m(x) { return fn(y) { return x * 10 + y; }; } }\n";
+    let ways = [
+        // A call's result, called at once (the call register held the callee).
+        ("call result", "return k(i)(1);"),
+        ("nested call results", "return k(k(i)(0))(2);"),
+        // A method call's result, called at once.
+        ("method call result", "return C().m(i)(3);"),
+        // A helper's result reloaded into the local that held `f`.
+        ("index result", "let h = f; h = [k(i)][0]; return h(4);"),
+        (
+            "map index result",
+            "let h = f; h = {\"a\": k(i)}[\"a\"]; return h(4);",
+        ),
+        // A closure created into the local.
+        (
+            "closure",
+            "let h = f; h = fn(y) { return y - i; }; return h(5);",
+        ),
+        // A builtin's result moved into the local.
+        ("builtin result", "let h = f; h = min(i, 3); return h;"),
+        // A plain move of another callable.
+        ("move", "let h = f; let q = k(i); h = q; return h(6);"),
+        // The loop variable written by each iteration.
+        (
+            "loop variable",
+            "let s = 0; for h in [f, k(i)] { s += h(7); } return s;",
+        ),
+        // A captured variable read back.
+        (
+            "captured",
+            "let h = f; let q = k(i); let get = fn() { return q; }; h = get(); return h(8);",
+        ),
+        // The catch variable.
+        (
+            "catch",
+            "let h = f; try { throw k(i); } catch e { h = e; } return h(9);",
+        ),
+        // A conditional overwrite: merged paths.
+        ("branch", "let h = f; if i > 3 { h = k(i); } return h(10);"),
+    ];
+    for (way, body) in ways {
+        let src = format!(
+            "{prelude}fn g(i) {{ {body} }}\nlet out = [];\nfor i in 0..15 {{ push(out, g(i)); }}\nreturn out;"
+        );
+        let reference = interp(&src);
+        assert!(reference.result.is_ok(), "{way}: {:?}", reference.result);
+        let j = jit(&src);
+        assert_eq!(j, reference, "{way}: jit differs from interp");
+        assert_eq!(fn_jit(&j, "g").state, FnState::Compiled, "{way}");
+        for hot in [1, 2, 3] {
+            let t = tiered(&src, hot);
+            assert_eq!(t, reference, "{way}: tiered {hot} differs from interp");
+            assert_ne!(fn_jit(&t, "g").state, FnState::Interpreted, "{way}");
+        }
+    }
+}
+
+/// The same, when the register is overwritten in a loop entered by OSR: the entry reloads
+/// every register from its slot.
+#[test]
+fn osr_entry_reloads_registers_that_held_a_function() {
+    let src = "fn f(x) { return x + 1000; }\n\
+               fn k(x) { return fn(y) { return x * 100 + y; }; }\n\
+               let h = f;\nlet s = 0;\n\
+               for i in 0..50 { s += h(i); h = k(i); }\nreturn s;";
+    let (_, t) = same_everywhere(src);
+    assert!(fn_jit(&t, "<script>").osr_entries >= 1);
+}

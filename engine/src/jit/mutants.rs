@@ -104,6 +104,9 @@ mutants! {
     SuperOwnClass => "super_own_class", "super resolved against the wrong class";
     /// `for k in map` in compiled code visits the keys newest first.
     MapIterationReversed => "map_iteration_reversed", "map iteration order";
+    /// A register overwritten by a call's or helper's result keeps what the translator knew
+    /// about its old value: `f(x)(y)` calls `f` again instead of the function `f(x)` returned.
+    ReloadKeepsFacts => "reload_keeps_facts", "stale per-register fact after a write";
 }
 
 impl Mutant {

@@ -211,6 +211,31 @@ pub(crate) fn translate(
     Ok(())
 }
 
+/// What the translator knows about the values registers hold, beyond their variables; valid
+/// within one block, and forgotten register by register whenever a register is given a new
+/// value (`Translator::define`). Known tags need no entry: a known tag is the shared tag
+/// constant itself as the register's tag value, so a new definition replaces it by
+/// construction; likewise the checked shapes in `Translator::objects` are keyed by the
+/// pointer's SSA value.
+#[derive(Default)]
+struct RegFacts {
+    /// Registers holding a constant function (a top-level one, read from its global slot):
+    /// its prototype.
+    known_fn: FxHashMap<u16, ProtoId>,
+}
+
+impl RegFacts {
+    /// Register `r` got a new value.
+    fn forget(&mut self, r: Reg) {
+        self.known_fn.remove(&r.0);
+    }
+
+    /// Control merges here: nothing is known.
+    fn clear(&mut self) {
+        self.known_fn.clear();
+    }
+}
+
 struct Translator<'a> {
     b: FunctionBuilder<'a>,
     input: &'a Input<'a>,
@@ -241,9 +266,8 @@ struct Translator<'a> {
     shared_fuel_exit: Option<Block>,
     /// Tag constants, indexed by tag (defined in the entry block).
     tag_consts: Vec<Value>,
-    /// Registers known (within the current block) to hold a constant function (a top-level
-    /// one, read from its global slot): its prototype.
-    known_fn: FxHashMap<u16, ProtoId>,
+    /// What is known about registers' values beyond their variables (see `RegFacts`).
+    facts: RegFacts,
     /// Per instruction: whether the register it writes is stored at once (write-through).
     stored: Vec<bool>,
     /// Per instruction: registers that may differ from their slots on entry to it.
@@ -307,7 +331,7 @@ impl<'a> Translator<'a> {
             shared_error_exit: None,
             shared_fuel_exit: None,
             tag_consts: Vec::new(),
-            known_fn: FxHashMap::default(),
+            facts: RegFacts::default(),
             stored,
             dirty,
             live: live_registers(input.proto, &input.protos),
@@ -440,12 +464,27 @@ impl<'a> Translator<'a> {
         )
     }
 
+    /// Gives register `r` a new value. Every write of a register's variables goes through
+    /// here (instructions' results, results reloaded from slots after a helper or call, OSR
+    /// and handler entries), so that whatever was known about the old value is forgotten in
+    /// one place. Only `refine_tag` redefines a variable otherwise, for the same value.
+    fn define(&mut self, r: Reg, t: Value, p: Value) {
+        self.b.def_var(self.tags[r.0 as usize], t);
+        self.b.def_var(self.pays[r.0 as usize], p);
+        self.facts.forget(r);
+    }
+
+    /// Records that register `r`, unchanged, has tag `t` (a guard just checked it), so later
+    /// checks of it fold away. The value is the same, so the other facts about it stay.
+    fn refine_tag(&mut self, r: Reg, t: u8) {
+        let known = self.tag_val(t);
+        self.b.def_var(self.tags[r.0 as usize], known);
+    }
+
     /// Writes a register: the variables and, where the instruction writes through (see
     /// `stored_at_write`), the slot.
     fn set(&mut self, r: Reg, t: Value, p: Value) {
-        self.b.def_var(self.tags[r.0 as usize], t);
-        self.b.def_var(self.pays[r.0 as usize], p);
-        self.known_fn.remove(&r.0);
+        self.define(r, t, p);
         if self.stored.get(self.cur_pc) == Some(&true) {
             debug_assert_eq!(
                 written_register(&self.input.proto.code[self.cur_pc]),
@@ -515,8 +554,14 @@ impl<'a> Translator<'a> {
         let (addr, off) = self.reg_addr(r);
         let t = self.load(addr, off);
         let p = self.load(addr, off + 8);
-        self.b.def_var(self.tags[r.0 as usize], t);
-        self.b.def_var(self.pays[r.0 as usize], p);
+        if mutant!(ReloadKeepsFacts) {
+            // The bug this mutant models: the result overwrote the register, but what was
+            // known about its old value (such as the callee of `f(x)(y)`) survives.
+            self.b.def_var(self.tags[r.0 as usize], t);
+            self.b.def_var(self.pays[r.0 as usize], p);
+            return;
+        }
+        self.define(r, t, p);
     }
 
     fn save_pc(&mut self, pc: usize) {
@@ -920,8 +965,7 @@ impl<'a> Translator<'a> {
             let (t, _) = self.get(Reg(r as u16));
             let ok = self.tag_is(t, want);
             self.guard(pc, ok);
-            let known = self.tag_val(want);
-            self.b.def_var(self.tags[r], known);
+            self.refine_tag(Reg(r as u16), want);
         }
     }
 
@@ -939,7 +983,8 @@ impl<'a> Translator<'a> {
                 }
                 self.b.switch_to_block(blk);
                 self.terminated = false;
-                self.known_fn.clear();
+                // Facts hold within a block: another predecessor may bring other values.
+                self.facts.clear();
                 self.objects.clear();
             }
             self.op(pc, *op)?;
@@ -1288,8 +1333,7 @@ impl<'a> Translator<'a> {
     /// Records that register `r` holds an int from here on (its tag was just checked), so
     /// later checks of it fold away.
     fn know_int(&mut self, r: Reg) {
-        let t = self.tag_val(tag::INT);
-        self.b.def_var(self.tags[r.0 as usize], t);
+        self.refine_tag(r, tag::INT);
     }
 
     fn set_bool(&mut self, a: Reg, b: Value) {
@@ -1344,7 +1388,7 @@ impl<'a> Translator<'a> {
             let p = self.load(globals, g.0 as i32 * 16 + 8);
             let t = self.tag_val(tag::FUNC);
             self.set(a, t, p);
-            self.known_fn.insert(a.0, c.proto);
+            self.facts.known_fn.insert(a.0, c.proto);
             return;
         }
         let t = self.load(globals, g.0 as i32 * 16);
@@ -1803,7 +1847,7 @@ impl<'a> Translator<'a> {
         self.b.append_block_param(done, I64);
         let ret = self.slot(a);
         let callee_base = self.b.ins().iadd_imm_s(ret, 1);
-        if let Some(&proto) = self.known_fn.get(&a.0) {
+        if let Some(&proto) = self.facts.known_fn.get(&a.0) {
             // A top-level function: the callee and its shape are known here.
             let pid = self.iconst(proto.0 as i64);
             let callee = Callee {
@@ -2022,8 +2066,7 @@ impl<'a> Translator<'a> {
         let (t, p) = self.get(r);
         let is_inst = self.tag_is(t, tag::INSTANCE);
         self.guard(pc, is_inst);
-        let known = self.tag_val(tag::INSTANCE);
-        self.b.def_var(self.tags[r.0 as usize], known);
+        self.refine_tag(r, tag::INSTANCE);
         if let Some((s, slots)) = self.objects.get(&p).copied()
             && s == shape
         {
