@@ -32,6 +32,7 @@ pub mod stack;
 pub mod symbol;
 pub mod value;
 pub mod verify;
+pub mod visit;
 pub mod vm;
 
 use std::time::{Duration, Instant};

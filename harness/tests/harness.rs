@@ -115,6 +115,87 @@ fn every_error_kind_can_be_generated_on_purpose() {
     }
 }
 
+/// Calls of every shape of callee, and callables of every kind used as values: the shapes
+/// where compiled code must not confuse a call's result with its callee (`f(x)(y)`).
+#[test]
+fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable() {
+    use echo_engine::ast::ExprKind as K;
+    use echo_engine::visit::{Role, program_exprs};
+    use std::collections::BTreeMap;
+
+    let numbered = |n: &str, prefix: &str| {
+        n.strip_prefix(prefix)
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
+    let opts = Options::default();
+    for seed in 0..300 {
+        let case = generator::from_seed(seed, &opts);
+        let program = echo_engine::parser::parse(&case.source, 200).expect("parses");
+        program_exprs(&program, &mut |e, role| {
+            let shape = match (&e.kind, role) {
+                (K::Call { callee, .. }, _) => match &callee.kind {
+                    K::Call { callee: inner, .. } => match inner.kind {
+                        K::Get { .. } => Some("o.m()(z)"),
+                        K::Name { ref name, .. } if numbered(name, "f") => Some("f(x)(y)"),
+                        _ => Some("call result called"),
+                    },
+                    K::Index { obj, .. } => match obj.kind {
+                        K::Map(_) => Some("m[k](z)"),
+                        _ => Some("xs[i](z)"),
+                    },
+                    K::Fn(_) => Some("fn literal called"),
+                    K::Get { .. } => Some("o.m(z)"),
+                    K::Super { .. } => Some("super.m(z)"),
+                    K::Name { name, .. } if numbered(name, "f") => Some("f(x)"),
+                    K::Name { name, .. } if numbered(name, "C") => Some("C(x)"),
+                    K::Name { .. } => Some("name called"),
+                    _ => None,
+                },
+                // Callables as values (anywhere but a callee).
+                (K::Name { name, .. }, Role::Value) if numbered(name, "f") => Some("fn value"),
+                (K::Name { name, .. }, Role::Value) if numbered(name, "C") => Some("class value"),
+                (K::Name { name, .. }, Role::Value)
+                    if ["abs", "str", "type", "len", "min", "max", "float", "copy"]
+                        .contains(&name.as_str()) =>
+                {
+                    Some("builtin value")
+                }
+                (K::Get { name, .. }, Role::Value) if numbered(&name.name, "m") => {
+                    Some("bound method value")
+                }
+                (K::Super { .. }, Role::Value) => Some("super method value"),
+                (K::Fn(_), Role::Value) => Some("closure value"),
+                _ => None,
+            };
+            if let Some(s) = shape {
+                *seen.entry(s).or_default() += 1;
+            }
+        });
+    }
+    for shape in [
+        "f(x)(y)",
+        "o.m()(z)",
+        "xs[i](z)",
+        "m[k](z)",
+        "fn literal called",
+        "o.m(z)",
+        "f(x)",
+        "C(x)",
+        "name called",
+        "fn value",
+        "class value",
+        "builtin value",
+        "bound method value",
+        "closure value",
+    ] {
+        assert!(
+            seen.get(shape).copied().unwrap_or(0) > 0,
+            "no {shape} in 300 programs: {seen:?}"
+        );
+    }
+}
+
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus")
 }

@@ -5,6 +5,7 @@
 use echo_engine::ast::{BinOp, Expr, UnOp};
 
 use super::build::*;
+use super::callable::CALLABLE_COST;
 use super::types::Ty;
 use super::{CALL_COST_LIMIT, Gen};
 
@@ -87,7 +88,7 @@ impl Gen<'_, '_> {
             Ty::List(e) => self.list_expr(e, d),
             Ty::Map => self.map_literal(d),
             Ty::Inst(_) => self.leaf(ty),
-            Ty::Func(s) => self.closure(*s),
+            Ty::Func(s) => self.callable(*s, d),
             Ty::Any => {
                 let t = self.value_type(false);
                 if self.available(&t) {
@@ -204,7 +205,7 @@ impl Gen<'_, '_> {
     }
 
     /// Calls, method calls, field reads and element reads whose result fits `ty`.
-    fn typed_source(&mut self, ty: &Ty, d: u32) -> Option<Expr> {
+    pub(crate) fn typed_source(&mut self, ty: &Ty, d: u32) -> Option<Expr> {
         let mut options: Vec<Producer<'_, '_>> = Vec::new();
         let affordable =
             |g: &Self, cost: u64| g.ctx.trips.saturating_mul(cost + 1) <= CALL_COST_LIMIT;
@@ -236,23 +237,25 @@ impl Gen<'_, '_> {
                 }
             }
         }
-        // Receivers: instance variables, and `self` in methods.
-        let mut receivers: Vec<(Expr, usize)> = self
-            .scopes
-            .all()
-            .filter_map(|v| match v.ty {
-                Ty::Inst(c) => Some((name(&v.name), c)),
-                _ => None,
-            })
-            .collect();
-        if let Some(c) = self.ctx.class {
-            receivers.push((self_ref(), c));
-        }
-        for (recv, c) in receivers {
+        for (recv, c) in self.receivers() {
             for (field, fty) in self.classes[c].fields.clone() {
                 if self.fits(&fty, ty) && Some(&field) != self.avoid.as_ref() {
                     let r = recv.clone();
+                    let field = field.clone();
                     options.push(Box::new(move |_| get(r.clone(), &field)));
+                }
+                // A field holding a function, called with method syntax.
+                if let Ty::Func(s) = fty
+                    && self.fits(&self.sigs[s].ret, ty)
+                    && affordable(self, CALLABLE_COST)
+                {
+                    let r = recv.clone();
+                    let params = self.sigs[s].params.clone();
+                    options.push(Box::new(move |g: &mut Self| {
+                        g.afford_call(CALLABLE_COST);
+                        let args = g.call_args(&params, false, d);
+                        method_call(r.clone(), &field, args)
+                    }));
                 }
             }
             if self.ctx.closure {
@@ -289,7 +292,13 @@ impl Gen<'_, '_> {
                 }
             }
         }
-        for v in self.scopes.all() {
+        // Function variables to call: inside a closure only its own (see `Ctx::closure_scope`).
+        let callable_from = if self.ctx.closure {
+            self.ctx.closure_scope
+        } else {
+            0
+        };
+        for v in self.scopes.since(callable_from) {
             if let Ty::Func(s) = v.ty {
                 let sig = self.sigs[s].clone();
                 if self.fits(&sig.ret, ty) {
@@ -300,6 +309,8 @@ impl Gen<'_, '_> {
                     }));
                 }
             }
+        }
+        for v in self.scopes.all() {
             if let Ty::List(e) = &v.ty
                 && self.fits(e, ty)
                 && Some(&v.name) != self.avoid.as_ref()
@@ -315,6 +326,17 @@ impl Gen<'_, '_> {
                 options.push(Box::new(move |g: &mut Self| {
                     let k = format!("k{}", g.pick(2));
                     index(name(&m), string(&k))
+                }));
+            }
+        }
+        // A call of a callee computed here (a call's result, an element, a bound method, ...).
+        if d > 0 && self.f.closures && affordable(self, CALLABLE_COST) {
+            let sigs = self.computed_calls(ty);
+            if !sigs.is_empty() {
+                options.push(Box::new(move |g: &mut Self| {
+                    g.afford_call(CALLABLE_COST);
+                    let s = sigs[g.pick(sigs.len())];
+                    g.computed_call(s, d - 1)
                 }));
             }
         }
@@ -781,6 +803,7 @@ impl Gen<'_, '_> {
         let saved = self.ctx.clone();
         let saved_avoid = self.avoid.take();
         self.ctx.closure = true;
+        self.ctx.closure_scope = self.scopes.depth();
         self.ctx.ret = Some(sig.ret.clone());
         self.ctx.in_init = false;
         self.ctx.loops = 0;

@@ -6,6 +6,7 @@
 //! warm-up, receivers of several classes.
 
 mod build;
+mod callable;
 mod expr;
 mod inject;
 mod probe;
@@ -23,7 +24,7 @@ use types::{ClassInfo, FnInfo, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -150,6 +151,10 @@ pub(crate) struct Ctx {
     /// Inside a function literal: it calls no user functions (closures may be called from
     /// anywhere, so this keeps calls acyclic).
     pub closure: bool,
+    /// Inside a function literal: the scope depth where its own scopes (parameters, locals)
+    /// begin. It calls function values only from those: a captured variable may by then
+    /// hold a function that calls this one.
+    pub closure_scope: usize,
     /// Nesting depth of blocks, bounded to keep programs readable.
     pub nesting: u32,
     /// Enclosing `for x in` loops (lists are not grown inside them).
@@ -169,6 +174,7 @@ impl Default for Ctx {
             loops: 0,
             recursion: None,
             closure: false,
+            closure_scope: 0,
             nesting: 0,
             for_in: 0,
             trips: 1,

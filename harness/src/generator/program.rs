@@ -2,7 +2,7 @@
 //! any body is generated, so every body knows every signature), then the top-level driver
 //! that calls them hot, flips argument types after warm-up and prints checksums.
 
-use echo_engine::ast::{BinOp, Program, Stmt};
+use echo_engine::ast::{BinOp, Expr, Program, Stmt};
 
 use super::build::*;
 use super::types::{ClassInfo, FnInfo, MethodInfo, Ty};
@@ -100,8 +100,8 @@ impl Gen<'_, '_> {
         self.hot_loops = [1, 2, 4, 10, 25, 60][self.pick(6)];
     }
 
-    /// A random type among those the case's features allow. `params` allows types that
-    /// only make sense as parameters (closures).
+    /// A random type among those the case's features allow. `params`: for a parameter
+    /// (where function values are more common).
     pub(crate) fn value_type(&mut self, params: bool) -> Ty {
         let f = self.f;
         let classes = self.classes.len();
@@ -116,7 +116,14 @@ impl Gen<'_, '_> {
             if f.maps { 1 } else { 0 },                 // Map
             if classes > 0 { 3 } else { 0 },            // Inst
             if f.lists && classes > 0 { 1 } else { 0 }, // List(Inst)
-            if f.closures && params { 1 } else { 0 },   // Func
+            if f.closures && params {
+                2
+            } else if f.closures {
+                1
+            } else {
+                0
+            }, // Func
+            if f.lists && f.closures { 1 } else { 0 },  // List(Func)
             1,                                          // Any
         ];
         match self.weighted(&weights) {
@@ -130,12 +137,8 @@ impl Gen<'_, '_> {
             7 => Ty::Map,
             8 => Ty::Inst(self.pick(classes)),
             9 => Ty::List(Box::new(Ty::Inst(self.pick(classes)))),
-            10 => {
-                let n = self.range(0, 2);
-                let ps = (0..n).map(|_| self.simple_type()).collect();
-                let ret = self.simple_type();
-                Ty::Func(self.sig(ps, ret))
-            }
+            10 => self.func_type(),
+            11 => Ty::List(Box::new(self.func_type())),
             _ => Ty::Any,
         }
     }
@@ -192,7 +195,11 @@ impl Gen<'_, '_> {
                 None => (Vec::new(), Vec::new(), Vec::new()),
             };
             for _ in 0..self.range(1, 3) {
-                let ty = self.simple_type();
+                let ty = if self.f.closures && self.chance(1, 6) {
+                    self.func_type()
+                } else {
+                    self.simple_type()
+                };
                 let field = self.fresh("x");
                 fields.push((field, ty.clone()));
                 init_params.push(ty);
@@ -209,7 +216,11 @@ impl Gen<'_, '_> {
             for _ in 0..self.range(1, 3) {
                 let np = self.range(0, 2);
                 let ps = (0..np).map(|_| self.simple_type()).collect();
-                let ret = self.simple_type();
+                let ret = if self.f.closures && self.chance(1, 5) {
+                    self.func_type()
+                } else {
+                    self.simple_type()
+                };
                 let sig = self.sig(ps, ret);
                 let name = self.fresh("m");
                 let r = self.next_rank(&mut rank);
@@ -246,7 +257,12 @@ impl Gen<'_, '_> {
             if recursive {
                 ps.insert(0, Ty::Int);
             }
-            let ret = self.value_type(false);
+            // Some functions return functions (called at once: `f(x)(y)`).
+            let ret = if self.f.closures && self.chance(1, 5) {
+                self.func_type()
+            } else {
+                self.value_type(false)
+            };
             let sig = self.sig(ps, ret);
             let name = self.fresh("f");
             self.fns.push(FnInfo {
@@ -486,14 +502,15 @@ impl Gen<'_, '_> {
         self.scopes.push();
         self.scopes.add(&i, Ty::Int, false);
         let args = self.args_for(&sig.params, f.recursive, Some(&i));
+        let (value, ty) = self.call_result(call_named(&f.name, args), &sig.ret, &i);
         let r = self.fresh("r");
-        let mut body = vec![let_(&r, call_named(&f.name, args))];
-        self.scopes.add(&r, sig.ret.clone(), true);
+        let mut body = vec![let_(&r, value)];
+        self.scopes.add(&r, ty.clone(), true);
         body.push(expr_stmt(assign(
             name(acc),
             bin(
                 BinOp::Mod,
-                bin(BinOp::Add, name(acc), self.digest(name(&r), &sig.ret)),
+                bin(BinOp::Add, name(acc), self.digest(name(&r), &ty)),
                 int(1_000_003),
             ),
         )));
@@ -586,14 +603,15 @@ impl Gen<'_, '_> {
             bin(BinOp::Mod, name(&i), call_named("len", vec![name(&os)])),
         );
         let args = self.args_for(&sig.params, false, Some(&i));
+        let (value, ty) = self.call_result(method_call(o, &m.name, args), &sig.ret, &i);
         let r = self.fresh("r");
-        let mut body = vec![let_(&r, method_call(o, &m.name, args))];
-        self.scopes.add(&r, sig.ret.clone(), true);
+        let mut body = vec![let_(&r, value)];
+        self.scopes.add(&r, ty.clone(), true);
         body.push(expr_stmt(assign(
             name(acc),
             bin(
                 BinOp::Mod,
-                bin(BinOp::Add, name(acc), self.digest(name(&r), &sig.ret)),
+                bin(BinOp::Add, name(acc), self.digest(name(&r), &ty)),
                 int(1_000_003),
             ),
         )));
@@ -616,6 +634,20 @@ impl Gen<'_, '_> {
         let body = self.guarded(body);
         out.push(for_range(&i, int(0), int(trips), body));
         out
+    }
+
+    /// What a driver loop keeps of a call's result, and its type: a function result is
+    /// mostly called at once (`f(x)(y)`: the call register then holds the callee and, after
+    /// the call, what it returned).
+    fn call_result(&mut self, call_: Expr, ret: &Ty, i: &str) -> (Expr, Ty) {
+        match ret {
+            Ty::Func(s) if self.chance(3, 4) => {
+                let inner = self.sigs[*s].clone();
+                let args = self.args_for(&inner.params, false, Some(i));
+                (call(call_, args), inner.ret)
+            }
+            _ => (call_, ret.clone()),
+        }
     }
 
     /// Arguments for a call: from the loop variable where there is one, so that values

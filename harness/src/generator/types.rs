@@ -120,6 +120,11 @@ impl Scopes {
         self.frames.iter().flatten()
     }
 
+    /// The variables declared in scope levels `n` and deeper.
+    pub(crate) fn since(&self, n: usize) -> impl Iterator<Item = &Var> {
+        self.frames.iter().skip(n).flatten()
+    }
+
     pub(crate) fn depth(&self) -> usize {
         self.frames.len()
     }
