@@ -5,123 +5,121 @@ use std::fmt;
 
 use crate::value::Value;
 
-/// Every kind of error Echo reports. The name printed is the variant name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrorKind {
+/// When an error kind arises and what may catch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Raised while compiling the source: the program never starts.
+    Compile,
+    /// A compiler limit (nesting too deep): raised before the program starts.
+    CompileLimit,
+    /// Raised by a running program; `try` catches it.
+    Runtime,
+    /// An engine limit reached by a running program; nothing catches it.
+    Limit,
+    /// A failure of the host or the engine itself that the language limits should always
+    /// pre-empt; nothing catches it.
+    Host,
+}
+
+/// Every error kind, with its class, defined once: the enum, `ALL`, the names and the
+/// classification all come from this list.
+macro_rules! error_kinds {
+    ($( $(#[doc = $doc:literal])+ $kind:ident: $class:ident, )*) => {
+        /// Every kind of error Echo reports. The name printed is the variant name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorKind {
+            $( $(#[doc = $doc])+ $kind, )*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ErrorKind] = &[ $( ErrorKind::$kind, )* ];
+
+            /// The kind's name as printed (`TypeError`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$kind => stringify!($kind), )*
+                }
+            }
+
+            /// When the kind arises and what may catch it.
+            pub fn class(self) -> ErrorClass {
+                match self {
+                    $( ErrorKind::$kind => ErrorClass::$class, )*
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
     /// Source that does not lex or parse, or breaks a structural rule (e.g. `break` outside
     /// a loop).
-    SyntaxError,
+    SyntaxError: Compile,
     /// An undefined or duplicate name (compile time), or a global read before its
     /// initializer ran (run time).
-    NameError,
+    NameError: Runtime,
     /// An operation applied to values of the wrong type.
-    TypeError,
+    TypeError: Runtime,
     /// A call with the wrong number of arguments.
-    ArityError,
+    ArityError: Runtime,
     /// A list or string index out of range.
-    IndexError,
+    IndexError: Runtime,
     /// A map key that is absent (or of a type maps cannot hold).
-    KeyError,
+    KeyError: Runtime,
     /// A field or method that an instance or class does not have.
-    AttributeError,
+    AttributeError: Runtime,
     /// An integer result outside the 64-bit range.
-    OverflowError,
+    OverflowError: Runtime,
     /// Integer division or remainder by zero.
-    ZeroDivisionError,
+    ZeroDivisionError: Runtime,
     /// An argument of the right type but an unacceptable value (`int("x")`).
-    ValueError,
+    ValueError: Runtime,
     /// A failed `assert`.
-    AssertionError,
+    AssertionError: Runtime,
     /// A value thrown with `throw` that no `catch` caught.
-    Thrown,
+    Thrown: Runtime,
     /// The fuel budget ran out (engine limit: not catchable).
-    FuelExhausted,
+    FuelExhausted: Limit,
     /// The call depth or register stack limit was passed (engine limit: not catchable).
-    StackOverflow,
+    StackOverflow: Limit,
     /// The heap byte limit was passed (engine limit: not catchable).
-    MemoryLimit,
+    MemoryLimit: Limit,
     /// A string, list, map or the captured output passed its size limit (engine limit: not
     /// catchable).
-    SizeLimit,
+    SizeLimit: Limit,
     /// Source nested deeper than the parser's limit, or a function too large to compile.
-    NestingLimit,
+    NestingLimit: CompileLimit,
     /// The host stack ran low: a backstop that the language limits should always pre-empt.
-    NativeStackOverflow,
+    NativeStackOverflow: Host,
     /// A bug in the engine was caught (a host panic inside a runtime helper): never expected.
-    InternalError,
+    InternalError: Host,
 }
 
 impl ErrorKind {
-    /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 19] = [
-        ErrorKind::SyntaxError,
-        ErrorKind::NameError,
-        ErrorKind::TypeError,
-        ErrorKind::ArityError,
-        ErrorKind::IndexError,
-        ErrorKind::KeyError,
-        ErrorKind::AttributeError,
-        ErrorKind::OverflowError,
-        ErrorKind::ZeroDivisionError,
-        ErrorKind::ValueError,
-        ErrorKind::AssertionError,
-        ErrorKind::Thrown,
-        ErrorKind::FuelExhausted,
-        ErrorKind::StackOverflow,
-        ErrorKind::MemoryLimit,
-        ErrorKind::SizeLimit,
-        ErrorKind::NestingLimit,
-        ErrorKind::NativeStackOverflow,
-        ErrorKind::InternalError,
-    ];
-
-    /// The kind's name as printed (`TypeError`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::SyntaxError => "SyntaxError",
-            ErrorKind::NameError => "NameError",
-            ErrorKind::TypeError => "TypeError",
-            ErrorKind::ArityError => "ArityError",
-            ErrorKind::IndexError => "IndexError",
-            ErrorKind::KeyError => "KeyError",
-            ErrorKind::AttributeError => "AttributeError",
-            ErrorKind::OverflowError => "OverflowError",
-            ErrorKind::ZeroDivisionError => "ZeroDivisionError",
-            ErrorKind::ValueError => "ValueError",
-            ErrorKind::AssertionError => "AssertionError",
-            ErrorKind::Thrown => "Thrown",
-            ErrorKind::FuelExhausted => "FuelExhausted",
-            ErrorKind::StackOverflow => "StackOverflow",
-            ErrorKind::MemoryLimit => "MemoryLimit",
-            ErrorKind::SizeLimit => "SizeLimit",
-            ErrorKind::NestingLimit => "NestingLimit",
-            ErrorKind::NativeStackOverflow => "NativeStackOverflow",
-            ErrorKind::InternalError => "InternalError",
-        }
-    }
-
     /// Parses a kind name.
     pub fn from_name(name: &str) -> Option<ErrorKind> {
-        ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+        ErrorKind::ALL.iter().copied().find(|k| k.name() == name)
     }
 
-    /// Engine limits unwind through every `try` to the host.
+    /// Whether `try` can catch it.
     pub fn is_catchable(self) -> bool {
-        !self.is_limit()
+        self.class() == ErrorClass::Runtime
     }
 
-    /// Whether this kind is an engine limit.
+    /// Whether this kind is an engine limit (or a failure the limits should pre-empt): it
+    /// unwinds through every `try` to the host.
     pub fn is_limit(self) -> bool {
         matches!(
-            self,
-            ErrorKind::FuelExhausted
-                | ErrorKind::StackOverflow
-                | ErrorKind::MemoryLimit
-                | ErrorKind::SizeLimit
-                | ErrorKind::NestingLimit
-                | ErrorKind::NativeStackOverflow
-                | ErrorKind::InternalError
+            self.class(),
+            ErrorClass::Limit | ErrorClass::CompileLimit | ErrorClass::Host
         )
+    }
+
+    /// Whether a running program of a correct engine can end with it (what a test generator
+    /// should reach): the catchable kinds and the engine limits.
+    pub fn is_runtime(self) -> bool {
+        matches!(self.class(), ErrorClass::Runtime | ErrorClass::Limit)
     }
 }
 
@@ -213,9 +211,12 @@ mod tests {
 
     #[test]
     fn kind_names_round_trip_and_limits_are_uncatchable() {
-        for k in ErrorKind::ALL {
+        for &k in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_name(k.name()), Some(k));
+            assert_eq!(k.to_string(), format!("{k:?}"), "the name is the variant's");
         }
+        assert!(ErrorKind::NestingLimit.is_limit() && !ErrorKind::NestingLimit.is_runtime());
+        assert!(ErrorKind::StackOverflow.is_runtime() && ErrorKind::StackOverflow.is_limit());
         assert!(!ErrorKind::FuelExhausted.is_catchable());
         assert!(!ErrorKind::MemoryLimit.is_catchable());
         assert!(ErrorKind::TypeError.is_catchable());

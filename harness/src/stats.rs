@@ -190,7 +190,7 @@ impl Stats {
                 self.coverage
                     .errors()
                     .into_iter()
-                    .filter(|(k, _)| crate::generator::RUNTIME_KINDS.contains(k))
+                    .filter(|(k, _)| k.is_runtime())
                     .map(|(k, r)| (k.name(), r)),
             ),
             cpu_seconds: time,

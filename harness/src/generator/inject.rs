@@ -8,35 +8,23 @@ use echo_engine::error::ErrorKind;
 use super::Gen;
 use super::build::*;
 
-/// Every error kind a program can meet at run time (compile errors are never generated).
-pub const RUNTIME_KINDS: &[ErrorKind] = &[
-    ErrorKind::NameError,
-    ErrorKind::TypeError,
-    ErrorKind::ArityError,
-    ErrorKind::IndexError,
-    ErrorKind::KeyError,
-    ErrorKind::AttributeError,
-    ErrorKind::OverflowError,
-    ErrorKind::ZeroDivisionError,
-    ErrorKind::ValueError,
-    ErrorKind::AssertionError,
-    ErrorKind::Thrown,
-    ErrorKind::FuelExhausted,
-    ErrorKind::StackOverflow,
-    ErrorKind::MemoryLimit,
-    ErrorKind::SizeLimit,
-];
+/// Every error kind a program can meet at run time (compile errors are never generated), in
+/// the engine's order: the kinds the engine classifies as runtime errors or limits.
+pub fn runtime_kinds() -> impl Iterator<Item = ErrorKind> {
+    ErrorKind::ALL.iter().copied().filter(|k| k.is_runtime())
+}
 
 impl Gen<'_, '_> {
     /// Picks the error kind of this case and the limits it needs.
     pub(crate) fn choose_intent(&mut self) {
         // The engine limits weigh three times as much as the catchable kinds: no `try` catches
         // them, so probes never reach them and only intents do.
-        let weights: Vec<u32> = RUNTIME_KINDS
+        let kinds: Vec<ErrorKind> = runtime_kinds().collect();
+        let weights: Vec<u32> = kinds
             .iter()
             .map(|k| if k.is_catchable() { 1 } else { 3 })
             .collect();
-        let k = RUNTIME_KINDS[self.weighted(&weights)];
+        let k = kinds[self.weighted(&weights)];
         self.intent = Some(k);
         match k {
             ErrorKind::FuelExhausted => self.limits.fuel = Some(self.range(20, 3000) as u64),

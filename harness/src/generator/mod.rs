@@ -19,7 +19,7 @@ use echo_engine::config::Limits;
 use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
-pub use inject::RUNTIME_KINDS;
+pub use inject::runtime_kinds;
 use types::{ClassInfo, FnInfo, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
