@@ -100,7 +100,119 @@ operand_from!(Reg => Reg, ConstIdx => Const, Imm => Imm, Jump => Jump, GlobalIdx
     UpIdx => Upval, Symbol => Sym, ProtoId => Proto, ClassIdx => Class, BuiltinId => Native,
     Count => Count, IcIdx => Ic);
 
-/// Name, semantics and operand names of one opcode.
+/// Where control goes after an instruction (errors aside: every tier handles those alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// To the next instruction.
+    Next,
+    /// To the target of its jump operand.
+    Jump,
+    /// To the target of its jump operand or to the next instruction.
+    Branch,
+    /// Out of the function, returning.
+    Return,
+    /// Out of the instruction by raising.
+    Throw,
+}
+
+impl Flow {
+    /// Whether control can reach the next instruction.
+    pub const fn falls_through(self) -> bool {
+        matches!(self, Flow::Next | Flow::Branch)
+    }
+}
+
+/// Where an instruction may run runtime code that reads or writes register slots, allocates
+/// or collects garbage: a safepoint, where every tier's slots must hold the truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Safepoint {
+    /// Never: it works on registers only.
+    Never,
+    /// On uncommon paths only (operand types or values off the fast path).
+    Slow,
+    /// On every execution (calls, allocation, operations done out of line in every tier).
+    /// Compiled code stores every changed register before it and reloads what it writes.
+    Always,
+}
+
+/// What an instruction does besides computing, in every tier. The analyses of both tiers
+/// (control flow, fuel points, register effects, safepoints) read these instead of listing
+/// opcodes by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effects {
+    /// Where control goes.
+    pub flow: Flow,
+    /// Whether it charges one unit of fuel (before anything else it does).
+    pub fuel: bool,
+    /// Where it is a safepoint.
+    pub safepoint: Safepoint,
+    /// Whether it may raise an error (besides running out of fuel).
+    pub raises: bool,
+}
+
+impl Effects {
+    const fn flow(flow: Flow) -> Effects {
+        Effects {
+            flow,
+            fuel: false,
+            safepoint: Safepoint::Never,
+            raises: false,
+        }
+    }
+
+    const fn fuel(self) -> Effects {
+        Effects { fuel: true, ..self }
+    }
+
+    const fn raises(self) -> Effects {
+        Effects {
+            raises: true,
+            ..self
+        }
+    }
+
+    const fn slow(self) -> Effects {
+        Effects {
+            safepoint: Safepoint::Slow,
+            ..self
+        }
+    }
+
+    const fn always(self) -> Effects {
+        Effects {
+            safepoint: Safepoint::Always,
+            ..self
+        }
+    }
+}
+
+// Shorthands for the opcode table.
+const NEXT: Effects = Effects::flow(Flow::Next);
+const JUMP: Effects = Effects::flow(Flow::Jump);
+const BRANCH: Effects = Effects::flow(Flow::Branch);
+const RETURN: Effects = Effects::flow(Flow::Return);
+const THROW: Effects = Effects::flow(Flow::Throw);
+
+/// How an instruction writes its destination register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Writes it without reading its old value.
+    Pure(Reg),
+    /// Reads the old value first, or writes only on some paths (the old value survives on
+    /// the others).
+    Update(Reg),
+}
+
+impl Write {
+    /// The register written.
+    pub fn reg(self) -> Reg {
+        match self {
+            Write::Pure(r) | Write::Update(r) => r,
+        }
+    }
+}
+
+/// Name, semantics, operand names and effects of one opcode.
 #[derive(Clone, Copy, Debug)]
 pub struct OpInfo {
     /// Opcode name.
@@ -109,10 +221,38 @@ pub struct OpInfo {
     pub doc: &'static str,
     /// Operand names, in order.
     pub operands: &'static [&'static str],
+    /// The operand naming the register it writes, if any (see `Op::write`).
+    pub dest: Option<&'static str>,
+    /// What it does besides computing.
+    pub effects: Effects,
+}
+
+macro_rules! write_of {
+    (writes $r:ident) => {
+        Some(Write::Pure($r))
+    };
+    (updates $r:ident) => {
+        Some(Write::Update($r))
+    };
+}
+
+macro_rules! dest_of {
+    () => {
+        None
+    };
+    ($r:ident) => {
+        Some(stringify!($r))
+    };
 }
 
 macro_rules! opcodes {
-    ($( $(#[doc = $doc:literal])+ $name:ident { $($field:ident : $ty:ident),* } )*) => {
+    ($(
+        $(#[doc = $doc:literal])+
+        $name:ident { $($field:ident : $ty:ident),* }
+        $([$how:ident $dest:ident])?
+        $(regs($first:ident, $len:expr))?
+        => $fx:expr;
+    )*) => {
         /// One instruction.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Op {
@@ -126,9 +266,15 @@ macro_rules! opcodes {
             $( $(#[doc = $doc])+ $name, )*
         }
 
-        /// Every opcode's name, semantics and operands, indexed by `OpCode as usize`.
+        /// Every opcode's name, semantics, operands and effects, indexed by `OpCode as usize`.
         pub const OPCODES: &[OpInfo] = &[
-            $( OpInfo { name: stringify!($name), doc: concat!($($doc),+), operands: &[$(stringify!($field)),*] }, )*
+            $( OpInfo {
+                name: stringify!($name),
+                doc: concat!($($doc),+),
+                operands: &[$(stringify!($field)),*],
+                dest: dest_of!($($dest)?),
+                effects: $fx,
+            }, )*
         ];
 
         impl Op {
@@ -143,156 +289,246 @@ macro_rules! opcodes {
                 OPCODES[self.code() as usize].name
             }
 
+            /// The opcode's effects.
+            #[inline]
+            pub const fn effects(&self) -> Effects {
+                match self { $( Op::$name { .. } => $fx, )* }
+            }
+
             /// The operands with their names, in order.
             pub fn operands(&self) -> Vec<(&'static str, Operand)> {
                 match *self {
                     $( Op::$name { $($field),* } => vec![$( (stringify!($field), Operand::from($field)) ),*], )*
                 }
             }
+
+            /// The register the instruction writes, and how.
+            #[allow(unused_variables)]
+            pub fn write(&self) -> Option<Write> {
+                match *self {
+                    $( Op::$name { $($field),* } => { None $(.or(write_of!($how $dest)))? } )*
+                }
+            }
+
+            /// The run of consecutive registers the instruction addresses beyond its register
+            /// operands (call arguments, list items, loop state): first register and length.
+            #[allow(unused_variables)]
+            pub fn register_run(&self) -> Option<(usize, usize)> {
+                match *self {
+                    $( Op::$name { $($field),* } => { None $(.or(Some(($first.0 as usize, $len))))? } )*
+                }
+            }
+
+            /// The jump offset operand, if the instruction has one.
+            #[allow(unused_variables, unused_mut)]
+            pub fn jump(&self) -> Option<Jump> {
+                match *self {
+                    $( Op::$name { $($field),* } => {
+                        let mut j = None;
+                        $( if let Operand::Jump(x) = Operand::from($field) { j = Some(x); } )*
+                        j
+                    } )*
+                }
+            }
         }
     };
 }
 
+/// Bit `i` set: opcode `i` charges fuel (a mask, so that the interpreter's check is one bit
+/// test).
+pub const FUEL_OPCODES: u128 = {
+    let mut mask = 0u128;
+    let mut i = 0;
+    while i < OPCODES.len() {
+        if OPCODES[i].effects.fuel {
+            mask |= 1 << i;
+        }
+        i += 1;
+    }
+    mask
+};
+const _: () = assert!(OPCODES.len() <= 128);
+
+impl Op {
+    /// Whether the instruction charges fuel (`Effects::fuel`).
+    #[inline(always)]
+    pub fn charges_fuel(&self) -> bool {
+        FUEL_OPCODES >> (self.code() as u32) & 1 != 0
+    }
+
+    /// Where control can go after the instruction at `pc` in code of `len` instructions
+    /// (errors aside).
+    pub fn successors(&self, pc: usize, len: usize) -> Vec<usize> {
+        let target = || {
+            let off = self
+                .jump()
+                .expect("a jumping instruction has a jump operand");
+            jump_target(pc, off)
+        };
+        let mut out = match self.effects().flow {
+            Flow::Next => vec![pc + 1],
+            Flow::Jump => vec![target()],
+            Flow::Branch => vec![target(), pc + 1],
+            Flow::Return | Flow::Throw => vec![],
+        };
+        out.retain(|&s| s < len);
+        out
+    }
+}
+
+/// The pc a jump at `pc` with offset `off` goes to.
+pub fn jump_target(pc: usize, off: Jump) -> usize {
+    (pc as i64 + 1 + off.0 as i64) as usize
+}
+
+// The table: per opcode, its semantics, operands, the register it writes (`[writes a]`: without
+// reading it; `[updates a]`: reading it first or writing it on some paths only), the run of
+// registers it addresses (`regs(first, length)`), and its effects.
 opcodes! {
     /// R[a] := R[b]
-    Move { a: Reg, b: Reg }
+    Move { a: Reg, b: Reg } [writes a] => NEXT;
     /// R[a] := nil
-    LoadNil { a: Reg }
+    LoadNil { a: Reg } [writes a] => NEXT;
     /// R[a] := true
-    LoadTrue { a: Reg }
+    LoadTrue { a: Reg } [writes a] => NEXT;
     /// R[a] := false
-    LoadFalse { a: Reg }
+    LoadFalse { a: Reg } [writes a] => NEXT;
     /// R[a] := imm (an int that fits in 32 bits)
-    LoadInt { a: Reg, imm: Imm }
+    LoadInt { a: Reg, imm: Imm } [writes a] => NEXT;
     /// R[a] := K[k]
-    LoadK { a: Reg, k: ConstIdx }
+    LoadK { a: Reg, k: ConstIdx } [writes a] => NEXT;
     /// R[a] := the builtin function f
-    LoadNative { a: Reg, f: BuiltinId }
+    LoadNative { a: Reg, f: BuiltinId } [writes a] => NEXT;
     /// R[a] := G[g]; NameError if the global's initializer has not run yet
-    GetGlobal { a: Reg, g: GlobalIdx }
+    GetGlobal { a: Reg, g: GlobalIdx } [writes a] => NEXT.raises();
     /// G[g] := R[a]
-    SetGlobal { a: Reg, g: GlobalIdx }
+    SetGlobal { a: Reg, g: GlobalIdx } => NEXT;
     /// R[a] := current value of captured variable U[u]
-    GetUpval { a: Reg, u: UpIdx }
+    GetUpval { a: Reg, u: UpIdx } [writes a] => NEXT;
     /// captured variable U[u] := R[a]
-    SetUpval { a: Reg, u: UpIdx }
+    SetUpval { a: Reg, u: UpIdx } => NEXT;
     /// R[a] := a new shared box holding R[a] (a local that closures capture lives in a box)
-    NewBox { a: Reg }
+    NewBox { a: Reg } [updates a] => NEXT.raises().always();
     /// R[a] := content of the box in R[b]
-    GetBox { a: Reg, b: Reg }
+    GetBox { a: Reg, b: Reg } [writes a] => NEXT;
     /// content of the box in R[a] := R[b]
-    SetBox { a: Reg, b: Reg }
+    SetBox { a: Reg, b: Reg } => NEXT;
     /// R[a] := a new closure of prototype p, capturing boxes per p's capture list
-    Closure { a: Reg, p: ProtoId }
+    Closure { a: Reg, p: ProtoId } [writes a] => NEXT.raises().always();
     /// R[a] := R[b] + R[c] (int overflow is OverflowError; strings and lists concatenate)
-    Add { a: Reg, b: Reg, c: Reg }
+    Add { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] - R[c]
-    Sub { a: Reg, b: Reg, c: Reg }
+    Sub { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] * R[c] (string or list times int repeats)
-    Mul { a: Reg, b: Reg, c: Reg }
+    Mul { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] / R[c] (ints truncate toward zero; zero divisor is ZeroDivisionError)
-    Div { a: Reg, b: Reg, c: Reg }
+    Div { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] % R[c] (ints: sign of the dividend; zero divisor is ZeroDivisionError)
-    Mod { a: Reg, b: Reg, c: Reg }
+    Mod { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] + imm (same semantics and errors as Add with an int right operand)
-    AddI { a: Reg, b: Reg, imm: Imm }
+    AddI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] - imm (same semantics and errors as Sub with an int right operand)
-    SubI { a: Reg, b: Reg, imm: Imm }
+    SubI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] * imm (same semantics and errors as Mul with an int right operand)
-    MulI { a: Reg, b: Reg, imm: Imm }
+    MulI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] / imm (same semantics and errors as Div with an int right operand)
-    DivI { a: Reg, b: Reg, imm: Imm }
+    DivI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] % imm (same semantics and errors as Mod with an int right operand)
-    ModI { a: Reg, b: Reg, imm: Imm }
+    ModI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := -R[b]
-    Neg { a: Reg, b: Reg }
+    Neg { a: Reg, b: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := not truthy(R[b])
-    Not { a: Reg, b: Reg }
+    Not { a: Reg, b: Reg } [writes a] => NEXT;
     /// R[a] := R[b] == R[c]
-    Eq { a: Reg, b: Reg, c: Reg }
+    Eq { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.slow();
     /// R[a] := R[b] != R[c]
-    Ne { a: Reg, b: Reg, c: Reg }
+    Ne { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.slow();
     /// R[a] := R[b] < R[c] (numbers or strings; TypeError otherwise)
-    Lt { a: Reg, b: Reg, c: Reg }
+    Lt { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] <= R[c]
-    Le { a: Reg, b: Reg, c: Reg }
+    Le { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] > R[c]
-    Gt { a: Reg, b: Reg, c: Reg }
+    Gt { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] >= R[c]
-    Ge { a: Reg, b: Reg, c: Reg }
+    Ge { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// pc += off (a forward jump)
-    Jmp { off: Jump }
+    Jmp { off: Jump } => JUMP;
     /// pc += off (a loop back-edge: charges one unit of fuel)
-    Loop { off: Jump }
+    Loop { off: Jump } => JUMP.fuel();
     /// if truthy(R[a]) then pc += off
-    JmpIf { a: Reg, off: Jump }
+    JmpIf { a: Reg, off: Jump } => BRANCH;
     /// if not truthy(R[a]) then pc += off
-    JmpIfNot { a: Reg, off: Jump }
+    JmpIfNot { a: Reg, off: Jump } => BRANCH;
     /// if not (R[b] == R[c]) then pc += off
-    JmpNotEq { b: Reg, c: Reg, off: Jump }
+    JmpNotEq { b: Reg, c: Reg, off: Jump } => BRANCH.slow();
     /// if not (R[b] != R[c]) then pc += off
-    JmpNotNe { b: Reg, c: Reg, off: Jump }
+    JmpNotNe { b: Reg, c: Reg, off: Jump } => BRANCH.slow();
     /// if not (R[b] < R[c]) then pc += off (TypeError as Lt)
-    JmpNotLt { b: Reg, c: Reg, off: Jump }
+    JmpNotLt { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] <= R[c]) then pc += off (TypeError as Le)
-    JmpNotLe { b: Reg, c: Reg, off: Jump }
+    JmpNotLe { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] > R[c]) then pc += off (TypeError as Gt)
-    JmpNotGt { b: Reg, c: Reg, off: Jump }
+    JmpNotGt { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] >= R[c]) then pc += off (TypeError as Ge)
-    JmpNotGe { b: Reg, c: Reg, off: Jump }
+    JmpNotGe { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] == imm) then pc += off
-    JmpNotEqI { b: Reg, imm: Imm, off: Jump }
+    JmpNotEqI { b: Reg, imm: Imm, off: Jump } => BRANCH;
     /// if not (R[b] != imm) then pc += off
-    JmpNotNeI { b: Reg, imm: Imm, off: Jump }
+    JmpNotNeI { b: Reg, imm: Imm, off: Jump } => BRANCH;
     /// if not (R[b] < imm) then pc += off (TypeError as Lt)
-    JmpNotLtI { b: Reg, imm: Imm, off: Jump }
+    JmpNotLtI { b: Reg, imm: Imm, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] <= imm) then pc += off (TypeError as Le)
-    JmpNotLeI { b: Reg, imm: Imm, off: Jump }
+    JmpNotLeI { b: Reg, imm: Imm, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] > imm) then pc += off (TypeError as Gt)
-    JmpNotGtI { b: Reg, imm: Imm, off: Jump }
+    JmpNotGtI { b: Reg, imm: Imm, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] >= imm) then pc += off (TypeError as Ge)
-    JmpNotGeI { b: Reg, imm: Imm, off: Jump }
+    JmpNotGeI { b: Reg, imm: Imm, off: Jump } => BRANCH.raises().slow();
     /// R[a] := R[a](R[a+1], ..., R[a+n]) (charges one unit of fuel)
-    Call { a: Reg, n: Count }
+    Call { a: Reg, n: Count } [updates a] regs(a, n.0 as usize + 1)
+        => NEXT.fuel().raises().always();
     /// R[a] := builtin f(R[a+1], ..., R[a+n]) (charges one unit of fuel)
-    CallNative { a: Reg, f: BuiltinId, n: Count }
+    CallNative { a: Reg, f: BuiltinId, n: Count } [writes a] regs(a, n.0 as usize + 1)
+        => NEXT.fuel().raises().always();
     /// R[a] := R[a].m(R[a+1], ..., R[a+n]): a field holding a function, else a method (charges one unit of fuel)
-    Invoke { a: Reg, m: Symbol, n: Count, ic: IcIdx }
+    Invoke { a: Reg, m: Symbol, n: Count, ic: IcIdx } [updates a] regs(a, n.0 as usize + 1)
+        => NEXT.fuel().raises().always();
     /// R[a] := superclass method m called with self = R[a] and R[a+1], ..., R[a+n] (charges one unit of fuel)
-    SuperInvoke { a: Reg, m: Symbol, n: Count }
+    SuperInvoke { a: Reg, m: Symbol, n: Count } [updates a] regs(a, n.0 as usize + 1)
+        => NEXT.fuel().raises().always();
     /// R[a] := superclass method m bound to self = R[b]
-    GetSuper { a: Reg, b: Reg, m: Symbol }
+    GetSuper { a: Reg, b: Reg, m: Symbol } [writes a] => NEXT.raises().always();
     /// return R[a] to the caller
-    Return { a: Reg }
+    Return { a: Reg } => RETURN;
     /// return nil to the caller (from init: return self)
-    ReturnNil {}
+    ReturnNil {} => RETURN;
     /// R[a] := a new list [R[b], ..., R[b+n-1]]; len is the whole literal's length (longer
     /// literals are completed by AppendList), checked against the collection limit first
-    NewList { a: Reg, b: Reg, n: Count, len: Imm }
+    NewList { a: Reg, b: Reg, n: Count, len: Imm } [writes a] regs(b, n.0 as usize)
+        => NEXT.raises().always();
     /// append R[b], ..., R[b+n-1] to the list in R[a] (long list literals are built in batches)
-    AppendList { a: Reg, b: Reg, n: Count }
+    AppendList { a: Reg, b: Reg, n: Count } regs(b, n.0 as usize) => NEXT.raises().always();
     /// R[a] := a new empty map
-    NewMap { a: Reg }
+    NewMap { a: Reg } [writes a] => NEXT.raises().always();
     /// R[a] := R[b][R[c]] (list or string by int index, map by key)
-    GetIndex { a: Reg, b: Reg, c: Reg }
+    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().always();
     /// R[a][R[b]] := R[c] (list element or map entry)
-    SetIndex { a: Reg, b: Reg, c: Reg }
+    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().always();
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
-    GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx }
+    GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } [writes a] => NEXT.raises().slow();
     /// R[a].m := R[b] (adds the field if the instance lacks it)
-    SetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx }
+    SetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } => NEXT.raises().slow();
     /// R[a] := a new class built from declaration c (its superclass must be initialized)
-    Class { a: Reg, c: ClassIdx }
+    Class { a: Reg, c: ClassIdx } [writes a] => NEXT.raises().always();
     /// throw R[a]
-    Throw { a: Reg }
+    Throw { a: Reg } => THROW.raises().always();
     /// check that R[a] is a list, map or string (TypeError otherwise); R[a+1] := 0 (the cursor)
-    IterPrep { a: Reg }
+    IterPrep { a: Reg } regs(a, 2) => NEXT.raises().always();
     /// if the cursor R[a+1] is not at the end of R[a]: R[b] := next element (map: next key), advance; else pc += off
-    IterNext { a: Reg, b: Reg, off: Jump }
+    IterNext { a: Reg, b: Reg, off: Jump } [updates b] regs(a, 2) => BRANCH.raises().always();
     /// check that R[a] and R[a+1] are ints (TypeError otherwise); if R[a] >= R[a+1] then pc += off
-    ForPrep { a: Reg, off: Jump }
+    ForPrep { a: Reg, off: Jump } regs(a, 2) => BRANCH.raises().slow();
     /// R[a] += 1; if R[a] < R[a+1] then pc += off (a loop back-edge: charges one unit of fuel)
-    ForLoop { a: Reg, off: Jump }
+    ForLoop { a: Reg, off: Jump } [updates a] regs(a, 2) => BRANCH.fuel();
 }
 
 /// A compile-time constant.
@@ -435,6 +671,40 @@ mod tests {
             "Op is {} bytes",
             std::mem::size_of::<Op>()
         );
+    }
+
+    #[test]
+    fn the_opcode_table_is_consistent() {
+        for info in OPCODES {
+            let fx = info.effects;
+            // A jump operand exactly where control may jump.
+            let jumps = matches!(fx.flow, Flow::Jump | Flow::Branch);
+            assert_eq!(info.operands.contains(&"off"), jumps, "{}", info.name);
+            // The destination is a register operand.
+            if let Some(d) = info.dest {
+                assert!(info.operands.contains(&d), "{}", info.name);
+            }
+            // Calls are safepoints on every path, and only what runs code may allocate there.
+            if fx.fuel && fx.flow == Flow::Next {
+                assert_eq!(fx.safepoint, Safepoint::Always, "{}", info.name);
+            }
+        }
+        let call = Op::Call {
+            a: Reg(3),
+            n: Count(2),
+        };
+        assert_eq!(call.register_run(), Some((3, 3)));
+        assert_eq!(call.write(), Some(Write::Update(Reg(3))));
+        assert!(call.charges_fuel());
+        let br = Op::JmpNotLtI {
+            b: Reg(1),
+            imm: Imm(4),
+            off: Jump(-3),
+        };
+        assert_eq!(br.successors(10, 20), vec![8, 11]);
+        assert_eq!(br.write(), None);
+        assert!(!br.charges_fuel());
+        assert_eq!(Op::ReturnNil {}.successors(19, 20), Vec::<usize>::new());
     }
 
     #[test]

@@ -23,15 +23,11 @@ pub fn verify_proto(program: &Program, id: ProtoId) -> Result<(), String> {
             ),
         );
     }
-    match p.code.last() {
-        Some(
-            Op::Return { .. }
-            | Op::ReturnNil {}
-            | Op::Jmp { .. }
-            | Op::Loop { .. }
-            | Op::Throw { .. },
-        ) => {}
-        _ => return err(len, "code can run off its end".into()),
+    if p.code
+        .last()
+        .is_none_or(|op| op.effects().flow.falls_through())
+    {
+        return err(len, "code can run off its end".into());
     }
     for (pc, op) in p.code.iter().enumerate() {
         for (name, operand) in op.operands() {
@@ -58,20 +54,9 @@ pub fn verify_proto(program: &Program, id: ProtoId) -> Result<(), String> {
             }
         }
         // Instructions that address a run of registers.
-        let last_reg = match *op {
-            Op::Call { a, n }
-            | Op::CallNative { a, n, .. }
-            | Op::Invoke { a, n, .. }
-            | Op::SuperInvoke { a, n, .. } => a.0 as usize + n.0 as usize,
-            Op::NewList { b, n, .. } | Op::AppendList { b, n, .. } => {
-                (b.0 as usize + n.0 as usize).saturating_sub(1)
-            }
-            Op::IterPrep { a }
-            | Op::IterNext { a, .. }
-            | Op::ForPrep { a, .. }
-            | Op::ForLoop { a, .. } => a.0 as usize + 1,
-            _ => 0,
-        };
+        let last_reg = op
+            .register_run()
+            .map_or(0, |(first, len)| first + len.saturating_sub(1));
         if last_reg >= nregs.max(1) {
             return err(
                 pc,

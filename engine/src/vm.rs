@@ -941,6 +941,10 @@ impl Vm {
         // Fuel lives in a local while the loop runs (nothing called from here reads it) and
         // is written back whenever control leaves the loop.
         let mut fuel = self.fuel_left;
+        // Debug builds: the fuel left once the previous instruction has charged what the
+        // opcode table says (`None` after compiled code ran, which charges on its own).
+        #[cfg(debug_assertions)]
+        let mut fuel_audit: Option<u64> = None;
         'frame: loop {
             let frame = *self.frames.last().expect("a frame is running");
             let proto: &Proto = &protos[frame.proto.0 as usize];
@@ -958,6 +962,10 @@ impl Vm {
                 self.fuel_left = fuel;
                 let status = self.run_compiled(frame, None);
                 fuel = self.fuel_left;
+                #[cfg(debug_assertions)]
+                {
+                    fuel_audit = None;
+                }
                 if let Some(r) = self.after_compiled(status, frame.ret as usize, entry_depth) {
                     return r;
                 }
@@ -983,8 +991,12 @@ impl Vm {
                     }
                 };
             }
-            macro_rules! fuel {
-                () => {
+            // Charges the fuel of opcode `$op`, which the opcode table must say charges fuel
+            // (checked at compile time; debug builds check at every instruction that the
+            // arms charge exactly where the table says, see `fuel_audit`).
+            macro_rules! charge {
+                ($op:ident) => {
+                    const { assert!(OPCODES[OpCode::$op as usize].effects.fuel) };
                     if fuel == 0 {
                         break self.fuel_error();
                     }
@@ -1013,6 +1025,10 @@ impl Vm {
                         self.fuel_left = fuel;
                         let status = self.run_compiled(frame, Some(pc as u32));
                         fuel = self.fuel_left;
+                        #[cfg(debug_assertions)]
+                        {
+                            fuel_audit = None;
+                        }
                         if let Some(r) =
                             self.after_compiled(status, frame.ret as usize, entry_depth)
                         {
@@ -1152,6 +1168,13 @@ impl Vm {
                 if COVER && let Some(c) = &mut self.coverage {
                     c.opcodes |= 1 << op.code() as u32;
                 }
+                #[cfg(debug_assertions)]
+                {
+                    if let Some(expected) = fuel_audit {
+                        assert_eq!(fuel, expected, "fuel charged off the opcode table");
+                    }
+                    fuel_audit = Some(fuel.wrapping_sub(u64::from(op.charges_fuel())));
+                }
                 match op {
                     // SAFETY: register operands are in the frame (see `r!`).
                     Op::Move { a, b } => unsafe {
@@ -1257,7 +1280,7 @@ impl Vm {
                     Op::Ge { a, b, c } => compare!(a, b, c, Cmp::Ge, >=),
                     Op::Jmp { off } => jump!(off),
                     Op::Loop { off } => {
-                        fuel!();
+                        charge!(Loop);
                         jump!(off);
                         osr!();
                     }
@@ -1318,7 +1341,7 @@ impl Vm {
                     Op::JmpNotGtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Gt, >),
                     Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
                     Op::Call { a, n } => {
-                        fuel!();
+                        charge!(Call);
                         self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         // Calls of Echo functions skip the general dispatch.
@@ -1332,7 +1355,7 @@ impl Vm {
                         }
                     }
                     Op::CallNative { a, f, n } => {
-                        fuel!();
+                        charge!(CallNative);
                         self.save_pc(pc);
                         let v = tri!(self.call_native(
                             f.native(),
@@ -1343,7 +1366,7 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::Invoke { a, m, n, ic } => {
-                        fuel!();
+                        charge!(Invoke);
                         self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         let ic = ic_slot!(ic);
@@ -1361,7 +1384,7 @@ impl Vm {
                         }
                     }
                     Op::SuperInvoke { a, m, n } => {
-                        fuel!();
+                        charge!(SuperInvoke);
                         self.save_pc(pc);
                         let method = tri!(self.super_method(self.top_frame().proto, m));
                         let slot = base + a.0 as usize;
@@ -1510,7 +1533,7 @@ impl Vm {
                             unreachable!("ForPrep checked the bounds")
                         };
                         // One unit per completed iteration, like every other loop.
-                        fuel!();
+                        charge!(ForLoop);
                         let next = i + 1;
                         r!(a) = Value::Int(next);
                         if next < e {

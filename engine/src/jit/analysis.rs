@@ -115,92 +115,21 @@ pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
     dirty_in
 }
 
-/// Instructions that store all registers (and reload what they write) on every path.
+/// Instructions that store all registers (and reload what they write) on every path: the
+/// safepoints on every path (`Safepoint::Always` in the opcode table).
 fn always_syncs(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::NewBox { .. }
-            | Op::Closure { .. }
-            | Op::Call { .. }
-            | Op::CallNative { .. }
-            | Op::Invoke { .. }
-            | Op::SuperInvoke { .. }
-            | Op::GetSuper { .. }
-            | Op::NewList { .. }
-            | Op::AppendList { .. }
-            | Op::NewMap { .. }
-            | Op::GetIndex { .. }
-            | Op::SetIndex { .. }
-            | Op::Class { .. }
-            | Op::IterPrep { .. }
-            | Op::IterNext { .. }
-    )
+    op.effects().safepoint == Safepoint::Always
 }
 
-/// The register an instruction writes in compiled code, if any.
+/// The register an instruction writes in compiled code outside a full sync, if any (an
+/// instruction that always syncs reloads what it writes from its slot).
 pub(crate) fn written_register(op: &Op) -> Option<Reg> {
-    match *op {
-        Op::Move { a, .. }
-        | Op::LoadNil { a }
-        | Op::LoadTrue { a }
-        | Op::LoadFalse { a }
-        | Op::LoadInt { a, .. }
-        | Op::LoadK { a, .. }
-        | Op::LoadNative { a, .. }
-        | Op::GetGlobal { a, .. }
-        | Op::GetUpval { a, .. }
-        | Op::GetBox { a, .. }
-        | Op::Add { a, .. }
-        | Op::Sub { a, .. }
-        | Op::Mul { a, .. }
-        | Op::Div { a, .. }
-        | Op::Mod { a, .. }
-        | Op::AddI { a, .. }
-        | Op::SubI { a, .. }
-        | Op::MulI { a, .. }
-        | Op::DivI { a, .. }
-        | Op::ModI { a, .. }
-        | Op::Neg { a, .. }
-        | Op::Not { a, .. }
-        | Op::Eq { a, .. }
-        | Op::Ne { a, .. }
-        | Op::Lt { a, .. }
-        | Op::Le { a, .. }
-        | Op::Gt { a, .. }
-        | Op::Ge { a, .. }
-        | Op::GetProp { a, .. }
-        | Op::ForLoop { a, .. } => Some(a),
-        _ => None,
-    }
+    op.write().filter(|_| !always_syncs(op)).map(Write::reg)
 }
 
 /// Where control can go after `op` at `pc` (errors excepted: error exits store everything).
 pub(crate) fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
-    let t = |off: Jump| target(pc, off);
-    let mut out = match *op {
-        Op::Jmp { off } | Op::Loop { off } => vec![t(off)],
-        Op::JmpIf { off, .. }
-        | Op::JmpIfNot { off, .. }
-        | Op::JmpNotEq { off, .. }
-        | Op::JmpNotNe { off, .. }
-        | Op::JmpNotLt { off, .. }
-        | Op::JmpNotLe { off, .. }
-        | Op::JmpNotGt { off, .. }
-        | Op::JmpNotGe { off, .. }
-        | Op::JmpNotEqI { off, .. }
-        | Op::JmpNotNeI { off, .. }
-        | Op::JmpNotLtI { off, .. }
-        | Op::JmpNotLeI { off, .. }
-        | Op::JmpNotGtI { off, .. }
-        | Op::JmpNotGeI { off, .. }
-        | Op::IterNext { off, .. }
-        | Op::ForPrep { off, .. }
-        | Op::ForLoop { off, .. } => vec![t(off), pc + 1],
-        Op::Return { .. } | Op::ReturnNil {} | Op::Throw { .. } => vec![],
-        _ => vec![pc + 1],
-    };
-    out.retain(|&s| s < n);
-    out
+    op.successors(pc, n)
 }
 
 impl RegSet {
@@ -212,32 +141,20 @@ impl RegSet {
 /// The registers an instruction may read. An over-approximation is harmless (it only keeps
 /// more registers live); the destination of a pure write is left out.
 fn read_registers(op: &Op, protos: &[std::rc::Rc<Proto>], out: &mut Vec<usize>) {
-    // The destination operand `a` of a pure write is not read (ForLoop reads the counter it
-    // writes); the same register may still be read as another operand.
-    let writes_a = written_register(op).is_some() && !matches!(op, Op::ForLoop { .. });
+    // The destination of a pure write is not read; the same register may still be read as
+    // another operand.
+    let skip = match op.write() {
+        Some(Write::Pure(_)) => OPCODES[op.code() as usize].dest,
+        _ => None,
+    };
     for (name, operand) in op.operands() {
         if let Operand::Reg(r) = operand
-            && !(writes_a && name == "a")
+            && Some(name) != skip
         {
             out.push(r.0 as usize);
         }
     }
-    // Register runs named by their first register.
-    let run = match *op {
-        Op::Call { a, n } | Op::Invoke { a, n, .. } | Op::SuperInvoke { a, n, .. } => {
-            Some((a.0 as usize, n.0 as usize + 1))
-        }
-        Op::CallNative { a, n, .. } => Some((a.0 as usize, n.0 as usize + 1)),
-        Op::NewList { b, n, .. } | Op::AppendList { b, n, .. } => {
-            Some((b.0 as usize, n.0 as usize))
-        }
-        Op::IterPrep { a }
-        | Op::IterNext { a, .. }
-        | Op::ForPrep { a, .. }
-        | Op::ForLoop { a, .. } => Some((a.0 as usize, 2)),
-        _ => None,
-    };
-    if let Some((first, len)) = run {
+    if let Some((first, len)) = op.register_run() {
         out.extend(first..first + len);
     }
     // A new closure takes the boxes of the variables it captures from their registers.
@@ -271,9 +188,7 @@ pub(crate) fn live_registers(proto: &Proto, protos: &[std::rc::Rc<Proto>]) -> Ve
             if let Some(h) = proto.handler_for(pc) {
                 live.union(&live_in[h.target as usize]);
             }
-            if let Some(w) = written_register(&op)
-                && !matches!(op, Op::ForLoop { .. })
-            {
+            if let Some(Write::Pure(w)) = op.write() {
                 live.remove(w.0 as usize);
             }
             reads.clear();
@@ -307,7 +222,7 @@ pub(crate) fn reachable(proto: &Proto, starts: &[usize]) -> Vec<bool> {
 
 /// The pc a jump at `pc` with offset `off` goes to.
 pub(crate) fn target(pc: usize, off: Jump) -> usize {
-    (pc as i64 + 1 + off.0 as i64) as usize
+    jump_target(pc, off)
 }
 
 #[cfg(test)]

@@ -290,6 +290,9 @@ struct Translator<'a> {
     objects: FxHashMap<Value, (u32, Value)>,
     /// Fuel left, kept in a variable and stored to the VM around calls and exits.
     fuel: Variable,
+    /// Whether the instruction being translated charged fuel (checked against the opcode
+    /// table).
+    fuel_charged: bool,
 }
 
 impl<'a> Translator<'a> {
@@ -341,6 +344,7 @@ impl<'a> Translator<'a> {
             terminated: false,
             objects: FxHashMap::default(),
             fuel,
+            fuel_charged: false,
         }
     }
 
@@ -799,6 +803,7 @@ impl<'a> Translator<'a> {
 
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
     fn charge_fuel(&mut self, pc: usize) {
+        self.fuel_charged = true;
         let f = self.b.use_var(self.fuel);
         let ok = self.b.create_block();
         let empty = self.shared_exit(true);
@@ -987,7 +992,14 @@ impl<'a> Translator<'a> {
                 self.facts.clear();
                 self.objects.clear();
             }
+            self.fuel_charged = false;
             self.op(pc, *op)?;
+            // The fuel points are the opcode table's, in every tier.
+            debug_assert!(
+                self.fuel_charged == op.charges_fuel() || cfg!(feature = "mutants"),
+                "{} at {pc}: fuel charged off the opcode table",
+                op.name()
+            );
         }
         if !self.terminated {
             return Err("code runs off its end".into());
