@@ -2,35 +2,14 @@
 //! precedence level are stored flat, so `1+1+...+1` of any length is one shallow node.
 //! Name-resolution slots (`Res`, `BindingId`, upvalue lists) are filled in by `resolver.rs`.
 
+// Spans are part of every node; the type lives with the rest of source positions.
+pub use crate::source::Span;
 use crate::source::with_stack;
-use crate::value::NativeId;
 
-/// A byte range in the source.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Span {
-    /// First byte.
-    pub start: u32,
-    /// One past the last byte.
-    pub end: u32,
-}
-
-impl Span {
-    /// A span from byte offsets (clamped to `u32`).
-    pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: start.min(u32::MAX as usize) as u32,
-            end: end.min(u32::MAX as usize) as u32,
-        }
-    }
-
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
-    }
-}
+/// A builtin function: its index in the builtin table the program is compiled against (the
+/// runtime's, see `Program::builtins` in the bytecode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BuiltinId(pub u16);
 
 /// A name as written, with its span.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +46,7 @@ pub enum Res {
     /// A top-level name, by global slot.
     Global(u32),
     /// A builtin function.
-    Builtin(NativeId),
+    Builtin(BuiltinId),
 }
 
 /// Where a function's captured variable comes from, in the enclosing function.

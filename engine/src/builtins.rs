@@ -5,8 +5,9 @@ use std::cmp::Ordering;
 
 use crate::error::{ErrorKind, RtError, RtResult, rt_err};
 use crate::heap::{Gc, Key, List, Map, Str};
-use crate::ops::{self, Cmp, checked_index, cmp_int_float, map_key};
-use crate::value::{NativeId, Value, format_float};
+use crate::ops::{Cmp, checked_index, cmp_int_float, map_key};
+use crate::text::{format_float, quote_into};
+use crate::value::{NativeId, Value};
 use crate::vm::Vm;
 
 /// A builtin's implementation.
@@ -35,6 +36,9 @@ macro_rules! builtins {
         pub static BUILTINS: &[Builtin] = &[
             $( Builtin { name: stringify!($name), min_args: $min, max_args: $max, doc: $doc, func: $func }, )*
         ];
+
+        /// The builtins' names, in table order: what the front end resolves names against.
+        pub const NAMES: &[&str] = &[ $( stringify!($name), )* ];
     };
 }
 
@@ -246,7 +250,7 @@ fn b_int(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
 
 fn quoted(s: &str) -> String {
     let mut out = String::new();
-    ops::quote_into(s, &mut out);
+    quote_into(s, &mut out);
     out
 }
 

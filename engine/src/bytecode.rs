@@ -7,6 +7,7 @@
 
 use std::rc::Rc;
 
+use crate::ast::BuiltinId;
 use crate::resolver::GlobalInfo;
 use crate::symbol::{Interner, Symbol};
 
@@ -44,18 +45,6 @@ pub struct IcIdx(pub u16);
 impl IcIdx {
     /// The operand of instructions that have no cache slot.
     pub const NONE: IcIdx = IcIdx(u16::MAX);
-}
-
-/// A builtin function, as an instruction operand (the index into `builtins::BUILTINS`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BuiltinId(pub u16);
-
-impl BuiltinId {
-    /// The builtin as a value payload.
-    #[inline]
-    pub fn native(self) -> crate::value::NativeId {
-        crate::value::NativeId(self.0 as u32)
-    }
 }
 
 /// One operand, typed, as the disassembler sees it.
@@ -648,6 +637,9 @@ pub struct Program {
     pub symbols: Interner,
     /// Global slots.
     pub globals: Vec<GlobalInfo>,
+    /// The names of the builtins, in the order of the builtin table that `BuiltinId`
+    /// operands index (the runtime's: `builtins::NAMES`).
+    pub builtins: &'static [&'static str],
     /// The entry point compiled last.
     pub main: ProtoId,
 }

@@ -13,7 +13,7 @@ use crate::ast::{self, *};
 use crate::bytecode::{Program, *};
 use crate::error::ErrorKind;
 use crate::resolver::{GlobalKind, Resolution};
-use crate::source::{CompileError, LineIndex, compile_error, with_stack};
+use crate::source::{CompileError, LineIndex, Span, compile_error, with_stack};
 
 /// Most registers one function may use.
 pub const MAX_REGS: usize = 65_000;
@@ -941,13 +941,7 @@ impl Compiler<'_> {
                 );
             }
             Res::Builtin(f) => {
-                self.emit(
-                    Op::LoadNative {
-                        a: dst,
-                        f: BuiltinId(f.0 as u16),
-                    },
-                    span,
-                );
+                self.emit(Op::LoadNative { a: dst, f }, span);
             }
             Res::Unresolved => unreachable!("the resolver resolves every name"),
         }
@@ -1114,11 +1108,7 @@ impl Compiler<'_> {
                 ..
             } => {
                 self.args(args)?;
-                Op::CallNative {
-                    a: base,
-                    f: BuiltinId(f.0 as u16),
-                    n,
-                }
+                Op::CallNative { a: base, f: *f, n }
             }
             _ => {
                 self.expr_to(callee, base)?;

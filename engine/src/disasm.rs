@@ -3,9 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::builtins;
 use crate::bytecode::*;
-use crate::ops::quote_into;
+use crate::text::{format_float, quote_into};
 
 /// Disassembles every prototype of `program`, entry point first, then in creation order.
 pub fn disassemble(program: &Program) -> String {
@@ -71,7 +70,7 @@ fn operand(program: &Program, p: &Proto, pc: usize, o: Operand) -> String {
                     let _ = write!(s, "({i})");
                 }
                 Const::Float(f) => {
-                    let _ = write!(s, "({})", crate::value::format_float(*f));
+                    let _ = write!(s, "({})", format_float(*f));
                 }
                 Const::Str(t) => {
                     s.push('(');
@@ -94,7 +93,10 @@ fn operand(program: &Program, p: &Proto, pc: usize, o: Operand) -> String {
         Operand::Sym(s) => format!(".{}", program.symbols.name(s)),
         Operand::Proto(id) => format!("proto {} ({})", id.0, program.proto(id).name),
         Operand::Class(c) => format!("class {} ({})", c.0, program.classes[c.0 as usize].name),
-        Operand::Native(f) => format!("builtin {}", builtins::name(f.native())),
+        Operand::Native(f) => {
+            let name = program.builtins.get(f.0 as usize).copied().unwrap_or("?");
+            format!("builtin {name}")
+        }
         Operand::Count(n) => n.0.to_string(),
         Operand::Ic(i) if i == IcIdx::NONE => "ic -".to_string(),
         Operand::Ic(i) => format!("ic {}", i.0),

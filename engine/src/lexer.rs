@@ -1,8 +1,8 @@
 //! The scanner: source text to tokens with byte spans. Every malformed input (bad character,
 //! unterminated string or comment, bad escape, out-of-range literal) is a `SyntaxError`.
 
-use crate::ast::Span;
 use crate::error::ErrorKind;
+use crate::source::Span;
 use crate::source::{CompileError, compile_error};
 
 /// A token kind (with its literal value, for literals and identifiers).

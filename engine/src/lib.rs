@@ -30,6 +30,7 @@ pub mod shape;
 pub mod source;
 pub mod stack;
 pub mod symbol;
+pub mod text;
 pub mod value;
 pub mod verify;
 pub mod visit;
@@ -126,7 +127,8 @@ fn compile_into(
     let lines = LineIndex::new(source);
     let place = |e: source::CompileError| e.place(source, &lines);
     let mut ast = parser::parse(source, limits.max_nesting).map_err(place)?;
-    let resolution = resolver::resolve(&mut ast, prior, repl).map_err(place)?;
+    let resolution = resolver::resolve(&mut ast, prior, repl, builtins::NAMES).map_err(place)?;
+    program.builtins = builtins::NAMES;
     let main = compiler::compile(program, &ast, &resolution, &lines, repl).map_err(place)?;
     program.main = main;
     Ok(main)

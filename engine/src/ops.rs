@@ -9,7 +9,8 @@ use rustc_hash::FxHashSet;
 
 use crate::error::{ErrorKind, RtError, RtResult, rt_err};
 use crate::heap::{Gc, Key, List, Map, Str, VALUE_BYTES};
-use crate::value::{Value, format_float};
+use crate::text::{format_float, quote_into};
+use crate::value::Value;
 use crate::vm::Vm;
 
 /// The arithmetic operators, for messages and dispatch.
@@ -634,27 +635,6 @@ pub fn shallow_equal(a: Value, b: Value) -> bool {
         }
         _ => false,
     }
-}
-
-/// Appends `s` in quotes, escaping `"`, `\` and control characters.
-pub fn quote_into(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            c if c.is_control() => {
-                use std::fmt::Write;
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// A repeat count for `*`: non-negative.

@@ -4,7 +4,7 @@
 use crate::ast::*;
 use crate::error::ErrorKind;
 use crate::lexer::{Tok, Token, lex};
-use crate::source::{CompileError, compile_error, with_stack};
+use crate::source::{CompileError, Span, compile_error, with_stack};
 
 /// Name of anonymous function literals in traces and disassembly.
 pub const ANON_FN_NAME: &str = "<anonymous>";

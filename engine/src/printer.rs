@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use crate::ast::*;
-use crate::value::format_float;
+use crate::text::{format_float, quote_into};
 
 /// The source text of `program`.
 pub fn print_program(program: &Program) -> String {
@@ -340,22 +340,7 @@ impl Printer {
     }
 
     fn string(&mut self, s: &str) {
-        self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\t' => self.out.push_str("\\t"),
-                '\r' => self.out.push_str("\\r"),
-                '\0' => self.out.push_str("\\0"),
-                c if c.is_control() => {
-                    let _ = write!(self.out, "\\u{{{:x}}}", c as u32);
-                }
-                c => self.out.push(c),
-            }
-        }
-        self.out.push('"');
+        quote_into(s, &mut self.out);
     }
 }
 

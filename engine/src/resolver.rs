@@ -5,9 +5,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::ast::*;
-use crate::builtins;
 use crate::error::ErrorKind;
-use crate::source::{CompileError, compile_error, with_stack};
+use crate::source::{CompileError, Span, compile_error, with_stack};
 
 /// What a global slot holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +69,9 @@ struct FnScope {
     in_method: bool,
 }
 
-struct Resolver {
+struct Resolver<'b> {
+    /// The builtin names, in the order of the builtin table (a name's index is its id).
+    builtins: &'b [&'b str],
     fns: Vec<FnScope>,
     captured: Vec<bool>,
     globals: Vec<GlobalInfo>,
@@ -84,8 +85,14 @@ struct Resolver {
 type RResult<T> = Result<T, CompileError>;
 
 /// Resolves `program` against the globals defined so far (`prior`, from
-/// [`initial_globals`] for a fresh program).
-pub fn resolve(program: &mut Program, prior: Vec<GlobalInfo>, repl: bool) -> RResult<Resolution> {
+/// [`initial_globals`] for a fresh program) and the builtins (`builtins`: their names, in
+/// the order of the runtime's builtin table).
+pub fn resolve(
+    program: &mut Program,
+    prior: Vec<GlobalInfo>,
+    repl: bool,
+    builtins: &[&str],
+) -> RResult<Resolution> {
     let global_index = prior
         .iter()
         .enumerate()
@@ -93,6 +100,7 @@ pub fn resolve(program: &mut Program, prior: Vec<GlobalInfo>, repl: bool) -> RRe
         .collect();
     let visible_vars = (0..prior.len() as u32).collect();
     let mut r = Resolver {
+        builtins,
         fns: vec![FnScope {
             kind: FnKind::Script,
             scopes: Vec::new(),
@@ -122,7 +130,15 @@ fn err<T>(kind: ErrorKind, msg: impl Into<String>, span: Span) -> RResult<T> {
     Err(compile_error(kind, msg, span))
 }
 
-impl Resolver {
+impl Resolver<'_> {
+    /// The builtin called `name`, if there is one.
+    fn builtin(&self, name: &str) -> Option<BuiltinId> {
+        self.builtins
+            .iter()
+            .position(|b| *b == name)
+            .map(|i| BuiltinId(i as u16))
+    }
+
     fn declare_globals(&mut self, stmts: &[Stmt]) -> RResult<()> {
         let mut seen: FxHashSet<&str> = FxHashSet::default();
         for stmt in stmts {
@@ -190,7 +206,7 @@ impl Resolver {
                         sup.span,
                     );
                 }
-                None if builtins::lookup(&sup.name).is_some() => {
+                None if self.builtin(&sup.name).is_some() => {
                     return err(
                         ErrorKind::NameError,
                         format!("superclass '{}' is not a class", sup.name),
@@ -306,7 +322,7 @@ impl Resolver {
                 return Ok(Res::Global(slot));
             }
         }
-        if let Some(id) = builtins::lookup(name) {
+        if let Some(id) = self.builtin(name) {
             return Ok(Res::Builtin(id));
         }
         err(

@@ -4,7 +4,6 @@
 //! and that no code can run off its end. The interpreter relies on it to access registers
 //! without bounds checks.
 
-use crate::builtins::BUILTINS;
 use crate::bytecode::*;
 
 /// Checks prototype `id` of `program`; the error names the first violation.
@@ -43,7 +42,7 @@ pub fn verify_proto(program: &Program, id: ProtoId) -> Result<(), String> {
                 Operand::Upval(u) => (u.0 as usize) < p.captures.len(),
                 Operand::Proto(q) => (q.0 as usize) < program.protos.len(),
                 Operand::Class(c) => (c.0 as usize) < program.classes.len(),
-                Operand::Native(f) => (f.0 as usize) < BUILTINS.len(),
+                Operand::Native(f) => (f.0 as usize) < program.builtins.len(),
                 Operand::Ic(i) => i == IcIdx::NONE || i.0 < p.ic_count,
             };
             if !ok {

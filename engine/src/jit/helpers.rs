@@ -6,7 +6,8 @@
 //! `STATUS_ERR` (or the documented error code). No Rust panic crosses into compiled code: each
 //! helper catches unwinding at its boundary and turns it into an `InternalError`.
 
-use crate::bytecode::{BuiltinId, ClassIdx, ProtoId};
+use crate::ast::BuiltinId;
+use crate::bytecode::{ClassIdx, ProtoId};
 use crate::error::{ErrorKind, RtError, RtResult};
 use crate::ops::{Arith, Cmp};
 use crate::symbol::Symbol;
