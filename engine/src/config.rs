@@ -1,5 +1,5 @@
 //! Engine configuration: which tier runs, the tiering thresholds and every engine limit, with
-//! their defaults, in one place.
+//! their defaults, and the compiling tier's fixed knobs, in one place.
 
 use std::fmt;
 use std::str::FromStr;
@@ -68,6 +68,19 @@ impl FromStr for Tier {
             })
     }
 }
+
+/// After this many compilations a function stays interpreted (a safety valve; a function is
+/// normally compiled at most twice: speculatively, then generically after a side exit).
+pub const MAX_COMPILATIONS: u32 = 4;
+
+/// Largest function (in bytecode instructions) the JIT compiles: Cranelift's compile time
+/// grows faster than linearly with function size, so very large functions (typically
+/// generated top-level code) stay interpreted.
+pub const MAX_JIT_INSTRUCTIONS: usize = 2_000;
+
+/// Bytes of compiled code kept per thread for reuse (`Config::share_code`); past it the
+/// store starts over (programs differ from case to case, so old entries rarely hit again).
+pub const SHARED_CODE_BYTES: usize = 64 << 20;
 
 /// Engine limits. All are counted in language units, so every tier hits them at exactly the
 /// same point; all raise errors that scripts cannot catch.

@@ -1,9 +1,8 @@
-//! Error kinds and the error values the engine reports: compile errors with a source position,
-//! runtime errors with a line and an Echo stack trace. Limits are kinds scripts cannot catch.
+//! Error kinds and the errors the engine reports to its host: compile errors with a source
+//! position, runtime errors with a line and an Echo stack trace. Limits are kinds scripts
+//! cannot catch.
 
 use std::fmt;
-
-use crate::value::Value;
 
 /// When an error kind arises and what may catch it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -161,48 +160,6 @@ impl EchoError {
     pub fn is_compile_error(&self) -> bool {
         self.span.is_some()
     }
-}
-
-/// A runtime error on its way up the VM, before line and trace are attached.
-#[derive(Debug)]
-pub struct RtError {
-    /// The kind.
-    pub kind: ErrorKind,
-    /// The message. For `Thrown`, filled in from `thrown` if the error escapes.
-    pub message: String,
-    /// The value given to `throw`, if this came from `throw`.
-    pub thrown: Option<Value>,
-}
-
-/// Result of a fallible runtime operation. The error is boxed to keep the `Ok` path small.
-pub type RtResult<T> = Result<T, Box<RtError>>;
-
-impl RtError {
-    /// A new runtime error.
-    #[cold]
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Box<RtError> {
-        Box::new(RtError {
-            kind,
-            message: message.into(),
-            thrown: None,
-        })
-    }
-
-    /// A `throw` of `value`.
-    #[cold]
-    pub fn thrown(value: Value) -> Box<RtError> {
-        Box::new(RtError {
-            kind: ErrorKind::Thrown,
-            message: String::new(),
-            thrown: Some(value),
-        })
-    }
-}
-
-/// Shorthand for building an `Err` of a runtime error.
-#[cold]
-pub fn rt_err<T>(kind: ErrorKind, message: impl Into<String>) -> RtResult<T> {
-    Err(RtError::new(kind, message))
 }
 
 #[cfg(test)]

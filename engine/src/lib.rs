@@ -9,43 +9,31 @@
 //! assert_eq!(outcome.result, Ok("\"done\"".to_string()));
 //! ```
 
-pub mod ast;
-pub mod builtins;
 pub mod bytecode;
-pub mod compiler;
 pub mod config;
 pub mod corpus;
-pub mod coverage;
-pub mod disasm;
 pub mod error;
-pub mod heap;
 #[cfg(feature = "jit")]
 pub mod jit;
-pub mod lexer;
-pub mod ops;
-pub mod parser;
-pub mod printer;
-pub mod resolver;
-pub mod shape;
+pub mod runtime;
 pub mod source;
-pub mod stack;
 pub mod symbol;
+pub mod syntax;
 pub mod text;
-pub mod value;
-pub mod verify;
-pub mod visit;
-pub mod vm;
 
 use std::time::{Duration, Instant};
 
 pub use config::{Config, Limits, OutputMode, Tier};
 pub use error::{EchoError, ErrorKind, TraceFrame};
-pub use heap::HeapStats;
-pub use value::Value;
+pub use runtime::heap::HeapStats;
+pub use runtime::value::Value;
 
+use bytecode::compiler;
 use bytecode::{Program, ProtoId};
+use runtime::builtins;
+use runtime::vm::Vm;
 use source::LineIndex;
-use vm::Vm;
+use syntax::{parser, resolver};
 
 /// What running a program produced: everything observable, identical in every tier.
 #[derive(Clone, Debug)]
@@ -81,8 +69,7 @@ pub struct FunctionStats {
     /// Times called.
     pub calls: u64,
     /// What the JIT did with it (tiers that compile).
-    #[cfg(feature = "jit")]
-    pub jit: Option<jit::FnJit>,
+    pub jit: Option<runtime::tiering::FnJit>,
 }
 
 /// Measurements of one run.
@@ -99,7 +86,7 @@ pub struct RunStats {
     /// Per-function counters, in prototype order.
     pub functions: Vec<FunctionStats>,
     /// What the run reached, when `Config::coverage` asked for it.
-    pub coverage: Option<coverage::Coverage>,
+    pub coverage: Option<runtime::coverage::Coverage>,
 }
 
 /// Compiles source text into a program (for `run_program`, the disassembler, tooling).
@@ -175,7 +162,7 @@ fn compile_failure(e: EchoError) -> Outcome {
 
 /// Runs an already compiled program.
 pub fn run_program(program: Program, config: &Config) -> Outcome {
-    let mut vm = Vm::new(config);
+    let mut vm = new_vm(config);
     let main = program.main;
     *vm.program_mut() = program;
     let start = Instant::now();
@@ -185,6 +172,30 @@ pub fn run_program(program: Program, config: &Config) -> Outcome {
     };
     let run_time = start.elapsed();
     finish(&mut vm, result, config.tier, run_time)
+}
+
+/// A VM for `config`, with the JIT as its code generator in tiers that compile.
+fn new_vm(config: &Config) -> Vm {
+    #[allow(unused_mut)]
+    let mut vm = Vm::new(config);
+    #[cfg(feature = "jit")]
+    if config.tier.compiles() {
+        vm.set_codegen(Box::new(jit::Jit::new(config)), config.profile);
+    }
+    vm
+}
+
+/// The JIT's runtime helpers, in table order (empty without the JIT), as `Coverage::helpers`
+/// numbers them.
+pub fn helper_names() -> Vec<&'static str> {
+    #[cfg(feature = "jit")]
+    {
+        jit::helper_names().into_iter().map(|(_, n)| n).collect()
+    }
+    #[cfg(not(feature = "jit"))]
+    {
+        Vec::new()
+    }
 }
 
 fn finish(
@@ -215,7 +226,6 @@ fn finish(
                 name: p.name.clone(),
                 line: p.line,
                 calls: vm.stats().calls[i],
-                #[cfg(feature = "jit")]
                 jit: vm.jit_stats(i),
             }
         })
@@ -245,7 +255,7 @@ pub struct Session {
 impl Session {
     /// A new, empty session.
     pub fn new(config: Config) -> Session {
-        let mut vm = Vm::new(&config);
+        let mut vm = new_vm(&config);
         vm.stable_globals = false;
         Session { vm, config }
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use echo_engine::bytecode::OPCODES;
-use echo_engine::{Limits, compile, disasm};
+use echo_engine::bytecode::disasm;
+use echo_engine::{Limits, compile};
 
 #[test]
 fn disassembly_matches_the_snapshots_and_covers_every_opcode() {

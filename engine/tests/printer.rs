@@ -5,9 +5,9 @@ use std::path::Path;
 
 use echo_engine::config::Tier;
 use echo_engine::corpus::{files, parse_expectations};
-use echo_engine::parser::parse;
-use echo_engine::printer::print_program;
 use echo_engine::run;
+use echo_engine::syntax::parser::parse;
+use echo_engine::syntax::printer::print_program;
 
 /// `text` with the number after every `line: ` (in printed `Error` objects) blanked out.
 fn without_lines(text: &str) -> String {

@@ -3,7 +3,7 @@
 //! is about really happened (compilation, OSR entry, side exit).
 #![cfg(feature = "jit")]
 
-use echo_engine::jit::FnState;
+use echo_engine::runtime::tiering::FnState;
 use echo_engine::{Config, ErrorKind, Outcome, Session, Tier, run};
 
 fn interp(src: &str) -> Outcome {
@@ -39,7 +39,7 @@ fn jit(src: &str) -> Outcome {
 }
 
 /// The JIT record of function `name`.
-fn fn_jit(o: &Outcome, name: &str) -> echo_engine::jit::FnJit {
+fn fn_jit(o: &Outcome, name: &str) -> echo_engine::runtime::tiering::FnJit {
     let f = o
         .stats
         .functions

@@ -8,8 +8,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use echo_engine::config::{Limits, Tier};
-use echo_engine::coverage::Coverage;
 use echo_engine::error::ErrorKind;
+use echo_engine::runtime::coverage::Coverage;
 use echo_engine::{Config, EchoError, Outcome};
 use serde::Serialize;
 

@@ -9,15 +9,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use echo_engine::ast::{
-    Binding, BindingId, Block, Expr, ExprKind, FnDecl, Ident, Program, Span, Stmt, StmtKind,
-};
 use echo_engine::corpus::{
     Expectation, config_comment, expectation_comments, parse_expectations, tiering_comment,
 };
-use echo_engine::parser::parse;
-use echo_engine::printer::print_program;
 use echo_engine::source::with_stack;
+use echo_engine::syntax::ast::{
+    Binding, BindingId, Block, Expr, ExprKind, FnDecl, Ident, Program, Span, Stmt, StmtKind,
+};
+use echo_engine::syntax::parser::parse;
+use echo_engine::syntax::printer::print_program;
 use echo_engine::{Limits, Outcome};
 
 /// Nesting limit for parsing the programs being reduced (the engine's default).

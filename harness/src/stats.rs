@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use echo_engine::coverage::Coverage;
+use echo_engine::runtime::coverage::Coverage;
 use serde::Serialize;
 
 use crate::generator::{Case, GENERATOR_VERSION};
@@ -184,7 +184,7 @@ impl Stats {
                 ),
             ]),
             opcodes: reached(self.coverage.opcodes()),
-            helpers: reached(self.coverage.helpers()),
+            helpers: reached(self.coverage.helpers(&echo_engine::helper_names())),
             builtins: reached(self.coverage.builtins()),
             error_kinds: Reach::of(
                 self.coverage

@@ -107,8 +107,8 @@ fn every_error_kind_can_be_generated_on_purpose() {
 /// where compiled code must not confuse a call's result with its callee (`f(x)(y)`).
 #[test]
 fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable() {
-    use echo_engine::ast::ExprKind as K;
-    use echo_engine::visit::{Role, program_exprs};
+    use echo_engine::syntax::ast::ExprKind as K;
+    use echo_engine::syntax::visit::{Role, program_exprs};
     use std::collections::BTreeMap;
 
     let numbered = |n: &str, prefix: &str| {
@@ -119,7 +119,7 @@ fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable
     let opts = Options::default();
     for seed in 0..300 {
         let case = generator::from_seed(seed, &opts);
-        let program = echo_engine::parser::parse(&case.source, 200).expect("parses");
+        let program = echo_engine::syntax::parser::parse(&case.source, 200).expect("parses");
         program_exprs(&program, &mut |e, role| {
             let shape = match (&e.kind, role) {
                 (K::Call { callee, .. }, _) => match &callee.kind {

@@ -8,9 +8,7 @@ use std::cell::RefCell;
 use cranelift_codegen::incremental_cache::CacheKvStore;
 use rustc_hash::FxHashMap;
 
-/// Bytes of cached code kept per thread; past it the store starts over (programs differ from
-/// case to case, so old entries rarely hit again).
-const BUDGET_BYTES: usize = 64 << 20;
+use crate::config::SHARED_CODE_BYTES;
 
 /// Cached compilation results, serialized by Cranelift, by the hash of their IR.
 #[derive(Default)]
@@ -25,7 +23,7 @@ impl CacheKvStore for CodeCache {
     }
 
     fn insert(&mut self, key: &[u8], val: Vec<u8>) {
-        if self.bytes + val.len() > BUDGET_BYTES {
+        if self.bytes + val.len() > SHARED_CODE_BYTES {
             self.entries.clear();
             self.bytes = 0;
         }

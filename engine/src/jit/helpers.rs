@@ -6,15 +6,16 @@
 //! `STATUS_ERR` (or the documented error code). No Rust panic crosses into compiled code: each
 //! helper catches unwinding at its boundary and turns it into an `InternalError`.
 
-use crate::ast::BuiltinId;
 use crate::bytecode::{ClassIdx, ProtoId};
-use crate::error::{ErrorKind, RtError, RtResult};
-use crate::ops::{Arith, Cmp};
+use crate::error::ErrorKind;
+use crate::runtime::error::{RtError, RtResult};
+use crate::runtime::ops::{Arith, Cmp};
+use crate::runtime::value::{NativeId, Value};
+use crate::runtime::vm::Vm;
 use crate::symbol::Symbol;
-use crate::value::{NativeId, Value};
-use crate::vm::Vm;
+use crate::syntax::ast::BuiltinId;
 
-use super::{STATUS_ERR, STATUS_OK};
+use crate::runtime::tiering::{STATUS_ERR, STATUS_OK};
 
 /// The one signature of every helper.
 pub(crate) type HelperFn = extern "C" fn(*mut Vm, u64, u64, u64, u64, u64) -> u64;
@@ -297,7 +298,7 @@ extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u6
     guard(vm, H::NewBox, |vm| {
         let r = vm
             .heap
-            .alloc(crate::heap::UpBox {
+            .alloc(crate::runtime::heap::UpBox {
                 value: std::cell::Cell::new(vm.stack.get(slot as usize)),
             })
             .map(|b| {
@@ -336,17 +337,19 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
 /// the captured variables' current values.
 fn copy_captures(
     vm: &mut Vm,
-    c: crate::heap::Gc<crate::heap::Closure>,
-) -> RtResult<crate::heap::Gc<crate::heap::Closure>> {
+    c: crate::runtime::heap::Gc<crate::runtime::heap::Closure>,
+) -> RtResult<crate::runtime::heap::Gc<crate::runtime::heap::Closure>> {
     let mut boxes = Vec::with_capacity(c.upvals().len());
     for b in c.upvals() {
         // No collection happens between these allocations (only safepoints collect).
-        boxes.push(vm.heap.alloc(crate::heap::UpBox {
+        boxes.push(vm.heap.alloc(crate::runtime::heap::UpBox {
             value: std::cell::Cell::new(b.value.get()),
         })?);
     }
-    vm.heap
-        .alloc(crate::heap::Closure::new(c.proto, boxes.into_boxed_slice()))
+    vm.heap.alloc(crate::runtime::heap::Closure::new(
+        c.proto,
+        boxes.into_boxed_slice(),
+    ))
 }
 
 /// Runs a frame the generic call path may have pushed. `pushed` is what the VM's call
@@ -368,7 +371,7 @@ extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u
 
 /// The `PowWraps` mutant's fast path: `pow` of two ints with a small exponent, wrapping.
 fn wrapping_pow(vm: &Vm, id: NativeId, at: usize, n: usize) -> Option<Value> {
-    if !mutant!(PowWraps) || n != 2 || crate::builtins::name(id) != "pow" {
+    if !mutant!(PowWraps) || n != 2 || crate::runtime::builtins::name(id) != "pow" {
         return None;
     }
     match (vm.stack.get(at), vm.stack.get(at + 1)) {
@@ -441,7 +444,7 @@ extern "C" fn echo_get_super(
                 let receiver = vm.stack.get(this as usize);
                 let bm = vm
                     .heap
-                    .alloc(crate::heap::BoundMethod { receiver, method })?;
+                    .alloc(crate::runtime::heap::BoundMethod { receiver, method })?;
                 vm.stack.set(dst as usize, Value::Method(bm));
                 vm.safepoint();
                 Ok(())
@@ -553,7 +556,7 @@ fn stale_field(vm: &Vm, o: Value, ic: Option<usize>) -> Option<Value> {
     let entry = vm.ics[ic?];
     match o {
         Value::Instance(inst)
-            if entry.shape != crate::shape::ShapeId::NONE
+            if entry.shape != crate::runtime::shape::ShapeId::NONE
                 && entry.method.is_none()
                 && inst.shape.get() != entry.shape
                 && (entry.slot as usize) < inst.field_count() =>
@@ -669,7 +672,14 @@ extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -
 }
 
 extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::SideExit, |vm| vm.side_exit(pc as u32))
+    let pc = pc as u32;
+    // The guarded instruction runs again, whole, in the interpreter.
+    let resume = if mutant!(SideExitSkipsInstruction) {
+        pc + 1
+    } else {
+        pc
+    };
+    guard(vm, H::SideExit, |vm| vm.side_exit(pc, resume))
 }
 
 extern "C" fn echo_exit_line(vm: *mut Vm, line: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {

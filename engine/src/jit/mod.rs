@@ -1,9 +1,11 @@
-//! The JIT tier: bytecode prototypes compiled to machine code with Cranelift, entered on
-//! hot calls or hot loops (OSR), leaving to the interpreter on a failed speculation.
+//! The JIT tier: bytecode prototypes compiled to machine code with Cranelift (`Jit`, the
+//! runtime's `CodeGen`). When to compile and how compiled code is entered and left is the
+//! runtime's (`runtime::tiering`); this room translates and compiles, and holds the helpers
+//! compiled code calls.
 //!
 //! Contract with the interpreter (see docs/ARCHITECTURE.md): compiled code shares the frame
-//! records and the register stack; every register write is also stored to its slot, so at
-//! any call or helper the slots hold the truth (precise GC, trivial side exits and OSR).
+//! records and the register stack, and at every safepoint (a helper or call) the slots hold
+//! the truth (precise GC, trivial side exits and OSR).
 
 /// Whether the deliberate bug `$m` (a `mutants::Mutant` variant) is active on this thread.
 /// Without the `mutants` feature it is the constant `false`, so mutated paths compile away.
@@ -36,90 +38,12 @@ use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, default_libcall_names};
 
-use crate::bytecode::ProtoId;
-use crate::config::Tier;
-use crate::stack::Frame;
-use crate::vm::Vm;
+use crate::bytecode::{Program, ProtoId};
+use crate::config::{Config, Tier};
+use crate::runtime::tiering::{CodeGen, Compiled, Mode};
+use crate::runtime::vm::Vm;
 
 pub(crate) use helpers::HELPERS;
-
-/// Status returned by compiled code and helpers: success.
-pub(crate) const STATUS_OK: u64 = 0;
-/// Status returned by compiled code and helpers: an error is pending in `Vm::pending`.
-pub(crate) const STATUS_ERR: u64 = 1;
-
-/// Compiled code: `(vm, frame base, entry, address of register 0, address of the frame
-/// record) -> status`, `entry` being 0 for a call or, in an OSR version, the loop header's pc
-/// plus 1. The caller has pushed the frame;
-/// on success the result is in the frame's return slot and the frame is popped; on error the
-/// frame is popped and recorded in the trace, and the error is in `Vm::pending`.
-pub(crate) type CompiledFn =
-    unsafe extern "C" fn(*mut Vm, u64, u64, *mut crate::value::Value, *mut Frame) -> u64;
-
-/// Whether and how a function is compiled.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FnState {
-    /// Runs in the interpreter (not hot yet).
-    Interpreted,
-    /// Compiled; entered at calls and loop headers.
-    Compiled,
-    /// Compilation was refused or failed; the function stays interpreted.
-    Failed(String),
-}
-
-/// What the JIT knows and measured about one prototype.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FnJit {
-    /// Current state.
-    pub state: FnState,
-    /// Times compiled (a side exit leads to one recompilation without speculation).
-    pub compilations: u32,
-    /// Of those, how many reused code compiled earlier from identical IR (`Config::share_code`).
-    pub shared: u32,
-    /// Whether the current code speculates (on operand types and object shapes).
-    pub speculative: bool,
-    /// Time spent compiling it, all compilations together.
-    pub compile_time: Duration,
-    /// Machine-code bytes of the current code.
-    pub code_bytes: usize,
-    /// Entries into compiled code at a loop header.
-    pub osr_entries: u64,
-    /// Address of the OSR version (entered only at loop headers), 0 if none.
-    pub osr_code: usize,
-    /// Why no OSR version could be compiled, if so.
-    pub osr_failed: Option<String>,
-    /// Failed speculations that resumed the interpreter.
-    pub side_exits: u64,
-    /// Time spent running this function's compiled code, with the compiled functions it
-    /// calls directly (they are not entered through the interpreter), but without the
-    /// interpreted code its helpers run. Measured only with `Config::profile`.
-    pub compiled_time: Duration,
-    /// The CLIF text of the last compilation, when CLIF capture is on.
-    pub clif: Option<String>,
-}
-
-impl Default for FnJit {
-    fn default() -> Self {
-        FnJit {
-            state: FnState::Interpreted,
-            compilations: 0,
-            shared: 0,
-            speculative: false,
-            compile_time: Duration::ZERO,
-            code_bytes: 0,
-            osr_entries: 0,
-            osr_code: 0,
-            osr_failed: None,
-            compiled_time: Duration::ZERO,
-            side_exits: 0,
-            clif: None,
-        }
-    }
-}
-
-/// After this many compilations a function stays interpreted (a safety valve; a function is
-/// normally compiled at most twice).
-const MAX_COMPILATIONS: u32 = 4;
 
 thread_local! {
     /// The host ISA, detected once per thread.
@@ -163,51 +87,19 @@ pub struct Jit {
     helper_ids: Vec<FuncId>,
     /// Why no code can be compiled at all (unsupported host), if so.
     unavailable: Option<String>,
-    /// Per-prototype state.
-    pub fns: Vec<FnJit>,
     /// Keep the CLIF text of every compilation (for `echo-lang clif`).
     pub capture_clif: bool,
     /// Keep the machine code disassembly of every compilation.
     pub capture_asm: bool,
     /// Reuse code compiled earlier on this thread from identical IR (`Config::share_code`).
     pub share_code: bool,
-    /// The disassembly of the last compilation, when captured.
-    last_asm: Option<String>,
-    /// Time accounting across tier switches, when `Config::profile` asked for it.
-    pub(crate) profile: Option<Profile>,
-}
-
-/// Who is running between two tier switches: the compiled code of a prototype (`Some`) or
-/// the interpreter (`None`), innermost last, and since when the innermost one is.
-pub(crate) struct Profile {
-    owners: Vec<Option<usize>>,
-    since: Instant,
-}
-
-impl Profile {
-    /// Accounting that starts in the interpreter, now.
-    pub(crate) fn new() -> Profile {
-        Profile {
-            owners: vec![None],
-            since: Instant::now(),
-        }
-    }
-
-    /// Charges the time since the last switch to whoever was running.
-    fn charge(&mut self, fns: &mut [FnJit]) {
-        let now = Instant::now();
-        if let Some(Some(i)) = self.owners.last()
-            && let Some(f) = fns.get_mut(*i)
-        {
-            f.compiled_time += now - self.since;
-        }
-        self.since = now;
-    }
+    /// Compilations so far (numbers the functions in the module).
+    compiled: u32,
 }
 
 impl Jit {
-    /// A compiler with an empty code module.
-    pub fn new() -> Jit {
+    /// A compiler with an empty code module, set up as `config` asks.
+    pub fn new(config: &Config) -> Jit {
         let isa = ISA.with(|isa| isa.clone());
         let (module, helper_ids, unavailable) = match isa {
             Ok(isa) => {
@@ -238,41 +130,11 @@ impl Jit {
             fctx: FunctionBuilderContext::new(),
             helper_ids,
             unavailable,
-            fns: Vec::new(),
             capture_clif: false,
             capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some(),
-            share_code: false,
-            last_asm: None,
-            profile: None,
+            share_code: config.share_code,
+            compiled: 0,
         }
-    }
-
-    /// With profiling on, switches the accounting to `owner` (a prototype's compiled code,
-    /// or the interpreter) until the matching `profile_leave`.
-    pub(crate) fn profile_enter(&mut self, owner: Option<usize>) {
-        if let Some(p) = &mut self.profile {
-            p.charge(&mut self.fns);
-            p.owners.push(owner);
-        }
-    }
-
-    /// Ends the innermost `profile_enter`.
-    pub(crate) fn profile_leave(&mut self) {
-        if let Some(p) = &mut self.profile {
-            p.charge(&mut self.fns);
-            p.owners.pop();
-        }
-    }
-
-    /// Grows the per-function table to `n` prototypes.
-    pub(crate) fn sync(&mut self, n: usize) {
-        self.fns.resize_with(n, FnJit::default);
-    }
-}
-
-impl Default for Jit {
-    fn default() -> Self {
-        Jit::new()
     }
 }
 
@@ -297,194 +159,19 @@ fn helper_signature(module: &JITModule, params: usize) -> ir::Signature {
     sig
 }
 
-/// How to compile a function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Speculate on operand types (from the interpreter's feedback) and object shapes (from
-    /// its inline caches), leaving to the interpreter when a guess fails.
-    Speculative,
-    /// No speculation: every path is handled in compiled code or a helper.
-    Generic,
-}
-
-impl Vm {
-    /// What the JIT knows about prototype `i` (without the CLIF text).
-    pub(crate) fn jit_stats(&self, i: usize) -> Option<FnJit> {
-        self.jit.as_ref().and_then(|j| j.fns.get(i)).map(|f| FnJit {
-            clif: None,
-            ..f.clone()
-        })
+impl CodeGen for Jit {
+    fn compile(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<Compiled, String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        self.compile_proto(vm, pid, mode, osr)
     }
-
-    /// Called when a frame for `pid` was pushed: compiles it if the tier says so.
-    pub(crate) fn on_call(&mut self, pid: ProtoId) {
-        let Some(jit) = &self.jit else { return };
-        let f = &jit.fns[pid.0 as usize];
-        if f.state != FnState::Interpreted {
-            return;
-        }
-        let hot = match self.tier {
-            Tier::Jit => true,
-            Tier::Tiered => self.stats.calls[pid.0 as usize] >= self.hot_calls as u64,
-            Tier::Interp => false,
-        };
-        if hot {
-            self.compile(pid);
-        }
-    }
-
-    /// Called at a loop back-edge of `pid` (tiered): counts it, compiles the function once
-    /// the loops are hot, and says whether compiled code can be entered now.
-    pub(crate) fn on_backedge(&mut self, pid: ProtoId) -> bool {
-        let i = pid.0 as usize;
-        self.backedges[i] = self.backedges[i].saturating_add(1);
-        if self.backedges[i] < self.hot_loops {
-            return false;
-        }
-        let Some(jit) = &self.jit else { return false };
-        let f = &jit.fns[i];
-        if f.osr_code == 0 && f.osr_failed.is_none() && !matches!(f.state, FnState::Failed(_)) {
-            self.compile_version(pid, true);
-        }
-        self.jit.as_ref().is_some_and(|j| j.fns[i].osr_code != 0)
-    }
-
-    /// Compiles `pid` (speculatively the first time, generically after a side exit).
-    pub(crate) fn compile(&mut self, pid: ProtoId) {
-        self.compile_version(pid, false);
-    }
-
-    /// Compiles the normal version of `pid` (entered at calls), or with `osr` the version
-    /// entered at loop headers. They are separate so that values loaded at an OSR entry,
-    /// whose types are unknown, do not weaken the code of the normal version.
-    fn compile_version(&mut self, pid: ProtoId, osr: bool) {
-        let Some(mut jit) = self.jit.take() else {
-            return;
-        };
-        let i = pid.0 as usize;
-        // Speculate until a speculation has failed once.
-        let mode = if jit.fns[i].side_exits == 0 {
-            Mode::Speculative
-        } else {
-            Mode::Generic
-        };
-        let result = if let Some(why) = &jit.unavailable {
-            Err(why.clone())
-        } else if jit.fns[i].compilations >= MAX_COMPILATIONS {
-            Err("recompiled too often".to_string())
-        } else {
-            // Compiling is neither interpreted nor compiled code's time.
-            jit.profile_enter(None);
-            let r = jit.compile_proto(self, pid, mode, osr);
-            jit.profile_leave();
-            r
-        };
-        match result {
-            Ok(entry) => {
-                if let Some(asm) = jit.last_asm.take() {
-                    let name = &self.program().protos[i].name;
-                    eprintln!(
-                        ";; compiled {name} ({mode:?}{}):\n{asm}",
-                        if osr { ", OSR" } else { "" }
-                    );
-                }
-                if osr {
-                    jit.fns[i].osr_code = entry;
-                } else {
-                    self.fn_info[i].entry = entry;
-                    jit.fns[i].state = FnState::Compiled;
-                }
-                jit.fns[i].speculative = mode == Mode::Speculative;
-            }
-            Err(reason) if osr => jit.fns[i].osr_failed = Some(reason),
-            Err(reason) => {
-                self.fn_info[i].entry = 0;
-                jit.fns[i].state = FnState::Failed(reason);
-            }
-        }
-        self.jit = Some(jit);
-    }
-
-    /// Runs the compiled code of the top frame `frame`: from its start, or with `osr` from
-    /// the loop header at that pc. Returns a status (`STATUS_OK` / `STATUS_ERR`).
-    pub(crate) fn run_compiled(&mut self, frame: Frame, osr: Option<u32>) -> u64 {
-        // Compiled code receives 0 for a normal entry and `pc + 1` for an OSR entry.
-        let (entry, entry_arg) = match osr {
-            None => (self.fn_info[frame.proto.0 as usize].entry, 0),
-            Some(pc) => {
-                let f =
-                    &mut self.jit.as_mut().expect("OSR needs the JIT").fns[frame.proto.0 as usize];
-                f.osr_entries += 1;
-                (f.osr_code, pc as u64 + 1)
-            }
-        };
-        debug_assert!(entry != 0, "only compiled functions are entered");
-        let regs = self.stack.ptr(frame.base as usize);
-        let record = self.frames.last_mut().expect("the frame to run is on top") as *mut Frame;
-        if let Some(jit) = &mut self.jit {
-            jit.profile_enter(Some(frame.proto.0 as usize));
-        }
-        let vm: *mut Vm = self;
-        let status = crate::source::with_stack(|| {
-            let limit = native_stack_limit();
-            // SAFETY: `vm` is the live VM (borrowed mutably by this call, and not used by this
-            // frame while the compiled code runs); the pointer is not retained past the call.
-            let saved = unsafe { std::mem::replace(&mut (*vm).native_limit, limit) };
-            // SAFETY: `entry` is the address of a finalized function compiled for this
-            // prototype by this VM's module with the `CompiledFn` signature; the frame it
-            // expects is on top of the frame stack with `base` set.
-            let status = unsafe {
-                let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
-                f(vm, frame.base as u64, entry_arg, regs, record)
-            };
-            // SAFETY: as above; compiled code has returned.
-            unsafe { (*vm).native_limit = saved };
-            status
-        });
-        if let Some(jit) = &mut self.jit {
-            jit.profile_leave();
-        }
-        status
-    }
-
-    /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
-    /// function is recompiled without speculation, then finishes the frame in the
-    /// interpreter. Returns a status.
-    pub(crate) fn side_exit(&mut self, pc: u32) -> u64 {
-        let f = *self.frames.last().expect("a compiled frame is running");
-        let i = f.proto.0 as usize;
-        if let Some(jit) = &mut self.jit {
-            jit.fns[i].side_exits += 1;
-            if jit.fns[i].speculative {
-                // Recompile (generic) at the next call or hot loop; this activation continues
-                // interpreted.
-                jit.fns[i].state = FnState::Interpreted;
-                jit.fns[i].osr_code = 0;
-                self.fn_info[i].entry = 0;
-            }
-        }
-        let fbase = self.fn_info[i].fbase as usize;
-        self.feedback[fbase + pc as usize] |= crate::vm::FB_NOT_INT;
-        let resume = if mutant!(SideExitSkipsInstruction) {
-            pc + 1
-        } else {
-            pc
-        };
-        self.frames.last_mut().expect("checked above").pc = resume;
-        self.run_top_frame()
-    }
-}
-
-/// Lowest stack address compiled code may call further from, on the current stack segment:
-/// below it, calls go through a helper that moves onto a fresh segment.
-fn native_stack_limit() -> usize {
-    let here = {
-        let probe = 0u8;
-        std::ptr::addr_of!(probe) as usize
-    };
-    let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
-    // Keep 128 KiB in reserve for helpers and the frames of the compiled code itself.
-    here.saturating_sub(remaining).saturating_add(128 * 1024)
 }
 
 /// The compiled form of one function, for `echo-lang clif`.
@@ -500,15 +187,14 @@ pub struct FunctionDump {
 
 /// Compiles every prototype of `program` (without speculation, as nothing has run yet) and
 /// returns its CLIF text, and optionally its machine code, in prototype order.
-pub fn clif_of_program(
-    program: crate::bytecode::Program,
-    config: &crate::Config,
-    asm: bool,
-) -> Vec<FunctionDump> {
-    compile_each(program, config, true, asm, |name, r, f, asm| FunctionDump {
+pub fn clif_of_program(program: Program, config: &Config, asm: bool) -> Vec<FunctionDump> {
+    compile_each(program, config, true, asm, |name, r, _| FunctionDump {
         name: name.to_string(),
-        clif: r.map(|_| f.clif.take().unwrap_or_default()),
-        asm,
+        clif: r
+            .as_ref()
+            .map(|c| c.clif.clone().unwrap_or_default())
+            .map_err(Clone::clone),
+        asm: r.ok().and_then(|c| c.asm),
     })
 }
 
@@ -524,45 +210,42 @@ pub struct CompiledFunction {
 /// Compiles every prototype of `program` (without speculation) and returns, in prototype
 /// order, each one's compile time and machine-code bytes. Used by the compile-time
 /// benchmarks.
-pub fn compile_program(
-    program: crate::bytecode::Program,
-    config: &crate::Config,
-) -> Vec<CompiledFunction> {
-    compile_each(program, config, false, false, |name, r, f, _| {
+pub fn compile_program(program: Program, config: &Config) -> Vec<CompiledFunction> {
+    compile_each(program, config, false, false, |name, r, time| {
         CompiledFunction {
             name: name.to_string(),
-            result: r.map(|_| (f.compile_time, f.code_bytes)),
+            result: r.map(|c| (time, c.code_bytes)),
         }
     })
 }
 
-/// Compiles each prototype of `program` in a fresh JIT-tier VM and maps the result, the
-/// function's JIT record and its disassembly (when `asm`) through `visit`.
+/// Compiles each prototype of `program` with a fresh compiler over a VM holding the program,
+/// and maps each result and its compile time through `visit`.
 fn compile_each<T>(
-    program: crate::bytecode::Program,
-    config: &crate::Config,
+    program: Program,
+    config: &Config,
     capture_clif: bool,
     asm: bool,
-    mut visit: impl FnMut(&str, Result<usize, String>, &mut FnJit, Option<String>) -> T,
+    mut visit: impl FnMut(&str, Result<Compiled, String>, Duration) -> T,
 ) -> Vec<T> {
-    let mut vm = Vm::new(&crate::Config {
+    let config = Config {
         tier: Tier::Jit,
         ..config.clone()
-    });
+    };
+    let mut vm = Vm::new(&config);
     *vm.program_mut() = program;
     if vm.sync_program().is_err() {
         return Vec::new();
     }
+    let mut jit = Jit::new(&config);
+    jit.capture_clif = capture_clif;
+    jit.capture_asm = asm;
     let mut out = Vec::new();
     for i in 0..vm.program().protos.len() {
         let name = vm.program().protos[i].name.clone();
-        let Some(mut jit) = vm.jit.take() else { break };
-        jit.capture_clif = capture_clif;
-        jit.capture_asm = asm;
-        let r = jit.compile_proto(&mut vm, ProtoId(i as u32), Mode::Generic, false);
-        let asm = jit.last_asm.take();
-        out.push(visit(&name, r, &mut jit.fns[i], asm));
-        vm.jit = Some(jit);
+        let start = Instant::now();
+        let r = jit.compile(&mut vm, ProtoId(i as u32), Mode::Generic, false);
+        out.push(visit(&name, r, start.elapsed()));
     }
     out
 }
@@ -577,15 +260,14 @@ pub fn helper_names() -> Vec<(String, &'static str)> {
 }
 
 impl Jit {
-    /// Translates and compiles one prototype; returns its entry address.
+    /// Translates and compiles one prototype.
     fn compile_proto(
         &mut self,
         vm: &mut Vm,
         pid: ProtoId,
         mode: Mode,
         osr: bool,
-    ) -> Result<usize, String> {
-        let start = Instant::now();
+    ) -> Result<Compiled, String> {
         let module = self.module.as_mut().ok_or("no code module")?;
         module.clear_context(&mut self.ctx);
         let mut sig = module.make_signature();
@@ -611,12 +293,13 @@ impl Jit {
             .then(|| self.ctx.func.display().to_string());
         // A unique readable name: `perf` (which makes cranelift-jit write /tmp/perf-PID.map)
         // then attributes samples to Echo functions.
+        self.compiled += 1;
         let name = format!(
             "echo:{}#{}{}.{}",
             vm.program.proto(pid).name,
             pid.0,
             if osr { ":osr" } else { "" },
-            self.fns[pid.0 as usize].compilations
+            self.compiled
         );
         let id = module
             .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
@@ -641,19 +324,18 @@ impl Jit {
             .collect();
         let code_bytes = code.code_buffer().len();
         let alignment = u64::from(code.buffer.alignment);
-        self.last_asm = code.vcode.clone();
+        let asm = code.vcode.clone();
         module
             .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
             .map_err(|e| format!("{e:?}"))?;
         module.clear_context(&mut self.ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
-        let entry = module.get_finalized_function(id) as usize;
-        let f = &mut self.fns[pid.0 as usize];
-        f.compilations += 1;
-        f.shared += u32::from(shared);
-        f.compile_time += start.elapsed();
-        f.code_bytes = code_bytes;
-        f.clif = clif;
-        Ok(entry)
+        Ok(Compiled {
+            entry: module.get_finalized_function(id) as usize,
+            code_bytes,
+            shared,
+            clif,
+            asm,
+        })
     }
 }

@@ -19,23 +19,22 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::bytecode::*;
-use crate::heap::layout;
-use crate::ops::{Arith, Cmp};
-use crate::resolver::GlobalKind;
-use crate::stack::{Frame, FrameStack, Stack};
-use crate::value::{Value as EchoValue, tag};
-use crate::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
+use crate::config::MAX_JIT_INSTRUCTIONS;
+use crate::runtime::heap::layout;
+use crate::runtime::ops::{Arith, Cmp};
+use crate::runtime::stack::{Frame, FrameStack, Stack};
+use crate::runtime::value::{Value as EchoValue, tag};
+use crate::runtime::vm::{FB_NOT_INT, FnInfo, Ic, Mirrors, Vm};
+use crate::syntax::resolver::GlobalKind;
 
-use super::Mode;
 use super::analysis::{
     RegSet, dirty_registers, live_registers, reachable, stored_at_write, successors, target,
     written_register,
 };
 use super::helpers::{H, arith_code, cmp_code};
+use crate::runtime::tiering::Mode;
 
 const I64: types::Type = types::I64;
-/// Largest function (in bytecode instructions) the JIT compiles.
-pub(crate) const MAX_INSTRUCTIONS: usize = 2_000;
 const F64: types::Type = types::F64;
 
 /// Byte offsets of VM fields that compiled code uses.
@@ -94,12 +93,13 @@ struct Input<'a> {
     ics: &'a [Ic],
     icb: usize,
     /// For `super`: the superclass method per symbol, if the classes exist already.
-    super_methods: FxHashMap<crate::symbol::Symbol, crate::heap::Gc<crate::heap::Closure>>,
+    super_methods:
+        FxHashMap<crate::symbol::Symbol, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
     /// Global slots that hold a function or class for the whole run.
     globals_kind: Vec<GlobalKind>,
     /// The closure each function global holds now, when globals can no longer change
     /// (top-level functions are constants outside the REPL).
-    fn_globals: FxHashMap<u32, crate::heap::Gc<crate::heap::Closure>>,
+    fn_globals: FxHashMap<u32, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
     /// Arity and register count of every prototype (for calls to known functions).
     proto_shapes: Vec<(u32, u32)>,
     /// For an OSR version compiled while the interpreter waits at a loop header: that
@@ -145,9 +145,9 @@ pub(crate) fn translate(
     let proto = std::rc::Rc::clone(vm.program().proto(pid));
     // Cranelift's time grows faster than linearly with function size; very large
     // functions (typically generated top-level code) stay interpreted.
-    if proto.code.len() > MAX_INSTRUCTIONS {
+    if proto.code.len() > MAX_JIT_INSTRUCTIONS {
         return Err(format!(
-            "function too large to compile ({} instructions, limit {MAX_INSTRUCTIONS})",
+            "function too large to compile ({} instructions, limit {MAX_JIT_INSTRUCTIONS})",
             proto.code.len()
         ));
     }

@@ -1,7 +1,7 @@
 //! Constructors for syntax-tree nodes, so that generator code reads like the Echo it builds.
 //! Spans are empty and names unresolved: trees are printed and parsed again before running.
 
-use echo_engine::ast::*;
+use echo_engine::syntax::ast::*;
 
 fn e(kind: ExprKind) -> Expr {
     Expr {

@@ -4,7 +4,7 @@
 //! and fields, and is called from wherever it lands: `f(x)(y)`, `o.m()(z)`, `xs[i](z)`,
 //! `m["k"](z)`, `o.field(z)`, `(o.m)(z)`.
 
-use echo_engine::ast::{BinOp, Expr};
+use echo_engine::syntax::ast::{BinOp, Expr};
 
 use super::Gen;
 use super::build::*;

@@ -2,7 +2,7 @@
 //! every value the type admits: divisors are made positive, products bounded, indices reduced
 //! modulo a length that is never zero, map reads limited to keys every map holds.
 
-use echo_engine::ast::{BinOp, Expr, UnOp};
+use echo_engine::syntax::ast::{BinOp, Expr, UnOp};
 
 use super::build::*;
 use super::callable::CALLABLE_COST;

@@ -2,8 +2,8 @@
 //! in a function called from a hot loop and triggered after warm-up (so it usually fails in
 //! compiled code), caught by a `try` or not. Engine limits come with small limits for the case.
 
-use echo_engine::ast::{BinOp, Expr, Stmt, UnOp};
 use echo_engine::error::ErrorKind;
+use echo_engine::syntax::ast::{BinOp, Expr, Stmt, UnOp};
 
 use super::Gen;
 use super::build::*;

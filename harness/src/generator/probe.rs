@@ -3,7 +3,7 @@
 //! (overflow or not, an index at -1, inside, or at the length, a key present or missing),
 //! so hot code meets both outcomes and every error path runs in compiled code.
 
-use echo_engine::ast::{BinOp, Expr, Stmt, UnOp};
+use echo_engine::syntax::ast::{BinOp, Expr, Stmt, UnOp};
 
 use super::Gen;
 use super::build::*;

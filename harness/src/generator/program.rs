@@ -2,7 +2,7 @@
 //! any body is generated, so every body knows every signature), then the top-level driver
 //! that calls them hot, flips argument types after warm-up and prints checksums.
 
-use echo_engine::ast::{BinOp, Expr, Program, Stmt};
+use echo_engine::syntax::ast::{BinOp, Expr, Program, Stmt};
 
 use super::build::*;
 use super::types::{ClassInfo, FnInfo, MethodInfo, Ty};
@@ -657,7 +657,7 @@ impl Gen<'_, '_> {
         params: &[Ty],
         recursive: bool,
         i: Option<&str>,
-    ) -> Vec<echo_engine::ast::Expr> {
+    ) -> Vec<echo_engine::syntax::ast::Expr> {
         let mut out = Vec::new();
         for (k, t) in params.iter().enumerate() {
             if k == 0 && recursive {
@@ -686,7 +686,11 @@ impl Gen<'_, '_> {
 
     /// Arguments of the same call after warm-up, with floats for numbers and the last
     /// subclass for instances.
-    fn flipped_args(&mut self, params: &[Ty], recursive: bool) -> Vec<echo_engine::ast::Expr> {
+    fn flipped_args(
+        &mut self,
+        params: &[Ty],
+        recursive: bool,
+    ) -> Vec<echo_engine::syntax::ast::Expr> {
         let mut out = Vec::new();
         for (k, t) in params.iter().enumerate() {
             let a = match t {

@@ -1,7 +1,7 @@
 //! Statements: declarations, assignments of every kind of place, control flow with bounded
 //! loops, exceptions, closures and calls made for their effects.
 
-use echo_engine::ast::{BinOp, Expr, Stmt};
+use echo_engine::syntax::ast::{BinOp, Expr, Stmt};
 
 use super::Gen;
 use super::build::*;
@@ -338,12 +338,13 @@ impl Gen<'_, '_> {
             [1, 2, 4][self.pick(3)]
         };
         // `s..s + n` from a leaf read twice (both reads agree), else a literal range.
-        let (start, end, range) = if matches!(start.kind, echo_engine::ast::ExprKind::Name { .. }) {
-            (start.clone(), bin(BinOp::Add, start, int(trips)), None)
-        } else {
-            let s = self.range(-3, 3);
-            (int(s), int(s + trips), Some((s, s + trips)))
-        };
+        let (start, end, range) =
+            if matches!(start.kind, echo_engine::syntax::ast::ExprKind::Name { .. }) {
+                (start.clone(), bin(BinOp::Add, start, int(trips)), None)
+            } else {
+                let s = self.range(-3, 3);
+                (int(s), int(s + trips), Some((s, s + trips)))
+            };
         self.scopes.push();
         match range {
             Some((lo, hi)) => self.scopes.add_counter(&i, lo, hi),
@@ -562,7 +563,7 @@ impl Gen<'_, '_> {
         let ret = self.simple_type();
         let s = self.sig(ps, ret);
         let lit = self.closure(s);
-        let echo_engine::ast::ExprKind::Fn(decl) = &lit.kind else {
+        let echo_engine::syntax::ast::ExprKind::Fn(decl) = &lit.kind else {
             unreachable!("closure() builds a function literal");
         };
         let fname = self.fresh("lf");

@@ -11,10 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use echo_engine::bytecode::disasm;
 use echo_engine::source::render_error;
-use echo_engine::{
-    Config, EchoError, Limits, Outcome, OutputMode, Tier, compile_bytes, disasm, run_bytes,
-};
+use echo_engine::{Config, EchoError, Limits, Outcome, OutputMode, Tier, compile_bytes, run_bytes};
 
 /// Exit code for a successful run.
 const EXIT_OK: u8 = 0;
@@ -241,7 +240,7 @@ impl JitColumns {
 
 #[cfg(feature = "jit")]
 fn jit_columns(f: &echo_engine::FunctionStats) -> JitColumns {
-    use echo_engine::jit::FnState;
+    use echo_engine::runtime::tiering::FnState;
     let Some(j) = &f.jit else {
         return JitColumns::interpreted();
     };

@@ -4,8 +4,10 @@
 
 use std::process::ExitCode;
 
+use echo_engine::bytecode::disasm;
+use echo_engine::runtime::builtins;
 use echo_engine::source::render_error;
-use echo_engine::{Config, Session, builtins, disasm, is_incomplete};
+use echo_engine::{Config, Session, is_incomplete};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;

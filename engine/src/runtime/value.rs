@@ -1,7 +1,7 @@
 //! The Echo value: a 16-byte tagged representation shared bit-for-bit by the interpreter
 //! and compiled code (tag byte at offset 0, payload at offset 8), plus the one float printer.
 
-use crate::heap::{BoundMethod, Class, Closure, Gc, Instance, List, Map, Str, UpBox};
+use crate::runtime::heap::{BoundMethod, Class, Closure, Gc, Instance, List, Map, Str, UpBox};
 
 /// Index of a native builtin function (see `builtins.rs`).
 ///
@@ -10,7 +10,7 @@ use crate::heap::{BoundMethod, Class, Closure, Gc, Instance, List, Map, Str, UpB
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NativeId(pub u32);
 
-impl crate::ast::BuiltinId {
+impl crate::syntax::ast::BuiltinId {
     /// The builtin as a value payload.
     #[inline]
     pub fn native(self) -> NativeId {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::ast::*;
+use crate::syntax::ast::*;
 use crate::text::{format_float, quote_into};
 
 /// The source text of `program`.
@@ -347,7 +347,7 @@ impl Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::parse;
+    use crate::syntax::parser::parse;
 
     fn round(src: &str) -> String {
         let p = parse(src, 200).expect("test source parses");

@@ -7,11 +7,12 @@ use std::cmp::Ordering;
 
 use rustc_hash::FxHashSet;
 
-use crate::error::{ErrorKind, RtError, RtResult, rt_err};
-use crate::heap::{Gc, Key, List, Map, Str, VALUE_BYTES};
+use crate::error::ErrorKind;
+use crate::runtime::error::{RtError, RtResult, rt_err};
+use crate::runtime::heap::{Gc, Key, List, Map, Str, VALUE_BYTES};
+use crate::runtime::value::Value;
+use crate::runtime::vm::Vm;
 use crate::text::{format_float, quote_into};
-use crate::value::Value;
-use crate::vm::Vm;
 
 /// The arithmetic operators, for messages and dispatch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,7 +372,7 @@ impl Vm {
         let len = entries.len() + 1;
         drop(entries);
         self.check_list_len(len)?;
-        self.heap.charge(crate::heap::MAP_ENTRY_BYTES)?;
+        self.heap.charge(crate::runtime::heap::MAP_ENTRY_BYTES)?;
         map.entries.borrow_mut().insert(key, v);
         Ok(())
     }
@@ -484,7 +485,7 @@ impl Vm {
             Text(&'static str),
             ListAt(Gc<List>, usize),
             MapAt(Gc<Map>, usize),
-            FieldsAt(Gc<crate::heap::Instance>, usize),
+            FieldsAt(Gc<crate::runtime::heap::Instance>, usize),
             Leave(usize),
         }
         if let (Value::Str(s), false) = (v, quote_top) {
@@ -578,7 +579,7 @@ impl Vm {
                     }
                     Value::Func(c) => {
                         let name = &self.program.proto(c.proto).name;
-                        if name == crate::parser::ANON_FN_NAME {
+                        if name == crate::syntax::parser::ANON_FN_NAME {
                             out.push_str("<fn>");
                         } else {
                             out.push_str("<fn ");
@@ -588,7 +589,7 @@ impl Vm {
                     }
                     Value::Native(id) => {
                         out.push_str("<builtin ");
-                        out.push_str(crate::builtins::name(id));
+                        out.push_str(crate::runtime::builtins::name(id));
                         out.push('>');
                     }
                     Value::Class(c) => {

@@ -10,10 +10,11 @@ use indexmap::IndexMap;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::bytecode::ProtoId;
-use crate::error::{ErrorKind, RtError, RtResult};
-use crate::shape::ShapeId;
+use crate::error::ErrorKind;
+use crate::runtime::error::{RtError, RtResult};
+use crate::runtime::shape::ShapeId;
+use crate::runtime::value::Value;
 use crate::symbol::Symbol;
-use crate::value::Value;
 
 /// Which kind of object a header belongs to; decides how the sweeper frees it.
 #[repr(u8)]

@@ -2,9 +2,9 @@
 //! (`Config::coverage`), for harnesses that measure how much of the engine their programs
 //! exercise; the interpreter then runs a copy of its dispatch loop that records each opcode.
 
-use crate::builtins::BUILTINS;
 use crate::bytecode::OPCODES;
 use crate::error::ErrorKind;
+use crate::runtime::builtins::BUILTINS;
 
 /// Reached opcodes (interpreted), helpers (called from compiled code) and builtins, as bit
 /// sets indexed like `OPCODES`, the JIT's helper table and `BUILTINS`.
@@ -12,7 +12,7 @@ use crate::error::ErrorKind;
 pub struct Coverage {
     /// Bit `i`: opcode `OPCODES[i]` was interpreted.
     pub opcodes: u128,
-    /// Bit `i`: helper `i` (see [`helper_names`]) was called.
+    /// Bit `i`: helper `i` of the JIT's helper table (`crate::helper_names()`) was called.
     pub helpers: u64,
     /// Bit `i`: builtin `BUILTINS[i]` was called.
     pub builtins: u64,
@@ -50,9 +50,10 @@ impl Coverage {
             .collect()
     }
 
-    /// Helper names, each with whether it was reached (empty without the JIT).
-    pub fn helpers(&self) -> Vec<(&'static str, bool)> {
-        helper_names()
+    /// Helper names (the JIT's helper table, `crate::helper_names()`), each with whether it
+    /// was reached.
+    pub fn helpers(&self, names: &[&'static str]) -> Vec<(&'static str, bool)> {
+        names
             .iter()
             .enumerate()
             .map(|(i, n)| (*n, self.helpers & (1 << i) != 0))
@@ -69,29 +70,13 @@ impl Coverage {
     }
 }
 
-/// The JIT's runtime helpers, in table order.
-pub fn helper_names() -> Vec<&'static str> {
-    #[cfg(feature = "jit")]
-    {
-        crate::jit::helper_names()
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect()
-    }
-    #[cfg(not(feature = "jit"))]
-    {
-        Vec::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::{Config, Tier};
 
     #[test]
     fn every_helper_fits_the_bit_set() {
-        assert!(helper_names().len() <= 64);
+        assert!(crate::helper_names().len() <= 64);
     }
 
     #[test]
@@ -129,7 +114,7 @@ mod tests {
         {
             let c = reached(Tier::Jit, true).expect("coverage was asked for");
             let helpers: Vec<_> = c
-                .helpers()
+                .helpers(&crate::helper_names())
                 .into_iter()
                 .filter(|h| h.1)
                 .map(|h| h.0)

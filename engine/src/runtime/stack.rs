@@ -20,8 +20,8 @@
 use std::mem::MaybeUninit;
 
 use crate::bytecode::ProtoId;
-use crate::heap::{Closure, Gc};
-use crate::value::Value;
+use crate::runtime::heap::{Closure, Gc};
+use crate::runtime::value::Value;
 
 /// The register stack.
 #[repr(C)]

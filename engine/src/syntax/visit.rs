@@ -3,8 +3,8 @@
 //! its checks) walk through `Expr::children`, `Stmt::children` or `walk_exprs` instead of
 //! matching every kind themselves, so a new kind of node is added in one place.
 
-use crate::ast::{Block, Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 use crate::source::with_stack;
+use crate::syntax::ast::{Block, Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 
 /// How a node uses a child expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,7 +186,7 @@ pub fn any_expr(e: &Expr, p: &mut dyn FnMut(&Expr) -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parser::parse;
+    use crate::syntax::parser::parse;
 
     fn exprs(src: &str) -> Vec<(String, Role)> {
         let p = parse(src, 200).expect("parses");
@@ -258,7 +258,7 @@ mod tests {
                 })
             }
         });
-        let printed = crate::printer::print_program(&p);
+        let printed = crate::syntax::printer::print_program(&p);
         assert_eq!(printed.trim(), "print(7, 7);");
     }
 }

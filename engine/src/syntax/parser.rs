@@ -1,10 +1,10 @@
 //! Recursive-descent parser: tokens to the syntax tree. Nesting (parentheses, blocks, unary
 //! operators, postfix chains) is counted and limited, so no input can exhaust the host stack.
 
-use crate::ast::*;
 use crate::error::ErrorKind;
-use crate::lexer::{Tok, Token, lex};
 use crate::source::{CompileError, Span, compile_error, with_stack};
+use crate::syntax::ast::*;
+use crate::syntax::lexer::{Tok, Token, lex};
 
 /// Name of anonymous function literals in traces and disassembly.
 pub const ANON_FN_NAME: &str = "<anonymous>";

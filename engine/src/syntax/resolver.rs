@@ -4,9 +4,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::ast::*;
 use crate::error::ErrorKind;
 use crate::source::{CompileError, Span, compile_error, with_stack};
+use crate::syntax::ast::*;
 
 /// What a global slot holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,12 +3,13 @@
 
 use std::cmp::Ordering;
 
-use crate::error::{ErrorKind, RtError, RtResult, rt_err};
-use crate::heap::{Gc, Key, List, Map, Str};
-use crate::ops::{Cmp, checked_index, cmp_int_float, map_key};
+use crate::error::ErrorKind;
+use crate::runtime::error::{RtError, RtResult, rt_err};
+use crate::runtime::heap::{Gc, Key, List, Map, Str};
+use crate::runtime::ops::{Cmp, checked_index, cmp_int_float, map_key};
+use crate::runtime::value::{NativeId, Value};
+use crate::runtime::vm::Vm;
 use crate::text::{format_float, quote_into};
-use crate::value::{NativeId, Value};
-use crate::vm::Vm;
 
 /// A builtin's implementation.
 pub type NativeFn = fn(&mut Vm, &[Value]) -> RtResult<Value>;
@@ -445,7 +446,7 @@ fn b_insert(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
         );
     };
     vm.check_list_len(len + 1)?;
-    vm.heap.charge(crate::heap::VALUE_BYTES)?;
+    vm.heap.charge(crate::runtime::heap::VALUE_BYTES)?;
     l.items.borrow_mut().insert(i, args[2]);
     Ok(Value::Nil)
 }

@@ -8,16 +8,17 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
-use crate::builtins;
 use crate::bytecode::*;
 use crate::config::{Config, Limits, OutputMode, Tier};
-use crate::error::{EchoError, ErrorKind, RtError, RtResult, TraceFrame, rt_err};
-use crate::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
-use crate::ops::{self, Arith, Cmp};
-use crate::shape::{ShapeId, Shapes};
-use crate::stack::{Frame, FrameStack, Stack, copy_value};
+use crate::error::{EchoError, ErrorKind, TraceFrame};
+use crate::runtime::builtins;
+use crate::runtime::error::{RtError, RtResult, rt_err};
+use crate::runtime::heap::{BoundMethod, Class, Closure, Gc, Heap, HeapStats, Instance, UpBox};
+use crate::runtime::ops::{self, Arith, Cmp};
+use crate::runtime::shape::{ShapeId, Shapes};
+use crate::runtime::stack::{Frame, FrameStack, Stack, copy_value};
+use crate::runtime::value::{NativeId, Value};
 use crate::symbol::{self, Symbol};
-use crate::value::{NativeId, Value};
 
 /// One inline-cache entry of a property or method instruction. It applies to instances
 /// whose shape is `shape` (a shape determines the class, so also every method lookup).
@@ -107,7 +108,7 @@ pub struct Vm {
     /// Call information per prototype.
     pub(crate) fn_info: Vec<FnInfo>,
     /// What this run reached, when asked to record it.
-    pub(crate) coverage: Option<Box<crate::coverage::Coverage>>,
+    pub(crate) coverage: Option<Box<crate::runtime::coverage::Coverage>>,
     /// Type feedback of all prototypes, one byte per instruction, concatenated.
     pub(crate) feedback: Vec<u8>,
     /// Table addresses for compiled code.
@@ -123,9 +124,8 @@ pub struct Vm {
     pub(crate) hot_loops: u32,
     /// Loop back-edges taken per prototype (tiered).
     pub(crate) backedges: Vec<u32>,
-    /// The compiler, for tiers that compile.
-    #[cfg(feature = "jit")]
-    pub(crate) jit: Option<Box<crate::jit::Jit>>,
+    /// The compiling tier, for tiers that compile (given by the host: `set_codegen`).
+    pub(crate) tiering: Option<Box<crate::runtime::tiering::Tiering>>,
     /// Inline caches of all prototypes, concatenated.
     pub(crate) ics: Vec<Ic>,
     /// Start of each prototype's inline caches in `ics`.
@@ -163,7 +163,7 @@ impl Vm {
         let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
         let mut shapes = Shapes::default();
         let name = heap
-            .alloc_str(crate::resolver::ERROR_CLASS_NAME)
+            .alloc_str(crate::syntax::resolver::ERROR_CLASS_NAME)
             .expect("a fresh heap has room");
         let error_class = heap
             .alloc(Class {
@@ -199,13 +199,7 @@ impl Vm {
             hot_calls: config.hot_calls.max(1),
             hot_loops: config.hot_loops.max(1),
             backedges: Vec::new(),
-            #[cfg(feature = "jit")]
-            jit: config.tier.compiles().then(|| {
-                let mut jit = crate::jit::Jit::new();
-                jit.profile = config.profile.then(crate::jit::Profile::new);
-                jit.share_code = config.share_code;
-                Box::new(jit)
-            }),
+            tiering: None,
             class_objs: Vec::new(),
             error_class,
             shapes,
@@ -269,7 +263,8 @@ impl Vm {
         }
         self.backedges.resize(self.program.protos.len(), 0);
         for i in self.stats.calls.len()..self.program.protos.len() {
-            if let Err(e) = crate::verify::verify_proto(&self.program, ProtoId(i as u32)) {
+            if let Err(e) = crate::bytecode::verify::verify_proto(&self.program, ProtoId(i as u32))
+            {
                 panic!("the compiler emitted invalid bytecode: {e}");
             }
         }
@@ -280,9 +275,9 @@ impl Vm {
             self.globals
                 .resize(self.program.globals.len(), Value::Undef);
         }
-        #[cfg(feature = "jit")]
-        if let Some(jit) = &mut self.jit {
-            jit.sync(self.program.protos.len());
+        if let Some(t) = &mut self.tiering {
+            t.fns
+                .resize_with(self.program.protos.len(), Default::default);
         }
         self.mirrors = Mirrors {
             fn_info: self.fn_info.as_ptr(),
@@ -701,7 +696,7 @@ impl Vm {
             inst.set_field(i as usize, v);
             return Ok(());
         }
-        self.heap.charge(crate::heap::VALUE_BYTES)?;
+        self.heap.charge(crate::runtime::heap::VALUE_BYTES)?;
         let next = self.shapes.with_field(shape, m);
         if let Some(ic) = ic {
             let slot = inst.field_count() as u32;
@@ -1578,28 +1573,6 @@ impl Vm {
         )
     }
 
-    /// Runs the top frame (just pushed, or resumed at its saved pc) until it returns, for
-    /// callers outside the dispatch loop (compiled code and its helpers). Returns a status;
-    /// an error is left in `pending`, the frame having been unwound.
-    #[cfg(feature = "jit")]
-    pub(crate) fn run_top_frame(&mut self) -> u64 {
-        let depth = self.frames.len() - 1;
-        if let Some(jit) = &mut self.jit {
-            jit.profile_enter(None);
-        }
-        let result = crate::source::with_stack(|| self.execute(depth));
-        if let Some(jit) = &mut self.jit {
-            jit.profile_leave();
-        }
-        match result {
-            Ok(_) => crate::jit::STATUS_OK,
-            Err(e) => {
-                self.pending = Some(e);
-                crate::jit::STATUS_ERR
-            }
-        }
-    }
-
     /// What the dispatch loop does after compiled code ran frame `ret`'s callee: `Some` to
     /// return from `execute`, `None` to continue with the (new) top frame.
     #[cfg(feature = "jit")]
@@ -1609,7 +1582,7 @@ impl Vm {
         ret: usize,
         entry_depth: usize,
     ) -> Option<RtResult<Value>> {
-        if status == crate::jit::STATUS_OK {
+        if status == crate::runtime::tiering::STATUS_OK {
             return (self.frames.len() <= entry_depth).then(|| Ok(self.stack.get(ret)));
         }
         let err = self

@@ -9,11 +9,11 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
-use crate::ast::{self, *};
 use crate::bytecode::{Program, *};
 use crate::error::ErrorKind;
-use crate::resolver::{GlobalKind, Resolution};
 use crate::source::{CompileError, LineIndex, Span, compile_error, with_stack};
+use crate::syntax::ast::{self, *};
+use crate::syntax::resolver::{GlobalKind, Resolution};
 
 /// Most registers one function may use.
 pub const MAX_REGS: usize = 65_000;

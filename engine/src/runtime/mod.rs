@@ -1,0 +1,13 @@
+//! The runtime: values and the heap they live in, the semantics of operators and builtins,
+//! and the interpreter that runs bytecode. The JIT tier builds on it.
+
+pub mod builtins;
+pub mod coverage;
+pub mod error;
+pub mod heap;
+pub mod ops;
+pub mod shape;
+pub mod stack;
+pub mod tiering;
+pub mod value;
+pub mod vm;

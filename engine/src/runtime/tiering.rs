@@ -1,0 +1,407 @@
+//! Tiering: when the interpreter has a function compiled, how it enters compiled code (at a
+//! call or, on-stack replacement, at a hot loop header), and what happens when compiled code
+//! leaves on a failed speculation. The compiler is behind `CodeGen` (the JIT implements it),
+//! so the runtime does not depend on it; the ABI of compiled functions is defined here.
+// Built without the JIT, nothing ever compiles, and most of this goes unused.
+#![cfg_attr(not(feature = "jit"), allow(dead_code))]
+
+use std::time::{Duration, Instant};
+
+use crate::bytecode::ProtoId;
+use crate::config::{MAX_COMPILATIONS, Tier};
+use crate::runtime::stack::Frame;
+use crate::runtime::value::Value;
+use crate::runtime::vm::{FB_NOT_INT, Vm};
+
+/// Status returned by compiled code and helpers: success.
+pub(crate) const STATUS_OK: u64 = 0;
+/// Status returned by compiled code and helpers: an error is pending in `Vm::pending`.
+pub(crate) const STATUS_ERR: u64 = 1;
+
+/// Compiled code: `(vm, frame base, entry, address of register 0, address of the frame
+/// record) -> status`, `entry` being 0 for a call or, in an OSR version, the loop header's pc
+/// plus 1. The caller has pushed the frame; on success the result is in the frame's return
+/// slot and the frame is popped; on error the frame is popped and recorded in the trace, and
+/// the error is in `Vm::pending`.
+pub(crate) type CompiledFn = unsafe extern "C" fn(*mut Vm, u64, u64, *mut Value, *mut Frame) -> u64;
+
+/// How to compile a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Speculate on operand types (from the interpreter's feedback) and object shapes (from
+    /// its inline caches), leaving to the interpreter when a guess fails.
+    Speculative,
+    /// No speculation: every path is handled in compiled code or a helper.
+    Generic,
+}
+
+/// One compilation's result.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// Address of the code, with the `CompiledFn` signature.
+    pub entry: usize,
+    /// Machine-code bytes.
+    pub code_bytes: usize,
+    /// Whether the code was reused from an identical earlier compilation (`Config::share_code`).
+    pub shared: bool,
+    /// The CLIF text, when the code generator captures it.
+    pub clif: Option<String>,
+    /// The machine code disassembly, when the code generator captures it.
+    pub asm: Option<String>,
+}
+
+/// A compiler of prototypes to machine code: the JIT tier, as the runtime sees it.
+pub trait CodeGen {
+    /// Compiles prototype `pid` of the VM's program; `osr` asks for the version entered at
+    /// loop headers. The code stays valid while the code generator lives.
+    fn compile(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<Compiled, String>;
+}
+
+/// Whether and how a function is compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FnState {
+    /// Runs in the interpreter (not hot yet).
+    Interpreted,
+    /// Compiled; entered at calls and loop headers.
+    Compiled,
+    /// Compilation was refused or failed; the function stays interpreted.
+    Failed(String),
+}
+
+/// What the compiling tier did with one prototype, and what it measured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnJit {
+    /// Current state.
+    pub state: FnState,
+    /// Times compiled (a side exit leads to one recompilation without speculation).
+    pub compilations: u32,
+    /// Of those, how many reused code compiled earlier from identical IR (`Config::share_code`).
+    pub shared: u32,
+    /// Whether the current code speculates (on operand types and object shapes).
+    pub speculative: bool,
+    /// Time spent compiling it, all compilations together.
+    pub compile_time: Duration,
+    /// Machine-code bytes of the current code.
+    pub code_bytes: usize,
+    /// Entries into compiled code at a loop header.
+    pub osr_entries: u64,
+    /// Address of the OSR version (entered only at loop headers), 0 if none.
+    pub osr_code: usize,
+    /// Why no OSR version could be compiled, if so.
+    pub osr_failed: Option<String>,
+    /// Failed speculations that resumed the interpreter.
+    pub side_exits: u64,
+    /// Time spent running this function's compiled code, with the compiled functions it
+    /// calls directly (they are not entered through the interpreter), but without the
+    /// interpreted code its helpers run. Measured only with `Config::profile`.
+    pub compiled_time: Duration,
+    /// The CLIF text of the last compilation, when CLIF capture is on.
+    pub clif: Option<String>,
+}
+
+impl Default for FnJit {
+    fn default() -> Self {
+        FnJit {
+            state: FnState::Interpreted,
+            compilations: 0,
+            shared: 0,
+            speculative: false,
+            compile_time: Duration::ZERO,
+            code_bytes: 0,
+            osr_entries: 0,
+            osr_code: 0,
+            osr_failed: None,
+            compiled_time: Duration::ZERO,
+            side_exits: 0,
+            clif: None,
+        }
+    }
+}
+
+/// The compiling tier of one VM: the code generator and what it did per prototype.
+pub(crate) struct Tiering {
+    codegen: Box<dyn CodeGen>,
+    /// Per-prototype records.
+    pub(crate) fns: Vec<FnJit>,
+    /// Time accounting across tier switches, when `Config::profile` asked for it.
+    profile: Option<Profile>,
+    /// Print the machine code of every compilation (`ECHO_JIT_DUMP`).
+    dump: bool,
+}
+
+impl Tiering {
+    /// A compiling tier around `codegen`.
+    pub(crate) fn new(codegen: Box<dyn CodeGen>, profile: bool) -> Tiering {
+        Tiering {
+            codegen,
+            fns: Vec::new(),
+            profile: profile.then(Profile::new),
+            dump: std::env::var_os("ECHO_JIT_DUMP").is_some(),
+        }
+    }
+
+    /// With profiling on, switches the accounting to `owner` (a prototype's compiled code,
+    /// or the interpreter) until the matching `profile_leave`.
+    pub(crate) fn profile_enter(&mut self, owner: Option<usize>) {
+        if let Some(p) = &mut self.profile {
+            p.charge(&mut self.fns);
+            p.owners.push(owner);
+        }
+    }
+
+    /// Ends the innermost `profile_enter`.
+    pub(crate) fn profile_leave(&mut self) {
+        if let Some(p) = &mut self.profile {
+            p.charge(&mut self.fns);
+            p.owners.pop();
+        }
+    }
+}
+
+/// Who is running between two tier switches: the compiled code of a prototype (`Some`) or
+/// the interpreter (`None`), innermost last, and since when the innermost one is.
+struct Profile {
+    owners: Vec<Option<usize>>,
+    since: Instant,
+}
+
+impl Profile {
+    /// Accounting that starts in the interpreter, now.
+    fn new() -> Profile {
+        Profile {
+            owners: vec![None],
+            since: Instant::now(),
+        }
+    }
+
+    /// Charges the time since the last switch to whoever was running.
+    fn charge(&mut self, fns: &mut [FnJit]) {
+        let now = Instant::now();
+        if let Some(Some(i)) = self.owners.last()
+            && let Some(f) = fns.get_mut(*i)
+        {
+            f.compiled_time += now - self.since;
+        }
+        self.since = now;
+    }
+}
+
+impl Vm {
+    /// Gives the VM a compiling tier (for `Tier::Jit` and `Tier::Tiered`).
+    pub fn set_codegen(&mut self, codegen: Box<dyn CodeGen>, profile: bool) {
+        let mut t = Tiering::new(codegen, profile);
+        t.fns.resize_with(self.program.protos.len(), FnJit::default);
+        self.tiering = Some(Box::new(t));
+    }
+
+    /// What the compiling tier knows about prototype `i` (without the CLIF text).
+    pub fn jit_stats(&self, i: usize) -> Option<FnJit> {
+        self.tiering
+            .as_ref()
+            .and_then(|t| t.fns.get(i))
+            .map(|f| FnJit {
+                clif: None,
+                ..f.clone()
+            })
+    }
+
+    /// Called when a frame for `pid` was pushed: compiles it if the tier says so.
+    pub(crate) fn on_call(&mut self, pid: ProtoId) {
+        let Some(t) = &self.tiering else { return };
+        if t.fns[pid.0 as usize].state != FnState::Interpreted {
+            return;
+        }
+        let hot = match self.tier {
+            Tier::Interp => false,
+            #[cfg(feature = "jit")]
+            Tier::Jit => true,
+            #[cfg(feature = "jit")]
+            Tier::Tiered => self.stats.calls[pid.0 as usize] >= self.hot_calls as u64,
+        };
+        if hot {
+            self.compile_version(pid, false);
+        }
+    }
+
+    /// Called at a loop back-edge of `pid` (tiered): counts it, compiles the function once
+    /// the loops are hot, and says whether compiled code can be entered now.
+    pub(crate) fn on_backedge(&mut self, pid: ProtoId) -> bool {
+        let i = pid.0 as usize;
+        self.backedges[i] = self.backedges[i].saturating_add(1);
+        if self.backedges[i] < self.hot_loops {
+            return false;
+        }
+        let Some(t) = &self.tiering else { return false };
+        let f = &t.fns[i];
+        if f.osr_code == 0 && f.osr_failed.is_none() && !matches!(f.state, FnState::Failed(_)) {
+            self.compile_version(pid, true);
+        }
+        self.tiering
+            .as_ref()
+            .is_some_and(|t| t.fns[i].osr_code != 0)
+    }
+
+    /// Compiles the normal version of `pid` (entered at calls), or with `osr` the version
+    /// entered at loop headers. They are separate so that values loaded at an OSR entry,
+    /// whose types are unknown, do not weaken the code of the normal version. The first
+    /// compilation speculates; after a speculation failed once, it is generic.
+    fn compile_version(&mut self, pid: ProtoId, osr: bool) {
+        let Some(mut t) = self.tiering.take() else {
+            return;
+        };
+        let i = pid.0 as usize;
+        let mode = if t.fns[i].side_exits == 0 {
+            Mode::Speculative
+        } else {
+            Mode::Generic
+        };
+        let result = if t.fns[i].compilations >= MAX_COMPILATIONS {
+            Err("recompiled too often".to_string())
+        } else {
+            // Compiling is neither interpreted nor compiled code's time.
+            t.profile_enter(None);
+            let start = Instant::now();
+            let r = t.codegen.compile(self, pid, mode, osr);
+            t.fns[i].compile_time += start.elapsed();
+            t.profile_leave();
+            r
+        };
+        let f = &mut t.fns[i];
+        match result {
+            Ok(c) => {
+                if t.dump
+                    && let Some(asm) = &c.asm
+                {
+                    let name = &self.program.protos[i].name;
+                    eprintln!(
+                        ";; compiled {name} ({mode:?}{}):\n{asm}",
+                        if osr { ", OSR" } else { "" }
+                    );
+                }
+                f.compilations += 1;
+                f.shared += u32::from(c.shared);
+                f.code_bytes = c.code_bytes;
+                f.clif = c.clif;
+                if osr {
+                    f.osr_code = c.entry;
+                } else {
+                    self.fn_info[i].entry = c.entry;
+                    f.state = FnState::Compiled;
+                }
+                f.speculative = mode == Mode::Speculative;
+            }
+            Err(reason) if osr => f.osr_failed = Some(reason),
+            Err(reason) => {
+                self.fn_info[i].entry = 0;
+                f.state = FnState::Failed(reason);
+            }
+        }
+        self.tiering = Some(t);
+    }
+
+    /// Runs the compiled code of the top frame `frame`: from its start, or with `osr` from
+    /// the loop header at that pc. Returns a status (`STATUS_OK` / `STATUS_ERR`).
+    pub(crate) fn run_compiled(&mut self, frame: Frame, osr: Option<u32>) -> u64 {
+        let t = self
+            .tiering
+            .as_mut()
+            .expect("only a compiling tier has compiled code");
+        // Compiled code receives 0 for a normal entry and `pc + 1` for an OSR entry.
+        let (entry, entry_arg) = match osr {
+            None => (self.fn_info[frame.proto.0 as usize].entry, 0),
+            Some(pc) => {
+                let f = &mut t.fns[frame.proto.0 as usize];
+                f.osr_entries += 1;
+                (f.osr_code, pc as u64 + 1)
+            }
+        };
+        debug_assert!(entry != 0, "only compiled functions are entered");
+        t.profile_enter(Some(frame.proto.0 as usize));
+        let regs = self.stack.ptr(frame.base as usize);
+        let record = self.frames.last_mut().expect("the frame to run is on top") as *mut Frame;
+        let vm: *mut Vm = self;
+        let status = crate::source::with_stack(|| {
+            let limit = native_stack_limit();
+            // SAFETY: `vm` is the live VM (borrowed mutably by this call, and not used by this
+            // frame while the compiled code runs); the pointer is not retained past the call.
+            let saved = unsafe { std::mem::replace(&mut (*vm).native_limit, limit) };
+            // SAFETY: `entry` is the address of a finalized function compiled for this
+            // prototype by this VM's code generator with the `CompiledFn` signature; the frame
+            // it expects is on top of the frame stack with `base` set.
+            let status = unsafe {
+                let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
+                f(vm, frame.base as u64, entry_arg, regs, record)
+            };
+            // SAFETY: as above; compiled code has returned.
+            unsafe { (*vm).native_limit = saved };
+            status
+        });
+        if let Some(t) = &mut self.tiering {
+            t.profile_leave();
+        }
+        status
+    }
+
+    /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
+    /// function is recompiled without speculation, then finishes the frame in the
+    /// interpreter from `resume` (which is `pc`: the guarded instruction runs again, whole).
+    /// Returns a status.
+    pub(crate) fn side_exit(&mut self, pc: u32, resume: u32) -> u64 {
+        let f = *self.frames.last().expect("a compiled frame is running");
+        let i = f.proto.0 as usize;
+        if let Some(t) = &mut self.tiering {
+            let r = &mut t.fns[i];
+            r.side_exits += 1;
+            if r.speculative {
+                // Recompile (generic) at the next call or hot loop; this activation continues
+                // interpreted.
+                r.state = FnState::Interpreted;
+                r.osr_code = 0;
+                self.fn_info[i].entry = 0;
+            }
+        }
+        let fbase = self.fn_info[i].fbase as usize;
+        self.feedback[fbase + pc as usize] |= FB_NOT_INT;
+        self.frames.last_mut().expect("checked above").pc = resume;
+        self.run_top_frame()
+    }
+
+    /// Runs the top frame (just pushed, or resumed at its saved pc) until it returns, for
+    /// callers outside the dispatch loop (compiled code and its helpers). Returns a status;
+    /// an error is left in `pending`, the frame having been unwound.
+    pub(crate) fn run_top_frame(&mut self) -> u64 {
+        let depth = self.frames.len() - 1;
+        if let Some(t) = &mut self.tiering {
+            t.profile_enter(None);
+        }
+        let result = crate::source::with_stack(|| self.execute(depth));
+        if let Some(t) = &mut self.tiering {
+            t.profile_leave();
+        }
+        match result {
+            Ok(_) => STATUS_OK,
+            Err(e) => {
+                self.pending = Some(e);
+                STATUS_ERR
+            }
+        }
+    }
+}
+
+/// Lowest stack address compiled code may call further from, on the current stack segment:
+/// below it, calls go through a helper that moves onto a fresh segment.
+fn native_stack_limit() -> usize {
+    let here = {
+        let probe = 0u8;
+        std::ptr::addr_of!(probe) as usize
+    };
+    let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
+    // Keep 128 KiB in reserve for helpers and the frames of the compiled code itself.
+    here.saturating_sub(remaining).saturating_add(128 * 1024)
+}
