@@ -133,7 +133,7 @@ pub(crate) fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
 }
 
 impl RegSet {
-    fn remove(&mut self, r: usize) {
+    pub(crate) fn remove(&mut self, r: usize) {
         self.0[r / 64] &= !(1 << (r % 64));
     }
 }

@@ -17,11 +17,13 @@ use crate::syntax::ast::BuiltinId;
 
 use crate::runtime::tiering::{STATUS_ERR, STATUS_OK};
 
+use super::mutants;
+
 /// The one signature of every helper.
 pub(crate) type HelperFn = extern "C" fn(*mut Vm, u64, u64, u64, u64, u64) -> u64;
 
 /// A helper as declared to the code module.
-pub(crate) struct Helper {
+pub(crate) struct HelperDecl {
     /// Symbol name (also shown in CLIF dumps).
     pub name: &'static str,
     /// Number of parameters, the VM included.
@@ -31,20 +33,20 @@ pub(crate) struct Helper {
 }
 
 // SAFETY: `addr` is the address of an immutable function; sharing it between threads is fine.
-unsafe impl Sync for Helper {}
+unsafe impl Sync for HelperDecl {}
 
 macro_rules! helpers {
     ($( $(#[doc = $doc:literal])+ $variant:ident => $func:ident ; )*) => {
         /// Helper indices, in declaration order (the order they are declared to the module).
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(usize)]
-        pub(crate) enum H {
+        pub(crate) enum Helper {
             $( $(#[doc = $doc])+ $variant, )*
         }
 
         /// Every helper, indexed by `H`.
-        pub(crate) static HELPERS: &[Helper] = &[
-            $( Helper { name: stringify!($func), params: 6, addr: $func as HelperFn as *const u8 }, )*
+        pub(crate) static HELPERS: &[HelperDecl] = &[
+            $( HelperDecl { name: stringify!($func), params: 6, addr: $func as HelperFn as *const u8 }, )*
         ];
     };
 }
@@ -115,7 +117,7 @@ helpers! {
 
 /// Runs helper `h`'s body, turning a panic into a pending `InternalError`.
 #[inline(always)]
-fn guard(vm: *mut Vm, h: H, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
+fn guard(vm: *mut Vm, h: Helper, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: compiled code passes the VM pointer it was called with; the VM is not used
         // by anyone else while compiled code (and so this helper) runs.
@@ -156,70 +158,27 @@ fn status(vm: &mut Vm, r: RtResult<()>) -> u64 {
     }
 }
 
+/// The operator compiled code passed (an unknown code is an engine bug: the helper's guard
+/// turns the panic into an `InternalError`).
 fn arith_op(op: u64) -> Arith {
-    match op {
-        0 => Arith::Add,
-        1 => Arith::Sub,
-        2 => Arith::Mul,
-        3 => Arith::Div,
-        _ => Arith::Mod,
-    }
+    Arith::from_code(op).expect("compiled code passes an arithmetic operator's code")
 }
 
+/// As `arith_op`, for comparisons.
 fn cmp_op(op: u64) -> Cmp {
-    match op {
-        0 => Cmp::Lt,
-        1 => Cmp::Le,
-        2 => Cmp::Gt,
-        _ => Cmp::Ge,
-    }
-}
-
-/// Code of an `Arith` operator as passed to helpers.
-pub(crate) fn arith_code(op: Arith) -> u64 {
-    match op {
-        Arith::Add => 0,
-        Arith::Sub => 1,
-        Arith::Mul => 2,
-        Arith::Div => 3,
-        Arith::Mod => 4,
-    }
-}
-
-/// Code of a `Cmp` operator as passed to helpers.
-pub(crate) fn cmp_code(op: Cmp) -> u64 {
-    match op {
-        Cmp::Lt => 0,
-        Cmp::Le => 1,
-        Cmp::Gt => 2,
-        Cmp::Ge => 3,
-    }
+    Cmp::from_code(op).expect("compiled code passes a comparison operator's code")
 }
 
 /// `a op b` as the interpreter computes it (but for the `ConcatCoerces` mutant).
 fn arith_of(vm: &mut Vm, op: Arith, a: Value, b: Value) -> RtResult<Value> {
-    if mutant!(ConcatCoerces) && op == Arith::Add {
-        let text = |v: Value| match v {
-            Value::Int(n) => Some(n.to_string()),
-            _ => None,
-        };
-        match (a, b) {
-            (Value::Str(s), other) if text(other).is_some() => {
-                let t = vm.heap.alloc_string(text(other).unwrap_or_default())?;
-                return vm.arith(op, Value::Str(s), Value::Str(t));
-            }
-            (other, Value::Str(s)) if text(other).is_some() => {
-                let t = vm.heap.alloc_string(text(other).unwrap_or_default())?;
-                return vm.arith(op, Value::Str(t), Value::Str(s));
-            }
-            _ => {}
-        }
+    if let Some(r) = mutants::coerced_concat(vm, op, a, b) {
+        return r;
     }
     vm.arith(op, a, b)
 }
 
 extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: u64) -> u64 {
-    guard(vm, H::Arith, |vm| {
+    guard(vm, Helper::Arith, |vm| {
         let (a, b) = (vm.stack.get(lhs as usize), vm.stack.get(rhs as usize));
         let r = arith_of(vm, arith_op(op), a, b).map(|v| {
             vm.stack.set(dst as usize, v);
@@ -230,7 +189,7 @@ extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: 
 }
 
 extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
-    guard(vm, H::ArithImm, |vm| {
+    guard(vm, Helper::ArithImm, |vm| {
         let a = vm.stack.get(lhs as usize);
         let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64)).map(|v| {
             vm.stack.set(dst as usize, v);
@@ -241,7 +200,7 @@ extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64,
 }
 
 extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Neg, |vm| {
+    guard(vm, Helper::Neg, |vm| {
         let r = vm
             .negate(vm.stack.get(src as usize))
             .map(|v| vm.stack.set(dst as usize, v));
@@ -250,7 +209,7 @@ extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) 
 }
 
 extern "C" fn echo_compare(vm: *mut Vm, op: u64, lhs: u64, rhs: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Compare, |vm| {
+    guard(vm, Helper::Compare, |vm| {
         match vm.compare(
             cmp_op(op),
             vm.stack.get(lhs as usize),
@@ -266,7 +225,7 @@ extern "C" fn echo_compare(vm: *mut Vm, op: u64, lhs: u64, rhs: u64, _: u64, _: 
 }
 
 extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::CompareImm, |vm| {
+    guard(vm, Helper::CompareImm, |vm| {
         match vm.compare(
             cmp_op(op),
             vm.stack.get(lhs as usize),
@@ -282,20 +241,20 @@ extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64,
 }
 
 extern "C" fn echo_equal(vm: *mut Vm, lhs: u64, rhs: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Equal, |vm| {
+    guard(vm, Helper::Equal, |vm| {
         vm.equal(vm.stack.get(lhs as usize), vm.stack.get(rhs as usize)) as u64
     })
 }
 
 extern "C" fn echo_undef_global(vm: *mut Vm, g: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::UndefGlobal, |vm| {
+    guard(vm, Helper::UndefGlobal, |vm| {
         let e = vm.uninit_global(crate::bytecode::GlobalIdx(g as u32));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::NewBox, |vm| {
+    guard(vm, Helper::NewBox, |vm| {
         let r = vm
             .heap
             .alloc(crate::runtime::heap::UpBox {
@@ -310,7 +269,7 @@ extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u6
 }
 
 extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Closure, |vm| {
+    guard(vm, Helper::Closure, |vm| {
         let parent = vm
             .frames
             .last()
@@ -318,38 +277,13 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
             .closure;
         let r = vm
             .make_closure(ProtoId(proto as u32), parent, base as usize)
-            .and_then(|c| {
-                if mutant!(ClosureCaptureCopied) {
-                    copy_captures(vm, c)
-                } else {
-                    Ok(c)
-                }
-            })
+            .and_then(|c| mutants::captured(vm, c))
             .map(|c| {
                 vm.stack.set(dst as usize, Value::Func(c));
                 vm.safepoint();
             });
         status(vm, r)
     })
-}
-
-/// The `ClosureCaptureCopied` mutant: a closure like `c` over fresh boxes holding copies of
-/// the captured variables' current values.
-fn copy_captures(
-    vm: &mut Vm,
-    c: crate::runtime::heap::Gc<crate::runtime::heap::Closure>,
-) -> RtResult<crate::runtime::heap::Gc<crate::runtime::heap::Closure>> {
-    let mut boxes = Vec::with_capacity(c.upvals().len());
-    for b in c.upvals() {
-        // No collection happens between these allocations (only safepoints collect).
-        boxes.push(vm.heap.alloc(crate::runtime::heap::UpBox {
-            value: std::cell::Cell::new(b.value.get()),
-        })?);
-    }
-    vm.heap.alloc(crate::runtime::heap::Closure::new(
-        c.proto,
-        boxes.into_boxed_slice(),
-    ))
 }
 
 /// Runs a frame the generic call path may have pushed. `pushed` is what the VM's call
@@ -363,23 +297,10 @@ fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
 }
 
 extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Call, |vm| {
+    guard(vm, Helper::Call, |vm| {
         let pushed = vm.call_value(slot as usize, nargs as usize);
         finish_call(vm, pushed)
     })
-}
-
-/// The `PowWraps` mutant's fast path: `pow` of two ints with a small exponent, wrapping.
-fn wrapping_pow(vm: &Vm, id: NativeId, at: usize, n: usize) -> Option<Value> {
-    if !mutant!(PowWraps) || n != 2 || crate::runtime::builtins::name(id) != "pow" {
-        return None;
-    }
-    match (vm.stack.get(at), vm.stack.get(at + 1)) {
-        (Value::Int(a), Value::Int(b)) if (0..=u32::MAX as i64).contains(&b) => {
-            Some(Value::Int(a.wrapping_pow(b as u32)))
-        }
-        _ => None,
-    }
 }
 
 extern "C" fn echo_call_native(
@@ -390,9 +311,9 @@ extern "C" fn echo_call_native(
     _: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, H::CallNative, |vm| {
+    guard(vm, Helper::CallNative, |vm| {
         let id: NativeId = BuiltinId(builtin as u16).native();
-        let r = match wrapping_pow(vm, id, slot as usize + 1, nargs as usize) {
+        let r = match mutants::wrapping_pow(vm, id, slot as usize + 1, nargs as usize) {
             Some(v) => Ok(v),
             None => vm.call_native(id, slot as usize + 1, nargs as usize),
         };
@@ -405,7 +326,7 @@ extern "C" fn echo_call_native(
 }
 
 extern "C" fn echo_invoke(vm: *mut Vm, slot: u64, sym: u64, nargs: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, H::Invoke, |vm| {
+    guard(vm, Helper::Invoke, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let pushed = vm.invoke(slot as usize, Symbol(sym as u32), nargs as usize, ic);
         finish_call(vm, pushed)
@@ -420,7 +341,7 @@ extern "C" fn echo_super_invoke(
     proto: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, H::SuperInvoke, |vm| {
+    guard(vm, Helper::SuperInvoke, |vm| {
         let pushed = vm
             .super_method(ProtoId(proto as u32), Symbol(sym as u32))
             .and_then(|m| vm.push_frame(m, slot as usize, slot as usize, nargs as usize))
@@ -437,7 +358,7 @@ extern "C" fn echo_get_super(
     proto: u64,
     _: u64,
 ) -> u64 {
-    guard(vm, H::GetSuper, |vm| {
+    guard(vm, Helper::GetSuper, |vm| {
         let r = vm
             .super_method(ProtoId(proto as u32), Symbol(sym as u32))
             .and_then(|method| {
@@ -454,7 +375,7 @@ extern "C" fn echo_get_super(
 }
 
 extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64, _: u64) -> u64 {
-    guard(vm, H::NewList, |vm| {
+    guard(vm, Helper::NewList, |vm| {
         let r = vm.check_list_len(len as usize).and_then(|()| {
             let items = vm.stack.slice(first as usize, n as usize).to_vec();
             let l = vm.heap.alloc_list(items)?;
@@ -467,7 +388,7 @@ extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64,
 }
 
 extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::AppendList, |vm| {
+    guard(vm, Helper::AppendList, |vm| {
         let Value::List(l) = vm.stack.get(list as usize) else {
             unreachable!("AppendList targets a new list")
         };
@@ -478,7 +399,7 @@ extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u6
 }
 
 extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::NewMap, |vm| {
+    guard(vm, Helper::NewMap, |vm| {
         let r = vm.heap.alloc_map().map(|m| {
             vm.stack.set(dst as usize, Value::Map(m));
             vm.safepoint();
@@ -488,9 +409,9 @@ extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64
 }
 
 extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::GetIndex, |vm| {
+    guard(vm, Helper::GetIndex, |vm| {
         let (o, i) = (vm.stack.get(obj as usize), vm.stack.get(idx as usize));
-        let r = mutated_index(o, i, vm.get_index(o, i)).map(|v| {
+        let r = mutants::mutated_index(o, i, vm.get_index(o, i)).map(|v| {
             vm.stack.set(dst as usize, v);
             vm.safepoint();
         });
@@ -498,28 +419,8 @@ extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, 
     })
 }
 
-/// The result of `o[i]` as the index mutants see it (unchanged without them): an index at
-/// the length reads nil, -1 reads the last element, a missing key reads nil.
-fn mutated_index(o: Value, i: Value, r: RtResult<Value>) -> RtResult<Value> {
-    let Err(e) = &r else { return r };
-    match (o, i, e.kind) {
-        (Value::List(l), Value::Int(n), ErrorKind::IndexError) => {
-            let items = l.items.borrow();
-            if mutant!(IndexAtLenAccepted) && n as usize == items.len() {
-                return Ok(Value::Nil);
-            }
-            if mutant!(IndexNegativeWraps) && n == -1 && !items.is_empty() {
-                return Ok(items[items.len() - 1]);
-            }
-        }
-        (Value::Map(_), _, ErrorKind::KeyError) if mutant!(MapMissNil) => return Ok(Value::Nil),
-        _ => {}
-    }
-    r
-}
-
 extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::SetIndex, |vm| {
+    guard(vm, Helper::SetIndex, |vm| {
         let r = vm
             .set_index(
                 vm.stack.get(obj as usize),
@@ -532,10 +433,10 @@ extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, 
 }
 
 extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, H::GetProp, |vm| {
+    guard(vm, Helper::GetProp, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let o = vm.stack.get(obj as usize);
-        let r = match stale_field(vm, o, ic) {
+        let r = match mutants::stale_field(vm, o, ic) {
             Some(v) => Ok(v),
             None => vm.get_prop(o, Symbol(sym as u32), ic),
         };
@@ -547,28 +448,8 @@ extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, 
     })
 }
 
-/// The `FieldIcIgnoresShape` mutant: the field in the slot cached for another shape, if
-/// the instance has that many fields.
-fn stale_field(vm: &Vm, o: Value, ic: Option<usize>) -> Option<Value> {
-    if !mutant!(FieldIcIgnoresShape) {
-        return None;
-    }
-    let entry = vm.ics[ic?];
-    match o {
-        Value::Instance(inst)
-            if entry.shape != crate::runtime::shape::ShapeId::NONE
-                && entry.method.is_none()
-                && inst.shape.get() != entry.shape
-                && (entry.slot as usize) < inst.field_count() =>
-        {
-            Some(inst.field(entry.slot as usize))
-        }
-        _ => None,
-    }
-}
-
 extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, _: u64) -> u64 {
-    guard(vm, H::SetProp, |vm| {
+    guard(vm, Helper::SetProp, |vm| {
         let ic = (ic != u64::MAX).then_some(ic as usize);
         let r = vm
             .set_prop(
@@ -583,7 +464,7 @@ extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, 
 }
 
 extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Class, |vm| {
+    guard(vm, Helper::Class, |vm| {
         let r = vm.make_class(ClassIdx(class as u32)).map(|c| {
             vm.stack.set(dst as usize, Value::Class(c));
             vm.safepoint();
@@ -593,38 +474,27 @@ extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u
 }
 
 extern "C" fn echo_throw(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Throw, |vm| {
+    guard(vm, Helper::Throw, |vm| {
         let e = RtError::thrown(vm.stack.get(slot as usize));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_iter_prep(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::IterPrep, |vm| {
+    guard(vm, Helper::IterPrep, |vm| {
         let r = vm.iter_prep(slot as usize);
         status(vm, r)
     })
 }
 
 extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::IterNext, |vm| {
+    guard(vm, Helper::IterNext, |vm| {
         let Value::Int(cur) = vm.stack.get(slot as usize + 1) else {
             unreachable!("IterPrep set the cursor")
         };
         let coll = vm.stack.get(slot as usize);
-        let next = match coll {
-            Value::Map(m) if mutant!(MapIterationReversed) => {
-                // Newest key first: the element `len - 1 - cur`, the cursor still counting up.
-                let len = m.entries.borrow().len();
-                match (cur as usize) < len {
-                    true => vm
-                        .iter_next(coll, len - 1 - cur as usize)
-                        .map(|e| e.map(|(v, _)| (v, cur as usize + 1))),
-                    false => Ok(None),
-                }
-            }
-            _ => vm.iter_next(coll, cur as usize),
-        };
+        let next = mutants::reversed_map_next(vm, coll, cur as usize)
+            .unwrap_or_else(|| vm.iter_next(coll, cur as usize));
         match next {
             Ok(Some((v, next))) => {
                 vm.stack.set(dst as usize, v);
@@ -642,21 +512,21 @@ extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _
 }
 
 extern "C" fn echo_range_error(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::RangeError, |vm| {
+    guard(vm, Helper::RangeError, |vm| {
         let e = vm.range_error(vm.stack.get(slot as usize), vm.stack.get(slot as usize + 1));
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_fuel_error(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::FuelError, |vm| {
+    guard(vm, Helper::FuelError, |vm| {
         let e = vm.fuel_error();
         status(vm, Err(e))
     })
 }
 
 extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::Unwind, |vm| {
+    guard(vm, Helper::Unwind, |vm| {
         let err = vm
             .pending
             .take()
@@ -674,16 +544,12 @@ extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -
 extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     let pc = pc as u32;
     // The guarded instruction runs again, whole, in the interpreter.
-    let resume = if mutant!(SideExitSkipsInstruction) {
-        pc + 1
-    } else {
-        pc
-    };
-    guard(vm, H::SideExit, |vm| vm.side_exit(pc, resume))
+    let resume = mutants::side_exit_resume(pc);
+    guard(vm, Helper::SideExit, |vm| vm.side_exit(pc, resume))
 }
 
 extern "C" fn echo_exit_line(vm: *mut Vm, line: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, H::ExitLine, |vm| {
+    guard(vm, Helper::ExitLine, |vm| {
         vm.exit_line = line as u32;
         STATUS_OK
     })

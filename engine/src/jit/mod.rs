@@ -20,12 +20,12 @@ macro_rules! mutant {
     }};
 }
 
+mod abi;
 mod analysis;
 mod cache;
 mod helpers;
-#[cfg(feature = "mutants")]
+mod lower;
 pub mod mutants;
-mod translate;
 
 use std::time::{Duration, Instant};
 
@@ -279,7 +279,7 @@ impl Jit {
         let helper_ids: Vec<u32> = self.helper_ids.iter().map(|id| id.as_u32()).collect();
         let helper_sig = helper_signature(module, 6);
         let config = module.target_config();
-        let target = translate::Target {
+        let target = lower::Target {
             func: &mut self.ctx.func,
             fctx: &mut self.fctx,
             helper_ids: &helper_ids,
@@ -287,7 +287,7 @@ impl Jit {
             compiled_sig: sig,
             config,
         };
-        translate::translate(vm, pid, mode, osr, target)?;
+        lower::translate(vm, pid, mode, osr, target)?;
         let clif = self
             .capture_clif
             .then(|| self.ctx.func.display().to_string());

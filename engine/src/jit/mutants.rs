@@ -1,9 +1,23 @@
 //! Deliberate JIT bugs ("mutants"), compiled in only with the `mutants` feature and selected
 //! per thread at run time, so that `echo-harness selftest` can check that the differential
-//! harness finds each class of bug. Every mutant changes compiled code only.
+//! harness finds each class of bug. Every mutant changes compiled code only, and what each one
+//! does wrong is written here: the lowering and the helpers only ask (`mutant!`, or a hook
+//! below that answers `None`/the right value unless its mutant is active; without the
+//! feature every hook folds to the right behaviour).
 
+#[cfg(feature = "mutants")]
 use std::cell::Cell;
 
+use crate::bytecode::Op;
+use crate::runtime::error::RtResult;
+use crate::runtime::heap::{Closure, Gc, UpBox};
+use crate::runtime::ops::Arith;
+use crate::runtime::value::{NativeId, Value};
+use crate::runtime::vm::Vm;
+
+use super::analysis::RegSet;
+
+#[cfg(feature = "mutants")]
 macro_rules! mutants {
     ($( $(#[doc = $doc:literal])+ $variant:ident => $name:literal, $class:literal; )*) => {
         /// One deliberate bug of the JIT tier.
@@ -41,6 +55,7 @@ macro_rules! mutants {
     };
 }
 
+#[cfg(feature = "mutants")]
 mutants! {
     /// Int `+` in compiled code wraps around instead of raising OverflowError.
     AddOverflowUnchecked => "add_overflow_unchecked", "dropped overflow check";
@@ -109,6 +124,7 @@ mutants! {
     ReloadKeepsFacts => "reload_keeps_facts", "stale per-register fact after a write";
 }
 
+#[cfg(feature = "mutants")]
 impl Mutant {
     /// The mutant of that name.
     pub fn from_name(name: &str) -> Option<Mutant> {
@@ -116,29 +132,245 @@ impl Mutant {
     }
 }
 
+#[cfg(feature = "mutants")]
 thread_local! {
     /// The mutant active on this thread (per thread, so campaign workers select their own).
     static ACTIVE: Cell<Option<Mutant>> = const { Cell::new(None) };
 }
 
+#[cfg(feature = "mutants")]
 /// Selects the mutant that code compiled and run on this thread from now on has (`None`:
 /// the JIT as it should be).
 pub fn set_active(m: Option<Mutant>) {
     ACTIVE.with(|a| a.set(m));
 }
 
+#[cfg(feature = "mutants")]
 /// The mutant active on this thread.
 pub fn active_mutant() -> Option<Mutant> {
     ACTIVE.with(|a| a.get())
 }
 
+#[cfg(feature = "mutants")]
 /// Whether mutant `m` is active on this thread.
 #[inline]
 pub fn active(m: Mutant) -> bool {
     active_mutant() == Some(m)
 }
 
-#[cfg(test)]
+// ----- what the mutants do: hooks for the lowering -----
+
+/// `IntRegisterNotSynced` at a helper call: the dirty registers minus those known to hold
+/// ints (the helper then reads their old values); `None` when the mutant is off.
+pub(crate) fn helper_sync_without_ints(
+    dirty: &RegSet,
+    mut known_int: impl FnMut(usize) -> bool,
+) -> Option<RegSet> {
+    if !mutant!(IntRegisterNotSynced) {
+        return None;
+    }
+    let mut regs = dirty.clone();
+    for r in dirty.iter().filter(|&r| known_int(r)) {
+        regs.remove(r);
+    }
+    Some(regs)
+}
+
+/// The registers a sync stores: all dirty ones, or (`DeadRegistersNotSynced`) only the live
+/// ones, so dead slots keep stale values that the collector then roots.
+pub(crate) fn synced_registers(dirty: RegSet, live: &RegSet) -> RegSet {
+    if !mutant!(DeadRegistersNotSynced) {
+        return dirty;
+    }
+    let mut regs = dirty.clone();
+    for r in dirty.iter().filter(|&r| !live.contains(r)) {
+        regs.remove(r);
+    }
+    regs
+}
+
+/// Whether a write-through store is left out: of an int (`IntRegisterNotSynced`) or of a
+/// register dead after the write (`DeadRegistersNotSynced`).
+pub(crate) fn drops_write_through(known_int: bool, live_after: bool) -> bool {
+    (mutant!(IntRegisterNotSynced) && known_int) || (mutant!(DeadRegistersNotSynced) && !live_after)
+}
+
+/// `SideExitDropsRegister`: what a side exit stores, every dirty register but the lowest
+/// live one; `None` when the mutant is off.
+pub(crate) fn side_exit_stores(dirty: &RegSet, live: &RegSet) -> Option<RegSet> {
+    if !mutant!(SideExitDropsRegister) {
+        return None;
+    }
+    let mut regs = dirty.clone();
+    if let Some(r) = dirty.iter().find(|&r| live.contains(r)) {
+        regs.remove(r);
+    }
+    Some(regs)
+}
+
+/// `OsrSkipsRegister`: the register an OSR entry leaves unloaded, the lowest one live at the
+/// first loop header that does not hold a box (compiled code dereferences boxes unchecked,
+/// and a mutant must stay memory-safe).
+pub(crate) fn osr_skipped_register(code: &[Op], live_at_first_header: &RegSet) -> Option<usize> {
+    if !mutant!(OsrSkipsRegister) {
+        return None;
+    }
+    let boxed: Vec<usize> = code
+        .iter()
+        .filter_map(|op| match *op {
+            Op::NewBox { a } => Some(a.0 as usize),
+            _ => None,
+        })
+        .collect();
+    live_at_first_header.iter().find(|r| !boxed.contains(r))
+}
+
+/// The pc an error exit records: the faulting one, or (`ErrorLineNextInstruction`) the next.
+pub(crate) fn recorded_error_pc(pc: usize, code_len: usize) -> usize {
+    if mutant!(ErrorLineNextInstruction) && pc + 1 < code_len {
+        pc + 1
+    } else {
+        pc
+    }
+}
+
+/// The pc a side exit resumes the interpreter at: the guarded instruction, or
+/// (`SideExitSkipsInstruction`) the one after it.
+pub(crate) fn side_exit_resume(pc: u32) -> u32 {
+    if mutant!(SideExitSkipsInstruction) {
+        pc + 1
+    } else {
+        pc
+    }
+}
+
+// ----- what the mutants do: hooks for the helpers -----
+
+/// `ConcatCoerces`: `string + int` concatenates the int's text; `None` when the mutant is
+/// off or the operands are not a string and an int.
+pub(crate) fn coerced_concat(
+    vm: &mut Vm,
+    op: Arith,
+    a: Value,
+    b: Value,
+) -> Option<RtResult<Value>> {
+    if !mutant!(ConcatCoerces) || op != Arith::Add {
+        return None;
+    }
+    let text = |v: Value| match v {
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let (s, t, int_first) = match (a, b) {
+        (Value::Str(s), other) => (s, text(other)?, false),
+        (other, Value::Str(s)) => (s, text(other)?, true),
+        _ => return None,
+    };
+    Some(vm.heap.alloc_string(t).and_then(|t| {
+        if int_first {
+            vm.arith(op, Value::Str(t), Value::Str(s))
+        } else {
+            vm.arith(op, Value::Str(s), Value::Str(t))
+        }
+    }))
+}
+
+/// `ClosureCaptureCopied`: a closure like `c` over fresh boxes holding copies of the
+/// captured variables' current values; `c` itself when the mutant is off.
+pub(crate) fn captured(vm: &mut Vm, c: Gc<Closure>) -> RtResult<Gc<Closure>> {
+    if !mutant!(ClosureCaptureCopied) {
+        return Ok(c);
+    }
+    let mut boxes = Vec::with_capacity(c.upvals().len());
+    for b in c.upvals() {
+        // No collection happens between these allocations (only safepoints collect).
+        boxes.push(vm.heap.alloc(UpBox {
+            value: std::cell::Cell::new(b.value.get()),
+        })?);
+    }
+    vm.heap
+        .alloc(Closure::new(c.proto, boxes.into_boxed_slice()))
+}
+
+/// `PowWraps`: `pow` of two ints with a small exponent, wrapping; `None` when the mutant is
+/// off or the call is not such a `pow`.
+pub(crate) fn wrapping_pow(vm: &Vm, id: NativeId, at: usize, n: usize) -> Option<Value> {
+    if !mutant!(PowWraps) || n != 2 || crate::runtime::builtins::name(id) != "pow" {
+        return None;
+    }
+    match (vm.stack.get(at), vm.stack.get(at + 1)) {
+        (Value::Int(a), Value::Int(b)) if (0..=u32::MAX as i64).contains(&b) => {
+            Some(Value::Int(a.wrapping_pow(b as u32)))
+        }
+        _ => None,
+    }
+}
+
+/// The index mutants: on the error of `o[i]`, an index at the length reads nil
+/// (`IndexAtLenAccepted`), -1 reads the last element (`IndexNegativeWraps`), a missing key
+/// reads nil (`MapMissNil`); `r` unchanged otherwise.
+pub(crate) fn mutated_index(o: Value, i: Value, r: RtResult<Value>) -> RtResult<Value> {
+    use crate::error::ErrorKind;
+    let Err(e) = &r else { return r };
+    match (o, i, e.kind) {
+        (Value::List(l), Value::Int(n), ErrorKind::IndexError) => {
+            let items = l.items.borrow();
+            if mutant!(IndexAtLenAccepted) && n as usize == items.len() {
+                return Ok(Value::Nil);
+            }
+            if mutant!(IndexNegativeWraps) && n == -1 && !items.is_empty() {
+                return Ok(items[items.len() - 1]);
+            }
+        }
+        (Value::Map(_), _, ErrorKind::KeyError) if mutant!(MapMissNil) => return Ok(Value::Nil),
+        _ => {}
+    }
+    r
+}
+
+/// `FieldIcIgnoresShape`: the field in the slot cached for another shape, if the instance
+/// has that many fields; `None` when the mutant is off.
+pub(crate) fn stale_field(vm: &Vm, o: Value, ic: Option<usize>) -> Option<Value> {
+    if !mutant!(FieldIcIgnoresShape) {
+        return None;
+    }
+    let entry = vm.ics[ic?];
+    match o {
+        Value::Instance(inst)
+            if entry.shape != crate::runtime::shape::ShapeId::NONE
+                && entry.method.is_none()
+                && inst.shape.get() != entry.shape
+                && (entry.slot as usize) < inst.field_count() =>
+        {
+            Some(inst.field(entry.slot as usize))
+        }
+        _ => None,
+    }
+}
+
+/// `MapIterationReversed`: the next step of `for k in map` visiting the newest key first
+/// (the element `len - 1 - cursor`, the cursor still counting up); `None` when the mutant is
+/// off or `coll` is not a map.
+#[allow(clippy::type_complexity)]
+pub(crate) fn reversed_map_next(
+    vm: &mut Vm,
+    coll: Value,
+    cur: usize,
+) -> Option<RtResult<Option<(Value, usize)>>> {
+    let Value::Map(m) = coll else { return None };
+    if !mutant!(MapIterationReversed) {
+        return None;
+    }
+    let len = m.entries.borrow().len();
+    Some(if cur < len {
+        vm.iter_next(coll, len - 1 - cur)
+            .map(|e| e.map(|(v, _)| (v, cur + 1)))
+    } else {
+        Ok(None)
+    })
+}
+
+#[cfg(all(test, feature = "mutants"))]
 mod tests {
     use super::*;
 

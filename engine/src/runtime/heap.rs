@@ -171,8 +171,8 @@ impl HeapObj for List {
     }
 }
 
-/// Bytes one value slot is accounted for.
-pub const VALUE_BYTES: usize = 16;
+/// Bytes one value slot is accounted for: what it really takes.
+pub const VALUE_BYTES: usize = crate::runtime::value::VALUE_SIZE;
 /// Bytes one map entry is accounted for (key, value, hash and index).
 pub const MAP_ENTRY_BYTES: usize = 48;
 

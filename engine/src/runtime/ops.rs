@@ -14,58 +14,73 @@ use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 use crate::text::{format_float, quote_into};
 
-/// The arithmetic operators, for messages and dispatch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arith {
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/`
-    Div,
-    /// `%`
-    Mod,
+/// An operator enum with a symbol per variant, numbered from 0 (`repr(u8)`): the number is
+/// how compiled code passes the operator to a helper, and `from_code` checks it, so a number
+/// that is no operator is an error rather than some other operator.
+macro_rules! operators {
+    ($(#[doc = $doc:literal])* $name:ident { $( $(#[doc = $vdoc:literal])* $variant:ident => $symbol:literal, )* }) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum $name {
+            $( $(#[doc = $vdoc])* $variant, )*
+        }
+
+        impl $name {
+            /// Every operator, in code order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )* ];
+
+            /// Source spelling.
+            pub fn symbol(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $symbol, )*
+                }
+            }
+
+            /// The number compiled code passes for it.
+            pub fn code(self) -> u64 {
+                self as u64
+            }
+
+            /// The operator numbered `code`, if any.
+            pub fn from_code(code: u64) -> Option<$name> {
+                usize::try_from(code).ok().and_then(|i| $name::ALL.get(i).copied())
+            }
+        }
+    };
 }
 
-impl Arith {
-    /// Source spelling.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Arith::Add => "+",
-            Arith::Sub => "-",
-            Arith::Mul => "*",
-            Arith::Div => "/",
-            Arith::Mod => "%",
-        }
+operators! {
+    /// The arithmetic operators, for messages and dispatch.
+    Arith {
+        /// `+`
+        Add => "+",
+        /// `-`
+        Sub => "-",
+        /// `*`
+        Mul => "*",
+        /// `/`
+        Div => "/",
+        /// `%`
+        Mod => "%",
     }
 }
 
-/// The ordering operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cmp {
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
+operators! {
+    /// The ordering operators.
+    Cmp {
+        /// `<`
+        Lt => "<",
+        /// `<=`
+        Le => "<=",
+        /// `>`
+        Gt => ">",
+        /// `>=`
+        Ge => ">=",
+    }
 }
 
 impl Cmp {
-    /// Source spelling.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Cmp::Lt => "<",
-            Cmp::Le => "<=",
-            Cmp::Gt => ">",
-            Cmp::Ge => ">=",
-        }
-    }
-
     fn holds(self, o: Ordering) -> bool {
         match self {
             Cmp::Lt => o == Ordering::Less,
@@ -690,6 +705,19 @@ pub fn nth_char(s: Gc<Str>, i: usize) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_codes_round_trip_and_unknown_codes_are_none() {
+        for &op in Arith::ALL {
+            assert_eq!(Arith::from_code(op.code()), Some(op));
+        }
+        for &op in Cmp::ALL {
+            assert_eq!(Cmp::from_code(op.code()), Some(op));
+        }
+        assert_eq!(Arith::from_code(Arith::ALL.len() as u64), None);
+        assert_eq!(Cmp::from_code(u64::MAX), None);
+        assert_eq!(Arith::Mod.symbol(), "%");
+    }
 
     #[test]
     fn int_float_comparison_is_exact() {

@@ -18,44 +18,49 @@ impl crate::syntax::ast::BuiltinId {
     }
 }
 
-/// An Echo value. `#[repr(C, u64)]` fixes the layout: the tag is the first byte and every
-/// payload is 8 bytes at offset 8, so compiled code can read and write values directly.
+/// An Echo value. `#[repr(C, u64)]` fixes the layout: the tag (numbered by [`tag`]) is the
+/// first word and every payload is 8 bytes at offset 8, so compiled code can read and write
+/// values directly.
 #[repr(C, u64)]
 #[derive(Clone, Copy, Debug)]
 pub enum Value {
     /// `nil`.
-    Nil = 0,
+    Nil = tag::NIL as u64,
     /// `false`. Booleans are two tags so that truthiness is one tag comparison.
-    False = 1,
+    False = tag::FALSE as u64,
     /// `true`.
-    True = 2,
+    True = tag::TRUE as u64,
     /// A 64-bit signed integer; arithmetic on it is checked.
-    Int(i64) = 3,
+    Int(i64) = tag::INT as u64,
     /// An IEEE 754 double.
-    Float(f64) = 4,
+    Float(f64) = tag::FLOAT as u64,
     /// An immutable UTF-8 string.
-    Str(Gc<Str>) = 5,
+    Str(Gc<Str>) = tag::STR as u64,
     /// A growable list.
-    List(Gc<List>) = 6,
+    List(Gc<List>) = tag::LIST as u64,
     /// An insertion-ordered map with int or string keys.
-    Map(Gc<Map>) = 7,
+    Map(Gc<Map>) = tag::MAP as u64,
     /// A closure.
-    Func(Gc<Closure>) = 8,
+    Func(Gc<Closure>) = tag::FUNC as u64,
     /// A native builtin function.
-    Native(NativeId) = 9,
+    Native(NativeId) = tag::NATIVE as u64,
     /// A class.
-    Class(Gc<Class>) = 10,
+    Class(Gc<Class>) = tag::CLASS as u64,
     /// An instance of a class.
-    Instance(Gc<Instance>) = 11,
+    Instance(Gc<Instance>) = tag::INSTANCE as u64,
     /// A method bound to its receiver.
-    Method(Gc<BoundMethod>) = 12,
+    Method(Gc<BoundMethod>) = tag::METHOD as u64,
     /// The content of a global slot whose initializer has not run yet. Never observable:
     /// reading such a global raises `NameError`.
-    Undef = 13,
+    Undef = tag::UNDEF as u64,
     /// A captured local's shared box, held in its home register. Never observable: only
     /// `NewBox`, `GetBox`, `SetBox` and closure creation touch it.
-    Boxed(Gc<UpBox>) = 14,
+    Boxed(Gc<UpBox>) = tag::BOXED as u64,
 }
+
+/// Bytes of a [`Value`].
+pub const VALUE_SIZE: usize = 16;
+const _: () = assert!(std::mem::size_of::<Value>() == VALUE_SIZE);
 
 /// Tag values of [`Value`], for code that inspects the raw representation.
 pub mod tag {
@@ -206,12 +211,15 @@ mod tests {
         assert_eq!(raw(&Value::Native(NativeId(7))), (tag::NATIVE, 7));
         assert_eq!(raw(&Value::True).0, tag::TRUE);
         assert_eq!(raw(&Value::Nil).0, tag::NIL);
+        // Every variant's tag in memory is the number `tag()` (and compiled code) uses.
         for v in [
             Value::Nil,
             Value::False,
             Value::True,
             Value::Int(1),
             Value::Float(0.0),
+            Value::Native(NativeId(2)),
+            Value::Undef,
         ] {
             assert_eq!(raw(&v).0, v.tag());
         }

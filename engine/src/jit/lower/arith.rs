@@ -1,0 +1,197 @@
+//! Arithmetic: `+ - * / %` and negation, with int fast paths (checked for overflow, division
+//! only by a positive divisor), float paths, and the helper for everything else.
+
+use super::*;
+
+impl Translator<'_> {
+    pub(super) fn operand2(&mut self, o: Rhs) -> (Value, Value) {
+        match o {
+            Rhs::Reg(r) => self.get(r),
+            Rhs::Imm(k) => {
+                let t = self.tag_val(tag::INT);
+                let p = self.iconst(k);
+                (t, p)
+            }
+        }
+    }
+
+    pub(super) fn arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Rhs) {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.operand2(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = match c {
+            Rhs::Imm(_) => self.cond_const(true),
+            Rhs::Reg(_) => self.tag_is(tc, tag::INT),
+        };
+        let ints = self.both(b_int, c_int);
+        let speculative = self.speculate_int(pc);
+        // Speculating, overflow and unusual divisors leave too: nothing returns from a helper
+        // into the loop, so no value has to survive a call there.
+        let slow = if speculative {
+            self.side_exit_block(pc)
+        } else {
+            self.b.create_block()
+        };
+        let done = self.b.create_block();
+        let int_path = self.b.create_block();
+        if speculative {
+            // Ints or leave: no float or generic code at this site.
+            let exit = self.side_exit_block(pc);
+            self.branch_on(ints, int_path, &[], exit, &[]);
+        } else {
+            let not_ints = self.b.create_block();
+            self.branch_on(ints, int_path, &[], not_ints, &[]);
+            self.b.switch_to_block(not_ints);
+            // Floats inline (except `%`, whose float form is a library call): else the helper.
+            if op != Arith::Mod {
+                let b_f = self.tag_is(tb, tag::FLOAT);
+                let c_f = match c {
+                    Rhs::Imm(_) => self.cond_const(false),
+                    Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
+                };
+                let floats = self.both(b_f, c_f);
+                let fpath = self.b.create_block();
+                self.branch_on(floats, fpath, &[], slow, &[]);
+                self.b.switch_to_block(fpath);
+                let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+                let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+                let r = match op {
+                    Arith::Add => self.b.ins().fadd(x, y),
+                    Arith::Sub => self.b.ins().fsub(x, y),
+                    Arith::Mul => self.b.ins().fmul(x, y),
+                    _ => self.b.ins().fdiv(x, y),
+                };
+                let rp = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
+                let ft = if op == Arith::Sub && mutant!(FloatSubTaggedInt) {
+                    self.tag_val(tag::INT)
+                } else {
+                    self.tag_val(tag::FLOAT)
+                };
+                self.set(a, ft, rp);
+                self.jump(done);
+            } else {
+                self.jump(slow);
+            }
+        }
+        // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,
+        // which raises the exact error.
+        self.b.switch_to_block(int_path);
+        self.know_int(b);
+        if let Rhs::Reg(r) = c {
+            self.know_int(r);
+        }
+        let result = match op {
+            Arith::Add | Arith::Sub | Arith::Mul => {
+                let (r, of) = match op {
+                    Arith::Add => self.b.ins().sadd_overflow(pb, pc_),
+                    Arith::Sub => self.b.ins().ssub_overflow(pb, pc_),
+                    _ => self.b.ins().smul_overflow(pb, pc_),
+                };
+                let of = if op == Arith::Add && mutant!(AddOverflowUnchecked) {
+                    self.cond_const(false)
+                } else {
+                    of
+                };
+                let ok = self.b.create_block();
+                self.branch_on(of, slow, &[], ok, &[]);
+                self.b.switch_to_block(ok);
+                r
+            }
+            Arith::Div | Arith::Mod => {
+                // Only a positive divisor takes the machine instruction (no trap possible).
+                let positive = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, pc_, 0);
+                let ok = self.b.create_block();
+                self.branch_on(positive, ok, &[], slow, &[]);
+                self.b.switch_to_block(ok);
+                if op == Arith::Div && mutant!(DivFloored) {
+                    let q = self.b.ins().sdiv(pb, pc_);
+                    let r = self.b.ins().srem(pb, pc_);
+                    let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                    let q1 = self.b.ins().iadd_imm_s(q, -1);
+                    self.b.ins().select(below, q1, q)
+                } else if op == Arith::Mod && mutant!(ModFloored) {
+                    let r = self.b.ins().srem(pb, pc_);
+                    let below = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                    let r1 = self.b.ins().iadd(r, pc_);
+                    self.b.ins().select(below, r1, r)
+                } else if op == Arith::Div {
+                    self.b.ins().sdiv(pb, pc_)
+                } else {
+                    self.b.ins().srem(pb, pc_)
+                }
+            }
+        };
+        let it = self.tag_val(tag::INT);
+        self.set(a, it, result);
+        self.jump(done);
+        if speculative {
+            self.b.switch_to_block(done);
+            return;
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let code = self.iconst(op.code() as i64);
+        let d = self.slot(a);
+        let s = self.slot(b);
+        let st = match c {
+            Rhs::Reg(r) => {
+                let sc = self.slot(r);
+                self.helper(Helper::Arith, &[code, d, s, sc])
+            }
+            Rhs::Imm(k) => {
+                let kk = self.iconst(k);
+                self.helper(Helper::ArithImm, &[code, d, s, kk])
+            }
+        };
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    pub(super) fn neg(&mut self, pc: usize, a: Reg, b: Reg) {
+        let (t, p) = self.get(b);
+        let is_int = self.tag_is(t, tag::INT);
+        let not_min = if mutant!(NegMinUnchecked) {
+            self.cond_const(true)
+        } else {
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, p, i64::MIN)
+        };
+        let fast = self.both(is_int, not_min);
+        let fast_b = self.b.create_block();
+        let other = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.branch_on(fast, fast_b, &[], other, &[]);
+        self.b.switch_to_block(fast_b);
+        let r = self.b.ins().ineg(p);
+        self.set(a, t, r);
+        self.jump(done);
+        self.b.switch_to_block(other);
+        let is_f = self.tag_is(t, tag::FLOAT);
+        let fb = self.b.create_block();
+        self.branch_on(is_f, fb, &[], slow, &[]);
+        self.b.switch_to_block(fb);
+        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let nx = self.b.ins().fneg(x);
+        let np = self.b.ins().bitcast(I64, MemFlagsData::new(), nx);
+        self.set(a, t, np);
+        self.jump(done);
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let d = self.slot(a);
+        let s = self.slot(b);
+        let st = self.helper(Helper::Neg, &[d, s]);
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+}
+
+/// The right operand of an arithmetic or comparison instruction.
+#[derive(Clone, Copy)]
+pub(super) enum Rhs {
+    Reg(Reg),
+    Imm(i64),
+}

@@ -1,0 +1,337 @@
+//! Calls: direct calls of compiled code (pushing the callee's frame record inline), calls
+//! through the `Call`/`Invoke` helpers, speculated method calls, `super` calls, and returns.
+
+use super::*;
+
+impl Translator<'_> {
+    /// Pushes a frame for `closure` (of prototype `pid`) at `callee_base` and runs its
+    /// compiled code directly when it has some and everything fits; otherwise runs `slow`.
+    /// Jumps to a block holding the call's status.
+    pub(super) fn direct_call(&mut self, callee: Callee, slow: Block, done: Block) {
+        let Callee {
+            closure,
+            pid,
+            base: callee_base,
+            ret,
+            rel: callee_rel,
+            nargs,
+            known,
+        } = callee;
+        let fn_info = self.load(self.vm, abi::M_FN_INFO);
+        let rec = match known {
+            Some(p) => self
+                .b
+                .ins()
+                .iadd_imm_s(fn_info, p.0 as i64 * abi::FN_INFO_SIZE),
+            None => {
+                let rel = self.b.ins().imul_imm_s(pid, abi::FN_INFO_SIZE);
+                self.b.ins().iadd(fn_info, rel)
+            }
+        };
+        let entry = self.load(rec, abi::FN_ENTRY);
+        let c1 = self.b.create_block();
+        self.branch_on(entry, c1, &[], slow, &[]);
+        self.b.switch_to_block(c1);
+        let len = self.load(self.vm, abi::FRAMES_LEN);
+        let cap = self.load(self.vm, abi::FRAMES_CAP);
+        let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let (arity_ok, top) = match known.map(|p| self.input.proto_shapes[p.0 as usize]) {
+            Some((arity, nregs)) => {
+                // Shape known: a wrong argument count always takes the slow path (which
+                // raises the error).
+                let ok = self
+                    .b
+                    .ins()
+                    .iconst(types::I8, i64::from(arity == nargs as u32));
+                (ok, self.b.ins().iadd_imm_s(callee_base, nregs as i64))
+            }
+            None => {
+                let arity = self.load32(rec, abi::FN_ARITY);
+                let ok = self.b.ins().icmp_imm_s(IntCC::Equal, arity, nargs as i64);
+                let nregs = self.load32(rec, abi::FN_NREGS);
+                (ok, self.b.ins().iadd(callee_base, nregs))
+            }
+        };
+        let size = self.load(self.vm, abi::STACK_LEN);
+        let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.load(self.vm, abi::NATIVE_LIMIT);
+        let stack_ok = self.b.ins().icmp(IntCC::UnsignedGreaterThan, sp, limit);
+        let ok1 = self.both(arity_ok, depth_ok);
+        let ok2 = self.both(room_ok, stack_ok);
+        let ok = self.both(ok1, ok2);
+        let go = self.b.create_block();
+        self.branch_on(ok, go, &[], slow, &[]);
+        self.b.switch_to_block(go);
+        // Push the callee's frame record and count the call, as `Vm::push_frame` does.
+        let buf = self.load(self.vm, abi::FRAMES_BUF);
+        let rel = self.b.ins().imul_imm_s(len, abi::FRAME_SIZE);
+        let fr = self.b.ins().iadd(buf, rel);
+        self.store(closure, fr, abi::FRAME_CLOSURE);
+        self.store32(pid, fr, abi::FRAME_PROTO);
+        self.store32(callee_base, fr, abi::FRAME_BASE);
+        let zero = self.iconst(0);
+        self.store32(zero, fr, abi::FRAME_PC);
+        self.store32(ret, fr, abi::FRAME_RET);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.store(len1, self.vm, abi::FRAMES_LEN);
+        let calls = self.load(self.vm, abi::M_CALLS);
+        let crel = self.b.ins().ishl_imm_s(pid, 3);
+        let caddr = self.b.ins().iadd(calls, crel);
+        let count = self.load(caddr, 0);
+        let count1 = self.b.ins().iadd_imm_s(count, 1);
+        self.store(count1, caddr, 0);
+        let callee_regs = self
+            .b
+            .ins()
+            .iadd_imm_s(self.regs, abi::value_at(callee_rel.into()) as i64);
+        let args = [self.vm, callee_base, zero, callee_regs, fr];
+        self.spill_fuel();
+        let call = self.b.ins().call_indirect(self.compiled_sig, entry, &args);
+        let st = self.b.inst_results(call)[0];
+        self.fill_fuel();
+        self.objects.clear();
+        self.b.ins().jump(done, &[st.into()]);
+    }
+
+    pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        self.sync_all(pc);
+        let (t, p) = self.get(a);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let ret = self.slot(a);
+        let callee_base = self.b.ins().iadd_imm_s(ret, 1);
+        if let Some(&proto) = self.facts.known_fn.get(&a.0) {
+            // A top-level function: the callee and its shape are known here.
+            let pid = self.iconst(proto.0 as i64);
+            let callee = Callee {
+                closure: p,
+                pid,
+                base: callee_base,
+                ret,
+                rel: a.0 + 1,
+                nargs: n.0,
+                known: Some(proto),
+            };
+            self.direct_call(callee, slow, done);
+        } else {
+            let is_fn = self.tag_is(t, tag::FUNC);
+            let fast = self.b.create_block();
+            self.branch_on(is_fn, fast, &[], slow, &[]);
+            self.b.switch_to_block(fast);
+            let pid = self.load32(p, layout::CLOSURE_PROTO);
+            let callee = Callee {
+                closure: p,
+                pid,
+                base: callee_base,
+                ret,
+                rel: a.0 + 1,
+                nargs: n.0,
+                known: None,
+            };
+            self.direct_call(callee, slow, done);
+        }
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let nargs = self.iconst(n.0 as i64);
+        let st = self.helper(Helper::Call, &[s, nargs]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    /// After a call: errors to the error exit; reload the result.
+    pub(super) fn after_call(&mut self, pc: usize, a: Reg, done: Block) {
+        self.b.switch_to_block(done);
+        let st = self.b.block_params(done)[0];
+        // The callee's window starts above `a`: it overwrote those slots, and a collection
+        // under it cleared the ones past its end. They are dead here, but a register that
+        // may be changed on some other path is stored back at the next safepoint, error or
+        // side exit; from its stale value that would put back a pointer the collector has
+        // since freed. So the registers take their slots' values again, as in the
+        // interpreter, before the error exit too.
+        for r in a.0 + 1..self.input.proto.nregs {
+            self.reload(Reg(r));
+        }
+        self.check_status(pc, st);
+        self.reload(a);
+    }
+
+    pub(super) fn invoke(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        m: crate::symbol::Symbol,
+        n: Count,
+        ic: IcIdx,
+    ) {
+        let (t, p) = self.get(a);
+        let entry = if ic == IcIdx::NONE {
+            Ic::EMPTY
+        } else {
+            self.input.ics[ic.0 as usize]
+        };
+        let speculate = self.input.mode == Mode::Speculative && entry.method.is_some();
+        if speculate {
+            // Monomorphic so far: check the receiver's shape before anything else happens
+            // (a side exit re-runs the whole instruction in the interpreter, fuel included).
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            self.guard(pc, is_inst);
+            if !mutant!(InvokeIcIgnoresClass) {
+                let shape = self.load32(p, layout::INSTANCE_SHAPE);
+                let ok = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
+                self.guard(pc, ok);
+            }
+        }
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        self.sync_all(pc);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        if ic != IcIdx::NONE {
+            let (method, pid, known) = if speculate {
+                // The receiver's shape was checked against the cache's; its method is read
+                // from the cache (not embedded, see `Op::LoadK`) while the cache still holds
+                // that shape, whose method it then is.
+                let m = entry.method.expect("checked above");
+                let rec = self.ic_record(ic);
+                let ic_shape = self.load32(rec, abi::IC_SHAPE);
+                let same = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, ic_shape, entry.shape.0 as i64);
+                let mv = self.load(rec, abi::IC_METHOD);
+                let c2 = self.b.create_block();
+                self.branch_on(same, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
+                let pv = self.iconst(m.proto.0 as i64);
+                (mv, pv, Some(m.proto))
+            } else {
+                let is_inst = self.tag_is(t, tag::INSTANCE);
+                let c1 = self.b.create_block();
+                self.branch_on(is_inst, c1, &[], slow, &[]);
+                self.b.switch_to_block(c1);
+                let shape = self.load32(p, layout::INSTANCE_SHAPE);
+                let rec = self.ic_record(ic);
+                let ic_shape = self.load32(rec, abi::IC_SHAPE);
+                let method = self.load(rec, abi::IC_METHOD);
+                let same = if mutant!(InvokeIcIgnoresClass) {
+                    self.cond_const(true)
+                } else {
+                    self.b.ins().icmp(IntCC::Equal, shape, ic_shape)
+                };
+                let has = self.b.ins().icmp_imm_s(IntCC::NotEqual, method, 0);
+                let hit = self.both(same, has);
+                let c2 = self.b.create_block();
+                self.branch_on(hit, c2, &[], slow, &[]);
+                self.b.switch_to_block(c2);
+                let pid = self.load32(method, layout::CLOSURE_PROTO);
+                (method, pid, None)
+            };
+            let slot = self.slot(a);
+            self.direct_call(
+                Callee {
+                    closure: method,
+                    pid,
+                    base: slot,
+                    ret: slot,
+                    rel: a.0,
+                    nargs: n.0,
+                    known,
+                },
+                slow,
+                done,
+            );
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let icv = self.ic_arg(ic);
+        let st = self.helper(Helper::Invoke, &[s, sym, nargs, icv]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    pub(super) fn super_invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count) {
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        self.sync_all(pc);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        if let Some(method) = self.input.super_methods.get(&m).copied() {
+            // Classes never change once created: the superclass method is a constant.
+            let mv = self.iconst(method.addr() as i64);
+            let pv = self.iconst(method.proto.0 as i64);
+            let slot = self.slot(a);
+            let callee = Callee {
+                closure: mv,
+                pid: pv,
+                base: slot,
+                ret: slot,
+                rel: a.0,
+                nargs: n.0,
+                known: Some(method.proto),
+            };
+            self.direct_call(callee, slow, done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        let s = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let p = self.iconst(self.input.pid.0 as i64);
+        let st = self.helper(Helper::SuperInvoke, &[s, sym, nargs, p]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+    }
+
+    pub(super) fn ret(&mut self, t: Value, p: Value, pc: usize) {
+        // The frame's slots stay in the caller's window, where the collector scans them:
+        // they must hold what the interpreter would have left.
+        if self.synced_at != Some(pc) {
+            self.sync_all(pc);
+        }
+        let ret = self.load32(self.frame, abi::FRAME_RET);
+        let stack = self.load(self.vm, abi::STACK_BASE);
+        let rel = self.b.ins().ishl_imm_s(ret, abi::VALUE_SHIFT);
+        let addr = self.b.ins().iadd(stack, rel);
+        self.store_value(t, p, addr, 0);
+        if self.input.proto.kind == ProtoKind::Script {
+            let line = self.iconst(self.input.proto.lines[pc] as i64);
+            self.helper(Helper::ExitLine, &[line]);
+        }
+        let len = self.load(self.vm, abi::FRAMES_LEN);
+        let len1 = self.b.ins().iadd_imm_s(len, -1);
+        self.store(len1, self.vm, abi::FRAMES_LEN);
+        self.spill_fuel();
+        let zero = self.iconst(0);
+        self.b.ins().return_(&[zero]);
+        self.terminated = true;
+    }
+}
+
+/// The target of a direct call: a closure, its prototype, where its frame goes (register 0
+/// and return slot, as stack indices) and how many arguments it gets.
+#[derive(Clone, Copy)]
+pub(super) struct Callee {
+    closure: Value,
+    pid: Value,
+    base: Value,
+    ret: Value,
+    /// The callee's register 0, relative to this frame's register 0.
+    rel: u16,
+    nargs: u16,
+    /// The prototype, when known at compile time.
+    known: Option<ProtoId>,
+}

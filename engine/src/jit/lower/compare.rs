@@ -1,0 +1,183 @@
+//! Truthiness, equality and ordering, as values and as fused compare-and-branch.
+
+use super::*;
+
+impl Translator<'_> {
+    pub(super) fn truthy(&mut self, r: Reg) -> Value {
+        let (t, p) = self.get(r);
+        if mutant!(ZeroIsFalsy) {
+            let truthy_tag =
+                self.b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThan, t, tag::FALSE as i64);
+            let is_int = self.b.ins().icmp_imm_s(IntCC::Equal, t, tag::INT as i64);
+            let zero = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+            let int_zero = self.b.ins().band(is_int, zero);
+            return self.b.ins().band_not(truthy_tag, int_zero);
+        }
+        if let Some(k) = self.known_tag(t) {
+            return self.cond_const(k > tag::FALSE);
+        }
+        self.b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThan, t, tag::FALSE as i64)
+    }
+
+    /// Jumps to the target of `off` when `cond` equals `when`, else falls through.
+    pub(super) fn branch(&mut self, pc: usize, off: Jump, cond: Value, when: bool) {
+        let taken = self.block_at(target(pc, off));
+        let fall = self.block_at(pc + 1);
+        if when {
+            self.branch_on(cond, taken, &[], fall, &[]);
+        } else {
+            self.branch_on(cond, fall, &[], taken, &[]);
+        }
+        self.terminated = true;
+    }
+
+    /// `R[b] == R[c]` as a 0/1 value (ints inline, everything else by the helper).
+    pub(super) fn equal(&mut self, _pc: usize, b: Reg, c: Reg) -> Value {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.get(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = self.tag_is(tc, tag::INT);
+        let ints = self.both(b_int, c_int);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        self.branch_on(ints, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+        let eq = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[eq.into()]);
+        self.b.switch_to_block(slow);
+        let sb = self.slot(b);
+        let sc = self.slot(c);
+        let r = self.helper(Helper::Equal, &[sb, sc]);
+        let r = if mutant!(EqIntFloatUnequal) {
+            // "Values of different types are unequal", forgetting int/float: tags adding up
+            // to INT + FLOAT are an int and a float, or two other types that differ anyway.
+            let sum = self.b.ins().iadd(tb, tc);
+            let mixed = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::Equal, sum, (tag::INT + tag::FLOAT) as i64);
+            let zero = self.iconst(0);
+            self.b.ins().select(mixed, zero, r)
+        } else {
+            r
+        };
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// `R[b] == imm` as a 0/1 value (never an error; other types are simply unequal).
+    pub(super) fn equal_imm(&mut self, b: Reg, k: i64) -> Value {
+        let (t, p) = self.get(b);
+        let is_int = self.tag_is(t, tag::INT);
+        let int_eq = self.b.ins().icmp_imm_s(IntCC::Equal, p, k);
+        let int_res = self.both(is_int, int_eq);
+        let is_f = self.tag_is(t, tag::FLOAT);
+        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let kf = self.b.ins().f64const(k as f64);
+        let f_eq = self.b.ins().fcmp(FloatCC::Equal, x, kf);
+        let f_res = if mutant!(EqIntFloatUnequal) {
+            self.cond_const(false)
+        } else {
+            self.both(is_f, f_eq)
+        };
+        let any = self.b.ins().bor(int_res, f_res);
+        self.b.ins().uextend(I64, any)
+    }
+
+    /// `R[b] op c` as a 0/1 value, with errors going to the error exit.
+    pub(super) fn compare(&mut self, pc: usize, op: Cmp, b: Reg, c: Rhs) -> Value {
+        let (tb, pb) = self.get(b);
+        let (tc, pc_) = self.operand2(c);
+        let b_int = self.tag_is(tb, tag::INT);
+        let c_int = match c {
+            Rhs::Imm(_) => self.cond_const(true),
+            Rhs::Reg(_) => self.tag_is(tc, tag::INT),
+        };
+        let ints = self.both(b_int, c_int);
+        let int_b = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let icc = match op {
+            Cmp::Lt => IntCC::SignedLessThan,
+            Cmp::Le => IntCC::SignedLessThanOrEqual,
+            Cmp::Gt => IntCC::SignedGreaterThan,
+            Cmp::Ge if matches!(c, Rhs::Imm(_)) && mutant!(GeImmAsGt) => IntCC::SignedGreaterThan,
+            Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
+        };
+        if self.speculate_int(pc) {
+            let exit = self.side_exit_block(pc);
+            self.branch_on(ints, int_b, &[], exit, &[]);
+        } else {
+            let other = self.b.create_block();
+            let slow = self.b.create_block();
+            self.branch_on(ints, int_b, &[], other, &[]);
+            self.b.switch_to_block(other);
+            let b_f = self.tag_is(tb, tag::FLOAT);
+            let c_f = match c {
+                Rhs::Imm(_) => self.cond_const(false),
+                Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
+            };
+            let floats = self.both(b_f, c_f);
+            let fb = self.b.create_block();
+            self.branch_on(floats, fb, &[], slow, &[]);
+            self.b.switch_to_block(fb);
+            let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+            let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+            let fcc = match op {
+                Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
+                Cmp::Lt => FloatCC::LessThan,
+                Cmp::Le => FloatCC::LessThanOrEqual,
+                Cmp::Gt => FloatCC::GreaterThan,
+                Cmp::Ge => FloatCC::GreaterThanOrEqual,
+            };
+            let r = self.b.ins().fcmp(fcc, x, y);
+            let r = self.b.ins().uextend(I64, r);
+            self.b.ins().jump(done, &[r.into()]);
+            self.b.switch_to_block(slow);
+            self.save_pc(pc);
+            let code = self.iconst(op.code() as i64);
+            let s = self.slot(b);
+            let r = match c {
+                Rhs::Reg(rc) => {
+                    let sc = self.slot(rc);
+                    self.helper(Helper::Compare, &[code, s, sc])
+                }
+                Rhs::Imm(k) => {
+                    let kk = self.iconst(k);
+                    self.helper(Helper::CompareImm, &[code, s, kk])
+                }
+            };
+            let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+            self.check_status(pc, failed);
+            self.b.ins().jump(done, &[r.into()]);
+        }
+        self.b.switch_to_block(int_b);
+        self.know_int(b);
+        if let Rhs::Reg(rc) = c {
+            self.know_int(rc);
+        }
+        let r = self.b.ins().icmp(icc, pb, pc_);
+        let r = self.b.ins().uextend(I64, r);
+        self.b.ins().jump(done, &[r.into()]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    pub(super) fn compare_to_reg(&mut self, pc: usize, op: Cmp, a: Reg, b: Reg, c: Reg) {
+        let r = self.compare(pc, op, b, Rhs::Reg(c));
+        self.set_bool(a, r);
+    }
+
+    pub(super) fn compare_branch(&mut self, pc: usize, op: Cmp, b: Reg, c: Rhs, off: Jump) {
+        let r = self.compare(pc, op, b, c);
+        self.branch(pc, off, r, false);
+    }
+}

@@ -1,0 +1,175 @@
+//! The ways out of straight-line code: status checks after helpers, error exits (to a `try`
+//! handler of the frame or out of it), side exits when a speculation fails, and fuel charges.
+//! Exit blocks are emitted after the body, out of the hot path.
+
+use super::*;
+
+impl Translator<'_> {
+    /// Branches to the error exit of `pc` when `failed` is nonzero.
+    pub(super) fn check_status(&mut self, pc: usize, failed: Value) {
+        let err = self.error_block(pc);
+        let ok = self.b.create_block();
+        self.branch_on(failed, err, &[], ok, &[]);
+        self.continue_in(ok);
+    }
+
+    /// The block that handles an error raised at `pc`: the top frame's `try` handler if one
+    /// covers `pc`, else leaving the frame with the error. Emitted after the body.
+    pub(super) fn error_block(&mut self, pc: usize) -> Block {
+        if let Some(&b) = self.error_blocks.get(&pc) {
+            return b;
+        }
+
+        let blk = self.b.create_block();
+        self.error_blocks.insert(pc, blk);
+        self.deferred.push(Deferred::Error(pc, blk));
+        blk
+    }
+
+    /// The exit shared by every error raised where no handler of this frame applies (with
+    /// `fuel`, running out of fuel, never catchable): its parameter is the pc + 1 to record.
+    pub(super) fn shared_exit(&mut self, fuel: bool) -> Block {
+        let slot = if fuel {
+            &mut self.shared_fuel_exit
+        } else {
+            &mut self.shared_error_exit
+        };
+        if let Some(b) = *slot {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.append_block_param(b, I64);
+        *slot = Some(b);
+        b
+    }
+
+    /// Emits the shared exits that were used.
+    pub(super) fn emit_shared_exits(&mut self) {
+        for fuel in [true, false] {
+            let Some(blk) = (if fuel {
+                self.shared_fuel_exit
+            } else {
+                self.shared_error_exit
+            }) else {
+                continue;
+            };
+            self.b.switch_to_block(blk);
+            let at = self.b.block_params(blk)[0];
+            self.store32(at, self.frame, abi::FRAME_PC);
+            // The frame is being left: no register needs storing.
+            self.cur_pc = usize::MAX;
+            self.synced_at = Some(usize::MAX);
+            if fuel {
+                self.helper(Helper::FuelError, &[]);
+            }
+            self.helper(Helper::Unwind, &[]);
+            let one = self.iconst(1);
+            self.b.ins().return_(&[one]);
+        }
+    }
+
+    /// The block that leaves compiled code because a speculation failed at `pc`. Emitted
+    /// after the body.
+    pub(super) fn side_exit_block(&mut self, pc: usize) -> Block {
+        if let Some(&b) = self.side_exit_blocks.get(&pc) {
+            return b;
+        }
+        let blk = self.b.create_block();
+        self.side_exit_blocks.insert(pc, blk);
+        self.deferred.push(Deferred::SideExit(pc, blk));
+        blk
+    }
+
+    /// Emits the out-of-line blocks collected while translating the body.
+    pub(super) fn emit_deferred(&mut self) {
+        let mut i = 0;
+        while i < self.deferred.len() {
+            match self.deferred[i] {
+                Deferred::Error(pc, blk) if self.input.proto.handler_for(pc).is_none() => {
+                    // No handler here: the frame is left, and only the pc differs between
+                    // sites, so they share one exit. Its slots stay in the caller's window
+                    // (roots, should the caller catch the error): they must be current.
+                    self.b.switch_to_block(blk);
+                    self.sync(pc);
+                    let shared = self.shared_exit(false);
+                    let recorded = mutants::recorded_error_pc(pc, self.input.proto.code.len());
+                    let at = self.iconst(recorded as i64 + 1);
+                    self.b.ins().jump(shared, &[at.into()]);
+                }
+                Deferred::Error(pc, blk) => {
+                    self.b.switch_to_block(blk);
+                    self.cur_pc = pc;
+                    self.save_pc(pc);
+                    // Caught here or not, the interpreter goes on with these slots.
+                    let handler = self.input.proto.handler_for(pc).copied();
+                    self.sync_all(pc);
+                    let r = self.helper(Helper::Unwind, &[]);
+                    match handler {
+                        Some(h) => {
+                            let caught = self.b.create_block();
+                            let leave = self.b.create_block();
+                            self.branch_on(r, leave, &[], caught, &[]);
+                            self.b.switch_to_block(caught);
+                            self.reload(h.reg);
+                            let target = self.block_at(h.target as usize);
+                            self.jump(target);
+                            self.b.switch_to_block(leave);
+                            let one = self.iconst(1);
+                            self.b.ins().return_(&[one]);
+                        }
+                        None => {
+                            let one = self.iconst(1);
+                            self.b.ins().return_(&[one]);
+                        }
+                    }
+                }
+                Deferred::SideExit(pc, blk) => {
+                    self.b.switch_to_block(blk);
+                    self.cur_pc = pc;
+                    self.synced_at = None;
+                    if let Some(regs) = mutants::side_exit_stores(&self.dirty[pc], &self.live[pc]) {
+                        self.store_regs(&regs);
+                        self.synced_at = Some(pc);
+                    }
+                    let p = self.iconst(pc as i64);
+                    let st = self.helper(Helper::SideExit, &[p]);
+                    self.b.ins().return_(&[st]);
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Leaves to the interpreter unless `ok` holds.
+    pub(super) fn guard(&mut self, pc: usize, ok: Value) {
+        let exit = self.side_exit_block(pc);
+        let cont = self.b.create_block();
+        self.branch_on(ok, cont, &[], exit, &[]);
+        self.continue_in(cont);
+    }
+
+    /// Whether the instruction at `pc` may be compiled assuming int operands.
+    pub(super) fn speculate_int(&self, pc: usize) -> bool {
+        self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_INT == 0
+    }
+
+    /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
+    pub(super) fn charge_fuel(&mut self, pc: usize) {
+        self.fuel_charged = true;
+        let f = self.b.use_var(self.fuel);
+        let ok = self.b.create_block();
+        let empty = self.shared_exit(true);
+        let at = self.iconst(pc as i64 + 1);
+        self.branch_on(f, ok, &[], empty, &[at.into()]);
+        self.b.switch_to_block(ok);
+        let f1 = self.b.ins().iadd_imm_s(f, -1);
+        self.b.def_var(self.fuel, f1);
+    }
+}
+
+/// An out-of-line block: the error exit or the side exit of an instruction.
+#[derive(Clone, Copy)]
+pub(super) enum Deferred {
+    Error(usize, Block),
+    SideExit(usize, Block),
+}

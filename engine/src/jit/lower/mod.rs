@@ -1,0 +1,836 @@
+//! Bytecode to Cranelift IR, one `Translator` per function and one method per opcode family.
+//!
+//! Every VM register is a pair of Cranelift variables (tag word, payload word). Reads and
+//! writes use the variables; a register is stored back to its stack slot only where the
+//! slots must be current: before every helper call and call (safepoints: the collector, the
+//! callee and the helpers read slots), at side exits, error exits and returns. A dataflow over
+//! the bytecode finds, for each instruction, the registers written since the last such point
+//! on some path ("dirty"), and only those are stored. A write that every path carries to a
+//! call anyway is stored at once instead (write-through, `stored_at_write`): same stores on
+//! the hot path, none at the cold exits in between. After a call only the result register
+//! (and the register base, in case the stack grew) is reloaded.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    Block, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, SigRef,
+    Signature, UserExternalName, Value, types,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::bytecode::*;
+use crate::config::MAX_JIT_INSTRUCTIONS;
+use crate::runtime::heap::layout;
+use crate::runtime::ops::{Arith, Cmp};
+use crate::runtime::value::{Value as EchoValue, tag};
+use crate::runtime::vm::{FB_NOT_INT, Ic, Vm};
+use crate::syntax::resolver::GlobalKind;
+
+use super::analysis::{
+    RegSet, dirty_registers, live_registers, reachable, stored_at_write, successors, target,
+    written_register,
+};
+use crate::runtime::tiering::Mode;
+
+use super::abi::{self, flags};
+use super::helpers::Helper;
+use super::mutants;
+
+mod arith;
+mod calls;
+mod compare;
+mod exits;
+mod props;
+mod regs;
+mod structure;
+mod values;
+
+use arith::Rhs;
+use exits::Deferred;
+
+const I64: types::Type = types::I64;
+const F64: types::Type = types::F64;
+
+/// Static facts the translation of one prototype needs from the VM.
+struct Input<'a> {
+    proto: &'a Proto,
+    pid: ProtoId,
+    mode: Mode,
+    /// The version entered at loop headers (on-stack replacement), not at calls.
+    osr: bool,
+    consts: &'a [EchoValue],
+    /// Start of this prototype's constants in the VM's pool.
+    kbase: usize,
+    feedback: &'a [u8],
+    ics: &'a [Ic],
+    icb: usize,
+    /// For `super`: the superclass method per symbol, if the classes exist already.
+    super_methods:
+        FxHashMap<crate::symbol::Symbol, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
+    /// Global slots that hold a function or class for the whole run.
+    globals_kind: Vec<GlobalKind>,
+    /// The closure each function global holds now, when globals can no longer change
+    /// (top-level functions are constants outside the REPL).
+    fn_globals: FxHashMap<u32, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
+    /// Arity and register count of every prototype (for calls to known functions).
+    proto_shapes: Vec<(u32, u32)>,
+    /// For an OSR version compiled while the interpreter waits at a loop header: that
+    /// header's pc and the tag of every register at that moment.
+    osr_snapshot: Option<(usize, Vec<u8>)>,
+    /// Every prototype of the program (for what nested closures capture).
+    protos: Vec<std::rc::Rc<Proto>>,
+}
+
+/// Translates prototype `pid` into `func`.
+/// Where a translation writes its result.
+pub(crate) struct Target<'a> {
+    /// The function to fill (its signature already set).
+    pub func: &'a mut Function,
+    /// Builder scratch space, reused between functions.
+    pub fctx: &'a mut FunctionBuilderContext,
+    /// The module's ids of the helpers, indexed by `H` (imported into `func` when used).
+    pub helper_ids: &'a [u32],
+    /// The signature shared by all helpers.
+    pub helper_sig: Signature,
+    /// The signature of compiled functions (for direct calls).
+    pub compiled_sig: Signature,
+    /// The target's frontend configuration.
+    pub config: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+/// Translates prototype `pid` into `out.func`.
+pub(crate) fn translate(
+    vm: &mut Vm,
+    pid: ProtoId,
+    mode: Mode,
+    osr: bool,
+    out: Target<'_>,
+) -> Result<(), String> {
+    let Target {
+        func,
+        fctx,
+        helper_ids,
+        helper_sig,
+        compiled_sig,
+        config: target,
+    } = out;
+    let proto = std::rc::Rc::clone(vm.program().proto(pid));
+    // Cranelift's time grows faster than linearly with function size; very large
+    // functions (typically generated top-level code) stay interpreted.
+    if proto.code.len() > MAX_JIT_INSTRUCTIONS {
+        return Err(format!(
+            "function too large to compile ({} instructions, limit {MAX_JIT_INSTRUCTIONS})",
+            proto.code.len()
+        ));
+    }
+    let info = vm.fn_info[pid.0 as usize];
+    let mut super_methods = FxHashMap::default();
+    if let Some(c) = proto.class
+        && let Some(Some(cls)) = vm.class_objs.get(c.0 as usize)
+        && let Some(sup) = cls.superclass
+    {
+        super_methods = if mutant!(SuperOwnClass) {
+            cls.methods.clone()
+        } else {
+            sup.methods.clone()
+        };
+    }
+    let input = Input {
+        proto: &proto,
+        pid,
+        mode,
+        osr,
+        consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
+        feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+        ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+        icb: info.icb as usize,
+        kbase: info.kbase as usize,
+        super_methods,
+        globals_kind: vm.program().globals.iter().map(|g| g.kind).collect(),
+        fn_globals: if vm.stable_globals {
+            vm.program()
+                .globals
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| g.kind == GlobalKind::Fn)
+                .filter_map(|(i, _)| match vm.globals.get(i) {
+                    Some(EchoValue::Func(c)) => Some((i as u32, *c)),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            FxHashMap::default()
+        },
+        proto_shapes: vm.fn_info.iter().map(|f| (f.arity, f.nregs)).collect(),
+        protos: vm.program().protos.clone(),
+        osr_snapshot: match vm.frames.last() {
+            Some(f) if osr && f.proto == pid => {
+                let base = f.base as usize;
+                let tags = (0..proto.nregs as usize)
+                    .map(|r| vm.stack.get(base + r).to_bits().0 as u8)
+                    .collect();
+                Some((f.pc as usize, tags))
+            }
+            _ => None,
+        },
+    };
+    let mut b = FunctionBuilder::new(func, fctx);
+    let compiled_sig = b.import_signature(compiled_sig);
+    let mut t = Translator::new(b, &input, helper_ids, helper_sig, compiled_sig);
+    t.run()?;
+    t.b.seal_all_blocks();
+    t.b.finalize(target);
+    Ok(())
+}
+
+/// What the translator knows about the values registers hold, beyond their variables; valid
+/// within one block, and forgotten register by register whenever a register is given a new
+/// value (`Translator::define`). Known tags need no entry: a known tag is the shared tag
+/// constant itself as the register's tag value, so a new definition replaces it by
+/// construction; likewise the checked shapes in `Translator::objects` are keyed by the
+/// pointer's SSA value.
+#[derive(Default)]
+struct RegFacts {
+    /// Registers holding a constant function (a top-level one, read from its global slot):
+    /// its prototype.
+    known_fn: FxHashMap<u16, ProtoId>,
+}
+
+impl RegFacts {
+    /// Register `r` got a new value.
+    fn forget(&mut self, r: Reg) {
+        self.known_fn.remove(&r.0);
+    }
+
+    /// Control merges here: nothing is known.
+    fn clear(&mut self) {
+        self.known_fn.clear();
+    }
+}
+
+struct Translator<'a> {
+    b: FunctionBuilder<'a>,
+    input: &'a Input<'a>,
+    helper_ids: &'a [u32],
+    helper_sig: Signature,
+    helper_sigref: Option<SigRef>,
+    /// Helpers imported so far, indexed by `H`.
+    helpers: Vec<Option<FuncRef>>,
+    compiled_sig: SigRef,
+    vm: Value,
+    base: Value,
+    entry_pc: Value,
+    /// Address of this activation's frame record (the frame stack never moves).
+    frame: Value,
+    /// The closure running (for captured variables).
+    closure: Value,
+    /// Address of register 0 (the register stack never moves).
+    regs: Value,
+    tags: Vec<Variable>,
+    pays: Vec<Variable>,
+    blocks: FxHashMap<usize, Block>,
+    error_blocks: FxHashMap<usize, Block>,
+    side_exit_blocks: FxHashMap<usize, Block>,
+    /// Out-of-line blocks to emit after the body.
+    deferred: Vec<Deferred>,
+    /// The exits shared by errors without a handler in this frame, and by fuel exhaustion.
+    shared_error_exit: Option<Block>,
+    shared_fuel_exit: Option<Block>,
+    /// Tag constants, indexed by tag (defined in the entry block).
+    tag_consts: Vec<Value>,
+    /// What is known about registers' values beyond their variables (see `RegFacts`).
+    facts: RegFacts,
+    /// Per instruction: whether the register it writes is stored at once (write-through).
+    stored: Vec<bool>,
+    /// Per instruction: registers that may differ from their slots on entry to it.
+    dirty: Vec<RegSet>,
+    /// Per instruction: registers live on entry to it.
+    live: Vec<RegSet>,
+    /// Conditions known at translation time (see `cond_const`).
+    known: FxHashMap<Value, bool>,
+    /// The instruction being translated (or whose exit block is being emitted).
+    cur_pc: usize,
+    /// Set when the current instruction stored all dirty registers on a path that dominates
+    /// the rest of its code (so its helper calls need not store them again).
+    synced_at: Option<usize>,
+    /// Whether the current block already ended (jump, return).
+    terminated: bool,
+    /// Instances whose shape was checked since the last helper call or block start, by the
+    /// value of their pointer: the shape, and the address of their field slots once loaded.
+    /// Only code that neither calls nor merges adds to it, and every helper call clears it
+    /// (only helpers change a shape or move the slots).
+    objects: FxHashMap<Value, (u32, Value)>,
+    /// Fuel left, kept in a variable and stored to the VM around calls and exits.
+    fuel: Variable,
+    /// Whether the instruction being translated charged fuel (checked against the opcode
+    /// table).
+    fuel_charged: bool,
+}
+
+impl<'a> Translator<'a> {
+    fn new(
+        b: FunctionBuilder<'a>,
+        input: &'a Input<'a>,
+        helper_ids: &'a [u32],
+        helper_sig: Signature,
+        compiled_sig: SigRef,
+    ) -> Self {
+        let mut b = b;
+        let nregs = input.proto.nregs as usize;
+        let tags = (0..nregs).map(|_| b.declare_var(I64)).collect();
+        let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
+        let fuel = b.declare_var(I64);
+        let dummy = Value::from_u32(0);
+        let stored = stored_at_write(input.proto);
+        let dirty = dirty_registers(input.proto, &stored);
+        Translator {
+            b,
+            input,
+            helper_ids,
+            helper_sig,
+            helper_sigref: None,
+            helpers: vec![None; helper_ids.len()],
+            compiled_sig,
+            vm: dummy,
+            base: dummy,
+            entry_pc: dummy,
+            frame: dummy,
+            closure: dummy,
+            regs: dummy,
+            tags,
+            pays,
+            blocks: FxHashMap::default(),
+            error_blocks: FxHashMap::default(),
+            side_exit_blocks: FxHashMap::default(),
+            deferred: Vec::new(),
+            shared_error_exit: None,
+            shared_fuel_exit: None,
+            tag_consts: Vec::new(),
+            facts: RegFacts::default(),
+            stored,
+            dirty,
+            live: live_registers(input.proto, &input.protos),
+            known: FxHashMap::default(),
+            cur_pc: 0,
+            synced_at: None,
+            terminated: false,
+            objects: FxHashMap::default(),
+            fuel,
+            fuel_charged: false,
+        }
+    }
+
+    // ----- small builders -----
+
+    /// The tag `t` as a value. One definition per tag, in the entry block, so a register whose
+    /// tag is the same constant on every path needs no phi and its checks fold away.
+    fn tag_val(&self, t: u8) -> Value {
+        self.tag_consts[t as usize]
+    }
+
+    fn iconst(&mut self, v: i64) -> Value {
+        self.b.ins().iconst(I64, v)
+    }
+
+    fn load(&mut self, addr: Value, offset: i32) -> Value {
+        self.b.ins().load(I64, flags(), addr, offset)
+    }
+
+    fn load32(&mut self, addr: Value, offset: i32) -> Value {
+        self.b.ins().uload32(flags(), addr, offset)
+    }
+
+    fn store(&mut self, v: Value, addr: Value, offset: i32) {
+        self.b.ins().store(flags(), v, addr, offset);
+    }
+
+    /// Loads the value at `addr + offset`: its tag word, then its payload word.
+    fn load_value(&mut self, addr: Value, offset: i32) -> (Value, Value) {
+        let t = self.load(addr, offset + abi::TAG);
+        let p = self.load(addr, offset + abi::PAYLOAD);
+        (t, p)
+    }
+
+    /// Stores a value (tag word, then payload word) at `addr + offset`.
+    fn store_value(&mut self, t: Value, p: Value, addr: Value, offset: i32) {
+        self.store(t, addr, offset + abi::TAG);
+        self.store(p, addr, offset + abi::PAYLOAD);
+    }
+
+    fn store32(&mut self, v: Value, addr: Value, offset: i32) {
+        self.b.ins().istore32(flags(), v, addr, offset);
+    }
+
+    /// Calls a helper; unused arguments are zero.
+    fn helper(&mut self, h: Helper, args: &[Value]) -> Value {
+        // Every helper call is a safepoint: the slots must be current.
+        if self.synced_at != Some(self.cur_pc) {
+            let without_ints = match self.dirty.get(self.cur_pc) {
+                Some(dirty) if cfg!(feature = "mutants") => {
+                    let dirty = dirty.clone();
+                    mutants::helper_sync_without_ints(&dirty, |r| {
+                        let (t, _) = self.get(Reg(r as u16));
+                        self.known_tag(t) == Some(tag::INT)
+                    })
+                }
+                _ => None,
+            };
+            match without_ints {
+                Some(regs) => self.store_regs(&regs),
+                None => self.sync(self.cur_pc),
+            }
+        }
+        let mut all = Vec::with_capacity(6);
+        all.push(self.vm);
+        all.extend_from_slice(args);
+        // One zero for every padding argument: a third of all the IR's instructions were
+        // these constants, each one hashed and placed by Cranelift only to be merged.
+        let zero = self.tag_consts[0]; // `iconst 0`, in the entry block
+        all.resize(6, zero);
+        let f = self.helper_ref(h);
+        self.spill_fuel();
+        let call = self.b.ins().call(f, &all);
+        let r = self.b.inst_results(call)[0];
+        self.fill_fuel();
+        self.objects.clear();
+        r
+    }
+
+    /// Stores the fuel variable to the VM (before anything else may read or charge fuel).
+    fn spill_fuel(&mut self) {
+        let f = self.b.use_var(self.fuel);
+        self.store(f, self.vm, abi::FUEL);
+    }
+
+    /// Reloads the fuel variable from the VM (at entry and after calls).
+    fn fill_fuel(&mut self) {
+        let f = self.load(self.vm, abi::FUEL);
+        self.b.def_var(self.fuel, f);
+    }
+
+    /// The reference to helper `h`, importing it into the function on first use.
+    fn helper_ref(&mut self, h: Helper) -> FuncRef {
+        if let Some(f) = self.helpers[h as usize] {
+            return f;
+        }
+        let sig = match self.helper_sigref {
+            Some(s) => s,
+            None => {
+                let s = self.b.import_signature(self.helper_sig.clone());
+                self.helper_sigref = Some(s);
+                s
+            }
+        };
+        let name = self
+            .b
+            .func
+            .declare_imported_user_function(UserExternalName {
+                namespace: 0,
+                index: self.helper_ids[h as usize],
+            });
+        let f = self.b.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: false,
+            patchable: false,
+        });
+        self.helpers[h as usize] = Some(f);
+        f
+    }
+
+    /// A condition known here, as an `i8` value the branches below fold.
+    fn cond_const(&mut self, c: bool) -> Value {
+        let v = self.b.ins().iconst(types::I8, i64::from(c));
+        self.known.insert(v, c);
+        v
+    }
+
+    /// The tag `t` holds, when it is one of the shared tag constants (a guard or an
+    /// instruction fixed it on every path here).
+    fn known_tag(&self, t: Value) -> Option<u8> {
+        self.tag_consts
+            .iter()
+            .position(|&c| c == t)
+            .map(|i| i as u8)
+    }
+
+    fn tag_is(&mut self, t: Value, want: u8) -> Value {
+        match self.known_tag(t) {
+            Some(k) => self.cond_const(k == want),
+            None => self.b.ins().icmp_imm_s(IntCC::Equal, t, want as i64),
+        }
+    }
+
+    fn both(&mut self, x: Value, y: Value) -> Value {
+        match (self.known.get(&x).copied(), self.known.get(&y).copied()) {
+            (Some(false), _) | (_, Some(false)) => self.cond_const(false),
+            (Some(true), _) => y,
+            (_, Some(true)) => x,
+            _ => self.b.ins().band(x, y),
+        }
+    }
+
+    /// `brif`, or a plain jump when the condition is known here: code behind a check that
+    /// cannot fail is then unreachable and never compiled.
+    fn branch_on(
+        &mut self,
+        cond: Value,
+        then: Block,
+        then_args: &[cranelift_codegen::ir::BlockArg],
+        els: Block,
+        els_args: &[cranelift_codegen::ir::BlockArg],
+    ) {
+        match self.known.get(&cond) {
+            Some(true) => {
+                self.b.ins().jump(then, then_args);
+            }
+            Some(false) => {
+                self.b.ins().jump(els, els_args);
+            }
+            None => {
+                self.b.ins().brif(cond, then, then_args, els, els_args);
+            }
+        }
+    }
+
+    fn block_at(&mut self, pc: usize) -> Block {
+        *self.blocks.get(&pc).expect("every jump target is a leader")
+    }
+
+    fn jump(&mut self, block: Block) {
+        self.b.ins().jump(block, &[]);
+    }
+
+    /// Continues in a fresh block (after a conditional exit).
+    fn continue_in(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+    }
+
+    // ----- structure -----
+
+    // ----- instructions -----
+
+    fn op(&mut self, pc: usize, op: Op) -> Result<(), String> {
+        self.cur_pc = pc;
+        self.synced_at = None;
+        match op {
+            Op::Move { a, b } => {
+                let (t, p) = self.get(b);
+                self.set(a, t, p);
+            }
+            Op::LoadNil { a } => self.set_const(a, tag::NIL, 0),
+            Op::LoadTrue { a } => self.set_const(a, tag::TRUE, 0),
+            Op::LoadFalse { a } => self.set_const(a, tag::FALSE, 0),
+            Op::LoadInt { a, imm } => self.set_const(a, tag::INT, imm.0 as i64),
+            Op::LoadK { a, k } => {
+                let c = self.input.consts[k.0 as usize];
+                let (t, p) = c.to_bits();
+                if matches!(c, EchoValue::Int(_) | EchoValue::Float(_)) {
+                    self.set_const(a, t as u8, p as i64);
+                } else {
+                    // A heap constant is read from the VM's pool rather than embedded: with
+                    // no addresses in it, the same function compiles to the same IR in every
+                    // VM, so compiled code can be shared (`Config::share_code`).
+                    let pool = self.load(self.vm, abi::M_CONSTS);
+                    let at = abi::value_at((self.input.kbase + k.0 as usize) as u32) + abi::PAYLOAD;
+                    let p = self.load(pool, at);
+                    let t = self.tag_val(t as u8);
+                    self.set(a, t, p);
+                }
+            }
+            Op::LoadNative { a, f } => self.set_const(a, tag::NATIVE, f.0 as i64),
+            Op::GetGlobal { a, g } => self.get_global(pc, a, g),
+            Op::SetGlobal { a, g } => {
+                let globals = self.load(self.vm, abi::M_GLOBALS);
+                let (t, p) = self.get(a);
+                self.store_value(t, p, globals, abi::value_at(g.0));
+            }
+            Op::GetUpval { a, u } => {
+                let bx = self.upval_box(u);
+                let (t, p) = self.load_value(bx, layout::UPBOX_VALUE);
+                self.set(a, t, p);
+            }
+            Op::SetUpval { a, u } => {
+                let bx = self.upval_box(u);
+                let (t, p) = self.get(a);
+                self.store_value(t, p, bx, layout::UPBOX_VALUE);
+            }
+            Op::NewBox { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let st = self.helper(Helper::NewBox, &[s]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::GetBox { a, b } => {
+                let (_, bx) = self.get(b);
+                let (t, p) = self.load_value(bx, layout::UPBOX_VALUE);
+                self.set(a, t, p);
+            }
+            Op::SetBox { a, b } => {
+                let (_, bx) = self.get(a);
+                let (t, p) = self.get(b);
+                self.store_value(t, p, bx, layout::UPBOX_VALUE);
+            }
+            Op::Closure { a, p } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let proto = self.iconst(p.0 as i64);
+                let st = self.helper(Helper::Closure, &[d, proto, self.base]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Add { a, b, c } => self.arith(pc, Arith::Add, a, b, Rhs::Reg(c)),
+            Op::Sub { a, b, c } => self.arith(pc, Arith::Sub, a, b, Rhs::Reg(c)),
+            Op::Mul { a, b, c } => self.arith(pc, Arith::Mul, a, b, Rhs::Reg(c)),
+            Op::Div { a, b, c } => self.arith(pc, Arith::Div, a, b, Rhs::Reg(c)),
+            Op::Mod { a, b, c } => self.arith(pc, Arith::Mod, a, b, Rhs::Reg(c)),
+            Op::AddI { a, b, imm } => self.arith(pc, Arith::Add, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::SubI { a, b, imm } => self.arith(pc, Arith::Sub, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::MulI { a, b, imm } => self.arith(pc, Arith::Mul, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::DivI { a, b, imm } => self.arith(pc, Arith::Div, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::ModI { a, b, imm } => self.arith(pc, Arith::Mod, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::Neg { a, b } => self.neg(pc, a, b),
+            Op::Not { a, b } => {
+                let (t, _) = self.get(b);
+                let falsy =
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, t, tag::FALSE as i64);
+                let tt = self.tag_val(tag::TRUE);
+                let tf = self.tag_val(tag::FALSE);
+                let nt = self.b.ins().select(falsy, tt, tf);
+                let z = self.iconst(0);
+                self.set(a, nt, z);
+            }
+            Op::Eq { a, b, c } => {
+                let eq = self.equal(pc, b, c);
+                self.set_bool(a, eq);
+            }
+            Op::Ne { a, b, c } => {
+                let eq = self.equal(pc, b, c);
+                let ne = self.b.ins().bxor_imm_s(eq, 1);
+                self.set_bool(a, ne);
+            }
+            Op::Lt { a, b, c } => self.compare_to_reg(pc, Cmp::Lt, a, b, c),
+            Op::Le { a, b, c } => self.compare_to_reg(pc, Cmp::Le, a, b, c),
+            Op::Gt { a, b, c } => self.compare_to_reg(pc, Cmp::Gt, a, b, c),
+            Op::Ge { a, b, c } => self.compare_to_reg(pc, Cmp::Ge, a, b, c),
+            Op::Jmp { off } => {
+                let t = self.block_at(target(pc, off));
+                self.jump(t);
+                self.terminated = true;
+            }
+            Op::Loop { off } => {
+                self.charge_fuel(pc);
+                let t = self.block_at(target(pc, off));
+                self.jump(t);
+                self.terminated = true;
+            }
+            Op::JmpIf { a, off } => {
+                let truthy = self.truthy(a);
+                self.branch(pc, off, truthy, true);
+            }
+            Op::JmpIfNot { a, off } => {
+                let truthy = self.truthy(a);
+                self.branch(pc, off, truthy, false);
+            }
+            Op::JmpNotEq { b, c, off } => {
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, false);
+            }
+            Op::JmpNotNe { b, c, off } => {
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, true);
+            }
+            Op::JmpNotLt { b, c, off } => self.compare_branch(pc, Cmp::Lt, b, Rhs::Reg(c), off),
+            Op::JmpNotLe { b, c, off } => self.compare_branch(pc, Cmp::Le, b, Rhs::Reg(c), off),
+            Op::JmpNotGt { b, c, off } => self.compare_branch(pc, Cmp::Gt, b, Rhs::Reg(c), off),
+            Op::JmpNotGe { b, c, off } => self.compare_branch(pc, Cmp::Ge, b, Rhs::Reg(c), off),
+            Op::JmpNotEqI { b, imm, off } => {
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, false);
+            }
+            Op::JmpNotNeI { b, imm, off } => {
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, true);
+            }
+            Op::JmpNotLtI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Lt, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotLeI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Le, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotGtI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Gt, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::JmpNotGeI { b, imm, off } => {
+                self.compare_branch(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::Call { a, n } => self.call(pc, a, n),
+            Op::CallNative { a, f, n } => {
+                if !mutant!(NativeCallFuelFree) {
+                    self.charge_fuel(pc);
+                }
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let id = self.iconst(f.0 as i64);
+                let nargs = self.iconst(n.0 as i64);
+                let st = self.helper(Helper::CallNative, &[s, id, nargs]);
+                if !mutant!(NativeStatusIgnored) {
+                    self.check_status(pc, st);
+                }
+                self.reload(a);
+            }
+            Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
+            Op::SuperInvoke { a, m, n } => self.super_invoke(pc, a, m, n),
+            Op::GetSuper { a, b, m } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let s = self.slot(b);
+                let sym = self.iconst(m.0 as i64);
+                let p = self.iconst(self.input.pid.0 as i64);
+                let st = self.helper(Helper::GetSuper, &[d, s, sym, p]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Return { a } => {
+                let (t, p) = self.get(a);
+                self.ret(t, p, pc);
+            }
+            Op::ReturnNil {} => {
+                let z = self.iconst(0);
+                self.ret(z, z, pc);
+            }
+            Op::NewList { a, b, n, len } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let first = self.slot(b);
+                let count = self.iconst(n.0 as i64);
+                let total = self.iconst(len.0 as i64);
+                let st = self.helper(Helper::NewList, &[d, first, count, total]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::AppendList { a, b, n } => {
+                self.save_pc(pc);
+                let l = self.slot(a);
+                let first = self.slot(b);
+                let count = self.iconst(n.0 as i64);
+                let st = self.helper(Helper::AppendList, &[l, first, count]);
+                self.check_status(pc, st);
+            }
+            Op::NewMap { a } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let st = self.helper(Helper::NewMap, &[d]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::GetIndex { a, b, c } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let o = self.slot(b);
+                let i = self.slot(c);
+                let st = self.helper(Helper::GetIndex, &[d, o, i]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::SetIndex { a, b, c } => {
+                self.save_pc(pc);
+                let o = self.slot(a);
+                let i = self.slot(b);
+                let v = self.slot(c);
+                let st = self.helper(Helper::SetIndex, &[o, i, v]);
+                self.check_status(pc, st);
+            }
+            Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
+            Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
+            Op::Class { a, c } => {
+                self.save_pc(pc);
+                let d = self.slot(a);
+                let cls = self.iconst(c.0 as i64);
+                let st = self.helper(Helper::Class, &[d, cls]);
+                self.check_status(pc, st);
+                self.reload(a);
+            }
+            Op::Throw { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                self.helper(Helper::Throw, &[s]);
+                let err = self.error_block(pc);
+                self.jump(err);
+                self.terminated = true;
+            }
+            Op::IterPrep { a } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let st = self.helper(Helper::IterPrep, &[s]);
+                self.check_status(pc, st);
+                self.reload(Reg(a.0 + 1));
+            }
+            Op::IterNext { a, b, off } => {
+                self.save_pc(pc);
+                let s = self.slot(a);
+                let d = self.slot(b);
+                let r = self.helper(Helper::IterNext, &[s, d]);
+                let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+                self.check_status(pc, failed);
+                let got = self.b.create_block();
+                let done = self.block_at(target(pc, off));
+                self.branch_on(r, got, &[], done, &[]);
+                self.b.switch_to_block(got);
+                self.reload(b);
+                self.reload(Reg(a.0 + 1));
+            }
+            Op::ForPrep { a, off } => {
+                let (ts, ps) = self.get(a);
+                let (te, pe) = self.get(Reg(a.0 + 1));
+                let s_int = self.tag_is(ts, tag::INT);
+                let e_int = self.tag_is(te, tag::INT);
+                let ok = self.both(s_int, e_int);
+                let bad = self.b.create_block();
+                let good = self.b.create_block();
+                self.branch_on(ok, good, &[], bad, &[]);
+                self.b.switch_to_block(bad);
+                self.save_pc(pc);
+                let s = self.slot(a);
+                self.helper(Helper::RangeError, &[s]);
+                let err = self.error_block(pc);
+                self.jump(err);
+                self.b.switch_to_block(good);
+                self.know_int(a);
+                self.know_int(Reg(a.0 + 1));
+                let skip = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ps, pe);
+                let out = self.block_at(target(pc, off));
+                let next = self.block_at(pc + 1);
+                self.branch_on(skip, out, &[], next, &[]);
+                self.terminated = true;
+            }
+            Op::ForLoop { a, off } => {
+                self.charge_fuel(pc);
+                let (t, i) = self.get(a);
+                let (_, e) = self.get(Reg(a.0 + 1));
+                let next = self.b.ins().iadd_imm_s(i, 1);
+                self.set(a, t, next);
+                let cc = if mutant!(ForRangeInclusive) {
+                    IntCC::SignedLessThanOrEqual
+                } else {
+                    IntCC::SignedLessThan
+                };
+                let more = self.b.ins().icmp(cc, next, e);
+                let back = self.block_at(target(pc, off));
+                let out = self.block_at(pc + 1);
+                self.branch_on(more, back, &[], out, &[]);
+                self.terminated = true;
+            }
+        }
+        Ok(())
+    }
+
+    // ----- arithmetic and comparison -----
+
+    // ----- calls -----
+
+    // ----- properties -----
+}

@@ -1,0 +1,170 @@
+//! Property reads and writes through inline caches: speculated for one shape (a checked
+//! shape and a constant slot), generic through the cache record, else the helper.
+
+use super::*;
+
+impl Translator<'_> {
+    /// Speculates that register `r` holds an instance of shape `shape` (leaving at `pc`
+    /// otherwise) and returns the address of its field slots. Checks already made since the
+    /// last helper call are not repeated.
+    pub(super) fn instance_of_shape(&mut self, pc: usize, r: Reg, shape: u32) -> Value {
+        let (t, p) = self.get(r);
+        let is_inst = self.tag_is(t, tag::INSTANCE);
+        self.guard(pc, is_inst);
+        self.refine_tag(r, tag::INSTANCE);
+        if let Some((s, slots)) = self.objects.get(&p).copied()
+            && s == shape
+        {
+            return slots;
+        }
+        let actual = self.load32(p, layout::INSTANCE_SHAPE);
+        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, actual, shape as i64);
+        self.guard(pc, ok);
+        let slots = self.load(p, layout::INSTANCE_SLOTS);
+        self.objects.insert(p, (shape, slots));
+        slots
+    }
+
+    /// The address of this function's inline cache `ic` in the VM's cache table.
+    pub(super) fn ic_record(&mut self, ic: IcIdx) -> Value {
+        let ics = self.load(self.vm, abi::M_ICS);
+        self.b
+            .ins()
+            .iadd_imm_s(ics, (self.input.icb + ic.0 as usize) as i64 * abi::IC_SIZE)
+    }
+
+    /// The VM-wide index of cache `ic` as a helper argument (-1: none).
+    pub(super) fn ic_arg(&mut self, ic: IcIdx) -> Value {
+        let v = if ic == IcIdx::NONE {
+            -1
+        } else {
+            (self.input.icb + ic.0 as usize) as i64
+        };
+        self.iconst(v)
+    }
+
+    pub(super) fn get_prop(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        b: Reg,
+        m: crate::symbol::Symbol,
+        ic: IcIdx,
+    ) {
+        if ic != IcIdx::NONE {
+            let entry = self.input.ics[ic.0 as usize];
+            if self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+            {
+                let slots = self.instance_of_shape(pc, b, entry.shape.0);
+                let (vt, vp) = self.load_value(slots, abi::value_at(entry.slot));
+                self.set(a, vt, vp);
+                return;
+            }
+        }
+        let (t, p) = self.get(b);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        if ic != IcIdx::NONE {
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            let c1 = self.b.create_block();
+            self.branch_on(is_inst, c1, &[], slow, &[]);
+            self.b.switch_to_block(c1);
+            // Whatever the cache holds now: compare with it at run time.
+            let shape = self.load32(p, layout::INSTANCE_SHAPE);
+            let rec = self.ic_record(ic);
+            let ic_shape = self.load32(rec, abi::IC_SHAPE);
+            let method = self.load(rec, abi::IC_METHOD);
+            let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+            let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
+            let hit = self.both(same, field);
+            let c2 = self.b.create_block();
+            self.branch_on(hit, c2, &[], slow, &[]);
+            self.b.switch_to_block(c2);
+            let slot = self.load32(rec, abi::IC_SLOT);
+            let slots = self.load(p, layout::INSTANCE_SLOTS);
+            let rel = self.b.ins().ishl_imm_s(slot, abi::VALUE_SHIFT);
+            let addr = self.b.ins().iadd(slots, rel);
+            let (vt, vp) = self.load_value(addr, 0);
+            self.set(a, vt, vp);
+            self.jump(done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let d = self.slot(a);
+        let o = self.slot(b);
+        let sym = self.iconst(m.0 as i64);
+        let icv = self.ic_arg(ic);
+        let st = self.helper(Helper::GetProp, &[d, o, sym, icv]);
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    pub(super) fn set_prop(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        b: Reg,
+        m: crate::symbol::Symbol,
+        ic: IcIdx,
+    ) {
+        if ic != IcIdx::NONE {
+            let entry = self.input.ics[ic.0 as usize];
+            if self.input.mode == Mode::Speculative
+                && entry.shape.0 != u32::MAX
+                && entry.method.is_none()
+                && entry.next == entry.shape
+            {
+                // A store to an existing field: the shape stays.
+                let slots = self.instance_of_shape(pc, a, entry.shape.0);
+                let (vt, vp) = self.get(b);
+                self.store_value(vt, vp, slots, abi::value_at(entry.slot));
+                return;
+            }
+        }
+        let (t, p) = self.get(a);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        if ic != IcIdx::NONE {
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            let c1 = self.b.create_block();
+            self.branch_on(is_inst, c1, &[], slow, &[]);
+            self.b.switch_to_block(c1);
+            // Only stores to an existing field are done inline; adding one takes the helper.
+            let shape = self.load32(p, layout::INSTANCE_SHAPE);
+            let rec = self.ic_record(ic);
+            let ic_shape = self.load32(rec, abi::IC_SHAPE);
+            let ic_next = self.load32(rec, abi::IC_NEXT);
+            let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
+            let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);
+            let hit = self.both(same, stays);
+            let c2 = self.b.create_block();
+            self.branch_on(hit, c2, &[], slow, &[]);
+            self.b.switch_to_block(c2);
+            let slot = self.load32(rec, abi::IC_SLOT);
+            let slots = self.load(p, layout::INSTANCE_SLOTS);
+            let rel = self.b.ins().ishl_imm_s(slot, abi::VALUE_SHIFT);
+            let addr = self.b.ins().iadd(slots, rel);
+            let (vt, vp) = self.get(b);
+            self.store_value(vt, vp, addr, 0);
+            self.jump(done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let o = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let v = self.slot(b);
+        let icv = self.ic_arg(ic);
+        let st = self.helper(Helper::SetProp, &[o, sym, v, icv]);
+        self.check_status(pc, st);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+}

@@ -1,0 +1,43 @@
+//! Reading globals and captured variables.
+
+use super::*;
+
+impl Translator<'_> {
+    pub(super) fn upval_box(&mut self, u: UpIdx) -> Value {
+        let upvals = self.load(self.closure, layout::CLOSURE_UPVALS);
+        self.load(upvals, u.0 as i32 * 8)
+    }
+
+    pub(super) fn get_global(&mut self, pc: usize, a: Reg, g: GlobalIdx) {
+        let globals = self.load(self.vm, abi::M_GLOBALS);
+        if let Some(&c) = self.input.fn_globals.get(&g.0) {
+            // A top-level function: a constant for the whole run, read from its slot rather
+            // than embedded (see `Op::LoadK`).
+            let p = self.load(globals, abi::value_at(g.0) + abi::PAYLOAD);
+            let t = self.tag_val(tag::FUNC);
+            self.set(a, t, p);
+            self.facts.known_fn.insert(a.0, c.proto);
+            return;
+        }
+        let (t, p) = self.load_value(globals, abi::value_at(g.0));
+        // Functions and classes are initialized before any code runs.
+        let always_set = matches!(
+            self.input.globals_kind.get(g.0 as usize),
+            Some(GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass)
+        );
+        if !always_set {
+            let undef = self.tag_is(t, tag::UNDEF);
+            let bad = self.b.create_block();
+            let ok = self.b.create_block();
+            self.branch_on(undef, bad, &[], ok, &[]);
+            self.b.switch_to_block(bad);
+            self.save_pc(pc);
+            let gi = self.iconst(g.0 as i64);
+            self.helper(Helper::UndefGlobal, &[gi]);
+            let err = self.error_block(pc);
+            self.jump(err);
+            self.b.switch_to_block(ok);
+        }
+        self.set(a, t, p);
+    }
+}
