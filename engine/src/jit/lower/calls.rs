@@ -35,7 +35,10 @@ impl Translator<'_> {
         let len = self.load(self.vm, abi::FRAMES_LEN);
         let cap = self.load(self.vm, abi::FRAMES_CAP);
         let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
-        let (arity_ok, top) = match known.map(|p| self.input.proto_shapes[p.0 as usize]) {
+        let (arity_ok, top) = match known.map(|p| {
+            let f = &self.input.fn_info[p.0 as usize];
+            (f.arity, f.nregs)
+        }) {
             Some((arity, nregs)) => {
                 // Shape known: a wrong argument count always takes the slow path (which
                 // raises the error).

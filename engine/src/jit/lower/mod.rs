@@ -23,8 +23,9 @@ use crate::config::MAX_JIT_INSTRUCTIONS;
 use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
+use crate::runtime::vm::FnInfo;
 use crate::runtime::vm::{FB_NOT_INT, Ic, Vm};
-use crate::syntax::resolver::GlobalKind;
+use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
     RegSet, dirty_registers, live_registers, reachable, stored_at_write, successors, target,
@@ -67,18 +68,39 @@ struct Input<'a> {
     /// For `super`: the superclass method per symbol, if the classes exist already.
     super_methods:
         FxHashMap<crate::symbol::Symbol, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
-    /// Global slots that hold a function or class for the whole run.
-    globals_kind: Vec<GlobalKind>,
-    /// The closure each function global holds now, when globals can no longer change
-    /// (top-level functions are constants outside the REPL).
-    fn_globals: FxHashMap<u32, crate::runtime::heap::Gc<crate::runtime::heap::Closure>>,
-    /// Arity and register count of every prototype (for calls to known functions).
-    proto_shapes: Vec<(u32, u32)>,
+    /// The program's global slots (what each holds for the whole run, if fixed).
+    globals: &'a [GlobalInfo],
+    /// The globals' current values.
+    global_values: &'a [EchoValue],
+    /// Whether globals keep their first values (top-level functions are constants outside
+    /// the REPL).
+    stable_globals: bool,
+    /// Call records of every prototype (arity and register count, for calls to known
+    /// functions).
+    fn_info: &'a [FnInfo],
     /// For an OSR version compiled while the interpreter waits at a loop header: that
     /// header's pc and the tag of every register at that moment.
     osr_snapshot: Option<(usize, Vec<u8>)>,
     /// Every prototype of the program (for what nested closures capture).
-    protos: Vec<std::rc::Rc<Proto>>,
+    protos: &'a [std::rc::Rc<Proto>],
+}
+
+impl Input<'_> {
+    /// The closure global `g` holds for the whole run, if it is a top-level function and
+    /// globals cannot change any more.
+    fn fn_global(
+        &self,
+        g: GlobalIdx,
+    ) -> Option<crate::runtime::heap::Gc<crate::runtime::heap::Closure>> {
+        let i = g.0 as usize;
+        if !self.stable_globals || self.globals.get(i)?.kind != GlobalKind::Fn {
+            return None;
+        }
+        match self.global_values.get(i) {
+            Some(EchoValue::Func(c)) => Some(*c),
+            _ => None,
+        }
+    }
 }
 
 /// Translates prototype `pid` into `func`.
@@ -100,7 +122,7 @@ pub(crate) struct Target<'a> {
 
 /// Translates prototype `pid` into `out.func`.
 pub(crate) fn translate(
-    vm: &mut Vm,
+    vm: &Vm,
     pid: ProtoId,
     mode: Mode,
     osr: bool,
@@ -146,23 +168,11 @@ pub(crate) fn translate(
         icb: info.icb as usize,
         kbase: info.kbase as usize,
         super_methods,
-        globals_kind: vm.program().globals.iter().map(|g| g.kind).collect(),
-        fn_globals: if vm.stable_globals {
-            vm.program()
-                .globals
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.kind == GlobalKind::Fn)
-                .filter_map(|(i, _)| match vm.globals.get(i) {
-                    Some(EchoValue::Func(c)) => Some((i as u32, *c)),
-                    _ => None,
-                })
-                .collect()
-        } else {
-            FxHashMap::default()
-        },
-        proto_shapes: vm.fn_info.iter().map(|f| (f.arity, f.nregs)).collect(),
-        protos: vm.program().protos.clone(),
+        globals: &vm.program().globals,
+        global_values: &vm.globals,
+        stable_globals: vm.stable_globals,
+        fn_info: &vm.fn_info,
+        protos: &vm.program().protos,
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
                 let base = f.base as usize;

@@ -10,7 +10,7 @@ impl Translator<'_> {
 
     pub(super) fn get_global(&mut self, pc: usize, a: Reg, g: GlobalIdx) {
         let globals = self.load(self.vm, abi::M_GLOBALS);
-        if let Some(&c) = self.input.fn_globals.get(&g.0) {
+        if let Some(c) = self.input.fn_global(g) {
             // A top-level function: a constant for the whole run, read from its slot rather
             // than embedded (see `Op::LoadK`).
             let p = self.load(globals, abi::value_at(g.0) + abi::PAYLOAD);
@@ -22,7 +22,7 @@ impl Translator<'_> {
         let (t, p) = self.load_value(globals, abi::value_at(g.0));
         // Functions and classes are initialized before any code runs.
         let always_set = matches!(
-            self.input.globals_kind.get(g.0 as usize),
+            self.input.globals.get(g.0 as usize).map(|g| g.kind),
             Some(GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass)
         );
         if !always_set {
