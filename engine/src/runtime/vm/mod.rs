@@ -18,6 +18,8 @@ use crate::runtime::value::Value;
 
 mod calls;
 mod dispatch;
+mod gc;
+mod iterate;
 mod objects;
 mod unwind;
 
@@ -378,113 +380,5 @@ impl Vm {
             let _ = out.flush();
             self.output.clear();
         }
-    }
-
-    // ----- garbage collection -----
-
-    /// A safepoint: every live value is in a root, so the collector may run.
-    #[inline]
-    pub(crate) fn safepoint(&mut self) {
-        if self.heap.wants_collection() {
-            self.collect_garbage();
-        }
-    }
-
-    #[cold]
-    fn collect_garbage(&mut self) {
-        // Frames are nested windows, so everything below the top frame's end is a register
-        // of some active frame (or a dead one of an earlier call, still a valid value), and
-        // everything above it is dead.
-        let live_end = self
-            .frames
-            .last()
-            .map_or(1, |f| {
-                f.base as usize + self.fn_info[f.proto.0 as usize].nregs as usize
-            })
-            .min(self.stack.len());
-        let Vm {
-            heap,
-            stack,
-            frames,
-            globals,
-            const_pool,
-            class_objs,
-            error_class,
-            ics,
-            ..
-        } = self;
-        heap.collect(|t| {
-            for v in stack.slice(0, live_end) {
-                t.mark_value(*v);
-            }
-            for f in frames.iter() {
-                t.mark(f.closure);
-            }
-            for v in globals.iter().chain(const_pool.iter()) {
-                t.mark_value(*v);
-            }
-            for c in class_objs.iter().flatten() {
-                t.mark(*c);
-            }
-            for m in ics.iter().filter_map(|ic| ic.method) {
-                t.mark(m);
-            }
-            t.mark(*error_class);
-        });
-        stack.clear_from(live_end);
-    }
-
-    /// `IterPrep` on the register at stack index `slot`: checks the iterable and resets the
-    /// cursor in the next register.
-    pub(crate) fn iter_prep(&mut self, slot: usize) -> RtResult<()> {
-        let v = self.stack.get(slot);
-        if !matches!(v, Value::List(_) | Value::Map(_) | Value::Str(_)) {
-            return rt_err(
-                ErrorKind::TypeError,
-                format!("cannot iterate over '{}' value", v.type_name()),
-            );
-        }
-        self.stack.set(slot + 1, Value::Int(0));
-        Ok(())
-    }
-
-    /// The error of a `for` range whose bounds are not both ints.
-    #[cold]
-    pub(crate) fn range_error(&self, start: Value, end: Value) -> Box<RtError> {
-        let bad = if matches!(start, Value::Int(_)) {
-            end
-        } else {
-            start
-        };
-        RtError::new(
-            ErrorKind::TypeError,
-            format!("range bounds must be ints, not '{}'", bad.type_name()),
-        )
-    }
-
-    /// The next element of a `for ... in` over `coll` at cursor `cur`, and the next cursor.
-    /// Lists and maps use an element index (maps yield keys); strings a byte offset.
-    pub(crate) fn iter_next(
-        &mut self,
-        coll: Value,
-        cur: usize,
-    ) -> RtResult<Option<(Value, usize)>> {
-        Ok(match coll {
-            Value::List(l) => l.items.borrow().get(cur).map(|v| (*v, cur + 1)),
-            Value::Map(m) => m
-                .entries
-                .borrow()
-                .get_index(cur)
-                .map(|(k, _)| (k.to_value(), cur + 1)),
-            Value::Str(s) => match s.as_str().get(cur..).and_then(|t| t.chars().next()) {
-                Some(ch) => {
-                    let mut buf = [0u8; 4];
-                    let v = Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?);
-                    Some((v, cur + ch.len_utf8()))
-                }
-                None => None,
-            },
-            _ => unreachable!("IterPrep checked the type"),
-        })
     }
 }
