@@ -82,7 +82,8 @@ impl Vm {
             // The frame's registers. Re-derived whenever the frame is (re)entered; the stack
             // only moves in `push_frame`, after which the loop always re-enters a frame.
             let regs: *mut Value = self.stack.ptr(base);
-            macro_rules! r {
+            // Register `$r` of the frame, as a place (to read or assign).
+            macro_rules! reg {
                 ($r:expr) => {
                     // SAFETY: the verifier checked that every register operand is below the
                     // prototype's `nregs`, and `push_frame` made `base + nregs <= len`; `regs`
@@ -90,7 +91,8 @@ impl Vm {
                     (*unsafe { &mut *regs.add($r.0 as usize) })
                 };
             }
-            macro_rules! tri {
+            // The value of a `Result`, or on error leave the instruction loop to unwind.
+            macro_rules! or_raise {
                 ($e:expr) => {
                     match $e {
                         Ok(v) => v,
@@ -110,6 +112,7 @@ impl Vm {
                     fuel -= 1;
                 };
             }
+            // The index in `ics` of the instruction's inline-cache slot (`None`: no cache).
             macro_rules! ic_slot {
                 ($ic:expr) => {
                     if $ic == IcIdx::NONE {
@@ -145,45 +148,49 @@ impl Vm {
                     }
                 };
             }
+            // Jumps by `$off` instructions, relative to the next instruction.
             macro_rules! jump {
                 ($off:expr) => {
                     pc = pc.wrapping_add_signed($off.0 as isize)
                 };
             }
-            // Operands are read through references, field by field: a whole-value copy right
-            // after the previous instruction wrote tag and payload separately would stall on
-            // store forwarding.
             // Records that the current instruction saw operands other than two ints.
             macro_rules! not_int {
                 () => {
                     self.feedback[fbase + pc - 1] |= FB_NOT_INT
                 };
             }
+            // Registers `$b` and `$c` classified as two ints, two floats or anything else.
+            // Operands are read through references, field by field: a whole-value copy right
+            // after the previous instruction wrote tag and payload separately would stall on
+            // store forwarding.
             macro_rules! pair {
                 ($b:expr, $c:expr) => {
-                    num_pair(&r!($b), &r!($c))
+                    num_pair(&reg!($b), &reg!($c))
                 };
             }
+            // `R[a] = R[b] op R[c]`: ints and floats inline, the rest through `Vm::arith`.
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
                     match pair!($b, $c) {
                         NumPair::Ints(i, j) => match i.$int(j) {
-                            Some(v) => r!($a) = Value::Int(v),
+                            Some(v) => reg!($a) = Value::Int(v),
                             None => break ops::overflow($op, i, j),
                         },
                         NumPair::Floats(p, q) => {
                             not_int!();
-                            r!($a) = Value::Float(p $float q)
+                            reg!($a) = Value::Float(p $float q)
                         }
                         NumPair::Other => {
                             not_int!();
-                            let v = tri!(self.arith($op, r!($b), r!($c)));
-                            r!($a) = v;
+                            let v = or_raise!(self.arith($op, reg!($b), reg!($c)));
+                            reg!($a) = v;
                             self.safepoint();
                         }
                     }
                 }};
             }
+            // `R[a] = R[b] op R[c]` for an ordering comparison, numbers inline.
             macro_rules! compare {
                 ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
                     let res = match pair!($b, $c) {
@@ -194,19 +201,19 @@ impl Vm {
                         }
                         NumPair::Other => {
                             not_int!();
-                            tri!(self.compare($cmp, r!($b), r!($c)))
+                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
                         }
                     };
-                    r!($a) = Value::bool(res);
+                    reg!($a) = Value::bool(res);
                 }};
             }
 
-            // `R[b] op imm`: for `/` and `%` the hardware op is used only for a positive
+            // `R[a] = R[b] op imm`: for `/` and `%` the hardware op is used only for a positive
             // divisor; everything else takes the general path with its checks and messages.
             macro_rules! arith_imm {
                 ($a:expr, $b:expr, $imm:expr, $op:expr, $int:ident, $float:tt) => {{
                     let k = $imm.0 as i64;
-                    let fast = match &r!($b) {
+                    let fast = match &reg!($b) {
                         Value::Int(i) if !matches!($op, Arith::Div | Arith::Mod) || k > 0 => {
                             i.$int(k).map(Value::Int)
                         }
@@ -221,14 +228,15 @@ impl Vm {
                         }
                     };
                     match fast {
-                        Some(v) => r!($a) = v,
+                        Some(v) => reg!($a) = v,
                         None => {
-                            let v = tri!(self.arith($op, r!($b), Value::Int(k)));
-                            r!($a) = v;
+                            let v = or_raise!(self.arith($op, reg!($b), Value::Int(k)));
+                            reg!($a) = v;
                         }
                     }
                 }};
             }
+            // Jumps by `$off` unless `R[b] op R[c]` (fused compare-and-branch).
             macro_rules! jmp_cmp {
                 ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
                     let res = match pair!($b, $c) {
@@ -239,7 +247,7 @@ impl Vm {
                         }
                         NumPair::Other => {
                             not_int!();
-                            tri!(self.compare($cmp, r!($b), r!($c)))
+                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
                         }
                     };
                     if !res {
@@ -247,10 +255,11 @@ impl Vm {
                     }
                 }};
             }
+            // Jumps by `$off` unless `R[b] op imm` (fused compare-and-branch, immediate form).
             macro_rules! jmp_cmp_imm {
                 ($b:expr, $imm:expr, $off:expr, $cmp:expr, $op:tt) => {{
                     let k = $imm.0;
-                    let res = match &r!($b) {
+                    let res = match &reg!($b) {
                         Value::Int(i) => *i $op k as i64,
                         Value::Float(f) => {
                             not_int!();
@@ -258,7 +267,7 @@ impl Vm {
                         }
                         _ => {
                             not_int!();
-                            tri!(self.compare($cmp, r!($b), Value::Int(k as i64)))
+                            or_raise!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
                         }
                     };
                     if !res {
@@ -283,77 +292,77 @@ impl Vm {
                     fuel_audit = Some(fuel.wrapping_sub(u64::from(op.charges_fuel())));
                 }
                 match op {
-                    // SAFETY: register operands are in the frame (see `r!`).
+                    // SAFETY: register operands are in the frame (see `reg!`).
                     Op::Move { a, b } => unsafe {
                         copy_value(regs.add(b.0 as usize), regs.add(a.0 as usize))
                     },
-                    Op::LoadNil { a } => r!(a) = Value::Nil,
-                    Op::LoadTrue { a } => r!(a) = Value::True,
-                    Op::LoadFalse { a } => r!(a) = Value::False,
-                    Op::LoadInt { a, imm } => r!(a) = Value::Int(imm.0 as i64),
-                    Op::LoadK { a, k } => r!(a) = self.const_pool[kbase + k.0 as usize],
-                    Op::LoadNative { a, f } => r!(a) = Value::Native(f.native()),
+                    Op::LoadNil { a } => reg!(a) = Value::Nil,
+                    Op::LoadTrue { a } => reg!(a) = Value::True,
+                    Op::LoadFalse { a } => reg!(a) = Value::False,
+                    Op::LoadInt { a, imm } => reg!(a) = Value::Int(imm.0 as i64),
+                    Op::LoadK { a, k } => reg!(a) = self.const_pool[kbase + k.0 as usize],
+                    Op::LoadNative { a, f } => reg!(a) = Value::Native(f.native()),
                     Op::GetGlobal { a, g } => {
                         let v = self.globals[g.0 as usize];
                         if let Value::Undef = v {
                             break self.uninit_global(g);
                         }
-                        r!(a) = v;
+                        reg!(a) = v;
                     }
-                    Op::SetGlobal { a, g } => self.globals[g.0 as usize] = r!(a),
+                    Op::SetGlobal { a, g } => self.globals[g.0 as usize] = reg!(a),
                     Op::GetUpval { a, u } => {
-                        r!(a) = self.top_frame().closure.upvals()[u.0 as usize].value.get()
+                        reg!(a) = self.top_frame().closure.upvals()[u.0 as usize].value.get()
                     }
                     Op::SetUpval { a, u } => self.top_frame().closure.upvals()[u.0 as usize]
                         .value
-                        .set(r!(a)),
+                        .set(reg!(a)),
                     Op::NewBox { a } => {
-                        let b = tri!(self.heap.alloc(UpBox {
-                            value: Cell::new(r!(a))
+                        let b = or_raise!(self.heap.alloc(UpBox {
+                            value: Cell::new(reg!(a))
                         }));
-                        r!(a) = Value::Boxed(b);
+                        reg!(a) = Value::Boxed(b);
                         self.safepoint();
                     }
-                    Op::GetBox { a, b } => match r!(b) {
-                        Value::Boxed(bx) => r!(a) = bx.value.get(),
+                    Op::GetBox { a, b } => match reg!(b) {
+                        Value::Boxed(bx) => reg!(a) = bx.value.get(),
                         _ => unreachable!("GetBox on an unboxed register"),
                     },
-                    Op::SetBox { a, b } => match r!(a) {
-                        Value::Boxed(bx) => bx.value.set(r!(b)),
+                    Op::SetBox { a, b } => match reg!(a) {
+                        Value::Boxed(bx) => bx.value.set(reg!(b)),
                         _ => unreachable!("SetBox on an unboxed register"),
                     },
                     Op::Closure { a, p } => {
                         let parent = self.top_frame().closure;
-                        let c = tri!(self.make_closure(p, parent, base));
-                        r!(a) = Value::Func(c);
+                        let c = or_raise!(self.make_closure(p, parent, base));
+                        reg!(a) = Value::Func(c);
                         self.safepoint();
                     }
                     Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
                     Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
                     Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
                     Op::Div { a, b, c } => match pair!(b, c) {
-                        NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i / j),
+                        NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i / j),
                         NumPair::Floats(p, q) => {
                             not_int!();
-                            r!(a) = Value::Float(p / q)
+                            reg!(a) = Value::Float(p / q)
                         }
                         p => {
                             if !matches!(p, NumPair::Ints(..)) {
                                 not_int!();
                             }
-                            let v = tri!(self.arith(Arith::Div, r!(b), r!(c)));
-                            r!(a) = v;
+                            let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
+                            reg!(a) = v;
                             self.safepoint();
                         }
                     },
                     Op::Mod { a, b, c } => match pair!(b, c) {
-                        NumPair::Ints(i, j) if j > 0 => r!(a) = Value::Int(i % j),
+                        NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i % j),
                         p => {
                             if !matches!(p, NumPair::Ints(..)) {
                                 not_int!();
                             }
-                            let v = tri!(self.arith(Arith::Mod, r!(b), r!(c)));
-                            r!(a) = v;
+                            let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
+                            reg!(a) = v;
                             self.safepoint();
                         }
                     },
@@ -363,23 +372,23 @@ impl Vm {
                     Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
                     Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
                     Op::Neg { a, b } => {
-                        let v = tri!(self.negate(r!(b)));
-                        r!(a) = v;
+                        let v = or_raise!(self.negate(reg!(b)));
+                        reg!(a) = v;
                     }
-                    Op::Not { a, b } => r!(a) = Value::bool(!r!(b).truthy()),
+                    Op::Not { a, b } => reg!(a) = Value::bool(!reg!(b).truthy()),
                     Op::Eq { a, b, c } => {
-                        let res = match (r!(b), r!(c)) {
+                        let res = match (reg!(b), reg!(c)) {
                             (Value::Int(i), Value::Int(j)) => i == j,
                             (x, y) => self.equal(x, y),
                         };
-                        r!(a) = Value::bool(res);
+                        reg!(a) = Value::bool(res);
                     }
                     Op::Ne { a, b, c } => {
-                        let res = match (r!(b), r!(c)) {
+                        let res = match (reg!(b), reg!(c)) {
                             (Value::Int(i), Value::Int(j)) => i != j,
                             (x, y) => !self.equal(x, y),
                         };
-                        r!(a) = Value::bool(res);
+                        reg!(a) = Value::bool(res);
                     }
                     Op::Lt { a, b, c } => compare!(a, b, c, Cmp::Lt, <),
                     Op::Le { a, b, c } => compare!(a, b, c, Cmp::Le, <=),
@@ -392,19 +401,19 @@ impl Vm {
                         osr!();
                     }
                     Op::JmpIf { a, off } => {
-                        if !matches!(&r!(a), Value::Nil | Value::False) {
+                        if !matches!(&reg!(a), Value::Nil | Value::False) {
                             jump!(off);
                         }
                     }
                     Op::JmpIfNot { a, off } => {
-                        if matches!(&r!(a), Value::Nil | Value::False) {
+                        if matches!(&reg!(a), Value::Nil | Value::False) {
                             jump!(off);
                         }
                     }
                     Op::JmpNotEq { b, c, off } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i == j,
-                            _ => self.equal(r!(b), r!(c)),
+                            _ => self.equal(reg!(b), reg!(c)),
                         };
                         if !res {
                             jump!(off);
@@ -413,7 +422,7 @@ impl Vm {
                     Op::JmpNotNe { b, c, off } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i != j,
-                            _ => !self.equal(r!(b), r!(c)),
+                            _ => !self.equal(reg!(b), reg!(c)),
                         };
                         if !res {
                             jump!(off);
@@ -424,7 +433,7 @@ impl Vm {
                     Op::JmpNotGt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Gt, >),
                     Op::JmpNotGe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Ge, >=),
                     Op::JmpNotEqI { b, imm, off } => {
-                        let res = match &r!(b) {
+                        let res = match &reg!(b) {
                             Value::Int(i) => *i == imm.0 as i64,
                             Value::Float(f) => *f == imm.0 as f64,
                             _ => false,
@@ -434,7 +443,7 @@ impl Vm {
                         }
                     }
                     Op::JmpNotNeI { b, imm, off } => {
-                        let res = match &r!(b) {
+                        let res = match &reg!(b) {
                             Value::Int(i) => *i != imm.0 as i64,
                             Value::Float(f) => *f != imm.0 as f64,
                             _ => true,
@@ -452,24 +461,24 @@ impl Vm {
                         self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         // Calls of Echo functions skip the general dispatch.
-                        if let Value::Func(c) = &r!(a) {
+                        if let Value::Func(c) = &reg!(a) {
                             let c = *c;
-                            tri!(self.push_frame(c, slot + 1, slot, n.0 as usize));
+                            or_raise!(self.push_frame(c, slot + 1, slot, n.0 as usize));
                             continue 'frame;
                         }
-                        if tri!(self.call_value(slot, n.0 as usize)) {
+                        if or_raise!(self.call_value(slot, n.0 as usize)) {
                             continue 'frame;
                         }
                     }
                     Op::CallNative { a, f, n } => {
                         charge!(CallNative);
                         self.save_pc(pc);
-                        let v = tri!(self.call_native(
+                        let v = or_raise!(self.call_native(
                             f.native(),
                             base + a.0 as usize + 1,
                             n.0 as usize
                         ));
-                        r!(a) = v;
+                        reg!(a) = v;
                         self.safepoint();
                     }
                     Op::Invoke { a, m, n, ic } => {
@@ -477,43 +486,43 @@ impl Vm {
                         self.save_pc(pc);
                         let slot = base + a.0 as usize;
                         let ic = ic_slot!(ic);
-                        if let (Value::Instance(inst), Some(i)) = (&r!(a), ic) {
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get()
                                 && let Some(method) = e.method
                             {
-                                tri!(self.push_frame(method, slot, slot, n.0 as usize));
+                                or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
                                 continue 'frame;
                             }
                         }
-                        if tri!(self.invoke(slot, m, n.0 as usize, ic)) {
+                        if or_raise!(self.invoke(slot, m, n.0 as usize, ic)) {
                             continue 'frame;
                         }
                     }
                     Op::SuperInvoke { a, m, n } => {
                         charge!(SuperInvoke);
                         self.save_pc(pc);
-                        let method = tri!(self.super_method(self.top_frame().proto, m));
+                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
                         let slot = base + a.0 as usize;
-                        tri!(self.push_frame(method, slot, slot, n.0 as usize));
+                        or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
                         continue 'frame;
                     }
                     Op::GetSuper { a, b, m } => {
-                        let method = tri!(self.super_method(self.top_frame().proto, m));
-                        let bm = tri!(self.heap.alloc(BoundMethod {
-                            receiver: r!(b),
+                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
+                        let bm = or_raise!(self.heap.alloc(BoundMethod {
+                            receiver: reg!(b),
                             method
                         }));
-                        r!(a) = Value::Method(bm);
+                        reg!(a) = Value::Method(bm);
                         self.safepoint();
                     }
                     Op::Return { a } => {
                         let done = self.frames.pop().expect("a frame is running");
                         let dst = self.stack.ptr(done.ret as usize);
-                        // SAFETY: `a` is in the frame (see `r!`); `ret` is a slot of the caller,
+                        // SAFETY: `a` is in the frame (see `reg!`); `ret` is a slot of the caller,
                         // below this frame's base, so inside the stack.
                         unsafe { copy_value(regs.add(a.0 as usize), dst) };
-                        let v = r!(a);
+                        let v = reg!(a);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
                             self.fuel_left = fuel;
@@ -533,43 +542,43 @@ impl Vm {
                     }
                     Op::NewList { a, b, n, len } => {
                         let start = base + b.0 as usize;
-                        tri!(self.check_list_len(len.0 as usize));
+                        or_raise!(self.check_list_len(len.0 as usize));
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
-                        let l = tri!(self.heap.alloc_list(items));
-                        r!(a) = Value::List(l);
+                        let l = or_raise!(self.heap.alloc_list(items));
+                        reg!(a) = Value::List(l);
                         self.safepoint();
                     }
                     Op::AppendList { a, b, n } => {
-                        let Value::List(l) = r!(a) else {
+                        let Value::List(l) = reg!(a) else {
                             unreachable!("AppendList targets a new list")
                         };
                         let start = base + b.0 as usize;
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
-                        tri!(self.list_extend(l, &items));
+                        or_raise!(self.list_extend(l, &items));
                         self.safepoint();
                     }
                     Op::NewMap { a } => {
-                        let m = tri!(self.heap.alloc_map());
-                        r!(a) = Value::Map(m);
+                        let m = or_raise!(self.heap.alloc_map());
+                        reg!(a) = Value::Map(m);
                         self.safepoint();
                     }
                     Op::GetIndex { a, b, c } => {
-                        let (obj, idx) = (r!(b), r!(c));
+                        let (obj, idx) = (reg!(b), reg!(c));
                         if let (Value::List(l), Value::Int(i)) = (obj, idx) {
                             let items = l.items.borrow();
                             if let Some(i) = ops::checked_index(i, items.len()) {
                                 let v = items[i];
                                 drop(items);
-                                r!(a) = v;
+                                reg!(a) = v;
                                 continue;
                             }
                         }
-                        let v = tri!(self.get_index(obj, idx));
-                        r!(a) = v;
+                        let v = or_raise!(self.get_index(obj, idx));
+                        reg!(a) = v;
                         self.safepoint();
                     }
                     Op::SetIndex { a, b, c } => {
-                        let (obj, idx, v) = (r!(a), r!(b), r!(c));
+                        let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         if let (Value::List(l), Value::Int(i)) = (obj, idx) {
                             let mut items = l.items.borrow_mut();
                             if let Some(i) = ops::checked_index(i, items.len()) {
@@ -577,57 +586,57 @@ impl Vm {
                                 continue;
                             }
                         }
-                        tri!(self.set_index(obj, idx, v));
+                        or_raise!(self.set_index(obj, idx, v));
                         self.safepoint();
                     }
                     Op::GetProp { a, b, m, ic } => {
                         let ic = ic_slot!(ic);
-                        if let (Value::Instance(inst), Some(i)) = (&r!(b), ic) {
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(b), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.method.is_none() {
                                 let v = inst.field(e.slot as usize);
-                                r!(a) = v;
+                                reg!(a) = v;
                                 continue;
                             }
                         }
-                        let v = tri!(self.get_prop(r!(b), m, ic));
-                        r!(a) = v;
+                        let v = or_raise!(self.get_prop(reg!(b), m, ic));
+                        reg!(a) = v;
                         self.safepoint();
                     }
                     Op::SetProp { a, b, m, ic } => {
                         let ic = ic_slot!(ic);
-                        if let (Value::Instance(inst), Some(i)) = (&r!(a), ic) {
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.shape == e.next {
-                                let v = r!(b);
+                                let v = reg!(b);
                                 inst.set_field(e.slot as usize, v);
                                 continue;
                             }
                         }
-                        tri!(self.set_prop(r!(a), m, r!(b), ic));
+                        or_raise!(self.set_prop(reg!(a), m, reg!(b), ic));
                         self.safepoint();
                     }
                     Op::Class { a, c } => {
-                        let cls = tri!(self.make_class(c));
-                        r!(a) = Value::Class(cls);
+                        let cls = or_raise!(self.make_class(c));
+                        reg!(a) = Value::Class(cls);
                         self.safepoint();
                     }
-                    Op::Throw { a } => break RtError::thrown(r!(a)),
-                    Op::IterPrep { a } => tri!(self.iter_prep(base + a.0 as usize)),
+                    Op::Throw { a } => break RtError::thrown(reg!(a)),
+                    Op::IterPrep { a } => or_raise!(self.iter_prep(base + a.0 as usize)),
                     Op::IterNext { a, b, off } => {
-                        let Value::Int(cur) = r!(Reg(a.0 + 1)) else {
+                        let Value::Int(cur) = reg!(Reg(a.0 + 1)) else {
                             unreachable!("IterPrep set the cursor")
                         };
-                        match tri!(self.iter_next(r!(a), cur as usize)) {
+                        match or_raise!(self.iter_next(reg!(a), cur as usize)) {
                             Some((v, next)) => {
-                                r!(b) = v;
-                                r!(Reg(a.0 + 1)) = Value::Int(next as i64);
+                                reg!(b) = v;
+                                reg!(Reg(a.0 + 1)) = Value::Int(next as i64);
                                 self.safepoint();
                             }
                             None => jump!(off),
                         }
                     }
-                    Op::ForPrep { a, off } => match (r!(a), r!(Reg(a.0 + 1))) {
+                    Op::ForPrep { a, off } => match (reg!(a), reg!(Reg(a.0 + 1))) {
                         (Value::Int(s), Value::Int(e)) => {
                             if s >= e {
                                 jump!(off);
@@ -636,13 +645,13 @@ impl Vm {
                         (s, e) => break self.range_error(s, e),
                     },
                     Op::ForLoop { a, off } => {
-                        let (Value::Int(i), Value::Int(e)) = (r!(a), r!(Reg(a.0 + 1))) else {
+                        let (Value::Int(i), Value::Int(e)) = (reg!(a), reg!(Reg(a.0 + 1))) else {
                             unreachable!("ForPrep checked the bounds")
                         };
                         // One unit per completed iteration, like every other loop.
                         charge!(ForLoop);
                         let next = i + 1;
-                        r!(a) = Value::Int(next);
+                        reg!(a) = Value::Int(next);
                         if next < e {
                             jump!(off);
                             osr!();
