@@ -1,5 +1,6 @@
-//! Frames and calls: pushing a frame, calling any callable value (closure, builtin, bound
-//! method, class), method invocation with its inline cache, `super` lookup and closure creation.
+//! Frames and calls: pushing a frame, calling every kind of callable, `invoke` with its inline
+//! cache, `super` lookup, closure creation. Echo calls never recurse on the host stack: a call
+//! pushes a `Frame` and the dispatch loop continues in the callee.
 
 use std::rc::Rc;
 

@@ -1,6 +1,6 @@
-//! The interpreter tier: VM state (register stack, frames, globals, heap) and the dispatch
-//! loop. Echo calls never recurse on the host stack: a call pushes a `Frame` and the loop
-//! continues in the callee. Errors unwind frames to the innermost `try` handler.
+//! The interpreter tier: the VM's state (register stack, frames, globals, heap, caches), loading
+//! and running a program, and its output. The dispatch loop, calls, objects, errors, `for`
+//! loops and the collector's roots each have a file in this folder.
 
 use std::io::Write;
 use std::rc::Rc;
@@ -342,8 +342,6 @@ impl Vm {
         self.flush_output();
         result
     }
-
-    // ----- output -----
 
     /// Writes program output.
     pub(crate) fn write_output(&mut self, text: &str) -> RtResult<()> {
