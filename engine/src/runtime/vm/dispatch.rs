@@ -1,0 +1,709 @@
+//! The dispatch loop (`execute`): one `match` arm per opcode, with the fast paths of numbers,
+//! calls and inline caches written out in place. Long on purpose, and the one file allowed to be:
+//! the loop is a single function whose arms share its locals (pc, registers, fuel) via macros.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use crate::bytecode::*;
+#[cfg(feature = "jit")]
+use crate::config::Tier;
+#[cfg(feature = "jit")]
+use crate::error::ErrorKind;
+use crate::runtime::error::{RtError, RtResult};
+use crate::runtime::heap::{BoundMethod, UpBox};
+use crate::runtime::ops::{self, Arith, Cmp};
+use crate::runtime::stack::{Frame, copy_value};
+use crate::runtime::value::Value;
+use crate::runtime::vm::{FB_NOT_INT, FnInfo, Vm};
+
+impl Vm {
+    /// The running frame.
+    #[inline(always)]
+    fn top_frame(&self) -> Frame {
+        *self.frames.last().expect("a frame is running")
+    }
+
+    /// Records where the running frame is (before anything that may unwind or push).
+    #[inline(always)]
+    fn save_pc(&mut self, pc: usize) {
+        if let Some(f) = self.frames.last_mut() {
+            f.pc = pc as u32;
+        }
+    }
+
+    /// Runs frames until the frame count drops back to `entry_depth`; returns the value the
+    /// last frame returned.
+    pub(crate) fn execute(&mut self, entry_depth: usize) -> RtResult<Value> {
+        if self.coverage.is_some() {
+            self.dispatch::<true>(entry_depth)
+        } else {
+            self.dispatch::<false>(entry_depth)
+        }
+    }
+
+    /// The dispatch loop of `execute`; with `COVER` it records every opcode it runs.
+    fn dispatch<const COVER: bool>(&mut self, entry_depth: usize) -> RtResult<Value> {
+        let protos = Rc::clone(&self.protos);
+        // Fuel lives in a local while the loop runs (nothing called from here reads it) and
+        // is written back whenever control leaves the loop.
+        let mut fuel = self.fuel_left;
+        // Debug builds: the fuel left once the previous instruction has charged what the
+        // opcode table says (`None` after compiled code ran, which charges on its own).
+        #[cfg(debug_assertions)]
+        let mut fuel_audit: Option<u64> = None;
+        'frame: loop {
+            let frame = *self.frames.last().expect("a frame is running");
+            let proto: &Proto = &protos[frame.proto.0 as usize];
+            let code: &[Op] = &proto.code;
+            let FnInfo {
+                kbase, icb, fbase, ..
+            } = self.fn_info[frame.proto.0 as usize];
+            let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
+            let base = frame.base as usize;
+            let mut pc = frame.pc as usize;
+
+            // A frame entered at its start runs compiled code if its function has some.
+            #[cfg(feature = "jit")]
+            if pc == 0 && self.fn_info[frame.proto.0 as usize].entry != 0 {
+                self.fuel_left = fuel;
+                let status = self.run_compiled(frame, None);
+                fuel = self.fuel_left;
+                #[cfg(debug_assertions)]
+                {
+                    fuel_audit = None;
+                }
+                if let Some(r) = self.after_compiled(status, frame.ret as usize, entry_depth) {
+                    return r;
+                }
+                continue 'frame;
+            }
+
+            // The frame's registers. Re-derived whenever the frame is (re)entered; the stack
+            // only moves in `push_frame`, after which the loop always re-enters a frame.
+            let regs: *mut Value = self.stack.ptr(base);
+            // Register `$r` of the frame, as a place (to read or assign).
+            macro_rules! reg {
+                ($r:expr) => {
+                    // SAFETY: the verifier checked that every register operand is below the
+                    // prototype's `nregs`, and `push_frame` made `base + nregs <= len`; `regs`
+                    // was derived from `Stack::ptr` after the last reallocation.
+                    (*unsafe { &mut *regs.add($r.0 as usize) })
+                };
+            }
+            // The value of a `Result`, or on error leave the instruction loop to unwind.
+            macro_rules! or_raise {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e) => break e,
+                    }
+                };
+            }
+            // Charges the fuel of opcode `$op`, which the opcode table must say charges fuel
+            // (checked at compile time; debug builds check at every instruction that the
+            // arms charge exactly where the table says, see `fuel_audit`).
+            macro_rules! charge {
+                ($op:ident) => {
+                    const { assert!(OPCODES[OpCode::$op as usize].effects.fuel) };
+                    if fuel == 0 {
+                        break self.fuel_error();
+                    }
+                    fuel -= 1;
+                };
+            }
+            // The index in `ics` of the instruction's inline-cache slot (`None`: no cache).
+            macro_rules! ic_slot {
+                ($ic:expr) => {
+                    if $ic == IcIdx::NONE {
+                        None
+                    } else {
+                        Some(icb + $ic.0 as usize)
+                    }
+                };
+            }
+            // After a loop back-edge (tiered): once the function's loops are hot, continue in
+            // compiled code at the loop header just jumped to (on-stack replacement).
+            macro_rules! osr {
+                () => {
+                    #[cfg(feature = "jit")]
+                    if self.tier == Tier::Tiered && {
+                        // The pc tells an OSR compilation which loop header it starts from.
+                        self.save_pc(pc);
+                        self.on_backedge(frame.proto)
+                    } {
+                        self.fuel_left = fuel;
+                        let status = self.run_compiled(frame, Some(pc as u32));
+                        fuel = self.fuel_left;
+                        #[cfg(debug_assertions)]
+                        {
+                            fuel_audit = None;
+                        }
+                        if let Some(r) =
+                            self.after_compiled(status, frame.ret as usize, entry_depth)
+                        {
+                            return r;
+                        }
+                        continue 'frame;
+                    }
+                };
+            }
+            // Jumps by `$off` instructions, relative to the next instruction.
+            macro_rules! jump {
+                ($off:expr) => {
+                    pc = pc.wrapping_add_signed($off.0 as isize)
+                };
+            }
+            // Records that the current instruction saw operands other than two ints.
+            macro_rules! not_int {
+                () => {
+                    self.feedback[fbase + pc - 1] |= FB_NOT_INT
+                };
+            }
+            // Registers `$b` and `$c` classified as two ints, two floats or anything else.
+            // Operands are read through references, field by field: a whole-value copy right
+            // after the previous instruction wrote tag and payload separately would stall on
+            // store forwarding.
+            macro_rules! pair {
+                ($b:expr, $c:expr) => {
+                    num_pair(&reg!($b), &reg!($c))
+                };
+            }
+            // `R[a] = R[b] op R[c]`: ints and floats inline, the rest through `Vm::arith`.
+            macro_rules! arith {
+                ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
+                    match pair!($b, $c) {
+                        NumPair::Ints(i, j) => match i.$int(j) {
+                            Some(v) => reg!($a) = Value::Int(v),
+                            None => break ops::overflow($op, i, j),
+                        },
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            reg!($a) = Value::Float(p $float q)
+                        }
+                        NumPair::Other => {
+                            not_int!();
+                            let v = or_raise!(self.arith($op, reg!($b), reg!($c)));
+                            reg!($a) = v;
+                            self.safepoint();
+                        }
+                    }
+                }};
+            }
+            // `R[a] = R[b] op R[c]` for an ordering comparison, numbers inline.
+            macro_rules! compare {
+                ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
+                    let res = match pair!($b, $c) {
+                        NumPair::Ints(i, j) => i $op j,
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            p $op q
+                        }
+                        NumPair::Other => {
+                            not_int!();
+                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
+                        }
+                    };
+                    reg!($a) = Value::bool(res);
+                }};
+            }
+
+            // `R[a] = R[b] op imm`: for `/` and `%` the hardware op is used only for a positive
+            // divisor; everything else takes the general path with its checks and messages.
+            macro_rules! arith_imm {
+                ($a:expr, $b:expr, $imm:expr, $op:expr, $int:ident, $float:tt) => {{
+                    let k = $imm.0 as i64;
+                    let fast = match &reg!($b) {
+                        Value::Int(i) if !matches!($op, Arith::Div | Arith::Mod) || k > 0 => {
+                            i.$int(k).map(Value::Int)
+                        }
+                        Value::Int(_) => None,
+                        Value::Float(f) => {
+                            not_int!();
+                            Some(Value::Float(*f $float k as f64))
+                        }
+                        _ => {
+                            not_int!();
+                            None
+                        }
+                    };
+                    match fast {
+                        Some(v) => reg!($a) = v,
+                        None => {
+                            let v = or_raise!(self.arith($op, reg!($b), Value::Int(k)));
+                            reg!($a) = v;
+                        }
+                    }
+                }};
+            }
+            // Jumps by `$off` unless `R[b] op R[c]` (fused compare-and-branch).
+            macro_rules! jmp_cmp {
+                ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
+                    let res = match pair!($b, $c) {
+                        NumPair::Ints(i, j) => i $op j,
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            p $op q
+                        }
+                        NumPair::Other => {
+                            not_int!();
+                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
+                        }
+                    };
+                    if !res {
+                        jump!($off);
+                    }
+                }};
+            }
+            // Jumps by `$off` unless `R[b] op imm` (fused compare-and-branch, immediate form).
+            macro_rules! jmp_cmp_imm {
+                ($b:expr, $imm:expr, $off:expr, $cmp:expr, $op:tt) => {{
+                    let k = $imm.0;
+                    let res = match &reg!($b) {
+                        Value::Int(i) => *i $op k as i64,
+                        Value::Float(f) => {
+                            not_int!();
+                            *f $op k as f64
+                        }
+                        _ => {
+                            not_int!();
+                            or_raise!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
+                        }
+                    };
+                    if !res {
+                        jump!($off);
+                    }
+                }};
+            }
+
+            let err: Box<RtError> = loop {
+                // SAFETY: the verifier checked that jump targets are inside the code and that
+                // the last instruction cannot fall through, so `pc` is always in bounds.
+                let op = *unsafe { code.get_unchecked(pc) };
+                pc += 1;
+                if COVER && let Some(c) = &mut self.coverage {
+                    c.opcodes |= 1 << op.code() as u32;
+                }
+                #[cfg(debug_assertions)]
+                {
+                    if let Some(expected) = fuel_audit {
+                        assert_eq!(fuel, expected, "fuel charged off the opcode table");
+                    }
+                    fuel_audit = Some(fuel.wrapping_sub(u64::from(op.charges_fuel())));
+                }
+                match op {
+                    // SAFETY: register operands are in the frame (see `reg!`).
+                    Op::Move { a, b } => unsafe {
+                        copy_value(regs.add(b.0 as usize), regs.add(a.0 as usize))
+                    },
+                    Op::LoadNil { a } => reg!(a) = Value::Nil,
+                    Op::LoadTrue { a } => reg!(a) = Value::True,
+                    Op::LoadFalse { a } => reg!(a) = Value::False,
+                    Op::LoadInt { a, imm } => reg!(a) = Value::Int(imm.0 as i64),
+                    Op::LoadK { a, k } => reg!(a) = self.const_pool[kbase + k.0 as usize],
+                    Op::LoadNative { a, f } => reg!(a) = Value::Native(f.native()),
+                    Op::GetGlobal { a, g } => {
+                        let v = self.globals[g.0 as usize];
+                        if let Value::Undef = v {
+                            break self.uninit_global(g);
+                        }
+                        reg!(a) = v;
+                    }
+                    Op::SetGlobal { a, g } => self.globals[g.0 as usize] = reg!(a),
+                    Op::GetUpval { a, u } => {
+                        reg!(a) = self.top_frame().closure.upvals()[u.0 as usize].value.get()
+                    }
+                    Op::SetUpval { a, u } => self.top_frame().closure.upvals()[u.0 as usize]
+                        .value
+                        .set(reg!(a)),
+                    Op::NewBox { a } => {
+                        let b = or_raise!(self.heap.alloc(UpBox {
+                            value: Cell::new(reg!(a))
+                        }));
+                        reg!(a) = Value::Boxed(b);
+                        self.safepoint();
+                    }
+                    Op::GetBox { a, b } => match reg!(b) {
+                        Value::Boxed(bx) => reg!(a) = bx.value.get(),
+                        _ => unreachable!("GetBox on an unboxed register"),
+                    },
+                    Op::SetBox { a, b } => match reg!(a) {
+                        Value::Boxed(bx) => bx.value.set(reg!(b)),
+                        _ => unreachable!("SetBox on an unboxed register"),
+                    },
+                    Op::Closure { a, p } => {
+                        let parent = self.top_frame().closure;
+                        let c = or_raise!(self.make_closure(p, parent, base));
+                        reg!(a) = Value::Func(c);
+                        self.safepoint();
+                    }
+                    Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
+                    Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
+                    Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
+                    Op::Div { a, b, c } => match pair!(b, c) {
+                        NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i / j),
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            reg!(a) = Value::Float(p / q)
+                        }
+                        p => {
+                            if !matches!(p, NumPair::Ints(..)) {
+                                not_int!();
+                            }
+                            let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
+                            reg!(a) = v;
+                            self.safepoint();
+                        }
+                    },
+                    Op::Mod { a, b, c } => match pair!(b, c) {
+                        NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i % j),
+                        p => {
+                            if !matches!(p, NumPair::Ints(..)) {
+                                not_int!();
+                            }
+                            let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
+                            reg!(a) = v;
+                            self.safepoint();
+                        }
+                    },
+                    Op::AddI { a, b, imm } => arith_imm!(a, b, imm, Arith::Add, checked_add, +),
+                    Op::SubI { a, b, imm } => arith_imm!(a, b, imm, Arith::Sub, checked_sub, -),
+                    Op::MulI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mul, checked_mul, *),
+                    Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
+                    Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
+                    Op::Neg { a, b } => {
+                        let v = or_raise!(self.negate(reg!(b)));
+                        reg!(a) = v;
+                    }
+                    Op::Not { a, b } => reg!(a) = Value::bool(!reg!(b).truthy()),
+                    Op::Eq { a, b, c } => {
+                        let res = match (reg!(b), reg!(c)) {
+                            (Value::Int(i), Value::Int(j)) => i == j,
+                            (x, y) => self.equal(x, y),
+                        };
+                        reg!(a) = Value::bool(res);
+                    }
+                    Op::Ne { a, b, c } => {
+                        let res = match (reg!(b), reg!(c)) {
+                            (Value::Int(i), Value::Int(j)) => i != j,
+                            (x, y) => !self.equal(x, y),
+                        };
+                        reg!(a) = Value::bool(res);
+                    }
+                    Op::Lt { a, b, c } => compare!(a, b, c, Cmp::Lt, <),
+                    Op::Le { a, b, c } => compare!(a, b, c, Cmp::Le, <=),
+                    Op::Gt { a, b, c } => compare!(a, b, c, Cmp::Gt, >),
+                    Op::Ge { a, b, c } => compare!(a, b, c, Cmp::Ge, >=),
+                    Op::Jmp { off } => jump!(off),
+                    Op::Loop { off } => {
+                        charge!(Loop);
+                        jump!(off);
+                        osr!();
+                    }
+                    Op::JmpIf { a, off } => {
+                        if !matches!(&reg!(a), Value::Nil | Value::False) {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpIfNot { a, off } => {
+                        if matches!(&reg!(a), Value::Nil | Value::False) {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotEq { b, c, off } => {
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i == j,
+                            _ => self.equal(reg!(b), reg!(c)),
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotNe { b, c, off } => {
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i != j,
+                            _ => !self.equal(reg!(b), reg!(c)),
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotLt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Lt, <),
+                    Op::JmpNotLe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Le, <=),
+                    Op::JmpNotGt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Gt, >),
+                    Op::JmpNotGe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Ge, >=),
+                    Op::JmpNotEqI { b, imm, off } => {
+                        let res = match &reg!(b) {
+                            Value::Int(i) => *i == imm.0 as i64,
+                            Value::Float(f) => *f == imm.0 as f64,
+                            _ => false,
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotNeI { b, imm, off } => {
+                        let res = match &reg!(b) {
+                            Value::Int(i) => *i != imm.0 as i64,
+                            Value::Float(f) => *f != imm.0 as f64,
+                            _ => true,
+                        };
+                        if !res {
+                            jump!(off);
+                        }
+                    }
+                    Op::JmpNotLtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Lt, <),
+                    Op::JmpNotLeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Le, <=),
+                    Op::JmpNotGtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Gt, >),
+                    Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
+                    Op::Call { a, n } => {
+                        charge!(Call);
+                        self.save_pc(pc);
+                        let slot = base + a.0 as usize;
+                        // Calls of Echo functions skip the general dispatch.
+                        if let Value::Func(c) = &reg!(a) {
+                            let c = *c;
+                            or_raise!(self.push_frame(c, slot + 1, slot, n.0 as usize));
+                            continue 'frame;
+                        }
+                        if or_raise!(self.call_value(slot, n.0 as usize)) {
+                            continue 'frame;
+                        }
+                    }
+                    Op::CallNative { a, f, n } => {
+                        charge!(CallNative);
+                        self.save_pc(pc);
+                        let v = or_raise!(self.call_native(
+                            f.native(),
+                            base + a.0 as usize + 1,
+                            n.0 as usize
+                        ));
+                        reg!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::Invoke { a, m, n, ic } => {
+                        charge!(Invoke);
+                        self.save_pc(pc);
+                        let slot = base + a.0 as usize;
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get()
+                                && let Some(method) = e.method
+                            {
+                                or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
+                                continue 'frame;
+                            }
+                        }
+                        if or_raise!(self.invoke(slot, m, n.0 as usize, ic)) {
+                            continue 'frame;
+                        }
+                    }
+                    Op::SuperInvoke { a, m, n } => {
+                        charge!(SuperInvoke);
+                        self.save_pc(pc);
+                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
+                        let slot = base + a.0 as usize;
+                        or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
+                        continue 'frame;
+                    }
+                    Op::GetSuper { a, b, m } => {
+                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
+                        let bm = or_raise!(self.heap.alloc(BoundMethod {
+                            receiver: reg!(b),
+                            method
+                        }));
+                        reg!(a) = Value::Method(bm);
+                        self.safepoint();
+                    }
+                    Op::Return { a } => {
+                        let done = self.frames.pop().expect("a frame is running");
+                        let dst = self.stack.ptr(done.ret as usize);
+                        // SAFETY: `a` is in the frame (see `reg!`); `ret` is a slot of the caller,
+                        // below this frame's base, so inside the stack.
+                        unsafe { copy_value(regs.add(a.0 as usize), dst) };
+                        let v = reg!(a);
+                        if self.frames.len() <= entry_depth {
+                            self.exit_line = proto.lines[pc - 1];
+                            self.fuel_left = fuel;
+                            return Ok(v);
+                        }
+                        continue 'frame;
+                    }
+                    Op::ReturnNil {} => {
+                        let done = self.frames.pop().expect("a frame is running");
+                        self.stack.set(done.ret as usize, Value::Nil);
+                        if self.frames.len() <= entry_depth {
+                            self.exit_line = proto.lines[pc - 1];
+                            self.fuel_left = fuel;
+                            return Ok(Value::Nil);
+                        }
+                        continue 'frame;
+                    }
+                    Op::NewList { a, b, n, len } => {
+                        let start = base + b.0 as usize;
+                        or_raise!(self.check_list_len(len.0 as usize));
+                        let items = self.stack.slice(start, n.0 as usize).to_vec();
+                        let l = or_raise!(self.heap.alloc_list(items));
+                        reg!(a) = Value::List(l);
+                        self.safepoint();
+                    }
+                    Op::AppendList { a, b, n } => {
+                        let Value::List(l) = reg!(a) else {
+                            unreachable!("AppendList targets a new list")
+                        };
+                        let start = base + b.0 as usize;
+                        let items = self.stack.slice(start, n.0 as usize).to_vec();
+                        or_raise!(self.list_extend(l, &items));
+                        self.safepoint();
+                    }
+                    Op::NewMap { a } => {
+                        let m = or_raise!(self.heap.alloc_map());
+                        reg!(a) = Value::Map(m);
+                        self.safepoint();
+                    }
+                    Op::GetIndex { a, b, c } => {
+                        let (obj, idx) = (reg!(b), reg!(c));
+                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                            let items = l.items.borrow();
+                            if let Some(i) = ops::checked_index(i, items.len()) {
+                                let v = items[i];
+                                drop(items);
+                                reg!(a) = v;
+                                continue;
+                            }
+                        }
+                        let v = or_raise!(self.get_index(obj, idx));
+                        reg!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::SetIndex { a, b, c } => {
+                        let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
+                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                            let mut items = l.items.borrow_mut();
+                            if let Some(i) = ops::checked_index(i, items.len()) {
+                                items[i] = v;
+                                continue;
+                            }
+                        }
+                        or_raise!(self.set_index(obj, idx, v));
+                        self.safepoint();
+                    }
+                    Op::GetProp { a, b, m, ic } => {
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(b), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get() && e.method.is_none() {
+                                let v = inst.field(e.slot as usize);
+                                reg!(a) = v;
+                                continue;
+                            }
+                        }
+                        let v = or_raise!(self.get_prop(reg!(b), m, ic));
+                        reg!(a) = v;
+                        self.safepoint();
+                    }
+                    Op::SetProp { a, b, m, ic } => {
+                        let ic = ic_slot!(ic);
+                        if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
+                            let e = self.ics[i];
+                            if e.shape == inst.shape.get() && e.shape == e.next {
+                                let v = reg!(b);
+                                inst.set_field(e.slot as usize, v);
+                                continue;
+                            }
+                        }
+                        or_raise!(self.set_prop(reg!(a), m, reg!(b), ic));
+                        self.safepoint();
+                    }
+                    Op::Class { a, c } => {
+                        let cls = or_raise!(self.make_class(c));
+                        reg!(a) = Value::Class(cls);
+                        self.safepoint();
+                    }
+                    Op::Throw { a } => break RtError::thrown(reg!(a)),
+                    Op::IterPrep { a } => or_raise!(self.iter_prep(base + a.0 as usize)),
+                    Op::IterNext { a, b, off } => {
+                        let Value::Int(cur) = reg!(Reg(a.0 + 1)) else {
+                            unreachable!("IterPrep set the cursor")
+                        };
+                        match or_raise!(self.iter_next(reg!(a), cur as usize)) {
+                            Some((v, next)) => {
+                                reg!(b) = v;
+                                reg!(Reg(a.0 + 1)) = Value::Int(next as i64);
+                                self.safepoint();
+                            }
+                            None => jump!(off),
+                        }
+                    }
+                    Op::ForPrep { a, off } => match (reg!(a), reg!(Reg(a.0 + 1))) {
+                        (Value::Int(s), Value::Int(e)) => {
+                            if s >= e {
+                                jump!(off);
+                            }
+                        }
+                        (s, e) => break self.range_error(s, e),
+                    },
+                    Op::ForLoop { a, off } => {
+                        let (Value::Int(i), Value::Int(e)) = (reg!(a), reg!(Reg(a.0 + 1))) else {
+                            unreachable!("ForPrep checked the bounds")
+                        };
+                        // One unit per completed iteration, like every other loop.
+                        charge!(ForLoop);
+                        let next = i + 1;
+                        reg!(a) = Value::Int(next);
+                        if next < e {
+                            jump!(off);
+                            osr!();
+                        }
+                    }
+                }
+            };
+            // An error was raised by the instruction before `pc`.
+            self.save_pc(pc);
+            self.fuel_left = fuel;
+            self.unwind(err, entry_depth)?;
+        }
+    }
+
+    /// What the dispatch loop does after compiled code ran frame `ret`'s callee: `Some` to
+    /// return from `execute`, `None` to continue with the (new) top frame.
+    #[cfg(feature = "jit")]
+    fn after_compiled(
+        &mut self,
+        status: u64,
+        ret: usize,
+        entry_depth: usize,
+    ) -> Option<RtResult<Value>> {
+        if status == crate::runtime::tiering::STATUS_OK {
+            return (self.frames.len() <= entry_depth).then(|| Ok(self.stack.get(ret)));
+        }
+        let err = self
+            .pending
+            .take()
+            .unwrap_or_else(|| RtError::new(ErrorKind::InternalError, "no pending error"));
+        if self.frames.len() <= entry_depth {
+            return Some(Err(err));
+        }
+        match self.unwind(err, entry_depth) {
+            Ok(()) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Two operands classified for the arithmetic and comparison fast paths.
+enum NumPair {
+    Ints(i64, i64),
+    Floats(f64, f64),
+    Other,
+}
+
+#[inline(always)]
+fn num_pair(x: &Value, y: &Value) -> NumPair {
+    match (x, y) {
+        (Value::Int(i), Value::Int(j)) => NumPair::Ints(*i, *j),
+        (Value::Float(p), Value::Float(q)) => NumPair::Floats(*p, *q),
+        _ => NumPair::Other,
+    }
+}

@@ -1,0 +1,382 @@
+//! The interpreter tier: the VM's state (register stack, frames, globals, heap, caches), loading
+//! and running a program, and its output. The dispatch loop, calls, objects, errors, `for`
+//! loops and the collector's roots each have a file in this folder.
+
+use std::io::Write;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+
+use crate::bytecode::*;
+use crate::config::{Config, Limits, OutputMode, Tier};
+use crate::error::{EchoError, ErrorKind, TraceFrame};
+use crate::runtime::error::{RtError, RtResult, rt_err};
+use crate::runtime::heap::{Class, Closure, Gc, Heap, HeapStats};
+use crate::runtime::shape::{ShapeId, Shapes};
+use crate::runtime::stack::{FrameStack, Stack};
+use crate::runtime::value::Value;
+
+mod calls;
+mod dispatch;
+mod gc;
+mod iterate;
+mod objects;
+mod unwind;
+
+pub use calls::arity_error;
+
+/// One inline-cache entry of a property or method instruction. It applies to instances
+/// whose shape is `shape` (a shape determines the class, so also every method lookup).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Ic {
+    /// The shape the entry is valid for (`ShapeId::NONE`: empty).
+    pub shape: ShapeId,
+    /// Field slot (GetProp, SetProp).
+    pub slot: u32,
+    /// SetProp: the shape after the store (equal to `shape` unless the field is new).
+    pub next: ShapeId,
+    /// Invoke: the method found.
+    pub method: Option<Gc<Closure>>,
+}
+
+impl Ic {
+    /// An entry that matches nothing.
+    pub const EMPTY: Ic = Ic {
+        shape: ShapeId::NONE,
+        slot: 0,
+        next: ShapeId::NONE,
+        method: None,
+    };
+}
+
+/// What a call needs to know about a prototype, kept flat so that a call costs one lookup.
+/// Compiled code reads these records too.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FnInfo {
+    /// Address of the compiled code (0 while the function runs in the interpreter).
+    pub entry: usize,
+    /// Declared parameters.
+    pub arity: u32,
+    /// Registers of a frame.
+    pub nregs: u32,
+    /// Start of the constants in `const_pool`.
+    pub kbase: u32,
+    /// Start of the inline caches in `ics`.
+    pub icb: u32,
+    /// Start of the type feedback in `feedback`.
+    pub fbase: u32,
+}
+
+/// Type feedback bit: an arithmetic or comparison instruction saw operands other than two
+/// ints (compiled code then does not assume ints there).
+pub(crate) const FB_NOT_INT: u8 = 1;
+
+/// Addresses of VM tables that compiled code reads, refreshed whenever a table may move
+/// (only when a program is loaded or extended).
+#[repr(C)]
+pub(crate) struct Mirrors {
+    /// `fn_info.as_ptr()`.
+    pub fn_info: *const FnInfo,
+    /// `stats.calls.as_mut_ptr()`.
+    pub calls: *mut u64,
+    /// `globals.as_mut_ptr()`.
+    pub globals: *mut Value,
+    /// `ics.as_mut_ptr()`.
+    pub ics: *mut Ic,
+    /// `const_pool.as_ptr()`.
+    pub consts: *const Value,
+}
+
+/// Per-run counters.
+#[derive(Clone, Debug, Default)]
+pub struct VmStats {
+    /// Calls per prototype.
+    pub calls: Vec<u64>,
+}
+
+/// The virtual machine: everything a running program owns.
+pub struct Vm {
+    pub(crate) heap: Heap,
+    pub(crate) stack: Stack,
+    pub(crate) frames: FrameStack,
+    pub(crate) globals: Vec<Value>,
+    pub(crate) program: Program,
+    /// The program's prototypes, shared so the dispatch loop can borrow them while it
+    /// mutates the VM.
+    pub(crate) protos: Rc<Vec<Rc<Proto>>>,
+    /// Materialized constants of all prototypes, concatenated.
+    pub(crate) const_pool: Vec<Value>,
+    /// Start of each prototype's constants in `const_pool`.
+    pub(crate) const_base: Vec<usize>,
+    /// Call information per prototype.
+    pub(crate) fn_info: Vec<FnInfo>,
+    /// What this run reached, when asked to record it.
+    pub(crate) coverage: Option<Box<crate::runtime::coverage::Coverage>>,
+    /// Type feedback of all prototypes, one byte per instruction, concatenated.
+    pub(crate) feedback: Vec<u8>,
+    /// Table addresses for compiled code.
+    pub(crate) mirrors: Mirrors,
+    /// The tier running this VM.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) tier: Tier,
+    /// Calls after which a function is compiled (tiered).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) hot_calls: u32,
+    /// Back-edges after which a function with a loop is compiled and entered (tiered).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) hot_loops: u32,
+    /// Loop back-edges taken per prototype (tiered).
+    pub(crate) backedges: Vec<u32>,
+    /// The compiling tier, for tiers that compile (given by the host: `set_codegen`).
+    pub(crate) tiering: Option<Box<crate::runtime::tiering::Tiering>>,
+    /// Inline caches of all prototypes, concatenated.
+    pub(crate) ics: Vec<Ic>,
+    /// Start of each prototype's inline caches in `ics`.
+    pub(crate) ic_base: Vec<usize>,
+    /// Class objects by declaration index, once created.
+    pub(crate) class_objs: Vec<Option<Gc<Class>>>,
+    pub(crate) error_class: Gc<Class>,
+    pub(crate) shapes: Shapes,
+    pub(crate) limits: Limits,
+    pub(crate) fuel_left: u64,
+    output_mode: OutputMode,
+    pub(crate) output: String,
+    pub(crate) stats: VmStats,
+    /// Frames popped while the current error unwound, innermost first.
+    trace: Vec<TraceFrame>,
+    /// Line of the return that ended the last run (for errors printing the final value).
+    pub(crate) exit_line: u32,
+    /// Where the error being unwound was raised (`None` while no error is in flight).
+    pub(crate) err_line: Option<u32>,
+    /// An error raised inside compiled code or a helper, on its way to the next frame.
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) pending: Option<Box<RtError>>,
+    /// Whether global slots keep their first value (top-level functions are constants),
+    /// which compiled code may rely on; a REPL session, where entries may redefine a
+    /// function, clears it.
+    pub(crate) stable_globals: bool,
+    /// Lowest host stack address compiled code may call further from (see `jit`).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) native_limit: usize,
+}
+
+impl Vm {
+    /// A VM with an empty program.
+    pub fn new(config: &Config) -> Vm {
+        let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
+        let mut shapes = Shapes::default();
+        let name = heap
+            .alloc_str(crate::syntax::resolver::ERROR_CLASS_NAME)
+            .expect("a fresh heap has room");
+        let error_class = heap
+            .alloc(Class {
+                name,
+                decl: None,
+                superclass: None,
+                methods: FxHashMap::default(),
+                init: None,
+                root_shape: shapes.new_root(),
+            })
+            .expect("a fresh heap has room");
+        Vm {
+            heap,
+            stack: Stack::default(),
+            frames: FrameStack::with_capacity(config.limits.max_call_depth as usize),
+            globals: vec![Value::Class(error_class)],
+            program: Program::default(),
+            protos: Rc::default(),
+            const_pool: Vec::new(),
+            const_base: Vec::new(),
+            ics: Vec::new(),
+            ic_base: Vec::new(),
+            fn_info: Vec::new(),
+            feedback: Vec::new(),
+            mirrors: Mirrors {
+                fn_info: std::ptr::null(),
+                calls: std::ptr::null_mut(),
+                globals: std::ptr::null_mut(),
+                ics: std::ptr::null_mut(),
+                consts: std::ptr::null(),
+            },
+            tier: config.tier,
+            hot_calls: config.hot_calls.max(1),
+            hot_loops: config.hot_loops.max(1),
+            backedges: Vec::new(),
+            tiering: None,
+            class_objs: Vec::new(),
+            error_class,
+            shapes,
+            limits: config.limits.clone(),
+            fuel_left: config.limits.fuel.unwrap_or(u64::MAX),
+            output_mode: config.output,
+            output: String::new(),
+            stats: VmStats::default(),
+            trace: Vec::new(),
+            exit_line: 0,
+            err_line: None,
+            pending: None,
+            native_limit: usize::MAX,
+            stable_globals: true,
+            coverage: config.coverage.then(Box::default),
+        }
+    }
+
+    /// The program loaded so far.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Mutable access to the program, for compiling further REPL entries into it.
+    pub fn program_mut(&mut self) -> &mut Program {
+        &mut self.program
+    }
+
+    /// Makes the runtime side of newly compiled prototypes, classes and globals.
+    pub fn sync_program(&mut self) -> Result<(), EchoError> {
+        for i in self.const_base.len()..self.program.protos.len() {
+            self.const_base.push(self.const_pool.len());
+            let consts = self.program.protos[i].consts.clone();
+            for c in consts {
+                let v = match c {
+                    Const::Int(n) => Value::Int(n),
+                    Const::Float(f) => Value::Float(f),
+                    Const::Str(s) => {
+                        Value::Str(self.heap.alloc_str(&s).map_err(|e| self.host_error(*e))?)
+                    }
+                };
+                self.const_pool.push(v);
+            }
+        }
+        for i in self.ic_base.len()..self.program.protos.len() {
+            self.ic_base.push(self.ics.len());
+            let n = self.program.protos[i].ic_count as usize;
+            self.ics.resize(self.ics.len() + n, Ic::EMPTY);
+        }
+        for i in self.fn_info.len()..self.program.protos.len() {
+            let p = &self.program.protos[i];
+            self.fn_info.push(FnInfo {
+                entry: 0,
+                arity: p.arity as u32,
+                nregs: p.nregs as u32,
+                kbase: self.const_base[i] as u32,
+                icb: self.ic_base[i] as u32,
+                fbase: self.feedback.len() as u32,
+            });
+            self.feedback.resize(self.feedback.len() + p.code.len(), 0);
+        }
+        self.backedges.resize(self.program.protos.len(), 0);
+        for i in self.stats.calls.len()..self.program.protos.len() {
+            if let Err(e) = crate::bytecode::verify::verify_proto(&self.program, ProtoId(i as u32))
+            {
+                panic!("the compiler emitted invalid bytecode: {e}");
+            }
+        }
+        self.stats.calls.resize(self.program.protos.len(), 0);
+        self.protos = Rc::new(self.program.protos.clone());
+        self.class_objs.resize(self.program.classes.len(), None);
+        if self.globals.len() < self.program.globals.len() {
+            self.globals
+                .resize(self.program.globals.len(), Value::Undef);
+        }
+        if let Some(t) = &mut self.tiering {
+            t.fns
+                .resize_with(self.program.protos.len(), Default::default);
+        }
+        self.mirrors = Mirrors {
+            fn_info: self.fn_info.as_ptr(),
+            calls: self.stats.calls.as_mut_ptr(),
+            globals: self.globals.as_mut_ptr(),
+            ics: self.ics.as_mut_ptr(),
+            consts: self.const_pool.as_ptr(),
+        };
+        Ok(())
+    }
+
+    /// Fuel consumed so far.
+    pub fn fuel_used(&self) -> u64 {
+        self.limits
+            .fuel
+            .map_or(u64::MAX - self.fuel_left, |f| f - self.fuel_left)
+    }
+
+    /// Heap statistics.
+    pub fn heap_stats(&self) -> HeapStats {
+        self.heap.stats()
+    }
+
+    /// Run statistics.
+    pub fn stats(&self) -> &VmStats {
+        &self.stats
+    }
+
+    /// Takes the captured output.
+    pub fn take_output(&mut self) -> String {
+        std::mem::take(&mut self.output)
+    }
+
+    /// Runs prototype `main` (a script) to completion.
+    pub fn run_main(&mut self, main: ProtoId) -> Result<Value, EchoError> {
+        self.frames.clear();
+        if !self.stack.reserve(self.limits.max_stack_slots) {
+            let e = RtError::new(
+                ErrorKind::MemoryLimit,
+                format!(
+                    "cannot reserve a register stack of {} slots",
+                    self.limits.max_stack_slots
+                ),
+            );
+            return Err(self.host_error(*e));
+        }
+        let closure = self
+            .heap
+            .alloc(Closure::new(main, Box::new([])))
+            .map_err(|e| self.host_error(*e))?;
+        self.stack.ensure(1);
+        self.stack.set(0, Value::Func(closure));
+        let result = self
+            .push_frame(closure, 1, 0, 0)
+            .and_then(|_| self.execute(0));
+        let result = result.map_err(|e| self.host_error(*e));
+        self.flush_output();
+        result
+    }
+
+    /// Writes program output.
+    pub(crate) fn write_output(&mut self, text: &str) -> RtResult<()> {
+        match self.output_mode {
+            OutputMode::Capture => {
+                let len = self.output.len() + text.len();
+                if len > self.limits.max_output_bytes {
+                    return rt_err(
+                        ErrorKind::SizeLimit,
+                        format!(
+                            "output of {len} bytes exceeds the limit of {} bytes",
+                            self.limits.max_output_bytes
+                        ),
+                    );
+                }
+                self.output.push_str(text);
+            }
+            OutputMode::Stdout => {
+                self.output.push_str(text);
+                if self.output.len() >= 8192 {
+                    self.flush_output();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends buffered output to standard output (in `Stdout` mode).
+    pub fn flush_output(&mut self) {
+        if self.output_mode == OutputMode::Stdout && !self.output.is_empty() {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe is not the program's error; the text is simply dropped.
+            let _ = out.write_all(self.output.as_bytes());
+            let _ = out.flush();
+            self.output.clear();
+        }
+    }
+}
