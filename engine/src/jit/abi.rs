@@ -8,7 +8,7 @@ use cranelift_codegen::ir::MemFlagsData;
 
 use crate::runtime::stack::{Frame, FrameStack, Stack};
 use crate::runtime::value::{PAYLOAD_OFFSET, TAG_OFFSET, VALUE_SIZE};
-use crate::runtime::vm::{FnInfo, Ic, Mirrors, Vm};
+use crate::runtime::vm::{ProtoInfo, Ic, Mirrors, Vm};
 
 /// Bytes of one value (registers, globals, constants and fields are arrays of values).
 pub(crate) const VALUE: i32 = VALUE_SIZE as i32;
@@ -48,10 +48,10 @@ pub(crate) const FRAME_PC: i32 = offset_of!(Frame, pc) as i32;
 pub(crate) const FRAME_RET: i32 = offset_of!(Frame, ret) as i32;
 
 // Per-prototype call records.
-pub(crate) const FN_INFO_SIZE: i64 = std::mem::size_of::<FnInfo>() as i64;
-pub(crate) const FN_ENTRY: i32 = offset_of!(FnInfo, entry) as i32;
-pub(crate) const FN_ARITY: i32 = offset_of!(FnInfo, arity) as i32;
-pub(crate) const FN_NREGS: i32 = offset_of!(FnInfo, nregs) as i32;
+pub(crate) const FN_INFO_SIZE: i64 = std::mem::size_of::<ProtoInfo>() as i64;
+pub(crate) const FN_ENTRY: i32 = offset_of!(ProtoInfo, entry) as i32;
+pub(crate) const FN_ARITY: i32 = offset_of!(ProtoInfo, arity) as i32;
+pub(crate) const FN_NREGS: i32 = offset_of!(ProtoInfo, nregs) as i32;
 
 // Inline-cache records.
 pub(crate) const IC_SIZE: i64 = std::mem::size_of::<Ic>() as i64;

@@ -23,7 +23,7 @@ use crate::config::MAX_JIT_INSTRUCTIONS;
 use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
-use crate::runtime::vm::FnInfo;
+use crate::runtime::vm::ProtoInfo;
 use crate::runtime::vm::{FB_NOT_INT, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
@@ -77,7 +77,7 @@ struct Input<'a> {
     stable_globals: bool,
     /// Call records of every prototype (arity and register count, for calls to known
     /// functions).
-    fn_info: &'a [FnInfo],
+    fn_info: &'a [ProtoInfo],
     /// For an OSR version compiled while the interpreter waits at a loop header: that
     /// header's pc and the tag of every register at that moment.
     osr_snapshot: Option<(usize, Vec<u8>)>,

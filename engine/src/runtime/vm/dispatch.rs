@@ -15,7 +15,7 @@ use crate::runtime::heap::{BoundMethod, UpBox};
 use crate::runtime::ops::{self, Arith, Cmp};
 use crate::runtime::stack::{Frame, copy_value};
 use crate::runtime::value::Value;
-use crate::runtime::vm::{FB_NOT_INT, FnInfo, Vm};
+use crate::runtime::vm::{FB_NOT_INT, ProtoInfo, Vm};
 
 impl Vm {
     /// The running frame.
@@ -56,7 +56,7 @@ impl Vm {
             let frame = *self.frames.last().expect("a frame is running");
             let proto: &Proto = &protos[frame.proto.0 as usize];
             let code: &[Op] = &proto.code;
-            let FnInfo {
+            let ProtoInfo {
                 kbase, icb, fbase, ..
             } = self.fn_info[frame.proto.0 as usize];
             let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);

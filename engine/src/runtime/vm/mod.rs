@@ -54,7 +54,7 @@ impl Ic {
 /// Compiled code reads these records too.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct FnInfo {
+pub(crate) struct ProtoInfo {
     /// Address of the compiled code (0 while the function runs in the interpreter).
     pub entry: usize,
     /// Declared parameters.
@@ -78,7 +78,7 @@ pub(crate) const FB_NOT_INT: u8 = 1;
 #[repr(C)]
 pub(crate) struct Mirrors {
     /// `fn_info.as_ptr()`.
-    pub fn_info: *const FnInfo,
+    pub fn_info: *const ProtoInfo,
     /// `stats.calls.as_mut_ptr()`.
     pub calls: *mut u64,
     /// `globals.as_mut_ptr()`.
@@ -111,7 +111,7 @@ pub struct Vm {
     /// Start of each prototype's constants in `const_pool`.
     pub(crate) const_base: Vec<usize>,
     /// Call information per prototype.
-    pub(crate) fn_info: Vec<FnInfo>,
+    pub(crate) fn_info: Vec<ProtoInfo>,
     /// What this run reached, when asked to record it.
     pub(crate) coverage: Option<Box<crate::runtime::coverage::Coverage>>,
     /// Type feedback of all prototypes, one byte per instruction, concatenated.
@@ -256,7 +256,7 @@ impl Vm {
         }
         for i in self.fn_info.len()..self.program.protos.len() {
             let p = &self.program.protos[i];
-            self.fn_info.push(FnInfo {
+            self.fn_info.push(ProtoInfo {
                 entry: 0,
                 arity: p.arity as u32,
                 nregs: p.nregs as u32,
