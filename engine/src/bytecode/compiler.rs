@@ -14,6 +14,7 @@ use crate::error::ErrorKind;
 use crate::source::{CompileError, LineIndex, Span, compile_error, with_stack};
 use crate::syntax::ast::{self, *};
 use crate::syntax::resolver::{GlobalKind, Resolution};
+use crate::syntax::visit::any_expr;
 
 /// Most registers one function may use.
 pub const MAX_REGS: usize = 65_000;
@@ -1268,33 +1269,10 @@ fn arith(op: BinOp, a: Reg, b: Reg, c: Reg) -> Op {
     }
 }
 
-/// Whether evaluating `e` may assign to a local (function literals' bodies do not run).
+/// Whether evaluating `e` may assign to a local (function literals' bodies do not run, and
+/// `any_expr` does not enter them).
 fn has_assign(e: &Expr) -> bool {
-    with_stack(|| has_assign_inner(e))
-}
-
-fn has_assign_inner(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Assign { .. } => true,
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Str(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Nil
-        | ExprKind::Name { .. }
-        | ExprKind::SelfRef { .. }
-        | ExprKind::Super { .. }
-        | ExprKind::Fn(_) => false,
-        ExprKind::List(items) => items.iter().any(has_assign),
-        ExprKind::Map(entries) => entries.iter().any(|(k, v)| has_assign(k) || has_assign(v)),
-        ExprKind::Unary { expr, .. } => has_assign(expr),
-        ExprKind::Chain { first, rest } => {
-            has_assign(first) || rest.iter().any(|(_, _, e)| has_assign(e))
-        }
-        ExprKind::Call { callee, args } => has_assign(callee) || args.iter().any(has_assign),
-        ExprKind::Get { obj, .. } => has_assign(obj),
-        ExprKind::Index { obj, index } => has_assign(obj) || has_assign(index),
-    }
+    any_expr(e, &mut |x| matches!(x.kind, ExprKind::Assign { .. }))
 }
 
 /// Classes in an order where every superclass comes before its subclasses (the resolver
