@@ -21,26 +21,32 @@ pub const MAX_REGS: usize = 65_000;
 /// List literal elements stored per `NewList`/`AppendList` instruction.
 const LIST_BATCH: usize = 64;
 
-type CResult<T> = Result<T, CompileError>;
+type CompileResult<T> = Result<T, CompileError>;
 
-struct LoopCtx {
+/// The jumps of `break` and `continue` statements of the loop being compiled, patched when
+/// its end and its back-edge are known.
+struct LoopJumps {
     breaks: Vec<usize>,
     continues: Vec<usize>,
 }
 
-struct FnState {
+/// A function being compiled: its prototype so far, and where its registers stand.
+struct FnBuilder {
     proto: Proto,
     next_reg: usize,
     /// Registers below this hold declared locals; at or above are temporaries.
     nlocals: usize,
     binding_regs: FxHashMap<BindingId, Reg>,
-    loops: Vec<LoopCtx>,
-    consts: FxHashMap<ConstKey, u32>,
+    loops: Vec<LoopJumps>,
+    /// Index in `proto.consts` of each constant already there.
+    const_index: FxHashMap<ConstKey, u32>,
+    /// The register of `self` in a method, and whether it holds a box.
     self_reg: Option<(Reg, bool)>,
     /// 0 while compiling the statements of a function body (or the script) themselves.
     block_depth: u32,
 }
 
+/// A constant as a key: floats by bits, so that equal constants share one entry.
 #[derive(PartialEq, Eq, Hash)]
 enum ConstKey {
     Int(i64),
@@ -48,13 +54,15 @@ enum ConstKey {
     Str(Rc<str>),
 }
 
+/// The compiler of one program.
 struct Compiler<'a> {
     program: &'a mut Program,
     captured: &'a [bool],
     lines: &'a LineIndex,
-    globals: FxHashMap<String, u32>,
-    class_of: FxHashMap<String, ClassIdx>,
-    fns: Vec<FnState>,
+    /// The slot of each global, by name.
+    global_slots: FxHashMap<String, u32>,
+    /// The function being compiled is the last; those it is nested in come before.
+    functions: Vec<FnBuilder>,
     repl: bool,
 }
 
@@ -66,9 +74,9 @@ pub fn compile(
     res: &Resolution,
     lines: &LineIndex,
     repl: bool,
-) -> CResult<ProtoId> {
+) -> CompileResult<ProtoId> {
     program.globals = res.globals.clone();
-    let globals = res
+    let global_slots = res
         .globals
         .iter()
         .enumerate()
@@ -78,9 +86,8 @@ pub fn compile(
         program,
         captured: &res.captured,
         lines,
-        globals,
-        class_of: FxHashMap::default(),
-        fns: Vec::new(),
+        global_slots,
+        functions: Vec::new(),
         repl,
     };
     c.script(ast)
@@ -110,8 +117,8 @@ fn new_proto(
 }
 
 impl Compiler<'_> {
-    fn f(&mut self) -> &mut FnState {
-        self.fns.last_mut().expect("a function is being compiled")
+    fn func(&mut self) -> &mut FnBuilder {
+        self.functions.last_mut().expect("a function is being compiled")
     }
 
     fn line(&self, span: Span) -> u32 {
@@ -120,14 +127,14 @@ impl Compiler<'_> {
 
     fn emit(&mut self, op: Op, span: Span) -> usize {
         let line = self.line(span);
-        let p = &mut self.f().proto;
+        let p = &mut self.func().proto;
         p.code.push(op);
         p.lines.push(line);
         p.code.len() - 1
     }
 
     fn here(&mut self) -> usize {
-        self.f().proto.code.len()
+        self.func().proto.code.len()
     }
 
     /// Points the jump at `at` to the current end of code.
@@ -138,7 +145,7 @@ impl Compiler<'_> {
 
     fn patch_to(&mut self, at: usize, target: usize) {
         let off = Jump(target as i32 - at as i32 - 1);
-        let code = &mut self.f().proto.code;
+        let code = &mut self.func().proto.code;
         code[at] = match code[at] {
             Op::Jmp { .. } => Op::Jmp { off },
             Op::Loop { .. } => Op::Loop { off },
@@ -163,8 +170,8 @@ impl Compiler<'_> {
         };
     }
 
-    fn alloc(&mut self, span: Span) -> CResult<Reg> {
-        let f = self.f();
+    fn alloc(&mut self, span: Span) -> CompileResult<Reg> {
+        let f = self.func();
         let r = f.next_reg;
         if r >= MAX_REGS {
             return Err(compile_error(
@@ -181,20 +188,20 @@ impl Compiler<'_> {
     }
 
     fn mark(&mut self) -> usize {
-        self.f().next_reg
+        self.func().next_reg
     }
 
     fn free_to(&mut self, mark: usize) {
-        self.f().next_reg = mark;
+        self.func().next_reg = mark;
     }
 
-    fn is_fresh(&mut self, r: Reg) -> bool {
-        r.0 as usize >= self.f().nlocals
+    fn is_temp(&mut self, r: Reg) -> bool {
+        r.0 as usize >= self.func().nlocals
     }
 
-    fn declare(&mut self, b: &Binding) -> CResult<Reg> {
+    fn declare(&mut self, b: &Binding) -> CompileResult<Reg> {
         let r = self.alloc(b.ident.span)?;
-        let f = self.f();
+        let f = self.func();
         f.nlocals = f.next_reg;
         f.binding_regs.insert(b.id, r);
         Ok(r)
@@ -210,19 +217,19 @@ impl Compiler<'_> {
             Const::Float(f) => ConstKey::Float(f.to_bits()),
             Const::Str(s) => ConstKey::Str(s.clone()),
         };
-        let f = self.f();
-        if let Some(&i) = f.consts.get(&key) {
+        let f = self.func();
+        if let Some(&i) = f.const_index.get(&key) {
             return ConstIdx(i);
         }
         let i = f.proto.consts.len() as u32;
         f.proto.consts.push(c);
-        f.consts.insert(key, i);
+        f.const_index.insert(key, i);
         ConstIdx(i)
     }
 
     /// A fresh inline-cache slot (or none, past the per-function maximum).
-    fn ic(&mut self) -> IcIdx {
-        let p = &mut self.f().proto;
+    fn new_ic(&mut self) -> IcIdx {
+        let p = &mut self.func().proto;
         if p.ic_count == IcIdx::NONE.0 {
             return IcIdx::NONE;
         }
@@ -230,25 +237,25 @@ impl Compiler<'_> {
         IcIdx(p.ic_count - 1)
     }
 
-    fn sym(&mut self, name: &str) -> crate::symbol::Symbol {
+    fn symbol(&mut self, name: &str) -> crate::symbol::Symbol {
         self.program.symbols.intern(name)
     }
 
     fn push_fn(&mut self, proto: Proto) {
-        self.fns.push(FnState {
+        self.functions.push(FnBuilder {
             proto,
             next_reg: 0,
             nlocals: 0,
             binding_regs: FxHashMap::default(),
             loops: Vec::new(),
-            consts: FxHashMap::default(),
+            const_index: FxHashMap::default(),
             self_reg: None,
             block_depth: 0,
         });
     }
 
     fn finish_fn(&mut self) -> ProtoId {
-        let f = self.fns.pop().expect("pushed by push_fn");
+        let f = self.functions.pop().expect("pushed by push_fn");
         let id = ProtoId(self.program.protos.len() as u32);
         self.program.protos.push(Rc::new(f.proto));
         id
@@ -256,7 +263,7 @@ impl Compiler<'_> {
 
     // ----- functions -----
 
-    fn script(&mut self, ast: &ast::Program) -> CResult<ProtoId> {
+    fn script(&mut self, ast: &ast::Program) -> CompileResult<ProtoId> {
         self.push_fn(new_proto("<script>".into(), ProtoKind::Script, 0, None, 1));
         let start = Span::default();
         // Hoisting: every top-level function and class exists before the first statement.
@@ -268,7 +275,7 @@ impl Compiler<'_> {
                         self.function(decl, ProtoKind::Function, None, decl.name.name.clone())?;
                     let t = self.alloc(decl.span)?;
                     self.emit(Op::Closure { a: t, p }, decl.span);
-                    let g = GlobalIdx(self.globals[&binding.ident.name]);
+                    let g = GlobalIdx(self.global_slots[&binding.ident.name]);
                     self.emit(Op::SetGlobal { a: t, g }, decl.span);
                     self.free_to(0);
                 }
@@ -299,14 +306,13 @@ impl Compiler<'_> {
         Ok(self.finish_fn())
     }
 
-    fn class_decl(&mut self, c: &ClassDecl) -> CResult<()> {
+    fn class_decl(&mut self, c: &ClassDecl) -> CompileResult<()> {
         let idx = ClassIdx(self.program.classes.len() as u32);
-        self.class_of.insert(c.name.name.clone(), idx);
-        let global = GlobalIdx(self.globals[&c.name.name]);
+        let global = GlobalIdx(self.global_slots[&c.name.name]);
         let superclass = c
             .superclass
             .as_ref()
-            .map(|s| GlobalIdx(self.globals[&s.name]));
+            .map(|s| GlobalIdx(self.global_slots[&s.name]));
         self.program.classes.push(ClassInfo {
             name: c.name.name.clone(),
             superclass,
@@ -326,7 +332,7 @@ impl Compiler<'_> {
                 Some(idx),
                 format!("{}.{}", c.name.name, m.name.name),
             )?;
-            let sym = self.sym(&m.name.name);
+            let sym = self.symbol(&m.name.name);
             // A later method of the same name replaces an earlier one.
             methods.retain(|(s, _)| *s != sym);
             methods.push((sym, p));
@@ -345,17 +351,17 @@ impl Compiler<'_> {
         kind: ProtoKind,
         class: Option<ClassIdx>,
         name: String,
-    ) -> CResult<ProtoId> {
+    ) -> CompileResult<ProtoId> {
         let line = self.line(decl.span);
         // Functions nested in methods keep the class, for `super`.
-        let class = class.or_else(|| self.fns.last().and_then(|f| f.proto.class));
+        let class = class.or_else(|| self.functions.last().and_then(|f| f.proto.class));
         let mut proto = new_proto(name, kind, decl.params.len() as u8, class, line);
         proto.captures = decl
             .captures
             .iter()
             .map(|c| match c {
                 Capture::Local(b) => {
-                    CaptureSrc::Reg(self.fns.last().expect("enclosing function").binding_regs[b])
+                    CaptureSrc::Reg(self.functions.last().expect("enclosing function").binding_regs[b])
                 }
                 Capture::Upval(i) => CaptureSrc::Upval(UpIdx(*i)),
             })
@@ -374,7 +380,7 @@ impl Compiler<'_> {
         }
         if let Some(s) = &decl.self_binding {
             let captured = self.is_captured(s.id);
-            self.f().self_reg = Some((Reg(0), captured));
+            self.func().self_reg = Some((Reg(0), captured));
         }
         self.block(&decl.body)?;
         let end = Span {
@@ -386,9 +392,9 @@ impl Compiler<'_> {
     }
 
     /// `return;` and the implicit return at the end of a body (`init` returns `self`).
-    fn emit_return_nil(&mut self, span: Span) -> CResult<()> {
-        if self.f().proto.kind == ProtoKind::Init {
-            let (r, boxed) = self.f().self_reg.expect("init has self");
+    fn emit_return_nil(&mut self, span: Span) -> CompileResult<()> {
+        if self.func().proto.kind == ProtoKind::Init {
+            let (r, boxed) = self.func().self_reg.expect("init has self");
             if boxed {
                 let mark = self.mark();
                 let t = self.alloc(span)?;
@@ -406,34 +412,34 @@ impl Compiler<'_> {
 
     // ----- statements -----
 
-    fn block(&mut self, b: &Block) -> CResult<()> {
-        let (mark, nlocals) = (self.mark(), self.f().nlocals);
-        self.f().block_depth += 1;
+    fn block(&mut self, b: &Block) -> CompileResult<()> {
+        let (mark, nlocals) = (self.mark(), self.func().nlocals);
+        self.func().block_depth += 1;
         for s in &b.stmts {
             self.stmt(s)?;
         }
-        self.f().block_depth -= 1;
+        self.func().block_depth -= 1;
         self.free_to(mark);
-        self.f().nlocals = nlocals;
+        self.func().nlocals = nlocals;
         Ok(())
     }
 
     /// Whether statements now are the script's own top-level statements.
     fn at_script_top(&mut self) -> bool {
-        self.fns.len() == 1 && self.f().block_depth == 0
+        self.functions.len() == 1 && self.func().block_depth == 0
     }
 
-    fn stmt(&mut self, stmt: &Stmt) -> CResult<()> {
+    fn stmt(&mut self, stmt: &Stmt) -> CompileResult<()> {
         with_stack(|| self.stmt_inner(stmt))
     }
 
-    fn stmt_inner(&mut self, stmt: &Stmt) -> CResult<()> {
+    fn stmt_inner(&mut self, stmt: &Stmt) -> CompileResult<()> {
         let span = stmt.span;
         let mark = self.mark();
         match &stmt.kind {
             StmtKind::Let { binding, init } => {
                 if self.at_script_top() && self.is_global_let(binding) {
-                    let g = GlobalIdx(self.globals[&binding.ident.name]);
+                    let g = GlobalIdx(self.global_slots[&binding.ident.name]);
                     let r = match init {
                         Some(e) => self.expr_any(e)?,
                         None => {
@@ -454,8 +460,8 @@ impl Compiler<'_> {
                             self.emit(Op::LoadNil { a: r }, span);
                         }
                     }
-                    self.f().nlocals = r.0 as usize + 1;
-                    self.f().binding_regs.insert(binding.id, r);
+                    self.func().nlocals = r.0 as usize + 1;
+                    self.func().binding_regs.insert(binding.id, r);
                     if self.is_captured(binding.id) {
                         self.emit(Op::NewBox { a: r }, span);
                     }
@@ -512,12 +518,12 @@ impl Compiler<'_> {
                 let top = self.here();
                 let jexit = self.cond_jump(cond)?;
                 self.free_to(mark);
-                self.f().loops.push(LoopCtx {
+                self.func().loops.push(LoopJumps {
                     breaks: Vec::new(),
                     continues: Vec::new(),
                 });
                 self.block(body)?;
-                let ctx = self.f().loops.pop().expect("pushed above");
+                let ctx = self.func().loops.pop().expect("pushed above");
                 for c in ctx.continues {
                     self.patch(c);
                 }
@@ -534,10 +540,10 @@ impl Compiler<'_> {
                 end,
                 body,
             } => {
-                let nlocals = self.f().nlocals;
+                let nlocals = self.func().nlocals;
                 let base = self.alloc(span)?;
                 let limit = self.alloc(span)?;
-                self.f().nlocals = self.f().next_reg;
+                self.func().nlocals = self.func().next_reg;
                 self.expr_to(start, base)?;
                 self.expr_to(end, limit)?;
                 let prep = self.emit(
@@ -553,12 +559,12 @@ impl Compiler<'_> {
                 if self.is_captured(var.id) {
                     self.emit(Op::NewBox { a: v }, var.ident.span);
                 }
-                self.f().loops.push(LoopCtx {
+                self.func().loops.push(LoopJumps {
                     breaks: Vec::new(),
                     continues: Vec::new(),
                 });
                 self.block(body)?;
-                let ctx = self.f().loops.pop().expect("pushed above");
+                let ctx = self.func().loops.pop().expect("pushed above");
                 for c in ctx.continues {
                     self.patch(c);
                 }
@@ -574,13 +580,13 @@ impl Compiler<'_> {
                 for b in ctx.breaks {
                     self.patch(b);
                 }
-                self.f().nlocals = nlocals;
+                self.func().nlocals = nlocals;
             }
             StmtKind::ForIn { var, iter, body } => {
-                let nlocals = self.f().nlocals;
+                let nlocals = self.func().nlocals;
                 let base = self.alloc(span)?;
                 let _cursor = self.alloc(span)?;
-                self.f().nlocals = self.f().next_reg;
+                self.func().nlocals = self.func().next_reg;
                 self.expr_to(iter, base)?;
                 self.emit(Op::IterPrep { a: base }, iter.span);
                 let v = self.declare(var)?;
@@ -596,12 +602,12 @@ impl Compiler<'_> {
                 if self.is_captured(var.id) {
                     self.emit(Op::NewBox { a: v }, var.ident.span);
                 }
-                self.f().loops.push(LoopCtx {
+                self.func().loops.push(LoopJumps {
                     breaks: Vec::new(),
                     continues: Vec::new(),
                 });
                 self.block(body)?;
-                let ctx = self.f().loops.pop().expect("pushed above");
+                let ctx = self.func().loops.pop().expect("pushed above");
                 for c in ctx.continues {
                     self.patch(c);
                 }
@@ -611,11 +617,11 @@ impl Compiler<'_> {
                 for b in ctx.breaks {
                     self.patch(b);
                 }
-                self.f().nlocals = nlocals;
+                self.func().nlocals = nlocals;
             }
             StmtKind::Break => {
                 let j = self.emit(Op::Jmp { off: Jump(0) }, span);
-                self.f()
+                self.func()
                     .loops
                     .last_mut()
                     .expect("resolver checked")
@@ -625,7 +631,7 @@ impl Compiler<'_> {
             StmtKind::Continue => {
                 // Forward to the loop's single back-edge, so every iteration charges fuel once.
                 let j = self.emit(Op::Jmp { off: Jump(0) }, span);
-                self.f()
+                self.func()
                     .loops
                     .last_mut()
                     .expect("resolver checked")
@@ -648,17 +654,17 @@ impl Compiler<'_> {
                 self.block(body)?;
                 let end = self.here();
                 let jend = self.emit(Op::Jmp { off: Jump(0) }, span);
-                let nlocals = self.f().nlocals;
+                let nlocals = self.func().nlocals;
                 let target = self.here();
                 let r = self.declare(var)?;
                 if self.is_captured(var.id) {
                     self.emit(Op::NewBox { a: r }, var.ident.span);
                 }
                 self.block(handler)?;
-                self.f().nlocals = nlocals;
+                self.func().nlocals = nlocals;
                 self.patch(jend);
                 if start < end {
-                    self.f().proto.handlers.push(Handler {
+                    self.func().proto.handlers.push(Handler {
                         start: start as u32,
                         end: end as u32,
                         target: target as u32,
@@ -675,20 +681,20 @@ impl Compiler<'_> {
     fn is_global_let(&self, b: &Binding) -> bool {
         self.program
             .globals
-            .get(self.globals[&b.ident.name] as usize)
+            .get(self.global_slots[&b.ident.name] as usize)
             .is_some_and(|g| g.kind == GlobalKind::Var)
     }
 
     fn is_top_level_fn(&self, b: &Binding) -> bool {
         self.program
             .globals
-            .get(self.globals[&b.ident.name] as usize)
+            .get(self.global_slots[&b.ident.name] as usize)
             .is_some_and(|g| g.kind == GlobalKind::Fn)
     }
 
     /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
     /// one fused compare-and-branch instruction (with an immediate for a small int literal).
-    fn cond_jump(&mut self, cond: &Expr) -> CResult<usize> {
+    fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
         if let ExprKind::Chain { first, rest } = &cond.kind
             && let [(op, span, rhs)] = rest.as_slice()
             && matches!(
@@ -730,7 +736,7 @@ impl Compiler<'_> {
     // ----- expressions -----
 
     /// An expression whose value is not needed.
-    fn expr_effect(&mut self, e: &Expr) -> CResult<()> {
+    fn expr_effect(&mut self, e: &Expr) -> CompileResult<()> {
         let mark = self.mark();
         match &e.kind {
             ExprKind::Assign { .. } => {
@@ -746,7 +752,7 @@ impl Compiler<'_> {
 
     /// Compiles `e` into any register: a local's own register when that is safe, else a new
     /// temporary.
-    fn expr_any(&mut self, e: &Expr) -> CResult<Reg> {
+    fn expr_any(&mut self, e: &Expr) -> CompileResult<Reg> {
         if let Some(r) = self.local_reg(e) {
             return Ok(r);
         }
@@ -757,7 +763,7 @@ impl Compiler<'_> {
 
     /// Like `expr_any`, but copies a local into a temporary when `later` (evaluated before
     /// the result is used) may assign to it.
-    fn operand(&mut self, e: &Expr, later: &[&Expr]) -> CResult<Reg> {
+    fn operand(&mut self, e: &Expr, later: &[&Expr]) -> CompileResult<Reg> {
         if self.local_reg(e).is_some() && later.iter().any(|l| has_assign(l)) {
             let r = self.alloc(e.span)?;
             self.expr_to(e, r)?;
@@ -774,16 +780,16 @@ impl Compiler<'_> {
             _ => return None,
         };
         match res {
-            Res::Local(b) if !self.is_captured(b) => self.f().binding_regs.get(&b).copied(),
+            Res::Local(b) if !self.is_captured(b) => self.func().binding_regs.get(&b).copied(),
             _ => None,
         }
     }
 
-    fn expr_to(&mut self, e: &Expr, dst: Reg) -> CResult<()> {
+    fn expr_to(&mut self, e: &Expr, dst: Reg) -> CompileResult<()> {
         with_stack(|| self.expr_to_inner(e, dst))
     }
 
-    fn expr_to_inner(&mut self, e: &Expr, dst: Reg) -> CResult<()> {
+    fn expr_to_inner(&mut self, e: &Expr, dst: Reg) -> CompileResult<()> {
         let span = e.span;
         let mark = self.mark();
         match &e.kind {
@@ -808,9 +814,9 @@ impl Compiler<'_> {
             ExprKind::Name { res, .. } | ExprKind::SelfRef { res } => {
                 self.load_name(*res, dst, span)
             }
-            ExprKind::List(items) => self.list(items, dst, span)?,
+            ExprKind::List(items) => self.list_literal(items, dst, span)?,
             ExprKind::Map(entries) => {
-                let m = if self.is_fresh(dst) {
+                let m = if self.is_temp(dst) {
                     dst
                 } else {
                     self.alloc(span)?
@@ -838,7 +844,7 @@ impl Compiler<'_> {
                 _ => {
                     // A fresh destination can hold the operand too, so nested unary
                     // operators need one register, not one per level.
-                    let r = if self.is_fresh(dst) && self.local_reg(expr).is_none() {
+                    let r = if self.is_temp(dst) && self.local_reg(expr).is_none() {
                         self.expr_to(expr, dst)?;
                         dst
                     } else {
@@ -860,8 +866,8 @@ impl Compiler<'_> {
             }
             ExprKind::Get { obj, name } => {
                 let o = self.expr_any(obj)?;
-                let m = self.sym(&name.name);
-                let ic = self.ic();
+                let m = self.symbol(&name.name);
+                let ic = self.new_ic();
                 self.emit(
                     Op::GetProp {
                         a: dst,
@@ -879,7 +885,7 @@ impl Compiler<'_> {
             }
             ExprKind::Super { name, self_res } => {
                 let s = self.self_value(*self_res, span)?;
-                let m = self.sym(&name.name);
+                let m = self.symbol(&name.name);
                 self.emit(Op::GetSuper { a: dst, b: s, m }, name.span);
             }
             ExprKind::Fn(decl) => {
@@ -916,7 +922,7 @@ impl Compiler<'_> {
     fn load_name(&mut self, res: Res, dst: Reg, span: Span) {
         match res {
             Res::Local(b) => {
-                let r = self.f().binding_regs[&b];
+                let r = self.func().binding_regs[&b];
                 if self.is_captured(b) {
                     self.emit(Op::GetBox { a: dst, b: r }, span);
                 } else if r != dst {
@@ -949,19 +955,19 @@ impl Compiler<'_> {
     }
 
     /// The register holding `self` (loading a captured `self` into a temporary).
-    fn self_value(&mut self, res: Res, span: Span) -> CResult<Reg> {
+    fn self_value(&mut self, res: Res, span: Span) -> CompileResult<Reg> {
         if let Res::Local(b) = res
             && !self.is_captured(b)
         {
-            return Ok(self.f().binding_regs[&b]);
+            return Ok(self.func().binding_regs[&b]);
         }
         let t = self.alloc(span)?;
         self.load_name(res, t, span);
         Ok(t)
     }
 
-    fn list(&mut self, items: &[Expr], dst: Reg, span: Span) -> CResult<()> {
-        let l = if items.len() <= LIST_BATCH || self.is_fresh(dst) {
+    fn list_literal(&mut self, items: &[Expr], dst: Reg, span: Span) -> CompileResult<()> {
+        let l = if items.len() <= LIST_BATCH || self.is_temp(dst) {
             dst
         } else {
             self.alloc(span)?
@@ -999,10 +1005,10 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn chain(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CResult<()> {
+    fn chain(&mut self, first: &Expr, rest: &[(BinOp, Span, Expr)], dst: Reg) -> CompileResult<()> {
         if matches!(rest[0].0, BinOp::And | BinOp::Or) {
             // Short-circuit: the result is the last operand evaluated.
-            let acc = if self.is_fresh(dst) {
+            let acc = if self.is_temp(dst) {
                 dst
             } else {
                 self.alloc(first.span)?
@@ -1045,7 +1051,7 @@ impl Compiler<'_> {
             } else {
                 acc.expect("allocated for long chains")
             };
-            if let Some(op) = arith_imm(*op, out, left, e) {
+            if let Some(op) = arith_imm_op(*op, out, left, e) {
                 self.emit(op, *span);
             } else {
                 let right = self.expr_any(e)?;
@@ -1073,10 +1079,10 @@ impl Compiler<'_> {
     }
 
     /// Compiles a call; the result is left in the returned (temporary) register.
-    fn call(&mut self, callee: &Expr, args: &[Expr], span: Span, dst: Option<Reg>) -> CResult<Reg> {
+    fn call(&mut self, callee: &Expr, args: &[Expr], span: Span, dst: Option<Reg>) -> CompileResult<Reg> {
         // A fresh destination on top of the temporaries can be the call's base directly.
         let base = match dst {
-            Some(d) if self.is_fresh(d) && d.0 as usize + 1 == self.mark() => d,
+            Some(d) if self.is_temp(d) && d.0 as usize + 1 == self.mark() => d,
             _ => self.alloc(span)?,
         };
         let n = Count(args.len() as u16);
@@ -1087,20 +1093,20 @@ impl Compiler<'_> {
         let op = match &callee.kind {
             ExprKind::Get { obj, name } => {
                 self.expr_to(obj, base)?;
-                self.args(args)?;
+                self.call_args(args)?;
                 Op::Invoke {
                     a: base,
-                    m: self.sym(&name.name),
+                    m: self.symbol(&name.name),
                     n,
-                    ic: self.ic(),
+                    ic: self.new_ic(),
                 }
             }
             ExprKind::Super { name, self_res } => {
                 self.load_name(*self_res, base, span);
-                self.args(args)?;
+                self.call_args(args)?;
                 Op::SuperInvoke {
                     a: base,
-                    m: self.sym(&name.name),
+                    m: self.symbol(&name.name),
                     n,
                 }
             }
@@ -1108,12 +1114,12 @@ impl Compiler<'_> {
                 res: Res::Builtin(f),
                 ..
             } => {
-                self.args(args)?;
+                self.call_args(args)?;
                 Op::CallNative { a: base, f: *f, n }
             }
             _ => {
                 self.expr_to(callee, base)?;
-                self.args(args)?;
+                self.call_args(args)?;
                 Op::Call { a: base, n }
             }
         };
@@ -1126,7 +1132,7 @@ impl Compiler<'_> {
         Ok(base)
     }
 
-    fn args(&mut self, args: &[Expr]) -> CResult<()> {
+    fn call_args(&mut self, args: &[Expr]) -> CompileResult<()> {
         for a in args {
             let r = self.alloc(a.span)?;
             self.expr_to(a, r)?;
@@ -1135,7 +1141,7 @@ impl Compiler<'_> {
     }
 
     /// Compiles an assignment; returns the register holding the assigned value.
-    fn assign(&mut self, e: &Expr) -> CResult<Reg> {
+    fn assign(&mut self, e: &Expr) -> CompileResult<Reg> {
         let ExprKind::Assign { target, op, value } = &e.kind else {
             unreachable!("called on assignments")
         };
@@ -1145,16 +1151,16 @@ impl Compiler<'_> {
                 if let Res::Local(b) = res
                     && !self.is_captured(*b)
                 {
-                    let r = self.f().binding_regs[b];
+                    let r = self.func().binding_regs[b];
                     match op {
                         None => self.expr_to(value, r)?,
                         Some(op) => {
-                            if let Some(imm) = arith_imm(*op, r, r, value) {
+                            if let Some(imm) = arith_imm_op(*op, r, r, value) {
                                 self.emit(imm, span);
                             } else {
                                 let cur = self.operand(target, &[value])?;
                                 let v = self.expr_any(value)?;
-                                self.emit(arith(*op, r, cur, v), span);
+                                self.emit(arith_op(*op, r, cur, v), span);
                             }
                         }
                     }
@@ -1166,7 +1172,7 @@ impl Compiler<'_> {
                 })?;
                 match res {
                     Res::Local(b) => {
-                        let r = self.f().binding_regs[b];
+                        let r = self.func().binding_regs[b];
                         self.emit(Op::SetBox { a: r, b: v }, span);
                     }
                     Res::Upval(u) => {
@@ -1189,13 +1195,13 @@ impl Compiler<'_> {
             }
             ExprKind::Get { obj, name } => {
                 let o = self.operand(obj, &[value])?;
-                let m = self.sym(&name.name);
+                let m = self.symbol(&name.name);
                 let v = self.assigned_value(target, *op, value, span, |c, t, s| {
-                    let ic = c.ic();
+                    let ic = c.new_ic();
                     c.emit(Op::GetProp { a: t, b: o, m, ic }, s);
                     Ok(())
                 })?;
-                let ic = self.ic();
+                let ic = self.new_ic();
                 self.emit(Op::SetProp { a: o, b: v, m, ic }, name.span);
                 Ok(v)
             }
@@ -1221,18 +1227,18 @@ impl Compiler<'_> {
         op: Option<BinOp>,
         value: &Expr,
         span: Span,
-        load: impl FnOnce(&mut Self, Reg, Span) -> CResult<()>,
-    ) -> CResult<Reg> {
+        load: impl FnOnce(&mut Self, Reg, Span) -> CompileResult<()>,
+    ) -> CompileResult<Reg> {
         match op {
             None => self.expr_any(value),
             Some(op) => {
                 let cur = self.alloc(target.span)?;
                 load(self, cur, target.span)?;
-                match arith_imm(op, cur, cur, value) {
+                match arith_imm_op(op, cur, cur, value) {
                     Some(imm) => self.emit(imm, span),
                     None => {
                         let v = self.expr_any(value)?;
-                        self.emit(arith(op, cur, cur, v), span)
+                        self.emit(arith_op(op, cur, cur, v), span)
                     }
                 };
                 Ok(cur)
@@ -1243,7 +1249,7 @@ impl Compiler<'_> {
 
 /// `R[a] := R[b] op k` in immediate form, when `rhs` is an int literal that fits (same
 /// semantics and messages as the register form).
-fn arith_imm(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
+fn arith_imm_op(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
     let ExprKind::Int(k) = rhs.kind else {
         return None;
     };
@@ -1258,7 +1264,7 @@ fn arith_imm(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
     })
 }
 
-fn arith(op: BinOp, a: Reg, b: Reg, c: Reg) -> Op {
+fn arith_op(op: BinOp, a: Reg, b: Reg, c: Reg) -> Op {
     match op {
         BinOp::Add => Op::Add { a, b, c },
         BinOp::Sub => Op::Sub { a, b, c },
