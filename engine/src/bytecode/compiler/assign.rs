@@ -1,0 +1,121 @@
+//! Assignments to names, properties and elements, plain or compound (`op=`); an unboxed
+//! local is written in place.
+
+use super::operators::{arith_imm_op, binary_op};
+use super::{CompileResult, Compiler};
+use crate::bytecode::{GlobalIdx, Op, Reg, UpIdx};
+use crate::source::Span;
+use crate::syntax::ast::{BinOp, Expr, ExprKind, Res};
+
+impl Compiler<'_> {
+    /// Compiles an assignment; returns the register holding the assigned value.
+    pub(super) fn assign(&mut self, e: &Expr) -> CompileResult<Reg> {
+        let ExprKind::Assign { target, op, value } = &e.kind else {
+            unreachable!("called on assignments")
+        };
+        let span = e.span;
+        match &target.kind {
+            ExprKind::Name { res, .. } => self.assign_name(*res, target, *op, value, span),
+            ExprKind::Get { obj, name } => {
+                let o = self.operand(obj, &[value])?;
+                let m = self.symbol(&name.name);
+                let v = self.assigned_value(target, *op, value, span, |c, t, s| {
+                    let ic = c.new_ic();
+                    c.emit(Op::GetProp { a: t, b: o, m, ic }, s);
+                })?;
+                let ic = self.new_ic();
+                self.emit(Op::SetProp { a: o, b: v, m, ic }, name.span);
+                Ok(v)
+            }
+            ExprKind::Index { obj, index } => {
+                let o = self.operand(obj, &[index, value])?;
+                let i = self.operand(index, &[value])?;
+                let v = self.assigned_value(target, *op, value, span, |c, t, s| {
+                    c.emit(Op::GetIndex { a: t, b: o, c: i }, s);
+                })?;
+                self.emit(Op::SetIndex { a: o, b: i, c: v }, index.span);
+                Ok(v)
+            }
+            _ => unreachable!("the parser checks assignment targets"),
+        }
+    }
+
+    /// Assigns to the variable `res` refers to (`target` names it).
+    fn assign_name(
+        &mut self,
+        res: Res,
+        target: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+    ) -> CompileResult<Reg> {
+        if let Res::Local(b) = res
+            && !self.is_captured(b)
+        {
+            let r = self.func().binding_regs[&b];
+            match op {
+                None => self.expr_to(value, r)?,
+                Some(op) => {
+                    if let Some(imm) = arith_imm_op(op, r, r, value) {
+                        self.emit(imm, span);
+                    } else {
+                        let cur = self.operand(target, &[value])?;
+                        let v = self.expr_any(value)?;
+                        self.emit(binary_op(op, r, cur, v), span);
+                    }
+                }
+            }
+            return Ok(r);
+        }
+        let v = self.assigned_value(target, op, value, span, |c, t, s| c.load_name(res, t, s))?;
+        match res {
+            Res::Local(b) => {
+                let r = self.func().binding_regs[&b];
+                self.emit(Op::SetBox { a: r, b: v }, span);
+            }
+            Res::Upval(u) => {
+                self.emit(Op::SetUpval { a: v, u: UpIdx(u) }, span);
+            }
+            Res::Global(g) => {
+                self.emit(
+                    Op::SetGlobal {
+                        a: v,
+                        g: GlobalIdx(g),
+                    },
+                    span,
+                );
+            }
+            Res::Builtin(_) | Res::Unresolved => {
+                unreachable!("the resolver rejects these targets")
+            }
+        }
+        Ok(v)
+    }
+
+    /// The value to store: `value`, or for `op=` the current value (read by `load`)
+    /// combined with `value`.
+    fn assigned_value(
+        &mut self,
+        target: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+        span: Span,
+        load: impl FnOnce(&mut Self, Reg, Span),
+    ) -> CompileResult<Reg> {
+        match op {
+            None => self.expr_any(value),
+            Some(op) => {
+                let cur = self.alloc(target.span)?;
+                load(self, cur, target.span);
+                match arith_imm_op(op, cur, cur, value) {
+                    Some(imm) => self.emit(imm, span),
+                    None => {
+                        let v = self.expr_any(value)?;
+                        self.emit(binary_op(op, cur, cur, v), span)
+                    }
+                };
+                Ok(cur)
+            }
+        }
+    }
+}

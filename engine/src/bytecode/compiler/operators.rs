@@ -1,0 +1,192 @@
+//! Operators: unary operators, chains of binary operators (short-circuit `and`/`or` included),
+//! conditions as fused compare-and-branch jumps, and immediate forms for small int literals.
+
+use super::{CompileResult, Compiler};
+use crate::bytecode::{Const, Imm, Jump, Op, Reg};
+use crate::source::Span;
+use crate::syntax::ast::{BinOp, Expr, ExprKind, UnOp};
+
+impl Compiler<'_> {
+    /// `-e` or `!e`; a negated number literal is loaded as a constant.
+    pub(super) fn unary(
+        &mut self,
+        op: UnOp,
+        expr: &Expr,
+        dst: Reg,
+        span: Span,
+    ) -> CompileResult<()> {
+        match (op, &expr.kind) {
+            (UnOp::Neg, ExprKind::Int(i)) if i.checked_neg().is_some() => {
+                self.load_int(-*i, dst, span)
+            }
+            (UnOp::Neg, ExprKind::Float(f)) => self.load_const(Const::Float(-*f), dst, span),
+            _ => {
+                // A fresh destination can hold the operand too, so nested unary operators need
+                // one register, not one per level.
+                let r = if self.is_temp(dst) && self.local_reg(expr).is_none() {
+                    self.expr_to(expr, dst)?;
+                    dst
+                } else {
+                    self.expr_any(expr)?
+                };
+                let op = match op {
+                    UnOp::Neg => Op::Neg { a: dst, b: r },
+                    UnOp::Not => Op::Not { a: dst, b: r },
+                };
+                self.emit(op, span);
+            }
+        }
+        Ok(())
+    }
+
+    /// Operators of one precedence level, applied left to right.
+    pub(super) fn chain(
+        &mut self,
+        first: &Expr,
+        rest: &[(BinOp, Span, Expr)],
+        dst: Reg,
+    ) -> CompileResult<()> {
+        if matches!(rest[0].0, BinOp::And | BinOp::Or) {
+            self.short_circuit(first, rest, dst)
+        } else {
+            self.binary_chain(first, rest, dst)
+        }
+    }
+
+    /// `and`/`or`: the result is the last operand evaluated.
+    fn short_circuit(
+        &mut self,
+        first: &Expr,
+        rest: &[(BinOp, Span, Expr)],
+        dst: Reg,
+    ) -> CompileResult<()> {
+        let acc = if self.is_temp(dst) {
+            dst
+        } else {
+            self.alloc(first.span)?
+        };
+        self.expr_to(first, acc)?;
+        let mut exits = Vec::new();
+        for (op, span, e) in rest {
+            let off = Jump(0);
+            let j = match op {
+                BinOp::And => Op::JmpIfNot { a: acc, off },
+                _ => Op::JmpIf { a: acc, off },
+            };
+            exits.push(self.emit(j, *span));
+            self.expr_to(e, acc)?;
+        }
+        self.patch_all(exits);
+        self.move_unless_same(dst, acc, first.span);
+        Ok(())
+    }
+
+    /// Arithmetic or comparisons: intermediate results in one accumulator, the last in `dst`.
+    fn binary_chain(
+        &mut self,
+        first: &Expr,
+        rest: &[(BinOp, Span, Expr)],
+        dst: Reg,
+    ) -> CompileResult<()> {
+        let mut left = self.operand(first, &[&rest[0].2])?;
+        let n = rest.len();
+        let acc = if n > 1 {
+            Some(self.alloc(first.span)?)
+        } else {
+            None
+        };
+        for (i, (op, span, e)) in rest.iter().enumerate() {
+            let mark = self.mark();
+            let out = if i + 1 == n {
+                dst
+            } else {
+                acc.expect("allocated for long chains")
+            };
+            if let Some(op) = arith_imm_op(*op, out, left, e) {
+                self.emit(op, *span);
+            } else {
+                let right = self.expr_any(e)?;
+                self.emit(binary_op(*op, out, left, right), *span);
+            }
+            self.free_to(mark);
+            left = out;
+        }
+        Ok(())
+    }
+
+    /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
+    /// one fused compare-and-branch instruction (with an immediate for a small int literal).
+    pub(super) fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
+        if let ExprKind::Chain { first, rest } = &cond.kind
+            && let [(op, span, rhs)] = rest.as_slice()
+            && matches!(
+                op,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+            )
+        {
+            let b = self.operand(first, &[rhs])?;
+            let off = Jump(0);
+            if let ExprKind::Int(k) = rhs.kind
+                && let Ok(k) = i32::try_from(k)
+            {
+                let imm = Imm(k);
+                let op = match op {
+                    BinOp::Eq => Op::JmpNotEqI { b, imm, off },
+                    BinOp::Ne => Op::JmpNotNeI { b, imm, off },
+                    BinOp::Lt => Op::JmpNotLtI { b, imm, off },
+                    BinOp::Le => Op::JmpNotLeI { b, imm, off },
+                    BinOp::Gt => Op::JmpNotGtI { b, imm, off },
+                    _ => Op::JmpNotGeI { b, imm, off },
+                };
+                return Ok(self.emit(op, *span));
+            }
+            let c = self.expr_any(rhs)?;
+            let op = match op {
+                BinOp::Eq => Op::JmpNotEq { b, c, off },
+                BinOp::Ne => Op::JmpNotNe { b, c, off },
+                BinOp::Lt => Op::JmpNotLt { b, c, off },
+                BinOp::Le => Op::JmpNotLe { b, c, off },
+                BinOp::Gt => Op::JmpNotGt { b, c, off },
+                _ => Op::JmpNotGe { b, c, off },
+            };
+            return Ok(self.emit(op, *span));
+        }
+        let r = self.expr_any(cond)?;
+        Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))
+    }
+}
+
+/// `R[a] := R[b] op k` in immediate form, when `rhs` is an int literal that fits (same
+/// semantics and messages as the register form).
+pub(super) fn arith_imm_op(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
+    let ExprKind::Int(k) = rhs.kind else {
+        return None;
+    };
+    let imm = Imm(i32::try_from(k).ok()?);
+    Some(match op {
+        BinOp::Add => Op::AddI { a, b, imm },
+        BinOp::Sub => Op::SubI { a, b, imm },
+        BinOp::Mul => Op::MulI { a, b, imm },
+        BinOp::Div => Op::DivI { a, b, imm },
+        BinOp::Mod => Op::ModI { a, b, imm },
+        _ => return None,
+    })
+}
+
+/// `R[a] := R[b] op R[c]`.
+pub(super) fn binary_op(op: BinOp, a: Reg, b: Reg, c: Reg) -> Op {
+    match op {
+        BinOp::Add => Op::Add { a, b, c },
+        BinOp::Sub => Op::Sub { a, b, c },
+        BinOp::Mul => Op::Mul { a, b, c },
+        BinOp::Div => Op::Div { a, b, c },
+        BinOp::Mod => Op::Mod { a, b, c },
+        BinOp::Eq => Op::Eq { a, b, c },
+        BinOp::Ne => Op::Ne { a, b, c },
+        BinOp::Lt => Op::Lt { a, b, c },
+        BinOp::Le => Op::Le { a, b, c },
+        BinOp::Gt => Op::Gt { a, b, c },
+        BinOp::Ge => Op::Ge { a, b, c },
+        BinOp::And | BinOp::Or => unreachable!("short-circuit operators have no instruction"),
+    }
+}
