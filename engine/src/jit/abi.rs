@@ -8,7 +8,7 @@ use cranelift_codegen::ir::MemFlagsData;
 
 use crate::runtime::stack::{Frame, FrameStack, Stack};
 use crate::runtime::value::{PAYLOAD_OFFSET, TAG_OFFSET, VALUE_SIZE};
-use crate::runtime::vm::{ProtoInfo, Ic, Mirrors, Vm};
+use crate::runtime::vm::{Ic, Mirrors, ProtoInfo, Vm};
 
 /// Bytes of one value (registers, globals, constants and fields are arrays of values).
 pub(crate) const VALUE: i32 = VALUE_SIZE as i32;

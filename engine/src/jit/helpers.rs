@@ -180,22 +180,16 @@ fn arith_of(vm: &mut Vm, op: Arith, a: Value, b: Value) -> RtResult<Value> {
 extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: u64) -> u64 {
     guard(vm, Helper::Arith, |vm| {
         let (a, b) = (vm.stack.get(lhs as usize), vm.stack.get(rhs as usize));
-        let r = arith_of(vm, arith_op(op), a, b).map(|v| {
-            vm.stack.set(dst as usize, v);
-            vm.safepoint();
-        });
-        status(vm, r)
+        let r = arith_of(vm, arith_op(op), a, b);
+        result_to(vm, dst, r)
     })
 }
 
 extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
     guard(vm, Helper::ArithImm, |vm| {
         let a = vm.stack.get(lhs as usize);
-        let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64)).map(|v| {
-            vm.stack.set(dst as usize, v);
-            vm.safepoint();
-        });
-        status(vm, r)
+        let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64));
+        result_to(vm, dst, r)
     })
 }
 
@@ -286,6 +280,16 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
     })
 }
 
+/// Stores a helper's result in slot `dst` (then a safepoint: making it may have allocated)
+/// and returns the status.
+fn result_to(vm: &mut Vm, dst: u64, r: RtResult<Value>) -> u64 {
+    let r = r.map(|v| {
+        vm.stack.set(dst as usize, v);
+        vm.safepoint();
+    });
+    status(vm, r)
+}
+
 /// Runs a frame the generic call path may have pushed. `pushed` is what the VM's call
 /// functions return: whether an Echo frame is now on top.
 fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
@@ -317,11 +321,7 @@ extern "C" fn echo_call_native(
             Some(v) => Ok(v),
             None => vm.call_native(id, slot as usize + 1, nargs as usize),
         };
-        let r = r.map(|v| {
-            vm.stack.set(slot as usize, v);
-            vm.safepoint();
-        });
-        status(vm, r)
+        result_to(vm, slot, r)
     })
 }
 
@@ -411,11 +411,8 @@ extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64
 extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::GetIndex, |vm| {
         let (o, i) = (vm.stack.get(obj as usize), vm.stack.get(idx as usize));
-        let r = mutants::mutated_index(o, i, vm.get_index(o, i)).map(|v| {
-            vm.stack.set(dst as usize, v);
-            vm.safepoint();
-        });
-        status(vm, r)
+        let r = mutants::mutated_index(o, i, vm.get_index(o, i));
+        result_to(vm, dst, r)
     })
 }
 
@@ -440,11 +437,7 @@ extern "C" fn echo_get_prop(vm: *mut Vm, dst: u64, obj: u64, sym: u64, ic: u64, 
             Some(v) => Ok(v),
             None => vm.get_prop(o, Symbol(sym as u32), ic),
         };
-        let r = r.map(|v| {
-            vm.stack.set(dst as usize, v);
-            vm.safepoint();
-        });
-        status(vm, r)
+        result_to(vm, dst, r)
     })
 }
 

@@ -44,17 +44,7 @@ impl Translator<'_> {
             self.b.switch_to_block(not_ints);
             // Floats inline (except `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
-                let b_f = self.tag_is(tb, tag::FLOAT);
-                let c_f = match c {
-                    Rhs::Imm(_) => self.cond_const(false),
-                    Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
-                };
-                let floats = self.both(b_f, c_f);
-                let fpath = self.b.create_block();
-                self.branch_on(floats, fpath, &[], slow, &[]);
-                self.b.switch_to_block(fpath);
-                let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-                let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+                let (x, y) = self.float_operands((tb, pb), (tc, pc_), c, slow);
                 let r = match op {
                     Arith::Add => self.b.ins().fadd(x, y),
                     Arith::Sub => self.b.ins().fsub(x, y),
@@ -147,6 +137,29 @@ impl Translator<'_> {
         self.reload(a);
         self.jump(done);
         self.b.switch_to_block(done);
+    }
+
+    /// The float path of a binary operation: leaves for `slow` unless both operands are
+    /// floats (an immediate right operand is an int), then gives them as `f64` values.
+    pub(super) fn float_operands(
+        &mut self,
+        (tb, pb): (Value, Value),
+        (tc, pc_): (Value, Value),
+        c: Rhs,
+        slow: Block,
+    ) -> (Value, Value) {
+        let b_f = self.tag_is(tb, tag::FLOAT);
+        let c_f = match c {
+            Rhs::Imm(_) => self.cond_const(false),
+            Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
+        };
+        let floats = self.both(b_f, c_f);
+        let fpath = self.b.create_block();
+        self.branch_on(floats, fpath, &[], slow, &[]);
+        self.b.switch_to_block(fpath);
+        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+        let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+        (x, y)
     }
 
     pub(super) fn neg(&mut self, pc: usize, a: Reg, b: Reg) {

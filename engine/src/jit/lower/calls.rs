@@ -107,36 +107,26 @@ impl Translator<'_> {
         self.b.append_block_param(done, I64);
         let ret = self.slot(a);
         let callee_base = self.b.ins().iadd_imm_s(ret, 1);
-        if let Some(&proto) = self.facts.known_fn.get(&a.0) {
+        let (pid, known) = if let Some(&proto) = self.facts.known_fn.get(&a.0) {
             // A top-level function: the callee and its shape are known here.
-            let pid = self.iconst(proto.0 as i64);
-            let callee = Callee {
-                closure: p,
-                pid,
-                base: callee_base,
-                ret,
-                rel: a.0 + 1,
-                nargs: n.0,
-                known: Some(proto),
-            };
-            self.direct_call(callee, slow, done);
+            (self.iconst(proto.0 as i64), Some(proto))
         } else {
             let is_fn = self.tag_is(t, tag::FUNC);
             let fast = self.b.create_block();
             self.branch_on(is_fn, fast, &[], slow, &[]);
             self.b.switch_to_block(fast);
-            let pid = self.load32(p, layout::CLOSURE_PROTO);
-            let callee = Callee {
-                closure: p,
-                pid,
-                base: callee_base,
-                ret,
-                rel: a.0 + 1,
-                nargs: n.0,
-                known: None,
-            };
-            self.direct_call(callee, slow, done);
-        }
+            (self.load32(p, layout::CLOSURE_PROTO), None)
+        };
+        let callee = Callee {
+            closure: p,
+            pid,
+            base: callee_base,
+            ret,
+            rel: a.0 + 1,
+            nargs: n.0,
+            known,
+        };
+        self.direct_call(callee, slow, done);
         self.b.switch_to_block(slow);
         let s = self.slot(a);
         let nargs = self.iconst(n.0 as i64);
@@ -216,13 +206,7 @@ impl Translator<'_> {
                 let pv = self.iconst(m.proto.0 as i64);
                 (mv, pv, Some(m.proto))
             } else {
-                let is_inst = self.tag_is(t, tag::INSTANCE);
-                let c1 = self.b.create_block();
-                self.branch_on(is_inst, c1, &[], slow, &[]);
-                self.b.switch_to_block(c1);
-                let shape = self.load32(p, layout::INSTANCE_SHAPE);
-                let rec = self.ic_record(ic);
-                let ic_shape = self.load32(rec, abi::IC_SHAPE);
+                let (shape, rec, ic_shape) = self.ic_probe(t, p, ic, slow);
                 let method = self.load(rec, abi::IC_METHOD);
                 let same = if mutant!(InvokeIcIgnoresClass) {
                     self.cond_const(true)

@@ -120,17 +120,7 @@ impl Translator<'_> {
             let slow = self.b.create_block();
             self.branch_on(ints, int_b, &[], other, &[]);
             self.b.switch_to_block(other);
-            let b_f = self.tag_is(tb, tag::FLOAT);
-            let c_f = match c {
-                Rhs::Imm(_) => self.cond_const(false),
-                Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
-            };
-            let floats = self.both(b_f, c_f);
-            let fb = self.b.create_block();
-            self.branch_on(floats, fb, &[], slow, &[]);
-            self.b.switch_to_block(fb);
-            let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-            let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+            let (x, y) = self.float_operands((tb, pb), (tc, pc_), c, slow);
             let fcc = match op {
                 Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
                 Cmp::Lt => FloatCC::LessThan,

@@ -34,6 +34,26 @@ impl Translator<'_> {
     }
 
     /// The VM-wide index of cache `ic` as a helper argument (-1: none).
+    /// The start of an inline-cache lookup for the value `(t, p)`: leaves for `slow` unless it
+    /// is an instance, then gives its shape, the cache record of `ic` and the shape the
+    /// cache holds now.
+    pub(super) fn ic_probe(
+        &mut self,
+        t: Value,
+        p: Value,
+        ic: IcIdx,
+        slow: Block,
+    ) -> (Value, Value, Value) {
+        let is_inst = self.tag_is(t, tag::INSTANCE);
+        let c1 = self.b.create_block();
+        self.branch_on(is_inst, c1, &[], slow, &[]);
+        self.b.switch_to_block(c1);
+        let shape = self.load32(p, layout::INSTANCE_SHAPE);
+        let rec = self.ic_record(ic);
+        let ic_shape = self.load32(rec, abi::IC_SHAPE);
+        (shape, rec, ic_shape)
+    }
+
     pub(super) fn ic_arg(&mut self, ic: IcIdx) -> Value {
         let v = if ic == IcIdx::NONE {
             -1
@@ -67,14 +87,8 @@ impl Translator<'_> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         if ic != IcIdx::NONE {
-            let is_inst = self.tag_is(t, tag::INSTANCE);
-            let c1 = self.b.create_block();
-            self.branch_on(is_inst, c1, &[], slow, &[]);
-            self.b.switch_to_block(c1);
             // Whatever the cache holds now: compare with it at run time.
-            let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let rec = self.ic_record(ic);
-            let ic_shape = self.load32(rec, abi::IC_SHAPE);
+            let (shape, rec, ic_shape) = self.ic_probe(t, p, ic, slow);
             let method = self.load(rec, abi::IC_METHOD);
             let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
             let field = self.b.ins().icmp_imm_s(IntCC::Equal, method, 0);
@@ -131,14 +145,8 @@ impl Translator<'_> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         if ic != IcIdx::NONE {
-            let is_inst = self.tag_is(t, tag::INSTANCE);
-            let c1 = self.b.create_block();
-            self.branch_on(is_inst, c1, &[], slow, &[]);
-            self.b.switch_to_block(c1);
             // Only stores to an existing field are done inline; adding one takes the helper.
-            let shape = self.load32(p, layout::INSTANCE_SHAPE);
-            let rec = self.ic_record(ic);
-            let ic_shape = self.load32(rec, abi::IC_SHAPE);
+            let (shape, rec, ic_shape) = self.ic_probe(t, p, ic, slow);
             let ic_next = self.load32(rec, abi::IC_NEXT);
             let same = self.b.ins().icmp(IntCC::Equal, shape, ic_shape);
             let stays = self.b.ins().icmp(IntCC::Equal, shape, ic_next);

@@ -190,10 +190,10 @@ impl Vm {
                     }
                 }};
             }
-            // `R[a] = R[b] op R[c]` for an ordering comparison, numbers inline.
-            macro_rules! compare {
-                ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
-                    let res = match pair!($b, $c) {
+            // Whether `R[b] op R[c]` for an ordering comparison, numbers inline.
+            macro_rules! ordered {
+                ($b:expr, $c:expr, $cmp:expr, $op:tt) => {
+                    match pair!($b, $c) {
                         NumPair::Ints(i, j) => i $op j,
                         NumPair::Floats(p, q) => {
                             not_int!();
@@ -203,7 +203,13 @@ impl Vm {
                             not_int!();
                             or_raise!(self.compare($cmp, reg!($b), reg!($c)))
                         }
-                    };
+                    }
+                };
+            }
+            // `R[a] = R[b] op R[c]` for an ordering comparison.
+            macro_rules! compare {
+                ($a:expr, $b:expr, $c:expr, $cmp:expr, $op:tt) => {{
+                    let res = ordered!($b, $c, $cmp, $op);
                     reg!($a) = Value::bool(res);
                 }};
             }
@@ -239,17 +245,7 @@ impl Vm {
             // Jumps by `$off` unless `R[b] op R[c]` (fused compare-and-branch).
             macro_rules! jmp_cmp {
                 ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
-                    let res = match pair!($b, $c) {
-                        NumPair::Ints(i, j) => i $op j,
-                        NumPair::Floats(p, q) => {
-                            not_int!();
-                            p $op q
-                        }
-                        NumPair::Other => {
-                            not_int!();
-                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
-                        }
-                    };
+                    let res = ordered!($b, $c, $cmp, $op);
                     if !res {
                         jump!($off);
                     }
