@@ -225,7 +225,7 @@ fn finish(
             FunctionStats {
                 name: p.name.clone(),
                 line: p.line,
-                calls: vm.stats().calls[i],
+                calls: vm.stats().calls.get(i).copied().unwrap_or(0),
                 jit: vm.jit_stats(i),
             }
         })

@@ -2,7 +2,8 @@
 //! line), never a panic, a hang or a host stack overflow. Tests run on ordinary 2 MiB test
 //! threads on purpose.
 
-use echo_engine::{Config, ErrorKind, Limits, Outcome, run, run_bytes};
+use echo_engine::{Config, ErrorKind, Limits, Outcome, Tier, run, run_bytes};
+use proptest::prelude::*;
 
 fn config(f: impl FnOnce(&mut Limits)) -> Config {
     let mut c = Config::default();
@@ -227,4 +228,122 @@ fn garbage_does_not_count_against_the_heap_limit() {
     let o = run(src, &config(|l| l.max_heap_bytes = 4 << 20));
     assert_eq!(o.output, "1600000\n");
     assert!(o.stats.heap.collections > 0);
+}
+
+#[test]
+fn a_heap_limit_of_zero_fails_at_the_first_allocation_and_loses_nothing() {
+    for heap in [0, 1, 100, 124] {
+        let o = run("print(1);", &config(|l| l.max_heap_bytes = heap));
+        let (kind, message, _) = error_of(&o);
+        assert_eq!(kind, ErrorKind::MemoryLimit);
+        assert_eq!(message, format!("heap limit of {heap} bytes exceeded"));
+    }
+}
+
+#[test]
+fn a_literal_bigger_than_the_heap_fails_while_loading() {
+    let src = format!("let s = \"{}\";\nprint(len(s));", "x".repeat(2_000_000));
+    let o = run(&src, &config(|l| l.max_heap_bytes = 1_000_000));
+    assert_eq!(error_of(&o).0, ErrorKind::MemoryLimit);
+    assert_eq!(
+        o.stats.functions.len(),
+        1,
+        "the program's function is reported"
+    );
+}
+
+#[test]
+fn a_call_depth_limit_beyond_memory_is_a_clear_error() {
+    for depth in [u32::MAX, 2_000_000_000] {
+        let o = run(
+            "fn f(n) { return n; }\nprint(f(1));",
+            &config(|l| l.max_call_depth = depth),
+        );
+        let (kind, message, _) = error_of(&o);
+        assert_eq!(kind, ErrorKind::MemoryLimit, "{message}");
+        assert_eq!(
+            message,
+            format!("cannot reserve a frame stack of {depth} frames")
+        );
+    }
+    // A large limit that can be reserved runs: frames cost memory only when pushed.
+    let o = run(
+        "fn f(n) { if n == 0 { return 0; } return f(n - 1) + 1; }\nprint(f(1000));",
+        &config(|l| l.max_call_depth = 50_000_000),
+    );
+    assert_eq!(o.output, "1000\n");
+}
+
+/// A value from the edges of its range, or any value.
+fn extreme<T: Arbitrary + Copy + std::fmt::Debug + 'static>(edges: Vec<T>) -> BoxedStrategy<T> {
+    prop_oneof![proptest::sample::select(edges), any::<T>()].boxed()
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    (
+        prop_oneof![
+            Just(None),
+            extreme(vec![0u64, 1, 2, 10, 1000, u64::MAX]).prop_map(Some)
+        ],
+        extreme(vec![0u32, 1, 2, 3, 50, 10_000, u32::MAX]),
+        extreme(vec![0usize, 1, 2, 16, 1 << 16, 1 << 22, usize::MAX]),
+        extreme(vec![0usize, 1, 200, 1 << 16, 1 << 30, usize::MAX]),
+        extreme(vec![0usize, 1, 8, 1 << 26, usize::MAX]),
+        extreme(vec![0usize, 1, 4, 1 << 24, usize::MAX]),
+        extreme(vec![0usize, 1, 16, 1 << 26, usize::MAX]),
+        extreme(vec![0u32, 1, 2, 200, u32::MAX]),
+    )
+        .prop_map(
+            |(fuel, depth, slots, heap, string, coll, output, nesting)| Limits {
+                fuel,
+                max_call_depth: depth,
+                max_stack_slots: slots,
+                max_heap_bytes: heap,
+                max_string_bytes: string,
+                max_collection_len: coll,
+                max_output_bytes: output,
+                max_nesting: nesting,
+            },
+        )
+}
+
+/// Recursion, strings, lists, maps, classes, closures and printing: something for every
+/// limit to stop.
+const EVERYTHING: &str = "class P { fn init(x) { self.x = x; } fn get() { return self.x; } }\n\
+    fn deep(n) { if n <= 0 { return 0; } return deep(n - 1) + 1; }\n\
+    let s = \"ab\"; let xs = []; let m = {};\n\
+    for i in 0..40 { s = s + str(i); push(xs, P(i)); m[str(i)] = fn(y) { return y + i; }; }\n\
+    print(deep(30), len(s), len(xs), m[\"3\"](4), xs[5].get());\n\
+    return [s, xs[0].x];";
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Whatever the settings, a run ends normally or with an error of the engine's (a limit,
+    /// or the compile-time nesting limit): never a panic, an abort or an internal error, and
+    /// every tier ends the same way.
+    #[test]
+    fn every_setting_runs_or_fails_with_a_clear_error(
+        limits in limits(),
+        hot_calls in extreme(vec![0u32, 1, 2, u32::MAX]),
+        hot_loops in extreme(vec![0u32, 1, 2, u32::MAX]),
+        gc_stress in any::<bool>(),
+    ) {
+        let mut reference = None;
+        for &tier in Tier::ALL {
+            let config = Config { tier, limits: limits.clone(), hot_calls, hot_loops, gc_stress, ..Config::default() };
+            let o = run(EVERYTHING, &config);
+            if let Err(e) = &o.result {
+                prop_assert!(
+                    e.kind.is_limit() && e.kind != ErrorKind::InternalError
+                        && e.kind != ErrorKind::NativeStackOverflow,
+                    "{tier}: {e}"
+                );
+            }
+            match &reference {
+                None => reference = Some(o),
+                Some(r) => prop_assert_eq!(&o, r, "{} differs from interp", tier),
+            }
+        }
+    }
 }

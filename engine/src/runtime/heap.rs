@@ -544,6 +544,11 @@ impl Heap {
         }
     }
 
+    /// Sets the limit on accounted bytes; returns the previous one.
+    pub fn set_limit(&mut self, limit: usize) -> usize {
+        std::mem::replace(&mut self.limit, limit)
+    }
+
     /// Allocates an object, failing with `MemoryLimit` when the account would pass the limit.
     pub fn alloc<T: HeapObj>(&mut self, value: T) -> RtResult<Gc<T>> {
         let size = value.size();

@@ -179,14 +179,33 @@ impl FrameStack {
     /// Byte offset of the capacity, for compiled code.
     pub const CAP_OFFSET: usize = std::mem::offset_of!(FrameStack, cap);
 
-    /// An empty stack with room for `cap` frames.
-    pub fn with_capacity(cap: usize) -> FrameStack {
-        let storage: Box<[MaybeUninit<Frame>]> = (0..cap).map(|_| MaybeUninit::uninit()).collect();
+    /// An empty stack with room for no frame (see `reserve`).
+    pub fn new() -> FrameStack {
         FrameStack {
-            buf: Box::into_raw(storage) as *mut MaybeUninit<Frame>,
+            buf: std::ptr::NonNull::dangling().as_ptr(),
             len: 0,
-            cap,
+            cap: 0,
         }
+    }
+
+    /// Makes room for `cap` frames, once: the buffer never moves afterwards (compiled code
+    /// keeps frame addresses). The system commits only the pages frames are pushed into, so a
+    /// large depth limit costs address space, not memory. `false` when it cannot be had.
+    pub fn reserve(&mut self, cap: usize) -> bool {
+        if self.cap > 0 {
+            return true;
+        }
+        let Ok(layout) = std::alloc::Layout::array::<Frame>(cap.max(1)) else {
+            return false;
+        };
+        // SAFETY: the layout has a nonzero size (`Frame` is not zero-sized).
+        let p = unsafe { std::alloc::alloc(layout) };
+        if p.is_null() {
+            return false;
+        }
+        self.buf = p.cast();
+        self.cap = cap.max(1);
+        true
     }
 
     /// Number of active frames.
@@ -269,15 +288,21 @@ impl FrameStack {
     }
 }
 
+impl Default for FrameStack {
+    fn default() -> Self {
+        FrameStack::new()
+    }
+}
+
 impl Drop for FrameStack {
     fn drop(&mut self) {
-        // SAFETY: `buf` came from `Box::into_raw` of a boxed slice of exactly `cap` elements
-        // and is freed only here; frames need no drop.
-        unsafe {
-            drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-                self.buf, self.cap,
-            )))
-        };
+        if self.cap == 0 {
+            return;
+        }
+        let layout = std::alloc::Layout::array::<Frame>(self.cap).expect("reserved before");
+        // SAFETY: `buf` was allocated in `reserve` with this layout and is freed only here;
+        // frames need no drop.
+        unsafe { std::alloc::dealloc(self.buf.cast(), layout) };
     }
 }
 

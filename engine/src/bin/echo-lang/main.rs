@@ -78,10 +78,11 @@ struct EngineArgs {
     #[arg(long, default_value = Tier::DEFAULT.name())]
     tier: Tier,
     /// Fuel budget (calls plus loop iterations), or `unlimited`.
-    #[arg(long, value_parser = parse_fuel)]
+    // Hyphen values reach the parser, which says what is wrong with `-1`.
+    #[arg(long, value_parser = parse_fuel, allow_hyphen_values = true)]
     fuel: Option<FuelArg>,
-    /// Maximum call depth.
-    #[arg(long)]
+    /// Maximum call depth (at least 1: the top level is a frame).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_depth: Option<u32>,
     /// Maximum heap size in bytes.
     #[arg(long)]

@@ -167,9 +167,13 @@ impl Vm {
     pub fn new(config: &Config) -> Vm {
         let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
         let mut shapes = Shapes::default();
+        // The engine's own `Error` class exists whatever the limit: it is allocated before
+        // the limit applies (and counts toward it), so even a limit of 0 bytes runs until
+        // the program's first allocation, which then fails with `MemoryLimit`.
+        let limit = heap.set_limit(usize::MAX);
         let name = heap
             .alloc_str(crate::syntax::resolver::ERROR_CLASS_NAME)
-            .expect("a fresh heap has room");
+            .expect("an unlimited heap has room");
         let error_class = heap
             .alloc(Class {
                 name,
@@ -179,11 +183,12 @@ impl Vm {
                 init: None,
                 root_shape: shapes.new_root(),
             })
-            .expect("a fresh heap has room");
+            .expect("an unlimited heap has room");
+        heap.set_limit(limit);
         Vm {
             heap,
             stack: Stack::default(),
-            frames: FrameStack::with_capacity(config.limits.max_call_depth as usize),
+            frames: FrameStack::new(),
             globals: vec![Value::Class(error_class)],
             program: Program::default(),
             protos: Rc::default(),
@@ -319,6 +324,16 @@ impl Vm {
     /// Runs prototype `main` (a script) to completion.
     pub fn run_main(&mut self, main: ProtoId) -> Result<Value, EchoError> {
         self.frames.clear();
+        if !self.frames.reserve(self.limits.max_call_depth as usize) {
+            let e = RtError::new(
+                ErrorKind::MemoryLimit,
+                format!(
+                    "cannot reserve a frame stack of {} frames",
+                    self.limits.max_call_depth
+                ),
+            );
+            return Err(self.host_error(*e));
+        }
         if !self.stack.reserve(self.limits.max_stack_slots) {
             let e = RtError::new(
                 ErrorKind::MemoryLimit,
