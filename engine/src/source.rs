@@ -5,7 +5,7 @@ use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config};
 
-use crate::error::{EchoError, ErrorKind};
+use crate::error::{EchoError, ErrorKind, TraceFrame};
 
 /// A byte range in the source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -140,6 +140,9 @@ pub fn invalid_utf8(bytes: &[u8], err: std::str::Utf8Error) -> EchoError {
 pub fn render_error(file_name: &str, src: &str, err: &EchoError, color: bool) -> String {
     let mut out = Vec::new();
     match err.span {
+        Some((start, _)) if line_around(src, start).len() > LONG_LINE => {
+            out.extend_from_slice(long_line_snippet(file_name, src, err, start).as_bytes());
+        }
         Some((start, end)) => {
             let file = SimpleFile::new(file_name, src);
             let end = end.max(start).min(src.len());
@@ -171,14 +174,105 @@ pub fn render_error(file_name: &str, src: &str, err: &EchoError, color: bool) ->
         }
         None => {
             out.extend_from_slice(format!("{}: {}\n", err.kind, err.message).as_bytes());
-            for frame in &err.trace {
-                out.extend_from_slice(
-                    format!("  at {} ({file_name}:{})\n", frame.function, frame.line).as_bytes(),
-                );
+            for line in trace_lines(&err.trace, file_name) {
+                out.extend_from_slice(line.as_bytes());
             }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lines longer than this (in bytes) are shown as a window around the error's column.
+const LONG_LINE: usize = 200;
+/// Characters shown on each side of the column in such a window.
+const WINDOW: usize = 60;
+/// Longest repeating group of frames a trace collapses (mutual recursion of up to this many
+/// functions).
+const MAX_CYCLE: usize = 8;
+
+/// The line of `src` containing byte `at`.
+fn line_around(src: &str, at: usize) -> &str {
+    let at = at.min(src.len());
+    let start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = src[at..].find('\n').map_or(src.len(), |i| at + i);
+    &src[start..end]
+}
+
+/// A compile error on a very long line: the part of the line around the column, with a
+/// caret, instead of the whole line.
+fn long_line_snippet(file_name: &str, src: &str, err: &EchoError, at: usize) -> String {
+    let at = at.min(src.len());
+    let line_start = src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = line_around(src, at);
+    let before: Vec<char> = src[line_start..at].chars().collect();
+    let after: Vec<char> = line[at - line_start..].chars().collect();
+    let shown_before = &before[before.len().saturating_sub(WINDOW)..];
+    let shown_after = &after[..after.len().min(WINDOW)];
+    let lead = if shown_before.len() < before.len() {
+        "…"
+    } else {
+        ""
+    };
+    let tail = if shown_after.len() < after.len() {
+        "…"
+    } else {
+        ""
+    };
+    let text: String = shown_before.iter().chain(shown_after).collect();
+    let caret_at = lead.chars().count() + shown_before.len();
+    let number = err.line.to_string();
+    let pad = " ".repeat(number.len());
+    format!(
+        "error: {}: {}\n{pad} ┌─ {file_name}:{}:{}\n{pad} │\n{number} │ {lead}{text}{tail}\n{pad} │ {}^\n",
+        err.kind,
+        err.message,
+        err.line,
+        err.column.unwrap_or(1),
+        " ".repeat(caret_at),
+    )
+}
+
+/// The lines of an Echo stack trace, innermost first. A group of frames that repeats (a
+/// recursion, possibly through several functions) is shown once, followed by how often it
+/// repeats, so a stack overflow does not print every one of its frames.
+fn trace_lines(trace: &[TraceFrame], file_name: &str) -> Vec<String> {
+    let frame = |f: &TraceFrame| format!("  at {} ({file_name}:{})\n", f.function, f.line);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < trace.len() {
+        // The group length (and its repeats) that hides the most frames from here.
+        let best = (1..=MAX_CYCLE.min(trace.len() - i))
+            .map(|len| {
+                let group = &trace[i..i + len];
+                let repeats = trace[i + len..]
+                    .chunks_exact(len)
+                    .take_while(|c| *c == group)
+                    .count();
+                (len, repeats)
+            })
+            .filter(|&(_, repeats)| repeats >= 2)
+            .max_by_key(|&(len, repeats)| (len * repeats, usize::MAX - len));
+        match best {
+            Some((len, repeats)) => {
+                out.extend(trace[i..i + len].iter().map(frame));
+                let what = if len == 1 {
+                    "the frame above".to_string()
+                } else {
+                    format!("the {len} frames above")
+                };
+                out.push(format!(
+                    "  ... {what} repeated {repeats} more times ({} frames)\n",
+                    len * repeats
+                ));
+                i += len * (repeats + 1);
+            }
+            None => {
+                out.push(frame(&trace[i]));
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -193,6 +287,68 @@ mod tests {
         assert_eq!(idx.line_col(src, 3), (2, 1));
         assert_eq!(idx.line_col(src, 6), (2, 3));
         assert_eq!(idx.line_col(src, src.len()), (3, 1));
+    }
+
+    fn frames(names: &[&str]) -> Vec<TraceFrame> {
+        names
+            .iter()
+            .map(|n| TraceFrame {
+                function: n.to_string(),
+                line: n.len() as u32,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_frames_are_shown_once() {
+        let mut t = frames(&["f"; 10_000]);
+        t.extend(frames(&["main", "<script>"]));
+        let lines = trace_lines(&t, "p.echo");
+        assert_eq!(
+            lines,
+            [
+                "  at f (p.echo:1)\n",
+                "  ... the frame above repeated 9999 more times (9999 frames)\n",
+                "  at main (p.echo:4)\n",
+                "  at <script> (p.echo:8)\n",
+            ]
+        );
+        // Mutual recursion: the group of two repeats.
+        let t = frames(&["even", "odd", "even", "odd", "even", "odd", "top"]);
+        let lines = trace_lines(&t, "p.echo");
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(
+            lines[2],
+            "  ... the 2 frames above repeated 2 more times (4 frames)\n"
+        );
+        // Two repeats of a frame are shown as they are.
+        assert_eq!(trace_lines(&frames(&["g", "g", "h"]), "p").len(), 3);
+    }
+
+    #[test]
+    fn an_error_on_a_very_long_line_shows_a_window_around_it() {
+        let src = format!(
+            "let x = {}@{};\n",
+            "1 + ".repeat(50_000),
+            " + 1".repeat(50_000)
+        );
+        let at = src.find('@').unwrap();
+        let err = compile_error(
+            ErrorKind::SyntaxError,
+            "unexpected character '@'",
+            Span::new(at, at + 1),
+        )
+        .place(&src, &LineIndex::new(&src));
+        let text = render_error("t.echo", &src, &err, false);
+        assert!(text.len() < 400, "{} bytes:\n{text}", text.len());
+        assert!(text.contains("t.echo:1:200009"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let code = lines[3];
+        let caret = lines[4];
+        assert!(code.starts_with("1 │ …") && code.ends_with('…'), "{code}");
+        // The caret is under the '@'.
+        let col = caret.chars().position(|c| c == '^').unwrap();
+        assert_eq!(code.chars().nth(col), Some('@'), "{code}\n{caret}");
     }
 
     #[test]

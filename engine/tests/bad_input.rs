@@ -347,3 +347,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nesting_errors_point_at_the_construct_that_went_too_deep() {
+    // (source, byte offset of the construct at depth 201)
+    let blocks = format!("{}{}", "{".repeat(201), "}".repeat(201));
+    let unary = format!("let x = {}1;", "-".repeat(201));
+    let assign = format!("let a = 0;\n{}1;", "a = ".repeat(201));
+    let parens = format!("let x = {}1{};", "(".repeat(201), ")".repeat(201));
+    let lists = format!("let x = {}1{};", "[".repeat(201), "]".repeat(201));
+    let calls = format!("let x = f{};", "(1)".repeat(201));
+    for (src, at) in [
+        (lists.as_str(), 8 + 200),
+        (calls.as_str(), 9 + 3 * 200),
+        (blocks.as_str(), 200),
+        (unary.as_str(), 8 + 200),
+        (assign.as_str(), 11 + 4 * 200 + 2),
+        (parens.as_str(), 8 + 200),
+    ] {
+        let e = run(src, &Config::default()).result.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NestingLimit, "{src:.40}");
+        assert_eq!(e.span.map(|s| s.0), Some(at), "{src:.40}");
+    }
+}

@@ -513,10 +513,14 @@ impl Lexer<'_> {
 }
 
 fn describe_char(ch: char) -> String {
-    if ch.is_control() || ch.is_whitespace() {
-        format!("U+{:04X}", ch as u32)
-    } else {
-        format!("'{ch}'")
+    // Characters that print as nothing are named by code point.
+    let invisible = ch.is_control()
+        || ch.is_whitespace()
+        || matches!(ch, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}');
+    match ch {
+        '\u{feff}' => "U+FEFF (a byte order mark)".to_string(),
+        _ if invisible => format!("U+{:04X}", ch as u32),
+        _ => format!("'{ch}'"),
     }
 }
 
@@ -575,6 +579,11 @@ mod tests {
         assert_eq!(err("9223372036854775809"), "integer literal is too large");
         assert_eq!(err("12ab"), "malformed number literal");
         assert_eq!(err("a # b"), "unexpected character '#'");
+        assert_eq!(
+            err("\u{feff}print(1);"),
+            "unexpected character U+FEFF (a byte order mark)"
+        );
+        assert_eq!(err("a\u{200b}b"), "unexpected character U+200B");
         assert_eq!(
             err("\"\\u{110000}\""),
             "invalid unicode scalar value 0x110000 in escape"

@@ -115,14 +115,21 @@ impl Parser {
         Binding { ident, id }
     }
 
-    /// Enters one nesting level; fails past the limit.
+    /// Enters one nesting level for the construct at the current token; fails past the
+    /// limit.
     fn enter(&mut self) -> PResult<()> {
+        self.enter_at(self.span())
+    }
+
+    /// Enters one nesting level for the construct at `at` (the error points there); fails
+    /// past the limit.
+    fn enter_at(&mut self, at: Span) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
             return Err(compile_error(
                 ErrorKind::NestingLimit,
                 format!("nesting too deep (limit {})", self.max_depth),
-                self.span(),
+                at,
             ));
         }
         Ok(())
@@ -280,7 +287,7 @@ impl Parser {
             ));
         }
         self.advance();
-        self.enter()?;
+        self.enter_at(start)?;
         let mut stmts = Vec::new();
         while !self.at(&Tok::RBrace) {
             if self.at(&Tok::Eof) {
@@ -394,7 +401,7 @@ impl Parser {
                 target.span.to(op_span),
             ));
         }
-        self.enter()?;
+        self.enter_at(op_span)?;
         let value = self.expr();
         self.leave(1);
         let value = value?;
@@ -478,7 +485,7 @@ impl Parser {
                 span,
             });
         }
-        self.enter()?;
+        self.enter_at(start)?;
         let operand = with_stack(|| self.unary());
         self.leave(1);
         let operand = operand?;
@@ -608,7 +615,7 @@ impl Parser {
                 }
             }
             Tok::LParen => {
-                self.enter()?;
+                self.enter_at(span)?;
                 let e = self.expr();
                 self.leave(1);
                 let mut e = e?;
@@ -617,7 +624,7 @@ impl Parser {
                 return Ok(e);
             }
             Tok::LBracket => {
-                self.enter()?;
+                self.enter_at(span)?;
                 let mut items = Vec::new();
                 while !self.at(&Tok::RBracket) {
                     items.push(self.expr()?);
@@ -630,7 +637,7 @@ impl Parser {
                 ExprKind::List(items)
             }
             Tok::LBrace => {
-                self.enter()?;
+                self.enter_at(span)?;
                 let mut entries = Vec::new();
                 while !self.at(&Tok::RBrace) {
                     let k = self.expr()?;
