@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::campaign::{self, Campaign};
 use crate::generator::{self, GENERATOR_VERSION};
-use crate::oracle::{self, Program, Signature};
+use crate::oracle::{self, Signature, Subject};
 use crate::reduce::{self, Budget};
 
 /// How a self-test runs.
@@ -131,7 +131,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
     if let Some(f) = finding {
         let case = generator::from_seed(f.seed, &opts.generator);
         mutants::set_active(Some(m));
-        let written = reduce_to_file(m, &Program::from(&case), &f.signature, f.seed, opts);
+        let written = reduce_to_file(m, &Subject::from(&case), &f.signature, f.seed, opts);
         mutants::set_active(None);
         if let Some((path, lines)) = written {
             result.kills = kills(m, &path).is_ok();
@@ -146,7 +146,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
 /// `NAME.echo`, replacing an earlier one. Returns the file and the program's size in lines.
 fn reduce_to_file(
     m: Mutant,
-    p: &Program,
+    p: &Subject,
     sig: &Signature,
     seed: u64,
     opts: &Options,
@@ -160,7 +160,7 @@ fn reduce_to_file(
             max_time: opts.reduce_time,
         },
     );
-    let small = Program {
+    let small = Subject {
         source: reduced.source,
         ..p.clone()
     };

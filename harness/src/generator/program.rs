@@ -5,7 +5,7 @@
 use echo_engine::ast::{BinOp, Expr, Program, Stmt};
 
 use super::build::*;
-use super::types::{ClassInfo, FnInfo, MethodInfo, Ty};
+use super::types::{ClassInfo, FnPlan, MethodInfo, Ty};
 use super::{Ctx, Gen};
 
 /// Rank of top-level code: it may call everything.
@@ -265,7 +265,7 @@ impl Gen<'_, '_> {
             };
             let sig = self.sig(ps, ret);
             let name = self.fresh("f");
-            self.fns.push(FnInfo {
+            self.fns.push(FnPlan {
                 name,
                 sig,
                 recursive,
@@ -492,7 +492,7 @@ impl Gen<'_, '_> {
 
     /// `for i in 0..N { acc = (acc + digest(f(args(i)))) % M; }`, then, with `flips`, a
     /// call whose numeric arguments are floats or whose instances are of another class.
-    fn hot_calls_of(&mut self, acc: &str, f: &FnInfo, cost: u64) -> Vec<Stmt> {
+    fn hot_calls_of(&mut self, acc: &str, f: &FnPlan, cost: u64) -> Vec<Stmt> {
         let sig = self.sigs[f.sig].clone();
         let trips = [3, 12, 30, 70][self.weighted(&[1, 2, 3, 2])];
         // Long enough to get hot, short enough to stay cheap.
