@@ -2,10 +2,10 @@
 //! dropping parameters with their arguments, and inlining one-line functions.
 
 use echo_engine::ast::{Binding, BindingId, Expr, ExprKind, Ident, Program, Span, Stmt, StmtKind};
+use echo_engine::visit::{Role, program_exprs};
 
 use super::sites::{
-    Flow, Kind, Role, Site, count, count_stmts, mentions, seq_len, walk, walk_expr, with_site,
-    with_stmt,
+    Flow, Kind, Site, count, count_stmts, mentions, seq_len, walk, walk_expr, with_site, with_stmt,
 };
 use super::{Reducer, Step, expr, stmt};
 
@@ -282,16 +282,10 @@ impl Inlinable {
                 && matches!(&callee.kind, ExprKind::Name { name, .. } if *name == self.name))
     }
 
-    fn count_calls(&self, program: &mut Program) -> usize {
+    /// Calls of this function in `program`: the positions `Inline::At` counts.
+    fn count_calls(&self, program: &Program) -> usize {
         let mut n = 0;
-        walk(program, &mut |site| {
-            if let Site::Expr(e, _) = site
-                && self.is_call(e)
-            {
-                n += 1;
-            }
-            Flow::Continue
-        });
+        program_exprs(program, &mut |e, _| n += usize::from(self.is_call(e)));
         n
     }
 

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use echo_engine::ast::{Expr, ExprKind};
+use echo_engine::visit::Role;
 
-use super::sites::{Kind, Role, Site, count, declared_names, with_site};
+use super::sites::{Kind, Site, count, declared_names, with_site};
 use super::weight::expr_weight;
 use super::{Reducer, Step, expr};
 
@@ -48,6 +49,8 @@ fn is_literal(e: &Expr) -> bool {
 /// shorter forms of it, then simple literals. `declared` are the program's functions and
 /// classes, whose calls lose arguments only with the parameter.
 fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
+    // A literal callee can only raise "not callable", and a target must stay a name,
+    // property or index.
     if matches!(role, Role::Callee | Role::Target) {
         return Vec::new();
     }
@@ -161,6 +164,7 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
         | ExprKind::Super { .. }
         | ExprKind::Fn(_) => {}
     }
+    // Not for a whole expression statement: deleting the statement is the simpler edit.
     if role == Role::Value && !is_literal(e) {
         out.extend(
             [

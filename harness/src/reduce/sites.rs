@@ -6,20 +6,7 @@ use std::collections::BTreeSet;
 
 use echo_engine::ast::{Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 use echo_engine::source::with_stack;
-
-/// How an expression is used, which limits what may replace it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Role {
-    /// An ordinary operand.
-    Value,
-    /// The whole expression of an expression statement: deleting the statement is the
-    /// simpler edit, so it is not replaced by a literal.
-    Statement,
-    /// The callee of a call: a literal there can only raise "not callable".
-    Callee,
-    /// An assignment target: must stay a name, property or index.
-    Target,
-}
+use echo_engine::visit::{ChildMut, Role, walk_exprs};
 
 /// Which calls reach a function.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,8 +54,11 @@ pub(super) enum Site<'a> {
 /// Kinds of sites, each numbered separately in walk order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
+    /// Statement and method lists (`Site::Stmts`, `Site::Methods`).
     Seq,
+    /// Declared functions and methods.
     Decl,
+    /// Expressions.
     Expr,
 }
 
@@ -92,6 +82,7 @@ pub(super) enum Flow {
     Stop,
 }
 
+/// What a walk offers each site to.
 pub(super) type Visit<'v> = dyn FnMut(Site<'_>) -> Flow + 'v;
 
 /// Offers every site of `program` to `visit`, in preorder.
@@ -110,7 +101,7 @@ fn offer(visit: &mut Visit<'_>, site: Site<'_>) -> Result<(), bool> {
 
 // The walkers return whether the visitor stopped the walk.
 
-pub(super) fn walk_stmts(stmts: &mut Vec<Stmt>, visit: &mut Visit<'_>) -> bool {
+fn walk_stmts(stmts: &mut Vec<Stmt>, visit: &mut Visit<'_>) -> bool {
     if let Err(stopped) = offer(visit, Site::Stmts(stmts)) {
         return stopped;
     }
@@ -124,104 +115,67 @@ fn walk_fn(decl: &mut FnDecl, callers: Callers, visit: &mut Visit<'_>) -> bool {
     walk_stmts(&mut decl.body.stmts, visit)
 }
 
+/// Declared functions and class methods are sites with the calls that reach them; every
+/// other statement only has its children walked.
 fn walk_stmt(stmt: &mut Stmt, visit: &mut Visit<'_>) -> bool {
-    with_stack(|| match &mut stmt.kind {
-        StmtKind::Let { binding, init } => match init {
-            Some(e) => {
+    with_stack(|| {
+        match &mut stmt.kind {
+            StmtKind::Fn { binding, decl } => {
+                return walk_fn(decl, Callers::Name(binding.ident.name.clone()), visit);
+            }
+            StmtKind::Class(c) => {
+                if let Err(stopped) = offer(visit, Site::Methods(&mut c.methods)) {
+                    return stopped;
+                }
+                let class = c.name.name.clone();
+                return c.methods.iter_mut().any(|m| {
+                    let callers = Callers::Method {
+                        name: m.name.name.clone(),
+                        class: class.clone(),
+                    };
+                    walk_fn(m, callers, visit)
+                });
+            }
+            StmtKind::Let {
+                binding,
+                init: Some(e),
+            } => {
                 if let ExprKind::Fn(decl) = &mut e.kind {
                     let callers = Callers::Name(binding.ident.name.clone());
-                    // The body is walked with the expression below.
+                    // The body is walked with the expression, among the children.
                     if let Err(true) = offer(visit, Site::Decl(decl, callers)) {
                         return true;
                     }
                 }
-                walk_expr(e, Role::Value, visit)
             }
-            None => false,
-        },
-        StmtKind::Expr(e) => walk_expr(e, Role::Statement, visit),
-        StmtKind::Fn { binding, decl } => {
-            walk_fn(decl, Callers::Name(binding.ident.name.clone()), visit)
+            _ => {}
         }
-        StmtKind::Class(c) => {
-            if let Err(stopped) = offer(visit, Site::Methods(&mut c.methods)) {
-                return stopped;
-            }
-            let class = c.name.name.clone();
-            c.methods.iter_mut().any(|m| {
-                let callers = Callers::Method {
-                    name: m.name.name.clone(),
-                    class: class.clone(),
-                };
-                walk_fn(m, callers, visit)
-            })
-        }
-        StmtKind::If { branches, els } => {
-            branches.iter_mut().any(|(cond, block)| {
-                walk_expr(cond, Role::Value, visit) || walk_stmts(&mut block.stmts, visit)
-            }) || els
-                .as_mut()
-                .is_some_and(|b| walk_stmts(&mut b.stmts, visit))
-        }
-        StmtKind::While { cond, body } => {
-            walk_expr(cond, Role::Value, visit) || walk_stmts(&mut body.stmts, visit)
-        }
-        StmtKind::ForRange {
-            start, end, body, ..
-        } => {
-            walk_expr(start, Role::Value, visit)
-                || walk_expr(end, Role::Value, visit)
-                || walk_stmts(&mut body.stmts, visit)
-        }
-        StmtKind::ForIn { iter, body, .. } => {
-            walk_expr(iter, Role::Value, visit) || walk_stmts(&mut body.stmts, visit)
-        }
-        StmtKind::Return(Some(e)) | StmtKind::Throw(e) => walk_expr(e, Role::Value, visit),
-        StmtKind::Try { body, handler, .. } => {
-            walk_stmts(&mut body.stmts, visit) || walk_stmts(&mut handler.stmts, visit)
-        }
-        StmtKind::Block(b) => walk_stmts(&mut b.stmts, visit),
-        StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => false,
+        let mut stopped = false;
+        stmt.children_mut(|c| stopped = stopped || walk_child(c, visit));
+        stopped
     })
 }
 
+/// Offers the expression `e`, used as `role`, and walks its children.
 pub(super) fn walk_expr(e: &mut Expr, role: Role, visit: &mut Visit<'_>) -> bool {
     if let Err(stopped) = offer(visit, Site::Expr(e, role)) {
         return stopped;
     }
-    with_stack(|| match &mut e.kind {
-        ExprKind::List(items) => items.iter_mut().any(|x| walk_expr(x, Role::Value, visit)),
-        ExprKind::Map(entries) => entries
-            .iter_mut()
-            .any(|(k, v)| walk_expr(k, Role::Value, visit) || walk_expr(v, Role::Value, visit)),
-        ExprKind::Unary { expr, .. } => walk_expr(expr, Role::Value, visit),
-        ExprKind::Chain { first, rest } => {
-            walk_expr(first, Role::Value, visit)
-                || rest
-                    .iter_mut()
-                    .any(|(_, _, x)| walk_expr(x, Role::Value, visit))
-        }
-        ExprKind::Call { callee, args } => {
-            walk_expr(callee, Role::Callee, visit)
-                || args.iter_mut().any(|x| walk_expr(x, Role::Value, visit))
-        }
-        ExprKind::Get { obj, .. } => walk_expr(obj, Role::Value, visit),
-        ExprKind::Index { obj, index } => {
-            walk_expr(obj, Role::Value, visit) || walk_expr(index, Role::Value, visit)
-        }
-        ExprKind::Fn(decl) => walk_stmts(&mut decl.body.stmts, visit),
-        ExprKind::Assign { target, value, .. } => {
-            walk_expr(target, Role::Target, visit) || walk_expr(value, Role::Value, visit)
-        }
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Str(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Nil
-        | ExprKind::Name { .. }
-        | ExprKind::SelfRef { .. }
-        | ExprKind::Super { .. } => false,
+    with_stack(|| {
+        let mut stopped = false;
+        e.children_mut(|c| stopped = stopped || walk_child(c, visit));
+        stopped
     })
+}
+
+/// A function reached as a child (a function literal) is no site of its own: only its body
+/// is walked.
+fn walk_child(c: ChildMut<'_>, visit: &mut Visit<'_>) -> bool {
+    match c {
+        ChildMut::Expr(e, role) => walk_expr(e, role, visit),
+        ChildMut::Block(b) => walk_stmts(&mut b.stmts, visit),
+        ChildMut::Fn(decl) => walk_stmts(&mut decl.body.stmts, visit),
+    }
 }
 
 /// Sites of one kind in `program`.
@@ -326,14 +280,9 @@ pub(super) fn declared_names(program: &mut Program) -> BTreeSet<String> {
 
 /// Whether a name is read or assigned anywhere in `stmts`.
 pub(super) fn mentions(stmts: &[Stmt], name: &str) -> bool {
-    let mut copy = stmts.to_vec();
     let mut found = false;
-    walk_stmts(&mut copy, &mut |site| match site {
-        Site::Expr(e, _) if matches!(&e.kind, ExprKind::Name { name: n, .. } if n == name) => {
-            found = true;
-            Flow::Stop
-        }
-        _ => Flow::Continue,
+    walk_exprs(stmts, &mut |e, _| {
+        found = found || matches!(&e.kind, ExprKind::Name { name: n, .. } if n == name);
     });
     found
 }

@@ -2,6 +2,7 @@
 
 use echo_engine::ast::{Block, Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 use echo_engine::source::with_stack;
+use echo_engine::visit::Child;
 
 /// The size reduction minimizes. Every edit the passes make lowers it: statements and
 /// blocks cost more than expressions, names and operators more than literals, and long
@@ -18,67 +19,39 @@ fn fn_weight(f: &FnDecl) -> u64 {
     f.params.len() as u64 + block_weight(&f.body)
 }
 
-fn opt_weight(e: &Option<Expr>) -> u64 {
-    e.as_ref().map_or(0, expr_weight)
+fn child_weight(c: Child<'_>) -> u64 {
+    match c {
+        Child::Expr(e, _) => expr_weight(e),
+        Child::Block(b) => block_weight(b),
+        Child::Fn(f) => fn_weight(f),
+    }
 }
 
 fn stmt_weight(s: &Stmt) -> u64 {
-    let inner = with_stack(|| match &s.kind {
-        StmtKind::Let { init, .. } => opt_weight(init),
-        StmtKind::Expr(e) | StmtKind::Throw(e) => expr_weight(e),
-        StmtKind::Return(e) => opt_weight(e),
-        StmtKind::Fn { decl, .. } => fn_weight(decl),
-        StmtKind::Class(c) => {
-            u64::from(c.superclass.is_some())
-                + c.methods.iter().map(|m| 4 + fn_weight(m)).sum::<u64>()
-        }
-        StmtKind::If { branches, els } => {
-            branches
-                .iter()
-                .map(|(c, b)| expr_weight(c) + block_weight(b))
-                .sum::<u64>()
-                + els.as_ref().map_or(0, block_weight)
-        }
-        StmtKind::While { cond, body } => expr_weight(cond) + block_weight(body),
-        StmtKind::ForRange {
-            start, end, body, ..
-        } => expr_weight(start) + expr_weight(end) + block_weight(body),
-        StmtKind::ForIn { iter, body, .. } => expr_weight(iter) + block_weight(body),
-        StmtKind::Try { body, handler, .. } => block_weight(body) + block_weight(handler),
-        StmtKind::Block(b) => block_weight(b),
-        StmtKind::Break | StmtKind::Continue => 0,
-    });
+    // A method costs as much as a statement of its own.
+    let own = match &s.kind {
+        StmtKind::Class(c) => u64::from(c.superclass.is_some()) + 4 * c.methods.len() as u64,
+        _ => 0,
+    };
+    let mut inner = own;
+    with_stack(|| s.children(|c| inner += child_weight(c)));
     4 + inner
 }
 
+/// The weight of one expression with everything inside it.
 pub(super) fn expr_weight(e: &Expr) -> u64 {
-    with_stack(|| match &e.kind {
+    let own = match &e.kind {
         ExprKind::Nil | ExprKind::Bool(_) => 1,
         ExprKind::Int(n) => 1 + u64::from(64 - n.unsigned_abs().leading_zeros()),
         ExprKind::Float(f) if *f == 0.0 => 1,
         ExprKind::Float(f) if f.fract() == 0.0 => 2,
         ExprKind::Float(_) => 3,
         ExprKind::Str(s) => 1 + s.chars().count() as u64,
-        ExprKind::Name { .. } | ExprKind::SelfRef { .. } | ExprKind::Super { .. } => 3,
-        ExprKind::List(items) => 3 + items.iter().map(expr_weight).sum::<u64>(),
-        ExprKind::Map(entries) => {
-            3 + entries
-                .iter()
-                .map(|(k, v)| expr_weight(k) + expr_weight(v))
-                .sum::<u64>()
-        }
-        ExprKind::Unary { expr, .. } => 3 + expr_weight(expr),
-        ExprKind::Chain { first, rest } => {
-            3 + expr_weight(first) + rest.iter().map(|(_, _, x)| expr_weight(x)).sum::<u64>()
-        }
-        ExprKind::Call { callee, args } => {
-            3 + expr_weight(callee) + args.iter().map(expr_weight).sum::<u64>()
-        }
-        ExprKind::Get { obj, .. } => 3 + expr_weight(obj),
-        ExprKind::Index { obj, index } => 3 + expr_weight(obj) + expr_weight(index),
-        ExprKind::Fn(decl) => 3 + fn_weight(decl),
-        ExprKind::Assign { target, op, value } => {
-            3 + u64::from(op.is_some()) + expr_weight(target) + expr_weight(value)
-        }
-    })
+        ExprKind::Assign { op, .. } => 3 + u64::from(op.is_some()),
+        // Names and every operator, call, access and function literal.
+        _ => 3,
+    };
+    let mut weight = own;
+    with_stack(|| e.children(|c| weight += child_weight(c)));
+    weight
 }
