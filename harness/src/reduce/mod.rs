@@ -242,3 +242,12 @@ fn stmt(kind: StmtKind) -> Stmt {
         span: Span::default(),
     }
 }
+
+/// Every copy of `v` with one element left out, leaving out the first element first.
+fn each_without_one<T: Clone>(v: &[T]) -> impl Iterator<Item = Vec<T>> + '_ {
+    (0..v.len()).map(|i| {
+        let mut fewer = v.to_vec();
+        fewer.remove(i);
+        fewer
+    })
+}

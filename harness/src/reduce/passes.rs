@@ -7,7 +7,7 @@ use echo_engine::visit::{Role, program_exprs};
 use super::sites::{
     Flow, Kind, Site, count, count_stmts, mentions, seq_len, walk, walk_expr, with_site, with_stmt,
 };
-use super::{Reducer, Step, expr, stmt};
+use super::{Reducer, Step, each_without_one, expr, stmt};
 
 impl Reducer<'_> {
     /// Deletes statements (and methods) from every list, ddmin style: for each list, chunks
@@ -193,14 +193,12 @@ fn unwrapped(s: &Stmt) -> Vec<Vec<Stmt>> {
                 })]);
             }
             if branches.len() > 1 {
-                for i in 0..branches.len() {
-                    let mut fewer = branches.clone();
-                    fewer.remove(i);
-                    out.push(vec![stmt(StmtKind::If {
+                out.extend(each_without_one(branches).map(|fewer| {
+                    vec![stmt(StmtKind::If {
                         branches: fewer,
                         els: els.clone(),
-                    })]);
-                }
+                    })]
+                }));
             }
         }
         StmtKind::While { body, .. } => out.push(body.stmts.clone()),

@@ -8,7 +8,7 @@ use echo_engine::visit::Role;
 
 use super::sites::{Kind, Site, count, declared_names, with_site};
 use super::weight::expr_weight;
-use super::{Reducer, Step, expr};
+use super::{Reducer, Step, each_without_one, expr};
 
 impl Reducer<'_> {
     /// Replaces expressions by sub-expressions, smaller forms or simple literals.
@@ -83,22 +83,14 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
         ExprKind::List(items) => {
             out.push(expr(ExprKind::List(Vec::new())));
             if items.len() > 1 {
-                out.extend((0..items.len()).map(|i| {
-                    let mut fewer = items.clone();
-                    fewer.remove(i);
-                    expr(ExprKind::List(fewer))
-                }));
+                out.extend(each_without_one(items).map(|fewer| expr(ExprKind::List(fewer))));
             }
             out.extend(items.iter().cloned());
         }
         ExprKind::Map(entries) => {
             out.push(expr(ExprKind::Map(Vec::new())));
             if entries.len() > 1 {
-                out.extend((0..entries.len()).map(|i| {
-                    let mut fewer = entries.clone();
-                    fewer.remove(i);
-                    expr(ExprKind::Map(fewer))
-                }));
+                out.extend(each_without_one(entries).map(|fewer| expr(ExprKind::Map(fewer))));
             }
             for (k, v) in entries {
                 out.push(k.clone());
@@ -114,9 +106,7 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
                     first: Box::new(rest[0].2.clone()),
                     rest: rest[1..].to_vec(),
                 }));
-                out.extend((0..rest.len()).map(|i| {
-                    let mut fewer = rest.clone();
-                    fewer.remove(i);
+                out.extend(each_without_one(rest).map(|fewer| {
                     expr(ExprKind::Chain {
                         first: first.clone(),
                         rest: fewer,
@@ -132,9 +122,7 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
             let own =
                 matches!(&callee.kind, ExprKind::Name { name, .. } if declared.contains(name));
             if !own {
-                out.extend((0..args.len()).map(|i| {
-                    let mut fewer = args.clone();
-                    fewer.remove(i);
+                out.extend(each_without_one(args).map(|fewer| {
                     expr(ExprKind::Call {
                         callee: callee.clone(),
                         args: fewer,
