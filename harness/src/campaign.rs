@@ -210,30 +210,46 @@ pub fn reduce_to_regression(
         coverage: false,
         ..opts.clone()
     };
+    let budget = Budget {
+        max_tests: 5_000,
+        max_time: Duration::from_secs(180),
+    };
+    reduce_divergence(p, sig, &quiet, budget, regress_dir, &sig.slug(), note).map(|(path, _)| path)
+}
+
+/// Shrinks `p` within `budget` while it shows divergence `sig` (checked with `opts`), and
+/// writes the result to `dir` as a regression named `slug`, with `note` and the
+/// interpreter's outcome as expectation. Returns the file written and the reduced source.
+pub fn reduce_divergence(
+    p: &Subject,
+    sig: &Signature,
+    opts: &oracle::Options,
+    budget: Budget,
+    dir: &Path,
+    slug: &str,
+    note: &str,
+) -> Option<(PathBuf, String)> {
     let reduced = reduce::reduce(
         &p.source,
-        &mut |s| oracle::still_diverges(p, s, sig, &quiet),
-        Budget {
-            max_tests: 5_000,
-            max_time: Duration::from_secs(180),
-        },
+        &mut |s| oracle::still_diverges(p, s, sig, opts),
+        budget,
     );
     let small = Subject {
         source: reduced.source,
         ..p.clone()
     };
-    let report = oracle::check(&small, &quiet);
-    let reference = report.reference?;
-    reduce::write_regression(
-        regress_dir,
-        &sig.slug(),
+    let reference = oracle::check(&small, opts).reference?;
+    let path = reduce::write_regression(
+        dir,
+        slug,
         &small.source,
         &reference,
         &p.limits,
         Some((p.hot_calls, p.hot_loops)),
         note,
     )
-    .ok()
+    .ok()?;
+    Some((path, small.source))
 }
 
 /// The oracle's self-checks, run before a campaign: a program run twice in one tier gives
