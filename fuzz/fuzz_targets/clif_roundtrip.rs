@@ -4,7 +4,7 @@
 
 use echo_fuzz::clif;
 use echo_fuzz::finding::{self, Failure};
-use echo_harness::oracle::Program;
+use echo_harness::oracle::Subject;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(init: echo_fuzz::tally::start(), |data: &[u8]| {
@@ -19,7 +19,7 @@ fuzz_target!(init: echo_fuzz::tally::start(), |data: &[u8]| {
         }
         Err((function, failure)) => {
             let kind = failure.kind();
-            let p = Program::from(&case);
+            let p = Subject::from(&case);
             let report = Failure {
                 target: "clif_roundtrip",
                 title: format!("CLIF round trip: {kind} (function {function})"),

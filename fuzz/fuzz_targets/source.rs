@@ -24,7 +24,7 @@ fuzz_target!(init: echo_fuzz::tally::start(), |data: &[u8]| {
         assert!(outcome.result.is_err(), "invalid UTF-8 was accepted");
         return;
     };
-    let p = echo_fuzz::source_program(text);
+    let p = echo_fuzz::source_subject(text);
     let opts = echo_fuzz::oracle_options();
     let report = oracle::check(&p, &opts);
     echo_fuzz::tally::record("source", &echo_fuzz::case_of(&p), &report, Duration::ZERO);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use echo_harness::campaign;
-use echo_harness::oracle::{self, Program};
+use echo_harness::oracle::{self, Subject};
 use echo_harness::reduce::{self, Budget};
 
 /// A failure of a fuzz target, before reduction.
@@ -51,7 +51,7 @@ fn reduce_budget() -> Option<Budget> {
 
 /// Saves, reduces and reports `failure` of program `p`, then panics. `still_fails` says
 /// whether a candidate source (a reduction of `p.source`) shows the same failure.
-pub fn report(failure: Failure, p: &Program, still_fails: &mut dyn FnMut(&str) -> bool) -> ! {
+pub fn report(failure: Failure, p: &Subject, still_fails: &mut dyn FnMut(&str) -> bool) -> ! {
     let dir = out_dir();
     let mut hasher = DefaultHasher::new();
     p.source.hash(&mut hasher);
@@ -69,7 +69,7 @@ pub fn report(failure: Failure, p: &Program, still_fails: &mut dyn FnMut(&str) -
     };
     let reduced = reduce_budget().map(|budget| {
         let r = reduce::reduce(&p.source, still_fails, budget);
-        let small = Program {
+        let small = Subject {
             source: r.source,
             ..p.clone()
         };

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use arbitrary::Unstructured;
 use echo_engine::Limits;
 use echo_harness::generator::{self, Case};
-use echo_harness::oracle::{self, Program};
+use echo_harness::oracle::{self, Subject};
 
 /// Inputs longer than this are ignored by the `source` target: longer programs only slow the
 /// fuzzer down without reaching anything new.
@@ -35,7 +35,7 @@ pub fn generated(data: &[u8]) -> Case {
         eprintln!(
             "// {} input bytes\n{}",
             data.len(),
-            echo_harness::campaign::annotated(None, &oracle::Program::from(&case))
+            echo_harness::campaign::annotated(None, &oracle::Subject::from(&case))
         );
     }
     case
@@ -56,7 +56,7 @@ pub fn check_generated(target: &'static str, data: &[u8], opts: &oracle::Options
     let start = std::time::Instant::now();
     let case = generated(data);
     let generate_time = start.elapsed();
-    let p = oracle::Program::from(&case);
+    let p = oracle::Subject::from(&case);
     let report = oracle::check(&p, opts);
     tally::record(target, &case, &report, generate_time);
     if let oracle::Verdict::Diverge(d) = report.verdict {
@@ -90,8 +90,8 @@ pub fn source_limits() -> Limits {
 }
 
 /// The program the `source` target runs for `text`.
-pub fn source_program(text: &str) -> Program {
-    Program {
+pub fn source_subject(text: &str) -> Subject {
+    Subject {
         source: text.to_string(),
         limits: source_limits(),
         hot_calls: SOURCE_HOT_CALLS,
@@ -100,7 +100,7 @@ pub fn source_program(text: &str) -> Program {
 }
 
 /// A `Case` for a program that was not generated, so that it can be counted like one.
-pub fn case_of(p: &Program) -> Case {
+pub fn case_of(p: &Subject) -> Case {
     Case {
         source: p.source.clone(),
         limits: p.limits.clone(),

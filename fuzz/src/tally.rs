@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use echo_harness::generator::Case;
-use echo_harness::oracle::Report;
+use echo_harness::oracle::CaseReport;
 use echo_harness::stats::Stats;
 
 /// Counters of this process.
@@ -49,7 +49,7 @@ pub fn start() {
 }
 
 /// Counts one case checked by the oracle; prints the statistics when it is the N-th.
-pub fn record(target: &str, case: &Case, report: &Report, generate_time: Duration) {
+pub fn record(target: &str, case: &Case, report: &CaseReport, generate_time: Duration) {
     with(|t| {
         t.stats.record(0, case, report, generate_time);
         // Findings panic right after this; their details are in the panic message.

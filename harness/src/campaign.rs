@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::generator::{self, Case, GENERATOR_VERSION};
-use crate::oracle::{self, Program, Signature};
+use crate::oracle::{self, Signature, Subject};
 use crate::reduce::{self, Budget};
 use crate::stats::Stats;
 
@@ -100,7 +100,7 @@ pub fn run_with_setup(
                     let t = Instant::now();
                     let case = generator::from_seed(seed, &c.generator);
                     let gen_time = t.elapsed();
-                    let report = oracle::check(&Program::from(&case), &c.oracle_for(seed));
+                    let report = oracle::check(&Subject::from(&case), &c.oracle_for(seed));
                     let before = local.findings.len();
                     local.record(seed, &case, &report, gen_time);
                     if local.findings.len() > before {
@@ -149,7 +149,7 @@ pub fn run_with_setup(
                 f.signature, f.seed, case.hot_calls, case.hot_loops
             );
             if let Some(path) = reduce_to_regression(
-                &Program::from(&case),
+                &Subject::from(&case),
                 &f.signature,
                 &c.oracle_for(f.seed),
                 &c.regress_dir,
@@ -169,7 +169,7 @@ pub fn case_path(out_dir: &Path, seed: u64) -> PathBuf {
 
 /// The source of a program with its settings in comments (and the seed that generated it,
 /// if known), runnable by `echo-harness reduce` and by the corpus runner.
-pub fn annotated(seed: Option<u64>, p: &Program) -> String {
+pub fn annotated(seed: Option<u64>, p: &Subject) -> String {
     let mut out = String::new();
     if let Some(seed) = seed {
         out.push_str(&format!(
@@ -194,13 +194,13 @@ fn save_case(out_dir: &Path, seed: u64, case: &Case) {
         let _ = std::fs::create_dir_all(dir);
     }
     // Best effort: the seed alone reproduces the case.
-    let _ = std::fs::write(&path, annotated(Some(seed), &Program::from(case)));
+    let _ = std::fs::write(&path, annotated(Some(seed), &Subject::from(case)));
 }
 
 /// Shrinks `p` while it shows divergence `sig` and writes the result as a regression with
 /// the interpreter's outcome as expectation. Returns the file written.
 pub fn reduce_to_regression(
-    p: &Program,
+    p: &Subject,
     sig: &Signature,
     opts: &oracle::Options,
     regress_dir: &Path,
@@ -210,30 +210,46 @@ pub fn reduce_to_regression(
         coverage: false,
         ..opts.clone()
     };
+    let budget = Budget {
+        max_tests: 5_000,
+        max_time: Duration::from_secs(180),
+    };
+    reduce_divergence(p, sig, &quiet, budget, regress_dir, &sig.slug(), note).map(|(path, _)| path)
+}
+
+/// Shrinks `p` within `budget` while it shows divergence `sig` (checked with `opts`), and
+/// writes the result to `dir` as a regression named `slug`, with `note` and the
+/// interpreter's outcome as expectation. Returns the file written and the reduced source.
+pub fn reduce_divergence(
+    p: &Subject,
+    sig: &Signature,
+    opts: &oracle::Options,
+    budget: Budget,
+    dir: &Path,
+    slug: &str,
+    note: &str,
+) -> Option<(PathBuf, String)> {
     let reduced = reduce::reduce(
         &p.source,
-        &mut |s| oracle::still_diverges(p, s, sig, &quiet),
-        Budget {
-            max_tests: 5_000,
-            max_time: Duration::from_secs(180),
-        },
+        &mut |s| oracle::still_diverges(p, s, sig, opts),
+        budget,
     );
-    let small = Program {
+    let small = Subject {
         source: reduced.source,
         ..p.clone()
     };
-    let report = oracle::check(&small, &quiet);
-    let reference = report.reference?;
-    reduce::write_regression(
-        regress_dir,
-        &sig.slug(),
+    let reference = oracle::check(&small, opts).reference?;
+    let path = reduce::write_regression(
+        dir,
+        slug,
         &small.source,
         &reference,
         &p.limits,
         Some((p.hot_calls, p.hot_loops)),
         note,
     )
-    .ok()
+    .ok()?;
+    Some((path, small.source))
 }
 
 /// The oracle's self-checks, run before a campaign: a program run twice in one tier gives
@@ -241,7 +257,7 @@ pub fn reduce_to_regression(
 /// altered outcome is flagged (the comparison can fail).
 pub fn self_check(options: &generator::Options) -> Result<(), String> {
     let case = generator::from_seed(0x5e1f_c4ec, options);
-    let p = Program::from(&case);
+    let p = Subject::from(&case);
     for (name, config) in oracle::tiers(&p, &oracle::Options::default()) {
         let a = echo_engine::run(&p.source, &config);
         let b = echo_engine::run(&p.source, &config);

@@ -13,9 +13,10 @@ use echo_engine::runtime::coverage::Coverage;
 use echo_engine::{Config, EchoError, Outcome};
 use serde::Serialize;
 
-/// A program and the settings to run it with.
+/// A program under test and the settings to run it with: engine limits and the tiered run's
+/// thresholds.
 #[derive(Clone, Debug)]
-pub struct Program {
+pub struct Subject {
     /// Source text.
     pub source: String,
     /// Engine limits.
@@ -26,9 +27,9 @@ pub struct Program {
     pub hot_loops: u32,
 }
 
-impl From<&crate::generator::Case> for Program {
+impl From<&crate::generator::Case> for Subject {
     fn from(c: &crate::generator::Case) -> Self {
-        Program {
+        Subject {
             source: c.source.clone(),
             limits: c.limits.clone(),
             hot_calls: c.hot_calls,
@@ -143,7 +144,7 @@ pub enum Verdict {
 
 /// Everything the oracle learned from one program.
 #[derive(Clone, Debug)]
-pub struct Report {
+pub struct CaseReport {
     /// The decision.
     pub verdict: Verdict,
     /// The interpreter's outcome (absent when the program did not compile or crashed).
@@ -168,7 +169,7 @@ pub struct Options {
 }
 
 /// The configurations a program runs in: the interpreter (the reference) first.
-pub fn tiers(p: &Program, opts: &Options) -> Vec<(String, Config)> {
+pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
     let base = Config {
         limits: p.limits.clone(),
         coverage: opts.coverage,
@@ -291,9 +292,9 @@ pub fn compare(reference: &Outcome, other: &Outcome) -> Option<(Aspect, String)>
 }
 
 /// Runs `p` in every tier and compares.
-pub fn check(p: &Program, opts: &Options) -> Report {
+pub fn check(p: &Subject, opts: &Options) -> CaseReport {
     if let Err(e) = echo_engine::compile(&p.source, &p.limits) {
-        return Report {
+        return CaseReport {
             verdict: Verdict::Invalid(e),
             reference: None,
             events: TierEvents::default(),
@@ -302,7 +303,7 @@ pub fn check(p: &Program, opts: &Options) -> Report {
             compiling: Vec::new(),
         };
     }
-    let mut report = Report {
+    let mut report = CaseReport {
         verdict: Verdict::Agree,
         reference: None,
         events: TierEvents::default(),
@@ -412,8 +413,8 @@ pub fn compile_time_of(o: &Outcome) -> Duration {
 }
 
 /// Whether `source` (a candidate during reduction) still shows the divergence `sig`.
-pub fn still_diverges(p: &Program, source: &str, sig: &Signature, opts: &Options) -> bool {
-    let candidate = Program {
+pub fn still_diverges(p: &Subject, source: &str, sig: &Signature, opts: &Options) -> bool {
+    let candidate = Subject {
         source: source.to_string(),
         ..p.clone()
     };

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use crate::campaign::{self, Campaign};
 use crate::generator::{self, GENERATOR_VERSION};
-use crate::oracle::{self, Program, Signature};
-use crate::reduce::{self, Budget};
+use crate::oracle::{self, Signature, Subject};
+use crate::reduce::Budget;
 
 /// How a self-test runs.
 #[derive(Clone, Debug)]
@@ -131,7 +131,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
     if let Some(f) = finding {
         let case = generator::from_seed(f.seed, &opts.generator);
         mutants::set_active(Some(m));
-        let written = reduce_to_file(m, &Program::from(&case), &f.signature, f.seed, opts);
+        let written = reduce_to_file(m, &Subject::from(&case), &f.signature, f.seed, opts);
         mutants::set_active(None);
         if let Some((path, lines)) = written {
             result.kills = kills(m, &path).is_ok();
@@ -146,26 +146,11 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
 /// `NAME.echo`, replacing an earlier one. Returns the file and the program's size in lines.
 fn reduce_to_file(
     m: Mutant,
-    p: &Program,
+    p: &Subject,
     sig: &Signature,
     seed: u64,
     opts: &Options,
 ) -> Option<(PathBuf, usize)> {
-    let quiet = oracle::Options::default();
-    let reduced = reduce::reduce(
-        &p.source,
-        &mut |s| oracle::still_diverges(p, s, sig, &quiet),
-        Budget {
-            max_tests: 5_000,
-            max_time: opts.reduce_time,
-        },
-    );
-    let small = Program {
-        source: reduced.source,
-        ..p.clone()
-    };
-    // The expectation is the interpreter's outcome, which no mutant affects.
-    let reference = oracle::check(&small, &quiet).reference?;
     let note = format!(
         "mutant {} ({}): {} Found as {sig} (generator v{GENERATOR_VERSION}, seed {seed}); \
          the file is a valid regression without the mutant.",
@@ -176,24 +161,24 @@ fn reduce_to_file(
     // `write_regression` numbers its files; write into a scratch folder and move.
     let scratch = opts.out_dir.join(m.name()).join("reduced");
     let _ = std::fs::remove_dir_all(&scratch);
-    let written = reduce::write_regression(
+    let budget = Budget {
+        max_tests: 5_000,
+        max_time: opts.reduce_time,
+    };
+    // The expectation is the interpreter's outcome, which no mutant affects.
+    let (written, source) = campaign::reduce_divergence(
+        p,
+        sig,
+        &oracle::Options::default(),
+        budget,
         &scratch,
         m.name(),
-        &small.source,
-        &reference,
-        &p.limits,
-        Some((p.hot_calls, p.hot_loops)),
         &note,
-    )
-    .ok()?;
+    )?;
     std::fs::create_dir_all(&opts.regress_dir).ok()?;
     let path = opts.regress_dir.join(format!("{}.echo", m.name()));
     std::fs::copy(&written, &path).ok()?;
-    let lines = small
-        .source
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count();
+    let lines = source.lines().filter(|l| !l.trim().is_empty()).count();
     Some((path, lines))
 }
 

@@ -10,7 +10,7 @@ use echo_engine::runtime::coverage::Coverage;
 use serde::Serialize;
 
 use crate::generator::{Case, GENERATOR_VERSION};
-use crate::oracle::{Report, Signature, TierEvents, Verdict};
+use crate::oracle::{CaseReport, Signature, TierEvents, Verdict};
 
 /// A divergence found by a campaign.
 #[derive(Clone, Debug, Serialize)]
@@ -62,7 +62,7 @@ pub struct Stats {
 
 impl Stats {
     /// Records one checked case.
-    pub fn record(&mut self, seed: u64, case: &Case, report: &Report, generate_time: Duration) {
+    pub fn record(&mut self, seed: u64, case: &Case, report: &CaseReport, generate_time: Duration) {
         self.cases += 1;
         self.generate_time += generate_time;
         for (tier, t) in &report.times {

@@ -9,15 +9,15 @@ use arbitrary::Unstructured;
 use echo_engine::corpus::{files, parse_expectations};
 use echo_harness::campaign::{self, Campaign};
 use echo_harness::generator::{self, Options};
-use echo_harness::oracle::{self, Program, Verdict};
+use echo_harness::oracle::{self, Subject, Verdict};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
-fn check(p: &Program) -> Verdict {
+fn check(p: &Subject) -> Verdict {
     oracle::check(p, &oracle::Options::default()).verdict
 }
 
-fn assert_agrees(what: &str, p: &Program) {
+fn assert_agrees(what: &str, p: &Subject) {
     match check(p) {
         Verdict::Agree | Verdict::Backstop => {}
         Verdict::Invalid(e) => panic!("{what} does not compile: {e}\n{}", p.source),
@@ -46,7 +46,7 @@ proptest! {
 
     #[test]
     fn generated_programs_behave_identically_in_every_tier(case in cases()) {
-        assert_agrees("generated program", &Program::from(&case));
+        assert_agrees("generated program", &Subject::from(&case));
     }
 }
 
@@ -81,7 +81,7 @@ fn even_empty_and_tiny_inputs_give_valid_programs() {
     let opts = Options::default();
     for bytes in [&[][..], &[0], &[255; 7], &[1, 2, 3, 4, 5, 6, 7, 8, 9]] {
         let case = generator::generate(&mut Unstructured::new(bytes), &opts);
-        assert_agrees("program from a tiny input", &Program::from(&case));
+        assert_agrees("program from a tiny input", &Subject::from(&case));
     }
 }
 
@@ -201,7 +201,7 @@ fn the_corpus_replays_identically_through_the_oracle() {
             continue;
         };
         for (hot_calls, hot_loops) in [(1, 1), (3, 7)] {
-            let p = Program {
+            let p = Subject {
                 source: src.clone(),
                 limits: exp.limits.clone(),
                 hot_calls,

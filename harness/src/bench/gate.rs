@@ -1,7 +1,7 @@
 //! The benchmark regression gate: holds a run's speedups (JIT over interpreter, measured side
 //! by side) against a committed baseline report, with a threshold that widens with noise.
 
-use super::Report;
+use super::BenchReport;
 
 /// How tolerant the gate is.
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +88,7 @@ impl Verdict {
 
 /// Compares `current` with `baseline`. Only ratios are compared: absolute times drift with
 /// the machine's load, while both tiers of one run see the same load.
-pub fn compare(baseline: &Report, current: &Report, tol: Tolerance) -> Verdict {
+pub fn compare(baseline: &BenchReport, current: &BenchReport, tol: Tolerance) -> Verdict {
     let mut rows = Vec::new();
     let mut missing = Vec::new();
     for b in &baseline.benchmarks {
@@ -132,10 +132,10 @@ pub fn compare(baseline: &Report, current: &Report, tol: Tolerance) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Bench, Machine, Report, SCHEMA, Target, TierTimes};
+    use super::super::{Bench, BenchReport, Machine, SCHEMA, Target, TierTimes};
     use super::*;
 
-    fn report(speedups: &[(&str, f64, f64)], spread: f64) -> Report {
+    fn report(speedups: &[(&str, f64, f64)], spread: f64) -> BenchReport {
         let tier = |name: &str, ms: f64| TierTimes {
             tier: name.to_string(),
             samples_ms: vec![ms],
@@ -150,7 +150,7 @@ mod tests {
             split_ms: Default::default(),
             hottest: None,
         };
-        Report {
+        BenchReport {
             schema: SCHEMA,
             created: String::new(),
             commit: String::new(),

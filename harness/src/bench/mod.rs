@@ -54,7 +54,7 @@ pub struct Options {
 
 /// A whole suite run: what `report.json` holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Report {
+pub struct BenchReport {
     /// Format version ([`SCHEMA`]).
     pub schema: u32,
     /// When the run started (RFC 3339, UTC).
@@ -192,7 +192,7 @@ pub struct Target {
     pub hard: bool,
 }
 
-impl Report {
+impl BenchReport {
     /// The benchmark of a name.
     pub fn bench(&self, name: &str) -> Option<&Bench> {
         self.benchmarks.iter().find(|b| b.name == name)
@@ -236,7 +236,7 @@ fn category_of(name: &str) -> String {
 }
 
 /// Runs the suite. `progress` is told the name of each benchmark as it starts.
-pub fn run(opts: &Options, progress: &dyn Fn(&str)) -> Result<Report, String> {
+pub fn run(opts: &Options, progress: &dyn Fn(&str)) -> Result<BenchReport, String> {
     let start = Instant::now();
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let paths = programs(opts);
@@ -258,7 +258,7 @@ pub fn run(opts: &Options, progress: &dyn Fn(&str)) -> Result<Report, String> {
         compiled.extend(fns);
     }
     let compile_after_calls = probe_compile_threshold();
-    let mut report = Report {
+    let mut report = BenchReport {
         schema: SCHEMA,
         created,
         commit: commit(),
@@ -481,7 +481,7 @@ fn probe_compile_threshold() -> Option<u32> {
 }
 
 /// Holds the report against every promised target.
-pub fn targets(r: &Report) -> Vec<Target> {
+pub fn targets(r: &BenchReport) -> Vec<Target> {
     let mut t = Vec::new();
     let band = |name: &str, goal: f64, value: Option<f64>, t: &mut Vec<Target>| {
         let (measured, met) = match value {
@@ -592,11 +592,11 @@ fn machine() -> Machine {
 }
 
 /// Reads the `report.json` files of earlier runs under `dir` (any depth), oldest first.
-pub fn history(dir: &Path) -> Vec<Report> {
-    let mut found: Vec<Report> = corpus::files_with_extension(dir, "json")
+pub fn history(dir: &Path) -> Vec<BenchReport> {
+    let mut found: Vec<BenchReport> = corpus::files_with_extension(dir, "json")
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|s| serde_json::from_str::<Report>(&s).ok())
+        .filter_map(|s| serde_json::from_str::<BenchReport>(&s).ok())
         .filter(|r| r.schema == SCHEMA)
         .collect();
     found.sort_by(|a, b| a.created.cmp(&b.created));

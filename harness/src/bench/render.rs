@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Bench, Report, TIERS, geomean};
+use super::{Bench, BenchReport, TIERS, geomean};
 
 /// Speedup bands promised per category (low, high), drawn behind the speedup bars.
 const BANDS: &[(&str, f64, f64)] = &[
@@ -16,7 +16,7 @@ const BANDS: &[(&str, f64, f64)] = &[
 
 /// Writes `report.json`, `summary.md` and `report.html` into `dir`, with the trend over
 /// `history` (earlier reports, oldest first) in the HTML.
-pub fn write(dir: &Path, report: &Report, history: &[Report]) -> std::io::Result<()> {
+pub fn write(dir: &Path, report: &BenchReport, history: &[BenchReport]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join("report.json"), json + "\n")?;
@@ -26,7 +26,7 @@ pub fn write(dir: &Path, report: &Report, history: &[Report]) -> std::io::Result
 }
 
 /// The Markdown summary: one table of benchmarks, one of targets.
-pub fn markdown(r: &Report) -> String {
+pub fn markdown(r: &BenchReport) -> String {
     let mut s = format!(
         "## Echo benchmark report\n\ncommit `{}`, {}, {} ({} cores), {} timed runs per tier, {:.0} s\n\n",
         r.commit, r.created, r.machine.cpu, r.machine.cores, r.runs, r.seconds
@@ -84,7 +84,7 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-fn reference_names(r: &Report) -> Vec<String> {
+fn reference_names(r: &BenchReport) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for b in &r.benchmarks {
         for x in &b.references {
@@ -252,7 +252,7 @@ fn bar_chart(title: &str, unit: &str, rows: &[BarRow], series: &[&str], marks: &
 }
 
 /// Histogram of per-function compile times on log-spaced bins.
-fn compile_histogram(r: &Report) -> String {
+fn compile_histogram(r: &BenchReport) -> String {
     let times: Vec<f64> = r.compiled.iter().map(|f| f.compile_ms).collect();
     if times.is_empty() {
         return String::new();
@@ -302,7 +302,7 @@ struct Point<'a> {
 }
 
 /// Geomean speedups of earlier reports and this one, oldest first.
-fn trend(r: &Report, history: &[Report]) -> String {
+fn trend(r: &BenchReport, history: &[BenchReport]) -> String {
     let points: Vec<Point<'_>> = history
         .iter()
         .chain(std::iter::once(r))
@@ -374,7 +374,7 @@ fn trend(r: &Report, history: &[Report]) -> String {
 }
 
 /// The HTML report.
-pub fn html(r: &Report, history: &[Report]) -> String {
+pub fn html(r: &BenchReport, history: &[BenchReport]) -> String {
     let mut s = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Echo benchmark report</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.missed{color:#c62828;font-weight:bold}.met{color:#2e7d32}</style>\n</head><body>\n",
     );
@@ -478,7 +478,7 @@ fn timing_cells(b: &Bench) -> Vec<String> {
     ]
 }
 
-fn markdown_table_as_html(r: &Report) -> String {
+fn markdown_table_as_html(r: &BenchReport) -> String {
     let mut s = String::from(
         "<table><tr><th>benchmark</th><th>category</th><th>interp ms</th><th>jit ms</th><th>tiered ms</th><th>jit x</th><th>tiered x</th><th>compile ms (jit)</th><th>side exits (tiered)</th><th>OSR entries (tiered)</th><th>tiered run: interpreted / compiling / compiled ms (hottest compiled function)</th><th>peak heap</th><th>checksum</th><th>references (ms)</th></tr>\n",
     );

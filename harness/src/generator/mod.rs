@@ -20,7 +20,7 @@ use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
 pub use inject::runtime_kinds;
-use types::{ClassInfo, FnInfo, Scopes, Sig, Ty};
+use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
@@ -193,7 +193,7 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) f: Features,
     sigs: Vec<Sig>,
     classes: Vec<ClassInfo>,
-    fns: Vec<FnInfo>,
+    fns: Vec<FnPlan>,
     scopes: Scopes,
     ctx: Ctx,
     next_name: u32,

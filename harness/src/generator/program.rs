@@ -5,7 +5,7 @@
 use echo_engine::syntax::ast::{BinOp, Expr, Program, Stmt};
 
 use super::build::*;
-use super::types::{ClassInfo, FnInfo, MethodInfo, Ty};
+use super::types::{ClassInfo, FnPlan, MethodInfo, Ty};
 use super::{Ctx, Gen};
 
 /// Rank of top-level code: it may call everything.
@@ -265,7 +265,7 @@ impl Gen<'_, '_> {
             };
             let sig = self.sig(ps, ret);
             let name = self.fresh("f");
-            self.fns.push(FnInfo {
+            self.fns.push(FnPlan {
                 name,
                 sig,
                 recursive,
@@ -492,28 +492,15 @@ impl Gen<'_, '_> {
 
     /// `for i in 0..N { acc = (acc + digest(f(args(i)))) % M; }`, then, with `flips`, a
     /// call whose numeric arguments are floats or whose instances are of another class.
-    fn hot_calls_of(&mut self, acc: &str, f: &FnInfo, cost: u64) -> Vec<Stmt> {
+    fn hot_calls_of(&mut self, acc: &str, f: &FnPlan, cost: u64) -> Vec<Stmt> {
         let sig = self.sigs[f.sig].clone();
         let trips = [3, 12, 30, 70][self.weighted(&[1, 2, 3, 2])];
         // Long enough to get hot, short enough to stay cheap.
         let trips = trips.min((DRIVER_WORK / (cost + 1)).max(2) as i64);
-        self.ctx.trips = trips as u64;
-        let i = self.fresh("i");
-        self.scopes.push();
-        self.scopes.add(&i, Ty::Int, false);
+        let i = self.open_driver_loop(trips);
         let args = self.args_for(&sig.params, f.recursive, Some(&i));
         let (value, ty) = self.call_result(call_named(&f.name, args), &sig.ret, &i);
-        let r = self.fresh("r");
-        let mut body = vec![let_(&r, value)];
-        self.scopes.add(&r, ty.clone(), true);
-        body.push(expr_stmt(assign(
-            name(acc),
-            bin(
-                BinOp::Mod,
-                bin(BinOp::Add, name(acc), self.digest(name(&r), &ty)),
-                int(1_000_003),
-            ),
-        )));
+        let (r, mut body) = self.accumulate(acc, value, ty);
         if self.chance(1, 2) {
             let k = self.range(1, 9);
             body.push(if_(
@@ -524,10 +511,7 @@ impl Gen<'_, '_> {
                 None,
             ));
         }
-        self.scopes.pop();
-        self.ctx.trips = 1;
-        let body = self.guarded(body);
-        let mut out = vec![for_range(&i, int(0), int(trips), body)];
+        let mut out = vec![self.close_driver_loop(&i, trips, body)];
         if self.f.flips
             && sig
                 .params
@@ -594,27 +578,14 @@ impl Gen<'_, '_> {
         let sig = self.sigs[m.sig].clone();
         let cost = self.method_cost(root, &m.name);
         let trips = [6, 20, 45][self.pick(3)].min((DRIVER_WORK / (cost + 1)).max(2) as i64);
-        self.ctx.trips = trips as u64;
-        let i = self.fresh("i");
-        self.scopes.push();
-        self.scopes.add(&i, Ty::Int, false);
+        let i = self.open_driver_loop(trips);
         let o = index(
             name(&os),
             bin(BinOp::Mod, name(&i), call_named("len", vec![name(&os)])),
         );
         let args = self.args_for(&sig.params, false, Some(&i));
         let (value, ty) = self.call_result(method_call(o, &m.name, args), &sig.ret, &i);
-        let r = self.fresh("r");
-        let mut body = vec![let_(&r, value)];
-        self.scopes.add(&r, ty.clone(), true);
-        body.push(expr_stmt(assign(
-            name(acc),
-            bin(
-                BinOp::Mod,
-                bin(BinOp::Add, name(acc), self.digest(name(&r), &ty)),
-                int(1_000_003),
-            ),
-        )));
+        let (_, mut body) = self.accumulate(acc, value, ty);
         // A field added to some instances only: their shape changes mid-loop.
         if self.f.flips && self.chance(1, 2) {
             let extra = self.fresh("extra");
@@ -629,11 +600,44 @@ impl Gen<'_, '_> {
                 None,
             ));
         }
+        out.push(self.close_driver_loop(&i, trips, body));
+        out
+    }
+
+    /// Opens the scope of a driver loop of `trips` trips and returns its counter, in scope
+    /// there. Calls in the loop cost `trips` times their work.
+    fn open_driver_loop(&mut self, trips: i64) -> String {
+        self.ctx.trips = trips as u64;
+        let i = self.fresh("i");
+        self.scopes.push();
+        self.scopes.add(&i, Ty::Int, false);
+        i
+    }
+
+    /// Closes the scope `open_driver_loop` opened: `for i in 0..trips { body }`.
+    fn close_driver_loop(&mut self, i: &str, trips: i64, body: Vec<Stmt>) -> Stmt {
         self.scopes.pop();
         self.ctx.trips = 1;
         let body = self.guarded(body);
-        out.push(for_range(&i, int(0), int(trips), body));
-        out
+        for_range(i, int(0), int(trips), body)
+    }
+
+    /// The start of a driver loop's body: `let r = value;` (`r` of type `ty`, then in scope)
+    /// and `acc = (acc + digest(r)) % M;`, so that every result shows in the printed checksum.
+    /// Returns `r` and the two statements.
+    fn accumulate(&mut self, acc: &str, value: Expr, ty: Ty) -> (String, Vec<Stmt>) {
+        let r = self.fresh("r");
+        let mut body = vec![let_(&r, value)];
+        self.scopes.add(&r, ty.clone(), true);
+        body.push(expr_stmt(assign(
+            name(acc),
+            bin(
+                BinOp::Mod,
+                bin(BinOp::Add, name(acc), self.digest(name(&r), &ty)),
+                int(1_000_003),
+            ),
+        )));
+        (r, body)
     }
 
     /// What a driver loop keeps of a call's result, and its type: a function result is

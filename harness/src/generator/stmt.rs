@@ -420,17 +420,7 @@ impl Gen<'_, '_> {
     }
 
     fn field_write(&mut self) -> Vec<Stmt> {
-        let mut targets: Vec<(Expr, usize)> = self
-            .scopes
-            .all()
-            .filter_map(|v| match v.ty {
-                Ty::Inst(c) => Some((name(&v.name), c)),
-                _ => None,
-            })
-            .collect();
-        if let Some(c) = self.ctx.class {
-            targets.push((self_ref(), c));
-        }
+        let targets = self.receivers();
         if targets.is_empty() {
             return self.let_stmt();
         }

@@ -55,9 +55,10 @@ pub(crate) struct MethodInfo {
     pub rank: u32,
 }
 
-/// A top-level function.
+/// A top-level function the generator declared: its signature, and its rank in the call
+/// order.
 #[derive(Clone, Debug)]
-pub(crate) struct FnInfo {
+pub(crate) struct FnPlan {
     pub name: String,
     pub sig: usize,
     /// Recursive functions take a depth (`Int`) first and call themselves with a smaller one.

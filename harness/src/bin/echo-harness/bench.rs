@@ -42,7 +42,7 @@ pub fn run(a: BenchArgs) -> ExitCode {
         std::fs::read_to_string(p)
             .map_err(|e| format!("cannot read {}: {e}", p.display()))
             .and_then(|s| {
-                serde_json::from_str::<bench::Report>(&s)
+                serde_json::from_str::<bench::BenchReport>(&s)
                     .map_err(|e| format!("{} is not a benchmark report: {e}", p.display()))
             })
     }) {

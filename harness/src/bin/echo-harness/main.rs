@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use echo_harness::campaign::{self, Campaign};
 use echo_harness::generator::{self, GENERATOR_VERSION};
-use echo_harness::oracle::{self, Program, Verdict};
+use echo_harness::oracle::{self, Subject, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -244,7 +244,7 @@ fn diff(a: DiffArgs) -> ExitCode {
 }
 
 /// Reads a program with its `// harness:` and `// config:` settings.
-fn read_program(path: &Path) -> Result<Program, String> {
+fn read_subject(path: &Path) -> Result<Subject, String> {
     let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let exp = echo_engine::corpus::parse_expectations(&source)
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -265,7 +265,7 @@ fn read_program(path: &Path) -> Result<Program, String> {
             }
         }
     }
-    Ok(Program {
+    Ok(Subject {
         source,
         limits: exp.limits,
         hot_calls,
@@ -274,7 +274,7 @@ fn read_program(path: &Path) -> Result<Program, String> {
 }
 
 fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
-    let p = match read_program(file) {
+    let p = match read_subject(file) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
