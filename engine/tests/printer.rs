@@ -7,7 +7,7 @@ use echo_engine::config::Tier;
 use echo_engine::corpus::{files, parse_expectations};
 use echo_engine::run;
 use echo_engine::syntax::parser::parse;
-use echo_engine::syntax::printer::print_program;
+use echo_engine::syntax::printer::print_script;
 
 /// `text` with the number after every `line: ` (in printed `Error` objects) blanked out.
 fn without_lines(text: &str) -> String {
@@ -35,10 +35,10 @@ fn printed_corpus_programs_reparse_and_behave_the_same() {
             continue; // syntax-error tests
         };
         let name = path.display();
-        let printed = print_program(&tree);
+        let printed = print_script(&tree);
         let again = parse(&printed, 200)
             .unwrap_or_else(|e| panic!("{name}: printed source does not parse: {e:?}\n{printed}"));
-        assert_eq!(print_program(&again), printed, "{name}: not a fixpoint");
+        assert_eq!(print_script(&again), printed, "{name}: not a fixpoint");
         let exp = parse_expectations(&src).expect("expectations parse");
         let config = exp.config(Tier::Interp);
         let (a, b) = (run(&src, &config), run(&printed, &config));

@@ -108,7 +108,7 @@ fn every_error_kind_can_be_generated_on_purpose() {
 #[test]
 fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable() {
     use echo_engine::syntax::ast::ExprKind as K;
-    use echo_engine::syntax::visit::{Role, program_exprs};
+    use echo_engine::syntax::visit::{Role, script_exprs};
     use std::collections::BTreeMap;
 
     let numbered = |n: &str, prefix: &str| {
@@ -120,7 +120,7 @@ fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable
     for seed in 0..300 {
         let case = generator::from_seed(seed, &opts);
         let program = echo_engine::syntax::parser::parse(&case.source, 200).expect("parses");
-        program_exprs(&program, &mut |e, role| {
+        script_exprs(&program, &mut |e, role| {
             let shape = match (&e.kind, role) {
                 (K::Call { callee, .. }, _) => match &callee.kind {
                     K::Call { callee: inner, .. } => match inner.kind {

@@ -349,9 +349,9 @@ pub enum StmtKind {
     Block(Block),
 }
 
-/// A parsed program: top-level statements.
+/// A parsed source text: its top-level statements.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Program {
+pub struct Script {
     /// The statements, in order.
     pub stmts: Vec<Stmt>,
     /// How many binding ids the parser handed out.

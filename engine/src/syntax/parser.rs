@@ -10,7 +10,7 @@ use crate::syntax::lexer::{Tok, Token, lex};
 pub const ANON_FN_NAME: &str = "<anonymous>";
 
 /// Parses a whole program. `max_depth` bounds syntactic nesting.
-pub fn parse(src: &str, max_depth: u32) -> Result<Program, CompileError> {
+pub fn parse(src: &str, max_depth: u32) -> Result<Script, CompileError> {
     let toks = lex(src)?;
     let mut p = Parser {
         toks,
@@ -23,7 +23,7 @@ pub fn parse(src: &str, max_depth: u32) -> Result<Program, CompileError> {
     while !p.at(&Tok::Eof) {
         stmts.push(p.statement(true)?);
     }
-    Ok(Program {
+    Ok(Script {
         stmts,
         binding_count: p.next_binding,
     })

@@ -8,7 +8,7 @@ use crate::syntax::ast::*;
 use crate::text::{format_float, quote_into};
 
 /// The source text of `program`.
-pub fn print_program(program: &Program) -> String {
+pub fn print_script(program: &Script) -> String {
     let mut p = Printer::default();
     for s in &program.stmts {
         p.stmt(s);
@@ -351,7 +351,7 @@ mod tests {
 
     fn round(src: &str) -> String {
         let p = parse(src, 200).expect("test source parses");
-        print_program(&p)
+        print_script(&p)
     }
 
     #[test]

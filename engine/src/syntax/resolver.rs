@@ -88,7 +88,7 @@ type RResult<T> = Result<T, CompileError>;
 /// [`initial_globals`] for a fresh program) and the builtins (`builtins`: their names, in
 /// the order of the runtime's builtin table).
 pub fn resolve(
-    program: &mut Program,
+    program: &mut Script,
     prior: Vec<GlobalInfo>,
     repl: bool,
     builtins: &[&str],

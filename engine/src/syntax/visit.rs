@@ -4,7 +4,7 @@
 //! matching every kind themselves, so a new kind of node is added in one place.
 
 use crate::source::with_stack;
-use crate::syntax::ast::{Block, Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
+use crate::syntax::ast::{Block, Expr, ExprKind, FnDecl, Script, Stmt, StmtKind};
 
 /// How a node uses a child expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub fn walk_exprs<'a>(stmts: &'a [Stmt], f: &mut dyn FnMut(&'a Expr, Role)) {
 }
 
 /// Every expression of a program (see `walk_exprs`).
-pub fn program_exprs<'a>(program: &'a Program, f: &mut dyn FnMut(&'a Expr, Role)) {
+pub fn script_exprs<'a>(program: &'a Script, f: &mut dyn FnMut(&'a Expr, Role)) {
     walk_exprs(&program.stmts, f);
 }
 
@@ -191,7 +191,7 @@ mod tests {
     fn exprs(src: &str) -> Vec<(String, Role)> {
         let p = parse(src, 200).expect("parses");
         let mut out = Vec::new();
-        program_exprs(&p, &mut |e, role| {
+        script_exprs(&p, &mut |e, role| {
             let what = match &e.kind {
                 ExprKind::Name { name, .. } => name.clone(),
                 ExprKind::Int(i) => i.to_string(),
@@ -258,7 +258,7 @@ mod tests {
                 })
             }
         });
-        let printed = crate::syntax::printer::print_program(&p);
+        let printed = crate::syntax::printer::print_script(&p);
         assert_eq!(printed.trim(), "print(7, 7);");
     }
 }

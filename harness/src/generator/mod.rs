@@ -101,7 +101,7 @@ pub fn generate(u: &mut Unstructured<'_>, opts: &Options) -> Case {
     let mut g = Gen::new(u, opts);
     let program = g.program();
     Case {
-        source: echo_engine::syntax::printer::print_program(&program),
+        source: echo_engine::syntax::printer::print_script(&program),
         limits: g.limits.clone(),
         hot_calls: g.hot_calls,
         hot_loops: g.hot_loops,

@@ -2,7 +2,7 @@
 //! any body is generated, so every body knows every signature), then the top-level driver
 //! that calls them hot, flips argument types after warm-up and prints checksums.
 
-use echo_engine::syntax::ast::{BinOp, Expr, Program, Stmt};
+use echo_engine::syntax::ast::{BinOp, Expr, Script, Stmt};
 
 use super::build::*;
 use super::types::{ClassInfo, FnPlan, MethodInfo, Ty};
@@ -14,7 +14,7 @@ const TOP: u32 = u32::MAX;
 const DRIVER_WORK: u64 = 20_000;
 
 impl Gen<'_, '_> {
-    pub(crate) fn program(&mut self) -> Program {
+    pub(crate) fn program(&mut self) -> Script {
         self.choose_features();
         self.choose_tiering();
         // Small limits: a program that runs away ends quickly (and identically in every tier).
@@ -70,7 +70,7 @@ impl Gen<'_, '_> {
         }
         let main = self.driver();
         stmts.extend(main);
-        Program {
+        Script {
             stmts,
             binding_count: 0,
         }

@@ -12,9 +12,9 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use echo_engine::syntax::ast::{Expr, ExprKind, Program, Span, Stmt, StmtKind};
+use echo_engine::syntax::ast::{Expr, ExprKind, Script, Span, Stmt, StmtKind};
 use echo_engine::syntax::parser::parse;
-use echo_engine::syntax::printer::print_program;
+use echo_engine::syntax::printer::print_script;
 
 pub use regression::write_regression;
 use weight::program_weight;
@@ -102,7 +102,7 @@ struct Reducer<'k> {
     tests: usize,
     accepted: usize,
     /// The current program, as the parser produced it from `text`.
-    program: Program,
+    program: Script,
     text: String,
     weight: u64,
     /// Hashes of every candidate text given to `keep`: a candidate equal to one already
@@ -111,8 +111,8 @@ struct Reducer<'k> {
 }
 
 impl<'k> Reducer<'k> {
-    fn new(program: Program, keep: &'k mut dyn FnMut(&str) -> bool, budget: Budget) -> Self {
-        let text = print_program(&program);
+    fn new(program: Script, keep: &'k mut dyn FnMut(&str) -> bool, budget: Budget) -> Self {
+        let text = print_script(&program);
         let mut judged = HashSet::new();
         judged.insert(text_hash(&text));
         Reducer {
@@ -158,12 +158,12 @@ impl<'k> Reducer<'k> {
     /// Judges a candidate and adopts it if `keep` holds. Only candidates smaller than the
     /// current program (by weight, then printed length) are judged: every step shrinks the
     /// program by that measure, so reduction terminates without cycling between forms.
-    fn test(&mut self, candidate: Program) -> Step {
+    fn test(&mut self, candidate: Script) -> Step {
         let weight = program_weight(&candidate);
         if weight > self.weight {
             return Ok(false);
         }
-        let text = print_program(&candidate);
+        let text = print_script(&candidate);
         if weight == self.weight && text.len() >= self.text.len() {
             return Ok(false);
         }
@@ -193,9 +193,9 @@ impl<'k> Reducer<'k> {
     /// after it.
     fn sweep<E>(
         &mut self,
-        count: impl Fn(&mut Program) -> usize,
-        edits: impl Fn(&mut Program, usize) -> Vec<E>,
-        apply: impl Fn(&mut Program, usize, E),
+        count: impl Fn(&mut Script) -> usize,
+        edits: impl Fn(&mut Script, usize) -> Vec<E>,
+        apply: impl Fn(&mut Script, usize, E),
     ) -> Step {
         let mut progress = false;
         let mut at = 0;

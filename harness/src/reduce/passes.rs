@@ -1,8 +1,10 @@
 //! The structural passes: deleting statements and methods, unwrapping compound statements,
 //! dropping parameters with their arguments, and inlining one-line functions.
 
-use echo_engine::syntax::ast::{Binding, BindingId, Expr, ExprKind, Ident, Program, Span, Stmt, StmtKind};
-use echo_engine::syntax::visit::{Role, program_exprs};
+use echo_engine::syntax::ast::{
+    Binding, BindingId, Expr, ExprKind, Ident, Script, Span, Stmt, StmtKind,
+};
+use echo_engine::syntax::visit::{Role, script_exprs};
 
 use super::sites::{
     Flow, Kind, Site, count, count_stmts, mentions, seq_len, walk, walk_expr, with_site, with_stmt,
@@ -281,9 +283,9 @@ impl Inlinable {
     }
 
     /// Calls of this function in `program`: the positions `Inline::At` counts.
-    fn count_calls(&self, program: &Program) -> usize {
+    fn count_calls(&self, program: &Script) -> usize {
         let mut n = 0;
-        program_exprs(program, &mut |e, _| n += usize::from(self.is_call(e)));
+        script_exprs(program, &mut |e, _| n += usize::from(self.is_call(e)));
         n
     }
 

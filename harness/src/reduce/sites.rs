@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use echo_engine::syntax::ast::{Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 use echo_engine::source::with_stack;
+use echo_engine::syntax::ast::{Expr, ExprKind, FnDecl, Script, Stmt, StmtKind};
 use echo_engine::syntax::visit::{ChildMut, Role, walk_exprs};
 
 /// Which calls reach a function.
@@ -86,7 +86,7 @@ pub(super) enum Flow {
 pub(super) type Visit<'v> = dyn FnMut(Site<'_>) -> Flow + 'v;
 
 /// Offers every site of `program` to `visit`, in preorder.
-pub(super) fn walk(program: &mut Program, visit: &mut Visit<'_>) {
+pub(super) fn walk(program: &mut Script, visit: &mut Visit<'_>) {
     walk_stmts(&mut program.stmts, visit);
 }
 
@@ -179,7 +179,7 @@ fn walk_child(c: ChildMut<'_>, visit: &mut Visit<'_>) -> bool {
 }
 
 /// Sites of one kind in `program`.
-pub(super) fn count(program: &mut Program, kind: Kind) -> usize {
+pub(super) fn count(program: &mut Script, kind: Kind) -> usize {
     let mut n = 0;
     walk(program, &mut |site| {
         if site.kind() == kind {
@@ -192,7 +192,7 @@ pub(super) fn count(program: &mut Program, kind: Kind) -> usize {
 
 /// Runs `f` on the `index`-th site of `kind`; `None` if there is none.
 pub(super) fn with_site<R>(
-    program: &mut Program,
+    program: &mut Script,
     kind: Kind,
     index: usize,
     f: impl FnOnce(Site<'_>) -> R,
@@ -215,7 +215,7 @@ pub(super) fn with_site<R>(
 }
 
 /// Length of the `index`-th statement or method list.
-pub(super) fn seq_len(program: &mut Program, index: usize) -> usize {
+pub(super) fn seq_len(program: &mut Script, index: usize) -> usize {
     with_site(program, Kind::Seq, index, |site| match site {
         Site::Stmts(v) => v.len(),
         Site::Methods(v) => v.len(),
@@ -226,7 +226,7 @@ pub(super) fn seq_len(program: &mut Program, index: usize) -> usize {
 
 /// Statements in all blocks: positions for statement-level passes, numbered block by block
 /// in walk order.
-pub(super) fn count_stmts(program: &mut Program) -> usize {
+pub(super) fn count_stmts(program: &mut Script) -> usize {
     let mut n = 0;
     walk(program, &mut |site| {
         if let Site::Stmts(v) = site {
@@ -239,7 +239,7 @@ pub(super) fn count_stmts(program: &mut Program) -> usize {
 
 /// Runs `f` on the block holding statement `index` (see `count_stmts`) and its index there.
 pub(super) fn with_stmt<R>(
-    program: &mut Program,
+    program: &mut Script,
     index: usize,
     f: impl FnOnce(&mut Vec<Stmt>, usize) -> R,
 ) -> Option<R> {
@@ -261,7 +261,7 @@ pub(super) fn with_stmt<R>(
 
 /// Names that calls may drop arguments of only together with a parameter: functions and
 /// classes declared in the program.
-pub(super) fn declared_names(program: &mut Program) -> BTreeSet<String> {
+pub(super) fn declared_names(program: &mut Script) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     walk(program, &mut |site| {
         match site {

@@ -1,13 +1,13 @@
-//! Program weight: the size the reducer minimizes, summed over the syntax tree.
+//! Script weight: the size the reducer minimizes, summed over the syntax tree.
 
-use echo_engine::syntax::ast::{Block, Expr, ExprKind, FnDecl, Program, Stmt, StmtKind};
 use echo_engine::source::with_stack;
+use echo_engine::syntax::ast::{Block, Expr, ExprKind, FnDecl, Script, Stmt, StmtKind};
 use echo_engine::syntax::visit::Child;
 
 /// The size reduction minimizes. Every edit the passes make lowers it: statements and
 /// blocks cost more than expressions, names and operators more than literals, and long
 /// literals more than short ones.
-pub(super) fn program_weight(p: &Program) -> u64 {
+pub(super) fn program_weight(p: &Script) -> u64 {
     p.stmts.iter().map(stmt_weight).sum()
 }
 

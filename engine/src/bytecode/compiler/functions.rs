@@ -9,7 +9,7 @@ use crate::syntax::ast::{self, Binding, Capture, FnDecl, StmtKind};
 
 impl Compiler<'_> {
     /// The script's prototype: the hoisting preamble, then the top-level statements.
-    pub(super) fn script(&mut self, ast: &ast::Program) -> CompileResult<ProtoId> {
+    pub(super) fn script(&mut self, ast: &ast::Script) -> CompileResult<ProtoId> {
         self.push_fn(new_proto("<script>".into(), ProtoKind::Script, 0, None, 1));
         let start = Span::default();
         self.hoist(ast)?;
@@ -34,7 +34,7 @@ impl Compiler<'_> {
     }
 
     /// Hoisting: every top-level function and class exists before the first statement.
-    fn hoist(&mut self, ast: &ast::Program) -> CompileResult<()> {
+    fn hoist(&mut self, ast: &ast::Script) -> CompileResult<()> {
         let mut classes = Vec::new();
         for stmt in &ast.stmts {
             match &stmt.kind {

@@ -77,7 +77,7 @@ struct Compiler<'a> {
 /// point. In `repl` mode a final expression statement becomes the entry's return value.
 pub fn compile(
     program: &mut Program,
-    ast: &ast::Program,
+    ast: &ast::Script,
     res: &Resolution,
     lines: &LineIndex,
     repl: bool,
