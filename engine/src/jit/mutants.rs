@@ -192,7 +192,9 @@ pub(crate) fn synced_registers(dirty: RegSet, live: &RegSet) -> RegSet {
 /// Whether a write-through store is left out: of an int (`IntRegisterNotSynced`) or of a
 /// register dead after the write (`DeadRegistersNotSynced`).
 pub(crate) fn drops_write_through(known_int: bool, live_after: bool) -> bool {
-    (mutant!(IntRegisterNotSynced) && known_int) || (mutant!(DeadRegistersNotSynced) && !live_after)
+    let int = mutant!(IntRegisterNotSynced) && known_int;
+    let dead = mutant!(DeadRegistersNotSynced) && !live_after;
+    int || dead
 }
 
 /// `SideExitDropsRegister`: what a side exit stores, every dirty register but the lowest

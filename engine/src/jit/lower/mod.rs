@@ -319,7 +319,7 @@ impl<'a> Translator<'a> {
             facts: RegFacts::default(),
             stored,
             dirty,
-            live: live_registers(input.proto, &input.protos),
+            live: live_registers(input.proto, input.protos),
             known: FxHashMap::default(),
             cur_pc: 0,
             synced_at: None,
