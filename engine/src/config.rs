@@ -78,6 +78,16 @@ pub const MAX_COMPILATIONS: u32 = 4;
 /// generated top-level code) stay interpreted.
 pub const MAX_JIT_INSTRUCTIONS: usize = 2_000;
 
+/// Most register stores a function's exits may need (see `jit::analysis::exit_stores`) before
+/// the JIT stores every register as it is written instead: past it, exits would make the code
+/// grow as writes times exits.
+pub const MAX_EXIT_STORES: usize = 20_000;
+
+/// Most estimated compile cost (about one unit per Cranelift instruction, see
+/// `jit::analysis::compile_cost`) of a function the JIT compiles, about 100 ms of compile
+/// time; a costlier one stays interpreted, with the reason recorded.
+pub const MAX_COMPILE_COST: usize = 60_000;
+
 /// Bytes of compiled code kept per thread for reuse (`Config::share_code`); past it the
 /// store starts over (programs differ from case to case, so old entries rarely hit again).
 pub const SHARED_CODE_BYTES: usize = 64 << 20;

@@ -3,6 +3,7 @@
 //! code an OSR entry can reach.
 
 use crate::bytecode::*;
+use crate::config::MAX_EXIT_STORES;
 
 /// A set of registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,6 +31,11 @@ impl RegSet {
             *a = n;
         }
         changed
+    }
+
+    /// How many registers are in the set.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
@@ -76,6 +82,89 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
             written_register(&op).is_some() && !always_syncs(&op) && ahead_after(pc, &sync_ahead)
         })
         .collect()
+}
+
+/// Write-through for every write (each register is stored as it is written): what a function
+/// whose exits would otherwise store too much uses (see `exit_stores`).
+pub(crate) fn every_write_stored(proto: &Proto) -> Vec<bool> {
+    proto
+        .code
+        .iter()
+        .map(|op| written_register(op).is_some())
+        .collect()
+}
+
+/// An estimate of the register stores compiled code makes at its exits: at every instruction
+/// that may leave straight-line code (raise, side-exit, run out of fuel, call a helper), the
+/// registers dirty there. Error and side exits store each of them, so in a long function that
+/// writes many registers between calls the exits' code grows as writes times exits.
+pub(crate) fn exit_stores(proto: &Proto, dirty: &[RegSet]) -> usize {
+    proto
+        .code
+        .iter()
+        .zip(dirty)
+        .filter(|(op, _)| {
+            let fx = op.effects();
+            fx.raises || fx.fuel || fx.safepoint != Safepoint::Never
+        })
+        .map(|(_, d)| d.len())
+        .sum()
+}
+
+/// Where compiled code keeps a prototype's registers between safepoints.
+pub(crate) struct Storage {
+    /// Per instruction: whether the register it writes is stored at once.
+    pub stored: Vec<bool>,
+    /// Per instruction: registers that may differ from their slots on entry to it.
+    pub dirty: Vec<RegSet>,
+    /// Registers live in their slots: every write stored at once, every read a load.
+    pub in_slots: bool,
+    /// The register stores the exits make (`exit_stores` of `dirty`).
+    pub exit_stores: usize,
+}
+
+/// Registers in variables, stored where `stored_at_write` and the dirty sets say; or, when
+/// that would make the exits store more than `MAX_EXIT_STORES` registers, in their slots:
+/// every write stored as it happens leaves nothing for the exits to store, and reading
+/// registers from their slots keeps no value live across the function, so code and compile
+/// time grow with the function, not with its writes times its exits or its registers times
+/// its length.
+pub(crate) fn plan_storage(proto: &Proto) -> Storage {
+    let stored = stored_at_write(proto);
+    let dirty = dirty_registers(proto, &stored);
+    let exits = exit_stores(proto, &dirty);
+    if exits <= MAX_EXIT_STORES {
+        return Storage {
+            stored,
+            dirty,
+            in_slots: false,
+            exit_stores: exits,
+        };
+    }
+    let stored = every_write_stored(proto);
+    let dirty = dirty_registers(proto, &stored);
+    Storage {
+        exit_stores: exit_stores(proto, &dirty),
+        stored,
+        dirty,
+        in_slots: true,
+    }
+}
+
+/// An estimate of the work of compiling a prototype, in rough Cranelift instructions: a few
+/// per instruction that runs inline, more for one with a slow path, more again for one that
+/// calls out, plus the stores its exits make (`exit_stores`). Compile time grows with it.
+pub(crate) fn compile_cost(proto: &Proto, exit_stores: usize) -> usize {
+    let code: usize = proto
+        .code
+        .iter()
+        .map(|op| match op.effects().safepoint {
+            Safepoint::Never => 6,
+            Safepoint::Slow => 24,
+            Safepoint::Always => 16,
+        })
+        .sum();
+    code + 2 * exit_stores
 }
 
 /// For each instruction, the registers that may have been written (in compiled code, where

@@ -19,7 +19,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::bytecode::*;
-use crate::config::MAX_JIT_INSTRUCTIONS;
+use crate::config::{MAX_COMPILE_COST, MAX_JIT_INSTRUCTIONS};
 use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
@@ -28,7 +28,7 @@ use crate::runtime::vm::{FB_NOT_INT, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
-    RegSet, dirty_registers, live_registers, reachable, stored_at_write, successors, target,
+    RegSet, Storage, compile_cost, live_registers, plan_storage, reachable, successors, target,
     written_register,
 };
 use crate::runtime::tiering::Mode;
@@ -145,6 +145,13 @@ pub(crate) fn translate(
             proto.code.len()
         ));
     }
+    let storage = plan_storage(&proto);
+    let cost = compile_cost(&proto, storage.exit_stores);
+    if cost > MAX_COMPILE_COST {
+        return Err(format!(
+            "function too costly to compile (estimated cost {cost}, limit {MAX_COMPILE_COST})"
+        ));
+    }
     let info = vm.fn_info[pid.0 as usize];
     let mut super_methods = FxHashMap::default();
     if let Some(c) = proto.class
@@ -186,7 +193,7 @@ pub(crate) fn translate(
     };
     let mut b = FunctionBuilder::new(func, fctx);
     let compiled_sig = b.import_signature(compiled_sig);
-    let mut t = Translator::new(b, &input, helper_ids, helper_sig, compiled_sig);
+    let mut t = Translator::new(b, &input, storage, helper_ids, helper_sig, compiled_sig);
     t.run()?;
     t.b.seal_all_blocks();
     t.b.finalize(target);
@@ -252,6 +259,9 @@ struct Translator<'a> {
     facts: RegFacts,
     /// Per instruction: whether the register it writes is stored at once (write-through).
     stored: Vec<bool>,
+    /// Registers live in their slots: every write is stored at once and every read loads
+    /// (for functions too large to keep registers in variables, see `MAX_EXIT_STORES`).
+    in_slots: bool,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
     /// Per instruction: registers live on entry to it.
@@ -281,6 +291,7 @@ impl<'a> Translator<'a> {
     fn new(
         b: FunctionBuilder<'a>,
         input: &'a Input<'a>,
+        storage: Storage,
         helper_ids: &'a [u32],
         helper_sig: Signature,
         compiled_sig: SigRef,
@@ -291,8 +302,12 @@ impl<'a> Translator<'a> {
         let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let fuel = b.declare_var(I64);
         let dummy = Value::from_u32(0);
-        let stored = stored_at_write(input.proto);
-        let dirty = dirty_registers(input.proto, &stored);
+        let Storage {
+            stored,
+            dirty,
+            in_slots,
+            ..
+        } = storage;
         Translator {
             b,
             input,
@@ -318,6 +333,7 @@ impl<'a> Translator<'a> {
             tag_consts: Vec::new(),
             facts: RegFacts::default(),
             stored,
+            in_slots,
             dirty,
             live: live_registers(input.proto, input.protos),
             known: FxHashMap::default(),

@@ -6,6 +6,12 @@ use super::*;
 
 impl Translator<'_> {
     pub(super) fn get(&mut self, r: Reg) -> (Value, Value) {
+        if self.in_slots {
+            // Every write is stored at once, so the slot is current; reading it keeps no
+            // value alive across the function.
+            let (addr, at) = self.reg_addr(r);
+            return self.load_value(addr, at);
+        }
         (
             self.b.use_var(self.tags[r.0 as usize]),
             self.b.use_var(self.pays[r.0 as usize]),
