@@ -446,7 +446,7 @@ fn b_insert(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
         );
     };
     vm.check_list_len(len + 1)?;
-    vm.heap.charge(crate::runtime::heap::VALUE_BYTES)?;
+    vm.heap.reserve_items(l, 1)?;
     l.items.borrow_mut().insert(i, args[2]);
     Ok(Value::Nil)
 }

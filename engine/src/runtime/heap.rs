@@ -54,6 +54,68 @@ pub struct GcBox<T> {
     value: T,
 }
 
+/// Bytes the system allocator takes for a block of `n` requested bytes: an 8-byte header,
+/// 16-byte granules, 32 bytes at least (glibc's malloc, and close to other allocators').
+/// Accounting counts these, not the requested bytes, so that the heap limit bounds the
+/// memory a program really takes.
+pub const fn block_bytes(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let b = (n + 8 + 15) & !15;
+    if b < 32 { 32 } else { b }
+}
+
+/// What an object costs besides its blocks: its entry in the heap's object list (a pointer,
+/// in a list that grows by doubling).
+pub const OBJECT_LIST_BYTES: usize = 16;
+
+/// The accounted size of a heap object of type `T` whose out-of-line storage takes `extra`
+/// requested bytes (a vector's buffer, a string's text, a table).
+pub const fn object_bytes<T>(extra: usize) -> usize {
+    block_bytes(std::mem::size_of::<GcBox<T>>()) + OBJECT_LIST_BYTES + block_bytes(extra)
+}
+
+/// The capacity a vector of `len` elements grows to when it needs `needed`: twice its
+/// length, at least 4, at least what is needed. Growth is planned here (and allocated
+/// exactly), so the heap is charged for a buffer before it is allocated.
+pub fn grown_capacity(capacity: usize, needed: usize) -> usize {
+    needed.max(capacity.saturating_mul(2)).max(4)
+}
+
+/// Buckets of a hash table asked to hold `capacity` entries: a power of two with room to
+/// spare (hashbrown's sizing, which std's and indexmap's tables use).
+const fn table_buckets(capacity: usize) -> usize {
+    if capacity == 0 {
+        0
+    } else if capacity < 4 {
+        4
+    } else if capacity < 8 {
+        8
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    }
+}
+
+/// Entries a table of `buckets` buckets holds before it grows.
+const fn bucket_capacity(buckets: usize) -> usize {
+    if buckets < 8 {
+        buckets.saturating_sub(1)
+    } else {
+        buckets / 8 * 7
+    }
+}
+
+/// Bytes of a hash table asked to hold `capacity` entries of `entry` bytes each: its
+/// buckets of entries plus one control byte each, and a group of control bytes at the end.
+const fn table_bytes(capacity: usize, entry: usize) -> usize {
+    let buckets = table_buckets(capacity);
+    if buckets == 0 {
+        return 0;
+    }
+    buckets * (entry + 1) + 16
+}
+
 /// Implemented by every type that lives on the GC heap.
 pub trait HeapObj: Sized {
     /// The object's kind tag.
@@ -149,7 +211,7 @@ impl HeapObj for Str {
     const KIND: ObjKind = ObjKind::Str;
     fn trace(&self, _: &mut Tracer) {}
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Str>>() + self.text.len()
+        object_bytes::<Str>(self.text.len())
     }
 }
 
@@ -167,14 +229,16 @@ impl HeapObj for List {
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<List>>() + self.items.borrow().len() * VALUE_BYTES
+        object_bytes::<List>(self.items.borrow().capacity() * VALUE_BYTES)
     }
 }
 
-/// Bytes one value slot is accounted for: what it really takes.
+/// Bytes one value slot takes.
 pub const VALUE_BYTES: usize = crate::runtime::value::VALUE_SIZE;
-/// Bytes one map entry is accounted for (key, value, hash and index).
-pub const MAP_ENTRY_BYTES: usize = 48;
+/// Bytes one map entry takes in the ordered entry list (hash, key and value).
+const MAP_ENTRY_BYTES: usize = 40;
+/// Bytes one map entry takes in the hash index (its position in the entry list).
+const MAP_INDEX_BYTES: usize = 8;
 
 /// A map key: an int or a string, compared by value.
 #[derive(Clone, Copy, Debug)]
@@ -230,6 +294,18 @@ pub type MapTable = IndexMap<Key, Value, BuildHasherDefault<FxHasher>>;
 pub struct Map {
     /// The entries, in insertion order.
     pub entries: RefCell<MapTable>,
+    /// The capacity the map was grown to (see `Heap::reserve_entries`): what its size is
+    /// accounted from, whatever the table rounds it to.
+    capacity: Cell<usize>,
+}
+
+impl Map {
+    /// Bytes of a map grown to `capacity` entries, beyond the object itself: the hash index,
+    /// and the entry list, which is made as long as the index holds.
+    fn storage_bytes(capacity: usize) -> usize {
+        let entries = bucket_capacity(table_buckets(capacity));
+        block_bytes(entries * MAP_ENTRY_BYTES) + block_bytes(table_bytes(capacity, MAP_INDEX_BYTES))
+    }
 }
 
 impl HeapObj for Map {
@@ -243,7 +319,7 @@ impl HeapObj for Map {
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Map>>() + self.entries.borrow().len() * MAP_ENTRY_BYTES
+        object_bytes::<Map>(0) + Map::storage_bytes(self.capacity.get())
     }
 }
 
@@ -259,7 +335,7 @@ impl HeapObj for UpBox {
         tracer.mark_value(self.value.get());
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<UpBox>>()
+        object_bytes::<UpBox>(0)
     }
 }
 
@@ -315,7 +391,7 @@ impl HeapObj for Closure {
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Closure>>() + self.upvals_len * 8
+        object_bytes::<Closure>(self.upvals_len * std::mem::size_of::<Gc<UpBox>>())
     }
 }
 
@@ -350,7 +426,8 @@ impl HeapObj for Class {
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Class>>() + self.methods.len() * 24
+        let entry = std::mem::size_of::<(Symbol, Gc<Closure>)>();
+        object_bytes::<Class>(table_bytes(self.methods.capacity(), entry))
     }
 }
 
@@ -404,7 +481,23 @@ impl Instance {
         unsafe { self.slots.get().add(i).write(v) }
     }
 
-    /// Appends a field value (the caller updates the shape).
+    /// Field slots allocated.
+    fn field_capacity(&self) -> usize {
+        // SAFETY: as in `size`.
+        unsafe { (*self.fields.get()).capacity() }
+    }
+
+    /// Grows the field slots to exactly `capacity` (more than there are).
+    fn reserve_fields(&self, capacity: usize) {
+        // SAFETY: as in `push_field`; the buffer may move, so `slots` is refreshed.
+        unsafe {
+            let fields = &mut *self.fields.get();
+            fields.reserve_exact(capacity - fields.len());
+            self.slots.set(fields.as_mut_ptr());
+        }
+    }
+
+    /// Appends a field value (the caller updates the shape; `Heap::reserve_field` made room).
     pub fn push_field(&self, v: Value) {
         // SAFETY: the mutable borrow lasts for this push only; no other reference to the
         // vector exists (all access goes through these methods), and `slots` is refreshed
@@ -426,7 +519,10 @@ impl HeapObj for Instance {
         }
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<Instance>>() + self.field_count() * VALUE_BYTES
+        // SAFETY: a shared look at the vector's capacity; no mutable borrow is live (they
+        // last for one push only, see `push_field`).
+        let capacity = unsafe { (*self.fields.get()).capacity() };
+        object_bytes::<Instance>(capacity * VALUE_BYTES)
     }
 }
 
@@ -445,7 +541,7 @@ impl HeapObj for BoundMethod {
         tracer.mark(self.method);
     }
     fn size(&self) -> usize {
-        std::mem::size_of::<GcBox<BoundMethod>>()
+        object_bytes::<BoundMethod>(0)
     }
 }
 
@@ -491,7 +587,11 @@ impl Tracer {
         );
         if !h.marked.get() {
             h.marked.set(true);
-            self.gray.push(o.ptr.cast());
+            // A string refers to nothing: it needs no tracing, and queueing it would make
+            // the worklist as long as a list of strings (memory the heap does not account).
+            if T::KIND != ObjKind::Str {
+                self.gray.push(o.ptr.cast());
+            }
         }
     }
 }
@@ -613,7 +713,53 @@ impl Heap {
     pub fn alloc_map(&mut self) -> RtResult<Gc<Map>> {
         self.alloc(Map {
             entries: RefCell::new(MapTable::default()),
+            capacity: Cell::new(0),
         })
+    }
+
+    /// Makes room in `list` for `extra` more elements, charging the bigger buffer before it
+    /// is allocated (growth as `grown_capacity` plans it).
+    pub fn reserve_items(&mut self, list: Gc<List>, extra: usize) -> RtResult<()> {
+        let mut items = list.items.borrow_mut();
+        let needed = items.len().saturating_add(extra);
+        if needed <= items.capacity() {
+            return Ok(());
+        }
+        let capacity = grown_capacity(items.capacity(), needed);
+        let bytes = |c: usize| block_bytes(c.saturating_mul(VALUE_BYTES));
+        self.charge(bytes(capacity) - bytes(items.capacity()))?;
+        let len = items.len();
+        items.reserve_exact(capacity - len);
+        Ok(())
+    }
+
+    /// Makes room in `map` for one more entry, charging the bigger tables before they are
+    /// allocated.
+    pub fn reserve_entry(&mut self, map: Gc<Map>) -> RtResult<()> {
+        let mut entries = map.entries.borrow_mut();
+        let capacity = map.capacity.get();
+        if entries.len() < capacity {
+            return Ok(());
+        }
+        let grown = grown_capacity(capacity, entries.len() + 1);
+        self.charge(Map::storage_bytes(grown) - Map::storage_bytes(capacity))?;
+        let len = entries.len();
+        entries.reserve(grown - len);
+        map.capacity.set(grown);
+        Ok(())
+    }
+
+    /// Makes room in `inst` for one more field, charging the bigger slot buffer before it is
+    /// allocated.
+    pub fn reserve_field(&mut self, inst: Gc<Instance>) -> RtResult<()> {
+        let capacity = inst.field_capacity();
+        if inst.field_count() < capacity {
+            return Ok(());
+        }
+        let grown = grown_capacity(capacity, inst.field_count() + 1);
+        self.charge(block_bytes(grown * VALUE_BYTES) - block_bytes(capacity * VALUE_BYTES))?;
+        inst.reserve_fields(grown);
+        Ok(())
     }
 
     /// Whether the next safepoint should collect.
@@ -853,11 +999,33 @@ mod size_tests {
     fn documented_object_sizes() {
         assert_eq!(std::mem::size_of::<GcBox<Str>>(), 40);
         assert_eq!(std::mem::size_of::<GcBox<List>>(), 40);
-        assert_eq!(std::mem::size_of::<GcBox<Map>>(), 72);
+        assert_eq!(std::mem::size_of::<GcBox<Map>>(), 80);
         assert_eq!(std::mem::size_of::<GcBox<Instance>>(), 56);
         assert_eq!(std::mem::size_of::<GcBox<Closure>>(), 32);
         assert_eq!(std::mem::size_of::<GcBox<UpBox>>(), 24);
         assert_eq!(std::mem::size_of::<GcBox<Class>>(), 80);
         assert_eq!(std::mem::size_of::<GcBox<BoundMethod>>(), 32);
+        // The table in docs/LANGUAGE.md §16: the object, then its storage.
+        assert_eq!(object_bytes::<Str>(0), 64);
+        assert_eq!(object_bytes::<Str>(10), 96);
+        assert_eq!(object_bytes::<List>(0), 64);
+        assert_eq!(object_bytes::<Map>(0), 112);
+        assert_eq!(object_bytes::<Instance>(0), 80);
+        assert_eq!(object_bytes::<Closure>(0), 64);
+        assert_eq!(object_bytes::<UpBox>(0), 48);
+        assert_eq!(object_bytes::<Class>(0), 112);
+        assert_eq!(object_bytes::<BoundMethod>(0), 64);
+        assert_eq!(block_bytes(1), 32);
+        assert_eq!(block_bytes(24), 32);
+        assert_eq!(block_bytes(25), 48);
+        assert_eq!(block_bytes(64), 80);
+        // A map grown to 4 entries: 3 buckets' worth is not enough, so 8 buckets, 7 entries.
+        assert_eq!(
+            Map::storage_bytes(4),
+            block_bytes(7 * 40) + block_bytes(8 * 9 + 16)
+        );
+        assert_eq!(grown_capacity(0, 1), 4);
+        assert_eq!(grown_capacity(4, 5), 8);
+        assert_eq!(grown_capacity(4, 100), 100);
     }
 }

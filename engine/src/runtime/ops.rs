@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult, rt_err};
-use crate::runtime::heap::{Gc, Key, List, Map, Str, VALUE_BYTES};
+use crate::runtime::heap::{Gc, Key, List, Map, Str};
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 use crate::text::{format_float, quote_into};
@@ -363,7 +363,7 @@ impl Vm {
     pub fn list_push(&mut self, list: Gc<List>, v: Value) -> RtResult<()> {
         let len = list.items.borrow().len() + 1;
         self.check_list_len(len)?;
-        self.heap.charge(VALUE_BYTES)?;
+        self.heap.reserve_items(list, 1)?;
         list.items.borrow_mut().push(v);
         Ok(())
     }
@@ -372,7 +372,7 @@ impl Vm {
     pub fn list_extend(&mut self, list: Gc<List>, items: &[Value]) -> RtResult<()> {
         let len = list.items.borrow().len() + items.len();
         self.check_list_len(len)?;
-        self.heap.charge(VALUE_BYTES * items.len())?;
+        self.heap.reserve_items(list, items.len())?;
         list.items.borrow_mut().extend_from_slice(items);
         Ok(())
     }
@@ -387,7 +387,7 @@ impl Vm {
         let len = entries.len() + 1;
         drop(entries);
         self.check_list_len(len)?;
-        self.heap.charge(crate::runtime::heap::MAP_ENTRY_BYTES)?;
+        self.heap.reserve_entry(map)?;
         map.entries.borrow_mut().insert(key, v);
         Ok(())
     }

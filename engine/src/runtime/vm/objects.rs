@@ -81,7 +81,7 @@ impl Vm {
             inst.set_field(i as usize, v);
             return Ok(());
         }
-        self.heap.charge(crate::runtime::heap::VALUE_BYTES)?;
+        self.heap.reserve_field(inst)?;
         let next = self.shapes.with_field(shape, m);
         if let Some(ic) = ic {
             let slot = inst.field_count() as u32;

@@ -1,0 +1,131 @@
+//! The heap limit bounds real memory: for every kind of object, what the heap accounts
+//! follows what the system allocator really hands out, measured by a counting allocator.
+//! One test in this binary on purpose: the allocator counts every thread.
+
+use echo_engine::{Config, Tier, run};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counts live bytes as a malloc-style allocator takes them (8-byte header, 16-byte granules,
+/// 32 bytes at least) and their peak; reallocation counts only the difference, as a large
+/// block grown in place or remapped costs.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn block(n: usize) -> usize {
+    ((n + 8 + 15) & !15).max(32)
+}
+
+fn grow(by: usize) {
+    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+// SAFETY: every call forwards to the system allocator unchanged; the counters only observe.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grow(block(layout.size()));
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(block(layout.size()), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (old, new) = (block(layout.size()), block(new_size));
+        if new >= old {
+            grow(new - old);
+        } else {
+            LIVE.fetch_sub(old - new, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` came from this allocator with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `program` (with `N` replaced by `n`) in the interpreter; returns the peak bytes the
+/// allocator handed out during the run and the heap's accounted peak.
+fn peaks(program: &str, n: usize) -> (usize, usize) {
+    let source = program.replace('N', &n.to_string());
+    let config = Config {
+        tier: Tier::Interp,
+        ..Config::default()
+    };
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let outcome = run(&source, &config);
+    assert!(outcome.result.is_ok(), "{program}: {:?}", outcome.result);
+    let real = PEAK.load(Ordering::Relaxed) - base;
+    (real, outcome.stats.heap.peak_bytes)
+}
+
+#[test]
+fn accounted_bytes_follow_real_memory_for_every_kind_of_object() {
+    let class = "class P { fn init(a) { self.a = a; self.b = a; self.c = a; self.d = a; \
+                 self.e = a; } fn m() { return self.a; } }";
+    let kinds = [
+        (
+            "strings",
+            "let keep = []; for i in 0..N { push(keep, \"x\" + str(i)); }".to_string(),
+        ),
+        (
+            "one-element lists",
+            "let keep = []; for i in 0..N { push(keep, [i]); }".to_string(),
+        ),
+        (
+            "one growing list",
+            "let l = []; for i in 0..N * 8 { push(l, i); }".to_string(),
+        ),
+        (
+            "one-entry maps",
+            "let keep = []; for i in 0..N { push(keep, {\"k\": i}); }".to_string(),
+        ),
+        (
+            "one growing map",
+            "let m = {}; for i in 0..N * 4 { m[i] = i; }".to_string(),
+        ),
+        (
+            "instances",
+            format!("{class} let keep = []; for i in 0..N {{ push(keep, P(i)); }}"),
+        ),
+        (
+            "closures",
+            "let keep = []; for i in 0..N { push(keep, fn() { return 1; }); }".to_string(),
+        ),
+        (
+            "closures with captured variables",
+            "let keep = []; for i in 0..N { let j = i; push(keep, fn() { return j; }); }"
+                .to_string(),
+        ),
+        (
+            "bound methods",
+            format!("{class} let p = P(1); let keep = []; for i in 0..N {{ push(keep, p.m); }}"),
+        ),
+    ];
+    let mut report = String::new();
+    let mut bad = Vec::new();
+    for (kind, program) in &kinds {
+        // The difference between two sizes cancels what does not grow with the objects
+        // (compiled program, register stack, the runtime's own tables).
+        let (real1, accounted1) = peaks(program, 20_000);
+        let (real2, accounted2) = peaks(program, 40_000);
+        let real = real2.saturating_sub(real1) as f64;
+        let accounted = accounted2.saturating_sub(accounted1) as f64;
+        let ratio = real / accounted;
+        report += &format!("{kind}: real {real} accounted {accounted} ratio {ratio:.2}\n");
+        // Above 1.1, the limit lets a program take more than it says; below 0.8, it stops
+        // programs long before they take what the limit allows.
+        if !(0.8..=1.1).contains(&ratio) {
+            bad.push(*kind);
+        }
+    }
+    println!("{report}");
+    assert!(bad.is_empty(), "accounting is off for {bad:?}:\n{report}");
+}
