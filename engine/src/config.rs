@@ -88,6 +88,17 @@ pub const MAX_EXIT_STORES: usize = 20_000;
 /// time; a costlier one stays interpreted, with the reason recorded.
 pub const MAX_COMPILE_COST: usize = 60_000;
 
+/// Units of element work per unit of fuel, for operations whose work grows with their
+/// operands (docs/LANGUAGE.md §15 gives the worst program per builtin and its time): one
+/// value copied or moved is 1 (`work::MOVE`), a value compared, printed or inserted into a
+/// map is 4 (`work::VISIT`), an object allocated per element is 16 (`work::ALLOC`). Chosen
+/// so that no unit of fuel takes much more than about 50 ns, whatever the operation.
+pub const ELEMENTS_PER_FUEL: u64 = 16;
+
+/// Bytes of text (read, written, searched or compared) per unit of fuel, as
+/// `ELEMENTS_PER_FUEL` for elements.
+pub const BYTES_PER_FUEL: u64 = 64;
+
 /// Bytes of compiled code kept per thread for reuse (`Config::share_code`); past it the
 /// store starts over (programs differ from case to case, so old entries rarely hit again).
 pub const SHARED_CODE_BYTES: usize = 64 << 20;

@@ -207,7 +207,7 @@ fn finish(
     let result = result.and_then(|v| {
         // The final value is printed as if by the return that produced it.
         let line = vm.exit_line;
-        vm.repr(v).map_err(|e| EchoError {
+        vm.outcome_text(v, true).map_err(|e| EchoError {
             kind: e.kind,
             message: e.message,
             line,

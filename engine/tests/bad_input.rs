@@ -370,3 +370,106 @@ fn nesting_errors_point_at_the_construct_that_went_too_deep() {
         assert_eq!(e.span.map(|s| s.0), Some(at), "{src:.40}");
     }
 }
+
+/// Runs `source` in every tier (the tiered one compiling at once) with `fuel`; all must
+/// agree, and the interpreter's outcome is returned.
+fn in_every_tier(source: &str, fuel: Option<u64>) -> Outcome {
+    let outcomes: Vec<Outcome> = Tier::ALL
+        .iter()
+        .map(|&tier| {
+            let mut c = config(|l| l.fuel = fuel);
+            c.tier = tier;
+            c.hot_calls = 1;
+            c.hot_loops = 2;
+            run(source, &c)
+        })
+        .collect();
+    for o in &outcomes[1..] {
+        assert_eq!(o, &outcomes[0], "tiers disagree on {source}");
+    }
+    outcomes.into_iter().next().expect("at least one tier")
+}
+
+#[test]
+fn operations_pay_fuel_in_proportion_to_their_work() {
+    // Fuel = calls + loop iterations + element work / 16 + bytes / 64 (per operation, rounded
+    // down), with element work 1 per value moved and 4 per value compared or printed.
+    let cases: &[(&str, u64)] = &[
+        // 100 iterations; remove: 1 call + 99 entries moved down / 16.
+        (
+            "let m = {}; for i in 0..100 { m[i] = i; } remove(m, 0);",
+            100 + 1 + 99 / 16,
+        ),
+        // range: 1 + 1000 / 16; insert at 0: 1 + 1000 moved / 16.
+        (
+            "let l = range(0, 1000); insert(l, 0, 9);",
+            (1 + 62) + (1 + 62),
+        ),
+        // 2,000 bytes written / 64; no call.
+        ("let s = \"ab\" * 1000;", 2000 / 64),
+        // range 1 + 6; str: 1 + (101 values printed x 4) / 16 + 390 bytes / 64.
+        (
+            "let s = str(range(0, 100));",
+            (1 + 6) + 1 + 404 / 16 + 390 / 64,
+        ),
+        // two ranges; ==: 101 pairs compared x 4 / 16.
+        (
+            "let a = range(0, 100); let b = range(0, 100); let e = a == b;",
+            2 * 7 + 404 / 16,
+        ),
+        // range; contains: 1 + (1000 copied + 1000 x 4 compared) / 16.
+        ("let c = contains(range(0, 1000), -1);", 63 + 1 + 5000 / 16),
+        // range; sort: 1 + 1024 x 11 rounds / 16.
+        ("sort(range(0, 1024));", 65 + 1 + 1024 * 11 / 16),
+        // join: its call; split: its call + 16 per part allocated / 16.
+        (
+            "let s = join([1, 2, 3], \", \"); let t = split(s, \",\");",
+            1 + (1 + 3),
+        ),
+    ];
+    for &(source, fuel) in cases {
+        let o = in_every_tier(source, None);
+        assert!(o.result.is_ok(), "{source}: {:?}", o.result);
+        assert_eq!(o.fuel_used, fuel, "{source}");
+    }
+}
+
+#[test]
+fn fuel_runs_out_inside_an_operation_before_its_work_is_done() {
+    // Removing the oldest of n keys moves n - 1 entries: removing every key oldest first is
+    // quadratic, and a budget that once allowed it now stops it.
+    let src =
+        "let m = {};\nfor i in 0..20000 { m[i] = i; }\nfor i in 0..20000 {\n    remove(m, i);\n}";
+    let o = in_every_tier(src, Some(1_000_000));
+    assert_eq!(
+        error_of(&o),
+        (
+            ErrorKind::FuelExhausted,
+            "ran out of fuel (limit 1000000 units)".to_string(),
+            4
+        )
+    );
+    assert_eq!(o.fuel_used, 1_000_000);
+    // One operation bigger than the whole budget fails at once, in compiled code too:
+    // equality deep in a hot loop, string repetition, printing.
+    let cases = [
+        (
+            "let a = range(0, 5000);\nlet b = copy(a);\nwhile true {\n    let e = a == b;\n}",
+            4,
+        ),
+        (
+            "let n = 1;\nwhile true {\n    let s = \"ab\" * n;\n    n = n * 2;\n}",
+            3,
+        ),
+        (
+            "let l = [];\nwhile true {\n    push(l, 1);\n    let s = str(l);\n}",
+            4,
+        ),
+    ];
+    for (src, line) in cases {
+        let o = in_every_tier(src, Some(100_000));
+        assert_eq!(error_of(&o).0, ErrorKind::FuelExhausted, "{src}");
+        assert_eq!(error_of(&o).2, line, "{src}");
+        assert_eq!(o.fuel_used, 100_000, "{src}");
+    }
+}

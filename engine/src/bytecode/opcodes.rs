@@ -348,10 +348,10 @@ opcodes! {
     Neg { a: Reg, b: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := not truthy(R[b])
     Not { a: Reg, b: Reg } [writes a] => NEXT;
-    /// R[a] := R[b] == R[c]
-    Eq { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.slow();
+    /// R[a] := R[b] == R[c] (raises only when its work runs out of fuel)
+    Eq { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] != R[c]
-    Ne { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.slow();
+    Ne { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] < R[c] (numbers or strings; TypeError otherwise)
     Lt { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] <= R[c]
@@ -369,9 +369,9 @@ opcodes! {
     /// if not truthy(R[a]) then pc += off
     JmpIfNot { a: Reg, off: Jump } => BRANCH;
     /// if not (R[b] == R[c]) then pc += off
-    JmpNotEq { b: Reg, c: Reg, off: Jump } => BRANCH.slow();
+    JmpNotEq { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] != R[c]) then pc += off
-    JmpNotNe { b: Reg, c: Reg, off: Jump } => BRANCH.slow();
+    JmpNotNe { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] < R[c]) then pc += off (TypeError as Lt)
     JmpNotLt { b: Reg, c: Reg, off: Jump } => BRANCH.raises().slow();
     /// if not (R[b] <= R[c]) then pc += off (TypeError as Le)

@@ -62,7 +62,7 @@ helpers! {
     Compare => echo_compare;
     /// `(cmp, lhs, imm)`: 0 false, 1 true, 2 error.
     CompareImm => echo_compare_imm;
-    /// `(lhs, rhs)`: 0 unequal, 1 equal (never fails).
+    /// `(lhs, rhs)`: 0 unequal, 1 equal, 2 error (its work ran out of fuel).
     Equal => echo_equal;
     /// `(global)`: raises the NameError of a global read before its initialization.
     UndefGlobal => echo_undef_global;
@@ -236,7 +236,13 @@ extern "C" fn echo_compare_imm(vm: *mut Vm, op: u64, lhs: u64, imm: u64, _: u64,
 
 extern "C" fn echo_equal(vm: *mut Vm, lhs: u64, rhs: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::Equal, |vm| {
-        vm.equal(vm.stack.get(lhs as usize), vm.stack.get(rhs as usize)) as u64
+        match vm.equal(vm.stack.get(lhs as usize), vm.stack.get(rhs as usize)) {
+            Ok(eq) => eq as u64,
+            Err(e) => {
+                vm.pending = Some(e);
+                2
+            }
+        }
     })
 }
 

@@ -9,6 +9,7 @@ use crate::runtime::heap::{Gc, Key, List, Map, Str};
 use crate::runtime::ops::{Cmp, checked_index, cmp_int_float, map_key};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::Vm;
+use crate::runtime::work::{self, Meter};
 use crate::text::{format_float, quote_into};
 
 /// A builtin's implementation.
@@ -178,11 +179,12 @@ fn new_list(vm: &mut Vm, items: Vec<Value>) -> RtResult<Value> {
 
 fn b_print(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let mut line = String::new();
+    let mut meter = Meter::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
             line.push(' ');
         }
-        vm.write_value(*a, false, &mut line)?;
+        vm.write_value(*a, false, &mut line, &mut meter)?;
         vm.check_string_len(line.len())?;
     }
     line.push('\n');
@@ -225,11 +227,13 @@ fn float_to_int(func: &str, f: f64, rounded: f64) -> RtResult<i64> {
     Ok(rounded as i64)
 }
 
-fn b_int(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_int(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     match args[0] {
         Value::Int(i) => Ok(Value::Int(i)),
         Value::Float(f) => Ok(Value::Int(float_to_int("int", f, f.trunc())?)),
         Value::Str(s) => {
+            // Checking then converting reads the text twice.
+            vm.charge_work(0, 2 * s.as_str().len())?;
             let t = s.as_str();
             let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -291,11 +295,13 @@ fn is_float_literal(t: &str) -> bool {
     i == b.len()
 }
 
-fn b_float(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_float(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     match args[0] {
         Value::Int(i) => Ok(Value::Float(i as f64)),
         Value::Float(f) => Ok(Value::Float(f)),
         Value::Str(s) => {
+            // Checking then converting reads the text twice.
+            vm.charge_work(0, 2 * s.as_str().len())?;
             let t = s.as_str();
             if !is_float_literal(t) {
                 return rt_err(
@@ -332,10 +338,12 @@ fn b_abs(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
 }
 
 fn extreme(vm: &mut Vm, args: &[Value], func: &str, want: Cmp) -> RtResult<Value> {
+    let mut meter = Meter::new();
     let from_list;
     let items: &[Value] = match (args.len(), args[0]) {
         (1, Value::List(l)) => {
             from_list = l.items.borrow().clone();
+            meter.add(vm, from_list.len() * work::VISIT, 0)?;
             if from_list.is_empty() {
                 return rt_err(ErrorKind::ValueError, format!("{func}() of an empty list"));
             }
@@ -345,7 +353,7 @@ fn extreme(vm: &mut Vm, args: &[Value], func: &str, want: Cmp) -> RtResult<Value
     };
     let mut best = items[0];
     for &v in &items[1..] {
-        if vm.compare(want, v, best)? {
+        if vm.compare_in(want, v, best, &mut meter)? {
             best = v;
         }
     }
@@ -446,6 +454,7 @@ fn b_insert(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
         );
     };
     vm.check_list_len(len + 1)?;
+    vm.charge_work((len - i) * work::MOVE, 0)?;
     vm.heap.reserve_items(l, 1)?;
     l.items.borrow_mut().insert(i, args[2]);
     Ok(Value::Nil)
@@ -457,7 +466,10 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
             let i = int_arg("remove", 2, args[1])?;
             let len = l.items.borrow().len();
             match checked_index(i, len) {
-                Some(i) => Ok(l.items.borrow_mut().remove(i)),
+                Some(i) => {
+                    vm.charge_work((len - i - 1) * work::MOVE, 0)?;
+                    Ok(l.items.borrow_mut().remove(i))
+                }
                 None => rt_err(
                     ErrorKind::IndexError,
                     format!("list index {i} out of range for length {len}"),
@@ -466,8 +478,15 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
         }
         Value::Map(m) => {
             let key = map_key(args[1])?;
-            let removed = m.entries.borrow_mut().shift_remove(&key);
-            removed.ok_or_else(|| vm.key_error(key))
+            let found = m.entries.borrow().get_index_of(&key);
+            let Some(i) = found else {
+                return Err(vm.key_error(key));
+            };
+            // Removing keeps insertion order: every later entry moves down one place.
+            let len = m.entries.borrow().len();
+            vm.charge_work((len - i - 1) * work::MOVE, 0)?;
+            let removed = m.entries.borrow_mut().shift_remove_index(i);
+            Ok(removed.map_or(Value::Nil, |(_, v)| v))
         }
         v => Err(arg_error("remove", 1, "a list or map", v)),
     }
@@ -475,12 +494,14 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
 
 fn b_keys(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let m = map_arg("keys", 1, args[0])?;
+    vm.charge_work(m.entries.borrow().len() * work::MOVE, 0)?;
     let items: Vec<Value> = m.entries.borrow().keys().map(|k| k.to_value()).collect();
     new_list(vm, items)
 }
 
 fn b_values(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let m = map_arg("values", 1, args[0])?;
+    vm.charge_work(m.entries.borrow().len() * work::MOVE, 0)?;
     let items: Vec<Value> = m.entries.borrow().values().copied().collect();
     new_list(vm, items)
 }
@@ -495,10 +516,18 @@ fn b_contains(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     match args[0] {
         Value::List(l) => {
             let items = l.items.borrow().clone();
-            Ok(Value::bool(items.iter().any(|v| vm.equal(*v, args[1]))))
+            let mut meter = Meter::new();
+            meter.add(vm, items.len() * work::MOVE, 0)?;
+            for v in items {
+                if vm.equal_in(v, args[1], &mut meter)? {
+                    return Ok(Value::True);
+                }
+            }
+            Ok(Value::False)
         }
         Value::Str(s) => {
             let sub = str_arg("contains", 2, args[1])?;
+            vm.charge_work(0, 2 * (s.as_str().len() + sub.as_str().len()))?;
             Ok(Value::bool(s.as_str().contains(sub.as_str())))
         }
         v => Err(arg_error("contains", 1, "a list or string", v)),
@@ -535,10 +564,14 @@ fn b_slice(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let (start, end) = (start as usize, end as usize);
     match args[0] {
         Value::List(l) => {
+            vm.charge_work((end - start) * work::MOVE, 0)?;
             let items = l.items.borrow()[start..end].to_vec();
             new_list(vm, items)
         }
         Value::Str(s) => {
+            // Finding the ends walks the text up to the end (unless it is ASCII).
+            let walked = if s.is_ascii() { end - start } else { end };
+            vm.charge_work(0, walked)?;
             let (a, b) = (char_offset(&s, start), char_offset(&s, end));
             Ok(Value::Str(vm.heap.alloc_str(&s.as_str()[a..b])?))
         }
@@ -551,11 +584,13 @@ fn b_join(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let sep = str_arg("join", 2, args[1])?;
     let items = l.items.borrow().clone();
     let mut out = String::new();
+    let mut meter = Meter::new();
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(sep.as_str());
+            meter.add(vm, 0, sep.as_str().len())?;
         }
-        vm.write_value(*v, false, &mut out)?;
+        vm.write_value(*v, false, &mut out, &mut meter)?;
         vm.check_string_len(out.len())?;
     }
     new_str(vm, out)
@@ -567,10 +602,13 @@ fn b_split(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     if sep.as_str().is_empty() {
         return rt_err(ErrorKind::ValueError, "split() separator must not be empty");
     }
+    let mut meter = Meter::new();
+    meter.add(vm, 0, s.as_str().len())?;
     let parts: Vec<&str> = s.as_str().split(sep.as_str()).collect();
     vm.check_list_len(parts.len())?;
     let mut items = Vec::with_capacity(parts.len());
     for p in parts {
+        meter.add(vm, work::ALLOC, p.len())?;
         items.push(Value::Str(vm.heap.alloc_str(p)?));
     }
     new_list(vm, items)
@@ -578,22 +616,26 @@ fn b_split(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
 
 fn b_upper(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("upper", 1, args[0])?;
+    vm.charge_work(0, s.as_str().len())?;
     new_str(vm, s.as_str().to_uppercase())
 }
 
 fn b_lower(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("lower", 1, args[0])?;
+    vm.charge_work(0, s.as_str().len())?;
     new_str(vm, s.as_str().to_lowercase())
 }
 
 fn b_trim(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("trim", 1, args[0])?;
+    vm.charge_work(0, s.as_str().len())?;
     Ok(Value::Str(vm.heap.alloc_str(s.as_str().trim())?))
 }
 
-fn b_find(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_find(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("find", 1, args[0])?;
     let sub = str_arg("find", 2, args[1])?;
+    vm.charge_work(0, 2 * (s.as_str().len() + sub.as_str().len()))?;
     Ok(Value::Int(match s.as_str().find(sub.as_str()) {
         Some(byte) => s.as_str()[..byte].chars().count() as i64,
         None => -1,
@@ -607,22 +649,27 @@ fn b_replace(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     if from.as_str().is_empty() {
         return rt_err(ErrorKind::ValueError, "replace() pattern must not be empty");
     }
+    let mut meter = Meter::new();
+    meter.add(vm, 0, 2 * (s.as_str().len() + from.as_str().len()))?;
     let count = s.as_str().matches(from.as_str()).count();
     let len =
         s.as_str().len() - count * from.as_str().len() + count.saturating_mul(to.as_str().len());
     vm.check_string_len(len)?;
+    meter.add(vm, 0, 2 * (s.as_str().len() + len))?;
     new_str(vm, s.as_str().replace(from.as_str(), to.as_str()))
 }
 
-fn b_starts_with(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_starts_with(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("starts_with", 1, args[0])?;
     let p = str_arg("starts_with", 2, args[1])?;
+    vm.charge_work(0, s.as_str().len().min(p.as_str().len()))?;
     Ok(Value::bool(s.as_str().starts_with(p.as_str())))
 }
 
-fn b_ends_with(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_ends_with(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let s = str_arg("ends_with", 1, args[0])?;
     let p = str_arg("ends_with", 2, args[1])?;
+    vm.charge_work(0, s.as_str().len().min(p.as_str().len()))?;
     Ok(Value::bool(s.as_str().ends_with(p.as_str())))
 }
 
@@ -659,6 +706,7 @@ fn b_range(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let b = int_arg("range", 2, args[1])?;
     let n = (b as i128 - a as i128).max(0);
     vm.check_collection_size(n as u128)?;
+    vm.charge_work(n as usize * work::MOVE, 0)?;
     new_list(vm, (a..b.max(a)).map(Value::Int).collect())
 }
 
@@ -692,7 +740,7 @@ fn sort_key_cmp(a: Value, b: Value) -> Ordering {
     }
 }
 
-fn b_sort(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_sort(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let l = list_arg("sort", 1, args[0])?;
     let mut items = l.items.borrow().clone();
     let all_numbers = items
@@ -705,13 +753,31 @@ fn b_sort(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
             "sort() needs a list of numbers or a list of strings",
         );
     }
+    // About n log n comparisons, each element taking part in about log n of them.
+    let n = items.len();
+    let rounds = (usize::BITS - n.leading_zeros()) as usize;
+    let bytes: usize = items
+        .iter()
+        .map(|v| {
+            if let Value::Str(s) = v {
+                s.as_str().len()
+            } else {
+                0
+            }
+        })
+        .sum();
+    vm.charge_work(
+        n.saturating_mul(rounds) * work::MOVE,
+        bytes.saturating_mul(rounds),
+    )?;
     items.sort_by(|a, b| sort_key_cmp(*a, *b));
     *l.items.borrow_mut() = items;
     Ok(Value::Nil)
 }
 
-fn b_reverse(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+fn b_reverse(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let l = list_arg("reverse", 1, args[0])?;
+    vm.charge_work(l.items.borrow().len() * work::MOVE, 0)?;
     l.items.borrow_mut().reverse();
     Ok(Value::Nil)
 }
@@ -719,10 +785,12 @@ fn b_reverse(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
 fn b_copy(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     match args[0] {
         Value::List(l) => {
+            vm.charge_work(l.items.borrow().len() * work::MOVE, 0)?;
             let items = l.items.borrow().clone();
             new_list(vm, items)
         }
         Value::Map(m) => {
+            vm.charge_work(m.entries.borrow().len() * work::INSERT, 0)?;
             let entries: Vec<(Key, Value)> =
                 m.entries.borrow().iter().map(|(k, v)| (*k, *v)).collect();
             let copy = vm.heap.alloc_map()?;

@@ -11,3 +11,4 @@ pub mod stack;
 pub mod tiering;
 pub mod value;
 pub mod vm;
+pub mod work;

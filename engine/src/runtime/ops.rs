@@ -12,6 +12,7 @@ use crate::runtime::error::{RtError, RtResult, rt_err};
 use crate::runtime::heap::{Gc, Key, List, Map, Str};
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
+use crate::runtime::work::{self, Meter};
 use crate::text::{format_float, quote_into};
 
 /// An operator enum with a symbol per variant, numbered from 0 (`repr(u8)`): the number is
@@ -189,12 +190,16 @@ impl Vm {
             (Value::Str(x), Value::Str(y)) if op == Arith::Add => {
                 let len = x.as_str().len() + y.as_str().len();
                 self.check_string_len(len)?;
+                self.charge_work(0, len)?;
                 let mut s = String::with_capacity(len);
                 s.push_str(x.as_str());
                 s.push_str(y.as_str());
                 Value::Str(self.heap.alloc_string(s)?)
             }
             (Value::List(x), Value::List(y)) if op == Arith::Add => {
+                let len = x.items.borrow().len() + y.items.borrow().len();
+                self.check_list_len(len)?;
+                self.charge_work(len * work::MOVE, 0)?;
                 let items: Vec<Value> = x
                     .items
                     .borrow()
@@ -208,6 +213,7 @@ impl Vm {
             (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) if op == Arith::Mul => {
                 let n = repeat_count(n)?;
                 self.check_string_size(s.as_str().len() as u128 * n as u128)?;
+                self.charge_work(0, s.as_str().len() * n)?;
                 Value::Str(self.heap.alloc_string(s.as_str().repeat(n))?)
             }
             (Value::List(l), Value::Int(n)) | (Value::Int(n), Value::List(l))
@@ -219,6 +225,7 @@ impl Vm {
                 let items = l.items.borrow();
                 self.check_collection_size(items.len() as u128 * n as u128)?;
                 let len = items.len() * n;
+                self.charge_work(len * work::MOVE, 0)?;
                 let mut out = Vec::with_capacity(len);
                 for _ in 0..n {
                     out.extend_from_slice(&items);
@@ -249,12 +256,20 @@ impl Vm {
 
     /// `a < b` and friends: numbers (exactly, across int and float) and strings (by bytes).
     pub fn compare(&self, op: Cmp, a: Value, b: Value) -> RtResult<bool> {
+        self.compare_in(op, a, b, &mut Meter::new())
+    }
+
+    /// `compare`, counting the bytes of strings compared on `meter`.
+    pub fn compare_in(&self, op: Cmp, a: Value, b: Value, meter: &mut Meter) -> RtResult<bool> {
         let ord = match (a, b) {
             (Value::Int(x), Value::Int(y)) => Some(x.cmp(&y)),
             (Value::Float(x), Value::Float(y)) => x.partial_cmp(&y),
             (Value::Int(x), Value::Float(y)) => cmp_int_float(x, y),
             (Value::Float(x), Value::Int(y)) => cmp_int_float(y, x).map(Ordering::reverse),
-            (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
+            (Value::Str(x), Value::Str(y)) => {
+                meter.add(self, 0, x.as_str().len().min(y.as_str().len()))?;
+                Some(x.as_str().cmp(y.as_str()))
+            }
             _ => {
                 return rt_err(
                     ErrorKind::TypeError,
@@ -272,11 +287,25 @@ impl Vm {
 
     /// `a == b`: numbers by value (across int and float), strings by content, lists and maps
     /// structurally (cycles compare equal where they match up), everything else by identity.
-    /// Iterative, so arbitrarily deep structures cannot exhaust the host stack.
-    pub fn equal(&self, a: Value, b: Value) -> bool {
+    /// Iterative, so arbitrarily deep structures cannot exhaust the host stack. Charges fuel
+    /// for its work (pairs of values compared, bytes of strings compared), so it can fail.
+    pub fn equal(&self, a: Value, b: Value) -> RtResult<bool> {
+        self.equal_in(a, b, &mut Meter::new())
+    }
+
+    /// `equal`, counting its work on `meter` (an operation that compares many values).
+    pub fn equal_in(&self, a: Value, b: Value, meter: &mut Meter) -> RtResult<bool> {
+        if !matches!(
+            (a, b),
+            (Value::List(_), Value::List(_)) | (Value::Map(_), Value::Map(_))
+        ) {
+            meter.add(self, work::VISIT, string_pair_bytes(a, b))?;
+            return Ok(shallow_equal(a, b));
+        }
         let mut work: Vec<(Value, Value)> = vec![(a, b)];
         let mut assumed: FxHashSet<(usize, usize)> = FxHashSet::default();
         while let Some((x, y)) = work.pop() {
+            meter.add(self, work::VISIT, string_pair_bytes(x, y))?;
             let same = match (x, y) {
                 (Value::List(p), Value::List(q)) => {
                     if Gc::ptr_eq(p, q) || !assumed.insert((p.addr(), q.addr())) {
@@ -314,10 +343,10 @@ impl Vm {
                 _ => shallow_equal(x, y),
             };
             if !same {
-                return false;
+                return Ok(false);
             }
         }
-        true
+        Ok(true)
     }
 
     /// Fails with `SizeLimit` if a string of `len` bytes is over the limit.
@@ -410,6 +439,10 @@ impl Vm {
                 let i = int_index(index, "string")?;
                 match checked_index(i, s.char_len()) {
                     Some(i) => {
+                        if !s.is_ascii() {
+                            // Finding the character walks the text up to it.
+                            self.charge_work(0, i)?;
+                        }
                         let ch = nth_char(s, i);
                         let mut buf = [0u8; 4];
                         Ok(Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?))
@@ -470,9 +503,11 @@ impl Vm {
     /// The `KeyError` for a missing key.
     #[cold]
     pub fn key_error(&self, key: Key) -> Box<RtError> {
-        let shown = self
-            .repr(key.to_value())
-            .unwrap_or_else(|_| "...".to_string());
+        let shown = match self.repr(key.to_value()) {
+            Ok(shown) => shown,
+            Err(e) if e.kind == ErrorKind::FuelExhausted => return e,
+            Err(_) => "...".to_string(),
+        };
         RtError::new(ErrorKind::KeyError, format!("key {shown} not found in map"))
     }
 
@@ -480,21 +515,36 @@ impl Vm {
     /// [`Vm::repr`].
     pub fn display(&self, v: Value) -> RtResult<String> {
         let mut out = String::new();
-        self.write_value(v, false, &mut out)?;
+        self.write_value(v, false, &mut out, &mut Meter::new())?;
         Ok(out)
     }
 
     /// The printed form with strings quoted, as they appear inside lists and maps.
     pub fn repr(&self, v: Value) -> RtResult<String> {
         let mut out = String::new();
-        self.write_value(v, true, &mut out)?;
+        self.write_value(v, true, &mut out, &mut Meter::new())?;
+        Ok(out)
+    }
+
+    /// The printed form of a run's outcome (`repr` when `quote`, else `display`), charging
+    /// no fuel: the program's work is over.
+    pub fn outcome_text(&self, v: Value, quote: bool) -> RtResult<String> {
+        let mut out = String::new();
+        self.write_value(v, quote, &mut out, &mut Meter::free())?;
         Ok(out)
     }
 
     /// Appends the printed form of `v`. Iterative with an explicit stack (deep nesting is
     /// fine); a container already being printed shows as `[...]`, `{...}` or `Name {...}`;
-    /// fails with `SizeLimit` once the text passes the string size limit.
-    pub fn write_value(&self, v: Value, quote_top: bool, out: &mut String) -> RtResult<()> {
+    /// fails with `SizeLimit` once the text passes the string size limit. `meter` is charged
+    /// for every value visited and every byte written.
+    pub fn write_value(
+        &self,
+        v: Value,
+        quote_top: bool,
+        out: &mut String,
+        meter: &mut Meter,
+    ) -> RtResult<()> {
         enum Item {
             Val(Value),
             Text(&'static str),
@@ -505,6 +555,7 @@ impl Vm {
         }
         if let (Value::Str(s), false) = (v, quote_top) {
             self.check_string_len(out.len() + s.as_str().len())?;
+            meter.add(self, work::VISIT, s.as_str().len())?;
             out.push_str(s.as_str());
             return Ok(());
         }
@@ -512,6 +563,12 @@ impl Vm {
         let mut active: FxHashSet<usize> = FxHashSet::default();
         let mut stack = vec![Item::Val(v)];
         while let Some(item) = stack.pop() {
+            let written = out.len();
+            let visits = if matches!(item, Item::Val(_)) {
+                work::VISIT
+            } else {
+                0
+            };
             match item {
                 Item::Text(t) => out.push_str(t),
                 Item::Leave(addr) => {
@@ -623,8 +680,22 @@ impl Vm {
             if out.len() > max {
                 return self.check_string_len(out.len());
             }
+            meter.add(self, visits, out.len() - written)?;
         }
         Ok(())
+    }
+}
+
+/// Bytes `shallow_equal` compares for two values: those of two distinct strings of the same
+/// length (strings of different lengths differ at once).
+fn string_pair_bytes(a: Value, b: Value) -> usize {
+    match (a, b) {
+        (Value::Str(p), Value::Str(q))
+            if !Gc::ptr_eq(p, q) && p.as_str().len() == q.as_str().len() =>
+        {
+            p.as_str().len()
+        }
+        _ => 0,
     }
 }
 

@@ -36,7 +36,7 @@ impl Translator<'_> {
     }
 
     /// `R[b] == R[c]` as a 0/1 value (ints inline, everything else by the helper).
-    pub(super) fn equal(&mut self, _pc: usize, b: Reg, c: Reg) -> Value {
+    pub(super) fn equal(&mut self, pc: usize, b: Reg, c: Reg) -> Value {
         let (tb, pb) = self.get(b);
         let (tc, pc_) = self.get(c);
         let b_int = self.tag_is(tb, tag::INT);
@@ -52,9 +52,13 @@ impl Translator<'_> {
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
         self.b.switch_to_block(slow);
+        // Comparing containers or long strings charges fuel, which may run out.
+        self.save_pc(pc);
         let sb = self.slot(b);
         let sc = self.slot(c);
         let r = self.helper(Helper::Equal, &[sb, sc]);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+        self.check_status(pc, failed);
         let r = if mutant!(EqIntFloatUnequal) {
             // "Values of different types are unequal", forgetting int/float: tags adding up
             // to INT + FLOAT are an int and a float, or two other types that differ anyway.

@@ -47,7 +47,7 @@ impl Vm {
         let protos = Rc::clone(&self.protos);
         // Fuel lives in a local while the loop runs (nothing called from here reads it) and
         // is written back whenever control leaves the loop.
-        let mut fuel = self.fuel_left;
+        let mut fuel = self.fuel_left.get();
         // Debug builds: the fuel left once the previous instruction has charged what the
         // opcode table says (`None` after compiled code ran, which charges on its own).
         #[cfg(debug_assertions)]
@@ -66,9 +66,9 @@ impl Vm {
             // A frame entered at its start runs compiled code if its function has some.
             #[cfg(feature = "jit")]
             if pc == 0 && self.fn_info[frame.proto.0 as usize].entry != 0 {
-                self.fuel_left = fuel;
+                self.fuel_left.set(fuel);
                 let status = self.run_compiled(frame, None);
-                fuel = self.fuel_left;
+                fuel = self.fuel_left.get();
                 #[cfg(debug_assertions)]
                 {
                     fuel_audit = None;
@@ -99,6 +99,24 @@ impl Vm {
                         Err(e) => break e,
                     }
                 };
+            }
+            // `or_raise!` for a call into the runtime that may charge fuel for its work
+            // (builtins, string and list operators, deep equality, see `runtime::work`): the
+            // local fuel is handed to the VM for the call and taken back after it.
+            macro_rules! metered {
+                ($e:expr) => {{
+                    self.fuel_left.set(fuel);
+                    let r = $e;
+                    let after = self.fuel_left.get();
+                    if after != fuel {
+                        fuel = after;
+                        #[cfg(debug_assertions)]
+                        {
+                            fuel_audit = None;
+                        }
+                    }
+                    or_raise!(r)
+                }};
             }
             // Charges the fuel of opcode `$op`, which the opcode table must say charges fuel
             // (checked at compile time; debug builds check at every instruction that the
@@ -132,9 +150,9 @@ impl Vm {
                         self.save_pc(pc);
                         self.on_backedge(frame.proto)
                     } {
-                        self.fuel_left = fuel;
+                        self.fuel_left.set(fuel);
                         let status = self.run_compiled(frame, Some(pc as u32));
-                        fuel = self.fuel_left;
+                        fuel = self.fuel_left.get();
                         #[cfg(debug_assertions)]
                         {
                             fuel_audit = None;
@@ -183,7 +201,7 @@ impl Vm {
                         }
                         NumPair::Other => {
                             not_int!();
-                            let v = or_raise!(self.arith($op, reg!($b), reg!($c)));
+                            let v = metered!(self.arith($op, reg!($b), reg!($c)));
                             reg!($a) = v;
                             self.safepoint();
                         }
@@ -201,7 +219,7 @@ impl Vm {
                         }
                         NumPair::Other => {
                             not_int!();
-                            or_raise!(self.compare($cmp, reg!($b), reg!($c)))
+                            metered!(self.compare($cmp, reg!($b), reg!($c)))
                         }
                     }
                 };
@@ -236,7 +254,7 @@ impl Vm {
                     match fast {
                         Some(v) => reg!($a) = v,
                         None => {
-                            let v = or_raise!(self.arith($op, reg!($b), Value::Int(k)));
+                            let v = metered!(self.arith($op, reg!($b), Value::Int(k)));
                             reg!($a) = v;
                         }
                     }
@@ -263,7 +281,7 @@ impl Vm {
                         }
                         _ => {
                             not_int!();
-                            or_raise!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
+                            metered!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
                         }
                     };
                     if !res {
@@ -375,14 +393,14 @@ impl Vm {
                     Op::Eq { a, b, c } => {
                         let res = match (reg!(b), reg!(c)) {
                             (Value::Int(i), Value::Int(j)) => i == j,
-                            (x, y) => self.equal(x, y),
+                            (x, y) => metered!(self.equal(x, y)),
                         };
                         reg!(a) = Value::bool(res);
                     }
                     Op::Ne { a, b, c } => {
                         let res = match (reg!(b), reg!(c)) {
                             (Value::Int(i), Value::Int(j)) => i != j,
-                            (x, y) => !self.equal(x, y),
+                            (x, y) => !metered!(self.equal(x, y)),
                         };
                         reg!(a) = Value::bool(res);
                     }
@@ -409,7 +427,7 @@ impl Vm {
                     Op::JmpNotEq { b, c, off } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i == j,
-                            _ => self.equal(reg!(b), reg!(c)),
+                            _ => metered!(self.equal(reg!(b), reg!(c))),
                         };
                         if !res {
                             jump!(off);
@@ -418,7 +436,7 @@ impl Vm {
                     Op::JmpNotNe { b, c, off } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i != j,
-                            _ => !self.equal(reg!(b), reg!(c)),
+                            _ => !metered!(self.equal(reg!(b), reg!(c))),
                         };
                         if !res {
                             jump!(off);
@@ -462,14 +480,14 @@ impl Vm {
                             or_raise!(self.push_frame(c, slot + 1, slot, n.0 as usize));
                             continue 'frame;
                         }
-                        if or_raise!(self.call_value(slot, n.0 as usize)) {
+                        if metered!(self.call_value(slot, n.0 as usize)) {
                             continue 'frame;
                         }
                     }
                     Op::CallNative { a, f, n } => {
                         charge!(CallNative);
                         self.save_pc(pc);
-                        let v = or_raise!(self.call_native(
+                        let v = metered!(self.call_native(
                             f.native(),
                             base + a.0 as usize + 1,
                             n.0 as usize
@@ -491,7 +509,7 @@ impl Vm {
                                 continue 'frame;
                             }
                         }
-                        if or_raise!(self.invoke(slot, m, n.0 as usize, ic)) {
+                        if metered!(self.invoke(slot, m, n.0 as usize, ic)) {
                             continue 'frame;
                         }
                     }
@@ -521,7 +539,7 @@ impl Vm {
                         let v = reg!(a);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
-                            self.fuel_left = fuel;
+                            self.fuel_left.set(fuel);
                             return Ok(v);
                         }
                         continue 'frame;
@@ -531,7 +549,7 @@ impl Vm {
                         self.stack.set(done.ret as usize, Value::Nil);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
-                            self.fuel_left = fuel;
+                            self.fuel_left.set(fuel);
                             return Ok(Value::Nil);
                         }
                         continue 'frame;
@@ -569,7 +587,7 @@ impl Vm {
                                 continue;
                             }
                         }
-                        let v = or_raise!(self.get_index(obj, idx));
+                        let v = metered!(self.get_index(obj, idx));
                         reg!(a) = v;
                         self.safepoint();
                     }
@@ -657,7 +675,7 @@ impl Vm {
             };
             // An error was raised by the instruction before `pc`.
             self.save_pc(pc);
-            self.fuel_left = fuel;
+            self.fuel_left.set(fuel);
             self.unwind(err, entry_depth)?;
         }
     }

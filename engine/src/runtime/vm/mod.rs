@@ -140,7 +140,8 @@ pub struct Vm {
     pub(crate) error_class: Gc<Class>,
     pub(crate) shapes: Shapes,
     pub(crate) limits: Limits,
-    pub(crate) fuel_left: u64,
+    /// Fuel left; a cell, so that operations working through `&Vm` can charge their work.
+    pub(crate) fuel_left: std::cell::Cell<u64>,
     output_mode: OutputMode,
     pub(crate) output: String,
     pub(crate) stats: VmStats,
@@ -214,7 +215,7 @@ impl Vm {
             error_class,
             shapes,
             limits: config.limits.clone(),
-            fuel_left: config.limits.fuel.unwrap_or(u64::MAX),
+            fuel_left: std::cell::Cell::new(config.limits.fuel.unwrap_or(u64::MAX)),
             output_mode: config.output,
             output: String::new(),
             stats: VmStats::default(),
@@ -303,7 +304,9 @@ impl Vm {
     pub fn fuel_used(&self) -> u64 {
         self.limits
             .fuel
-            .map_or(u64::MAX - self.fuel_left, |f| f - self.fuel_left)
+            .map_or(u64::MAX - self.fuel_left.get(), |f| {
+                f - self.fuel_left.get()
+            })
     }
 
     /// Heap statistics.

@@ -109,7 +109,7 @@ impl Vm {
             .unwrap_or(0);
         let (kind, message) = match (e.kind, e.thrown) {
             // An engine limit hit while printing the thrown value is what the host sees.
-            (ErrorKind::Thrown, Some(v)) => match self.display(v) {
+            (ErrorKind::Thrown, Some(v)) => match self.outcome_text(v, false) {
                 Ok(m) => (ErrorKind::Thrown, m),
                 Err(err) => (err.kind, err.message),
             },
