@@ -395,10 +395,10 @@ fn operations_pay_fuel_in_proportion_to_their_work() {
     // Fuel = calls + loop iterations + element work / 16 + bytes / 64 (per operation, rounded
     // down), with element work 1 per value moved and 4 per value compared or printed.
     let cases: &[(&str, u64)] = &[
-        // 100 iterations; remove: 1 call + 99 entries moved down / 16.
+        // 100 iterations; remove: 1 call + 99 entries moved down and re-indexed x 4 / 16.
         (
             "let m = {}; for i in 0..100 { m[i] = i; } remove(m, 0);",
-            100 + 1 + 99 / 16,
+            100 + 1 + 99 * 4 / 16,
         ),
         // range: 1 + 1000 / 16; insert at 0: 1 + 1000 moved / 16.
         (

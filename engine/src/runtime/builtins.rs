@@ -482,9 +482,10 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
             let Some(i) = found else {
                 return Err(vm.key_error(key));
             };
-            // Removing keeps insertion order: every later entry moves down one place.
+            // Removing keeps insertion order: every later entry moves down one place, and
+            // its position is rewritten in the hash index (a probe: a compare's worth).
             let len = m.entries.borrow().len();
-            vm.charge_work((len - i - 1) * work::MOVE, 0)?;
+            vm.charge_work((len - i - 1) * work::VISIT, 0)?;
             let removed = m.entries.borrow_mut().shift_remove_index(i);
             Ok(removed.map_or(Value::Nil, |(_, v)| v))
         }
