@@ -308,7 +308,8 @@ fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
 
 extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::Call, |vm| {
-        let pushed = vm.call_value(slot as usize, nargs as usize);
+        let nargs = mutants::native_value_nargs(vm, slot as usize, nargs as usize);
+        let pushed = vm.call_value(slot as usize, nargs);
         finish_call(vm, pushed)
     })
 }

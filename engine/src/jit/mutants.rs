@@ -122,6 +122,41 @@ mutants! {
     /// A register overwritten by a call's or helper's result keeps what the translator knew
     /// about its old value: `f(x)(y)` calls `f` again instead of the function `f(x)` returned.
     ReloadKeepsFacts => "reload_keeps_facts", "stale per-register fact after a write";
+    // Mutants written as a JIT author's plausible slips in each lowering function, before
+    // any generator change aimed at them (the selftest reports how each was first found).
+    /// `==` between two floats in compiled code compares their bits (-0.0 != 0.0, nan == nan).
+    FloatEqByBits => "float_eq_by_bits", "float equality by bits";
+    /// `==` between two strings in compiled code compares the objects, not the text.
+    StringEqByPointer => "string_eq_by_pointer", "identity instead of value equality";
+    /// `<`, `<=`, `>`, `>=` between an int and a float in compiled code convert the int to a
+    /// float first (wrong beyond 2^53).
+    IntFloatOrderViaF64 => "int_float_order_via_f64", "lossy int/float conversion";
+    /// Float `>=` in compiled code is computed as not `<` (wrong for nan).
+    FloatGeAsNotLt => "float_ge_as_not_lt", "wrong comparison sense (nan)";
+    /// Int `<` against a literal in compiled code compares unsigned.
+    LtImmUnsigned => "lt_imm_unsigned", "wrong condition code (signedness)";
+    /// Int `*` in compiled code detects overflow by the sign of the result only.
+    MulOverflowBySign => "mul_overflow_by_sign", "overflow check done another way";
+    /// Int `-` of a literal in compiled code does not check for overflow.
+    SubImmOverflowUnchecked => "sub_imm_overflow_unchecked", "dropped overflow check";
+    /// Float negation in compiled code is computed as 0.0 - x (so -(0.0) is 0.0, not -0.0).
+    FloatNegAsZeroSub => "float_neg_as_zero_sub", "float edge value (signed zero)";
+    /// Int arithmetic whose destination is also its right operand reads the left operand
+    /// twice in compiled code (`x = y - x` computes `y - y`).
+    DestIsRhsClobbered => "dest_is_rhs_clobbered", "operand clobbered by the destination";
+    /// Int `+ - *` in compiled code writes the wrapped result to the destination before the
+    /// overflow check, so the exact slow path reads a clobbered operand.
+    OverflowWritesDest => "overflow_writes_dest", "destination written before a check";
+    /// The int tag test of arithmetic in compiled code also admits `true` (the next tag down).
+    IntTagAdmitsTrue => "int_tag_admits_true", "tag test admits a neighbouring tag";
+    /// `not x` in compiled code is true only for `false` (not for nil).
+    NotNilFalse => "not_nil_false", "wrong truthiness (nil)";
+    /// A captured variable read twice in one block of compiled code gives the first read's
+    /// value, even when a call in between changed it.
+    UpvalCachedAcrossCall => "upval_cached_across_call", "value cached across a call";
+    /// A builtin called through a value from compiled code drops arguments beyond its
+    /// maximum instead of raising ArityError.
+    NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";
 }
 
 #[cfg(feature = "mutants")]
@@ -292,6 +327,18 @@ pub(crate) fn captured(vm: &mut Vm, c: Gc<Closure>) -> RtResult<Gc<Closure>> {
     }
     vm.heap
         .alloc(Closure::new(c.proto, boxes.into_boxed_slice()))
+}
+
+/// `NativeValueExtraArgsDropped`: the argument count a call of the value in `stack[slot]`
+/// passes on: `nargs`, or a builtin's maximum when the mutant drops the extra ones.
+pub(crate) fn native_value_nargs(vm: &Vm, slot: usize, nargs: usize) -> usize {
+    if !mutant!(NativeValueExtraArgsDropped) {
+        return nargs;
+    }
+    match vm.stack.get(slot) {
+        Value::Native(id) => nargs.min(crate::runtime::builtins::get(id).max_args as usize),
+        _ => nargs,
+    }
 }
 
 /// `PowWraps`: `pow` of two ints with a small exponent, wrapping; `None` when the mutant is

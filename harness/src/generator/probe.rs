@@ -12,6 +12,12 @@ use super::types::Ty;
 impl Gen<'_, '_> {
     /// `try { print("probe", OP); } catch e { print("caught", e); }` with an edge operation.
     pub(crate) fn probe(&mut self) -> Vec<Stmt> {
+        if self.f.closures && self.chance(1, 8) {
+            return self.across_call_probe();
+        }
+        if self.chance(1, 2) {
+            return self.edge_probe();
+        }
         let f = self.f;
         let weights = [
             3,                             // int overflow of + - *
@@ -123,6 +129,206 @@ impl Gen<'_, '_> {
             &e,
             vec![print(vec![string("caught"), name(&e)])],
         )]
+    }
+
+    /// An operator between values from the edges of their types, picked at run time from
+    /// two families (ints, floats, both, strings, other values), inside a `try` that prints
+    /// the result or the error caught. Now and then the destination is also an operand
+    /// (`v = v op w`, `v = w op v`), an instruction form of its own.
+    fn edge_probe(&mut self) -> Vec<Stmt> {
+        let ops = [
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::Mod,
+            BinOp::Eq,
+            BinOp::Ne,
+            BinOp::Lt,
+            BinOp::Le,
+            BinOp::Gt,
+            BinOp::Ge,
+        ];
+        // A small literal on the right now and then: the instructions with an immediate
+        // operand (`x - 1`, `x < 0`) are lowered apart from the general ones, and meet the
+        // int edges mostly.
+        let literal = self.chance(1, 3);
+        let a = if literal && self.chance(2, 3) {
+            self.edge_family_of(0)
+        } else {
+            self.edge_family()
+        };
+        let b = if self.chance(1, 2) {
+            a.clone()
+        } else {
+            self.edge_family()
+        };
+        let (na, nb) = (a.len() as i64, b.len() as i64);
+        let x = index(list(a), self.edge_index(na));
+        let y = if literal {
+            int([0, 1, -1, 2, 3, 100, -100][self.pick(7)])
+        } else {
+            index(list(b), self.edge_index(nb))
+        };
+        let e = self.fresh("e");
+        let caught = vec![print(vec![string("caught"), name(&e)])];
+        let unary_op = self.chance(1, 8);
+        if unary_op {
+            let op = [UnOp::Neg, UnOp::Not][self.pick(2)];
+            return vec![try_(
+                vec![print(vec![string("edge"), unary(op, x)])],
+                &e,
+                caught,
+            )];
+        }
+        let op = ops[self.pick(ops.len())];
+        if self.chance(1, 3) {
+            let v = self.fresh("v");
+            let value = if self.chance(1, 2) {
+                bin(op, name(&v), y)
+            } else {
+                bin(op, y, name(&v))
+            };
+            return vec![
+                let_(&v, x),
+                try_(
+                    vec![
+                        expr_stmt(assign(name(&v), value)),
+                        print(vec![string("edge"), name(&v)]),
+                    ],
+                    &e,
+                    caught,
+                ),
+            ];
+        }
+        vec![try_(
+            vec![print(vec![string("edge"), bin(op, x, y)])],
+            &e,
+            caught,
+        )]
+    }
+
+    /// `(abs(v) + k) % n` from a run-time int `v` and a constant `k`: two operands chosen
+    /// from the same run-time value still land on different pairs.
+    fn edge_index(&mut self, n: i64) -> Expr {
+        let v = self.leaf(&Ty::Int);
+        let k = self.range(0, n - 1);
+        bin(
+            BinOp::Mod,
+            bin(BinOp::Add, call_named("abs", vec![v]), int(k)),
+            int(n),
+        )
+    }
+
+    /// State read before and after a call that changes it, in one expression of a closure
+    /// called in a loop (so compiled code reads it): a captured variable and a list element.
+    fn across_call_probe(&mut self) -> Vec<Stmt> {
+        let s = self.fresh("s");
+        let xs = self.fresh("xs");
+        let bump = self.fresh("bump");
+        let peek = self.fresh("peek");
+        let i = self.fresh("i");
+        let step = self.range(1, 3);
+        let start = self.leaf(&Ty::Int);
+        let bump_body = vec![
+            expr_stmt(assign(name(&s), bin(BinOp::Add, name(&s), int(step)))),
+            expr_stmt(assign(
+                index(name(&xs), int(0)),
+                bin(BinOp::Add, index(name(&xs), int(0)), int(2)),
+            )),
+            return_(Some(int(0))),
+        ];
+        let peek_body = vec![return_(Some(list(vec![
+            name(&s),
+            index(name(&xs), int(0)),
+            call_named(&bump, vec![]),
+            name(&s),
+            index(name(&xs), int(0)),
+        ])))];
+        let trips = self.range(2, 4);
+        vec![
+            let_(&s, start),
+            let_(&xs, list(vec![int(0)])),
+            let_(&bump, fn_literal(&[], bump_body)),
+            let_(&peek, fn_literal(&[], peek_body)),
+            for_range(
+                &i,
+                int(0),
+                int(trips),
+                vec![try_(
+                    vec![print(vec![string("across"), call_named(&peek, vec![])])],
+                    &self.fresh("e"),
+                    vec![],
+                )],
+            ),
+        ]
+    }
+
+    /// Values at the edges of one family of types.
+    fn edge_family(&mut self) -> Vec<Expr> {
+        let family = self.pick(5);
+        self.edge_family_of(family)
+    }
+
+    /// The values of edge family `family` (0 ints, 1 floats, 2 both, 3 strings, 4 others).
+    fn edge_family_of(&mut self, family: usize) -> Vec<Expr> {
+        let inf = || bin(BinOp::Mul, float(1e308), float(10.0));
+        let two53 = 9_007_199_254_740_992_i64;
+        match family {
+            0 => vec![
+                int(0),
+                int(1),
+                int(-1),
+                int(i64::MAX),
+                least_int(),
+                bin(BinOp::Add, least_int(), int(1)),
+                int(i64::MAX - 1),
+                int(two53 + 1),
+                int(-two53 - 1),
+                int(3),
+            ],
+            1 => vec![
+                float(0.0),
+                float(-0.0),
+                float(1.0),
+                float(-1.5),
+                inf(),
+                unary(UnOp::Neg, inf()),
+                bin(BinOp::Sub, inf(), inf()),
+                float(two53 as f64),
+                float(0.5),
+            ],
+            2 => vec![
+                int(0),
+                float(0.0),
+                float(-0.0),
+                int(1),
+                float(1.0),
+                int(two53 + 1),
+                float(two53 as f64),
+                int(i64::MAX),
+                float(9.223372036854775807e18),
+                bin(BinOp::Sub, inf(), inf()),
+            ],
+            3 => vec![
+                string("ab"),
+                bin(BinOp::Add, string("a"), string("b")),
+                string(""),
+                string("b"),
+                call_named("str", vec![int(12)]),
+                string("12"),
+                string("abc"),
+            ],
+            _ => vec![
+                nil(),
+                boolean(true),
+                boolean(false),
+                name("abs"),
+                list(vec![int(1)]),
+                int(1),
+                string("1"),
+            ],
+        }
     }
 
     /// A non-negative int below `n` from a run-time value.

@@ -216,6 +216,21 @@ impl Gen<'_, '_> {
                     1 => ("abs", self.expr(&Ty::Int, 1)),
                     _ => ("type", self.expr(&Ty::Int, 1)),
                 };
+                if self.chance(1, 4) {
+                    // With a wrong number of arguments now and then: an ArityError from a
+                    // builtin called through a value.
+                    let n = [0, 2, 3][self.pick(3)];
+                    let args = (0..n).map(|_| self.expr(&Ty::Int, 1)).collect();
+                    let e = self.fresh("e");
+                    return vec![
+                        let_(&h, name(b)),
+                        try_(
+                            vec![print(vec![call_named(&h, args)])],
+                            &e,
+                            vec![print(vec![string("caught"), name(&e)])],
+                        ),
+                    ];
+                }
                 vec![let_(&h, name(b)), print(vec![call_named(&h, vec![arg])])]
             }
             Kind::SuperValue => {

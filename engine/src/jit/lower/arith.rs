@@ -17,11 +17,14 @@ impl Translator<'_> {
 
     pub(super) fn arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Rhs) {
         let (tb, pb) = self.get(b);
-        let (tc, pc_) = self.operand2(c);
-        let b_int = self.tag_is(tb, tag::INT);
+        let (tc, pc_) = match c {
+            Rhs::Reg(r) if r == a && r != b && mutant!(DestIsRhsClobbered) => (tb, pb),
+            _ => self.operand2(c),
+        };
+        let b_int = self.int_tag_test(tb);
         let c_int = match c {
             Rhs::Imm(_) => self.cond_const(true),
-            Rhs::Reg(_) => self.tag_is(tc, tag::INT),
+            Rhs::Reg(_) => self.int_tag_test(tc),
         };
         let ints = self.both(b_int, c_int);
         let speculative = self.speculate_int(pc);
@@ -77,11 +80,27 @@ impl Translator<'_> {
                     Arith::Sub => self.b.ins().ssub_overflow(pb, pc_),
                     _ => self.b.ins().smul_overflow(pb, pc_),
                 };
-                let of = if op == Arith::Add && mutant!(AddOverflowUnchecked) {
+                let of = if op == Arith::Add && mutant!(AddOverflowUnchecked)
+                    || op == Arith::Sub
+                        && matches!(c, Rhs::Imm(_))
+                        && mutant!(SubImmOverflowUnchecked)
+                {
                     self.cond_const(false)
+                } else if op == Arith::Mul && mutant!(MulOverflowBySign) {
+                    // Overflow "seen" when the result's sign is not the operands' sign product.
+                    let signs = self.b.ins().bxor(pb, pc_);
+                    let want_neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, signs, 0);
+                    let is_neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                    self.b.ins().icmp(IntCC::NotEqual, want_neg, is_neg)
                 } else {
                     of
                 };
+                if mutant!(OverflowWritesDest) {
+                    // The wrapped result goes to the destination's slot before the check.
+                    let it = self.tag_val(tag::INT);
+                    let (regs, at) = self.reg_addr(a);
+                    self.store_value(it, r, regs, at);
+                }
                 let ok = self.b.create_block();
                 self.branch_on(of, slow, &[], ok, &[]);
                 self.b.switch_to_block(ok);
@@ -139,6 +158,47 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// Whether tag `t` is the int tag (`IntTagAdmitsTrue`: or the tag below it, `true`).
+    fn int_tag_test(&mut self, t: Value) -> Value {
+        if mutant!(IntTagAdmitsTrue) {
+            let off = self.b.ins().iadd_imm_s(t, -(tag::TRUE as i64));
+            return self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 1);
+        }
+        self.tag_is(t, tag::INT)
+    }
+
+    /// `IntFloatOrderViaF64`: the operands of an ordering comparison as `f64` when both are
+    /// numbers (ints converted, losing precision past 2^53), else leave for `slow`.
+    pub(super) fn numbers_as_f64(
+        &mut self,
+        (tb, pb): (Value, Value),
+        (tc, pc_): (Value, Value),
+        slow: Block,
+    ) -> (Value, Value) {
+        let number = |s: &mut Self, t: Value| {
+            let off = s.b.ins().iadd_imm_s(t, -(tag::INT as i64));
+            s.b.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 1)
+        };
+        let nb = number(self, tb);
+        let nc = number(self, tc);
+        let both = self.both(nb, nc);
+        let fpath = self.b.create_block();
+        self.branch_on(both, fpath, &[], slow, &[]);
+        self.b.switch_to_block(fpath);
+        let as_f64 = |s: &mut Self, t: Value, p: Value| {
+            let is_int = s.tag_is(t, tag::INT);
+            let from_int = s.b.ins().fcvt_from_sint(F64, p);
+            let bits = s.b.ins().bitcast(F64, MemFlagsData::new(), p);
+            s.b.ins().select(is_int, from_int, bits)
+        };
+        let x = as_f64(self, tb, pb);
+        let y = as_f64(self, tc, pc_);
+        (x, y)
+    }
+
     /// The float path of a binary operation: leaves for `slow` unless both operands are
     /// floats (an immediate right operand is an int), then gives them as `f64` values.
     pub(super) fn float_operands(
@@ -186,7 +246,12 @@ impl Translator<'_> {
         self.branch_on(is_f, fb, &[], slow, &[]);
         self.b.switch_to_block(fb);
         let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
-        let nx = self.b.ins().fneg(x);
+        let nx = if mutant!(FloatNegAsZeroSub) {
+            let zero = self.b.ins().f64const(0.0);
+            self.b.ins().fsub(zero, x)
+        } else {
+            self.b.ins().fneg(x)
+        };
         let np = self.b.ins().bitcast(I64, MemFlagsData::new(), nx);
         self.set(a, t, np);
         self.jump(done);

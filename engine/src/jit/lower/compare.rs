@@ -52,6 +52,24 @@ impl Translator<'_> {
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
         self.b.switch_to_block(slow);
+        if mutant!(FloatEqByBits) || mutant!(StringEqByPointer) {
+            let want = if mutant!(FloatEqByBits) {
+                tag::FLOAT
+            } else {
+                tag::STR
+            };
+            let b_ok = self.tag_is(tb, want);
+            let c_ok = self.tag_is(tc, want);
+            let same_kind = self.both(b_ok, c_ok);
+            let by_bits = self.b.create_block();
+            let helper = self.b.create_block();
+            self.branch_on(same_kind, by_bits, &[], helper, &[]);
+            self.b.switch_to_block(by_bits);
+            let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+            let eq = self.b.ins().uextend(I64, eq);
+            self.b.ins().jump(done, &[eq.into()]);
+            self.b.switch_to_block(helper);
+        }
         // Comparing containers or long strings charges fuel, which may run out.
         self.save_pc(pc);
         let sb = self.slot(b);
@@ -110,6 +128,9 @@ impl Translator<'_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
         let icc = match op {
+            Cmp::Lt if matches!(c, Rhs::Imm(_)) && mutant!(LtImmUnsigned) => {
+                IntCC::UnsignedLessThan
+            }
             Cmp::Lt => IntCC::SignedLessThan,
             Cmp::Le => IntCC::SignedLessThanOrEqual,
             Cmp::Gt => IntCC::SignedGreaterThan,
@@ -124,12 +145,17 @@ impl Translator<'_> {
             let slow = self.b.create_block();
             self.branch_on(ints, int_b, &[], other, &[]);
             self.b.switch_to_block(other);
-            let (x, y) = self.float_operands((tb, pb), (tc, pc_), c, slow);
+            let (x, y) = if mutant!(IntFloatOrderViaF64) {
+                self.numbers_as_f64((tb, pb), (tc, pc_), slow)
+            } else {
+                self.float_operands((tb, pb), (tc, pc_), c, slow)
+            };
             let fcc = match op {
                 Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
                 Cmp::Lt => FloatCC::LessThan,
                 Cmp::Le => FloatCC::LessThanOrEqual,
                 Cmp::Gt => FloatCC::GreaterThan,
+                Cmp::Ge if mutant!(FloatGeAsNotLt) => FloatCC::UnorderedOrGreaterThanOrEqual,
                 Cmp::Ge => FloatCC::GreaterThanOrEqual,
             };
             let r = self.b.ins().fcmp(fcc, x, y);

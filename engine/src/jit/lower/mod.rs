@@ -280,6 +280,9 @@ struct Translator<'a> {
     /// Only code that neither calls nor merges adds to it, and every helper call clears it
     /// (only helpers change a shape or move the slots).
     objects: FxHashMap<Value, (u32, Value)>,
+    /// `UpvalCachedAcrossCall` only: the value each captured variable was last read or
+    /// written as in this block (always empty without the mutant).
+    upval_reads: FxHashMap<u16, (Value, Value)>,
     /// Fuel left, kept in a variable and stored to the VM around calls and exits.
     fuel: Variable,
     /// Whether the instruction being translated charged fuel (checked against the opcode
@@ -341,6 +344,7 @@ impl<'a> Translator<'a> {
             synced_at: None,
             terminated: false,
             objects: FxHashMap::default(),
+            upval_reads: FxHashMap::default(),
             fuel,
             fuel_charged: false,
         }
@@ -572,14 +576,24 @@ impl<'a> Translator<'a> {
                 self.store_value(t, p, globals, abi::value_at(g.0));
             }
             Op::GetUpval { a, u } => {
-                let bx = self.upval_box(u);
-                let (t, p) = self.load_value(bx, layout::UPBOX_VALUE);
-                self.set(a, t, p);
+                if let Some(&(t, p)) = self.upval_reads.get(&u.0) {
+                    self.set(a, t, p);
+                } else {
+                    let bx = self.upval_box(u);
+                    let (t, p) = self.load_value(bx, layout::UPBOX_VALUE);
+                    self.set(a, t, p);
+                    if mutant!(UpvalCachedAcrossCall) {
+                        self.upval_reads.insert(u.0, (t, p));
+                    }
+                }
             }
             Op::SetUpval { a, u } => {
                 let bx = self.upval_box(u);
                 let (t, p) = self.get(a);
                 self.store_value(t, p, bx, layout::UPBOX_VALUE);
+                if mutant!(UpvalCachedAcrossCall) {
+                    self.upval_reads.insert(u.0, (t, p));
+                }
             }
             Op::NewBox { a } => {
                 self.save_pc(pc);
@@ -619,10 +633,13 @@ impl<'a> Translator<'a> {
             Op::Neg { a, b } => self.neg(pc, a, b),
             Op::Not { a, b } => {
                 let (t, _) = self.get(b);
-                let falsy =
+                let falsy = if mutant!(NotNilFalse) {
+                    self.b.ins().icmp_imm_s(IntCC::Equal, t, tag::FALSE as i64)
+                } else {
                     self.b
                         .ins()
-                        .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, t, tag::FALSE as i64);
+                        .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, t, tag::FALSE as i64)
+                };
                 let tt = self.tag_val(tag::TRUE);
                 let tf = self.tag_val(tag::FALSE);
                 let nt = self.b.ins().select(falsy, tt, tf);

@@ -159,6 +159,7 @@ impl Translator<'_> {
                 // Facts hold within a block: another predecessor may bring other values.
                 self.facts.clear();
                 self.objects.clear();
+                self.upval_reads.clear();
             }
             self.fuel_charged = false;
             self.op(pc, *op)?;
