@@ -4,34 +4,73 @@
 use crate::error::ErrorKind;
 use crate::source::{CompileError, Span, compile_error, with_stack};
 use crate::syntax::ast::*;
-use crate::syntax::lexer::{Tok, Token, lex};
+use crate::syntax::lexer::{Lexer, Tok, Token};
 
 /// Name of anonymous function literals in traces and disassembly.
 pub const ANON_FN_NAME: &str = "<anonymous>";
 
 /// Parses a whole program. `max_depth` bounds syntactic nesting.
+///
+/// A malformed token anywhere in `src` is the error reported, even when a syntax error comes
+/// before it: the scanner's errors come first, as they did when the whole source was scanned
+/// before parsing, so every input keeps the error (message, line, column) it always had.
 pub fn parse(src: &str, max_depth: u32) -> Result<Script, CompileError> {
-    let toks = lex(src)?;
+    let mut lexer = Lexer::new(src);
+    let first = next_or_eof(&mut lexer, src.len());
+    let (cur, next, lex_error) = match first {
+        Ok(cur) => match next_or_eof(&mut lexer, src.len()) {
+            Ok(next) => (cur, next, None),
+            Err((e, eof)) => (cur, eof, Some(e)),
+        },
+        Err((e, eof)) => (eof.clone(), eof, Some(e)),
+    };
     let mut p = Parser {
-        toks,
-        pos: 0,
+        lexer,
+        end: src.len(),
+        cur,
+        next,
+        prev: None,
+        lex_error,
         depth: 0,
         max_depth,
         next_binding: 0,
     };
-    let mut stmts = Vec::new();
-    while !p.at(&Tok::Eof) {
-        stmts.push(p.statement(true)?);
+    let result = p.script();
+    if let Some(e) = p.lex_error.take() {
+        return Err(e);
     }
-    Ok(Script {
-        stmts,
-        binding_count: p.next_binding,
+    match result {
+        Ok(script) => Ok(script),
+        Err(e) => Err(p.lexer.first_error_in_rest().unwrap_or(e)),
+    }
+}
+
+/// The next token; on a malformed one, its error and an end-of-input token to stand in.
+fn next_or_eof(lexer: &mut Lexer, end: usize) -> Result<Token, (CompileError, Token)> {
+    lexer.next_token().map_err(|e| {
+        let eof = Token {
+            tok: Tok::Eof,
+            span: Span::new(end, end),
+        };
+        (e, eof)
     })
 }
 
-struct Parser {
-    toks: Vec<Token>,
-    pos: usize,
+/// The parser's state: the current token and one token of lookahead (all the grammar needs),
+/// pulled from the scanner as the parse advances.
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// Length of the source (where the end-of-input token is).
+    end: usize,
+    /// The current token.
+    cur: Token,
+    /// The token after it.
+    next: Token,
+    /// The span of the token before `cur` (`None` at the first token).
+    prev: Option<Span>,
+    /// The scanner's error, once it met a malformed token (from then on it yields only
+    /// end of input); it is reported whatever the parse does.
+    lex_error: Option<CompileError>,
     depth: u32,
     max_depth: u32,
     next_binding: u32,
@@ -39,34 +78,67 @@ struct Parser {
 
 type PResult<T> = Result<T, CompileError>;
 
-impl Parser {
-    fn peek(&self) -> &Tok {
-        &self.toks[self.pos].tok
+impl Parser<'_> {
+    fn script(&mut self) -> PResult<Script> {
+        let mut stmts = Vec::new();
+        while !self.at(&Tok::Eof) {
+            stmts.push(self.statement(true)?);
+        }
+        Ok(Script {
+            stmts,
+            binding_count: self.next_binding,
+        })
     }
 
+    fn peek(&self) -> &Tok {
+        &self.cur.tok
+    }
+
+    /// The token `n` places ahead (0 or 1); past the end, end of input.
     fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.toks.len() - 1);
-        &self.toks[i].tok
+        match n {
+            0 => &self.cur.tok,
+            _ => &self.next.tok,
+        }
     }
 
     fn span(&self) -> Span {
-        self.toks[self.pos].span
+        self.cur.span
     }
 
     fn prev_span(&self) -> Span {
-        self.toks[self.pos.saturating_sub(1)].span
+        self.prev.unwrap_or(self.cur.span)
+    }
+
+    /// Consumes the current token and returns it; at end of input, stays there.
+    fn advance(&mut self) -> Token {
+        if self.cur.tok == Tok::Eof {
+            return self.cur.clone();
+        }
+        let following = if self.next.tok == Tok::Eof {
+            self.next.clone()
+        } else if self.lex_error.is_some() {
+            Token {
+                tok: Tok::Eof,
+                span: Span::new(self.end, self.end),
+            }
+        } else {
+            match next_or_eof(&mut self.lexer, self.end) {
+                Ok(t) => t,
+                Err((e, eof)) => {
+                    self.lex_error = Some(e);
+                    eof
+                }
+            }
+        };
+        let next = std::mem::replace(&mut self.next, following);
+        let t = std::mem::replace(&mut self.cur, next);
+        self.prev = Some(t.span);
+        t
     }
 
     fn at(&self, t: &Tok) -> bool {
         self.peek() == t
-    }
-
-    fn advance(&mut self) -> Token {
-        let t = self.toks[self.pos].clone();
-        if self.pos + 1 < self.toks.len() {
-            self.pos += 1;
-        }
-        t
     }
 
     fn eat(&mut self, t: &Tok) -> bool {
@@ -753,6 +825,19 @@ mod tests {
             "expected a variable name after 'let', found '='"
         );
         assert_eq!(parse_err("{ let x = 1;").1, "unclosed '{': expected '}'");
+    }
+
+    #[test]
+    fn a_malformed_token_anywhere_wins_over_an_earlier_syntax_error() {
+        // The scanner streams, but its errors keep precedence: the source is scanned to its
+        // end before a syntax error is reported.
+        let e = parse("let = 3;\nlet s = \"abc", 200).unwrap_err();
+        assert_eq!(e.message, "unterminated string literal");
+        assert_eq!(e.span, Span::new(17, 18));
+        assert_eq!(parse_err("let x = 1; #").1, "unexpected character '#'");
+        assert_eq!(parse_err("let x = 1 #").1, "unexpected character '#'");
+        assert_eq!(parse_err("#").1, "unexpected character '#'");
+        assert_eq!(parse_err("x #").1, "unexpected character '#'");
     }
 
     #[test]
