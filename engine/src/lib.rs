@@ -116,7 +116,7 @@ fn compile_into(
     let mut ast = parser::parse(source, limits.max_nesting).map_err(place)?;
     let resolution = resolver::resolve(&mut ast, prior, repl, builtins::NAMES).map_err(place)?;
     program.builtins = builtins::NAMES;
-    let main = compiler::compile(program, &ast, &resolution, &lines, repl).map_err(place)?;
+    let main = compiler::compile(program, ast, &resolution, &lines, repl).map_err(place)?;
     program.main = main;
     Ok(main)
 }

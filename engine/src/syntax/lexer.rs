@@ -5,9 +5,12 @@
 //! only its two tokens of lookahead, so no token sequence of the whole source ever exists (it
 //! took 27 bytes of memory per byte of source).
 
+use rustc_hash::FxHashMap;
+
 use crate::error::ErrorKind;
 use crate::source::Span;
 use crate::source::{CompileError, compile_error};
+use crate::syntax::ast::Name;
 
 /// A token kind (with its literal value, for literals and identifiers).
 #[derive(Clone, Debug, PartialEq)]
@@ -17,9 +20,9 @@ pub enum Tok {
     /// Float literal.
     Float(f64),
     /// String literal, escapes already processed.
-    Str(String),
-    /// Identifier.
-    Ident(String),
+    Str(Box<str>),
+    /// Identifier (interned: every occurrence of a name shares its text).
+    Ident(Name),
     /// `let`
     Let,
     /// `fn`
@@ -241,6 +244,8 @@ pub struct Lexer<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// The names met so far, so that each is allocated once.
+    names: FxHashMap<&'a str, Name>,
 }
 
 impl<'a> Lexer<'a> {
@@ -250,6 +255,7 @@ impl<'a> Lexer<'a> {
             src,
             bytes: src.as_bytes(),
             pos: 0,
+            names: FxHashMap::default(),
         }
     }
 
@@ -268,6 +274,14 @@ impl<'a> Lexer<'a> {
             tok,
             span: Span::new(start, self.pos),
         })
+    }
+
+    /// The shared name with the text `text`.
+    pub fn name(&mut self, text: &'a str) -> Name {
+        self.names
+            .entry(text)
+            .or_insert_with(|| Name::new(text))
+            .clone()
     }
 
     /// Scans the rest of the source for a malformed token, and returns the first one's error.
@@ -297,7 +311,7 @@ fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
     }
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
     fn peek_at(&self, off: usize) -> u8 {
         self.bytes.get(self.pos + off).copied().unwrap_or(0)
     }
@@ -343,8 +357,11 @@ impl Lexer<'_> {
             while self.peek_at(0).is_ascii_alphanumeric() || self.peek_at(0) == b'_' {
                 self.pos += 1;
             }
-            let word = &self.src[start..self.pos];
-            return Ok(keyword(word).unwrap_or_else(|| Tok::Ident(word.to_string())));
+            let word: &'a str = &self.src[start..self.pos];
+            if let Some(k) = keyword(word) {
+                return Ok(k);
+            }
+            return Ok(Tok::Ident(self.name(word)));
         }
         if b == b'"' {
             return self.string();
@@ -474,7 +491,7 @@ impl Lexer<'_> {
             match ch {
                 '"' => {
                     self.pos += 1;
-                    return Ok(Tok::Str(out));
+                    return Ok(Tok::Str(out.into_boxed_str()));
                 }
                 '\\' => {
                     let esc_start = self.pos;

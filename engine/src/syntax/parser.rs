@@ -78,12 +78,24 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, CompileError>;
 
+/// Appends `item`, growing `v` by half its length when it is full rather than doubling it:
+/// the parser's vectors live until the program is compiled, and the largest (a program's
+/// statements, a long chain of operators) would otherwise take up to twice the room they
+/// need at their peak. Vectors the tree keeps are trimmed to their length when complete.
+fn push_compact<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 2).max(1));
+    }
+    v.push(item);
+}
+
 impl Parser<'_> {
     fn script(&mut self) -> PResult<Script> {
         let mut stmts = Vec::new();
         while !self.at(&Tok::Eof) {
-            stmts.push(self.statement(true)?);
+            push_compact(&mut stmts, self.statement(true)?);
         }
+        stmts.shrink_to_fit();
         Ok(Script {
             stmts,
             binding_count: self.next_binding,
@@ -225,7 +237,7 @@ impl Parser<'_> {
                     None
                 };
                 self.expect(&Tok::Semi, "after variable declaration")?;
-                StmtKind::Let { binding, init }
+                StmtKind::Let(Box::new(Let { binding, init }))
             }
             Tok::Fn if matches!(self.peek_at(1), Tok::Ident(_)) => {
                 self.advance();
@@ -249,7 +261,7 @@ impl Parser<'_> {
                 self.advance();
                 let cond = self.expr()?;
                 let body = self.block("after 'while' condition")?;
-                StmtKind::While { cond, body }
+                StmtKind::While(Box::new(While { cond, body }))
             }
             Tok::For => {
                 self.advance();
@@ -259,19 +271,19 @@ impl Parser<'_> {
                 if self.eat(&Tok::DotDot) {
                     let end = self.expr()?;
                     let body = self.block("after 'for' range")?;
-                    StmtKind::ForRange {
+                    StmtKind::ForRange(Box::new(ForRange {
                         var,
                         start: first,
                         end,
                         body,
-                    }
+                    }))
                 } else {
                     let body = self.block("after 'for' iterable")?;
-                    StmtKind::ForIn {
+                    StmtKind::ForIn(Box::new(ForIn {
                         var,
                         iter: first,
                         body,
-                    }
+                    }))
                 }
             }
             Tok::Break => {
@@ -306,7 +318,7 @@ impl Parser<'_> {
                 self.expect(&Tok::Catch, "after 'try' block")?;
                 let var = self.binding("a variable name after 'catch'")?;
                 let handler = self.block("after 'catch' variable")?;
-                StmtKind::Try { body, var, handler }
+                StmtKind::Try(Box::new(Try { body, var, handler }))
             }
             Tok::LBrace => StmtKind::Block(self.block("")?),
             _ => {
@@ -330,7 +342,7 @@ impl Parser<'_> {
         loop {
             let cond = self.expr()?;
             let then = self.block("after 'if' condition")?;
-            branches.push((cond, then));
+            push_compact(&mut branches, (cond, then));
             if !self.eat(&Tok::Else) {
                 break;
             }
@@ -339,8 +351,9 @@ impl Parser<'_> {
                 break;
             }
         }
+        branches.shrink_to_fit();
         Ok(Stmt {
-            kind: StmtKind::If { branches, els },
+            kind: StmtKind::If(Box::new(If { branches, els })),
             span: start.to(self.prev_span()),
         })
     }
@@ -369,8 +382,9 @@ impl Parser<'_> {
                     start,
                 ));
             }
-            stmts.push(with_stack(|| self.statement(false))?);
+            push_compact(&mut stmts, with_stack(|| self.statement(false))?);
         }
+        stmts.shrink_to_fit();
         self.advance();
         self.leave(1);
         Ok(Block {
@@ -384,13 +398,14 @@ impl Parser<'_> {
         let mut params = Vec::new();
         if !self.at(&Tok::RParen) {
             loop {
-                params.push(self.binding("a parameter name")?);
+                push_compact(&mut params, self.binding("a parameter name")?);
                 if !self.eat(&Tok::Comma) || self.at(&Tok::RParen) {
                     break;
                 }
             }
         }
         self.expect(&Tok::RParen, "after parameters")?;
+        params.shrink_to_fit();
         Ok(params)
     }
 
@@ -398,7 +413,7 @@ impl Parser<'_> {
         let params = self.params()?;
         let self_binding = method.then(|| {
             let ident = Ident {
-                name: "self".into(),
+                name: self.lexer.name("self"),
                 span: name.span,
             };
             self.new_binding(ident)
@@ -434,9 +449,10 @@ impl Parser<'_> {
             }
             let mstart = self.expect(&Tok::Fn, "(class bodies hold only methods)")?;
             let mname = self.ident("a method name")?;
-            methods.push(self.function(mname, mstart, true)?);
+            push_compact(&mut methods, self.function(mname, mstart, true)?);
         }
         self.advance();
+        methods.shrink_to_fit();
         Ok(ClassDecl {
             name,
             superclass,
@@ -479,11 +495,7 @@ impl Parser<'_> {
         let value = value?;
         let span = target.span.to(value.span);
         Ok(Expr {
-            kind: ExprKind::Assign {
-                target: Box::new(target),
-                op,
-                value: Box::new(value),
-            },
+            kind: ExprKind::Assign(Box::new(Assign { target, op, value })),
             span,
         })
     }
@@ -522,19 +534,17 @@ impl Parser<'_> {
         let mut rest = Vec::new();
         while let Some(op) = self.binop(level) {
             let op_span = self.advance().span;
-            rest.push((op, op_span, operand(self)?));
+            push_compact(&mut rest, Link::new(op, op_span, operand(self)?));
         }
         if rest.is_empty() {
             return Ok(first);
         }
+        rest.shrink_to_fit();
         let span = first
             .span
-            .to(rest.last().map(|(_, _, e)| e.span).unwrap_or(first.span));
+            .to(rest.last().map(|l| l.rhs.span).unwrap_or(first.span));
         Ok(Expr {
-            kind: ExprKind::Chain {
-                first: Box::new(first),
-                rest,
-            },
+            kind: ExprKind::Chain(Box::new(Chain { first, rest })),
             span,
         })
     }
@@ -575,6 +585,7 @@ impl Parser<'_> {
         let mut e = self.primary()?;
         let mut levels = 0;
         let result = loop {
+            let start = e.span;
             let kind = match self.peek() {
                 Tok::LParen => {
                     if let Err(err) = self.enter() {
@@ -586,7 +597,7 @@ impl Parser<'_> {
                     if !self.at(&Tok::RParen) {
                         loop {
                             match self.expr() {
-                                Ok(a) => args.push(a),
+                                Ok(a) => push_compact(&mut args, a),
                                 Err(err) => {
                                     self.leave(levels);
                                     return Err(err);
@@ -600,10 +611,8 @@ impl Parser<'_> {
                     if let Err(err) = self.expect(&Tok::RParen, "after arguments") {
                         break Err(err);
                     }
-                    ExprKind::Call {
-                        callee: Box::new(e),
-                        args,
-                    }
+                    args.shrink_to_fit();
+                    ExprKind::Call(Box::new(Call { callee: e, args }))
                 }
                 Tok::Dot => {
                     if let Err(err) = self.enter() {
@@ -612,10 +621,7 @@ impl Parser<'_> {
                     levels += 1;
                     self.advance();
                     match self.ident("a property name after '.'") {
-                        Ok(name) => ExprKind::Get {
-                            obj: Box::new(e),
-                            name,
-                        },
+                        Ok(name) => ExprKind::Get(Box::new(Get { obj: e, name })),
                         Err(err) => break Err(err),
                     }
                 }
@@ -632,21 +638,14 @@ impl Parser<'_> {
                     if let Err(err) = self.expect(&Tok::RBracket, "after index") {
                         break Err(err);
                     }
-                    ExprKind::Index {
-                        obj: Box::new(e),
-                        index: Box::new(index),
-                    }
+                    ExprKind::Index(Box::new(Index { obj: e, index }))
                 }
                 _ => break Ok(e),
             };
-            let span = match &kind {
-                ExprKind::Call { callee, .. } => callee.span.to(self.prev_span()),
-                ExprKind::Get { obj, .. } | ExprKind::Index { obj, .. } => {
-                    obj.span.to(self.prev_span())
-                }
-                _ => self.prev_span(),
+            e = Expr {
+                kind,
+                span: start.to(self.prev_span()),
             };
-            e = Expr { kind, span };
         };
         self.leave(levels);
         result
@@ -681,10 +680,10 @@ impl Parser<'_> {
             Tok::Super => {
                 self.expect(&Tok::Dot, "after 'super'")?;
                 let name = self.ident("a method name after 'super.'")?;
-                ExprKind::Super {
+                ExprKind::Super(Box::new(Super {
                     name,
                     self_res: Res::Unresolved,
-                }
+                }))
             }
             Tok::LParen => {
                 self.enter_at(span)?;
@@ -699,14 +698,14 @@ impl Parser<'_> {
                 self.enter_at(span)?;
                 let mut items = Vec::new();
                 while !self.at(&Tok::RBracket) {
-                    items.push(self.expr()?);
+                    push_compact(&mut items, self.expr()?);
                     if !self.eat(&Tok::Comma) {
                         break;
                     }
                 }
                 self.expect(&Tok::RBracket, "to close list literal")?;
                 self.leave(1);
-                ExprKind::List(items)
+                ExprKind::List(items.into_boxed_slice())
             }
             Tok::LBrace => {
                 self.enter_at(span)?;
@@ -715,18 +714,18 @@ impl Parser<'_> {
                     let k = self.expr()?;
                     self.expect(&Tok::Colon, "after map key")?;
                     let v = self.expr()?;
-                    entries.push((k, v));
+                    push_compact(&mut entries, (k, v));
                     if !self.eat(&Tok::Comma) {
                         break;
                     }
                 }
                 self.expect(&Tok::RBrace, "to close map literal")?;
                 self.leave(1);
-                ExprKind::Map(entries)
+                ExprKind::Map(entries.into_boxed_slice())
             }
             Tok::Fn => {
                 let name = Ident {
-                    name: ANON_FN_NAME.into(),
+                    name: self.lexer.name(ANON_FN_NAME),
                     span,
                 };
                 let decl = self.function(name, span, false)?;
@@ -760,13 +759,17 @@ mod tests {
     fn chains_are_flat() {
         let src = format!("let x = {};", vec!["1"; 100_000].join("+"));
         let prog = parse(&src, 200).unwrap();
-        let StmtKind::Let { init: Some(e), .. } = &prog.stmts[0].kind else {
+        let StmtKind::Let(l) = &prog.stmts[0].kind else {
             panic!()
         };
-        let ExprKind::Chain { rest, .. } = &e.kind else {
+        let Some(Expr {
+            kind: ExprKind::Chain(c),
+            ..
+        }) = &l.init
+        else {
             panic!()
         };
-        assert_eq!(rest.len(), 99_999);
+        assert_eq!(c.rest.len(), 99_999);
     }
 
     #[test]
@@ -775,15 +778,16 @@ mod tests {
         let StmtKind::Expr(e) = &prog.stmts[0].kind else {
             panic!()
         };
-        let ExprKind::Chain { first, rest } = &e.kind else {
+        let ExprKind::Chain(c) = &e.kind else {
             panic!()
         };
-        assert_eq!(first.kind, ExprKind::Int(1));
+        assert_eq!(c.first.kind, ExprKind::Int(1));
         assert_eq!(
-            rest.iter().map(|r| r.0).collect::<Vec<_>>(),
+            c.rest.iter().map(|l| l.op).collect::<Vec<_>>(),
             vec![BinOp::Add, BinOp::Sub]
         );
-        assert!(matches!(rest[0].2.kind, ExprKind::Chain { .. }));
+        assert!(matches!(c.rest[0].rhs.kind, ExprKind::Chain(_)));
+        assert_eq!(c.rest[1].op_span(), Span::new(10, 11));
     }
 
     #[test]

@@ -74,10 +74,11 @@ struct Compiler<'a> {
 }
 
 /// Compiles a resolved program into `program` (appending prototypes) and returns the entry
-/// point. In `repl` mode a final expression statement becomes the entry's return value.
+/// point. In `repl` mode a final expression statement becomes the entry's return value. The
+/// tree is consumed: each top-level statement is freed once compiled.
 pub fn compile(
     program: &mut Program,
-    ast: &ast::Script,
+    ast: ast::Script,
     res: &Resolution,
     lines: &LineIndex,
     repl: bool,
