@@ -119,6 +119,23 @@ impl CompileError {
     }
 }
 
+/// Fails with `SizeLimit` when a source of `len` bytes is over `limit`
+/// (`Limits::max_source_bytes`), before any of it is read. The error is a compile error at
+/// the start of the source (line 1, column 1).
+pub fn check_source_size(len: usize, limit: usize) -> Result<(), EchoError> {
+    if len <= limit {
+        return Ok(());
+    }
+    Err(EchoError {
+        kind: ErrorKind::SizeLimit,
+        message: format!("source of {len} bytes exceeds the limit of {limit} bytes"),
+        line: 1,
+        column: Some(1),
+        span: Some((0, 0)),
+        trace: Vec::new(),
+    })
+}
+
 /// The error for source bytes that are not UTF-8, placed at the first bad byte.
 pub fn invalid_utf8(bytes: &[u8], err: std::str::Utf8Error) -> EchoError {
     let at = err.valid_up_to();

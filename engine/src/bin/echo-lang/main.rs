@@ -55,6 +55,9 @@ enum Command {
     Dis {
         /// Source file (`-` for standard input).
         file: PathBuf,
+        /// Longest source accepted, in bytes.
+        #[arg(long)]
+        max_source: Option<usize>,
     },
     /// Print the Cranelift IR (CLIF) the JIT generates for every function.
     #[cfg(feature = "jit")]
@@ -64,6 +67,9 @@ enum Command {
         /// Also print the machine code.
         #[arg(long)]
         asm: bool,
+        /// Longest source accepted, in bytes.
+        #[arg(long)]
+        max_source: Option<usize>,
     },
     /// Interactive read-eval-print loop.
     Repl {
@@ -87,6 +93,9 @@ struct EngineArgs {
     /// Maximum heap size in bytes.
     #[arg(long)]
     max_heap: Option<usize>,
+    /// Longest source accepted, in bytes.
+    #[arg(long)]
+    max_source: Option<usize>,
     /// Tiered: calls after which a function is compiled.
     #[arg(long, default_value_t = Config::default().hot_calls)]
     hot_calls: u32,
@@ -110,9 +119,18 @@ fn parse_fuel(s: &str) -> Result<FuelArg, String> {
         .map_err(|_| format!("'{s}' is neither a number nor 'unlimited'"))
 }
 
+/// The default limits, with the source size limit `max_source` if one is given.
+fn limits_with(max_source: Option<usize>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(n) = max_source {
+        limits.max_source_bytes = n;
+    }
+    limits
+}
+
 impl EngineArgs {
     fn config(&self, output: OutputMode) -> Config {
-        let mut limits = Limits::default();
+        let mut limits = limits_with(self.max_source);
         if let Some(FuelArg(f)) = self.fuel {
             limits.fuel = f;
         }
@@ -134,14 +152,38 @@ impl EngineArgs {
     }
 }
 
-fn read_source(file: &Path) -> Result<Vec<u8>, String> {
-    let res = if file == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
-    } else {
-        std::fs::read(file)
+/// Reads the source of `file`, holding at most `limit` + 1 bytes of it: a longer source is
+/// refused (`SizeLimit`, reported here with its whole length, which the rest of the input is
+/// read only to count), so a huge input never fills memory. The error is the exit code.
+fn load(file: &Path, limit: usize) -> Result<Vec<u8>, ExitCode> {
+    use std::io::Read;
+    let read = || -> std::io::Result<(Vec<u8>, u64)> {
+        let mut input: Box<dyn Read> = if file == Path::new("-") {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(file)?)
+        };
+        let mut head = Vec::new();
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        (&mut input).take(cap).read_to_end(&mut head)?;
+        let rest = std::io::copy(&mut input, &mut std::io::sink())?;
+        Ok((head, rest))
     };
-    res.map_err(|e| format!("echo-lang: cannot read {}: {e}", file.display()))
+    match read() {
+        Ok((head, 0)) => Ok(head),
+        Ok((head, rest)) => {
+            let len = usize::try_from(head.len() as u64 + rest).unwrap_or(usize::MAX);
+            if let Err(e) = echo_engine::source::check_source_size(len, limit) {
+                report(file, &head, &e);
+                return Err(ExitCode::from(exit_code(&e)));
+            }
+            Ok(head)
+        }
+        Err(e) => {
+            eprintln!("echo-lang: cannot read {}: {e}", file.display());
+            Err(ExitCode::from(EXIT_NOINPUT))
+        }
+    }
 }
 
 fn exit_code(err: &EchoError) -> u8 {
@@ -298,12 +340,12 @@ fn main() -> ExitCode {
             engine,
             stats,
         } => {
-            let source = match read_source(&file) {
+            let source = match load(
+                &file,
+                engine.config(OutputMode::Stdout).limits.max_source_bytes,
+            ) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
             let config = Config {
                 profile: stats,
@@ -322,15 +364,17 @@ fn main() -> ExitCode {
             }
         }
         #[cfg(feature = "jit")]
-        Command::Clif { file, asm } => {
-            let source = match read_source(&file) {
+        Command::Clif {
+            file,
+            asm,
+            max_source,
+        } => {
+            let limits = limits_with(max_source);
+            let source = match load(&file, limits.max_source_bytes) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
-            match compile_bytes(&source, &Limits::default()) {
+            match compile_bytes(&source, &limits) {
                 Ok(program) => {
                     println!(";; Echo functions compiled by the JIT, as CLIF. Imported helpers:");
                     for (clif_name, name) in echo_engine::jit::helper_names() {
@@ -361,15 +405,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Dis { file } => {
-            let source = match read_source(&file) {
+        Command::Dis { file, max_source } => {
+            let limits = limits_with(max_source);
+            let source = match load(&file, limits.max_source_bytes) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
-            match compile_bytes(&source, &Limits::default()) {
+            match compile_bytes(&source, &limits) {
                 Ok(program) => {
                     print!("{}", disasm::disassemble(&program));
                     ExitCode::from(EXIT_OK)
