@@ -152,27 +152,43 @@ impl EngineArgs {
     }
 }
 
-/// Reads the source of `file`, holding at most `limit` + 1 bytes of it: a longer source is
-/// refused (`SizeLimit`, reported here with its whole length, which the rest of the input is
-/// read only to count), so a huge input never fills memory. The error is the exit code.
+/// What a diagnostic of a refused source shows of it at most (its start).
+const REFUSED_SHOWN: u64 = 4096;
+
+/// Reads the source of `file`. A source over `limit` bytes is refused (`SizeLimit`, reported
+/// here) without being held in memory: of a file that is too long only the start is read, for
+/// the diagnostic; standard input is held up to `limit` + 1 bytes and the rest only counted.
+/// The error is the exit code.
 fn load(file: &Path, limit: usize) -> Result<Vec<u8>, ExitCode> {
     use std::io::Read;
+    let limit_len = u64::try_from(limit).unwrap_or(u64::MAX);
+    // The source (or its start, if too long) and its whole length.
     let read = || -> std::io::Result<(Vec<u8>, u64)> {
-        let mut input: Box<dyn Read> = if file == Path::new("-") {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(file)?)
-        };
         let mut head = Vec::new();
-        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-        (&mut input).take(cap).read_to_end(&mut head)?;
-        let rest = std::io::copy(&mut input, &mut std::io::sink())?;
-        Ok((head, rest))
+        if file == Path::new("-") {
+            let mut input = std::io::stdin().lock();
+            (&mut input)
+                .take(limit_len.saturating_add(1))
+                .read_to_end(&mut head)?;
+            let rest = std::io::copy(&mut input, &mut std::io::sink())?;
+            let len = head.len() as u64 + rest;
+            return Ok((head, len));
+        }
+        let f = std::fs::File::open(file)?;
+        let len = f.metadata()?.len();
+        let keep = if len > limit_len {
+            REFUSED_SHOWN
+        } else {
+            len.saturating_add(1)
+        };
+        f.take(keep).read_to_end(&mut head)?;
+        // (A file that grew since its length was taken is as long as what was read.)
+        let len = len.max(head.len() as u64);
+        Ok((head, len))
     };
     match read() {
-        Ok((head, 0)) => Ok(head),
-        Ok((head, rest)) => {
-            let len = usize::try_from(head.len() as u64 + rest).unwrap_or(usize::MAX);
+        Ok((head, len)) => {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
             if let Err(e) = echo_engine::source::check_source_size(len, limit) {
                 report(file, &head, &e);
                 return Err(ExitCode::from(exit_code(&e)));
