@@ -124,6 +124,15 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Deepest syntactic nesting the parser accepts.
     pub max_nesting: u32,
+    /// Longest source text compiled, in bytes; a longer one is refused before it is read.
+    /// Compiling takes memory in proportion to the source (measured with a counting
+    /// allocator): about 22 bytes per byte for ordinary code, up to 37 for the densest
+    /// expressions and statements (one every two to four bytes), and 65 for a source of
+    /// nothing but empty function declarations (each a prototype of its own). The default,
+    /// 16 MiB, is hundreds of times the largest program in the corpus (20 KB) and keeps
+    /// compiling within about 350 MB for ordinary code and 1 GiB at worst: no more than the
+    /// default heap limit lets the program itself use.
+    pub max_source_bytes: usize,
 }
 
 impl Default for Limits {
@@ -137,6 +146,7 @@ impl Default for Limits {
             max_collection_len: 1 << 24,
             max_output_bytes: 1 << 26,
             max_nesting: 200,
+            max_source_bytes: 1 << 24,
         }
     }
 }

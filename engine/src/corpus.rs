@@ -171,6 +171,7 @@ fn set_limit(l: &mut Limits, key: &str, value: &str) -> Result<(), String> {
         "max_collection_len" => l.max_collection_len = n()? as usize,
         "max_output_bytes" => l.max_output_bytes = n()? as usize,
         "max_nesting" => l.max_nesting = n()? as u32,
+        "max_source_bytes" => l.max_source_bytes = n()? as usize,
         _ => return Err(format!("unknown limit '{key}'")),
     }
     Ok(())
@@ -195,6 +196,7 @@ pub fn config_comment(limits: &Limits) -> Option<String> {
         max_collection_len,
         max_output_bytes,
         max_nesting,
+        max_source_bytes,
     } = limits;
     let d = Limits::default();
     let mut items = Vec::new();
@@ -236,6 +238,11 @@ pub fn config_comment(limits: &Limits) -> Option<String> {
             d.max_output_bytes as u64,
         ),
         ("max_nesting", *max_nesting as u64, d.max_nesting as u64),
+        (
+            "max_source_bytes",
+            *max_source_bytes as u64,
+            d.max_source_bytes as u64,
+        ),
     ];
     for (key, value, default) in numbers {
         if value != default {
@@ -421,6 +428,7 @@ mod tests {
             max_collection_len: 77,
             max_output_bytes: 123,
             max_nesting: 40,
+            max_source_bytes: 4567,
         };
         let line = config_comment(&limits).expect("limits differ from the defaults");
         assert_eq!(parse_expectations(&line).unwrap().limits, limits);

@@ -89,8 +89,10 @@ pub struct RunStats {
     pub coverage: Option<runtime::coverage::Coverage>,
 }
 
-/// Compiles source text into a program (for `run_program`, the disassembler, tooling).
+/// Compiles source text into a program (for `run_program`, the disassembler, tooling). A
+/// source over `limits.max_source_bytes` is refused with `SizeLimit` before it is read.
 pub fn compile(source: &str, limits: &Limits) -> Result<Program, EchoError> {
+    source::check_source_size(source.len(), limits.max_source_bytes)?;
     let mut program = Program::default();
     compile_into(
         &mut program,
@@ -103,7 +105,7 @@ pub fn compile(source: &str, limits: &Limits) -> Result<Program, EchoError> {
 }
 
 /// Compiles `source` as a further entry of `program` (appending its prototypes), resolving
-/// against the globals `prior`. Returns the entry prototype.
+/// against the globals `prior`. Returns the entry prototype. (Callers check the source size.)
 fn compile_into(
     program: &mut Program,
     source: &str,
@@ -116,13 +118,14 @@ fn compile_into(
     let mut ast = parser::parse(source, limits.max_nesting).map_err(place)?;
     let resolution = resolver::resolve(&mut ast, prior, repl, builtins::NAMES).map_err(place)?;
     program.builtins = builtins::NAMES;
-    let main = compiler::compile(program, &ast, &resolution, &lines, repl).map_err(place)?;
+    let main = compiler::compile(program, ast, &resolution, &lines, repl).map_err(place)?;
     program.main = main;
     Ok(main)
 }
 
-/// Compiles source bytes, which must be UTF-8.
+/// Compiles source bytes, which must be UTF-8 (the size limit is checked first).
 pub fn compile_bytes(source: &[u8], limits: &Limits) -> Result<Program, EchoError> {
+    source::check_source_size(source.len(), limits.max_source_bytes)?;
     match std::str::from_utf8(source) {
         Ok(s) => compile(s, limits),
         Err(e) => Err(source::invalid_utf8(source, e)),
@@ -143,8 +146,12 @@ pub fn run(source: &str, config: &Config) -> Outcome {
     }
 }
 
-/// Runs source bytes; invalid UTF-8 is a `SyntaxError` outcome.
+/// Runs source bytes; invalid UTF-8 is a `SyntaxError` outcome (a source over the size limit
+/// is refused first).
 pub fn run_bytes(source: &[u8], config: &Config) -> Outcome {
+    if let Err(e) = source::check_source_size(source.len(), config.limits.max_source_bytes) {
+        return compile_failure(e);
+    }
     match std::str::from_utf8(source) {
         Ok(s) => run(s, config),
         Err(e) => compile_failure(source::invalid_utf8(source, e)),
@@ -261,7 +268,7 @@ impl Session {
     }
 
     /// Compiles and runs one entry. A final expression statement (its `;` may be omitted)
-    /// becomes the entry's value.
+    /// becomes the entry's value. An entry over `max_source_bytes` is refused (`SizeLimit`).
     pub fn eval(&mut self, source: &str) -> Outcome {
         let prior = self.vm.program().globals.clone();
         let prior = if prior.is_empty() {
@@ -270,6 +277,10 @@ impl Session {
             prior
         };
         let limits = self.config.limits.clone();
+        // The entry as typed is what the size limit bounds (not the `;` added below).
+        if let Err(e) = source::check_source_size(source.len(), limits.max_source_bytes) {
+            return compile_failure(e);
+        }
         let mut compiled =
             compile_into(self.vm.program_mut(), source, &limits, true, prior.clone());
         if let Err(e) = &compiled

@@ -66,31 +66,35 @@ pub fn compile_error(kind: ErrorKind, message: impl Into<String>, span: Span) ->
 /// Maps byte offsets of one source text to lines and columns.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
-    starts: Vec<usize>,
+    /// The offset of each line's first byte, as 32 bits like every span (and sized exactly:
+    /// it lives as long as the compilation, one entry per source line).
+    starts: Vec<u32>,
 }
 
 impl LineIndex {
     /// Indexes `src`.
     pub fn new(src: &str) -> LineIndex {
-        let mut starts = vec![0];
+        let newline = |b: &u8| *b == b'\n';
+        let mut starts = Vec::with_capacity(1 + src.bytes().filter(newline).count());
+        starts.push(0);
         starts.extend(
             src.bytes()
                 .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
+                .filter(|(_, b)| newline(b))
+                .map(|(i, _)| (i + 1).min(u32::MAX as usize) as u32),
         );
         LineIndex { starts }
     }
 
     /// 1-based line of a byte offset.
     pub fn line(&self, offset: usize) -> u32 {
-        (self.starts.partition_point(|&s| s <= offset)) as u32
+        (self.starts.partition_point(|&s| s as usize <= offset)) as u32
     }
 
     /// 1-based (line, column) of a byte offset; the column counts characters.
     pub fn line_col(&self, src: &str, offset: usize) -> (u32, u32) {
         let line = self.line(offset);
-        let start = self.starts[line as usize - 1];
+        let start = self.starts[line as usize - 1] as usize;
         let offset = offset.min(src.len());
         let col = src
             .get(start..offset)
@@ -113,6 +117,23 @@ impl CompileError {
             trace: Vec::new(),
         }
     }
+}
+
+/// Fails with `SizeLimit` when a source of `len` bytes is over `limit`
+/// (`Limits::max_source_bytes`), before any of it is read. The error is a compile error at
+/// the start of the source (line 1, column 1).
+pub fn check_source_size(len: usize, limit: usize) -> Result<(), EchoError> {
+    if len <= limit {
+        return Ok(());
+    }
+    Err(EchoError {
+        kind: ErrorKind::SizeLimit,
+        message: format!("source of {len} bytes exceeds the limit of {limit} bytes"),
+        line: 1,
+        column: Some(1),
+        span: Some((0, 0)),
+        trace: Vec::new(),
+    })
 }
 
 /// The error for source bytes that are not UTF-8, placed at the first bad byte.

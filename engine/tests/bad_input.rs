@@ -2,7 +2,9 @@
 //! line), never a panic, a hang or a host stack overflow. Tests run on ordinary 2 MiB test
 //! threads on purpose.
 
-use echo_engine::{Config, ErrorKind, Limits, Outcome, Tier, run, run_bytes};
+use echo_engine::{
+    Config, ErrorKind, Limits, Outcome, Session, Tier, compile, compile_bytes, run, run_bytes,
+};
 use proptest::prelude::*;
 
 fn config(f: impl FnOnce(&mut Limits)) -> Config {
@@ -274,6 +276,91 @@ fn a_call_depth_limit_beyond_memory_is_a_clear_error() {
     assert_eq!(o.output, "1000\n");
 }
 
+#[test]
+fn a_source_over_the_size_limit_is_refused_before_it_is_read() {
+    // 12 bytes; the last byte is not UTF-8 and the text would not parse either: the size is
+    // checked before anything else.
+    let source = b"print(1);\n(\xff";
+    let at = |n: usize| Limits {
+        max_source_bytes: n,
+        ..Limits::default()
+    };
+    let over = at(source.len() - 1);
+    let message = "source of 12 bytes exceeds the limit of 11 bytes";
+    for e in [
+        compile_bytes(source, &over).unwrap_err(),
+        run_bytes(source, &config(|l| *l = over.clone()))
+            .result
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            (e.kind, e.message.as_str(), e.line),
+            (ErrorKind::SizeLimit, message, 1)
+        );
+        assert_eq!(
+            (e.column, e.span),
+            (Some(1), Some((0, 0))),
+            "a compile error at 1:1"
+        );
+        assert!(e.is_compile_error() && e.trace.is_empty());
+    }
+    // At the limit, the source is read: here, its first bad byte is the error.
+    let e = compile_bytes(source, &at(source.len())).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::SyntaxError);
+
+    // One byte over fails; exactly at the limit compiles and runs.
+    let program = "print(\"exactly\");";
+    let e = compile(program, &at(program.len() - 1)).unwrap_err();
+    assert_eq!(
+        (e.kind, e.message, e.line),
+        (
+            ErrorKind::SizeLimit,
+            "source of 17 bytes exceeds the limit of 16 bytes".to_string(),
+            1
+        )
+    );
+    assert!(compile(program, &at(program.len())).is_ok());
+    for &tier in Tier::ALL {
+        let o = run(
+            program,
+            &Config {
+                tier,
+                limits: at(program.len()),
+                ..Config::default()
+            },
+        );
+        assert_eq!(
+            (o.output.as_str(), o.result),
+            ("exactly\n", Ok("nil".to_string()))
+        );
+        let o = run(
+            program,
+            &Config {
+                tier,
+                limits: at(program.len() - 1),
+                ..Config::default()
+            },
+        );
+        assert_eq!(error_of(&o).0, ErrorKind::SizeLimit);
+        assert_eq!((o.output.as_str(), o.fuel_used), ("", 0), "nothing ran");
+    }
+
+    // A REPL entry too; the `;` a REPL adds to a final expression does not count.
+    let mut session = Session::new(config(|l| l.max_source_bytes = 5));
+    assert_eq!(
+        error_of(&session.eval("1 + 23")),
+        (
+            ErrorKind::SizeLimit,
+            "source of 6 bytes exceeds the limit of 5 bytes".into(),
+            1
+        )
+    );
+    assert_eq!(session.eval("1 + 2").result, Ok("3".to_string()));
+
+    // The default is 16 MiB.
+    assert_eq!(Limits::default().max_source_bytes, 16 << 20);
+}
+
 /// A value from the edges of its range, or any value.
 fn extreme<T: Arbitrary + Copy + std::fmt::Debug + 'static>(edges: Vec<T>) -> BoxedStrategy<T> {
     prop_oneof![proptest::sample::select(edges), any::<T>()].boxed()
@@ -292,9 +379,17 @@ fn limits() -> impl Strategy<Value = Limits> {
         extreme(vec![0usize, 1, 4, 1 << 24, usize::MAX]),
         extreme(vec![0usize, 1, 16, 1 << 26, usize::MAX]),
         extreme(vec![0u32, 1, 2, 200, u32::MAX]),
+        extreme(vec![
+            0usize,
+            1,
+            EVERYTHING.len() - 1,
+            EVERYTHING.len(),
+            1 << 24,
+            usize::MAX,
+        ]),
     )
         .prop_map(
-            |(fuel, depth, slots, heap, string, coll, output, nesting)| Limits {
+            |(fuel, depth, slots, heap, string, coll, output, nesting, source)| Limits {
                 fuel,
                 max_call_depth: depth,
                 max_stack_slots: slots,
@@ -303,6 +398,7 @@ fn limits() -> impl Strategy<Value = Limits> {
                 max_collection_len: coll,
                 max_output_bytes: output,
                 max_nesting: nesting,
+                max_source_bytes: source,
             },
         )
 }

@@ -133,6 +133,33 @@ fn repl_keeps_definitions_and_prints_values() {
 }
 
 #[test]
+fn a_source_over_max_source_is_refused_as_a_compile_error() {
+    let src = "print(1);\n";
+    let f = script("size.echo", src);
+    for cmd in ["run", "dis"] {
+        let o = echo_lang(&[cmd, "--max-source", "9", &f], "");
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains("SizeLimit: source of 10 bytes exceeds the limit of 9 bytes"),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains("size.echo:1:1"), "{cmd}: {err}");
+        assert_eq!(text(&o.stdout), "", "{cmd}");
+        let o = echo_lang(&[cmd, "--max-source", "10", &f], "");
+        assert_eq!(o.status.code(), Some(0), "{cmd}");
+    }
+    // Standard input is counted to its end, though only the limit's worth is kept.
+    let o = echo_lang(&["run", "--max-source", "3", "-"], &"1;".repeat(50_000));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("source of 100000 bytes exceeds the limit of 3 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn usage_and_input_errors_have_their_own_codes() {
     assert_eq!(echo_lang(&["run"], "").status.code(), Some(64));
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use echo_engine::config::Tier;
+use echo_engine::config::{Limits, Tier};
 use echo_engine::corpus::{files, parse_expectations};
 use echo_engine::run;
 use echo_engine::syntax::parser::parse;
@@ -40,6 +40,9 @@ fn printed_corpus_programs_reparse_and_behave_the_same() {
             .unwrap_or_else(|e| panic!("{name}: printed source does not parse: {e:?}\n{printed}"));
         assert_eq!(print_script(&again), printed, "{name}: not a fixpoint");
         let exp = parse_expectations(&src).expect("expectations parse");
+        if exp.limits.max_source_bytes != Limits::default().max_source_bytes {
+            continue; // the text's own length is what these test, and printing changes it
+        }
         let config = exp.config(Tier::Interp);
         let (a, b) = (run(&src, &config), run(&printed, &config));
         // Lines change with the layout; kinds, messages, values and fuel must not.

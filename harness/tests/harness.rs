@@ -122,19 +122,19 @@ fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable
         let program = echo_engine::syntax::parser::parse(&case.source, 200).expect("parses");
         script_exprs(&program, &mut |e, role| {
             let shape = match (&e.kind, role) {
-                (K::Call { callee, .. }, _) => match &callee.kind {
-                    K::Call { callee: inner, .. } => match inner.kind {
-                        K::Get { .. } => Some("o.m()(z)"),
+                (K::Call(call), _) => match &call.callee.kind {
+                    K::Call(inner) => match inner.callee.kind {
+                        K::Get(_) => Some("o.m()(z)"),
                         K::Name { ref name, .. } if numbered(name, "f") => Some("f(x)(y)"),
                         _ => Some("call result called"),
                     },
-                    K::Index { obj, .. } => match obj.kind {
+                    K::Index(ix) => match ix.obj.kind {
                         K::Map(_) => Some("m[k](z)"),
                         _ => Some("xs[i](z)"),
                     },
                     K::Fn(_) => Some("fn literal called"),
-                    K::Get { .. } => Some("o.m(z)"),
-                    K::Super { .. } => Some("super.m(z)"),
+                    K::Get(_) => Some("o.m(z)"),
+                    K::Super(_) => Some("super.m(z)"),
                     K::Name { name, .. } if numbered(name, "f") => Some("f(x)"),
                     K::Name { name, .. } if numbered(name, "C") => Some("C(x)"),
                     K::Name { .. } => Some("name called"),
@@ -149,10 +149,10 @@ fn generated_programs_call_every_shape_of_callee_and_pass_every_kind_of_callable
                 {
                     Some("builtin value")
                 }
-                (K::Get { name, .. }, Role::Value) if numbered(&name.name, "m") => {
+                (K::Get(get), Role::Value) if numbered(&get.name.name, "m") => {
                     Some("bound method value")
                 }
-                (K::Super { .. }, Role::Value) => Some("super method value"),
+                (K::Super(_), Role::Value) => Some("super method value"),
                 (K::Fn(_), Role::Value) => Some("closure value"),
                 _ => None,
             };

@@ -1,9 +1,16 @@
 //! The scanner: source text to tokens with byte spans. Every malformed input (bad character,
 //! unterminated string or comment, bad escape, out-of-range literal) is a `SyntaxError`.
+//!
+//! The scanner streams: the parser pulls one token at a time (`Lexer::next_token`) and keeps
+//! only its two tokens of lookahead, so no token sequence of the whole source ever exists (it
+//! took 27 bytes of memory per byte of source).
+
+use rustc_hash::FxHashMap;
 
 use crate::error::ErrorKind;
 use crate::source::Span;
 use crate::source::{CompileError, compile_error};
+use crate::syntax::ast::Name;
 
 /// A token kind (with its literal value, for literals and identifiers).
 #[derive(Clone, Debug, PartialEq)]
@@ -13,9 +20,9 @@ pub enum Tok {
     /// Float literal.
     Float(f64),
     /// String literal, escapes already processed.
-    Str(String),
-    /// Identifier.
-    Ident(String),
+    Str(Box<str>),
+    /// Identifier (interned: every occurrence of a name shares its text).
+    Ident(Name),
     /// `let`
     Let,
     /// `fn`
@@ -231,39 +238,80 @@ pub struct Token {
     pub span: Span,
 }
 
-struct Lexer<'a> {
+/// The scanner over one source text: yields its tokens in order, ending with [`Tok::Eof`]
+/// (repeated if asked again).
+pub struct Lexer<'a> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// The names met so far, so that each is allocated once.
+    names: FxHashMap<&'a str, Name>,
 }
 
-/// Splits `src` into tokens, ending with [`Tok::Eof`].
-pub fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
-    let mut lx = Lexer {
-        src,
-        bytes: src.as_bytes(),
-        pos: 0,
-    };
-    let mut out = Vec::with_capacity(src.len() / 3 + 1);
-    loop {
-        lx.skip_trivia()?;
-        let start = lx.pos;
-        let Some(&b) = lx.bytes.get(lx.pos) else {
-            out.push(Token {
+impl<'a> Lexer<'a> {
+    /// A scanner at the start of `src`.
+    pub fn new(src: &'a str) -> Lexer<'a> {
+        Lexer {
+            src,
+            bytes: src.as_bytes(),
+            pos: 0,
+            names: FxHashMap::default(),
+        }
+    }
+
+    /// The next token, or the error of the malformed one.
+    pub fn next_token(&mut self) -> Result<Token, CompileError> {
+        self.skip_trivia()?;
+        let start = self.pos;
+        let Some(&b) = self.bytes.get(self.pos) else {
+            return Ok(Token {
                 tok: Tok::Eof,
                 span: Span::new(start, start),
             });
-            return Ok(out);
         };
-        let tok = lx.token(b)?;
-        out.push(Token {
+        let tok = self.token(b)?;
+        Ok(Token {
             tok,
-            span: Span::new(start, lx.pos),
-        });
+            span: Span::new(start, self.pos),
+        })
+    }
+
+    /// The shared name with the text `text`.
+    pub fn name(&mut self, text: &'a str) -> Name {
+        self.names
+            .entry(text)
+            .or_insert_with(|| Name::new(text))
+            .clone()
+    }
+
+    /// Scans the rest of the source for a malformed token, and returns the first one's error.
+    pub fn first_error_in_rest(&mut self) -> Option<CompileError> {
+        loop {
+            match self.next_token() {
+                Ok(Token { tok: Tok::Eof, .. }) => return None,
+                Ok(_) => {}
+                Err(e) => return Some(e),
+            }
+        }
     }
 }
 
-impl Lexer<'_> {
+/// Splits `src` into tokens, ending with [`Tok::Eof`] (for tests: the parser streams).
+#[cfg(test)]
+fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
+    let mut lx = Lexer::new(src);
+    let mut out = Vec::new();
+    loop {
+        let t = lx.next_token()?;
+        let end = t.tok == Tok::Eof;
+        out.push(t);
+        if end {
+            return Ok(out);
+        }
+    }
+}
+
+impl<'a> Lexer<'a> {
     fn peek_at(&self, off: usize) -> u8 {
         self.bytes.get(self.pos + off).copied().unwrap_or(0)
     }
@@ -309,8 +357,11 @@ impl Lexer<'_> {
             while self.peek_at(0).is_ascii_alphanumeric() || self.peek_at(0) == b'_' {
                 self.pos += 1;
             }
-            let word = &self.src[start..self.pos];
-            return Ok(keyword(word).unwrap_or_else(|| Tok::Ident(word.to_string())));
+            let word: &'a str = &self.src[start..self.pos];
+            if let Some(k) = keyword(word) {
+                return Ok(k);
+            }
+            return Ok(Tok::Ident(self.name(word)));
         }
         if b == b'"' {
             return self.string();
@@ -440,7 +491,7 @@ impl Lexer<'_> {
             match ch {
                 '"' => {
                     self.pos += 1;
-                    return Ok(Tok::Str(out));
+                    return Ok(Tok::Str(out.into_boxed_str()));
                 }
                 '\\' => {
                     let esc_start = self.pos;

@@ -4,34 +4,73 @@
 use crate::error::ErrorKind;
 use crate::source::{CompileError, Span, compile_error, with_stack};
 use crate::syntax::ast::*;
-use crate::syntax::lexer::{Tok, Token, lex};
+use crate::syntax::lexer::{Lexer, Tok, Token};
 
 /// Name of anonymous function literals in traces and disassembly.
 pub const ANON_FN_NAME: &str = "<anonymous>";
 
 /// Parses a whole program. `max_depth` bounds syntactic nesting.
+///
+/// A malformed token anywhere in `src` is the error reported, even when a syntax error comes
+/// before it: the scanner's errors come first, as they did when the whole source was scanned
+/// before parsing, so every input keeps the error (message, line, column) it always had.
 pub fn parse(src: &str, max_depth: u32) -> Result<Script, CompileError> {
-    let toks = lex(src)?;
+    let mut lexer = Lexer::new(src);
+    let first = next_or_eof(&mut lexer, src.len());
+    let (cur, next, lex_error) = match first {
+        Ok(cur) => match next_or_eof(&mut lexer, src.len()) {
+            Ok(next) => (cur, next, None),
+            Err((e, eof)) => (cur, eof, Some(e)),
+        },
+        Err((e, eof)) => (eof.clone(), eof, Some(e)),
+    };
     let mut p = Parser {
-        toks,
-        pos: 0,
+        lexer,
+        end: src.len(),
+        cur,
+        next,
+        prev: None,
+        lex_error,
         depth: 0,
         max_depth,
         next_binding: 0,
     };
-    let mut stmts = Vec::new();
-    while !p.at(&Tok::Eof) {
-        stmts.push(p.statement(true)?);
+    let result = p.script();
+    if let Some(e) = p.lex_error.take() {
+        return Err(e);
     }
-    Ok(Script {
-        stmts,
-        binding_count: p.next_binding,
+    match result {
+        Ok(script) => Ok(script),
+        Err(e) => Err(p.lexer.first_error_in_rest().unwrap_or(e)),
+    }
+}
+
+/// The next token; on a malformed one, its error and an end-of-input token to stand in.
+fn next_or_eof(lexer: &mut Lexer, end: usize) -> Result<Token, (CompileError, Token)> {
+    lexer.next_token().map_err(|e| {
+        let eof = Token {
+            tok: Tok::Eof,
+            span: Span::new(end, end),
+        };
+        (e, eof)
     })
 }
 
-struct Parser {
-    toks: Vec<Token>,
-    pos: usize,
+/// The parser's state: the current token and one token of lookahead (all the grammar needs),
+/// pulled from the scanner as the parse advances.
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// Length of the source (where the end-of-input token is).
+    end: usize,
+    /// The current token.
+    cur: Token,
+    /// The token after it.
+    next: Token,
+    /// The span of the token before `cur` (`None` at the first token).
+    prev: Option<Span>,
+    /// The scanner's error, once it met a malformed token (from then on it yields only
+    /// end of input); it is reported whatever the parse does.
+    lex_error: Option<CompileError>,
     depth: u32,
     max_depth: u32,
     next_binding: u32,
@@ -39,34 +78,79 @@ struct Parser {
 
 type PResult<T> = Result<T, CompileError>;
 
-impl Parser {
-    fn peek(&self) -> &Tok {
-        &self.toks[self.pos].tok
+/// Appends `item`, growing `v` by half its length when it is full rather than doubling it:
+/// the parser's vectors live until the program is compiled, and the largest (a program's
+/// statements, a long chain of operators) would otherwise take up to twice the room they
+/// need at their peak. Vectors the tree keeps are trimmed to their length when complete.
+fn push_compact<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 2).max(1));
+    }
+    v.push(item);
+}
+
+impl Parser<'_> {
+    fn script(&mut self) -> PResult<Script> {
+        let mut stmts = Vec::new();
+        while !self.at(&Tok::Eof) {
+            push_compact(&mut stmts, self.statement(true)?);
+        }
+        stmts.shrink_to_fit();
+        Ok(Script {
+            stmts,
+            binding_count: self.next_binding,
+        })
     }
 
+    fn peek(&self) -> &Tok {
+        &self.cur.tok
+    }
+
+    /// The token `n` places ahead (0 or 1); past the end, end of input.
     fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.toks.len() - 1);
-        &self.toks[i].tok
+        match n {
+            0 => &self.cur.tok,
+            _ => &self.next.tok,
+        }
     }
 
     fn span(&self) -> Span {
-        self.toks[self.pos].span
+        self.cur.span
     }
 
     fn prev_span(&self) -> Span {
-        self.toks[self.pos.saturating_sub(1)].span
+        self.prev.unwrap_or(self.cur.span)
+    }
+
+    /// Consumes the current token and returns it; at end of input, stays there.
+    fn advance(&mut self) -> Token {
+        if self.cur.tok == Tok::Eof {
+            return self.cur.clone();
+        }
+        let following = if self.next.tok == Tok::Eof {
+            self.next.clone()
+        } else if self.lex_error.is_some() {
+            Token {
+                tok: Tok::Eof,
+                span: Span::new(self.end, self.end),
+            }
+        } else {
+            match next_or_eof(&mut self.lexer, self.end) {
+                Ok(t) => t,
+                Err((e, eof)) => {
+                    self.lex_error = Some(e);
+                    eof
+                }
+            }
+        };
+        let next = std::mem::replace(&mut self.next, following);
+        let t = std::mem::replace(&mut self.cur, next);
+        self.prev = Some(t.span);
+        t
     }
 
     fn at(&self, t: &Tok) -> bool {
         self.peek() == t
-    }
-
-    fn advance(&mut self) -> Token {
-        let t = self.toks[self.pos].clone();
-        if self.pos + 1 < self.toks.len() {
-            self.pos += 1;
-        }
-        t
     }
 
     fn eat(&mut self, t: &Tok) -> bool {
@@ -153,7 +237,7 @@ impl Parser {
                     None
                 };
                 self.expect(&Tok::Semi, "after variable declaration")?;
-                StmtKind::Let { binding, init }
+                StmtKind::Let(Box::new(Let { binding, init }))
             }
             Tok::Fn if matches!(self.peek_at(1), Tok::Ident(_)) => {
                 self.advance();
@@ -177,7 +261,7 @@ impl Parser {
                 self.advance();
                 let cond = self.expr()?;
                 let body = self.block("after 'while' condition")?;
-                StmtKind::While { cond, body }
+                StmtKind::While(Box::new(While { cond, body }))
             }
             Tok::For => {
                 self.advance();
@@ -187,19 +271,19 @@ impl Parser {
                 if self.eat(&Tok::DotDot) {
                     let end = self.expr()?;
                     let body = self.block("after 'for' range")?;
-                    StmtKind::ForRange {
+                    StmtKind::ForRange(Box::new(ForRange {
                         var,
                         start: first,
                         end,
                         body,
-                    }
+                    }))
                 } else {
                     let body = self.block("after 'for' iterable")?;
-                    StmtKind::ForIn {
+                    StmtKind::ForIn(Box::new(ForIn {
                         var,
                         iter: first,
                         body,
-                    }
+                    }))
                 }
             }
             Tok::Break => {
@@ -234,7 +318,7 @@ impl Parser {
                 self.expect(&Tok::Catch, "after 'try' block")?;
                 let var = self.binding("a variable name after 'catch'")?;
                 let handler = self.block("after 'catch' variable")?;
-                StmtKind::Try { body, var, handler }
+                StmtKind::Try(Box::new(Try { body, var, handler }))
             }
             Tok::LBrace => StmtKind::Block(self.block("")?),
             _ => {
@@ -258,7 +342,7 @@ impl Parser {
         loop {
             let cond = self.expr()?;
             let then = self.block("after 'if' condition")?;
-            branches.push((cond, then));
+            push_compact(&mut branches, (cond, then));
             if !self.eat(&Tok::Else) {
                 break;
             }
@@ -267,8 +351,9 @@ impl Parser {
                 break;
             }
         }
+        branches.shrink_to_fit();
         Ok(Stmt {
-            kind: StmtKind::If { branches, els },
+            kind: StmtKind::If(Box::new(If { branches, els })),
             span: start.to(self.prev_span()),
         })
     }
@@ -297,8 +382,9 @@ impl Parser {
                     start,
                 ));
             }
-            stmts.push(with_stack(|| self.statement(false))?);
+            push_compact(&mut stmts, with_stack(|| self.statement(false))?);
         }
+        stmts.shrink_to_fit();
         self.advance();
         self.leave(1);
         Ok(Block {
@@ -312,13 +398,14 @@ impl Parser {
         let mut params = Vec::new();
         if !self.at(&Tok::RParen) {
             loop {
-                params.push(self.binding("a parameter name")?);
+                push_compact(&mut params, self.binding("a parameter name")?);
                 if !self.eat(&Tok::Comma) || self.at(&Tok::RParen) {
                     break;
                 }
             }
         }
         self.expect(&Tok::RParen, "after parameters")?;
+        params.shrink_to_fit();
         Ok(params)
     }
 
@@ -326,7 +413,7 @@ impl Parser {
         let params = self.params()?;
         let self_binding = method.then(|| {
             let ident = Ident {
-                name: "self".into(),
+                name: self.lexer.name("self"),
                 span: name.span,
             };
             self.new_binding(ident)
@@ -362,9 +449,10 @@ impl Parser {
             }
             let mstart = self.expect(&Tok::Fn, "(class bodies hold only methods)")?;
             let mname = self.ident("a method name")?;
-            methods.push(self.function(mname, mstart, true)?);
+            push_compact(&mut methods, self.function(mname, mstart, true)?);
         }
         self.advance();
+        methods.shrink_to_fit();
         Ok(ClassDecl {
             name,
             superclass,
@@ -407,11 +495,7 @@ impl Parser {
         let value = value?;
         let span = target.span.to(value.span);
         Ok(Expr {
-            kind: ExprKind::Assign {
-                target: Box::new(target),
-                op,
-                value: Box::new(value),
-            },
+            kind: ExprKind::Assign(Box::new(Assign { target, op, value })),
             span,
         })
     }
@@ -450,19 +534,17 @@ impl Parser {
         let mut rest = Vec::new();
         while let Some(op) = self.binop(level) {
             let op_span = self.advance().span;
-            rest.push((op, op_span, operand(self)?));
+            push_compact(&mut rest, Link::new(op, op_span, operand(self)?));
         }
         if rest.is_empty() {
             return Ok(first);
         }
+        rest.shrink_to_fit();
         let span = first
             .span
-            .to(rest.last().map(|(_, _, e)| e.span).unwrap_or(first.span));
+            .to(rest.last().map(|l| l.rhs.span).unwrap_or(first.span));
         Ok(Expr {
-            kind: ExprKind::Chain {
-                first: Box::new(first),
-                rest,
-            },
+            kind: ExprKind::Chain(Box::new(Chain { first, rest })),
             span,
         })
     }
@@ -503,6 +585,7 @@ impl Parser {
         let mut e = self.primary()?;
         let mut levels = 0;
         let result = loop {
+            let start = e.span;
             let kind = match self.peek() {
                 Tok::LParen => {
                     if let Err(err) = self.enter() {
@@ -514,7 +597,7 @@ impl Parser {
                     if !self.at(&Tok::RParen) {
                         loop {
                             match self.expr() {
-                                Ok(a) => args.push(a),
+                                Ok(a) => push_compact(&mut args, a),
                                 Err(err) => {
                                     self.leave(levels);
                                     return Err(err);
@@ -528,10 +611,8 @@ impl Parser {
                     if let Err(err) = self.expect(&Tok::RParen, "after arguments") {
                         break Err(err);
                     }
-                    ExprKind::Call {
-                        callee: Box::new(e),
-                        args,
-                    }
+                    args.shrink_to_fit();
+                    ExprKind::Call(Box::new(Call { callee: e, args }))
                 }
                 Tok::Dot => {
                     if let Err(err) = self.enter() {
@@ -540,10 +621,7 @@ impl Parser {
                     levels += 1;
                     self.advance();
                     match self.ident("a property name after '.'") {
-                        Ok(name) => ExprKind::Get {
-                            obj: Box::new(e),
-                            name,
-                        },
+                        Ok(name) => ExprKind::Get(Box::new(Get { obj: e, name })),
                         Err(err) => break Err(err),
                     }
                 }
@@ -560,21 +638,14 @@ impl Parser {
                     if let Err(err) = self.expect(&Tok::RBracket, "after index") {
                         break Err(err);
                     }
-                    ExprKind::Index {
-                        obj: Box::new(e),
-                        index: Box::new(index),
-                    }
+                    ExprKind::Index(Box::new(Index { obj: e, index }))
                 }
                 _ => break Ok(e),
             };
-            let span = match &kind {
-                ExprKind::Call { callee, .. } => callee.span.to(self.prev_span()),
-                ExprKind::Get { obj, .. } | ExprKind::Index { obj, .. } => {
-                    obj.span.to(self.prev_span())
-                }
-                _ => self.prev_span(),
+            e = Expr {
+                kind,
+                span: start.to(self.prev_span()),
             };
-            e = Expr { kind, span };
         };
         self.leave(levels);
         result
@@ -609,10 +680,10 @@ impl Parser {
             Tok::Super => {
                 self.expect(&Tok::Dot, "after 'super'")?;
                 let name = self.ident("a method name after 'super.'")?;
-                ExprKind::Super {
+                ExprKind::Super(Box::new(Super {
                     name,
                     self_res: Res::Unresolved,
-                }
+                }))
             }
             Tok::LParen => {
                 self.enter_at(span)?;
@@ -627,14 +698,14 @@ impl Parser {
                 self.enter_at(span)?;
                 let mut items = Vec::new();
                 while !self.at(&Tok::RBracket) {
-                    items.push(self.expr()?);
+                    push_compact(&mut items, self.expr()?);
                     if !self.eat(&Tok::Comma) {
                         break;
                     }
                 }
                 self.expect(&Tok::RBracket, "to close list literal")?;
                 self.leave(1);
-                ExprKind::List(items)
+                ExprKind::List(items.into_boxed_slice())
             }
             Tok::LBrace => {
                 self.enter_at(span)?;
@@ -643,18 +714,18 @@ impl Parser {
                     let k = self.expr()?;
                     self.expect(&Tok::Colon, "after map key")?;
                     let v = self.expr()?;
-                    entries.push((k, v));
+                    push_compact(&mut entries, (k, v));
                     if !self.eat(&Tok::Comma) {
                         break;
                     }
                 }
                 self.expect(&Tok::RBrace, "to close map literal")?;
                 self.leave(1);
-                ExprKind::Map(entries)
+                ExprKind::Map(entries.into_boxed_slice())
             }
             Tok::Fn => {
                 let name = Ident {
-                    name: ANON_FN_NAME.into(),
+                    name: self.lexer.name(ANON_FN_NAME),
                     span,
                 };
                 let decl = self.function(name, span, false)?;
@@ -688,13 +759,17 @@ mod tests {
     fn chains_are_flat() {
         let src = format!("let x = {};", vec!["1"; 100_000].join("+"));
         let prog = parse(&src, 200).unwrap();
-        let StmtKind::Let { init: Some(e), .. } = &prog.stmts[0].kind else {
+        let StmtKind::Let(l) = &prog.stmts[0].kind else {
             panic!()
         };
-        let ExprKind::Chain { rest, .. } = &e.kind else {
+        let Some(Expr {
+            kind: ExprKind::Chain(c),
+            ..
+        }) = &l.init
+        else {
             panic!()
         };
-        assert_eq!(rest.len(), 99_999);
+        assert_eq!(c.rest.len(), 99_999);
     }
 
     #[test]
@@ -703,15 +778,16 @@ mod tests {
         let StmtKind::Expr(e) = &prog.stmts[0].kind else {
             panic!()
         };
-        let ExprKind::Chain { first, rest } = &e.kind else {
+        let ExprKind::Chain(c) = &e.kind else {
             panic!()
         };
-        assert_eq!(first.kind, ExprKind::Int(1));
+        assert_eq!(c.first.kind, ExprKind::Int(1));
         assert_eq!(
-            rest.iter().map(|r| r.0).collect::<Vec<_>>(),
+            c.rest.iter().map(|l| l.op).collect::<Vec<_>>(),
             vec![BinOp::Add, BinOp::Sub]
         );
-        assert!(matches!(rest[0].2.kind, ExprKind::Chain { .. }));
+        assert!(matches!(c.rest[0].rhs.kind, ExprKind::Chain(_)));
+        assert_eq!(c.rest[1].op_span(), Span::new(10, 11));
     }
 
     #[test]
@@ -753,6 +829,19 @@ mod tests {
             "expected a variable name after 'let', found '='"
         );
         assert_eq!(parse_err("{ let x = 1;").1, "unclosed '{': expected '}'");
+    }
+
+    #[test]
+    fn a_malformed_token_anywhere_wins_over_an_earlier_syntax_error() {
+        // The scanner streams, but its errors keep precedence: the source is scanned to its
+        // end before a syntax error is reported.
+        let e = parse("let = 3;\nlet s = \"abc", 200).unwrap_err();
+        assert_eq!(e.message, "unterminated string literal");
+        assert_eq!(e.span, Span::new(17, 18));
+        assert_eq!(parse_err("let x = 1; #").1, "unexpected character '#'");
+        assert_eq!(parse_err("let x = 1 #").1, "unexpected character '#'");
+        assert_eq!(parse_err("#").1, "unexpected character '#'");
+        assert_eq!(parse_err("x #").1, "unexpected character '#'");
     }
 
     #[test]

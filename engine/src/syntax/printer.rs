@@ -41,10 +41,10 @@ const ATOM: u8 = 10;
 
 fn strength(e: &Expr) -> u8 {
     match &e.kind {
-        ExprKind::Assign { .. } => ASSIGN,
+        ExprKind::Assign(_) => ASSIGN,
         // A function literal extends as far as its body: keep it apart from operators.
         ExprKind::Fn(_) => ASSIGN,
-        ExprKind::Chain { rest, .. } => rest.first().map_or(ATOM, |(op, _, _)| op.precedence() + 2),
+        ExprKind::Chain(c) => c.rest.first().map_or(ATOM, |l| l.op.precedence() + 2),
         ExprKind::Unary { .. } => UNARY,
         // The smallest int is printed as a subtraction.
         ExprKind::Int(i64::MIN) => BinOp::Sub.precedence() + 2,
@@ -53,7 +53,7 @@ fn strength(e: &Expr) -> u8 {
         // Infinities and nan are printed as products or quotients.
         ExprKind::Float(f) if !f.is_finite() => BinOp::Mul.precedence() + 2,
         ExprKind::Float(f) if f.is_sign_negative() => UNARY,
-        ExprKind::Call { .. } | ExprKind::Get { .. } | ExprKind::Index { .. } => POSTFIX,
+        ExprKind::Call(_) | ExprKind::Get(_) | ExprKind::Index(_) => POSTFIX,
         _ => ATOM,
     }
 }
@@ -96,7 +96,8 @@ impl Printer {
 
     fn stmt_body(&mut self, s: &Stmt) {
         match &s.kind {
-            StmtKind::Let { binding, init } => {
+            StmtKind::Let(node) => {
+                let Let { binding, init } = &**node;
                 let _ = write!(self.out, "let {}", binding.ident.name);
                 if let Some(e) = init {
                     self.out.push_str(" = ");
@@ -131,7 +132,8 @@ impl Printer {
                 self.line_start();
                 self.out.push('}');
             }
-            StmtKind::If { branches, els } => {
+            StmtKind::If(node) => {
+                let If { branches, els } = &**node;
                 for (i, (cond, body)) in branches.iter().enumerate() {
                     self.out.push_str(if i == 0 { "if " } else { " else if " });
                     self.expr(cond);
@@ -143,18 +145,20 @@ impl Printer {
                     self.block(b);
                 }
             }
-            StmtKind::While { cond, body } => {
+            StmtKind::While(node) => {
+                let While { cond, body } = &**node;
                 self.out.push_str("while ");
                 self.expr(cond);
                 self.out.push(' ');
                 self.block(body);
             }
-            StmtKind::ForRange {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            StmtKind::ForRange(node) => {
+                let ForRange {
+                    var,
+                    start,
+                    end,
+                    body,
+                } = &**node;
                 let _ = write!(self.out, "for {} in ", var.ident.name);
                 // `..` binds looser than every operator except assignment.
                 self.expr_at(start, ASSIGN + 1);
@@ -163,7 +167,8 @@ impl Printer {
                 self.out.push(' ');
                 self.block(body);
             }
-            StmtKind::ForIn { var, iter, body } => {
+            StmtKind::ForIn(node) => {
+                let ForIn { var, iter, body } = &**node;
                 let _ = write!(self.out, "for {} in ", var.ident.name);
                 self.expr_at(iter, ASSIGN + 1);
                 self.out.push(' ');
@@ -184,7 +189,8 @@ impl Printer {
                 self.expr(e);
                 self.out.push(';');
             }
-            StmtKind::Try { body, var, handler } => {
+            StmtKind::Try(node) => {
+                let Try { body, var, handler } = &**node;
                 self.out.push_str("try ");
                 self.block(body);
                 let _ = write!(self.out, " catch {} ", var.ident.name);
@@ -256,41 +262,47 @@ impl Printer {
                 // `- -x` rather than `--x`, and `-(-1)` keeps its literal apart.
                 self.expr_at(expr, POSTFIX);
             }
-            ExprKind::Chain { first, rest } => {
+            ExprKind::Chain(node) => {
+                let Chain { first, rest } = &**node;
                 let level = strength(e);
                 // Left-associative: the first operand may be as weak as the chain itself,
                 // the others must bind tighter.
                 self.expr_at(first, level);
-                for (op, _, operand) in rest {
-                    let _ = write!(self.out, " {} ", op.symbol());
-                    self.expr_at(operand, level + 1);
+                for link in rest {
+                    let _ = write!(self.out, " {} ", link.op.symbol());
+                    self.expr_at(&link.rhs, level + 1);
                 }
             }
-            ExprKind::Call { callee, args } => {
+            ExprKind::Call(node) => {
+                let Call { callee, args } = &**node;
                 self.expr_at(callee, POSTFIX);
                 self.out.push('(');
                 self.list(args);
                 self.out.push(')');
             }
-            ExprKind::Get { obj, name } => {
+            ExprKind::Get(node) => {
+                let Get { obj, name } = &**node;
                 self.postfix_target(obj);
                 self.out.push('.');
                 self.out.push_str(&name.name);
             }
-            ExprKind::Index { obj, index } => {
+            ExprKind::Index(node) => {
+                let Index { obj, index } = &**node;
                 self.postfix_target(obj);
                 self.out.push('[');
                 self.expr(index);
                 self.out.push(']');
             }
-            ExprKind::Super { name, .. } => {
+            ExprKind::Super(node) => {
+                let Super { name, .. } = &**node;
                 let _ = write!(self.out, "super.{}", name.name);
             }
             ExprKind::Fn(f) => {
                 self.out.push_str("fn ");
                 self.params(f);
             }
-            ExprKind::Assign { target, op, value } => {
+            ExprKind::Assign(node) => {
+                let Assign { target, op, value } = &**node;
                 self.expr_at(target, POSTFIX);
                 match op {
                     Some(op) => {
@@ -387,13 +399,13 @@ mod tests {
             "-9223372036854775807 - 1"
         );
         assert_eq!(print_expr(&e(ExprKind::Float(f64::NAN))), "0.0 / 0.0");
-        let get = e(ExprKind::Get {
-            obj: Box::new(e(ExprKind::Int(-3))),
+        let get = e(ExprKind::Get(Box::new(Get {
+            obj: e(ExprKind::Int(-3)),
             name: Ident {
                 name: "x".into(),
                 span: Span::default(),
             },
-        });
+        })));
         assert_eq!(print_expr(&get), "(-3).x");
     }
 }

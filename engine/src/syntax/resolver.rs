@@ -61,7 +61,7 @@ enum FnKind {
 struct FnScope {
     kind: FnKind,
     /// Block scopes, innermost last; each maps a name to its binding.
-    scopes: Vec<FxHashMap<String, BindingId>>,
+    scopes: Vec<FxHashMap<Name, BindingId>>,
     captures: Vec<Capture>,
     loop_depth: u32,
     /// Whether this function is (or is nested in) a method of a class with a superclass.
@@ -143,7 +143,7 @@ impl Resolver<'_> {
         let mut seen: FxHashSet<&str> = FxHashSet::default();
         for stmt in stmts {
             let (ident, kind) = match &stmt.kind {
-                StmtKind::Let { binding, .. } => (&binding.ident, GlobalKind::Var),
+                StmtKind::Let(l) => (&l.binding.ident, GlobalKind::Var),
                 StmtKind::Fn { binding, .. } => (&binding.ident, GlobalKind::Fn),
                 StmtKind::Class(c) => (&c.name, GlobalKind::Class),
                 _ => continue,
@@ -195,7 +195,7 @@ impl Resolver<'_> {
             let Some(sup) = &c.superclass else { continue };
             match self
                 .global_index
-                .get(&sup.name)
+                .get(sup.name.as_str())
                 .map(|&s| self.globals[s as usize].kind)
             {
                 Some(GlobalKind::Class | GlobalKind::ErrorClass) => {}
@@ -262,7 +262,7 @@ impl Resolver<'_> {
             .scopes
             .last_mut()
             .expect("locals are declared inside a scope");
-        if scope.contains_key(&b.ident.name) {
+        if scope.contains_key(b.ident.name.as_str()) {
             return err(
                 ErrorKind::NameError,
                 format!("'{}' is already defined in this scope", b.ident.name),
@@ -350,12 +350,13 @@ impl Resolver<'_> {
     fn stmt_inner(&mut self, stmt: &mut Stmt) -> RResult<()> {
         let span = stmt.span;
         match &mut stmt.kind {
-            StmtKind::Let { binding, init } => {
+            StmtKind::Let(node) => {
+                let Let { binding, init } = &mut **node;
                 if let Some(e) = init {
                     self.expr(e)?;
                 }
                 if self.at_script_top() {
-                    let slot = self.global_index[&binding.ident.name];
+                    let slot = self.global_index[binding.ident.name.as_str()];
                     self.visible_vars.insert(slot);
                 } else {
                     self.declare_local(binding)?;
@@ -387,7 +388,8 @@ impl Resolver<'_> {
                     self.function_body(m)?;
                 }
             }
-            StmtKind::If { branches, els } => {
+            StmtKind::If(node) => {
+                let If { branches, els } = &mut **node;
                 for (cond, then) in branches {
                     self.expr(cond)?;
                     self.block(then)?;
@@ -396,16 +398,18 @@ impl Resolver<'_> {
                     self.block(e)?;
                 }
             }
-            StmtKind::While { cond, body } => {
+            StmtKind::While(node) => {
+                let While { cond, body } = &mut **node;
                 self.expr(cond)?;
                 self.loop_body(body)?;
             }
-            StmtKind::ForRange {
-                var,
-                start,
-                end,
-                body,
-            } => {
+            StmtKind::ForRange(node) => {
+                let ForRange {
+                    var,
+                    start,
+                    end,
+                    body,
+                } = &mut **node;
                 self.expr(start)?;
                 self.expr(end)?;
                 self.cur().scopes.push(FxHashMap::default());
@@ -413,7 +417,8 @@ impl Resolver<'_> {
                 self.loop_body(body)?;
                 self.cur().scopes.pop();
             }
-            StmtKind::ForIn { var, iter, body } => {
+            StmtKind::ForIn(node) => {
+                let ForIn { var, iter, body } = &mut **node;
                 self.expr(iter)?;
                 self.cur().scopes.push(FxHashMap::default());
                 self.declare_local(var)?;
@@ -447,7 +452,8 @@ impl Resolver<'_> {
                 }
             }
             StmtKind::Throw(e) => self.expr(e)?,
-            StmtKind::Try { body, var, handler } => {
+            StmtKind::Try(node) => {
+                let Try { body, var, handler } = &mut **node;
                 self.block(body)?;
                 self.cur().scopes.push(FxHashMap::default());
                 self.declare_local(var)?;
@@ -532,13 +538,15 @@ impl Resolver<'_> {
                 }
             }
             ExprKind::Unary { expr, .. } => self.expr(expr)?,
-            ExprKind::Chain { first, rest } => {
+            ExprKind::Chain(node) => {
+                let Chain { first, rest } = &mut **node;
                 self.expr(first)?;
-                for (_, _, e) in rest {
-                    self.expr(e)?;
+                for link in rest {
+                    self.expr(&mut link.rhs)?;
                 }
             }
-            ExprKind::Call { callee, args } => {
+            ExprKind::Call(node) => {
+                let Call { callee, args } = &mut **node;
                 if args.len() > 255 {
                     return err(
                         ErrorKind::NestingLimit,
@@ -551,12 +559,14 @@ impl Resolver<'_> {
                     self.expr(a)?;
                 }
             }
-            ExprKind::Get { obj, .. } => self.expr(obj)?,
-            ExprKind::Index { obj, index } => {
+            ExprKind::Get(get) => self.expr(&mut get.obj)?,
+            ExprKind::Index(node) => {
+                let Index { obj, index } = &mut **node;
                 self.expr(obj)?;
                 self.expr(index)?;
             }
-            ExprKind::Super { self_res, .. } => {
+            ExprKind::Super(node) => {
+                let Super { self_res, .. } = &mut **node;
                 if !self.cur().has_super {
                     let msg = if self.cur().in_method {
                         "'super' used in a class with no superclass"
@@ -568,7 +578,8 @@ impl Resolver<'_> {
                 *self_res = self.resolve_self(span)?;
             }
             ExprKind::Fn(decl) => self.function(decl, FnKind::Function)?,
-            ExprKind::Assign { target, value, .. } => {
+            ExprKind::Assign(node) => {
+                let Assign { target, value, .. } = &mut **node;
                 match &mut target.kind {
                     ExprKind::Name { name, res } => {
                         let r = self.resolve_name(name, target.span)?;
@@ -601,8 +612,9 @@ impl Resolver<'_> {
                         }
                         *res = r;
                     }
-                    ExprKind::Get { obj, .. } => self.expr(obj)?,
-                    ExprKind::Index { obj, index } => {
+                    ExprKind::Get(get) => self.expr(&mut get.obj)?,
+                    ExprKind::Index(node) => {
+                        let Index { obj, index } = &mut **node;
                         self.expr(obj)?;
                         self.expr(index)?;
                     }

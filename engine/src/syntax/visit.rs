@@ -4,7 +4,10 @@
 //! matching every kind themselves, so a new kind of node is added in one place.
 
 use crate::source::with_stack;
-use crate::syntax::ast::{Block, Expr, ExprKind, FnDecl, Script, Stmt, StmtKind};
+use crate::syntax::ast::{
+    Assign, Block, Call, Chain, Expr, ExprKind, FnDecl, ForIn, ForRange, If, Index, Let, Script,
+    Stmt, StmtKind, Try, While,
+};
 
 /// How a node uses a child expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,23 +61,27 @@ macro_rules! children {
                         }
                     }
                     ExprKind::Unary { expr, .. } => f($child::Expr(expr, Value)),
-                    ExprKind::Chain { first, rest } => {
+                    ExprKind::Chain(node) => {
+                        let Chain { first, rest } = & $($m)? **node;
                         f($child::Expr(first, Value));
-                        for (_, _, x) in rest {
-                            f($child::Expr(x, Value));
+                        for link in rest {
+                            f($child::Expr(& $($m)? link.rhs, Value));
                         }
                     }
-                    ExprKind::Call { callee, args } => {
+                    ExprKind::Call(node) => {
+                        let Call { callee, args } = & $($m)? **node;
                         f($child::Expr(callee, Callee));
                         args.into_iter().for_each(|x| f($child::Expr(x, Value)));
                     }
-                    ExprKind::Get { obj, .. } => f($child::Expr(obj, Value)),
-                    ExprKind::Index { obj, index } => {
+                    ExprKind::Get(node) => f($child::Expr(& $($m)? node.obj, Value)),
+                    ExprKind::Index(node) => {
+                        let Index { obj, index } = & $($m)? **node;
                         f($child::Expr(obj, Value));
                         f($child::Expr(index, Value));
                     }
                     ExprKind::Fn(decl) => f($child::Fn(decl)),
-                    ExprKind::Assign { target, value, .. } => {
+                    ExprKind::Assign(node) => {
+                        let Assign { target, value, .. } = & $($m)? **node;
                         f($child::Expr(target, Target));
                         f($child::Expr(value, Value));
                     }
@@ -85,7 +92,7 @@ macro_rules! children {
                     | ExprKind::Nil
                     | ExprKind::Name { .. }
                     | ExprKind::SelfRef { .. }
-                    | ExprKind::Super { .. } => {}
+                    | ExprKind::Super(_) => {}
                 }
             }
         }
@@ -95,7 +102,8 @@ macro_rules! children {
             pub fn $stmt_fn<'a>(&'a $($m)? self, mut f: impl FnMut($child<'a>)) {
                 use Role::*;
                 match & $($m)? self.kind {
-                    StmtKind::Let { init, .. } => {
+                    StmtKind::Let(node) => {
+                        let Let { init, .. } = & $($m)? **node;
                         if let Some(e) = init {
                             f($child::Expr(e, Value));
                         }
@@ -103,7 +111,8 @@ macro_rules! children {
                     StmtKind::Expr(e) => f($child::Expr(e, Statement)),
                     StmtKind::Fn { decl, .. } => f($child::Fn(decl)),
                     StmtKind::Class(c) => (& $($m)? c.methods).into_iter().for_each(|m| f($child::Fn(m))),
-                    StmtKind::If { branches, els } => {
+                    StmtKind::If(node) => {
+                        let If { branches, els } = & $($m)? **node;
                         for (cond, block) in branches {
                             f($child::Expr(cond, Value));
                             f($child::Block(block));
@@ -112,21 +121,25 @@ macro_rules! children {
                             f($child::Block(b));
                         }
                     }
-                    StmtKind::While { cond, body } => {
+                    StmtKind::While(node) => {
+                        let While { cond, body } = & $($m)? **node;
                         f($child::Expr(cond, Value));
                         f($child::Block(body));
                     }
-                    StmtKind::ForRange { start, end, body, .. } => {
+                    StmtKind::ForRange(node) => {
+                        let ForRange { start, end, body, .. } = & $($m)? **node;
                         f($child::Expr(start, Value));
                         f($child::Expr(end, Value));
                         f($child::Block(body));
                     }
-                    StmtKind::ForIn { iter, body, .. } => {
+                    StmtKind::ForIn(node) => {
+                        let ForIn { iter, body, .. } = & $($m)? **node;
                         f($child::Expr(iter, Value));
                         f($child::Block(body));
                     }
                     StmtKind::Return(Some(e)) | StmtKind::Throw(e) => f($child::Expr(e, Value)),
-                    StmtKind::Try { body, handler, .. } => {
+                    StmtKind::Try(node) => {
+                        let Try { body, handler, .. } = & $($m)? **node;
                         f($child::Block(body));
                         f($child::Block(handler));
                     }
@@ -193,12 +206,12 @@ mod tests {
         let mut out = Vec::new();
         script_exprs(&p, &mut |e, role| {
             let what = match &e.kind {
-                ExprKind::Name { name, .. } => name.clone(),
+                ExprKind::Name { name, .. } => name.to_string(),
                 ExprKind::Int(i) => i.to_string(),
-                ExprKind::Call { .. } => "call".into(),
-                ExprKind::Assign { .. } => "assign".into(),
+                ExprKind::Call(_) => "call".into(),
+                ExprKind::Assign(_) => "assign".into(),
                 ExprKind::Fn(_) => "fn".into(),
-                ExprKind::Get { name, .. } => format!(".{}", name.name),
+                ExprKind::Get(get) => format!(".{}", get.name.name),
                 _ => "other".into(),
             };
             out.push((what, role));

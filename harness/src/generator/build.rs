@@ -19,7 +19,7 @@ fn s(kind: StmtKind) -> Stmt {
 
 pub(crate) fn ident(name: &str) -> Ident {
     Ident {
-        name: name.to_string(),
+        name: name.into(),
         span: Span::default(),
     }
 }
@@ -40,7 +40,7 @@ pub(crate) fn float(f: f64) -> Expr {
 }
 
 pub(crate) fn string(v: &str) -> Expr {
-    e(ExprKind::Str(v.to_string()))
+    e(ExprKind::Str(v.into()))
 }
 
 pub(crate) fn boolean(b: bool) -> Expr {
@@ -53,7 +53,7 @@ pub(crate) fn nil() -> Expr {
 
 pub(crate) fn name(n: &str) -> Expr {
     e(ExprKind::Name {
-        name: n.to_string(),
+        name: n.into(),
         res: Res::Unresolved,
     })
 }
@@ -65,11 +65,11 @@ pub(crate) fn self_ref() -> Expr {
 }
 
 pub(crate) fn list(items: Vec<Expr>) -> Expr {
-    e(ExprKind::List(items))
+    e(ExprKind::List(items.into_boxed_slice()))
 }
 
 pub(crate) fn map(entries: Vec<(Expr, Expr)>) -> Expr {
-    e(ExprKind::Map(entries))
+    e(ExprKind::Map(entries.into_boxed_slice()))
 }
 
 pub(crate) fn unary(op: UnOp, x: Expr) -> Expr {
@@ -80,17 +80,14 @@ pub(crate) fn unary(op: UnOp, x: Expr) -> Expr {
 }
 
 pub(crate) fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
-    e(ExprKind::Chain {
-        first: Box::new(a),
-        rest: vec![(op, Span::default(), b)],
-    })
+    e(ExprKind::Chain(Box::new(Chain {
+        first: a,
+        rest: vec![Link::new(op, Span::default(), b)],
+    })))
 }
 
 pub(crate) fn call(callee: Expr, args: Vec<Expr>) -> Expr {
-    e(ExprKind::Call {
-        callee: Box::new(callee),
-        args,
-    })
+    e(ExprKind::Call(Box::new(Call { callee, args })))
 }
 
 /// A call of a function by name (a builtin, a global or a local).
@@ -99,10 +96,10 @@ pub(crate) fn call_named(f: &str, args: Vec<Expr>) -> Expr {
 }
 
 pub(crate) fn get(obj: Expr, field: &str) -> Expr {
-    e(ExprKind::Get {
-        obj: Box::new(obj),
+    e(ExprKind::Get(Box::new(Get {
+        obj,
         name: ident(field),
-    })
+    })))
 }
 
 pub(crate) fn method_call(obj: Expr, method: &str, args: Vec<Expr>) -> Expr {
@@ -110,33 +107,30 @@ pub(crate) fn method_call(obj: Expr, method: &str, args: Vec<Expr>) -> Expr {
 }
 
 pub(crate) fn index(obj: Expr, i: Expr) -> Expr {
-    e(ExprKind::Index {
-        obj: Box::new(obj),
-        index: Box::new(i),
-    })
+    e(ExprKind::Index(Box::new(Index { obj, index: i })))
 }
 
 pub(crate) fn super_get(method: &str) -> Expr {
-    e(ExprKind::Super {
+    e(ExprKind::Super(Box::new(Super {
         name: ident(method),
         self_res: Res::Unresolved,
-    })
+    })))
 }
 
 pub(crate) fn assign(target: Expr, value: Expr) -> Expr {
-    e(ExprKind::Assign {
-        target: Box::new(target),
+    e(ExprKind::Assign(Box::new(Assign {
+        target,
         op: None,
-        value: Box::new(value),
-    })
+        value,
+    })))
 }
 
 pub(crate) fn compound(target: Expr, op: BinOp, value: Expr) -> Expr {
-    e(ExprKind::Assign {
-        target: Box::new(target),
+    e(ExprKind::Assign(Box::new(Assign {
+        target,
         op: Some(op),
-        value: Box::new(value),
-    })
+        value,
+    })))
 }
 
 pub(crate) fn fn_decl(fname: &str, params: &[String], body: Vec<Stmt>) -> FnDecl {
@@ -162,10 +156,10 @@ pub(crate) fn block(stmts: Vec<Stmt>) -> Block {
 }
 
 pub(crate) fn let_(var: &str, init: Expr) -> Stmt {
-    s(StmtKind::Let {
+    s(StmtKind::Let(Box::new(Let {
         binding: binding(var),
         init: Some(init),
-    })
+    })))
 }
 
 pub(crate) fn expr_stmt(x: Expr) -> Stmt {
@@ -173,34 +167,34 @@ pub(crate) fn expr_stmt(x: Expr) -> Stmt {
 }
 
 pub(crate) fn if_(branches: Vec<(Expr, Vec<Stmt>)>, els: Option<Vec<Stmt>>) -> Stmt {
-    s(StmtKind::If {
+    s(StmtKind::If(Box::new(If {
         branches: branches.into_iter().map(|(c, b)| (c, block(b))).collect(),
         els: els.map(block),
-    })
+    })))
 }
 
 pub(crate) fn while_(cond: Expr, body: Vec<Stmt>) -> Stmt {
-    s(StmtKind::While {
+    s(StmtKind::While(Box::new(While {
         cond,
         body: block(body),
-    })
+    })))
 }
 
 pub(crate) fn for_range(var: &str, start: Expr, end: Expr, body: Vec<Stmt>) -> Stmt {
-    s(StmtKind::ForRange {
+    s(StmtKind::ForRange(Box::new(ForRange {
         var: binding(var),
         start,
         end,
         body: block(body),
-    })
+    })))
 }
 
 pub(crate) fn for_in(var: &str, iter: Expr, body: Vec<Stmt>) -> Stmt {
-    s(StmtKind::ForIn {
+    s(StmtKind::ForIn(Box::new(ForIn {
         var: binding(var),
         iter,
         body: block(body),
-    })
+    })))
 }
 
 pub(crate) fn break_() -> Stmt {
@@ -220,11 +214,11 @@ pub(crate) fn throw(x: Expr) -> Stmt {
 }
 
 pub(crate) fn try_(body: Vec<Stmt>, var: &str, handler: Vec<Stmt>) -> Stmt {
-    s(StmtKind::Try {
+    s(StmtKind::Try(Box::new(Try {
         body: block(body),
         var: binding(var),
         handler: block(handler),
-    })
+    })))
 }
 
 pub(crate) fn fn_stmt(decl: FnDecl) -> Stmt {

@@ -2,7 +2,7 @@
 //! dropping parameters with their arguments, and inlining one-line functions.
 
 use echo_engine::syntax::ast::{
-    Binding, BindingId, Expr, ExprKind, Ident, Script, Span, Stmt, StmtKind,
+    Binding, BindingId, Expr, ExprKind, Ident, If, Let, Script, Span, Stmt, StmtKind,
 };
 use echo_engine::syntax::visit::{Role, script_exprs};
 
@@ -85,11 +85,11 @@ impl Reducer<'_> {
                 };
                 walk(p, &mut |site| {
                     if let Site::Expr(e, _) = site
-                        && let ExprKind::Call { callee, args } = &mut e.kind
-                        && callers.calls(callee)
-                        && args.len() > param
+                        && let ExprKind::Call(call) = &mut e.kind
+                        && callers.calls(&call.callee)
+                        && call.args.len() > param
                     {
-                        args.remove(param);
+                        call.args.remove(param);
                     }
                     Flow::Continue
                 });
@@ -139,8 +139,8 @@ impl Reducer<'_> {
                                 if seen <= call {
                                     return Flow::Continue;
                                 }
-                                if let ExprKind::Call { args, .. } = &e.kind {
-                                    *e = f.expand(args);
+                                if let ExprKind::Call(call) = &e.kind {
+                                    *e = f.expand(&call.args);
                                 }
                                 Flow::Stop
                             }
@@ -166,7 +166,7 @@ fn drain_count<T>(v: &mut Vec<T>, at: usize, n: usize) -> usize {
 fn bind_then(var: &Binding, init: Expr, stmts: &[Stmt]) -> Vec<Stmt> {
     let mut out = Vec::with_capacity(stmts.len() + 1);
     if mentions(stmts, &var.ident.name) {
-        out.push(stmt(StmtKind::Let {
+        out.push(stmt(StmtKind::Let(Box::new(Let {
             binding: Binding {
                 ident: Ident {
                     name: var.ident.name.clone(),
@@ -175,7 +175,7 @@ fn bind_then(var: &Binding, init: Expr, stmts: &[Stmt]) -> Vec<Stmt> {
                 id: BindingId(0),
             },
             init: Some(init),
-        }));
+        }))));
     }
     out.extend_from_slice(stmts);
     out
@@ -185,44 +185,49 @@ fn bind_then(var: &Binding, init: Expr, stmts: &[Stmt]) -> Vec<Stmt> {
 fn unwrapped(s: &Stmt) -> Vec<Vec<Stmt>> {
     let mut out = Vec::new();
     match &s.kind {
-        StmtKind::If { branches, els } => {
+        StmtKind::If(node) => {
+            let If { branches, els } = &**node;
             out.extend(branches.iter().map(|(_, b)| b.stmts.clone()));
             if let Some(b) = els {
                 out.push(b.stmts.clone());
-                out.push(vec![stmt(StmtKind::If {
+                out.push(vec![stmt(StmtKind::If(Box::new(If {
                     branches: branches.clone(),
                     els: None,
-                })]);
+                })))]);
             }
             if branches.len() > 1 {
                 out.extend(each_without_one(branches).map(|fewer| {
-                    vec![stmt(StmtKind::If {
+                    vec![stmt(StmtKind::If(Box::new(If {
                         branches: fewer,
                         els: els.clone(),
-                    })]
+                    })))]
                 }));
             }
         }
-        StmtKind::While { body, .. } => out.push(body.stmts.clone()),
-        StmtKind::ForRange {
-            var, start, body, ..
-        } => out.push(bind_then(var, start.clone(), &body.stmts)),
-        StmtKind::ForIn { var, body, .. } => {
-            out.push(bind_then(var, expr(ExprKind::Nil), &body.stmts));
+        StmtKind::While(w) => out.push(w.body.stmts.clone()),
+        StmtKind::ForRange(f) => out.push(bind_then(&f.var, f.start.clone(), &f.body.stmts)),
+        StmtKind::ForIn(f) => {
+            out.push(bind_then(&f.var, expr(ExprKind::Nil), &f.body.stmts));
         }
-        StmtKind::Try { body, var, handler } => {
-            out.push(body.stmts.clone());
-            out.push(bind_then(var, expr(ExprKind::Nil), &handler.stmts));
+        StmtKind::Try(t) => {
+            out.push(t.body.stmts.clone());
+            out.push(bind_then(&t.var, expr(ExprKind::Nil), &t.handler.stmts));
         }
         StmtKind::Block(b) => out.push(b.stmts.clone()),
         StmtKind::Return(Some(_)) => out.push(vec![stmt(StmtKind::Return(None))]),
         // Keeps what computing the value does when the variable is not needed.
-        StmtKind::Let {
-            init: Some(init), ..
-        } if matches!(init.kind, ExprKind::Call { .. } | ExprKind::Assign { .. }) => {
-            out.push(vec![stmt(StmtKind::Expr(init.clone()))]);
+        StmtKind::Let(l)
+            if l.init.as_ref().is_some_and(|init| {
+                matches!(init.kind, ExprKind::Call(_) | ExprKind::Assign(_))
+            }) =>
+        {
+            out.extend(
+                l.init
+                    .iter()
+                    .map(|init| vec![stmt(StmtKind::Expr(init.clone()))]),
+            );
         }
-        StmtKind::Let { .. }
+        StmtKind::Let(_)
         | StmtKind::Expr(_)
         | StmtKind::Fn { .. }
         | StmtKind::Class(_)
@@ -253,11 +258,8 @@ impl Inlinable {
     fn of(s: &Stmt) -> Option<Inlinable> {
         let (name, decl) = match &s.kind {
             StmtKind::Fn { binding, decl } => (&binding.ident.name, &**decl),
-            StmtKind::Let {
-                binding,
-                init: Some(init),
-            } => match &init.kind {
-                ExprKind::Fn(decl) => (&binding.ident.name, &**decl),
+            StmtKind::Let(l) => match l.init.as_ref().map(|init| &init.kind) {
+                Some(ExprKind::Fn(decl)) => (&l.binding.ident.name, &**decl),
                 _ => return None,
             },
             _ => return None,
@@ -269,17 +271,21 @@ impl Inlinable {
             return None;
         };
         Some(Inlinable {
-            name: name.clone(),
-            params: decl.params.iter().map(|p| p.ident.name.clone()).collect(),
+            name: name.to_string(),
+            params: decl
+                .params
+                .iter()
+                .map(|p| p.ident.name.to_string())
+                .collect(),
             body: body.clone(),
         })
     }
 
     /// Whether `e` calls this function by name with the right number of arguments.
     fn is_call(&self, e: &Expr) -> bool {
-        matches!(&e.kind, ExprKind::Call { callee, args }
-            if args.len() == self.params.len()
-                && matches!(&callee.kind, ExprKind::Name { name, .. } if *name == self.name))
+        matches!(&e.kind, ExprKind::Call(call)
+            if call.args.len() == self.params.len()
+                && matches!(&call.callee.kind, ExprKind::Name { name, .. } if *name == self.name))
     }
 
     /// Calls of this function in `program`: the positions `Inline::At` counts.
@@ -309,10 +315,10 @@ impl Inlinable {
     /// Replaces a call (see `is_call`) by the expansion, inlining calls in its arguments
     /// first.
     fn inline_nested(&self, e: &mut Expr) {
-        let ExprKind::Call { args, .. } = &e.kind else {
+        let ExprKind::Call(call) = &e.kind else {
             return;
         };
-        let mut args = args.clone();
+        let mut args = call.args.clone();
         for a in &mut args {
             walk_expr(a, Role::Value, &mut |site| match site {
                 Site::Expr(inner, _) if self.is_call(inner) => {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use echo_engine::syntax::ast::{Expr, ExprKind};
+use echo_engine::syntax::ast::{Assign, Call, Chain, Expr, ExprKind};
 use echo_engine::syntax::visit::Role;
 
 use super::sites::{Kind, Site, count, declared_names, with_site};
@@ -74,23 +74,29 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
         ExprKind::Str(s) => {
             let chars: Vec<char> = s.chars().collect();
             let half = chars.len() / 2;
-            out.push(expr(ExprKind::Str(String::new())));
+            out.push(expr(ExprKind::Str("".into())));
             if chars.len() > 1 {
-                out.push(expr(ExprKind::Str(chars[..half].iter().collect())));
-                out.push(expr(ExprKind::Str(chars[half..].iter().collect())));
+                out.push(expr(ExprKind::Str(
+                    chars[..half].iter().collect::<String>().into(),
+                )));
+                out.push(expr(ExprKind::Str(
+                    chars[half..].iter().collect::<String>().into(),
+                )));
             }
         }
         ExprKind::List(items) => {
-            out.push(expr(ExprKind::List(Vec::new())));
+            out.push(expr(ExprKind::List(Box::new([]))));
             if items.len() > 1 {
-                out.extend(each_without_one(items).map(|fewer| expr(ExprKind::List(fewer))));
+                out.extend(each_without_one(items).map(|fewer| expr(ExprKind::List(fewer.into()))));
             }
             out.extend(items.iter().cloned());
         }
         ExprKind::Map(entries) => {
-            out.push(expr(ExprKind::Map(Vec::new())));
+            out.push(expr(ExprKind::Map(Box::new([]))));
             if entries.len() > 1 {
-                out.extend(each_without_one(entries).map(|fewer| expr(ExprKind::Map(fewer))));
+                out.extend(
+                    each_without_one(entries).map(|fewer| expr(ExprKind::Map(fewer.into()))),
+                );
             }
             for (k, v) in entries {
                 out.push(k.clone());
@@ -98,58 +104,61 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
             }
         }
         ExprKind::Unary { expr: operand, .. } => out.push((**operand).clone()),
-        ExprKind::Chain { first, rest } => {
-            out.push((**first).clone());
-            out.extend(rest.iter().map(|(_, _, x)| x.clone()));
+        ExprKind::Chain(node) => {
+            let Chain { first, rest } = &**node;
+            out.push(first.clone());
+            out.extend(rest.iter().map(|l| l.rhs.clone()));
             if rest.len() > 1 {
-                out.push(expr(ExprKind::Chain {
-                    first: Box::new(rest[0].2.clone()),
+                out.push(expr(ExprKind::Chain(Box::new(Chain {
+                    first: rest[0].rhs.clone(),
                     rest: rest[1..].to_vec(),
-                }));
+                }))));
                 out.extend(each_without_one(rest).map(|fewer| {
-                    expr(ExprKind::Chain {
+                    expr(ExprKind::Chain(Box::new(Chain {
                         first: first.clone(),
                         rest: fewer,
-                    })
+                    })))
                 }));
             }
         }
-        ExprKind::Call { callee, args } => {
+        ExprKind::Call(node) => {
+            let Call { callee, args } = &**node;
             out.extend(args.iter().cloned());
-            if let ExprKind::Get { obj, .. } = &callee.kind {
-                out.push((**obj).clone());
+            if let ExprKind::Get(get) = &callee.kind {
+                out.push(get.obj.clone());
             }
-            let own =
-                matches!(&callee.kind, ExprKind::Name { name, .. } if declared.contains(name));
+            let own = matches!(&callee.kind,
+                ExprKind::Name { name, .. } if declared.contains(name.as_str()));
             if !own {
                 out.extend(each_without_one(args).map(|fewer| {
-                    expr(ExprKind::Call {
+                    expr(ExprKind::Call(Box::new(Call {
                         callee: callee.clone(),
                         args: fewer,
-                    })
+                    })))
                 }));
             }
         }
-        ExprKind::Get { obj, .. } => out.push((**obj).clone()),
-        ExprKind::Index { obj, index } => {
-            out.push((**obj).clone());
-            out.push((**index).clone());
+        ExprKind::Get(get) => out.push(get.obj.clone()),
+        ExprKind::Index(ix) => {
+            out.push(ix.obj.clone());
+            out.push(ix.index.clone());
         }
-        ExprKind::Assign { target, op, value } => {
+        ExprKind::Assign(node) => {
+            let Assign { target, op, value } = &**node;
             if op.is_some() {
-                out.push(expr(ExprKind::Assign {
+                out.push(expr(ExprKind::Assign(Box::new(Assign {
                     target: target.clone(),
                     op: None,
                     value: value.clone(),
-                }));
+                }))));
             }
-            out.push((**value).clone());
+            out.push(value.clone());
         }
         ExprKind::Bool(_)
         | ExprKind::Nil
         | ExprKind::Name { .. }
         | ExprKind::SelfRef { .. }
-        | ExprKind::Super { .. }
+        | ExprKind::Super(_)
         | ExprKind::Fn(_) => {}
     }
     // Not for a whole expression statement: deleting the statement is the simpler edit.
@@ -160,7 +169,7 @@ fn simpler(e: &Expr, role: Role, declared: &BTreeSet<String>) -> Vec<Expr> {
                 ExprKind::Int(1),
                 ExprKind::Nil,
                 ExprKind::Bool(true),
-                ExprKind::Str(String::new()),
+                ExprKind::Str("".into()),
             ]
             .map(expr),
         );

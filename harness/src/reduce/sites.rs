@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use echo_engine::source::with_stack;
-use echo_engine::syntax::ast::{Expr, ExprKind, FnDecl, Script, Stmt, StmtKind};
+use echo_engine::syntax::ast::{Expr, ExprKind, FnDecl, Let, Script, Stmt, StmtKind};
 use echo_engine::syntax::visit::{ChildMut, Role, walk_exprs};
 
 /// Which calls reach a function.
@@ -27,10 +27,8 @@ impl Callers {
     pub(super) fn calls(&self, callee: &Expr) -> bool {
         match (self, &callee.kind) {
             (Callers::Name(f), ExprKind::Name { name, .. }) => name == f,
-            (
-                Callers::Method { name, .. },
-                ExprKind::Get { name: m, .. } | ExprKind::Super { name: m, .. },
-            ) => m.name == *name,
+            (Callers::Method { name, .. }, ExprKind::Get(get)) => get.name.name == *name,
+            (Callers::Method { name, .. }, ExprKind::Super(sup)) => sup.name.name == *name,
             (Callers::Method { name, class }, ExprKind::Name { name: n, .. }) => {
                 name == "init" && n == class
             }
@@ -121,27 +119,29 @@ fn walk_stmt(stmt: &mut Stmt, visit: &mut Visit<'_>) -> bool {
     with_stack(|| {
         match &mut stmt.kind {
             StmtKind::Fn { binding, decl } => {
-                return walk_fn(decl, Callers::Name(binding.ident.name.clone()), visit);
+                return walk_fn(decl, Callers::Name(binding.ident.name.to_string()), visit);
             }
             StmtKind::Class(c) => {
                 if let Err(stopped) = offer(visit, Site::Methods(&mut c.methods)) {
                     return stopped;
                 }
-                let class = c.name.name.clone();
+                let class = c.name.name.to_string();
                 return c.methods.iter_mut().any(|m| {
                     let callers = Callers::Method {
-                        name: m.name.name.clone(),
+                        name: m.name.name.to_string(),
                         class: class.clone(),
                     };
                     walk_fn(m, callers, visit)
                 });
             }
-            StmtKind::Let {
-                binding,
-                init: Some(e),
-            } => {
-                if let ExprKind::Fn(decl) = &mut e.kind {
-                    let callers = Callers::Name(binding.ident.name.clone());
+            StmtKind::Let(node) => {
+                if let Let {
+                    binding,
+                    init: Some(e),
+                } = &mut **node
+                    && let ExprKind::Fn(decl) = &mut e.kind
+                {
+                    let callers = Callers::Name(binding.ident.name.to_string());
                     // The body is walked with the expression, among the children.
                     if let Err(true) = offer(visit, Site::Decl(decl, callers)) {
                         return true;

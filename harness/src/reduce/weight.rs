@@ -47,7 +47,7 @@ pub(super) fn expr_weight(e: &Expr) -> u64 {
         ExprKind::Float(f) if f.fract() == 0.0 => 2,
         ExprKind::Float(_) => 3,
         ExprKind::Str(s) => 1 + s.chars().count() as u64,
-        ExprKind::Assign { op, .. } => 3 + u64::from(op.is_some()),
+        ExprKind::Assign(a) => 3 + u64::from(a.op.is_some()),
         // Names and every operator, call, access and function literal.
         _ => 3,
     };

@@ -55,6 +55,9 @@ enum Command {
     Dis {
         /// Source file (`-` for standard input).
         file: PathBuf,
+        /// Longest source accepted, in bytes.
+        #[arg(long)]
+        max_source: Option<usize>,
     },
     /// Print the Cranelift IR (CLIF) the JIT generates for every function.
     #[cfg(feature = "jit")]
@@ -64,6 +67,9 @@ enum Command {
         /// Also print the machine code.
         #[arg(long)]
         asm: bool,
+        /// Longest source accepted, in bytes.
+        #[arg(long)]
+        max_source: Option<usize>,
     },
     /// Interactive read-eval-print loop.
     Repl {
@@ -87,6 +93,9 @@ struct EngineArgs {
     /// Maximum heap size in bytes.
     #[arg(long)]
     max_heap: Option<usize>,
+    /// Longest source accepted, in bytes.
+    #[arg(long)]
+    max_source: Option<usize>,
     /// Tiered: calls after which a function is compiled.
     #[arg(long, default_value_t = Config::default().hot_calls)]
     hot_calls: u32,
@@ -110,9 +119,18 @@ fn parse_fuel(s: &str) -> Result<FuelArg, String> {
         .map_err(|_| format!("'{s}' is neither a number nor 'unlimited'"))
 }
 
+/// The default limits, with the source size limit `max_source` if one is given.
+fn limits_with(max_source: Option<usize>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(n) = max_source {
+        limits.max_source_bytes = n;
+    }
+    limits
+}
+
 impl EngineArgs {
     fn config(&self, output: OutputMode) -> Config {
-        let mut limits = Limits::default();
+        let mut limits = limits_with(self.max_source);
         if let Some(FuelArg(f)) = self.fuel {
             limits.fuel = f;
         }
@@ -134,14 +152,54 @@ impl EngineArgs {
     }
 }
 
-fn read_source(file: &Path) -> Result<Vec<u8>, String> {
-    let res = if file == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
-    } else {
-        std::fs::read(file)
+/// What a diagnostic of a refused source shows of it at most (its start).
+const REFUSED_SHOWN: u64 = 4096;
+
+/// Reads the source of `file`. A source over `limit` bytes is refused (`SizeLimit`, reported
+/// here) without being held in memory: of a file that is too long only the start is read, for
+/// the diagnostic; standard input is held up to `limit` + 1 bytes and the rest only counted.
+/// The error is the exit code.
+fn load(file: &Path, limit: usize) -> Result<Vec<u8>, ExitCode> {
+    use std::io::Read;
+    let limit_len = u64::try_from(limit).unwrap_or(u64::MAX);
+    // The source (or its start, if too long) and its whole length.
+    let read = || -> std::io::Result<(Vec<u8>, u64)> {
+        let mut head = Vec::new();
+        if file == Path::new("-") {
+            let mut input = std::io::stdin().lock();
+            (&mut input)
+                .take(limit_len.saturating_add(1))
+                .read_to_end(&mut head)?;
+            let rest = std::io::copy(&mut input, &mut std::io::sink())?;
+            let len = head.len() as u64 + rest;
+            return Ok((head, len));
+        }
+        let f = std::fs::File::open(file)?;
+        let len = f.metadata()?.len();
+        let keep = if len > limit_len {
+            REFUSED_SHOWN
+        } else {
+            len.saturating_add(1)
+        };
+        f.take(keep).read_to_end(&mut head)?;
+        // (A file that grew since its length was taken is as long as what was read.)
+        let len = len.max(head.len() as u64);
+        Ok((head, len))
     };
-    res.map_err(|e| format!("echo-lang: cannot read {}: {e}", file.display()))
+    match read() {
+        Ok((head, len)) => {
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            if let Err(e) = echo_engine::source::check_source_size(len, limit) {
+                report(file, &head, &e);
+                return Err(ExitCode::from(exit_code(&e)));
+            }
+            Ok(head)
+        }
+        Err(e) => {
+            eprintln!("echo-lang: cannot read {}: {e}", file.display());
+            Err(ExitCode::from(EXIT_NOINPUT))
+        }
+    }
 }
 
 fn exit_code(err: &EchoError) -> u8 {
@@ -298,12 +356,12 @@ fn main() -> ExitCode {
             engine,
             stats,
         } => {
-            let source = match read_source(&file) {
+            let source = match load(
+                &file,
+                engine.config(OutputMode::Stdout).limits.max_source_bytes,
+            ) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
             let config = Config {
                 profile: stats,
@@ -322,15 +380,17 @@ fn main() -> ExitCode {
             }
         }
         #[cfg(feature = "jit")]
-        Command::Clif { file, asm } => {
-            let source = match read_source(&file) {
+        Command::Clif {
+            file,
+            asm,
+            max_source,
+        } => {
+            let limits = limits_with(max_source);
+            let source = match load(&file, limits.max_source_bytes) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
-            match compile_bytes(&source, &Limits::default()) {
+            match compile_bytes(&source, &limits) {
                 Ok(program) => {
                     println!(";; Echo functions compiled by the JIT, as CLIF. Imported helpers:");
                     for (clif_name, name) in echo_engine::jit::helper_names() {
@@ -361,15 +421,13 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Dis { file } => {
-            let source = match read_source(&file) {
+        Command::Dis { file, max_source } => {
+            let limits = limits_with(max_source);
+            let source = match load(&file, limits.max_source_bytes) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(EXIT_NOINPUT);
-                }
+                Err(code) => return code,
             };
-            match compile_bytes(&source, &Limits::default()) {
+            match compile_bytes(&source, &limits) {
                 Ok(program) => {
                     print!("{}", disasm::disassemble(&program));
                     ExitCode::from(EXIT_OK)

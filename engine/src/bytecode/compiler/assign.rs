@@ -10,13 +10,15 @@ use crate::syntax::ast::{BinOp, Expr, ExprKind, Res};
 impl Compiler<'_> {
     /// Compiles an assignment; returns the register holding the assigned value.
     pub(super) fn assign(&mut self, e: &Expr) -> CompileResult<Reg> {
-        let ExprKind::Assign { target, op, value } = &e.kind else {
+        let ExprKind::Assign(assign) = &e.kind else {
             unreachable!("called on assignments")
         };
+        let (target, op, value) = (&assign.target, &assign.op, &assign.value);
         let span = e.span;
         match &target.kind {
             ExprKind::Name { res, .. } => self.assign_name(*res, target, *op, value, span),
-            ExprKind::Get { obj, name } => {
+            ExprKind::Get(get) => {
+                let (obj, name) = (&get.obj, &get.name);
                 let o = self.operand(obj, &[value])?;
                 let m = self.symbol(&name.name);
                 let v = self.assigned_value(target, *op, value, span, |c, t, s| {
@@ -27,7 +29,8 @@ impl Compiler<'_> {
                 self.emit(Op::SetProp { a: o, b: v, m, ic }, name.span);
                 Ok(v)
             }
-            ExprKind::Index { obj, index } => {
+            ExprKind::Index(ix) => {
+                let (obj, index) = (&ix.obj, &ix.index);
                 let o = self.operand(obj, &[index, value])?;
                 let i = self.operand(index, &[value])?;
                 let v = self.assigned_value(target, *op, value, span, |c, t, s| {

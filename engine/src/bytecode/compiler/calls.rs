@@ -26,22 +26,22 @@ impl Compiler<'_> {
             end: callee.span.end,
         };
         let op = match &callee.kind {
-            ExprKind::Get { obj, name } => {
-                self.expr_to(obj, base)?;
+            ExprKind::Get(get) => {
+                self.expr_to(&get.obj, base)?;
                 self.call_args(args)?;
                 Op::Invoke {
                     a: base,
-                    m: self.symbol(&name.name),
+                    m: self.symbol(&get.name.name),
                     n,
                     ic: self.new_ic(),
                 }
             }
-            ExprKind::Super { name, self_res } => {
-                self.load_name(*self_res, base, span);
+            ExprKind::Super(sup) => {
+                self.load_name(sup.self_res, base, span);
                 self.call_args(args)?;
                 Op::SuperInvoke {
                     a: base,
-                    m: self.symbol(&name.name),
+                    m: self.symbol(&sup.name.name),
                     n,
                 }
             }
@@ -59,7 +59,8 @@ impl Compiler<'_> {
             }
         };
         let at = match &callee.kind {
-            ExprKind::Get { name, .. } | ExprKind::Super { name, .. } => name.span,
+            ExprKind::Get(get) => get.name.span,
+            ExprKind::Super(sup) => sup.name.span,
             _ => line_span,
         };
         self.emit(op, at);

@@ -9,13 +9,13 @@ impl Compiler<'_> {
     /// Compiles the methods of `c`, records the class and stores it in its global.
     pub(super) fn class_decl(&mut self, c: &ClassDecl) -> CompileResult<()> {
         let idx = ClassIdx(self.program.classes.len() as u32);
-        let global = GlobalIdx(self.global_slots[&c.name.name]);
+        let global = GlobalIdx(self.global_slots[c.name.name.as_str()]);
         let superclass = c
             .superclass
             .as_ref()
-            .map(|s| GlobalIdx(self.global_slots[&s.name]));
+            .map(|s| GlobalIdx(self.global_slots[s.name.as_str()]));
         self.program.classes.push(ClassInfo {
-            name: c.name.name.clone(),
+            name: c.name.name.to_string(),
             superclass,
             methods: Vec::new(),
             global,

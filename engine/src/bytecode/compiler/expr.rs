@@ -15,7 +15,7 @@ impl Compiler<'_> {
     pub(super) fn expr_effect(&mut self, e: &Expr) -> CompileResult<()> {
         let mark = self.mark();
         match &e.kind {
-            ExprKind::Assign { .. } => {
+            ExprKind::Assign(_) => {
                 self.assign(e)?;
             }
             _ => {
@@ -74,7 +74,7 @@ impl Compiler<'_> {
         match &e.kind {
             ExprKind::Int(i) => self.load_int(*i, dst, span),
             ExprKind::Float(f) => self.load_const(Const::Float(*f), dst, span),
-            ExprKind::Str(s) => self.load_const(Const::Str(s.as_str().into()), dst, span),
+            ExprKind::Str(s) => self.load_const(Const::Str((&**s).into()), dst, span),
             ExprKind::Bool(true) => {
                 self.emit(Op::LoadTrue { a: dst }, span);
             }
@@ -90,27 +90,28 @@ impl Compiler<'_> {
             ExprKind::List(items) => self.list_literal(items, dst, span)?,
             ExprKind::Map(entries) => self.map_literal(entries, dst, span)?,
             ExprKind::Unary { op, expr } => self.unary(*op, expr, dst, span)?,
-            ExprKind::Chain { first, rest } => self.chain(first, rest, dst)?,
-            ExprKind::Call { callee, args } => {
-                let r = self.call(callee, args, span, Some(dst))?;
+            ExprKind::Chain(c) => self.chain(&c.first, &c.rest, dst)?,
+            ExprKind::Call(call) => {
+                let r = self.call(&call.callee, &call.args, span, Some(dst))?;
                 self.move_unless_same(dst, r, span);
             }
-            ExprKind::Get { obj, name } => self.get_prop(obj, name, dst)?,
-            ExprKind::Index { obj, index } => {
-                let o = self.operand(obj, &[index])?;
-                let i = self.expr_any(index)?;
-                self.emit(Op::GetIndex { a: dst, b: o, c: i }, index.span);
+            ExprKind::Get(get) => self.get_prop(&get.obj, &get.name, dst)?,
+            ExprKind::Index(ix) => {
+                let o = self.operand(&ix.obj, &[&ix.index])?;
+                let i = self.expr_any(&ix.index)?;
+                self.emit(Op::GetIndex { a: dst, b: o, c: i }, ix.index.span);
             }
-            ExprKind::Super { name, self_res } => {
-                let s = self.self_value(*self_res, span)?;
-                let m = self.symbol(&name.name);
-                self.emit(Op::GetSuper { a: dst, b: s, m }, name.span);
+            ExprKind::Super(sup) => {
+                let s = self.self_value(sup.self_res, span)?;
+                let m = self.symbol(&sup.name.name);
+                self.emit(Op::GetSuper { a: dst, b: s, m }, sup.name.span);
             }
             ExprKind::Fn(decl) => {
-                let p = self.function(decl, ProtoKind::Function, None, decl.name.name.clone())?;
+                let p =
+                    self.function(decl, ProtoKind::Function, None, decl.name.name.to_string())?;
                 self.emit(Op::Closure { a: dst, p }, span);
             }
-            ExprKind::Assign { .. } => {
+            ExprKind::Assign(_) => {
                 let r = self.assign(e)?;
                 self.move_unless_same(dst, r, span);
             }
@@ -273,5 +274,5 @@ impl Compiler<'_> {
 /// Whether evaluating `e` may assign to a local (function literals' bodies do not run, and
 /// `any_expr` does not enter them).
 fn has_assign(e: &Expr) -> bool {
-    any_expr(e, &mut |x| matches!(x.kind, ExprKind::Assign { .. }))
+    any_expr(e, &mut |x| matches!(x.kind, ExprKind::Assign(_)))
 }

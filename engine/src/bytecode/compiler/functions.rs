@@ -8,13 +8,19 @@ use crate::source::Span;
 use crate::syntax::ast::{self, Binding, Capture, FnDecl, StmtKind};
 
 impl Compiler<'_> {
-    /// The script's prototype: the hoisting preamble, then the top-level statements.
-    pub(super) fn script(&mut self, ast: &ast::Script) -> CompileResult<ProtoId> {
+    /// The script's prototype: the hoisting preamble, then the top-level statements. Each
+    /// statement is dropped once compiled, so the tree shrinks as the bytecode grows and
+    /// the two are never both whole in memory.
+    pub(super) fn script(&mut self, ast: ast::Script) -> CompileResult<ProtoId> {
         self.push_fn(new_proto("<script>".into(), ProtoKind::Script, 0, None, 1));
         let start = Span::default();
-        self.hoist(ast)?;
+        self.hoist(&ast)?;
+        let end = ast.stmts.last().map_or(start, |s| Span {
+            start: s.span.end.saturating_sub(1),
+            end: s.span.end,
+        });
         let n = ast.stmts.len();
-        for (i, stmt) in ast.stmts.iter().enumerate() {
+        for (i, stmt) in ast.stmts.into_iter().enumerate() {
             if self.repl
                 && i + 1 == n
                 && let StmtKind::Expr(e) = &stmt.kind
@@ -23,12 +29,8 @@ impl Compiler<'_> {
                 self.emit(Op::Return { a: r }, stmt.span);
                 return Ok(self.finish_fn());
             }
-            self.stmt(stmt)?;
+            self.stmt(&stmt)?;
         }
-        let end = ast.stmts.last().map_or(start, |s| Span {
-            start: s.span.end.saturating_sub(1),
-            end: s.span.end,
-        });
         self.emit(Op::ReturnNil {}, end);
         Ok(self.finish_fn())
     }
@@ -40,10 +42,10 @@ impl Compiler<'_> {
             match &stmt.kind {
                 StmtKind::Fn { binding, decl } => {
                     let p =
-                        self.function(decl, ProtoKind::Function, None, decl.name.name.clone())?;
+                        self.function(decl, ProtoKind::Function, None, decl.name.name.to_string())?;
                     let t = self.alloc(decl.span)?;
                     self.emit(Op::Closure { a: t, p }, decl.span);
-                    let g = GlobalIdx(self.global_slots[&binding.ident.name]);
+                    let g = GlobalIdx(self.global_slots[binding.ident.name.as_str()]);
                     self.emit(Op::SetGlobal { a: t, g }, decl.span);
                     self.free_to(0);
                 }

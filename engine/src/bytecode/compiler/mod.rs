@@ -74,10 +74,11 @@ struct Compiler<'a> {
 }
 
 /// Compiles a resolved program into `program` (appending prototypes) and returns the entry
-/// point. In `repl` mode a final expression statement becomes the entry's return value.
+/// point. In `repl` mode a final expression statement becomes the entry's return value. The
+/// tree is consumed: each top-level statement is freed once compiled.
 pub fn compile(
     program: &mut Program,
-    ast: &ast::Script,
+    ast: ast::Script,
     res: &Resolution,
     lines: &LineIndex,
     repl: bool,
@@ -286,9 +287,14 @@ impl Compiler<'_> {
 
     /// Ends the current function and adds its prototype to the program.
     fn finish_fn(&mut self) -> ProtoId {
-        let f = self.functions.pop().expect("pushed by push_fn");
+        let mut proto = self.functions.pop().expect("pushed by push_fn").proto;
+        // A prototype lives as long as the program: it keeps no room to grow (a small
+        // function's code would otherwise hold four instructions' room).
+        proto.code.shrink_to_fit();
+        proto.lines.shrink_to_fit();
+        proto.consts.shrink_to_fit();
         let id = ProtoId(self.program.protos.len() as u32);
-        self.program.protos.push(Rc::new(f.proto));
+        self.program.protos.push(Rc::new(proto));
         id
     }
 }

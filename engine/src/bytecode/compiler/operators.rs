@@ -4,7 +4,7 @@
 use super::{CompileResult, Compiler};
 use crate::bytecode::{Const, Imm, Jump, Op, Reg};
 use crate::source::Span;
-use crate::syntax::ast::{BinOp, Expr, ExprKind, UnOp};
+use crate::syntax::ast::{BinOp, Expr, ExprKind, Link, UnOp};
 
 impl Compiler<'_> {
     /// `-e` or `!e`; a negated number literal is loaded as a constant.
@@ -40,13 +40,8 @@ impl Compiler<'_> {
     }
 
     /// Operators of one precedence level, applied left to right.
-    pub(super) fn chain(
-        &mut self,
-        first: &Expr,
-        rest: &[(BinOp, Span, Expr)],
-        dst: Reg,
-    ) -> CompileResult<()> {
-        if matches!(rest[0].0, BinOp::And | BinOp::Or) {
+    pub(super) fn chain(&mut self, first: &Expr, rest: &[Link], dst: Reg) -> CompileResult<()> {
+        if matches!(rest[0].op, BinOp::And | BinOp::Or) {
             self.short_circuit(first, rest, dst)
         } else {
             self.binary_chain(first, rest, dst)
@@ -54,12 +49,7 @@ impl Compiler<'_> {
     }
 
     /// `and`/`or`: the result is the last operand evaluated.
-    fn short_circuit(
-        &mut self,
-        first: &Expr,
-        rest: &[(BinOp, Span, Expr)],
-        dst: Reg,
-    ) -> CompileResult<()> {
+    fn short_circuit(&mut self, first: &Expr, rest: &[Link], dst: Reg) -> CompileResult<()> {
         let acc = if self.is_temp(dst) {
             dst
         } else {
@@ -67,14 +57,14 @@ impl Compiler<'_> {
         };
         self.expr_to(first, acc)?;
         let mut exits = Vec::new();
-        for (op, span, e) in rest {
+        for link in rest {
             let off = Jump(0);
-            let j = match op {
+            let j = match link.op {
                 BinOp::And => Op::JmpIfNot { a: acc, off },
                 _ => Op::JmpIf { a: acc, off },
             };
-            exits.push(self.emit(j, *span));
-            self.expr_to(e, acc)?;
+            exits.push(self.emit(j, link.op_span()));
+            self.expr_to(&link.rhs, acc)?;
         }
         self.patch_all(exits);
         self.move_unless_same(dst, acc, first.span);
@@ -82,31 +72,27 @@ impl Compiler<'_> {
     }
 
     /// Arithmetic or comparisons: intermediate results in one accumulator, the last in `dst`.
-    fn binary_chain(
-        &mut self,
-        first: &Expr,
-        rest: &[(BinOp, Span, Expr)],
-        dst: Reg,
-    ) -> CompileResult<()> {
-        let mut left = self.operand(first, &[&rest[0].2])?;
+    fn binary_chain(&mut self, first: &Expr, rest: &[Link], dst: Reg) -> CompileResult<()> {
+        let mut left = self.operand(first, &[&rest[0].rhs])?;
         let n = rest.len();
         let acc = if n > 1 {
             Some(self.alloc(first.span)?)
         } else {
             None
         };
-        for (i, (op, span, e)) in rest.iter().enumerate() {
+        for (i, link) in rest.iter().enumerate() {
+            let (op, span, e) = (link.op, link.op_span(), &link.rhs);
             let mark = self.mark();
             let out = if i + 1 == n {
                 dst
             } else {
                 acc.expect("allocated for long chains")
             };
-            if let Some(op) = arith_imm_op(*op, out, left, e) {
-                self.emit(op, *span);
+            if let Some(op) = arith_imm_op(op, out, left, e) {
+                self.emit(op, span);
             } else {
                 let right = self.expr_any(e)?;
-                self.emit(binary_op(*op, out, left, right), *span);
+                self.emit(binary_op(op, out, left, right), span);
             }
             self.free_to(mark);
             left = out;
@@ -117,8 +103,9 @@ impl Compiler<'_> {
     /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
     /// one fused compare-and-branch instruction (with an immediate for a small int literal).
     pub(super) fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
-        if let ExprKind::Chain { first, rest } = &cond.kind
-            && let [(op, span, rhs)] = rest.as_slice()
+        if let ExprKind::Chain(chain) = &cond.kind
+            && let [link] = chain.rest.as_slice()
+            && let (first, op, span, rhs) = (&chain.first, &link.op, link.op_span(), &link.rhs)
             && matches!(
                 op,
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
@@ -138,7 +125,7 @@ impl Compiler<'_> {
                     BinOp::Gt => Op::JmpNotGtI { b, imm, off },
                     _ => Op::JmpNotGeI { b, imm, off },
                 };
-                return Ok(self.emit(op, *span));
+                return Ok(self.emit(op, span));
             }
             let c = self.expr_any(rhs)?;
             let op = match op {
@@ -149,7 +136,7 @@ impl Compiler<'_> {
                 BinOp::Gt => Op::JmpNotGt { b, c, off },
                 _ => Op::JmpNotGe { b, c, off },
             };
-            return Ok(self.emit(op, *span));
+            return Ok(self.emit(op, span));
         }
         let r = self.expr_any(cond)?;
         Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))

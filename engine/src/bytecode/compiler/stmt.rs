@@ -36,19 +36,14 @@ impl Compiler<'_> {
         let mark = self.mark();
         match &stmt.kind {
             // A local declared here outlives the statement: these release their own temporaries.
-            StmtKind::Let { binding, init } => return self.let_stmt(binding, init.as_ref(), span),
+            StmtKind::Let(l) => return self.let_stmt(&l.binding, l.init.as_ref(), span),
             StmtKind::Fn { binding, decl } => return self.fn_stmt(binding, decl),
             StmtKind::Expr(e) => self.expr_effect(e)?,
             StmtKind::Class(_) => {} // hoisted
-            StmtKind::If { branches, els } => self.if_stmt(branches, els.as_ref(), span)?,
-            StmtKind::While { cond, body } => self.while_stmt(cond, body)?,
-            StmtKind::ForRange {
-                var,
-                start,
-                end,
-                body,
-            } => self.for_range(var, start, end, body, span)?,
-            StmtKind::ForIn { var, iter, body } => self.for_in(var, iter, body, span)?,
+            StmtKind::If(s) => self.if_stmt(&s.branches, s.els.as_ref(), span)?,
+            StmtKind::While(s) => self.while_stmt(&s.cond, &s.body)?,
+            StmtKind::ForRange(s) => self.for_range(&s.var, &s.start, &s.end, &s.body, span)?,
+            StmtKind::ForIn(s) => self.for_in(&s.var, &s.iter, &s.body, span)?,
             StmtKind::Break => self.loop_exit(span, |l| &mut l.breaks),
             // Forward to the loop's single back-edge, so every iteration charges fuel once.
             StmtKind::Continue => self.loop_exit(span, |l| &mut l.continues),
@@ -57,7 +52,7 @@ impl Compiler<'_> {
                 let r = self.expr_any(e)?;
                 self.emit(Op::Throw { a: r }, span);
             }
-            StmtKind::Try { body, var, handler } => self.try_stmt(body, var, handler, span)?,
+            StmtKind::Try(s) => self.try_stmt(&s.body, &s.var, &s.handler, span)?,
             StmtKind::Block(b) => self.block(b)?,
         }
         self.free_to(mark);
@@ -85,7 +80,7 @@ impl Compiler<'_> {
         span: Span,
     ) -> CompileResult<()> {
         let mark = self.mark();
-        let g = GlobalIdx(self.global_slots[&binding.ident.name]);
+        let g = GlobalIdx(self.global_slots[binding.ident.name.as_str()]);
         let r = match init {
             Some(e) => self.expr_any(e)?,
             None => {
@@ -134,12 +129,12 @@ impl Compiler<'_> {
             // The function may call itself: its box must exist before the closure.
             self.emit(Op::LoadNil { a: r }, decl.span);
             self.emit(Op::NewBox { a: r }, decl.span);
-            let p = self.function(decl, ProtoKind::Function, None, decl.name.name.clone())?;
+            let p = self.function(decl, ProtoKind::Function, None, decl.name.name.to_string())?;
             let t = self.alloc(decl.span)?;
             self.emit(Op::Closure { a: t, p }, decl.span);
             self.emit(Op::SetBox { a: r, b: t }, decl.span);
         } else {
-            let p = self.function(decl, ProtoKind::Function, None, decl.name.name.clone())?;
+            let p = self.function(decl, ProtoKind::Function, None, decl.name.name.to_string())?;
             self.emit(Op::Closure { a: r, p }, decl.span);
         }
         self.free_to(r.0 as usize + 1);
@@ -312,14 +307,14 @@ impl Compiler<'_> {
     fn is_global_let(&self, b: &Binding) -> bool {
         self.program
             .globals
-            .get(self.global_slots[&b.ident.name] as usize)
+            .get(self.global_slots[b.ident.name.as_str()] as usize)
             .is_some_and(|g| g.kind == GlobalKind::Var)
     }
 
     fn is_top_level_fn(&self, b: &Binding) -> bool {
         self.program
             .globals
-            .get(self.global_slots[&b.ident.name] as usize)
+            .get(self.global_slots[b.ident.name.as_str()] as usize)
             .is_some_and(|g| g.kind == GlobalKind::Fn)
     }
 }
