@@ -131,10 +131,11 @@ impl Gen<'_, '_> {
         )]
     }
 
-    /// An operator between values from the edges of their types, picked at run time from
-    /// two families (ints, floats, both, strings, other values), inside a `try` that prints
-    /// the result or the error caught. Now and then the destination is also an operand
-    /// (`v = v op w`, `v = w op v`), an instruction form of its own.
+    /// An operator between every pair of values from the edges of two families of types
+    /// (ints, floats, both, strings, other values), swept by nested loops (so compiled code
+    /// meets them all, speculative then generic), each inside a `try` that prints the result
+    /// or the error caught. Also the forms lowered apart: a literal right operand (`x - 1`),
+    /// a destination that is also an operand (`v = v op w`, `v = w op v`), unary operators.
     fn edge_probe(&mut self) -> Vec<Stmt> {
         let ops = [
             BinOp::Add,
@@ -149,9 +150,7 @@ impl Gen<'_, '_> {
             BinOp::Gt,
             BinOp::Ge,
         ];
-        // A small literal on the right now and then: the instructions with an immediate
-        // operand (`x - 1`, `x < 0`) are lowered apart from the general ones, and meet the
-        // int edges mostly.
+        // The immediate forms meet the int edges mostly.
         let literal = self.chance(1, 3);
         let a = if literal && self.chance(2, 3) {
             self.edge_family_of(0)
@@ -163,24 +162,31 @@ impl Gen<'_, '_> {
         } else {
             self.edge_family()
         };
-        let (na, nb) = (a.len() as i64, b.len() as i64);
-        let x = index(list(a), self.edge_index(na));
-        let y = if literal {
-            int([0, 1, -1, 2, 3, 100, -100][self.pick(7)])
-        } else {
-            index(list(b), self.edge_index(nb))
-        };
+        let (xv, yv) = (self.fresh("ex"), self.fresh("ey"));
+        let x = name(&xv);
         let e = self.fresh("e");
         let caught = vec![print(vec![string("caught"), name(&e)])];
-        let unary_op = self.chance(1, 8);
-        if unary_op {
+        let sweep = |body: Vec<Stmt>, inner: Option<Vec<Expr>>| {
+            let body = match inner {
+                Some(b) => vec![for_in(&yv, list(b), body)],
+                None => body,
+            };
+            vec![for_in(&xv, list(a.clone()), body)]
+        };
+        if self.chance(1, 8) {
             let op = [UnOp::Neg, UnOp::Not][self.pick(2)];
-            return vec![try_(
+            let body = vec![try_(
                 vec![print(vec![string("edge"), unary(op, x)])],
                 &e,
                 caught,
             )];
+            return sweep(body, None);
         }
+        let (y, inner) = if literal {
+            (int([0, 1, -1, 2, 3, 100, -100][self.pick(7)]), None)
+        } else {
+            (name(&yv), Some(b))
+        };
         let op = ops[self.pick(ops.len())];
         if self.chance(1, 3) {
             let v = self.fresh("v");
@@ -189,7 +195,7 @@ impl Gen<'_, '_> {
             } else {
                 bin(op, y, name(&v))
             };
-            return vec![
+            let body = vec![
                 let_(&v, x),
                 try_(
                     vec![
@@ -200,24 +206,14 @@ impl Gen<'_, '_> {
                     caught,
                 ),
             ];
+            return sweep(body, inner);
         }
-        vec![try_(
+        let body = vec![try_(
             vec![print(vec![string("edge"), bin(op, x, y)])],
             &e,
             caught,
-        )]
-    }
-
-    /// `(abs(v) + k) % n` from a run-time int `v` and a constant `k`: two operands chosen
-    /// from the same run-time value still land on different pairs.
-    fn edge_index(&mut self, n: i64) -> Expr {
-        let v = self.leaf(&Ty::Int);
-        let k = self.range(0, n - 1);
-        bin(
-            BinOp::Mod,
-            bin(BinOp::Add, call_named("abs", vec![v]), int(k)),
-            int(n),
-        )
+        )];
+        sweep(body, inner)
     }
 
     /// State read before and after a call that changes it, in one expression of a closure
@@ -307,7 +303,7 @@ impl Gen<'_, '_> {
                 int(two53 + 1),
                 float(two53 as f64),
                 int(i64::MAX),
-                float(9.223372036854775807e18),
+                float(i64::MAX as f64),
                 bin(BinOp::Sub, inf(), inf()),
             ],
             3 => vec![

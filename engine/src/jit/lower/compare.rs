@@ -52,12 +52,14 @@ impl Translator<'_> {
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
         self.b.switch_to_block(slow);
-        if mutant!(FloatEqByBits) || mutant!(StringEqByPointer) {
-            let want = if mutant!(FloatEqByBits) {
-                tag::FLOAT
-            } else {
-                tag::STR
-            };
+        // The two mutants that compare payloads: floats' bits, strings' addresses.
+        let by_bits = [
+            (mutant!(FloatEqByBits), tag::FLOAT),
+            (mutant!(StringEqByPointer), tag::STR),
+        ]
+        .into_iter()
+        .find_map(|(on, want)| on.then_some(want));
+        if let Some(want) = by_bits {
             let b_ok = self.tag_is(tb, want);
             let c_ok = self.tag_is(tc, want);
             let same_kind = self.both(b_ok, c_ok);
