@@ -66,6 +66,35 @@ fn the_same_seed_gives_the_same_program() {
 }
 
 #[test]
+fn generated_programs_stay_small_on_a_campaign_worker_stack() {
+    // Seed 20276822 once nested constructors through closure arguments (an `init` taking
+    // functions that return instances) into a 30 MB program, overflowing a worker's 2 MiB
+    // stack. Generated on a thread of that size, with a few thousand seeds around it.
+    let seeds: Vec<u64> = std::iter::once(20_276_822)
+        .chain(20_276_000..20_278_000)
+        .collect();
+    let biggest = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let opts = generator::Options::default();
+            seeds
+                .into_iter()
+                .map(|seed| (generator::from_seed(seed, &opts).source.len(), seed))
+                .max()
+                .expect("some seeds")
+        })
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow");
+    assert!(
+        biggest.0 < 200_000,
+        "seed {} gives {} bytes",
+        biggest.1,
+        biggest.0
+    );
+}
+
+#[test]
 fn generated_programs_compile() {
     let opts = Options::default();
     for seed in 0..300 {

@@ -16,6 +16,9 @@ const FLOATS: &[f64] = &[
     0.5, 1.5, -2.25, 3.0, 0.1, 1e-3, 2.5e10, 100.0, -0.0, 7.75, 1e15, 0.3,
 ];
 
+/// Most constructor calls generated inside one another (see `Gen::construct`).
+const MAX_NESTED_CONSTRUCTORS: u32 = 4;
+
 /// A deferred way to produce an expression (chosen among several before any is built).
 type Producer<'a, 'b> = Box<dyn Fn(&mut Gen<'a, 'b>) -> Expr>;
 
@@ -160,8 +163,21 @@ impl Gen<'_, '_> {
 
     /// `C(args)`.
     pub(crate) fn construct(&mut self, c: usize) -> Expr {
+        // Past a few constructors nested through closure arguments, an instance comes from a
+        // variable if one fits, else nil (a program that may fail, never one that cannot be
+        // generated).
+        if self.constructing >= MAX_NESTED_CONSTRUCTORS {
+            let ty = Ty::Inst(c);
+            let vars: Vec<String> = self.vars_of(&ty).map(|v| v.name.clone()).collect();
+            return match vars.len() {
+                0 => nil(),
+                n => name(&vars[self.pick(n)]),
+            };
+        }
+        self.constructing += 1;
         let params = self.classes[c].init_params.clone();
         let args = params.iter().map(|t| self.expr(t, 1)).collect();
+        self.constructing -= 1;
         call_named(&self.classes[c].name.clone(), args)
     }
 

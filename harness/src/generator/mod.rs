@@ -206,6 +206,9 @@ pub(crate) struct Gen<'a, 'b> {
     rec_calls: u32,
     /// Expression nodes left for the current statement.
     expr_budget: i32,
+    /// Constructor calls being generated inside one another: an `init` that takes a function
+    /// returning an instance nests a constructor in a closure in a constructor... (bounded).
+    constructing: u32,
     /// Estimated work of one call of the body being generated.
     cost: u64,
     /// Estimated work of one call of each function (by index), once generated.
@@ -234,6 +237,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             avoid: None,
             rec_calls: 0,
             expr_budget: 0,
+            constructing: 0,
             cost: 0,
             fn_costs: Vec::new(),
             method_costs: std::collections::BTreeMap::new(),
