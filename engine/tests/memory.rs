@@ -3,49 +3,9 @@
 //! One test in this binary on purpose: the allocator counts every thread.
 
 use echo_engine::{Config, Tier, run};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Counts live bytes as a malloc-style allocator takes them (8-byte header, 16-byte granules,
-/// 32 bytes at least) and their peak; reallocation counts only the difference, as a large
-/// block grown in place or remapped costs.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn block(n: usize) -> usize {
-    ((n + 8 + 15) & !15).max(32)
-}
-
-fn grow(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counters only observe.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grow(block(layout.size()));
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(block(layout.size()), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let (old, new) = (block(layout.size()), block(new_size));
-        if new >= old {
-            grow(new - old);
-        } else {
-            LIVE.fetch_sub(old - new, Ordering::Relaxed);
-        }
-        // SAFETY: `ptr` came from this allocator with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod common;
+use common::counting::{Counting, peak_during};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -58,11 +18,8 @@ fn peaks(program: &str, n: usize) -> (usize, usize) {
         tier: Tier::Interp,
         ..Config::default()
     };
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let outcome = run(&source, &config);
+    let (outcome, real) = peak_during(|| run(&source, &config));
     assert!(outcome.result.is_ok(), "{program}: {:?}", outcome.result);
-    let real = PEAK.load(Ordering::Relaxed) - base;
     (real, outcome.stats.heap.peak_bytes)
 }
 

@@ -483,7 +483,8 @@ impl Instance {
 
     /// Field slots allocated.
     fn field_capacity(&self) -> usize {
-        // SAFETY: as in `size`.
+        // SAFETY: a shared look at the vector's capacity; no mutable borrow is live (they
+        // last for one push only, see `push_field`).
         unsafe { (*self.fields.get()).capacity() }
     }
 
@@ -519,10 +520,7 @@ impl HeapObj for Instance {
         }
     }
     fn size(&self) -> usize {
-        // SAFETY: a shared look at the vector's capacity; no mutable borrow is live (they
-        // last for one push only, see `push_field`).
-        let capacity = unsafe { (*self.fields.get()).capacity() };
-        object_bytes::<Instance>(capacity * VALUE_BYTES)
+        object_bytes::<Instance>(self.field_capacity() * VALUE_BYTES)
     }
 }
 
