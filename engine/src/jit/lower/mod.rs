@@ -576,7 +576,9 @@ impl<'a> Translator<'a> {
                 self.store_value(t, p, globals, abi::value_at(g.0));
             }
             Op::GetUpval { a, u } => {
-                if let Some(&(t, p)) = self.upval_reads.get(&u.0) {
+                if mutant!(UpvalCachedAcrossCall)
+                    && let Some(&(t, p)) = self.upval_reads.get(&u.0)
+                {
                     self.set(a, t, p);
                 } else {
                     let bx = self.upval_box(u);
