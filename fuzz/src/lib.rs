@@ -47,6 +47,8 @@ pub fn oracle_options() -> oracle::Options {
     oracle::Options {
         coverage: false,
         gc_stress: false,
+        // libFuzzer's own -timeout kills a process whose input does not end.
+        ..oracle::Options::default()
     }
 }
 

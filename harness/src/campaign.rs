@@ -11,6 +11,11 @@ use crate::generator::{self, Case, GENERATOR_VERSION};
 use crate::oracle::{self, Signature, Subject};
 use crate::reduce::{self, Budget};
 use crate::stats::Stats;
+use crate::watchdog::{self, Setup, Watched};
+
+/// A campaign stops once it has given up on this many checking threads (each still spins at
+/// idle priority until the process ends).
+const MAX_ABANDONED: usize = 16;
 
 /// How a campaign runs.
 #[derive(Clone, Debug)]
@@ -65,17 +70,19 @@ pub struct Outcome {
 
 /// Runs a campaign. `progress` is called now and then with the counters so far.
 pub fn run(c: &Campaign, progress: &(dyn Fn(&Stats, Duration) + Sync)) -> Outcome {
-    run_with_setup(c, &|| {}, progress)
+    run_with_setup(c, Arc::new(|| {}), progress)
 }
 
-/// Runs a campaign whose workers each call `setup` before their first case (to set
-/// thread-local engine state, such as the mutant `selftest` activates).
+/// Runs a campaign whose checking threads each call `setup` before their first case (to set
+/// thread-local engine state, such as the mutant `selftest` activates). Each worker checks
+/// its cases on a watched thread (`watchdog`): a tier run past its deadline is a `Hang`.
 pub fn run_with_setup(
     c: &Campaign,
-    setup: &(dyn Fn() + Sync),
+    setup: Setup,
     progress: &(dyn Fn(&Stats, Duration) + Sync),
 ) -> Outcome {
     let start = Instant::now();
+    let abandoned_before = watchdog::abandoned();
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let total = Arc::new(Mutex::new(Stats::default()));
@@ -83,12 +90,13 @@ pub fn run_with_setup(
     std::thread::scope(|s| {
         for _ in 0..c.jobs.max(1) {
             s.spawn(|| {
-                setup();
+                let mut checker = Watched::new(Arc::clone(&setup));
                 let mut local = Stats::default();
                 let mut last_flush = Instant::now();
                 loop {
                     if stop.load(Ordering::Relaxed)
                         || c.duration.is_some_and(|d| start.elapsed() >= d)
+                        || watchdog::abandoned() - abandoned_before >= MAX_ABANDONED
                     {
                         break;
                     }
@@ -100,7 +108,7 @@ pub fn run_with_setup(
                     let t = Instant::now();
                     let case = generator::from_seed(seed, &c.generator);
                     let gen_time = t.elapsed();
-                    let report = oracle::check(&Subject::from(&case), &c.oracle_for(seed));
+                    let report = checker.check(&Subject::from(&case), &c.oracle_for(seed));
                     let before = local.findings.len();
                     local.record(seed, &case, &report, gen_time);
                     if local.findings.len() > before {
@@ -152,6 +160,7 @@ pub fn run_with_setup(
                 &Subject::from(&case),
                 &f.signature,
                 &c.oracle_for(f.seed),
+                &mut Watched::new(Arc::clone(&setup)),
                 &c.regress_dir,
                 &note,
             ) {
@@ -203,6 +212,7 @@ pub fn reduce_to_regression(
     p: &Subject,
     sig: &Signature,
     opts: &oracle::Options,
+    checker: &mut Watched,
     regress_dir: &Path,
     note: &str,
 ) -> Option<PathBuf> {
@@ -214,31 +224,62 @@ pub fn reduce_to_regression(
         max_tests: 5_000,
         max_time: Duration::from_secs(180),
     };
-    reduce_divergence(p, sig, &quiet, budget, regress_dir, &sig.slug(), note).map(|(path, _)| path)
+    reduce_divergence(
+        p,
+        sig,
+        &quiet,
+        checker,
+        budget,
+        regress_dir,
+        &sig.slug(),
+        note,
+    )
+    .map(|(path, _)| path)
 }
 
-/// Shrinks `p` within `budget` while it shows divergence `sig` (checked with `opts`), and
-/// writes the result to `dir` as a regression named `slug`, with `note` and the
-/// interpreter's outcome as expectation. Returns the file written and the reduced source.
+/// Shrinks `p` within `budget` while it shows divergence `sig` (checked with `opts` on
+/// `checker`'s watched thread, so a candidate that hangs is given up on), and writes the
+/// result to `dir` as a regression named `slug`, with `note` and the interpreter's outcome
+/// as expectation. Returns the file written and the reduced source.
+#[allow(clippy::too_many_arguments)]
 pub fn reduce_divergence(
     p: &Subject,
     sig: &Signature,
     opts: &oracle::Options,
+    checker: &mut Watched,
     budget: Budget,
     dir: &Path,
     slug: &str,
     note: &str,
 ) -> Option<(PathBuf, String)> {
+    // Every candidate that still hangs costs a whole deadline; a quarter of the usual fixed
+    // part is still far above any generated program's run.
+    let opts = &oracle::Options {
+        deadline_base: if sig.aspect == oracle::Aspect::Hang {
+            opts.deadline_base / 4
+        } else {
+            opts.deadline_base
+        },
+        ..opts.clone()
+    };
     let reduced = reduce::reduce(
         &p.source,
-        &mut |s| oracle::still_diverges(p, s, sig, opts),
+        &mut |s| {
+            let candidate = Subject {
+                source: s.to_string(),
+                ..p.clone()
+            };
+            matches!(checker.check(&candidate, opts).verdict,
+                oracle::Verdict::Diverge(d) if d.signature == *sig)
+        },
         budget,
     );
     let small = Subject {
         source: reduced.source,
         ..p.clone()
     };
-    let reference = oracle::check(&small, opts).reference?;
+    // The interpreter's run alone: the expectation, and it ends (fuel bounds it).
+    let reference = oracle::reference(&small, opts)?;
     let path = reduce::write_regression(
         dir,
         slug,

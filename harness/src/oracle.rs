@@ -38,6 +38,39 @@ impl From<&crate::generator::Case> for Subject {
     }
 }
 
+impl Subject {
+    /// A program with its settings read from its comments: `// config:` limits, and the
+    /// thresholds of `// tiering:` (corpus files) or `// harness:` (saved cases, `annotated`).
+    pub fn from_annotated(source: String) -> Result<Subject, String> {
+        let exp = echo_engine::corpus::parse_expectations(&source)?;
+        let defaults = Config::default();
+        let (mut hot_calls, mut hot_loops) = exp
+            .tiering
+            .unwrap_or((defaults.hot_calls, defaults.hot_loops));
+        for line in source.lines() {
+            if let Some(rest) = line.trim().strip_prefix("// harness:") {
+                for kv in rest.split(',') {
+                    let Some((k, v)) = kv.split_once('=') else {
+                        continue;
+                    };
+                    let v: u32 = v.trim().parse().map_err(|_| format!("bad setting {kv}"))?;
+                    match k.trim() {
+                        "hot_calls" => hot_calls = v,
+                        "hot_loops" => hot_loops = v,
+                        other => return Err(format!("unknown harness setting {other}")),
+                    }
+                }
+            }
+        }
+        Ok(Subject {
+            source,
+            limits: exp.limits,
+            hot_calls,
+            hot_loops,
+        })
+    }
+}
+
 /// What differs between two outcomes, coarsely: the part of a divergence signature that
 /// stays the same while a reducer shrinks the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -60,6 +93,9 @@ pub enum Aspect {
     Fuel,
     /// A tier panicked or reported an internal engine error.
     Crash,
+    /// A tier was still running at its deadline (see `deadline`) while the reference had
+    /// finished.
+    Hang,
 }
 
 /// Identifies a divergence for deduplication and reduction: which tier, what differs, and
@@ -160,12 +196,70 @@ pub struct CaseReport {
 }
 
 /// How to run the oracle.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Record opcode, helper and builtin coverage.
     pub coverage: bool,
     /// Also run every tier with a collection at every safepoint (slow; checks roots).
     pub gc_stress: bool,
+    /// The fixed part of every tier run's deadline (see `deadline`).
+    pub deadline_base: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            coverage: false,
+            gc_stress: false,
+            deadline_base: DEADLINE_BASE,
+        }
+    }
+}
+
+/// The default fixed part of a tier run's deadline: far above the compile time of any
+/// generated program, so that only a run that does not end reaches it.
+pub const DEADLINE_BASE: Duration = Duration::from_secs(2);
+
+/// How long the reference run may take per unit of fuel the subject allows: ten times the
+/// costliest operation per unit measured (`ci/fuel_table.py`: about 90 ns).
+const DEADLINE_PER_FUEL: Duration = Duration::from_micros(1);
+
+/// How many times the longest earlier run of the same case a compiled tier may take.
+const DEADLINE_FACTOR: u32 = 20;
+
+/// How long a tier run of `p` may take before it counts as hung: `base` plus, for the
+/// reference run (`longest` is `None`), 1 us per unit of fuel allowed (no further bound
+/// when fuel is unlimited), and for every later run, 20 times the longest run of the case so
+/// far. Generous on purpose: the deadline catches runs that do not end, not slow ones.
+pub fn deadline(p: &Subject, base: Duration, longest: Option<Duration>) -> Option<Duration> {
+    match longest {
+        Some(t) => Some(base + t * DEADLINE_FACTOR),
+        None => p
+            .limits
+            .fuel
+            .map(|f| base + DEADLINE_PER_FUEL * u32::try_from(f).unwrap_or(u32::MAX)),
+    }
+}
+
+/// A tier run about to start, as `check_observed` announces it.
+#[derive(Clone, Debug)]
+pub struct TierStart<'a> {
+    /// The tier's name (as in `tiers`).
+    pub tier: &'a str,
+    /// When the run counts as hung (`None`: no deadline).
+    pub deadline: Option<Duration>,
+    /// The reference's result kind, once the reference has run.
+    pub expected: Option<String>,
+}
+
+/// The signature of a run of `tier` that passed its deadline.
+pub fn hang_signature(tier: &str, expected: Option<&str>) -> Signature {
+    Signature {
+        tier: tier.to_string(),
+        aspect: Aspect::Hang,
+        expected: expected.unwrap_or("none").to_string(),
+        actual: "hang".to_string(),
+    }
 }
 
 /// The configurations a program runs in: the interpreter (the reference) first.
@@ -293,6 +387,16 @@ pub fn compare(reference: &Outcome, other: &Outcome) -> Option<(Aspect, String)>
 
 /// Runs `p` in every tier and compares.
 pub fn check(p: &Subject, opts: &Options) -> CaseReport {
+    check_observed(p, opts, &mut |_| {})
+}
+
+/// Runs `p` in every tier and compares, announcing each tier run before it starts (so that a
+/// watchdog on another thread can tell a run that does not end).
+pub fn check_observed(
+    p: &Subject,
+    opts: &Options,
+    on_tier: &mut dyn FnMut(&TierStart<'_>),
+) -> CaseReport {
     if let Err(e) = echo_engine::compile(&p.source, &p.limits) {
         return CaseReport {
             verdict: Verdict::Invalid(e),
@@ -312,10 +416,18 @@ pub fn check(p: &Subject, opts: &Options) -> CaseReport {
         compiling: Vec::new(),
     };
     let mut reference: Option<Outcome> = None;
+    let mut longest: Option<Duration> = None;
     for (name, config) in tiers(p, opts) {
+        on_tier(&TierStart {
+            tier: &name,
+            deadline: deadline(p, opts.deadline_base, longest),
+            expected: reference.as_ref().map(result_kind),
+        });
         let start = Instant::now();
         let run = run_guarded(&p.source, &config);
-        report.times.push((name.clone(), start.elapsed()));
+        let took = start.elapsed();
+        longest = Some(longest.map_or(took, |l| l.max(took)));
+        report.times.push((name.clone(), took));
         let outcome = match run {
             Ok(o) => o,
             Err(panic) => {
@@ -367,14 +479,19 @@ pub fn check(p: &Subject, opts: &Options) -> CaseReport {
 
 fn crash(tier: &str, reference: Option<&Outcome>, detail: String) -> Verdict {
     Verdict::Diverge(Divergence {
-        signature: Signature {
-            tier: tier.to_string(),
-            aspect: Aspect::Crash,
-            expected: reference.map_or("none".to_string(), result_kind),
-            actual: "crash".to_string(),
-        },
+        signature: crash_signature(tier, reference),
         detail,
     })
+}
+
+/// The signature of a crash (a panic, an internal error, a dead checking thread) of `tier`.
+pub fn crash_signature(tier: &str, reference: Option<&Outcome>) -> Signature {
+    Signature {
+        tier: tier.to_string(),
+        aspect: Aspect::Crash,
+        expected: reference.map_or("none".to_string(), result_kind),
+        actual: "crash".to_string(),
+    }
 }
 
 /// The tier transitions recorded in a run's statistics.
@@ -410,6 +527,12 @@ pub fn compile_time_of(o: &Outcome) -> Duration {
         let _ = o;
         Duration::ZERO
     }
+}
+
+/// The reference (interpreter) outcome of `p`, if it compiles and the run does not panic.
+pub fn reference(p: &Subject, opts: &Options) -> Option<Outcome> {
+    let (_, config) = tiers(p, opts).into_iter().next()?;
+    run_guarded(&p.source, &config).ok()
 }
 
 /// Whether `source` (a candidate during reduction) still shows the divergence `sig`.

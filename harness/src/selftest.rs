@@ -3,17 +3,19 @@
 //! reduced and kept as `corpus/regress/mutants/NAME.echo`, so the plain test suite kills it too.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use echo_engine::config::Tier;
-use echo_engine::corpus::parse_expectations;
+use echo_engine::corpus::{Expectation, parse_expectations};
 use echo_engine::jit::mutants::{self, Mutant};
 use serde::Serialize;
 
 use crate::campaign::{self, Campaign};
 use crate::generator::{self, GENERATOR_VERSION};
-use crate::oracle::{self, Signature, Subject};
+use crate::oracle::{self, Signature, Subject, TierStart};
 use crate::reduce::Budget;
+use crate::watchdog::{Setup, Watch, Watched};
 
 /// How a self-test runs.
 #[derive(Clone, Debug)]
@@ -114,7 +116,8 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         oracle: oracle::Options::default(),
         gc_stress_share: 0.0,
     };
-    let outcome = campaign::run_with_setup(&c, &|| mutants::set_active(Some(m)), &|_, _| {});
+    let with_mutant: Setup = Arc::new(move || mutants::set_active(Some(m)));
+    let outcome = campaign::run_with_setup(&c, Arc::clone(&with_mutant), &|_, _| {});
     let finding = outcome.stats.findings.first();
     let mut result = MutantResult {
         mutant: m.name().to_string(),
@@ -130,9 +133,15 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
     };
     if let Some(f) = finding {
         let case = generator::from_seed(f.seed, &opts.generator);
-        mutants::set_active(Some(m));
-        let written = reduce_to_file(m, &Subject::from(&case), &f.signature, f.seed, opts);
-        mutants::set_active(None);
+        let mut checker = Watched::new(with_mutant);
+        let written = reduce_to_file(
+            m,
+            &Subject::from(&case),
+            &f.signature,
+            f.seed,
+            &mut checker,
+            opts,
+        );
         if let Some((path, lines)) = written {
             result.kills = kills(m, &path).is_ok();
             result.reproducer_lines = Some(lines);
@@ -142,13 +151,15 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
     result
 }
 
-/// Shrinks `p` while it shows `sig` (with the mutant active on this thread) and writes it as
+/// Shrinks `p` while it shows `sig` (checked on `checker`, whose thread has the mutant
+/// active) and writes it as
 /// `NAME.echo`, replacing an earlier one. Returns the file and the program's size in lines.
 fn reduce_to_file(
     m: Mutant,
     p: &Subject,
     sig: &Signature,
     seed: u64,
+    checker: &mut Watched,
     opts: &Options,
 ) -> Option<(PathBuf, usize)> {
     let note = format!(
@@ -170,6 +181,7 @@ fn reduce_to_file(
         p,
         sig,
         &oracle::Options::default(),
+        checker,
         budget,
         &scratch,
         m.name(),
@@ -184,43 +196,58 @@ fn reduce_to_file(
 
 /// Replays a mutant's reproducer in every tier, as the corpus test does: without the mutant
 /// every run must meet the file's expectations and equal the interpreter's outcome (stack
-/// trace included); with it some run must not. The error says what went wrong.
+/// trace included); with it some run must not, or must not end (the runs with the mutant
+/// are watched, with the oracle's deadlines). The error says what went wrong.
 pub fn kills(m: Mutant, path: &Path) -> Result<(), String> {
     let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let exp = parse_expectations(&source).map_err(|e| format!("{}: {e}", path.display()))?;
-    // The first problem of any run, if there is one.
-    let replay = |mutant: Option<Mutant>| {
-        mutants::set_active(mutant);
-        let mut reference = None;
-        let mut problem = None;
-        for &t in Tier::ALL {
-            // A mutant may crash the engine: that kills it too.
-            let run = || echo_engine::run(&source, &exp.config(t));
-            let Ok(o) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) else {
-                problem = Some(format!("{t}: the engine panicked"));
-                break;
-            };
-            let differs = reference.as_ref().and_then(|r| oracle::compare(r, &o));
-            if let Err(e) = exp.check(&o) {
-                problem = Some(format!("{t}: {e}"));
-            } else if let Some((aspect, detail)) = differs {
-                problem = Some(format!("{t} differs from interp: {aspect:?}: {detail}"));
-            }
-            if problem.is_some() {
-                break;
-            }
-            reference.get_or_insert(o);
-        }
-        mutants::set_active(None);
-        problem
-    };
-    if let Some(p) = replay(None) {
+    if let Some(p) = replay(&source, &exp, &mut |_| {}) {
         return Err(format!("fails without the mutant: {p}"));
     }
-    if replay(Some(m)).is_none() {
-        return Err(format!("{} survives its reproducer", m.name()));
+    let mut checker = Watched::new(Arc::new(move || mutants::set_active(Some(m))));
+    match checker.run(move |announce| replay(&source, &exp, announce)) {
+        Watch::Done(None) => Err(format!("{} survives its reproducer", m.name())),
+        Watch::Done(Some(_)) | Watch::Hung { .. } | Watch::Died => Ok(()),
     }
-    Ok(())
+}
+
+/// The first problem of any tier's run of a corpus file, if there is one; each run is
+/// announced with its deadline first.
+fn replay(
+    source: &str,
+    exp: &Expectation,
+    announce: &mut dyn FnMut(&TierStart<'_>),
+) -> Option<String> {
+    let subject = Subject {
+        source: source.to_string(),
+        limits: exp.limits.clone(),
+        hot_calls: 0,
+        hot_loops: 0,
+    };
+    let mut reference = None;
+    let mut longest: Option<Duration> = None;
+    for &t in Tier::ALL {
+        announce(&TierStart {
+            tier: t.name(),
+            deadline: oracle::deadline(&subject, oracle::DEADLINE_BASE, longest),
+            expected: None,
+        });
+        // A mutant may crash the engine: that kills it too.
+        let start = Instant::now();
+        let run = || echo_engine::run(source, &exp.config(t));
+        let Ok(o) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) else {
+            return Some(format!("{t}: the engine panicked"));
+        };
+        longest = longest.max(Some(start.elapsed()));
+        let differs = reference.as_ref().and_then(|r| oracle::compare(r, &o));
+        if let Err(e) = exp.check(&o) {
+            return Some(format!("{t}: {e}"));
+        } else if let Some((aspect, detail)) = differs {
+            return Some(format!("{t} differs from interp: {aspect:?}: {detail}"));
+        }
+        reference.get_or_insert(o);
+    }
+    None
 }
 
 fn median(mut xs: Vec<f64>) -> Option<f64> {

@@ -322,6 +322,7 @@ fn a_short_campaign_counts_what_it_did() {
         oracle: oracle::Options {
             coverage: true,
             gc_stress: false,
+            ..oracle::Options::default()
         },
         gc_stress_share: 0.1,
     };

@@ -157,6 +157,9 @@ mutants! {
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";
+    /// A compiled loop's back-edge charges its fuel but never checks for running out (the
+    /// count wraps), so a runaway loop in compiled code never ends.
+    LoopFuelUnchecked => "loop_fuel_unchecked", "dropped limit check (hang)";
 }
 
 #[cfg(feature = "mutants")]

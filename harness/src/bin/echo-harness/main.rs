@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use echo_harness::campaign::{self, Campaign};
 use echo_harness::generator::{self, GENERATOR_VERSION};
 use echo_harness::oracle::{self, Subject, Verdict};
+use echo_harness::watchdog::Watched;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -121,6 +122,11 @@ struct DiffArgs {
     /// Share of cases (0 to 1) run that way when --gc-stress is not given.
     #[arg(long, default_value_t = 0.05)]
     gc_stress_share: f64,
+    /// Fixed part, in seconds, of each tier run's deadline: a run still going after it (plus
+    /// 1 us per unit of fuel for the reference, or 20 times the case's longest run so far) is
+    /// reported as a hang.
+    #[arg(long, default_value_t = oracle::DEADLINE_BASE.as_secs_f64())]
+    deadline: f64,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -183,6 +189,7 @@ fn diff(a: DiffArgs) -> ExitCode {
         oracle: oracle::Options {
             coverage: true,
             gc_stress: a.gc_stress,
+            deadline_base: Duration::from_secs_f64(a.deadline.max(0.0)),
         },
         gc_stress_share: a.gc_stress_share.clamp(0.0, 1.0),
     };
@@ -246,31 +253,7 @@ fn diff(a: DiffArgs) -> ExitCode {
 /// Reads a program with its `// harness:` and `// config:` settings.
 fn read_subject(path: &Path) -> Result<Subject, String> {
     let source = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let exp = echo_engine::corpus::parse_expectations(&source)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let defaults = echo_engine::Config::default();
-    let (mut hot_calls, mut hot_loops) = (defaults.hot_calls, defaults.hot_loops);
-    for line in source.lines() {
-        if let Some(rest) = line.trim().strip_prefix("// harness:") {
-            for kv in rest.split(',') {
-                let Some((k, v)) = kv.split_once('=') else {
-                    continue;
-                };
-                let v: u32 = v.trim().parse().map_err(|_| format!("bad setting {kv}"))?;
-                match k.trim() {
-                    "hot_calls" => hot_calls = v,
-                    "hot_loops" => hot_loops = v,
-                    other => return Err(format!("unknown harness setting {other}")),
-                }
-            }
-        }
-    }
-    Ok(Subject {
-        source,
-        limits: exp.limits,
-        hot_calls,
-        hot_loops,
-    })
+    Subject::from_annotated(source).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
@@ -285,7 +268,8 @@ fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
         gc_stress,
         ..oracle::Options::default()
     };
-    match oracle::check(&p, &opts).verdict {
+    let mut checker = Watched::new(std::sync::Arc::new(|| {}));
+    match checker.check(&p, &opts).verdict {
         Verdict::Agree => {
             println!("every tier agrees: nothing to reduce");
             ExitCode::SUCCESS
@@ -301,7 +285,14 @@ fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
         Verdict::Diverge(d) => {
             println!("{}\n  {}", d.signature, d.detail);
             let note = format!("{} (reduced from {})", d.signature, file.display());
-            match campaign::reduce_to_regression(&p, &d.signature, &opts, regress_dir, &note) {
+            match campaign::reduce_to_regression(
+                &p,
+                &d.signature,
+                &opts,
+                &mut checker,
+                regress_dir,
+                &note,
+            ) {
                 Some(path) => println!("reduced: {}", path.display()),
                 None => eprintln!("could not write the regression"),
             }
