@@ -185,6 +185,8 @@ pub struct Config {
     pub share_code: bool,
     /// Where output goes.
     pub output: OutputMode,
+    /// The program's command-line arguments, which it reads with `args()`.
+    pub args: Vec<String>,
 }
 
 impl Default for Config {
@@ -199,6 +201,7 @@ impl Default for Config {
             profile: false,
             share_code: false,
             output: OutputMode::Capture,
+            args: Vec::new(),
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct Expectation {
     /// Call and loop thresholds of the tiered tier (`// tiering: hot_calls=N, hot_loops=M`),
     /// for programs that only show a bug when compiled at a particular moment.
     pub tiering: Option<(u32, u32)>,
+    /// The program's command-line arguments (`// args: a b c`, split at spaces).
+    pub args: Vec<String>,
 }
 
 const EXPECT: &str = "// expect: ";
@@ -58,6 +60,7 @@ const EXPECT_VALUE: &str = "// expect value: ";
 const EXPECT_FUEL: &str = "// expect fuel: ";
 const CONFIG: &str = "// config: ";
 const TIERING: &str = "// tiering: ";
+const ARGS: &str = "// args:";
 
 /// Reads the expectations of a corpus file.
 pub fn parse_expectations(src: &str) -> Result<Expectation, String> {
@@ -112,6 +115,8 @@ pub fn parse_expectations(src: &str) -> Result<Expectation, String> {
                     .parse()
                     .map_err(|_| format!("line {lineno}: bad fuel"))?,
             );
+        } else if let Some(rest) = c.strip_prefix(ARGS) {
+            exp.args = rest.split_whitespace().map(str::to_string).collect();
         } else if let Some(rest) = c.strip_prefix(TIERING) {
             let mut calls = None;
             let mut loops = None;
@@ -181,6 +186,12 @@ fn set_limit(l: &mut Limits, key: &str, value: &str) -> Result<(), String> {
 /// `tiering`.
 pub fn tiering_comment(hot_calls: u32, hot_loops: u32) -> String {
     format!("{TIERING}hot_calls={hot_calls}, hot_loops={hot_loops}")
+}
+
+/// The `// args: ...` line (without a newline) that `parse_expectations` reads back as
+/// `args`; `None` for no arguments. Arguments must not contain whitespace.
+pub fn args_comment(args: &[String]) -> Option<String> {
+    (!args.is_empty()).then(|| format!("{ARGS} {}", args.join(" ")))
 }
 
 /// The `// config: ...` line (without a newline) that makes `parse_expectations` read back
@@ -262,6 +273,7 @@ impl Expectation {
         let mut c = Config {
             tier,
             limits: self.limits.clone(),
+            args: self.args.clone(),
             ..Config::default()
         };
         if let Some((calls, loops)) = self.tiering {

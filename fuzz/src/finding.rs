@@ -78,7 +78,13 @@ pub fn report(failure: Failure, p: &Subject, still_fails: &mut dyn FnMut(&str) -
             .next()
             .expect("the interpreter is always a tier")
             .1;
-        let expected = echo_engine::run(&small.source, &interp);
+        let expected = echo_engine::run(
+            &small.source,
+            &echo_engine::Config {
+                args: small.input_vectors().swap_remove(0),
+                ..interp
+            },
+        );
         let note = format!(
             "{} (found by fuzz target {})",
             failure.title, failure.target
@@ -88,8 +94,7 @@ pub fn report(failure: Failure, p: &Subject, still_fails: &mut dyn FnMut(&str) -
             &failure.slug,
             &small.source,
             &expected,
-            &p.limits,
-            Some((p.hot_calls, p.hot_loops)),
+            &reduce::RunSettings::from(&small),
             &note,
         );
         (small.source, written)

@@ -69,6 +69,8 @@ pub fn check_generated(target: &'static str, data: &[u8], opts: &oracle::Options
             detail: d.detail,
         };
         let sig = d.signature;
+        // Reduced on the input vector it showed on.
+        let p = p.with_input(d.input);
         finding::report(failure, &p, &mut |s| {
             oracle::still_diverges(&p, s, &sig, opts)
         });
@@ -98,6 +100,8 @@ pub fn source_subject(text: &str) -> Subject {
         limits: source_limits(),
         hot_calls: SOURCE_HOT_CALLS,
         hot_loops: SOURCE_HOT_LOOPS,
+        inputs: Vec::new(),
+        skip_tiers: Vec::new(),
     }
 }
 
@@ -110,5 +114,7 @@ pub fn case_of(p: &Subject) -> Case {
         hot_loops: p.hot_loops,
         features: generator::Features::default(),
         intent: None,
+        inputs: p.inputs.clone(),
+        skip_tiers: p.skip_tiers.clone(),
     }
 }

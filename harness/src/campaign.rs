@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::generator::{self, Case, GENERATOR_VERSION};
+use crate::generator::{self, GENERATOR_VERSION};
 use crate::oracle::{self, Signature, Subject};
 use crate::reduce::{self, Budget};
 use crate::stats::Stats;
@@ -119,7 +119,8 @@ pub fn run_with_setup(
                             local.findings.pop();
                         } else {
                             seen.push(sig);
-                            save_case(&c.out_dir, seed, &case);
+                            let input = local.findings[before].input;
+                            save_case(&c.out_dir, seed, &Subject::from(&case).with_input(input));
                             if !c.keep_going {
                                 stop.store(true, Ordering::Relaxed);
                             }
@@ -157,7 +158,7 @@ pub fn run_with_setup(
                 f.signature, f.seed, case.hot_calls, case.hot_loops
             );
             if let Some(path) = reduce_to_regression(
-                &Subject::from(&case),
+                &Subject::from(&case).with_input(f.input),
                 &f.signature,
                 &c.oracle_for(f.seed),
                 &mut Watched::new(Arc::clone(&setup)),
@@ -177,7 +178,8 @@ pub fn case_path(out_dir: &Path, seed: u64) -> PathBuf {
 }
 
 /// The source of a program with its settings in comments (and the seed that generated it,
-/// if known), runnable by `echo-harness reduce` and by the corpus runner.
+/// if known), runnable by `echo-harness reduce` and by the corpus runner; of its input
+/// vectors, the first.
 pub fn annotated(seed: Option<u64>, p: &Subject) -> String {
     let mut out = String::new();
     if let Some(seed) = seed {
@@ -193,17 +195,21 @@ pub fn annotated(seed: Option<u64>, p: &Subject) -> String {
         out.push_str(&c);
         out.push('\n');
     }
+    if let Some(a) = echo_engine::corpus::args_comment(&p.input_vectors()[0]) {
+        out.push_str(&a);
+        out.push('\n');
+    }
     out.push_str(&p.source);
     out
 }
 
-fn save_case(out_dir: &Path, seed: u64, case: &Case) {
+fn save_case(out_dir: &Path, seed: u64, p: &Subject) {
     let path = case_path(out_dir, seed);
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     // Best effort: the seed alone reproduces the case.
-    let _ = std::fs::write(&path, annotated(Some(seed), &Subject::from(case)));
+    let _ = std::fs::write(&path, annotated(Some(seed), p));
 }
 
 /// Shrinks `p` while it shows divergence `sig` and writes the result as a regression with
@@ -265,19 +271,12 @@ pub fn reduce_divergence(
     let reduced = reduce::reduce(
         &p.source,
         &mut |s| {
-            let candidate = Subject {
-                source: s.to_string(),
-                ..p.clone()
-            };
-            matches!(checker.check(&candidate, opts).verdict,
+            matches!(checker.check(&p.with_source(s), opts).verdict,
                 oracle::Verdict::Diverge(d) if d.signature == *sig)
         },
         budget,
     );
-    let small = Subject {
-        source: reduced.source,
-        ..p.clone()
-    };
+    let small = p.with_source(&reduced.source);
     // The interpreter's run alone: the expectation, and it ends (fuel bounds it).
     let reference = oracle::reference(&small, opts)?;
     let path = reduce::write_regression(
@@ -285,8 +284,7 @@ pub fn reduce_divergence(
         slug,
         &small.source,
         &reference,
-        &p.limits,
-        Some((p.hot_calls, p.hot_loops)),
+        &reduce::RunSettings::from(&small),
         note,
     )
     .ok()?;

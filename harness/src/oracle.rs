@@ -25,6 +25,11 @@ pub struct Subject {
     pub hot_calls: u32,
     /// Loop threshold of the tiered run.
     pub hot_loops: u32,
+    /// The argument vectors (`args()`) the program runs on: every tier runs once per vector
+    /// (none given: once, without arguments).
+    pub inputs: Vec<Vec<String>>,
+    /// Compiled tiers this case leaves out (none: every tier runs).
+    pub skip_tiers: Vec<Tier>,
 }
 
 impl From<&crate::generator::Case> for Subject {
@@ -34,6 +39,8 @@ impl From<&crate::generator::Case> for Subject {
             limits: c.limits.clone(),
             hot_calls: c.hot_calls,
             hot_loops: c.hot_loops,
+            inputs: c.inputs.clone(),
+            skip_tiers: c.skip_tiers.clone(),
         }
     }
 }
@@ -67,7 +74,34 @@ impl Subject {
             limits: exp.limits,
             hot_calls,
             hot_loops,
+            inputs: vec![exp.args],
+            skip_tiers: Vec::new(),
         })
+    }
+
+    /// The same program with other source text.
+    pub fn with_source(&self, source: &str) -> Subject {
+        Subject {
+            source: source.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same program run on its input vector `i` only (the one a divergence showed on).
+    pub fn with_input(&self, i: usize) -> Subject {
+        Subject {
+            inputs: self.inputs.get(i).cloned().into_iter().collect(),
+            ..self.clone()
+        }
+    }
+
+    /// The argument vectors to run, at least one.
+    pub fn input_vectors(&self) -> Vec<Vec<String>> {
+        if self.inputs.is_empty() {
+            vec![Vec::new()]
+        } else {
+            self.inputs.clone()
+        }
     }
 }
 
@@ -140,6 +174,8 @@ pub struct Divergence {
     pub signature: Signature,
     /// Human-readable account: both sides of the first difference.
     pub detail: String,
+    /// The input vector it showed on (an index into `Subject::inputs`).
+    pub input: usize,
 }
 
 /// Tier transitions a run actually took.
@@ -193,6 +229,23 @@ pub struct CaseReport {
     pub times: Vec<(String, Duration)>,
     /// Of that, time spent compiling (the JIT's compile time, shared code included).
     pub compiling: Vec<(String, Duration)>,
+    /// Input vectors on which every tier was run and compared.
+    pub runs: u64,
+}
+
+impl CaseReport {
+    /// A report with a verdict and nothing else.
+    pub fn only(verdict: Verdict) -> CaseReport {
+        CaseReport {
+            verdict,
+            reference: None,
+            events: TierEvents::default(),
+            coverage: Coverage::default(),
+            times: Vec::new(),
+            compiling: Vec::new(),
+            runs: 0,
+        }
+    }
 }
 
 /// How to run the oracle.
@@ -246,6 +299,8 @@ pub fn deadline(p: &Subject, base: Duration, longest: Option<Duration>) -> Optio
 pub struct TierStart<'a> {
     /// The tier's name (as in `tiers`).
     pub tier: &'a str,
+    /// The input vector it runs on.
+    pub input: usize,
     /// When the run counts as hung (`None`: no deadline).
     pub deadline: Option<Duration>,
     /// The reference's result kind, once the reference has run.
@@ -262,7 +317,8 @@ pub fn hang_signature(tier: &str, expected: Option<&str>) -> Signature {
     }
 }
 
-/// The configurations a program runs in: the interpreter (the reference) first.
+/// The configurations a program runs in: the interpreter (the reference) first, then the
+/// compiled tiers the subject does not skip.
 pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
     let base = Config {
         limits: p.limits.clone(),
@@ -281,7 +337,8 @@ pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
             ..base.clone()
         },
     )];
-    for &tier in Tier::ALL {
+    let runs = |t: &&Tier| !p.skip_tiers.contains(t);
+    for &tier in Tier::ALL.iter().filter(runs) {
         if tier != Tier::Interp {
             out.push((
                 tier.name().to_string(),
@@ -295,7 +352,7 @@ pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
     if opts.gc_stress {
         // Every tier: compiled code keeps values in machine registers, and a value it fails
         // to store before a safepoint shows only when that safepoint collects.
-        for &tier in Tier::ALL {
+        for &tier in Tier::ALL.iter().filter(runs) {
             out.push((
                 format!("{}-gc", tier.name()),
                 Config {
@@ -398,41 +455,60 @@ pub fn check_observed(
     on_tier: &mut dyn FnMut(&TierStart<'_>),
 ) -> CaseReport {
     if let Err(e) = echo_engine::compile(&p.source, &p.limits) {
-        return CaseReport {
-            verdict: Verdict::Invalid(e),
-            reference: None,
-            events: TierEvents::default(),
-            coverage: Coverage::default(),
-            times: Vec::new(),
-            compiling: Vec::new(),
-        };
+        return CaseReport::only(Verdict::Invalid(e));
     }
-    let mut report = CaseReport {
-        verdict: Verdict::Agree,
-        reference: None,
-        events: TierEvents::default(),
-        coverage: Coverage::default(),
-        times: Vec::new(),
-        compiling: Vec::new(),
-    };
-    let mut reference: Option<Outcome> = None;
+    let mut report = CaseReport::only(Verdict::Agree);
     let mut longest: Option<Duration> = None;
-    for (name, config) in tiers(p, opts) {
+    // Collecting at every safepoint is slow, and checks what the compiled code roots rather
+    // than what it computes: the first input vector is enough for that.
+    let later = Options {
+        gc_stress: false,
+        ..opts.clone()
+    };
+    for (input, args) in p.input_vectors().into_iter().enumerate() {
+        let opts = if input == 0 { opts } else { &later };
+        let (verdict, reference) =
+            check_input(p, opts, input, &args, &mut longest, &mut report, on_tier);
+        report.reference = reference;
+        if !matches!(verdict, Verdict::Agree) {
+            report.verdict = verdict;
+            break;
+        }
+        report.runs += 1;
+    }
+    report
+}
+
+/// Runs every tier on input vector `input` (`args`) and compares; returns the verdict and
+/// the reference outcome, adding times, events and coverage to `report`.
+fn check_input(
+    p: &Subject,
+    opts: &Options,
+    input: usize,
+    args: &[String],
+    longest: &mut Option<Duration>,
+    report: &mut CaseReport,
+    on_tier: &mut dyn FnMut(&TierStart<'_>),
+) -> (Verdict, Option<Outcome>) {
+    let mut reference: Option<Outcome> = None;
+    for (name, mut config) in tiers(p, opts) {
+        config.args = args.to_vec();
         on_tier(&TierStart {
             tier: &name,
-            deadline: deadline(p, opts.deadline_base, longest),
+            input,
+            deadline: deadline(p, opts.deadline_base, *longest),
             expected: reference.as_ref().map(result_kind),
         });
         let start = Instant::now();
         let run = run_guarded(&p.source, &config);
         let took = start.elapsed();
-        longest = Some(longest.map_or(took, |l| l.max(took)));
+        *longest = Some(longest.map_or(took, |l| l.max(took)));
         report.times.push((name.clone(), took));
         let outcome = match run {
             Ok(o) => o,
             Err(panic) => {
-                report.verdict = crash(&name, reference.as_ref(), format!("panic: {panic}"));
-                break;
+                let detail = format!("panic: {panic}");
+                return (crash(&name, reference.as_ref(), detail, input), reference);
             }
         };
         if let Some(c) = &outcome.stats.coverage {
@@ -444,13 +520,10 @@ pub fn check_observed(
             .push((name.clone(), compile_time_of(&outcome)));
         if let Err(e) = &outcome.result {
             match e.kind {
-                ErrorKind::NativeStackOverflow => {
-                    report.verdict = Verdict::Backstop;
-                    break;
-                }
+                ErrorKind::NativeStackOverflow => return (Verdict::Backstop, reference),
                 ErrorKind::InternalError => {
-                    report.verdict = crash(&name, reference.as_ref(), e.message.clone());
-                    break;
+                    let detail = e.message.clone();
+                    return (crash(&name, reference.as_ref(), detail, input), reference);
                 }
                 _ => {}
             }
@@ -459,7 +532,7 @@ pub fn check_observed(
             None => reference = Some(outcome),
             Some(r) => {
                 if let Some((aspect, detail)) = compare(r, &outcome) {
-                    report.verdict = Verdict::Diverge(Divergence {
+                    let verdict = Verdict::Diverge(Divergence {
                         signature: Signature {
                             tier: name,
                             aspect,
@@ -467,20 +540,21 @@ pub fn check_observed(
                             actual: result_kind(&outcome),
                         },
                         detail,
+                        input,
                     });
-                    break;
+                    return (verdict, reference);
                 }
             }
         }
     }
-    report.reference = reference;
-    report
+    (Verdict::Agree, reference)
 }
 
-fn crash(tier: &str, reference: Option<&Outcome>, detail: String) -> Verdict {
+fn crash(tier: &str, reference: Option<&Outcome>, detail: String, input: usize) -> Verdict {
     Verdict::Diverge(Divergence {
         signature: crash_signature(tier, reference),
         detail,
+        input,
     })
 }
 
@@ -529,9 +603,10 @@ pub fn compile_time_of(o: &Outcome) -> Duration {
     }
 }
 
-/// The reference (interpreter) outcome of `p`, if it compiles and the run does not panic.
+/// The reference (interpreter) outcome of `p` on its first input vector, if it compiles and the run does not panic.
 pub fn reference(p: &Subject, opts: &Options) -> Option<Outcome> {
-    let (_, config) = tiers(p, opts).into_iter().next()?;
+    let (_, mut config) = tiers(p, opts).into_iter().next()?;
+    config.args = p.input_vectors().swap_remove(0);
     run_guarded(&p.source, &config).ok()
 }
 

@@ -136,7 +136,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         let mut checker = Watched::new(with_mutant);
         let written = reduce_to_file(
             m,
-            &Subject::from(&case),
+            &Subject::from(&case).with_input(f.input),
             &f.signature,
             f.seed,
             &mut checker,
@@ -223,12 +223,15 @@ fn replay(
         limits: exp.limits.clone(),
         hot_calls: 0,
         hot_loops: 0,
+        inputs: Vec::new(),
+        skip_tiers: Vec::new(),
     };
     let mut reference = None;
     let mut longest: Option<Duration> = None;
     for &t in Tier::ALL {
         announce(&TierStart {
             tier: t.name(),
+            input: 0,
             deadline: oracle::deadline(&subject, oracle::DEADLINE_BASE, longest),
             expected: None,
         });

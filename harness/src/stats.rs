@@ -21,6 +21,8 @@ pub struct Finding {
     pub signature: Signature,
     /// Both sides of the first difference.
     pub detail: String,
+    /// The input vector it showed on (an index into the case's inputs).
+    pub input: usize,
     /// Where the case (and, once reduced, the reproducer) was written.
     pub files: Vec<String>,
 }
@@ -32,6 +34,8 @@ pub struct Stats {
     pub cases: u64,
     /// Cases that compiled.
     pub valid: u64,
+    /// Runs of a program on one input vector in every tier, compared.
+    pub runs: u64,
     /// Cases on which every tier agreed.
     pub agreed: u64,
     /// Cases set aside because a run hit the host-stack backstop.
@@ -64,6 +68,7 @@ impl Stats {
     /// Records one checked case.
     pub fn record(&mut self, seed: u64, case: &Case, report: &CaseReport, generate_time: Duration) {
         self.cases += 1;
+        self.runs += report.runs;
         self.generate_time += generate_time;
         for (tier, t) in &report.times {
             *self.tier_time.entry(tier.clone()).or_default() += *t;
@@ -98,6 +103,7 @@ impl Stats {
                 seed,
                 signature: d.signature.clone(),
                 detail: d.detail.clone(),
+                input: d.input,
                 files: Vec::new(),
             }),
         }
@@ -106,6 +112,7 @@ impl Stats {
     /// Adds another worker's counters.
     pub fn merge(&mut self, o: &Stats) {
         self.cases += o.cases;
+        self.runs += o.runs;
         self.valid += o.valid;
         self.agreed += o.agreed;
         self.backstops += o.backstops;
@@ -144,8 +151,9 @@ impl Stats {
     /// One line for a progress display.
     pub fn progress_line(&self, elapsed: Duration) -> String {
         format!(
-            "{:.0} cases/s, {:.1}% valid, compiled {:.0}% osr {:.0}% exits {:.0}%, {} divergences",
+            "{:.0} cases/s ({:.0} runs/s), {:.1}% valid, compiled {:.0}% osr {:.0}% exits {:.0}%, {} divergences",
             self.cases as f64 / elapsed.as_secs_f64().max(1e-9),
+            self.runs as f64 / elapsed.as_secs_f64().max(1e-9),
             self.valid_percent(),
             percent(self.cases_with.compilations, self.cases),
             percent(self.cases_with.osr_entries, self.cases),
@@ -168,6 +176,7 @@ impl Stats {
             jobs,
             seconds: elapsed.as_secs_f64(),
             cases_per_second: self.cases as f64 / elapsed.as_secs_f64().max(1e-9),
+            runs_per_second: self.runs as f64 / elapsed.as_secs_f64().max(1e-9),
             valid_percent: self.valid_percent(),
             transitions_percent: BTreeMap::from([
                 (
@@ -239,8 +248,15 @@ impl Stats {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} cases in {:.1}s with {} jobs: {:.0} cases/s (generator v{}, seed {})",
-            self.cases, s.seconds, jobs, s.cases_per_second, GENERATOR_VERSION, seed
+            "{} cases in {:.1}s with {} jobs: {:.0} cases/s, {} runs (a program on one input vector, every tier compared): {:.0} runs/s (generator v{}, seed {})",
+            self.cases,
+            s.seconds,
+            jobs,
+            s.cases_per_second,
+            self.runs,
+            s.runs_per_second,
+            GENERATOR_VERSION,
+            seed
         );
         let _ = writeln!(
             out,
@@ -341,6 +357,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Cases per second of wall-clock time.
     pub cases_per_second: f64,
+    /// Runs (a program on one input vector, in every tier, compared) per second.
+    pub runs_per_second: f64,
     /// Share of cases that compiled.
     pub valid_percent: f64,
     /// Share of cases in which each tier transition happened.

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::oracle::{self, CaseReport, Divergence, Subject, TierEvents, TierStart, Verdict};
+use crate::oracle::{self, CaseReport, Divergence, Subject, TierStart, Verdict};
 
 /// Work run on set-up threads: `setup` runs once on each (for thread-local engine state such
 /// as the active mutant).
@@ -30,6 +30,7 @@ pub fn abandoned() -> usize {
 #[derive(Default)]
 struct Running {
     tier: String,
+    input: usize,
     since: Option<Instant>,
     deadline: Option<Duration>,
     expected: Option<String>,
@@ -44,6 +45,8 @@ pub enum Watch<T> {
     Hung {
         /// The tier whose run did not end.
         tier: String,
+        /// The input vector it ran on.
+        input: usize,
         /// The reference's result kind, if the reference had run.
         expected: Option<String>,
         /// Time the run had taken.
@@ -92,6 +95,7 @@ impl Watched {
                         let mut announce = |s: &TierStart<'_>| {
                             *r.lock().expect("never poisoned") = Running {
                                 tier: s.tier.to_string(),
+                                input: s.input,
                                 since: Some(Instant::now()),
                                 deadline: s.deadline,
                                 expected: s.expected.clone(),
@@ -149,6 +153,7 @@ impl Watched {
                     }
                     let hung = Watch::Hung {
                         tier: r.tier.clone(),
+                        input: r.input,
                         expected: r.expected.clone(),
                         after,
                     };
@@ -175,31 +180,26 @@ impl Watched {
     /// divergence, a dead thread a `Crash`.
     pub fn check(&mut self, p: &Subject, opts: &oracle::Options) -> CaseReport {
         let (subject, options) = (p.clone(), opts.clone());
-        let empty = |verdict| CaseReport {
-            verdict,
-            reference: None,
-            events: TierEvents::default(),
-            coverage: Default::default(),
-            times: Vec::new(),
-            compiling: Vec::new(),
-        };
         match self.run(move |announce| oracle::check_observed(&subject, &options, announce)) {
             Watch::Done(r) => r,
             Watch::Hung {
                 tier,
+                input,
                 expected,
                 after,
-            } => empty(Verdict::Diverge(Divergence {
+            } => CaseReport::only(Verdict::Diverge(Divergence {
                 signature: oracle::hang_signature(&tier, expected.as_deref()),
                 detail: format!(
                     "{tier} still running after {:.1} s (the reference ended with {})",
                     after.as_secs_f64(),
                     expected.as_deref().unwrap_or("nothing yet")
                 ),
+                input,
             })),
-            Watch::Died => empty(Verdict::Diverge(Divergence {
+            Watch::Died => CaseReport::only(Verdict::Diverge(Divergence {
                 signature: oracle::crash_signature("harness", None),
                 detail: "the checking thread died".to_string(),
+                input: 0,
             })),
         }
     }
@@ -227,6 +227,7 @@ mod tests {
     fn start(tier: &str, deadline: Option<Duration>) -> TierStart<'_> {
         TierStart {
             tier,
+            input: 0,
             deadline,
             expected: Some("ok".to_string()),
         }
@@ -249,7 +250,7 @@ mod tests {
         });
         assert!(matches!(
             hung,
-            Watch::Hung { ref tier, ref expected, after }
+            Watch::Hung { ref tier, ref expected, after, .. }
                 if tier == "stuck" && expected.as_deref() == Some("ok")
                     && after > Duration::from_millis(50)
         ));

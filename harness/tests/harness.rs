@@ -235,6 +235,8 @@ fn the_corpus_replays_identically_through_the_oracle() {
                 limits: exp.limits.clone(),
                 hot_calls,
                 hot_loops,
+                inputs: vec![exp.args.clone()],
+                skip_tiers: Vec::new(),
             };
             match check(&p) {
                 Verdict::Diverge(d) => {
@@ -351,4 +353,75 @@ fn a_short_campaign_counts_what_it_did() {
     let json = serde_json::to_string(&summary).unwrap();
     assert!(json.contains("\"cases_per_second\"") && json.contains("\"compile_seconds\""));
     let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn cases_run_one_program_on_several_input_vectors_with_edges_in_the_later_ones() {
+    let opts = Options::default();
+    let mut edges = 0;
+    let mut skipped = [0usize; 2];
+    for seed in 0..60 {
+        let case = generator::from_seed(seed, &opts);
+        assert_eq!(case.inputs.len(), opts.inputs, "seed {seed}");
+        let n = case.inputs[0].len();
+        assert!(case.inputs.iter().all(|v| v.len() == n), "seed {seed}");
+        for (i, v) in case.inputs.iter().enumerate() {
+            for x in v {
+                let x: i64 = x.parse().expect("ints");
+                let edge = x == i64::MAX || x == i64::MIN || x.unsigned_abs() >= 1 << 53;
+                assert!(
+                    i > 0 || !edge,
+                    "seed {seed}: the first vector is of small ints"
+                );
+                edges += usize::from(edge);
+            }
+        }
+        skipped[case.skip_tiers.len().min(1)] += 1;
+        // The oracle runs every vector (unless one diverges, which would be a bug).
+        let report = oracle::check(&Subject::from(&case), &oracle::Options::default());
+        match report.verdict {
+            Verdict::Agree => assert_eq!(report.runs, opts.inputs as u64, "seed {seed}"),
+            Verdict::Backstop => {}
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+    assert!(
+        edges > 30,
+        "later vectors reach the edges of the int range ({edges})"
+    );
+    // Both compiled tiers in about half the cases, one of them in the rest.
+    assert!(skipped[0] > 15 && skipped[1] > 15, "{skipped:?}");
+}
+
+#[test]
+fn a_program_reads_its_input_vector_and_each_tier_runs_on_each() {
+    let p = Subject {
+        source: "let s = 0;\nfor a in args() { s = s + int(a); }\nprint(s);\n".to_string(),
+        limits: Default::default(),
+        hot_calls: 1,
+        hot_loops: 1,
+        inputs: vec![vec!["1".into(), "2".into()], vec!["40".into()]],
+        skip_tiers: Vec::new(),
+    };
+    let report = oracle::check(&p, &oracle::Options::default());
+    assert!(matches!(report.verdict, Verdict::Agree));
+    assert_eq!(report.runs, 2);
+    let runs_per_tier = report.times.iter().filter(|(t, _)| t == "interp").count();
+    assert_eq!(runs_per_tier, 2);
+    assert_eq!(
+        oracle::reference(&p.with_input(1), &oracle::Options::default())
+            .expect("runs")
+            .output,
+        "40\n"
+    );
+    // A skipped tier does not run.
+    let only_jit = Subject {
+        skip_tiers: vec![echo_engine::Tier::Tiered],
+        ..p.clone()
+    };
+    let names: Vec<String> = oracle::tiers(&only_jit, &oracle::Options::default())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["interp", "jit"]);
 }

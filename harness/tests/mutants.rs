@@ -71,3 +71,30 @@ fn a_compiled_loop_that_never_ends_is_reported_as_a_hang_and_its_thread_replaced
     let mut plain = Watched::new(Arc::new(|| {}));
     assert!(matches!(plain.check(&p, &opts).verdict, Verdict::Agree));
 }
+
+#[test]
+fn a_divergence_on_a_later_input_vector_is_reported_with_that_vector() {
+    let m = Mutant::from_name("add_overflow_unchecked").expect("the mutant exists");
+    mutants::set_active(Some(m));
+    let p = Subject {
+        source: "let x = int(args()[0]);\nfn f(a) { return a + 1; }\nlet r = 0;\nfor i in 0..20 { r = f(x); }\nprint(r);\n".to_string(),
+        limits: Default::default(),
+        hot_calls: 1,
+        hot_loops: 1,
+        inputs: vec![vec!["5".into()], vec![i64::MAX.to_string()]],
+        skip_tiers: Vec::new(),
+    };
+    let report = oracle::check(&p, &oracle::Options::default());
+    mutants::set_active(None);
+    match report.verdict {
+        Verdict::Diverge(d) => {
+            assert_eq!(d.input, 1, "{}", d.detail);
+            assert_eq!(d.signature.expected, "OverflowError");
+        }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    assert_eq!(report.runs, 1, "the first vector agreed");
+    // The reproducer carries that vector as its arguments.
+    let text = echo_harness::campaign::annotated(None, &p.with_input(1));
+    assert!(text.contains(&format!("// args: {}", i64::MAX)), "{text}");
+}

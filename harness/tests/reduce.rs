@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use echo_engine::corpus::parse_expectations;
 use echo_engine::{Config, Limits, Outcome, Tier, compile, run};
-use echo_harness::reduce::{Budget, Reduced, reduce, write_regression};
+use echo_harness::reduce::{Budget, Reduced, RunSettings, reduce, write_regression};
 
 /// Functions, classes with inheritance and `super`, loops, `try`/`catch` and closures, with
 /// "BUG" printed only deep inside a loop, a `try` handler and two `if`s.
@@ -260,8 +260,10 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
         "Div by Zero!",
         src,
         &expected,
-        &Limits::default(),
-        Some((3, 7)),
+        &RunSettings {
+            tiering: Some((3, 7)),
+            ..RunSettings::default()
+        },
         note,
     )
     .unwrap();
@@ -287,6 +289,10 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
         max_call_depth: 64,
         ..Limits::default()
     };
+    let settings = RunSettings {
+        limits: limits.clone(),
+        ..RunSettings::default()
+    };
     let src = "let n = 0;\nwhile n < 10 {\n    n += 1;\n}\nreturn [n, \"done\"];\n";
     let expected = run(
         src,
@@ -296,7 +302,7 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
             ..Config::default()
         },
     );
-    let second = write_regression(&dir, "loop", src, &expected, &limits, None, "a note").unwrap();
+    let second = write_regression(&dir, "loop", src, &expected, &settings, "a note").unwrap();
     assert_eq!(second.file_name().unwrap().to_str(), Some("0002-loop.echo"));
     passes_as_corpus_test(&second);
     let exp = parse_expectations(&std::fs::read_to_string(&second).unwrap()).unwrap();
@@ -305,16 +311,8 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
     // Numbers continue after the highest present, whatever else is in the directory.
     std::fs::write(dir.join("0041-old.echo"), "print(1);\n// expect: 1\n").unwrap();
     std::fs::write(dir.join("notes.txt"), "").unwrap();
-    let third = write_regression(
-        &dir,
-        "",
-        "print(2);\n",
-        &interp("print(2);"),
-        &limits,
-        None,
-        "",
-    )
-    .unwrap();
+    let third =
+        write_regression(&dir, "", "print(2);\n", &interp("print(2);"), &settings, "").unwrap();
     assert_eq!(
         third.file_name().unwrap().to_str(),
         Some("0042-regression.echo")
@@ -327,8 +325,7 @@ fn regressions_are_numbered_and_pass_as_corpus_tests() {
         "x",
         "print(1); // expect: 1\n",
         &interp("print(1);"),
-        &limits,
-        None,
+        &settings,
         "",
     )
     .unwrap_err();
@@ -346,8 +343,7 @@ fn reduced_divergences_become_passing_regressions() {
         "bug marker",
         &r.source,
         &interp(&r.source),
-        &Limits::default(),
-        None,
+        &RunSettings::default(),
         &format!("reduced in {} keep calls", r.tests),
     )
     .unwrap();

@@ -2,6 +2,7 @@
 //! run without collecting garbage, so the values they hold need no rooting.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult, rt_err};
@@ -84,6 +85,7 @@ builtins! {
     reverse(1, 1) "reverse(list): reverses in place" => b_reverse;
     copy(1, 1) "copy(x): a shallow copy of a list or map" => b_copy;
     assert(1, 2) "assert(cond, message?): raises AssertionError if cond is falsy" => b_assert;
+    args(0, 0) "args(): a new list of the program's command-line arguments, as strings" => b_args;
 }
 
 /// The builtin named `name`.
@@ -700,6 +702,18 @@ fn b_ord(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
     Ok(Value::Int(
         s.as_str().chars().next().map_or(0, |c| c as i64),
     ))
+}
+
+fn b_args(vm: &mut Vm, _: &[Value]) -> RtResult<Value> {
+    let given = Rc::clone(&vm.args);
+    vm.check_list_len(given.len())?;
+    let mut meter = Meter::new();
+    let mut items = Vec::with_capacity(given.len());
+    for a in given.iter() {
+        meter.add(vm, work::ALLOC, a.len())?;
+        items.push(Value::Str(vm.heap.alloc_str(a)?));
+    }
+    new_list(vm, items)
 }
 
 fn b_range(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {

@@ -15,7 +15,7 @@ mod stmt;
 mod types;
 
 use arbitrary::Unstructured;
-use echo_engine::config::Limits;
+use echo_engine::config::{Limits, Tier};
 use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
@@ -24,7 +24,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 5;
+pub const GENERATOR_VERSION: u32 = 6;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -67,6 +67,8 @@ pub struct Options {
     pub error_share: f64,
     /// Most statements in one program (a soft bound).
     pub max_statements: u32,
+    /// Input vectors per case: the program runs on each, in every tier.
+    pub inputs: usize,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
         Options {
             error_share: 0.15,
             max_statements: 90,
+            inputs: 4,
         }
     }
 }
@@ -93,6 +96,10 @@ pub struct Case {
     pub features: Features,
     /// The error kind injected on purpose, if any.
     pub intent: Option<ErrorKind>,
+    /// The argument vectors (ints as text) the program runs on, each in every tier.
+    pub inputs: Vec<Vec<String>>,
+    /// Compiled tiers this case leaves out, to check more programs per second.
+    pub skip_tiers: Vec<Tier>,
 }
 
 /// Generates a case from fuzzer bytes. Never fails for lack of bytes: once they run out every
@@ -107,6 +114,8 @@ pub fn generate(u: &mut Unstructured<'_>, opts: &Options) -> Case {
         hot_loops: g.hot_loops,
         features: g.f,
         intent: g.intent,
+        inputs: std::mem::take(&mut g.inputs),
+        skip_tiers: std::mem::take(&mut g.skip_tiers),
     }
 }
 
@@ -219,6 +228,10 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) limits: Limits,
     pub(crate) hot_calls: u32,
     pub(crate) hot_loops: u32,
+    /// The input vectors chosen for the case.
+    pub(crate) inputs: Vec<Vec<String>>,
+    /// The compiled tiers the case leaves out.
+    pub(crate) skip_tiers: Vec<Tier>,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -245,6 +258,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             limits: Limits::default(),
             hot_calls: 10,
             hot_loops: 1000,
+            inputs: Vec::new(),
+            skip_tiers: Vec::new(),
         }
     }
 

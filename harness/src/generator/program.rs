@@ -2,6 +2,7 @@
 //! any body is generated, so every body knows every signature), then the top-level driver
 //! that calls them hot, flips argument types after warm-up and prints checksums.
 
+use echo_engine::config::Tier;
 use echo_engine::syntax::ast::{BinOp, Expr, Script, Stmt};
 
 use super::build::*;
@@ -12,6 +13,21 @@ use super::{Ctx, Gen};
 const TOP: u32 = u32::MAX;
 /// Most estimated work of one driver loop.
 const DRIVER_WORK: u64 = 20_000;
+/// Ints at the edges: of the int range, of exact floats (2^53), of 32-bit ints, and around 0.
+const INT_EDGES: [i64; 12] = [
+    0,
+    1,
+    -1,
+    i64::MAX,
+    i64::MIN,
+    i64::MAX - 1,
+    i64::MIN + 1,
+    1 << 53,
+    (1 << 53) + 1,
+    1 << 31,
+    -(1 << 31),
+    1 << 62,
+];
 
 impl Gen<'_, '_> {
     pub(crate) fn program(&mut self) -> Script {
@@ -33,12 +49,21 @@ impl Gen<'_, '_> {
 
         self.scopes.push();
         let mut stmts = Vec::new();
-        // Inputs: values the program reads at run time, so nothing is known when compiling.
+        // Inputs: ints the program reads from its arguments at run time, so nothing about
+        // them is known when compiling, and the same compiled code meets every input vector.
         let input = self.fresh("input");
-        let n_in = self.range(3, 8);
-        let items = (0..n_in).map(|_| int(self.small_int())).collect();
-        stmts.push(let_(&input, list(items)));
+        let arg = self.fresh("arg");
+        stmts.push(let_(&input, list(Vec::new())));
+        stmts.push(for_in(
+            &arg,
+            call_named("args", Vec::new()),
+            vec![expr_stmt(call_named(
+                "push",
+                vec![name(&input), call_named("int", vec![name(&arg)])],
+            ))],
+        ));
         self.scopes.add(&input, Ty::List(Box::new(Ty::Num)), false);
+        self.choose_inputs();
         if self.f.globals {
             for _ in 0..self.range(1, 3) {
                 let ty = self.value_type(false);
@@ -76,6 +101,29 @@ impl Gen<'_, '_> {
         }
     }
 
+    /// The input vectors, all of one length: the first of small ints, each later one with
+    /// more of its elements at the edges of the int range (where compiled arithmetic and
+    /// comparisons take their rare paths).
+    fn choose_inputs(&mut self) {
+        let n = self.range(3, 8) as usize;
+        let vectors = self.opts.inputs.max(1);
+        self.inputs = (0..vectors)
+            .map(|v| {
+                (0..n)
+                    .map(|_| {
+                        let edge = v > 0 && self.pick(vectors) < v;
+                        let x = if edge {
+                            INT_EDGES[self.pick(INT_EDGES.len())]
+                        } else {
+                            self.small_int()
+                        };
+                        x.to_string()
+                    })
+                    .collect()
+            })
+            .collect();
+    }
+
     fn choose_features(&mut self) {
         let mut c = || self.u.ratio(1u8, 2u8).unwrap_or(false);
         self.f.floats = c();
@@ -94,10 +142,26 @@ impl Gen<'_, '_> {
         self.f.inheritance &= self.f.classes;
     }
 
-    /// Low thresholds, so that tiered runs compile functions and enter loops mid-run.
+    /// Low thresholds, so that tiered runs compile functions and enter loops mid-run; and
+    /// which compiled tiers run. Compiling dominates a case's cost, so half the cases run one
+    /// compiled tier only: eager `jit` meets code compiled before any feedback, `tiered` code
+    /// compiled from feedback, OSR entries and side exits; each finds bugs the other does not.
     fn choose_tiering(&mut self) {
         self.hot_calls = [1, 2, 3, 5, 8, 13][self.pick(6)];
         self.hot_loops = [1, 2, 4, 10, 25, 60][self.pick(6)];
+        let compiled: Vec<Tier> = Tier::ALL
+            .iter()
+            .copied()
+            .filter(|&t| t != Tier::Interp)
+            .collect();
+        if compiled.len() == 2 {
+            // Weights: both 2, only the first 1, only the second 1.
+            match self.weighted(&[2, 1, 1]) {
+                0 => {}
+                1 => self.skip_tiers = vec![compiled[1]],
+                _ => self.skip_tiers = vec![compiled[0]],
+            }
+        }
     }
 
     /// A random type among those the case's features allow. `params`: for a parameter

@@ -16,7 +16,7 @@ use echo_engine::syntax::ast::{Expr, ExprKind, Script, Span, Stmt, StmtKind};
 use echo_engine::syntax::parser::parse;
 use echo_engine::syntax::printer::print_script;
 
-pub use regression::write_regression;
+pub use regression::{RunSettings, write_regression};
 use weight::program_weight;
 
 /// Nesting limit for parsing the programs being reduced (the engine's default).

@@ -6,17 +6,42 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use echo_engine::corpus::{
-    Expectation, config_comment, expectation_comments, parse_expectations, tiering_comment,
+    Expectation, args_comment, config_comment, expectation_comments, parse_expectations,
+    tiering_comment,
 };
 use echo_engine::{Limits, Outcome};
 
+use crate::oracle::Subject;
+
+/// How a regression file runs: what its setting comments say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Engine limits (`// config:` names those that differ from the defaults).
+    pub limits: Limits,
+    /// The tiered tier's thresholds (`// tiering:`), when they matter.
+    pub tiering: Option<(u32, u32)>,
+    /// The program's arguments (`// args:`).
+    pub args: Vec<String>,
+}
+
+impl From<&Subject> for RunSettings {
+    /// A subject's settings, with its first input vector as the arguments.
+    fn from(p: &Subject) -> RunSettings {
+        RunSettings {
+            limits: p.limits.clone(),
+            tiering: Some((p.hot_calls, p.hot_loops)),
+            args: p.input_vectors().swap_remove(0),
+        }
+    }
+}
+
 /// Writes `source` as the next numbered corpus file in `dir`, `NNNN-slug.echo`, expecting
-/// `expected` when run with `limits`, and returns its path.
+/// `expected` when run with `run`'s settings, and returns its path.
 ///
 /// The file starts with `note` in a block comment on the first line (so every line of the
 /// program keeps its number: error lines and the `line` of caught errors stay valid), then
-/// the source, its expectation comments and, when `limits` are not the defaults, a
-/// `// config:` line, and the tiering thresholds when given. Numbers continue from the highest already in `dir`, which is created
+/// the source, its expectation comments and, when the limits are not the defaults, a
+/// `// config:` line, then the tiering thresholds and the arguments when given. Numbers continue from the highest already in `dir`, which is created
 /// if needed; an existing file is never overwritten. A `source` that already carries
 /// expectation comments is refused (`InvalidInput`): the file would expect things twice.
 pub fn write_regression(
@@ -24,8 +49,7 @@ pub fn write_regression(
     slug: &str,
     source: &str,
     expected: &Outcome,
-    limits: &Limits,
-    tiering: Option<(u32, u32)>,
+    run: &RunSettings,
     note: &str,
 ) -> io::Result<PathBuf> {
     let carried =
@@ -45,12 +69,16 @@ pub fn write_regression(
         text.push('\n');
     }
     text.push_str(&expectation_comments(expected));
-    if let Some(config) = config_comment(limits) {
+    if let Some(config) = config_comment(&run.limits) {
         text.push_str(&config);
         text.push('\n');
     }
-    if let Some((calls, loops)) = tiering {
+    if let Some((calls, loops)) = run.tiering {
         text.push_str(&tiering_comment(calls, loops));
+        text.push('\n');
+    }
+    if let Some(args) = args_comment(&run.args) {
+        text.push_str(&args);
         text.push('\n');
     }
     fs::create_dir_all(dir)?;

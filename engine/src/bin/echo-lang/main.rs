@@ -50,6 +50,10 @@ enum Command {
         /// Print statistics (time, heap, calls per function) to standard error afterwards.
         #[arg(long)]
         stats: bool,
+        /// Arguments for the program, which reads them with `args()` (after `--` when they
+        /// start with a dash).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Print the bytecode of a program.
     Dis {
@@ -355,6 +359,7 @@ fn main() -> ExitCode {
             file,
             engine,
             stats,
+            args,
         } => {
             let source = match load(
                 &file,
@@ -365,6 +370,7 @@ fn main() -> ExitCode {
             };
             let config = Config {
                 profile: stats,
+                args,
                 ..engine.config(OutputMode::Stdout)
             };
             let outcome = run_bytes(&source, &config);

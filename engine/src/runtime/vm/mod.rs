@@ -161,6 +161,8 @@ pub struct Vm {
     /// Lowest host stack address compiled code may call further from (see `jit`).
     #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub(crate) native_limit: usize,
+    /// The program's command-line arguments (`args()`).
+    pub(crate) args: Rc<[String]>,
 }
 
 impl Vm {
@@ -226,6 +228,7 @@ impl Vm {
             native_limit: usize::MAX,
             stable_globals: true,
             coverage: config.coverage.then(Box::default),
+            args: config.args.as_slice().into(),
         }
     }
 

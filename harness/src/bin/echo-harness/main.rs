@@ -78,6 +78,9 @@ struct GenArgs {
     /// Soft bound on statements per program.
     #[arg(long, default_value_t = generator::Options::default().max_statements)]
     max_statements: u32,
+    /// Input vectors per case: each compiled program runs on every one, in every tier.
+    #[arg(long, default_value_t = generator::Options::default().inputs)]
+    inputs: usize,
 }
 
 impl GenArgs {
@@ -85,6 +88,7 @@ impl GenArgs {
         generator::Options {
             error_share: self.error_share.clamp(0.0, 1.0),
             max_statements: self.max_statements,
+            inputs: self.inputs.max(1),
         }
     }
 }
