@@ -361,6 +361,8 @@ pub fn check(p: &Subject, opts: &Options) -> CaseReport {
             }
         }
     }
+    // Sites are this program's: join them into cells before cases are merged.
+    report.coverage.settle();
     report.reference = reference;
     report
 }
