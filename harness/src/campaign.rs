@@ -101,6 +101,9 @@ pub fn run_with_setup(
                     let case = generator::from_seed(seed, &c.generator);
                     let gen_time = t.elapsed();
                     let report = oracle::check(&Subject::from(&case), &c.oracle_for(seed));
+                    if let Some(steer) = &c.generator.steering {
+                        steer.record(&report.coverage.cells);
+                    }
                     let before = local.findings.len();
                     local.record(seed, &case, &report, gen_time);
                     if local.findings.len() > before {
@@ -143,7 +146,11 @@ pub fn run_with_setup(
     }
     if c.reduce {
         for f in &mut stats.findings {
-            let case = generator::from_seed(f.seed, &c.generator);
+            // A steered case depends on the hits when it was generated: use it as it was.
+            let case = f
+                .case
+                .clone()
+                .unwrap_or_else(|| generator::from_seed(f.seed, &c.generator));
             let note = format!(
                 "{} (generator v{GENERATOR_VERSION}, seed {}, hot_calls {}, hot_loops {})",
                 f.signature, f.seed, case.hot_calls, case.hot_loops

@@ -23,6 +23,9 @@ pub struct Finding {
     pub detail: String,
     /// Where the case (and, once reduced, the reproducer) was written.
     pub files: Vec<String>,
+    /// The case itself (a steered case cannot be generated again from its seed alone).
+    #[serde(skip)]
+    pub case: Option<Case>,
 }
 
 /// Counters of one campaign (or of one worker, merged into the campaign's).
@@ -99,6 +102,7 @@ impl Stats {
                 signature: d.signature.clone(),
                 detail: d.detail.clone(),
                 files: Vec::new(),
+                case: Some(case.clone()),
             }),
         }
     }

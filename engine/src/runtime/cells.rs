@@ -554,7 +554,7 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
         ForLoop => &[O::Taken, O::NotTaken],
         Throw => &[O::Error],
         // Only engine limits (not outcomes) stop these.
-        NewBox | Closure | NewList | AppendList | NewMap | Class => &[O::Ok],
+        NewBox | Closure | NewList | AppendList | NewMap | Class | IterNext => &[O::Ok],
         // A global read before its initializer ran, a builtin's errors, arity, missing
         // `super` methods, iteration errors.
         _ if OPCODES[op as usize].effects.raises => &[O::Ok, O::Error],
@@ -607,6 +607,11 @@ pub fn reachability(cell: Cell) -> Result<(), &'static str> {
             }
             if variant.speculative() && !speculates(op) {
                 return Err("the JIT has no speculative form of the instruction");
+            }
+            if op == OpCode::Class && variant != Variant::Generic {
+                // Only the preamble creates classes, before any loop: OSR versions hold
+                // only code reachable from loop headers.
+                return Err("classes are created before any loop, outside OSR code");
             }
             if !outcomes(op, b, c).contains(&outcome) {
                 return Err("the type rules give another outcome for these operand kinds");

@@ -77,6 +77,10 @@ struct GenArgs {
     /// Soft bound on statements per program.
     #[arg(long, default_value_t = generator::Options::default().max_statements)]
     max_statements: u32,
+    /// Choose kind sweeps uniformly instead of steering them toward the semantic coverage
+    /// cells the campaign has not reached yet.
+    #[arg(long)]
+    no_steer: bool,
 }
 
 impl GenArgs {
@@ -84,6 +88,7 @@ impl GenArgs {
         generator::Options {
             error_share: self.error_share.clamp(0.0, 1.0),
             max_statements: self.max_statements,
+            steering: (!self.no_steer).then(|| std::sync::Arc::new(generator::Steering::new())),
         }
     }
 }
