@@ -122,6 +122,7 @@ impl Coverage {
 
     /// The JIT compiled the instructions of a function whose first site is `base`:
     /// `variants[pc]` is 0 for an instruction left out, 1 for generic, 2 for speculative.
+    #[cfg(feature = "jit")]
     pub(crate) fn compiled(&mut self, base: u32, variants: &[u8], osr: bool) {
         for (pc, &v) in variants.iter().enumerate() {
             if v != 0 {
@@ -313,25 +314,6 @@ impl Coverage {
         } else {
             self.add_op_fact(site, fact);
         }
-    }
-
-    /// Semantic cells reached and the reachable universe: (reached reachable, reachable,
-    /// reached cells outside the universe).
-    pub fn cell_reach(&self) -> (usize, usize, Vec<u32>) {
-        let universe = cells::universe();
-        let inside = self
-            .cells
-            .iter()
-            .filter(|c| universe.binary_search(c).is_ok())
-            .count();
-        let mut outside: Vec<u32> = self
-            .cells
-            .iter()
-            .copied()
-            .filter(|c| universe.binary_search(c).is_err())
-            .collect();
-        outside.sort_unstable();
-        (inside, universe.len(), outside)
     }
 
     /// Error kinds, each with whether one was raised.
