@@ -247,7 +247,10 @@ fn finish(
             run_time,
             heap: vm.heap_stats(),
             functions,
-            coverage: vm.coverage.as_deref().copied(),
+            coverage: vm.coverage.take().map(|mut c| {
+                c.flush();
+                *c
+            }),
         },
     }
 }

@@ -109,6 +109,9 @@ pub fn run_with_setup(
                     let case = generator::from_seed(seed, &c.generator);
                     let gen_time = t.elapsed();
                     let report = checker.check(&Subject::from(&case), &c.oracle_for(seed));
+                    if let Some(steer) = &c.generator.steering {
+                        steer.record(&report.coverage.cells);
+                    }
                     let before = local.findings.len();
                     local.record(seed, &case, &report, gen_time);
                     if local.findings.len() > before {
@@ -152,7 +155,11 @@ pub fn run_with_setup(
     }
     if c.reduce {
         for f in &mut stats.findings {
-            let case = generator::from_seed(f.seed, &c.generator);
+            // A steered case depends on the hits when it was generated: use it as it was.
+            let case = f
+                .case
+                .clone()
+                .unwrap_or_else(|| generator::from_seed(f.seed, &c.generator));
             let note = format!(
                 "{} (generator v{GENERATOR_VERSION}, seed {}, hot_calls {}, hot_loops {})",
                 f.signature, f.seed, case.hot_calls, case.hot_loops
@@ -208,7 +215,7 @@ fn save_case(out_dir: &Path, seed: u64, p: &Subject) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    // Best effort: the seed alone reproduces the case.
+    // Best effort: the finding keeps the case too.
     let _ = std::fs::write(&path, annotated(Some(seed), p));
 }
 

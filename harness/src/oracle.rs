@@ -476,6 +476,8 @@ pub fn check_observed(
         }
         report.runs += 1;
     }
+    // Sites are this program's: join them into cells before cases are merged.
+    report.coverage.settle();
     report
 }
 

@@ -112,7 +112,15 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         reduce: false,
         out_dir: opts.out_dir.join(m.name()),
         regress_dir: opts.regress_dir.clone(),
-        generator: opts.generator.clone(),
+        // Each mutant's campaign steers by its own hits, as a campaign of its own would.
+        generator: generator::Options {
+            steering: opts
+                .generator
+                .steering
+                .as_ref()
+                .map(|_| std::sync::Arc::new(generator::Steering::new())),
+            ..opts.generator.clone()
+        },
         oracle: oracle::Options::default(),
         gc_stress_share: 0.0,
     };
@@ -132,7 +140,10 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         kills: false,
     };
     if let Some(f) = finding {
-        let case = generator::from_seed(f.seed, &opts.generator);
+        let case = f
+            .case
+            .clone()
+            .unwrap_or_else(|| generator::from_seed(f.seed, &opts.generator));
         let mut checker = Watched::new(with_mutant);
         let written = reduce_to_file(
             m,

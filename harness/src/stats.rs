@@ -25,6 +25,9 @@ pub struct Finding {
     pub input: usize,
     /// Where the case (and, once reduced, the reproducer) was written.
     pub files: Vec<String>,
+    /// The case itself (a steered case cannot be generated again from its seed alone).
+    #[serde(skip)]
+    pub case: Option<Case>,
 }
 
 /// Counters of one campaign (or of one worker, merged into the campaign's).
@@ -105,6 +108,7 @@ impl Stats {
                 detail: d.detail.clone(),
                 input: d.input,
                 files: Vec::new(),
+                case: Some(case.clone()),
             }),
         }
     }
@@ -202,6 +206,7 @@ impl Stats {
                     .filter(|(k, _)| k.is_runtime())
                     .map(|(k, r)| (k.name(), r)),
             ),
+            cells: CellReach::of(&self.coverage),
             cpu_seconds: time,
             compile_seconds: self
                 .compile_time
@@ -288,6 +293,34 @@ impl Stats {
             }
             out.push('\n');
         }
+        let c = &s.cells;
+        let _ = writeln!(
+            out,
+            "semantic cells: {}/{} reachable reached ({:.1}%), {} groups with cells never reached{}",
+            c.reached,
+            c.reachable,
+            c.percent,
+            c.never_reached.len(),
+            if c.outside.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} reached outside the universe: {}",
+                    c.outside.len(),
+                    c.outside.join("; ")
+                )
+            }
+        );
+        for line in c.never_reached.iter().take(40) {
+            let _ = writeln!(out, "  never: {line}");
+        }
+        if c.never_reached.len() > 40 {
+            let _ = writeln!(
+                out,
+                "  ... {} more groups (summary.json)",
+                c.never_reached.len() - 40
+            );
+        }
         let _ = writeln!(out, "cpu time: {}", self.cpu_time_line());
         let sigs = self.signatures();
         let _ = writeln!(
@@ -344,6 +377,59 @@ impl Reach {
     }
 }
 
+/// How much of the semantic coverage universe was reached.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellReach {
+    /// Reachable cells reached.
+    pub reached: usize,
+    /// Reachable cells (`cells::universe`).
+    pub reachable: usize,
+    /// `reached` as a share of `reachable`, in percent.
+    pub percent: f64,
+    /// Reachable cells never reached, grouped: `group: detail detail ...` (groups with the
+    /// most missing cells first).
+    pub never_reached: Vec<String>,
+    /// Cells reached that the universe says cannot occur (a wrong type rule or recorder):
+    /// should be empty.
+    pub outside: Vec<String>,
+}
+
+impl CellReach {
+    /// The reach of `coverage`'s cells.
+    pub fn of(coverage: &Coverage) -> CellReach {
+        use echo_engine::runtime::cells::{self, Cell};
+        let universe = cells::universe();
+        let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut reached = 0;
+        for &id in &universe {
+            if coverage.cells.contains(&id) {
+                reached += 1;
+            } else if let Some(cell) = Cell::unpack(id) {
+                missing.entry(cell.group()).or_default().push(cell.detail());
+            }
+        }
+        let mut groups: Vec<(String, Vec<String>)> = missing.into_iter().collect();
+        groups.sort_by_key(|(g, d)| (std::cmp::Reverse(d.len()), g.clone()));
+        let mut outside: Vec<String> = coverage
+            .cells
+            .iter()
+            .filter(|id| universe.binary_search(id).is_err())
+            .map(|&id| Cell::unpack(id).map_or(format!("{id:#x}"), |c| c.to_string()))
+            .collect();
+        outside.sort();
+        CellReach {
+            reached,
+            reachable: universe.len(),
+            percent: percent(reached as u64, universe.len() as u64),
+            never_reached: groups
+                .into_iter()
+                .map(|(g, d)| format!("{g}: {}", d.join(" ")))
+                .collect(),
+            outside,
+        }
+    }
+}
+
 /// The JSON summary of a campaign.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -371,6 +457,8 @@ pub struct Summary {
     pub builtins: Reach,
     /// Runtime error kinds raised (caught or not).
     pub error_kinds: Reach,
+    /// Semantic coverage cells (`echo_engine::runtime::cells`).
+    pub cells: CellReach,
     /// CPU time by phase (generation and each tier), summed over workers.
     pub cpu_seconds: BTreeMap<String, f64>,
     /// Of each tier's CPU time, the time its JIT spent compiling.

@@ -175,6 +175,11 @@ macro_rules! opcodes {
             $( $(#[doc = $doc])+ $name, )*
         }
 
+        impl OpCode {
+            /// Every opcode, in declaration order (indexed by `OpCode as usize`).
+            pub const ALL: &[OpCode] = &[ $( OpCode::$name, )* ];
+        }
+
         /// Every opcode's name, semantics, operands and effects, indexed by `OpCode as usize`.
         pub const OPCODES: &[OpInfo] = &[
             $( OpInfo {

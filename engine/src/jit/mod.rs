@@ -287,7 +287,7 @@ impl Jit {
             compiled_sig: sig,
             config,
         };
-        lower::translate(vm, pid, mode, osr, target)?;
+        let variants = lower::translate(vm, pid, mode, osr, target)?;
         let clif = self
             .capture_clif
             .then(|| self.ctx.func.display().to_string());
@@ -330,6 +330,9 @@ impl Jit {
             .map_err(|e| format!("{e:?}"))?;
         module.clear_context(&mut self.ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
+        if let Some(c) = &mut vm.coverage {
+            c.compiled(vm.fn_info[pid.0 as usize].fbase, &variants, osr);
+        }
         Ok(Compiled {
             entry: module.get_finalized_function(id) as usize,
             code_bytes,

@@ -2,6 +2,7 @@
 //! and the interpreter that runs bytecode. The JIT tier builds on it.
 
 pub mod builtins;
+pub mod cells;
 pub mod coverage;
 pub mod error;
 pub mod heap;

@@ -12,6 +12,7 @@ mod inject;
 mod probe;
 mod program;
 mod stmt;
+mod sweep;
 mod types;
 
 use arbitrary::Unstructured;
@@ -20,11 +21,12 @@ use echo_engine::error::ErrorKind;
 use serde::Serialize;
 
 pub use inject::runtime_kinds;
+pub use sweep::{SWEEPS, Steering};
 use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 6;
+pub const GENERATOR_VERSION: u32 = 7;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -58,6 +60,9 @@ pub struct Features {
     /// Operations at the edge of their domain inside `try` (overflow, index -1 and at the
     /// length, missing keys, mixed types), landing on either side from run-time values.
     pub probes: bool,
+    /// Kind sweeps: one operation over values of every kind, compiled speculatively and
+    /// then generically (`sweep.rs`), chosen by the campaign's coverage steering.
+    pub sweeps: bool,
 }
 
 /// Tuning knobs of the generator.
@@ -69,6 +74,10 @@ pub struct Options {
     pub max_statements: u32,
     /// Input vectors per case: the program runs on each, in every tier.
     pub inputs: usize,
+    /// The campaign's semantic cell hits, when it steers generation toward cells not yet
+    /// reached (`None`: sweeps are chosen uniformly). A steered case depends on the table as
+    /// it was when generated, so it is reproduced from its saved source, not its seed.
+    pub steering: Option<std::sync::Arc<Steering>>,
 }
 
 impl Default for Options {
@@ -77,6 +86,7 @@ impl Default for Options {
             error_share: 0.15,
             max_statements: 90,
             inputs: 4,
+            steering: None,
         }
     }
 }

@@ -93,6 +93,8 @@ impl Gen<'_, '_> {
             stmts.push(s);
             self.scopes.truncate(globals);
         }
+        // Sweeps run first, so that an error the driver raises on purpose does not skip them.
+        stmts.extend(self.sweeps());
         let main = self.driver();
         stmts.extend(main);
         Script {
@@ -140,6 +142,8 @@ impl Gen<'_, '_> {
         self.f.flips = c();
         self.f.probes = c();
         self.f.inheritance &= self.f.classes;
+        // Drawn after the others, so that the features of a seed stay what they were.
+        self.f.sweeps = c();
     }
 
     /// Low thresholds, so that tiered runs compile functions and enter loops mid-run; and

@@ -168,6 +168,7 @@ impl Translator<'_> {
         };
         let speculate = self.input.mode == Mode::Speculative && entry.method.is_some();
         if speculate {
+            self.note_speculation(pc);
             // Monomorphic so far: check the receiver's shape before anything else happens
             // (a side exit re-runs the whole instruction in the interpreter, fuel included).
             let is_inst = self.tag_is(t, tag::INSTANCE);

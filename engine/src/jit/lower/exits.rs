@@ -149,8 +149,12 @@ impl Translator<'_> {
     }
 
     /// Whether the instruction at `pc` may be compiled assuming int operands.
-    pub(super) fn speculate_int(&self, pc: usize) -> bool {
-        self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_INT == 0
+    pub(super) fn speculate_int(&mut self, pc: usize) -> bool {
+        let yes = self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_INT == 0;
+        if yes {
+            self.note_speculation(pc);
+        }
+        yes
     }
 
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.

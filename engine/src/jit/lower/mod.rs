@@ -83,6 +83,8 @@ struct Input<'a> {
     osr_snapshot: Option<(usize, Vec<u8>)>,
     /// Every prototype of the program (for what nested closures capture).
     protos: &'a [std::rc::Rc<Proto>],
+    /// Whether to report how each instruction was compiled (`Config::coverage`).
+    cover: bool,
 }
 
 impl Input<'_> {
@@ -120,14 +122,16 @@ pub(crate) struct Target<'a> {
     pub config: cranelift_codegen::isa::TargetFrontendConfig,
 }
 
-/// Translates prototype `pid` into `out.func`.
+/// Translates prototype `pid` into `out.func`. When covering, returns per instruction how it
+/// was compiled (0: left out, 1: generic, 2: speculative; see `Coverage::compiled`), else an
+/// empty vector.
 pub(crate) fn translate(
     vm: &Vm,
     pid: ProtoId,
     mode: Mode,
     osr: bool,
     out: Target<'_>,
-) -> Result<(), String> {
+) -> Result<Vec<u8>, String> {
     let Target {
         func,
         fctx,
@@ -180,6 +184,7 @@ pub(crate) fn translate(
         stable_globals: vm.stable_globals,
         fn_info: &vm.fn_info,
         protos: &vm.program().protos,
+        cover: vm.coverage.is_some(),
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
                 let base = f.base as usize;
@@ -195,9 +200,10 @@ pub(crate) fn translate(
     let compiled_sig = b.import_signature(compiled_sig);
     let mut t = Translator::new(b, &input, storage, helper_ids, helper_sig, compiled_sig);
     t.run()?;
+    let variants = std::mem::take(&mut t.variants);
     t.b.seal_all_blocks();
     t.b.finalize(target);
-    Ok(())
+    Ok(variants)
 }
 
 /// What the translator knows about the values registers hold, beyond their variables; valid
@@ -288,6 +294,10 @@ struct Translator<'a> {
     /// Whether the instruction being translated charged fuel (checked against the opcode
     /// table).
     fuel_charged: bool,
+    /// When covering: per instruction, 0 if not translated, 1 if compiled generic, 2 if
+    /// compiled with a speculative fast path (see `note_speculation`). Only read, never
+    /// consulted while emitting, so covering does not change the code.
+    variants: Vec<u8>,
 }
 
 impl<'a> Translator<'a> {
@@ -347,6 +357,18 @@ impl<'a> Translator<'a> {
             upval_reads: FxHashMap::default(),
             fuel,
             fuel_charged: false,
+            variants: if input.cover {
+                vec![0; input.proto.code.len()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Notes for coverage that the instruction at `pc` got a speculative fast path.
+    fn note_speculation(&mut self, pc: usize) {
+        if let Some(v) = self.variants.get_mut(pc) {
+            *v = 2;
         }
     }
 
@@ -542,6 +564,9 @@ impl<'a> Translator<'a> {
 
     fn op(&mut self, pc: usize, op: Op) -> Result<(), String> {
         self.cur_pc = pc;
+        if let Some(v) = self.variants.get_mut(pc) {
+            *v = 1;
+        }
         self.synced_at = None;
         match op {
             Op::Move { a, b } => {

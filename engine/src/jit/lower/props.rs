@@ -77,6 +77,7 @@ impl Translator<'_> {
                 && entry.shape.0 != u32::MAX
                 && entry.method.is_none()
             {
+                self.note_speculation(pc);
                 let slots = self.instance_of_shape(pc, b, entry.shape.0);
                 let (vt, vp) = self.load_value(slots, abi::value_at(entry.slot));
                 self.set(a, vt, vp);
@@ -134,6 +135,7 @@ impl Translator<'_> {
                 && entry.method.is_none()
                 && entry.next == entry.shape
             {
+                self.note_speculation(pc);
                 // A store to an existing field: the shape stays.
                 let slots = self.instance_of_shape(pc, a, entry.shape.0);
                 let (vt, vp) = self.get(b);

@@ -42,7 +42,8 @@ impl Vm {
         }
     }
 
-    /// The dispatch loop of `execute`; with `COVER` it records every opcode it runs.
+    /// The dispatch loop of `execute`; with `COVER` it records every instruction it runs
+    /// (`Coverage::observe`).
     fn dispatch<const COVER: bool>(&mut self, entry_depth: usize) -> RtResult<Value> {
         let protos = Rc::clone(&self.protos);
         // Fuel lives in a local while the loop runs (nothing called from here reads it) and
@@ -295,8 +296,10 @@ impl Vm {
                 // the last instruction cannot fall through, so `pc` is always in bounds.
                 let op = *unsafe { code.get_unchecked(pc) };
                 pc += 1;
-                if COVER && let Some(c) = &mut self.coverage {
+                if COVER && let Some(mut c) = self.coverage.take() {
                     c.opcodes |= 1 << op.code() as u32;
+                    c.observe(self, (fbase + pc - 1) as u32, &op, |r| reg!(r));
+                    self.coverage = Some(c);
                 }
                 #[cfg(debug_assertions)]
                 {
@@ -674,6 +677,9 @@ impl Vm {
                 }
             };
             // An error was raised by the instruction before `pc`.
+            if COVER && let Some(c) = &mut self.coverage {
+                c.raised((fbase + pc - 1) as u32, err.kind);
+            }
             self.save_pc(pc);
             self.fuel_left.set(fuel);
             self.unwind(err, entry_depth)?;

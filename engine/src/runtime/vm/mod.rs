@@ -227,7 +227,13 @@ impl Vm {
             pending: None,
             native_limit: usize::MAX,
             stable_globals: true,
-            coverage: config.coverage.then(Box::default),
+            coverage: config.coverage.then(|| {
+                // The reference run records what each instruction did; the compiling tiers
+                // record how the JIT compiled it (see `Coverage`).
+                Box::new(crate::runtime::coverage::Coverage::recording(
+                    config.tier == Tier::Interp,
+                ))
+            }),
             args: config.args.as_slice().into(),
         }
     }

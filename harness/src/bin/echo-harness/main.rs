@@ -81,6 +81,10 @@ struct GenArgs {
     /// Input vectors per case: each compiled program runs on every one, in every tier.
     #[arg(long, default_value_t = generator::Options::default().inputs)]
     inputs: usize,
+    /// Choose kind sweeps uniformly instead of steering them toward the semantic coverage
+    /// cells the campaign has not reached yet.
+    #[arg(long)]
+    no_steer: bool,
 }
 
 impl GenArgs {
@@ -89,6 +93,7 @@ impl GenArgs {
             error_share: self.error_share.clamp(0.0, 1.0),
             max_statements: self.max_statements,
             inputs: self.inputs.max(1),
+            steering: (!self.no_steer).then(|| std::sync::Arc::new(generator::Steering::new())),
         }
     }
 }
