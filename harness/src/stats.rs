@@ -253,7 +253,7 @@ impl Stats {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} cases in {:.1}s with {} jobs: {:.0} cases/s, {} runs (a program on one input vector, every tier compared): {:.0} runs/s (generator v{}, seed {})",
+            "{} cases in {:.1}s with {} jobs: {:.0} cases/s, {} runs (a program on one input vector, compared across tiers): {:.0} runs/s (generator v{}, seed {})",
             self.cases,
             s.seconds,
             jobs,
@@ -443,7 +443,7 @@ pub struct Summary {
     pub seconds: f64,
     /// Cases per second of wall-clock time.
     pub cases_per_second: f64,
-    /// Runs (a program on one input vector, in every tier, compared) per second.
+    /// Runs (a program on one input vector, compared across tiers) per second.
     pub runs_per_second: f64,
     /// Share of cases that compiled.
     pub valid_percent: f64,
