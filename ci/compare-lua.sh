@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times the micro benchmarks of corpus/bench/micro under echo-lang (interpreter tier, and the
+# Times the benchmarks of corpus/bench/micro and corpus/bench/awfy that have a Lua version
+# (NAME.lua next to NAME.echo) under echo-lang (interpreter tier, and the
 # default tiered JIT) and lua5.4, side by side in one run, and prints the time ratios (echo /
 # lua; <= 1.0 means Echo is at least as fast). Installs lua5.4 with apt if it is missing. Each program runs
 # ROUNDS times (default 11) alternately and the fastest run of each counts, which filters
@@ -24,7 +25,7 @@ def best(cmd):
         t = min(t, time.perf_counter() - s)
     return t, out.strip()
 print(f"{'benchmark':<14} {'interp (ms)':>11} {'tiered (ms)':>11} {'lua5.4 (ms)':>12} {'interp/lua':>10} {'tiered/lua':>10}  checksum")
-for e in sorted(glob.glob("corpus/bench/micro/*.echo")):
+for e in sorted(glob.glob("corpus/bench/micro/*.echo")) + sorted(glob.glob("corpus/bench/awfy/*.echo")):
     l = e[:-5] + ".lua"
     if not os.path.exists(l):
         continue
