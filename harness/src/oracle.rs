@@ -278,20 +278,35 @@ pub const DEADLINE_BASE: Duration = Duration::from_secs(2);
 /// costliest operation per unit measured (`ci/fuel_table.py`: about 90 ns).
 const DEADLINE_PER_FUEL: Duration = Duration::from_micros(1);
 
+/// The same when collecting at every safepoint, where each collection walks the whole stack
+/// and heap: a 10,000-frame recursion measured 40 us per unit of fuel.
+const DEADLINE_PER_FUEL_COLLECTING: Duration = Duration::from_millis(1);
+
 /// How many times the longest earlier run of the same case a compiled tier may take.
 const DEADLINE_FACTOR: u32 = 20;
 
-/// How long a tier run of `p` may take before it counts as hung: `base` plus, for the
-/// reference run (`longest` is `None`), 1 us per unit of fuel allowed (no further bound
-/// when fuel is unlimited), and for every later run, 20 times the longest run of the case so
-/// far. Generous on purpose: the deadline catches runs that do not end, not slow ones.
-pub fn deadline(p: &Subject, base: Duration, longest: Option<Duration>) -> Option<Duration> {
+/// How long a tier run of `p` may take before it counts as hung: `base` plus, for the first
+/// run of its kind (`longest` is `None`: the reference, or the first run collecting at every
+/// safepoint), 1 us per unit of fuel allowed (1 ms when `collecting`; no further bound when
+/// fuel is unlimited), and for every later run, 20 times the longest earlier run of its kind.
+/// Generous on purpose: the deadline catches runs that do not end, not slow ones.
+pub fn deadline(
+    p: &Subject,
+    base: Duration,
+    longest: Option<Duration>,
+    collecting: bool,
+) -> Option<Duration> {
+    let per_fuel = if collecting {
+        DEADLINE_PER_FUEL_COLLECTING
+    } else {
+        DEADLINE_PER_FUEL
+    };
     match longest {
         Some(t) => Some(base + t * DEADLINE_FACTOR),
         None => p
             .limits
             .fuel
-            .map(|f| base + DEADLINE_PER_FUEL * u32::try_from(f).unwrap_or(u32::MAX)),
+            .map(|f| base + per_fuel * u32::try_from(f).unwrap_or(u32::MAX)),
     }
 }
 
@@ -462,7 +477,8 @@ pub fn check_observed(
         Err(e) => return CaseReport::only(Verdict::Invalid(e)),
     };
     let mut report = CaseReport::only(Verdict::Agree);
-    let mut longest: Option<Duration> = None;
+    // The longest run so far, of runs without and with a collection at every safepoint.
+    let mut longest: [Option<Duration>; 2] = [None, None];
     // The first input vector runs in every configuration. Collecting at every safepoint is
     // slow, and checks what compiled code roots rather than what it computes, so later
     // vectors skip it; and each later vector runs one compiled tier, in turn, besides the
@@ -519,23 +535,24 @@ fn check_input(
     configs: Vec<(String, Config)>,
     deadline_base: Duration,
     (input, args): (usize, &[String]),
-    longest: &mut Option<Duration>,
+    longest: &mut [Option<Duration>; 2],
     report: &mut CaseReport,
     on_tier: &mut dyn FnMut(&TierStart<'_>),
 ) -> (Verdict, Option<Outcome>) {
     let mut reference: Option<Outcome> = None;
     for (name, mut config) in configs {
         config.args = args.to_vec();
+        let kind = usize::from(config.gc_stress);
         on_tier(&TierStart {
             tier: &name,
             input,
-            deadline: deadline(p, deadline_base, *longest),
+            deadline: deadline(p, deadline_base, longest[kind], config.gc_stress),
             expected: reference.as_ref().map(result_kind),
         });
         let start = Instant::now();
         let run = run_guarded(program, &config);
         let took = start.elapsed();
-        *longest = Some(longest.map_or(took, |l| l.max(took)));
+        longest[kind] = Some(longest[kind].map_or(took, |l| l.max(took)));
         report.times.push((name.clone(), took));
         let outcome = match run {
             Ok(o) => o,

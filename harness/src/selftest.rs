@@ -243,7 +243,7 @@ fn replay(
         announce(&TierStart {
             tier: t.name(),
             input: 0,
-            deadline: oracle::deadline(&subject, oracle::DEADLINE_BASE, longest),
+            deadline: oracle::deadline(&subject, oracle::DEADLINE_BASE, longest, false),
             expected: None,
         });
         // A mutant may crash the engine: that kills it too.

@@ -431,3 +431,45 @@ fn a_program_reads_its_input_vector_and_each_tier_runs_on_each() {
         assert_eq!(names, ["interp", "jit"]);
     }
 }
+
+#[test]
+fn runs_collecting_at_every_safepoint_are_timed_against_each_other_not_against_plain_runs() {
+    // A deep recursion: every collection walks every frame, so the run that collects at each
+    // safepoint takes hundreds of times as long as the plain one, and is not hung.
+    let p = Subject {
+        source: "fn deep(n) { let l = [n]; return deep(n + 1) + l[0]; }\ndeep(0);\n".to_string(),
+        limits: echo_engine::Limits {
+            fuel: Some(200_000),
+            ..Default::default()
+        },
+        hot_calls: 2,
+        hot_loops: 2,
+        inputs: Vec::new(),
+        skip_tiers: Vec::new(),
+    };
+    let opts = oracle::Options {
+        gc_stress: true,
+        // Small, so that a deadline taken from the plain runs would be passed.
+        deadline_base: Duration::from_millis(100),
+        ..oracle::Options::default()
+    };
+    let mut checker = echo_harness::watchdog::Watched::new(std::sync::Arc::new(|| {}));
+    let report = checker.check(&p, &opts);
+    assert!(
+        matches!(report.verdict, Verdict::Agree),
+        "{:?}",
+        report.verdict
+    );
+    let time = |tier: &str| {
+        report
+            .times
+            .iter()
+            .find(|(t, _)| t == tier)
+            .map(|(_, d)| *d)
+            .expect("the tier ran")
+    };
+    assert!(
+        time("interp-gc") > Duration::from_millis(100) + time("interp") * 20,
+        "the plain runs' deadline would have been passed"
+    );
+}
