@@ -17,12 +17,6 @@ use echo_harness::oracle::{self, Subject, Verdict};
 use echo_harness::watchdog::Watched;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Campaigns allocate and free at a high rate (a VM, its heap and a JIT module per run, a
-/// Cranelift compilation per function); mimalloc does that in a fraction of the system
-/// allocator's time. The engine's own memory accounting does not depend on the allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "echo-harness",
