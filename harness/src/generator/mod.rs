@@ -85,7 +85,7 @@ impl Default for Options {
         Options {
             error_share: 0.15,
             max_statements: 90,
-            inputs: 8,
+            inputs: 16,
             steering: None,
         }
     }
