@@ -69,10 +69,7 @@ pub fn report(failure: Failure, p: &Subject, still_fails: &mut dyn FnMut(&str) -
     };
     let reduced = reduce_budget().map(|budget| {
         let r = reduce::reduce(&p.source, still_fails, budget);
-        let small = Subject {
-            source: r.source,
-            ..p.clone()
-        };
+        let small = p.with_source(&r.source);
         let interp = oracle::tiers(&small, &oracle::Options::default())
             .into_iter()
             .next()

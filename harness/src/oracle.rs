@@ -663,9 +663,5 @@ pub fn reference(p: &Subject, opts: &Options) -> Option<Outcome> {
 
 /// Whether `source` (a candidate during reduction) still shows the divergence `sig`.
 pub fn still_diverges(p: &Subject, source: &str, sig: &Signature, opts: &Options) -> bool {
-    let candidate = Subject {
-        source: source.to_string(),
-        ..p.clone()
-    };
-    matches!(check(&candidate, opts).verdict, Verdict::Diverge(d) if d.signature == *sig)
+    matches!(check(&p.with_source(source), opts).verdict, Verdict::Diverge(d) if d.signature == *sig)
 }
