@@ -88,6 +88,36 @@ builtins! {
     args(0, 0) "args(): a new list of the program's command-line arguments, as strings" => b_args;
 }
 
+/// The id of the builtin named `name`, at compile time (fails to compile if there is none).
+const fn id_of(name: &str) -> NativeId {
+    let mut i = 0;
+    while i < NAMES.len() {
+        let (a, b) = (NAMES[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return NativeId(i as u32);
+            }
+        }
+        i += 1;
+    }
+    panic!("no builtin of that name")
+}
+
+/// Ids of the builtins the tiers have fast paths for.
+pub mod ids {
+    use super::{NativeId, id_of};
+    /// `len`.
+    pub const LEN: NativeId = id_of("len");
+    /// `ord`.
+    pub const ORD: NativeId = id_of("ord");
+    /// `push`.
+    pub const PUSH: NativeId = id_of("push");
+}
+
 /// The builtin named `name`.
 pub fn lookup(name: &str) -> Option<NativeId> {
     BUILTINS

@@ -473,6 +473,14 @@ impl Instance {
         unsafe { self.slots.get().add(i).read() }
     }
 
+    /// The address of slot `i` (`i < field_count()`), valid until a field is added.
+    #[inline]
+    pub fn field_ptr(&self, i: usize) -> *mut Value {
+        assert!(i < self.field_count(), "field slot {i} out of range");
+        // SAFETY: in bounds (checked): the offset stays inside the slots' buffer.
+        unsafe { self.slots.get().add(i) }
+    }
+
     /// Stores `v` in slot `i` (`i < field_count()`).
     #[inline]
     pub fn set_field(&self, i: usize, v: Value) {

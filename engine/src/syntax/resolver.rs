@@ -38,6 +38,8 @@ pub const ERROR_CLASS_NAME: &str = "Error";
 pub struct Resolution {
     /// Per binding id: whether some closure captures it.
     pub captured: Vec<bool>,
+    /// Per binding id: whether some assignment (plain or compound) targets it.
+    pub assigned: Vec<bool>,
     /// All global slots (those of earlier REPL entries first).
     pub globals: Vec<GlobalInfo>,
 }
@@ -74,6 +76,7 @@ struct Resolver<'b> {
     builtins: &'b [&'b str],
     fns: Vec<FnScope>,
     captured: Vec<bool>,
+    assigned: Vec<bool>,
     globals: Vec<GlobalInfo>,
     global_index: FxHashMap<String, u32>,
     /// Top-level `let`s the script has passed so far (script code may not use them earlier).
@@ -110,6 +113,7 @@ pub fn resolve(
             in_method: false,
         }],
         captured: vec![false; program.binding_count as usize],
+        assigned: vec![false; program.binding_count as usize],
         globals: prior,
         global_index,
         visible_vars,
@@ -122,6 +126,7 @@ pub fn resolve(
     }
     Ok(Resolution {
         captured: r.captured,
+        assigned: r.assigned,
         globals: r.globals,
     })
 }
@@ -608,6 +613,7 @@ impl Resolver<'_> {
                                     target.span,
                                 );
                             }
+                            Res::Local(b) => self.assigned[b.0 as usize] = true,
                             _ => {}
                         }
                         *res = r;

@@ -65,6 +65,7 @@ enum ConstKey {
 struct Compiler<'a> {
     program: &'a mut Program,
     captured: &'a [bool],
+    assigned: &'a [bool],
     lines: &'a LineIndex,
     /// The slot of each global, by name.
     global_slots: FxHashMap<String, u32>,
@@ -93,6 +94,7 @@ pub fn compile(
     let mut c = Compiler {
         program,
         captured: &res.captured,
+        assigned: &res.assigned,
         lines,
         global_slots,
         functions: Vec::new(),
@@ -238,6 +240,16 @@ impl Compiler<'_> {
     /// Whether some closure captures `b` (so it lives in a box).
     fn is_captured(&self, b: BindingId) -> bool {
         self.captured.get(b.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether some assignment targets `b`.
+    fn is_assigned(&self, b: BindingId) -> bool {
+        self.assigned.get(b.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Binds `b` to register `r`, which already holds its value.
+    fn declare_at(&mut self, b: &Binding, r: Reg) {
+        self.func().binding_regs.insert(b.id, r);
     }
 
     /// The index of `c` in the function's constant table, added there if new.

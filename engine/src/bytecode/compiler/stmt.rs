@@ -196,10 +196,17 @@ impl Compiler<'_> {
         let off = Jump(0);
         let prep = self.emit(Op::ForPrep { a: base, off }, start.span);
         let body_top = self.here();
-        let v = self.declare(var)?;
-        self.emit(Op::Move { a: v, b: base }, var.ident.span);
-        if self.is_captured(var.id) {
-            self.emit(Op::NewBox { a: v }, var.ident.span);
+        if self.is_captured(var.id) || self.is_assigned(var.id) {
+            // Each iteration's variable is its own: a copy of the counter, so that assigning
+            // to it or capturing it leaves the counter alone.
+            let v = self.declare(var)?;
+            self.emit(Op::Move { a: v, b: base }, var.ident.span);
+            if self.is_captured(var.id) {
+                self.emit(Op::NewBox { a: v }, var.ident.span);
+            }
+        } else {
+            // A variable the body only reads is the counter itself: no copy per iteration.
+            self.declare_at(var, base);
         }
         let breaks = self.loop_body(body)?;
         let back = self.emit(Op::ForLoop { a: base, off }, var.ident.span);

@@ -11,7 +11,7 @@ use crate::error::ErrorKind;
 use crate::runtime::builtins;
 use crate::runtime::error::{RtError, RtResult, rt_err};
 use crate::runtime::heap::{Closure, Gc, Instance, UpBox};
-use crate::runtime::stack::Frame;
+use crate::runtime::stack::{Frame, copy_value};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::{Ic, Vm};
 use crate::symbol::Symbol;
@@ -156,7 +156,12 @@ impl Vm {
         }
         let mut buf = [Value::Nil; 8];
         if n <= buf.len() {
-            buf[..n].copy_from_slice(self.stack.slice(at, n));
+            let src = self.stack.slice(at, n).as_ptr();
+            for (i, dst) in buf[..n].iter_mut().enumerate() {
+                // SAFETY: `src` points to `n` values (the slice above); copied word by word
+                // because the arguments were usually just written that way.
+                unsafe { copy_value(src.add(i), dst) };
+            }
             (b.func)(self, &buf[..n])
         } else {
             let args = self.stack.slice(at, n).to_vec();

@@ -10,20 +10,15 @@ use crate::bytecode::*;
 use crate::config::Tier;
 #[cfg(feature = "jit")]
 use crate::error::ErrorKind;
+use crate::runtime::builtins;
 use crate::runtime::error::{RtError, RtResult};
 use crate::runtime::heap::{BoundMethod, UpBox};
 use crate::runtime::ops::{self, Arith, Cmp};
-use crate::runtime::stack::{Frame, copy_value};
-use crate::runtime::value::Value;
+use crate::runtime::stack::copy_value;
+use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::{FB_NOT_INT, ProtoInfo, Vm};
 
 impl Vm {
-    /// The running frame.
-    #[inline(always)]
-    fn top_frame(&self) -> Frame {
-        *self.frames.last().expect("a frame is running")
-    }
-
     /// Records where the running frame is (before anything that may unwind or push).
     #[inline(always)]
     fn save_pc(&mut self, pc: usize) {
@@ -188,10 +183,17 @@ impl Vm {
                     num_pair(&reg!($b), &reg!($c))
                 };
             }
+            // `pair!` for arithmetic, where an int meeting a float is converted to a float
+            // (LANGUAGE.md §7.2), so mixed operands take the float fast path too.
+            macro_rules! arith_pair {
+                ($b:expr, $c:expr) => {
+                    num_pair_promoted(&reg!($b), &reg!($c))
+                };
+            }
             // `R[a] = R[b] op R[c]`: ints and floats inline, the rest through `Vm::arith`.
             macro_rules! arith {
                 ($a:expr, $b:expr, $c:expr, $op:expr, $int:ident, $float:tt) => {{
-                    match pair!($b, $c) {
+                    match arith_pair!($b, $c) {
                         NumPair::Ints(i, j) => match i.$int(j) {
                             Some(v) => reg!($a) = Value::Int(v),
                             None => break ops::overflow($op, i, j),
@@ -326,13 +328,22 @@ impl Vm {
                         }
                         reg!(a) = v;
                     }
-                    Op::SetGlobal { a, g } => self.globals[g.0 as usize] = reg!(a),
-                    Op::GetUpval { a, u } => {
-                        reg!(a) = self.top_frame().closure.upvals()[u.0 as usize].value.get()
+                    Op::SetGlobal { a, g } => {
+                        let dst: *mut Value = &mut self.globals[g.0 as usize];
+                        // SAFETY: a register (see `reg!`) and a global slot, both values.
+                        unsafe { copy_value(regs.add(a.0 as usize), dst) }
                     }
-                    Op::SetUpval { a, u } => self.top_frame().closure.upvals()[u.0 as usize]
-                        .value
-                        .set(reg!(a)),
+                    Op::GetUpval { a, u } => {
+                        let cell = &frame.closure.upvals()[u.0 as usize].value;
+                        // SAFETY: the box's value cell (no reference into it is live) and a
+                        // register (see `reg!`).
+                        unsafe { copy_value(cell.as_ptr(), regs.add(a.0 as usize)) }
+                    }
+                    Op::SetUpval { a, u } => {
+                        let cell = &frame.closure.upvals()[u.0 as usize].value;
+                        // SAFETY: as for `GetUpval`.
+                        unsafe { copy_value(regs.add(a.0 as usize), cell.as_ptr()) }
+                    }
                     Op::NewBox { a } => {
                         let b = or_raise!(self.heap.alloc(UpBox {
                             value: Cell::new(reg!(a))
@@ -340,16 +351,24 @@ impl Vm {
                         reg!(a) = Value::Boxed(b);
                         self.safepoint();
                     }
-                    Op::GetBox { a, b } => match reg!(b) {
-                        Value::Boxed(bx) => reg!(a) = bx.value.get(),
+                    Op::GetBox { a, b } => match &reg!(b) {
+                        Value::Boxed(bx) => {
+                            let cell = &bx.value;
+                            // SAFETY: as for `GetUpval`.
+                            unsafe { copy_value(cell.as_ptr(), regs.add(a.0 as usize)) }
+                        }
                         _ => unreachable!("GetBox on an unboxed register"),
                     },
-                    Op::SetBox { a, b } => match reg!(a) {
-                        Value::Boxed(bx) => bx.value.set(reg!(b)),
+                    Op::SetBox { a, b } => match &reg!(a) {
+                        Value::Boxed(bx) => {
+                            let cell = &bx.value;
+                            // SAFETY: as for `GetUpval`.
+                            unsafe { copy_value(regs.add(b.0 as usize), cell.as_ptr()) }
+                        }
                         _ => unreachable!("SetBox on an unboxed register"),
                     },
                     Op::Closure { a, p } => {
-                        let parent = self.top_frame().closure;
+                        let parent = frame.closure;
                         let c = or_raise!(self.make_closure(p, parent, base));
                         reg!(a) = Value::Func(c);
                         self.safepoint();
@@ -357,7 +376,7 @@ impl Vm {
                     Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
                     Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
                     Op::Mul { a, b, c } => arith!(a, b, c, Arith::Mul, checked_mul, *),
-                    Op::Div { a, b, c } => match pair!(b, c) {
+                    Op::Div { a, b, c } => match arith_pair!(b, c) {
                         NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i / j),
                         NumPair::Floats(p, q) => {
                             not_int!();
@@ -372,8 +391,12 @@ impl Vm {
                             self.safepoint();
                         }
                     },
-                    Op::Mod { a, b, c } => match pair!(b, c) {
+                    Op::Mod { a, b, c } => match arith_pair!(b, c) {
                         NumPair::Ints(i, j) if j > 0 => reg!(a) = Value::Int(i % j),
+                        NumPair::Floats(p, q) => {
+                            not_int!();
+                            reg!(a) = Value::Float(p % q)
+                        }
                         p => {
                             if !matches!(p, NumPair::Ints(..)) {
                                 not_int!();
@@ -388,22 +411,26 @@ impl Vm {
                     Op::MulI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mul, checked_mul, *),
                     Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
                     Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
-                    Op::Neg { a, b } => {
-                        let v = or_raise!(self.negate(reg!(b)));
-                        reg!(a) = v;
-                    }
+                    Op::Neg { a, b } => match &reg!(b) {
+                        Value::Int(i) if *i != i64::MIN => reg!(a) = Value::Int(-*i),
+                        Value::Float(f) => reg!(a) = Value::Float(-*f),
+                        _ => {
+                            let v = or_raise!(self.negate(reg!(b)));
+                            reg!(a) = v;
+                        }
+                    },
                     Op::Not { a, b } => reg!(a) = Value::bool(!reg!(b).truthy()),
                     Op::Eq { a, b, c } => {
-                        let res = match (reg!(b), reg!(c)) {
-                            (Value::Int(i), Value::Int(j)) => i == j,
-                            (x, y) => metered!(self.equal(x, y)),
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i == j,
+                            _ => metered!(self.equal(reg!(b), reg!(c))),
                         };
                         reg!(a) = Value::bool(res);
                     }
                     Op::Ne { a, b, c } => {
-                        let res = match (reg!(b), reg!(c)) {
-                            (Value::Int(i), Value::Int(j)) => i != j,
-                            (x, y) => !metered!(self.equal(x, y)),
+                        let res = match pair!(b, c) {
+                            NumPair::Ints(i, j) => i != j,
+                            _ => !metered!(self.equal(reg!(b), reg!(c))),
                         };
                         reg!(a) = Value::bool(res);
                     }
@@ -489,6 +516,29 @@ impl Vm {
                     }
                     Op::CallNative { a, f, n } => {
                         charge!(CallNative);
+                        // The commonest builtins on their usual operands skip the general
+                        // call (`call_native`, which also records coverage).
+                        if !COVER {
+                            let id = f.native();
+                            let x = Reg(a.0 + 1);
+                            if n.0 == 1
+                                && let Some(v) = native_fast(id, &reg!(x))
+                            {
+                                reg!(a) = v;
+                                continue;
+                            }
+                            if id == builtins::ids::PUSH
+                                && n.0 == 2
+                                && let Value::List(l) = &reg!(x)
+                            {
+                                let l = *l;
+                                let v = reg!(Reg(a.0 + 2));
+                                or_raise!(self.list_push(l, v));
+                                reg!(a) = Value::Nil;
+                                self.safepoint();
+                                continue;
+                            }
+                        }
                         self.save_pc(pc);
                         let v = metered!(self.call_native(
                             f.native(),
@@ -519,13 +569,13 @@ impl Vm {
                     Op::SuperInvoke { a, m, n } => {
                         charge!(SuperInvoke);
                         self.save_pc(pc);
-                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
+                        let method = or_raise!(self.super_method(frame.proto, m));
                         let slot = base + a.0 as usize;
                         or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
                         continue 'frame;
                     }
                     Op::GetSuper { a, b, m } => {
-                        let method = or_raise!(self.super_method(self.top_frame().proto, m));
+                        let method = or_raise!(self.super_method(frame.proto, m));
                         let bm = or_raise!(self.heap.alloc(BoundMethod {
                             receiver: reg!(b),
                             method
@@ -539,11 +589,13 @@ impl Vm {
                         // SAFETY: `a` is in the frame (see `reg!`); `ret` is a slot of the caller,
                         // below this frame's base, so inside the stack.
                         unsafe { copy_value(regs.add(a.0 as usize), dst) };
-                        let v = reg!(a);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = proto.lines[pc - 1];
                             self.fuel_left.set(fuel);
-                            return Ok(v);
+                            // Read here only: a whole-value read right after the
+                            // instruction before wrote the register field by field would
+                            // stall on store forwarding (see `pair!`).
+                            return Ok(reg!(a));
                         }
                         continue 'frame;
                     }
@@ -580,29 +632,31 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::GetIndex { a, b, c } => {
-                        let (obj, idx) = (reg!(b), reg!(c));
-                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                        if let (Value::List(l), Value::Int(i)) = (&reg!(b), &reg!(c)) {
+                            let (l, i) = (*l, *i);
                             let items = l.items.borrow();
                             if let Some(i) = ops::checked_index(i, items.len()) {
-                                let v = items[i];
-                                drop(items);
-                                reg!(a) = v;
+                                // SAFETY: an element of the list (in bounds) and a register.
+                                unsafe { copy_value(&items[i], regs.add(a.0 as usize)) };
                                 continue;
                             }
                         }
+                        let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
                         reg!(a) = v;
                         self.safepoint();
                     }
                     Op::SetIndex { a, b, c } => {
-                        let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
-                        if let (Value::List(l), Value::Int(i)) = (obj, idx) {
+                        if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b)) {
+                            let (l, i) = (*l, *i);
                             let mut items = l.items.borrow_mut();
                             if let Some(i) = ops::checked_index(i, items.len()) {
-                                items[i] = v;
+                                // SAFETY: a register and an element of the list (in bounds).
+                                unsafe { copy_value(regs.add(c.0 as usize), &mut items[i]) };
                                 continue;
                             }
                         }
+                        let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         or_raise!(self.set_index(obj, idx, v));
                         self.safepoint();
                     }
@@ -611,8 +665,9 @@ impl Vm {
                         if let (Value::Instance(inst), Some(i)) = (&reg!(b), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.method.is_none() {
-                                let v = inst.field(e.slot as usize);
-                                reg!(a) = v;
+                                let src = inst.field_ptr(e.slot as usize);
+                                // SAFETY: a field slot of the instance and a register.
+                                unsafe { copy_value(src, regs.add(a.0 as usize)) };
                                 continue;
                             }
                         }
@@ -625,8 +680,9 @@ impl Vm {
                         if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
                             let e = self.ics[i];
                             if e.shape == inst.shape.get() && e.shape == e.next {
-                                let v = reg!(b);
-                                inst.set_field(e.slot as usize, v);
+                                let dst = inst.field_ptr(e.slot as usize);
+                                // SAFETY: a register and a field slot of the instance.
+                                unsafe { copy_value(regs.add(b.0 as usize), dst) };
                                 continue;
                             }
                         }
@@ -641,7 +697,7 @@ impl Vm {
                     Op::Throw { a } => break RtError::thrown(reg!(a)),
                     Op::IterPrep { a } => or_raise!(self.iter_prep(base + a.0 as usize)),
                     Op::IterNext { a, b, off } => {
-                        let Value::Int(cur) = reg!(Reg(a.0 + 1)) else {
+                        let &Value::Int(cur) = &reg!(Reg(a.0 + 1)) else {
                             unreachable!("IterPrep set the cursor")
                         };
                         match or_raise!(self.iter_next(reg!(a), cur as usize)) {
@@ -653,16 +709,17 @@ impl Vm {
                             None => jump!(off),
                         }
                     }
-                    Op::ForPrep { a, off } => match (reg!(a), reg!(Reg(a.0 + 1))) {
+                    Op::ForPrep { a, off } => match (&reg!(a), &reg!(Reg(a.0 + 1))) {
                         (Value::Int(s), Value::Int(e)) => {
                             if s >= e {
                                 jump!(off);
                             }
                         }
-                        (s, e) => break self.range_error(s, e),
+                        _ => break self.range_error(reg!(a), reg!(Reg(a.0 + 1))),
                     },
                     Op::ForLoop { a, off } => {
-                        let (Value::Int(i), Value::Int(e)) = (reg!(a), reg!(Reg(a.0 + 1))) else {
+                        let (&Value::Int(i), &Value::Int(e)) = (&reg!(a), &reg!(Reg(a.0 + 1)))
+                        else {
                             unreachable!("ForPrep checked the bounds")
                         };
                         // One unit per completed iteration, like every other loop.
@@ -712,11 +769,47 @@ impl Vm {
     }
 }
 
+/// `len(x)` and `ord(x)` without the general builtin call, when `x` is a list, a string or a
+/// map (`len`) or a one-character string (`ord`); `None` for anything else, including every
+/// case that raises.
+#[inline(always)]
+fn native_fast(id: NativeId, x: &Value) -> Option<Value> {
+    if id == builtins::ids::LEN {
+        match x {
+            Value::List(l) => Some(Value::Int(l.items.borrow().len() as i64)),
+            Value::Str(s) => Some(Value::Int(s.char_len() as i64)),
+            _ => None,
+        }
+    } else if id == builtins::ids::ORD {
+        match x {
+            Value::Str(s) if s.char_len() == 1 => {
+                s.as_str().chars().next().map(|c| Value::Int(c as i64))
+            }
+            _ => None,
+        }
+    } else {
+        None
+    }
+}
+
 /// Two operands classified for the arithmetic and comparison fast paths.
 enum NumPair {
     Ints(i64, i64),
     Floats(f64, f64),
     Other,
+}
+
+/// `num_pair`, with an int paired with a float converted to a float (for arithmetic only:
+/// comparisons of an int with a float are exact, see `ops::cmp_int_float`).
+#[inline(always)]
+fn num_pair_promoted(x: &Value, y: &Value) -> NumPair {
+    match (x, y) {
+        (Value::Int(i), Value::Int(j)) => NumPair::Ints(*i, *j),
+        (Value::Float(p), Value::Float(q)) => NumPair::Floats(*p, *q),
+        (Value::Int(i), Value::Float(q)) => NumPair::Floats(*i as f64, *q),
+        (Value::Float(p), Value::Int(j)) => NumPair::Floats(*p, *j as f64),
+        _ => NumPair::Other,
+    }
 }
 
 #[inline(always)]
