@@ -100,9 +100,48 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// Evaluates `cond` and emits the jumps taken when it is falsy (to be patched to the same
+    /// place). `&&` and `||` become jumps on each operand instead of a value tested once: the
+    /// operands are still evaluated in order and only as far as needed.
+    pub(super) fn cond_jumps(&mut self, cond: &Expr) -> CompileResult<Vec<usize>> {
+        let ExprKind::Chain(chain) = &cond.kind else {
+            return Ok(vec![self.cond_jump(cond)?]);
+        };
+        // A chain holds the operators of one precedence level, so all `&&` or all `||`.
+        let operands = std::iter::once(&chain.first).chain(chain.rest.iter().map(|l| &l.rhs));
+        let mark = self.mark();
+        match chain.rest[0].op {
+            BinOp::And => {
+                let mut falsy = Vec::new();
+                for e in operands {
+                    falsy.extend(self.cond_jumps(e)?);
+                    self.free_to(mark);
+                }
+                Ok(falsy)
+            }
+            BinOp::Or => {
+                let n = chain.rest.len();
+                let mut truthy = Vec::new();
+                let mut falsy = Vec::new();
+                for (i, e) in operands.enumerate() {
+                    falsy = self.cond_jumps(e)?;
+                    self.free_to(mark);
+                    if i < n {
+                        // Truthy: the whole condition holds. Falsy: try the next operand.
+                        truthy.push(self.emit(Op::Jmp { off: Jump(0) }, e.span));
+                        self.patch_all(std::mem::take(&mut falsy));
+                    }
+                }
+                self.patch_all(truthy);
+                Ok(falsy)
+            }
+            _ => Ok(vec![self.cond_jump(cond)?]),
+        }
+    }
+
     /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
     /// one fused compare-and-branch instruction (with an immediate for a small int literal).
-    pub(super) fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
+    fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
         if let ExprKind::Chain(chain) = &cond.kind
             && let [link] = chain.rest.as_slice()
             && let (first, op, span, rhs) = (&chain.first, &link.op, link.op_span(), &link.rhs)

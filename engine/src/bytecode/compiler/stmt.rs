@@ -150,13 +150,13 @@ impl Compiler<'_> {
         let mark = self.mark();
         let mut ends = Vec::new();
         for (i, (cond, then)) in branches.iter().enumerate() {
-            let jf = self.cond_jump(cond)?;
+            let jf = self.cond_jumps(cond)?;
             self.free_to(mark);
             self.block(then)?;
             if i + 1 < branches.len() || els.is_some() {
                 ends.push(self.emit(Op::Jmp { off: Jump(0) }, span));
             }
-            self.patch(jf);
+            self.patch_all(jf);
         }
         if let Some(e) = els {
             self.block(e)?;
@@ -168,12 +168,12 @@ impl Compiler<'_> {
     fn while_stmt(&mut self, cond: &Expr, body: &Block) -> CompileResult<()> {
         let mark = self.mark();
         let top = self.here();
-        let jexit = self.cond_jump(cond)?;
+        let jexit = self.cond_jumps(cond)?;
         self.free_to(mark);
         let breaks = self.loop_body(body)?;
         let back = self.emit(Op::Loop { off: Jump(0) }, cond.span);
         self.patch_to(back, top);
-        self.patch(jexit);
+        self.patch_all(jexit);
         self.patch_all(breaks);
         Ok(())
     }
