@@ -104,6 +104,22 @@ impl Compiler<'_> {
     /// place). `&&` and `||` become jumps on each operand instead of a value tested once: the
     /// operands are still evaluated in order and only as far as needed.
     pub(super) fn cond_jumps(&mut self, cond: &Expr) -> CompileResult<Vec<usize>> {
+        if let ExprKind::Unary {
+            op: UnOp::Not,
+            expr,
+        } = &cond.kind
+        {
+            // `!e` is falsy when `e` is truthy (whatever `e` is: no comparison is inverted,
+            // which NaN would make wrong).
+            let r = self.expr_any(expr)?;
+            return Ok(vec![self.emit(
+                Op::JmpIf {
+                    a: r,
+                    off: Jump(0),
+                },
+                cond.span,
+            )]);
+        }
         let ExprKind::Chain(chain) = &cond.kind else {
             return Ok(vec![self.cond_jump(cond)?]);
         };
