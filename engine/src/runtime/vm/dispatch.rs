@@ -296,7 +296,7 @@ impl Vm {
             let err: Box<RtError> = loop {
                 // SAFETY: the verifier checked that jump targets are inside the code and that
                 // the last instruction cannot fall through, so `pc` is always in bounds.
-                let op = *unsafe { code.get_unchecked(pc) };
+                let op = unsafe { code.get_unchecked(pc) };
                 pc += 1;
                 if COVER && let Some(mut c) = self.coverage.take() {
                     c.opcodes |= 1 << op.code() as u32;
@@ -310,7 +310,7 @@ impl Vm {
                     }
                     fuel_audit = Some(fuel.wrapping_sub(u64::from(op.charges_fuel())));
                 }
-                match op {
+                match *op {
                     // SAFETY: register operands are in the frame (see `reg!`).
                     Op::Move { a, b } => unsafe {
                         copy_value(regs.add(b.0 as usize), regs.add(a.0 as usize))
