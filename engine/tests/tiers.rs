@@ -366,9 +366,10 @@ fn every_opcode_family_compiles_and_agrees() {
         (
             "arithmetic",
             &[
-                "Add", "Sub", "Mul", "Div", "Mod", "AddI", "SubI", "MulI", "DivI", "ModI", "Neg",
+                "Add", "Sub", "Mul", "Div", "Mod", "AddI", "SubI", "MulI", "DivI", "ModI", "AddK",
+                "SubK", "MulK", "DivK", "ModK", "Neg",
             ],
-            "fn f(a) { let b = a + 3; let c = b * b + 1; return [a + b, a - b, a * b, a / c, a % c, a + 1, a - 1, a * 3, a / 2, a % 2, -a, a + 0.5, b / 2.0, \"x\" + str(a)]; }",
+            "fn f(a) { let b = a + 3; let c = b * b + 1; return [a + b, a - b, a * b, a / c, a % c, a + 1, a - 1, a * 3, a / 2, a % 2, -a, a + 0.5, b / 2.0, a - 1.5, a * 0.25, b % 2.5, \"x\" + str(a)]; }",
         ),
         (
             "comparisons and logic",
@@ -394,7 +395,7 @@ fn every_opcode_family_compiles_and_agrees() {
                 "JmpNotGtI",
                 "JmpNotGeI",
             ],
-            "fn f(a) { let b = 4; let r = 0;\n if a == b { r += 1; } if a != b { r += 2; } if a < b { r += 4; } if a <= b { r += 8; } if a > b { r += 16; } if a >= b { r += 32; }\n if a == 1 { r += 64; } if a != 1 { r += 128; } if a < 1 { r += 256; } if a <= 1 { r += 512; } if a > 1 { r += 1024; } if a >= 1 { r += 2048; }\n if a && b { r += 1; } else { r -= 1; } if a || r { r += 1; } return r; }",
+            "fn f(a) { let b = 4; let r = 0;\n if a == b { r += 1; } if a != b { r += 2; } if a < b { r += 4; } if a <= b { r += 8; } if a > b { r += 16; } if a >= b { r += 32; }\n if a == 1 { r += 64; } if a != 1 { r += 128; } if a < 1 { r += 256; } if a <= 1 { r += 512; } if a > 1 { r += 1024; } if a >= 1 { r += 2048; }\n if a && b { r += 1; } else { r -= 1; } if a || r { r += 1; } if !a { r += 4096; } return r; }",
         ),
         (
             "loops",

@@ -349,6 +349,16 @@ opcodes! {
     DivI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] % imm (same semantics and errors as Mod with an int right operand)
     ModI { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
+    /// R[a] := R[b] + K[k], K[k] a float constant (same semantics and errors as Add)
+    AddK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := R[b] - K[k], K[k] a float constant (same semantics and errors as Sub)
+    SubK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := R[b] * K[k], K[k] a float constant (same semantics and errors as Mul)
+    MulK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := R[b] / K[k], K[k] a float constant (same semantics and errors as Div)
+    DivK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := R[b] % K[k], K[k] a float constant (same semantics and errors as Mod)
+    ModK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
     /// R[a] := -R[b]
     Neg { a: Reg, b: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := not truthy(R[b])

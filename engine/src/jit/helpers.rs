@@ -56,6 +56,8 @@ helpers! {
     Arith => echo_arith;
     /// `(op, dst, lhs, imm)`: R[dst] := R[lhs] op imm.
     ArithImm => echo_arith_imm;
+    /// `(op, dst, lhs, k)`: R[dst] := R[lhs] op the constant at index k of the VM's pool.
+    ArithConst => echo_arith_const;
     /// `(dst, src)`: R[dst] := -R[src].
     Neg => echo_neg;
     /// `(cmp, lhs, rhs)`: 0 false, 1 true, 2 error.
@@ -189,6 +191,14 @@ extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64,
     guard(vm, Helper::ArithImm, |vm| {
         let a = vm.stack.get(lhs as usize);
         let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64));
+        result_to(vm, dst, r)
+    })
+}
+
+extern "C" fn echo_arith_const(vm: *mut Vm, op: u64, dst: u64, lhs: u64, k: u64, _: u64) -> u64 {
+    guard(vm, Helper::ArithConst, |vm| {
+        let (a, b) = (vm.stack.get(lhs as usize), vm.const_pool[k as usize]);
+        let r = arith_of(vm, arith_op(op), a, b);
         result_to(vm, dst, r)
     })
 }

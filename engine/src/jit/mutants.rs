@@ -160,6 +160,9 @@ mutants! {
     /// A compiled loop's back-edge charges its fuel but never checks for running out (the
     /// count wraps), so a runaway loop in compiled code never ends.
     LoopFuelUnchecked => "loop_fuel_unchecked", "dropped limit check (hang)";
+    /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
+    /// minus the operand.
+    FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";
 }
 
 #[cfg(feature = "mutants")]

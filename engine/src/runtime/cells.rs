@@ -388,6 +388,8 @@ enum Shape {
     Binary,
     /// A left operand of any kind and an int immediate.
     Immediate,
+    /// The left operand of any kind and a float constant on the right.
+    FloatConst,
     /// One operand of any kind (the operand, the callee, the receiver, the iterable).
     Unary,
     /// No operand kinds.
@@ -401,6 +403,7 @@ fn shape(op: OpCode) -> Shape {
         | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | GetIndex | SetIndex => Shape::Binary,
         AddI | SubI | MulI | DivI | ModI | JmpNotEqI | JmpNotNeI | JmpNotLtI | JmpNotLeI
         | JmpNotGtI | JmpNotGeI => Shape::Immediate,
+        AddK | SubK | MulK | DivK | ModK => Shape::FloatConst,
         Neg | Not | JmpIf | JmpIfNot | GetProp | SetProp | Call | Invoke | IterPrep => Shape::Unary,
         _ => Shape::Plain,
     }
@@ -450,19 +453,20 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
     use Outcome as O;
     let (int_b, int_c) = (b == kind::INT, c == kind::INT);
     match op {
-        Add | Sub | Mul | Div | Mod | AddI | SubI | MulI | DivI | ModI => {
+        Add | Sub | Mul | Div | Mod | AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK
+        | DivK | ModK => {
             let base = match op {
-                AddI => Add,
-                SubI => Sub,
-                MulI => Mul,
-                DivI => Div,
-                ModI => Mod,
+                AddI | AddK => Add,
+                SubI | SubK => Sub,
+                MulI | MulK => Mul,
+                DivI | DivK => Div,
+                ModI | ModK => Mod,
                 o => o,
             };
             // An immediate is an int literal, and literals are never negative (`-1` is a
             // negation): `x / imm` cannot overflow (that needs -1) and `s * imm` cannot be
             // a negative repeat count.
-            let imm = op != base;
+            let imm = op != base && shape(op) == Shape::Immediate;
             if int_b && int_c {
                 match base {
                     Add | Sub | Mul => &[O::Ok, O::Overflow],
@@ -569,7 +573,9 @@ pub fn forms(op: OpCode) -> &'static [Form] {
         Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge => {
             &[Form::DestIsLeft, Form::DestIsRight, Form::SameOperands]
         }
-        AddI | SubI | MulI | DivI | ModI | Neg | Not => &[Form::DestIsLeft],
+        AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK | DivK | ModK | Neg | Not => {
+            &[Form::DestIsLeft]
+        }
         JmpNotEq | JmpNotNe | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe => &[Form::SameOperands],
         _ => &[],
     }
@@ -587,7 +593,7 @@ pub fn reachability(cell: Cell) -> Result<(), &'static str> {
         } => {
             let (want_b, want_c) = match shape(op) {
                 Shape::Binary => (true, true),
-                Shape::Immediate | Shape::Unary => (true, false),
+                Shape::Immediate | Shape::FloatConst | Shape::Unary => (true, false),
                 Shape::Plain => (false, false),
             };
             let valid = |k: u8, want: bool| {
@@ -597,10 +603,10 @@ pub fn reachability(cell: Cell) -> Result<(), &'static str> {
                     k == kind::NONE
                 }
             };
-            let c_ok = if shape(op) == Shape::Immediate {
-                c == kind::INT
-            } else {
-                valid(c, want_c)
+            let c_ok = match shape(op) {
+                Shape::Immediate => c == kind::INT,
+                Shape::FloatConst => c == kind::FLOAT,
+                _ => valid(c, want_c),
             };
             if !valid(b, want_b) || !c_ok {
                 return Err("the instruction has no operand of that kind there");
@@ -695,6 +701,11 @@ pub fn form_of(op: &Op) -> [Option<Form>; 2] {
         | Op::MulI { a, b, .. }
         | Op::DivI { a, b, .. }
         | Op::ModI { a, b, .. }
+        | Op::AddK { a, b, .. }
+        | Op::SubK { a, b, .. }
+        | Op::MulK { a, b, .. }
+        | Op::DivK { a, b, .. }
+        | Op::ModK { a, b, .. }
         | Op::Neg { a, b }
         | Op::Not { a, b } => (Some(a), Some(b), None),
         Op::JmpNotEq { b, c, .. }
@@ -797,6 +808,7 @@ mod tests {
                 match shape(op) {
                     Shape::Plain => assert_eq!((b, c), (NONE, NONE)),
                     Shape::Immediate => assert_eq!(c, INT),
+                    Shape::FloatConst => assert_eq!(c, FLOAT),
                     _ => {}
                 }
             }

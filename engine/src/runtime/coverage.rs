@@ -197,6 +197,11 @@ impl Coverage {
             | Op::MulI { b, .. }
             | Op::DivI { b, .. }
             | Op::ModI { b, .. } => (k(b), kind::INT, O::Ok),
+            Op::AddK { b, .. }
+            | Op::SubK { b, .. }
+            | Op::MulK { b, .. }
+            | Op::DivK { b, .. }
+            | Op::ModK { b, .. } => (k(b), kind::FLOAT, O::Ok),
             Op::Neg { b, .. } | Op::Not { b, .. } | Op::GetProp { b, .. } => (k(b), none, O::Ok),
             Op::JmpIf { a, .. } => {
                 let t = read(a).truthy();

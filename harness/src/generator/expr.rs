@@ -517,7 +517,11 @@ impl Gen<'_, '_> {
             2 => {
                 let op = [BinOp::Add, BinOp::Sub, BinOp::Mul][self.pick(3)];
                 let a = self.expr(&Ty::Float, d);
-                let b = if op == BinOp::Mul {
+                // A float literal on the right is an operand of its own instruction form
+                // (`AddK`...), so it is made often, not only when a leaf happens to be one.
+                let b = if self.chance(1, 3) {
+                    float(self.float_lit())
+                } else if op == BinOp::Mul {
                     self.bounded(&Ty::Num, d)
                 } else {
                     self.expr(&Ty::Num, d)
@@ -526,7 +530,12 @@ impl Gen<'_, '_> {
             }
             _ => {
                 let a = self.expr(&Ty::Float, d);
-                let b = self.safe_divisor(&Ty::Num, d);
+                // Float division by any float is defined (0.0 gives an infinity or NaN).
+                let b = if self.chance(1, 3) {
+                    float(self.float_lit())
+                } else {
+                    self.safe_divisor(&Ty::Num, d)
+                };
                 bin(BinOp::Div, a, b)
             }
         }

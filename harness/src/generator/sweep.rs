@@ -71,6 +71,19 @@ const UNITS: &[Unit] = &[
         ],
     },
     Unit {
+        ops: &[O::AddK, O::SubK, O::MulK, O::DivK, O::ModK],
+        pairs: false,
+        body: &[
+            "print(x + 0.5);",
+            "print(x - 1.5);",
+            "print(x * 0.25);",
+            "print(x / 2.0);",
+            "print(x / 0.0);",
+            "print(x % 2.5);",
+            "let t = x; t = t + 1.0; t = t - 0.75; t = t * 3.0; t = t / 1.5; t = t % 7.0; print(t);",
+        ],
+    },
+    Unit {
         ops: &[
             O::JmpNotEqI,
             O::JmpNotNeI,

@@ -1,7 +1,7 @@
 //! Assignments to names, properties and elements, plain or compound (`op=`); an unboxed
 //! local is written in place.
 
-use super::operators::{arith_imm_op, binary_op};
+use super::operators::binary_op;
 use super::{CompileResult, Compiler};
 use crate::bytecode::{GlobalIdx, Op, Reg, UpIdx};
 use crate::source::Span;
@@ -59,7 +59,7 @@ impl Compiler<'_> {
             match op {
                 None => self.expr_to(value, r)?,
                 Some(op) => {
-                    if let Some(imm) = arith_imm_op(op, r, r, value) {
+                    if let Some(imm) = self.arith_literal_op(op, r, r, value) {
                         self.emit(imm, span);
                     } else {
                         let cur = self.operand(target, &[value])?;
@@ -110,7 +110,7 @@ impl Compiler<'_> {
             Some(op) => {
                 let cur = self.alloc(target.span)?;
                 load(self, cur, target.span);
-                match arith_imm_op(op, cur, cur, value) {
+                match self.arith_literal_op(op, cur, cur, value) {
                     Some(imm) => self.emit(imm, span),
                     None => {
                         let v = self.expr_any(value)?;

@@ -88,7 +88,7 @@ impl Compiler<'_> {
             } else {
                 acc.expect("allocated for long chains")
             };
-            if let Some(op) = arith_imm_op(op, out, left, e) {
+            if let Some(op) = self.arith_literal_op(op, out, left, e) {
                 self.emit(op, span);
             } else {
                 let right = self.expr_any(e)?;
@@ -112,13 +112,7 @@ impl Compiler<'_> {
             // `!e` is falsy when `e` is truthy (whatever `e` is: no comparison is inverted,
             // which NaN would make wrong).
             let r = self.expr_any(expr)?;
-            return Ok(vec![self.emit(
-                Op::JmpIf {
-                    a: r,
-                    off: Jump(0),
-                },
-                cond.span,
-            )]);
+            return Ok(vec![self.emit(Op::JmpIf { a: r, off: Jump(0) }, cond.span)]);
         }
         let ExprKind::Chain(chain) = &cond.kind else {
             return Ok(vec![self.cond_jump(cond)?]);
@@ -195,6 +189,33 @@ impl Compiler<'_> {
         }
         let r = self.expr_any(cond)?;
         Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))
+    }
+}
+
+impl Compiler<'_> {
+    /// `R[a] := R[b] op rhs` with the literal `rhs` as an operand: an immediate for an int
+    /// that fits, a constant (`AddK`...) for a float; `None` for anything else.
+    pub(super) fn arith_literal_op(&mut self, op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {
+        if let Some(imm) = arith_imm_op(op, a, b, rhs) {
+            return Some(imm);
+        }
+        let ExprKind::Float(f) = rhs.kind else {
+            return None;
+        };
+        if !matches!(
+            op,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+        ) {
+            return None;
+        }
+        let k = self.constant(Const::Float(f));
+        Some(match op {
+            BinOp::Add => Op::AddK { a, b, k },
+            BinOp::Sub => Op::SubK { a, b, k },
+            BinOp::Mul => Op::MulK { a, b, k },
+            BinOp::Div => Op::DivK { a, b, k },
+            _ => Op::ModK { a, b, k },
+        })
     }
 }
 

@@ -158,6 +158,61 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// `R[a] = R[b] op K[k]` for a float constant: a float or an int (converted) left operand
+    /// inline, anything else (and `%`, a library call) through the helper.
+    pub(super) fn arith_k(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, k: ConstIdx) {
+        let EchoValue::Float(q) = self.input.consts[k.0 as usize] else {
+            unreachable!("the compiler makes K operands of float constants only")
+        };
+        let (tb, pb) = self.get(b);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        if op != Arith::Mod {
+            let compute = self.b.create_block();
+            let x = self.b.append_block_param(compute, F64);
+            let from_float = self.b.create_block();
+            let not_float = self.b.create_block();
+            let from_int = self.b.create_block();
+            let is_f = self.tag_is(tb, tag::FLOAT);
+            self.branch_on(is_f, from_float, &[], not_float, &[]);
+            self.b.switch_to_block(from_float);
+            let xf = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+            self.b.ins().jump(compute, &[xf.into()]);
+            self.b.switch_to_block(not_float);
+            let is_i = self.tag_is(tb, tag::INT);
+            self.branch_on(is_i, from_int, &[], slow, &[]);
+            self.b.switch_to_block(from_int);
+            let xi = self.b.ins().fcvt_from_sint(F64, pb);
+            self.b.ins().jump(compute, &[xi.into()]);
+            self.b.switch_to_block(compute);
+            let y = self.b.ins().f64const(q);
+            let r = match op {
+                Arith::Add => self.b.ins().fadd(x, y),
+                Arith::Sub if mutant!(FloatConstSubSwapped) => self.b.ins().fsub(y, x),
+                Arith::Sub => self.b.ins().fsub(x, y),
+                Arith::Mul => self.b.ins().fmul(x, y),
+                _ => self.b.ins().fdiv(x, y),
+            };
+            let rp = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
+            let ft = self.tag_val(tag::FLOAT);
+            self.set(a, ft, rp);
+            self.jump(done);
+        } else {
+            self.jump(slow);
+        }
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let code = self.iconst(op.code() as i64);
+        let d = self.slot(a);
+        let s = self.slot(b);
+        let kk = self.iconst((self.input.kbase + k.0 as usize) as i64);
+        let st = self.helper(Helper::ArithConst, &[code, d, s, kk]);
+        self.check_status(pc, st);
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
     /// Whether tag `t` is the int tag (`IntTagAdmitsTrue`: or the tag below it, `true`).
     fn int_tag_test(&mut self, t: Value) -> Value {
         if mutant!(IntTagAdmitsTrue) {

@@ -657,6 +657,11 @@ impl<'a> Translator<'a> {
             Op::MulI { a, b, imm } => self.arith(pc, Arith::Mul, a, b, Rhs::Imm(imm.0 as i64)),
             Op::DivI { a, b, imm } => self.arith(pc, Arith::Div, a, b, Rhs::Imm(imm.0 as i64)),
             Op::ModI { a, b, imm } => self.arith(pc, Arith::Mod, a, b, Rhs::Imm(imm.0 as i64)),
+            Op::AddK { a, b, k } => self.arith_k(pc, Arith::Add, a, b, k),
+            Op::SubK { a, b, k } => self.arith_k(pc, Arith::Sub, a, b, k),
+            Op::MulK { a, b, k } => self.arith_k(pc, Arith::Mul, a, b, k),
+            Op::DivK { a, b, k } => self.arith_k(pc, Arith::Div, a, b, k),
+            Op::ModK { a, b, k } => self.arith_k(pc, Arith::Mod, a, b, k),
             Op::Neg { a, b } => self.neg(pc, a, b),
             Op::Not { a, b } => {
                 let (t, _) = self.get(b);

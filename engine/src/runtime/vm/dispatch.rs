@@ -263,6 +263,25 @@ impl Vm {
                     }
                 }};
             }
+            // `R[a] = R[b] op K[k]` for a float constant: numbers inline, the rest through
+            // `Vm::arith` (a float right operand leaves no int case).
+            macro_rules! arith_k {
+                ($a:expr, $b:expr, $k:expr, $op:expr, $float:tt) => {{
+                    not_int!();
+                    let Value::Float(q) = self.const_pool[kbase + $k.0 as usize] else {
+                        unreachable!("the compiler makes K operands of float constants only")
+                    };
+                    match &reg!($b) {
+                        Value::Float(p) => reg!($a) = Value::Float(*p $float q),
+                        Value::Int(i) => reg!($a) = Value::Float(*i as f64 $float q),
+                        _ => {
+                            let v = metered!(self.arith($op, reg!($b), Value::Float(q)));
+                            reg!($a) = v;
+                            self.safepoint();
+                        }
+                    }
+                }};
+            }
             // Jumps by `$off` unless `R[b] op R[c]` (fused compare-and-branch).
             macro_rules! jmp_cmp {
                 ($b:expr, $c:expr, $off:expr, $cmp:expr, $op:tt) => {{
@@ -300,7 +319,7 @@ impl Vm {
                 pc += 1;
                 if COVER && let Some(mut c) = self.coverage.take() {
                     c.opcodes |= 1 << op.code() as u32;
-                    c.observe(self, (fbase + pc - 1) as u32, &op, |r| reg!(r));
+                    c.observe(self, (fbase + pc - 1) as u32, op, |r| reg!(r));
                     self.coverage = Some(c);
                 }
                 #[cfg(debug_assertions)]
@@ -411,6 +430,11 @@ impl Vm {
                     Op::MulI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mul, checked_mul, *),
                     Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
                     Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
+                    Op::AddK { a, b, k } => arith_k!(a, b, k, Arith::Add, +),
+                    Op::SubK { a, b, k } => arith_k!(a, b, k, Arith::Sub, -),
+                    Op::MulK { a, b, k } => arith_k!(a, b, k, Arith::Mul, *),
+                    Op::DivK { a, b, k } => arith_k!(a, b, k, Arith::Div, /),
+                    Op::ModK { a, b, k } => arith_k!(a, b, k, Arith::Mod, %),
                     Op::Neg { a, b } => match &reg!(b) {
                         Value::Int(i) if *i != i64::MIN => reg!(a) = Value::Int(-*i),
                         Value::Float(f) => reg!(a) = Value::Float(-*f),
