@@ -50,12 +50,20 @@ impl Vm {
         let mut fuel_audit: Option<u64> = None;
         'frame: loop {
             let frame = *self.frames.last().expect("a frame is running");
-            let proto: &Proto = &protos[frame.proto.0 as usize];
-            let code: &[Op] = &proto.code;
             let ProtoInfo {
-                kbase, icb, fbase, ..
+                kbase,
+                icb,
+                fbase,
+                code,
+                ..
             } = self.fn_info[frame.proto.0 as usize];
             let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
+            // The line of the instruction before `pc` (for the exit line).
+            macro_rules! line_before {
+                ($pc:expr) => {
+                    protos[frame.proto.0 as usize].lines[$pc - 1]
+                };
+            }
             let base = frame.base as usize;
             let mut pc = frame.pc as usize;
 
@@ -315,7 +323,7 @@ impl Vm {
             let err: Box<RtError> = loop {
                 // SAFETY: the verifier checked that jump targets are inside the code and that
                 // the last instruction cannot fall through, so `pc` is always in bounds.
-                let op = unsafe { code.get_unchecked(pc) };
+                let op = unsafe { &*code.add(pc) };
                 pc += 1;
                 if COVER && let Some(mut c) = self.coverage.take() {
                     c.opcodes |= 1 << op.code() as u32;
@@ -614,7 +622,7 @@ impl Vm {
                         // below this frame's base, so inside the stack.
                         unsafe { copy_value(regs.add(a.0 as usize), dst) };
                         if self.frames.len() <= entry_depth {
-                            self.exit_line = proto.lines[pc - 1];
+                            self.exit_line = line_before!(pc);
                             self.fuel_left.set(fuel);
                             // Read here only: a whole-value read right after the
                             // instruction before wrote the register field by field would
@@ -627,7 +635,7 @@ impl Vm {
                         let done = self.frames.pop().expect("a frame is running");
                         self.stack.set(done.ret as usize, Value::Nil);
                         if self.frames.len() <= entry_depth {
-                            self.exit_line = proto.lines[pc - 1];
+                            self.exit_line = line_before!(pc);
                             self.fuel_left.set(fuel);
                             return Ok(Value::Nil);
                         }

@@ -67,6 +67,9 @@ pub(crate) struct ProtoInfo {
     pub icb: u32,
     /// Start of the type feedback in `feedback`.
     pub fbase: u32,
+    /// The prototype's instructions (owned by its `Proto`, which the program keeps alive and
+    /// never changes): the interpreter enters a frame with one lookup.
+    pub code: *const Op,
 }
 
 /// Type feedback bit: an arithmetic or comparison instruction saw operands other than two
@@ -278,6 +281,7 @@ impl Vm {
                 kbase: self.const_base[i] as u32,
                 icb: self.ic_base[i] as u32,
                 fbase: self.feedback.len() as u32,
+                code: p.code.as_ptr(),
             });
             self.feedback.resize(self.feedback.len() + p.code.len(), 0);
         }
