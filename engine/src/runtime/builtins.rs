@@ -514,12 +514,13 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
             let Some(i) = found else {
                 return Err(vm.key_error(key));
             };
-            // Removing keeps insertion order: every later entry moves down one place, and
-            // its position is rewritten in the hash index (a probe: a compare's worth).
+            // The language charges for every later entry (each moves down one position),
+            // though the table leaves a tombstone and moves none: fuel used is part of a
+            // run's outcome, so the charge stays what §15 says.
             let len = m.entries.borrow().len();
             vm.charge_work((len - i - 1) * work::VISIT, 0)?;
-            let removed = m.entries.borrow_mut().shift_remove_index(i);
-            Ok(removed.map_or(Value::Nil, |(_, v)| v))
+            let removed = m.entries.borrow_mut().remove(&key);
+            Ok(removed.unwrap_or(Value::Nil))
         }
         v => Err(arg_error("remove", 1, "a list or map", v)),
     }

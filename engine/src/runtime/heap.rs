@@ -2,17 +2,17 @@
 //! non-moving mark-sweep collector. All raw-pointer handling of heap objects lives here.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use indexmap::IndexMap;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::bytecode::ProtoId;
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult};
 use crate::runtime::shape::ShapeId;
+use crate::runtime::table::Table;
 use crate::runtime::value::Value;
 use crate::symbol::Symbol;
 
@@ -84,7 +84,7 @@ pub fn grown_capacity(capacity: usize, needed: usize) -> usize {
 }
 
 /// Buckets of a hash table asked to hold `capacity` entries: a power of two with room to
-/// spare (hashbrown's sizing, which std's and indexmap's tables use).
+/// spare (hashbrown's sizing, which std's tables and the maps' index use).
 const fn table_buckets(capacity: usize) -> usize {
     if capacity == 0 {
         0
@@ -237,7 +237,9 @@ impl HeapObj for List {
 pub const VALUE_BYTES: usize = crate::runtime::value::VALUE_SIZE;
 /// Bytes one map entry takes in the ordered entry list (hash, key and value).
 const MAP_ENTRY_BYTES: usize = 40;
-/// Bytes one map entry takes in the hash index (its position in the entry list).
+/// Bytes one map entry is accounted in the hash index. The index really holds 4-byte
+/// places; the other 4 cover the rank tree a map keeps while it has removed entries
+/// (4 bytes per place in the entry list, which has fewer places than the index buckets).
 const MAP_INDEX_BYTES: usize = 8;
 
 /// A map key: an int or a string, compared by value.
@@ -288,7 +290,7 @@ impl Hash for Key {
 }
 
 /// The ordered table behind a map.
-pub type MapTable = IndexMap<Key, Value, BuildHasherDefault<FxHasher>>;
+pub type MapTable = Table<Key, Value>;
 
 /// An insertion-ordered map.
 pub struct Map {
@@ -300,10 +302,17 @@ pub struct Map {
 }
 
 impl Map {
+    /// Places in the entry list of a map grown to `capacity` entries: as many as its index
+    /// holds. Removed entries keep their places until the list is compacted, which these
+    /// extra places leave room for.
+    fn entry_places(capacity: usize) -> usize {
+        bucket_capacity(table_buckets(capacity))
+    }
+
     /// Bytes of a map grown to `capacity` entries, beyond the object itself: the hash index,
     /// and the entry list, which is made as long as the index holds.
     fn storage_bytes(capacity: usize) -> usize {
-        let entries = bucket_capacity(table_buckets(capacity));
+        let entries = Map::entry_places(capacity);
         block_bytes(entries * MAP_ENTRY_BYTES) + block_bytes(table_bytes(capacity, MAP_INDEX_BYTES))
     }
 }
@@ -749,8 +758,7 @@ impl Heap {
         }
         let grown = grown_capacity(capacity, entries.len() + 1);
         self.charge(Map::storage_bytes(grown) - Map::storage_bytes(capacity))?;
-        let len = entries.len();
-        entries.reserve(grown - len);
+        entries.grow_to(Map::entry_places(grown));
         map.capacity.set(grown);
         Ok(())
     }
@@ -1005,7 +1013,8 @@ mod size_tests {
     fn documented_object_sizes() {
         assert_eq!(std::mem::size_of::<GcBox<Str>>(), 40);
         assert_eq!(std::mem::size_of::<GcBox<List>>(), 40);
-        assert_eq!(std::mem::size_of::<GcBox<Map>>(), 80);
+        // The table's pointer to its tombstone state still fits the same 96-byte block.
+        assert_eq!(std::mem::size_of::<GcBox<Map>>(), 88);
         assert_eq!(std::mem::size_of::<GcBox<Instance>>(), 56);
         assert_eq!(std::mem::size_of::<GcBox<Closure>>(), 32);
         assert_eq!(std::mem::size_of::<GcBox<UpBox>>(), 24);

@@ -9,6 +9,7 @@ pub mod heap;
 pub mod ops;
 pub mod shape;
 pub mod stack;
+pub mod table;
 pub mod tiering;
 pub mod value;
 pub mod vm;
