@@ -1,6 +1,6 @@
 -- Maps: inserts, updates, lookups, has, remove and iteration; 20000 int keys, 2000 string keys.
 -- Checksum: 200080000 190006333 19000 2000 (every round must reproduce it).
--- Size: ITERATIONS = 10 rounds. (Lua tables do not count their entries: the counts are kept.)
+-- Size: ITERATIONS = 80 rounds. (Lua tables do not count their entries: the counts are kept.)
 
 -- The string keys are made once, so that the rounds time the map, not string building.
 local NAMES = {}
@@ -42,7 +42,7 @@ local function round_once()
   return {sum, rest, int_count, name_count}
 end
 
-local ITERATIONS = 10
+local ITERATIONS = 80
 local first = round_once()
 for _ = 1, ITERATIONS - 1 do
   local r = round_once()
