@@ -163,8 +163,9 @@ impl<T: HeapObj> Deref for Gc<T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a `Gc` is only ever obtained from `Heap::alloc` and is only used while the
-        // object is reachable from the VM's roots; the collector frees objects only at
+        // SAFETY: a `Gc` is only ever obtained from `Heap::alloc` (or is one of the heap's
+        // shared strings, alive as long as the heap) and is only used while the object is
+        // reachable from the VM's roots; the collector frees objects only at
         // safepoints, after tracing every root, so the pointee is alive here. Mutation goes
         // through `Cell`/`RefCell` inside the objects, never through `&mut T`.
         unsafe { &(*self.ptr.as_ptr()).value }
@@ -613,9 +614,17 @@ const MAX_RETIRED: usize = 1 << 18;
 /// Smallest collection threshold, so small programs never collect.
 const MIN_GC_THRESHOLD: usize = 1 << 20;
 
+/// Strings shared by a heap instead of allocated: the empty string, then the 128
+/// one-character ASCII strings (the string of byte `b` at index `b + 1`).
+const SHARED_STRS: usize = 129;
+
 /// The heap: every live object, the byte account and the collection threshold.
 pub struct Heap {
     objects: Vec<NonNull<Header>>,
+    /// The strings of at most one byte, made with the heap and freed with it (see
+    /// `Heap::shared_str`). They are not in `objects`, so the collector never sweeps them,
+    /// and they are created marked, so marking them is a no-op.
+    shared: Box<[Gc<Str>]>,
     /// In stress mode, unreachable objects are flagged and kept here instead of being freed,
     /// so that a value wrongly left unrooted is caught when it is marked again (a panic
     /// naming the bug) rather than read after being freed. Freed in batches to bound memory.
@@ -631,8 +640,32 @@ impl Heap {
     /// An empty heap that refuses to grow past `limit` accounted bytes. With `stress`, every
     /// safepoint collects.
     pub fn new(limit: usize, stress: bool) -> Heap {
+        let shared = (0..SHARED_STRS)
+            .map(|i| {
+                let text: Box<str> = match i.checked_sub(1) {
+                    None => "".into(),
+                    Some(b) => char::from(b as u8).to_string().into_boxed_str(),
+                };
+                let boxed = Box::new(GcBox {
+                    header: Header {
+                        kind: ObjKind::Str,
+                        marked: Cell::new(true),
+                        retired: Cell::new(false),
+                    },
+                    value: Str {
+                        hash: hash_str(&text),
+                        chars: text.chars().count(),
+                        text,
+                    },
+                });
+                Gc {
+                    ptr: NonNull::from(Box::leak(boxed)),
+                }
+            })
+            .collect();
         Heap {
             objects: Vec::new(),
+            shared,
             retired: Vec::new(),
             bytes: 0,
             next_gc: MIN_GC_THRESHOLD.min(limit / 2),
@@ -682,8 +715,32 @@ impl Heap {
         Ok(())
     }
 
-    /// Allocates a string.
+    /// The shared string equal to `text` if it has at most one byte (it is then empty or
+    /// one ASCII character). Shared strings cost nothing: they are made once per heap, are
+    /// never collected and do not count toward the limit. Strings are compared by content
+    /// everywhere, so which strings are shared is not observable (except through the fuel
+    /// of comparing strings, which skips the bytes of a string compared with itself).
+    #[inline]
+    pub fn shared_str(&self, text: &str) -> Option<Gc<Str>> {
+        match *text.as_bytes() {
+            [] => Some(self.shared[0]),
+            [b] => Some(self.ascii_char(b)),
+            _ => None,
+        }
+    }
+
+    /// The shared one-character string of ASCII byte `b` (`b < 128`).
+    #[inline]
+    pub fn ascii_char(&self, b: u8) -> Gc<Str> {
+        debug_assert!(b.is_ascii());
+        self.shared[1 + (b & 0x7f) as usize]
+    }
+
+    /// Allocates a string (or returns the shared one, for at most one byte).
     pub fn alloc_str(&mut self, text: &str) -> RtResult<Gc<Str>> {
+        if let Some(s) = self.shared_str(text) {
+            return Ok(s);
+        }
         self.alloc(Str {
             hash: hash_str(text),
             chars: text.chars().count(),
@@ -691,8 +748,12 @@ impl Heap {
         })
     }
 
-    /// Allocates a string from an owned buffer, avoiding a copy.
+    /// Allocates a string from an owned buffer, avoiding a copy (or returns the shared one,
+    /// for at most one byte).
     pub fn alloc_string(&mut self, text: String) -> RtResult<Gc<Str>> {
+        if let Some(s) = self.shared_str(&text) {
+            return Ok(s);
+        }
         self.alloc(Str {
             hash: hash_str(&text),
             chars: text.chars().count(),
@@ -826,9 +887,17 @@ impl Heap {
 
 impl Drop for Heap {
     fn drop(&mut self) {
-        for &h in self.objects.iter().chain(&self.retired) {
-            // SAFETY: the heap owns every object in `objects` and `retired` (disjoint lists);
-            // each is freed exactly once, here, and no `Gc` outlives the VM that owns the heap.
+        let shared = self.shared.iter().map(|s| s.ptr.cast());
+        for h in self
+            .objects
+            .iter()
+            .chain(&self.retired)
+            .copied()
+            .chain(shared)
+        {
+            // SAFETY: the heap owns every object in `objects`, `retired` and `shared` (three
+            // disjoint lists, all made by `Box::new(GcBox<T>)` with the header's kind); each
+            // is freed exactly once, here, and no `Gc` outlives the VM that owns the heap.
             unsafe { free_erased(h) };
         }
     }
@@ -898,7 +967,8 @@ fn size_erased(h: NonNull<Header>) -> usize {
 /// Frees one object.
 ///
 /// # Safety
-/// `h` must come from `Heap::alloc`, not be freed yet, and never be used again.
+/// `h` must come from `Heap::alloc` (or be a shared string made by `Heap::new`), not be
+/// freed yet, and never be used again.
 unsafe fn free_erased(h: NonNull<Header>) {
     // SAFETY: per the contract, `h` is a live allocation made by `Box::new(GcBox<T>)` with
     // the kind recorded in its header; rebuilding the `Box` of that exact type frees it once.
@@ -933,6 +1003,42 @@ mod tests {
         assert_eq!(heap.object_count(), 2);
         assert_eq!(list.items.borrow()[0].type_name(), "string");
         assert_eq!(heap.stats().bytes, list.size() + keep.size());
+    }
+
+    #[test]
+    fn strings_of_at_most_one_byte_are_shared_free_and_never_collected() {
+        let mut heap = Heap::new(0, true);
+        for b in 0..128u8 {
+            let text = char::from(b).to_string();
+            let s = heap.alloc_str(&text).unwrap();
+            assert!(Gc::ptr_eq(s, heap.ascii_char(b)));
+            assert!(Gc::ptr_eq(s, heap.alloc_string(text.clone()).unwrap()));
+            assert_eq!(
+                (s.as_str(), s.char_len(), s.hash()),
+                (&*text, 1, hash_str(&text))
+            );
+        }
+        let empty = heap.alloc_str("").unwrap();
+        assert_eq!((empty.as_str(), empty.char_len()), ("", 0));
+        assert!(Gc::ptr_eq(empty, heap.alloc_string(String::new()).unwrap()));
+        // A limit of 0 bytes refuses every allocation, but these are none.
+        assert_eq!(heap.stats(), HeapStats::default());
+        assert_eq!(heap.object_count(), 0);
+        // Marked or not, they survive collections (stress mode would catch a retired one).
+        let a = heap.ascii_char(b'a');
+        heap.collect(|t| t.mark(a));
+        heap.collect(|_| {});
+        heap.collect(|t| t.mark(a));
+        assert_eq!(heap.ascii_char(b'a').as_str(), "a");
+        // Anything longer is allocated, even a single character of two bytes.
+        assert_eq!(
+            heap.alloc_str("é").unwrap_err().kind,
+            ErrorKind::MemoryLimit
+        );
+        assert_eq!(
+            heap.alloc_str("ab").unwrap_err().kind,
+            ErrorKind::MemoryLimit
+        );
     }
 
     #[test]

@@ -438,11 +438,12 @@ impl Vm {
             Value::Str(s) => {
                 let i = int_index(index, "string")?;
                 match checked_index(i, s.char_len()) {
+                    Some(i) if s.is_ascii() => {
+                        Ok(Value::Str(self.heap.ascii_char(s.as_str().as_bytes()[i])))
+                    }
                     Some(i) => {
-                        if !s.is_ascii() {
-                            // Finding the character walks the text up to it.
-                            self.charge_work(0, i)?;
-                        }
+                        // Finding the character walks the text up to it.
+                        self.charge_work(0, i)?;
                         let ch = nth_char(s, i);
                         let mut buf = [0u8; 4];
                         Ok(Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?))
