@@ -13,7 +13,7 @@ use crate::runtime::heap::{Gc, Key, List, Map, Str};
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 use crate::runtime::work::{self, Meter};
-use crate::text::{format_float, quote_into};
+use crate::text::{INT_TEXT_BYTES, format_float, format_int, quote_into};
 
 /// An operator enum with a symbol per variant, numbered from 0 (`repr(u8)`): the number is
 /// how compiled code passes the operator to a helper, and `from_code` checks it, so a number
@@ -613,10 +613,7 @@ impl Vm {
                     Value::Nil => out.push_str("nil"),
                     Value::True => out.push_str("true"),
                     Value::False => out.push_str("false"),
-                    Value::Int(i) => {
-                        use std::fmt::Write;
-                        let _ = write!(out, "{i}");
-                    }
+                    Value::Int(i) => out.push_str(format_int(i, &mut [0; INT_TEXT_BYTES])),
                     Value::Float(f) => out.push_str(&format_float(f)),
                     Value::Str(s) => quote_into(s.as_str(), out),
                     Value::List(l) => {
