@@ -191,10 +191,11 @@ impl Vm {
                 let len = x.as_str().len() + y.as_str().len();
                 self.check_string_len(len)?;
                 self.charge_work(0, len)?;
-                let mut s = String::with_capacity(len);
-                s.push_str(x.as_str());
-                s.push_str(y.as_str());
-                Value::Str(self.heap.alloc_string(s)?)
+                let chars = x.char_len() + y.char_len();
+                Value::Str(self.heap.alloc_text(len, Some(chars), |w| {
+                    w.push_str(x.as_str());
+                    w.push_str(y.as_str());
+                })?)
             }
             (Value::List(x), Value::List(y)) if op == Arith::Add => {
                 let len = x.items.borrow().len() + y.items.borrow().len();
@@ -213,8 +214,15 @@ impl Vm {
             (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) if op == Arith::Mul => {
                 let n = repeat_count(n)?;
                 self.check_string_size(s.as_str().len() as u128 * n as u128)?;
-                self.charge_work(0, s.as_str().len() * n)?;
-                Value::Str(self.heap.alloc_string(s.as_str().repeat(n))?)
+                // Repeating the empty string is empty whatever the count.
+                let n = if s.as_str().is_empty() { 0 } else { n };
+                let len = s.as_str().len() * n;
+                self.charge_work(0, len)?;
+                let chars = s.char_len() * n;
+                Value::Str(
+                    self.heap
+                        .alloc_text(len, Some(chars), |w| w.push_repeated(s.as_str(), n))?,
+                )
             }
             (Value::List(l), Value::Int(n)) | (Value::Int(n), Value::List(l))
                 if op == Arith::Mul =>
