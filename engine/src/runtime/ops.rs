@@ -783,6 +783,50 @@ pub fn nth_char(s: Gc<Str>, i: usize) -> char {
 mod tests {
     use super::*;
 
+    fn run_interp(src: &str, gc_stress: bool) -> crate::Outcome {
+        let config = crate::Config {
+            tier: crate::Tier::Interp,
+            gc_stress,
+            ..crate::Config::default()
+        };
+        crate::run(src, &config)
+    }
+
+    #[test]
+    fn indexing_and_iterating_ascii_text_allocates_nothing() {
+        let src = "let s = \"ab,c\" * 50; let n = 0;
+            for i in 0..len(s) { n += ord(s[i]); }
+            for c in s { n += ord(c); }
+            for i in 0..128 { if chr(i) == slice(s, 0, 1) { n += 1; } }
+            print(n, s[199]);";
+        let outcome = run_interp(src, false);
+        assert_eq!(outcome.output, "33801 c\n");
+        // The constants, the repeated string and the Error class: nothing per character (the
+        // interpreter made 662 objects here when each character was a new string).
+        let allocations = outcome.stats.heap.allocations;
+        assert!(allocations < 10, "{allocations} allocations");
+    }
+
+    #[test]
+    fn shared_and_built_strings_survive_collections_at_every_safepoint() {
+        let src = "let keep = []; let u = \"é\" + \"x😀y\";
+            for i in 0..40 {
+                let s = str(i) + \"-\" + str(-i * 7) + u;
+                for c in s { push(keep, c); }
+                push(keep, s[0] + s[len(s) - 1] + slice(s, 1, 2) + s * 2);
+            }
+            let m = {};
+            for c in keep { if len(c) == 1 { m[c] = has(m, c); } }
+            print(len(keep), len(m), keep[0], keep[len(keep) - 1], m[\"x\"], m[\"😀\"]);";
+        let stressed = run_interp(src, true);
+        assert_eq!(stressed, run_interp(src, false));
+        assert_eq!(
+            stressed.output,
+            "452 15 0 3y939--273éx😀y39--273éx😀y true true\n"
+        );
+        assert!(stressed.stats.heap.collections > 500);
+    }
+
     #[test]
     fn operator_codes_round_trip_and_unknown_codes_are_none() {
         for &op in Arith::ALL {
