@@ -11,7 +11,7 @@ use crate::runtime::ops::{Cmp, checked_index, cmp_int_float, map_key};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::Vm;
 use crate::runtime::work::{self, Meter};
-use crate::text::{format_float, quote_into};
+use crate::text::{INT_TEXT_BYTES, format_float, format_int, quote_into};
 
 /// A builtin's implementation.
 pub type NativeFn = fn(&mut Vm, &[Value]) -> RtResult<Value>;
@@ -234,9 +234,24 @@ fn b_len(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
     Ok(Value::Int(n as i64))
 }
 
+// `str` of an int charges no fuel, as `display` would not: its work is below one unit.
+const _: () = assert!(
+    (work::VISIT as u64) < crate::config::ELEMENTS_PER_FUEL
+        && (INT_TEXT_BYTES as u64) < crate::config::BYTES_PER_FUEL
+);
+
 fn b_str(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
-    if let Value::Str(_) = args[0] {
-        return Ok(args[0]);
+    match args[0] {
+        Value::Str(_) => return Ok(args[0]),
+        Value::Int(i) => {
+            // What `display` does for an int, without its buffers: one value visited and at
+            // most 20 bytes written are less than a unit of fuel, so nothing is charged.
+            let mut buf = [0u8; INT_TEXT_BYTES];
+            let text = format_int(i, &mut buf);
+            vm.check_string_len(text.len())?;
+            return Ok(Value::Str(vm.heap.alloc_str(text)?));
+        }
+        _ => {}
     }
     let s = vm.display(args[0])?;
     new_str(vm, s)

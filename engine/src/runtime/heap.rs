@@ -1,8 +1,10 @@
 //! The garbage-collected heap: object layouts, `Gc` handles, byte accounting and a precise,
 //! non-moving mark-sweep collector. All raw-pointer handling of heap objects lives here.
 
+use std::alloc::Layout;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
@@ -163,8 +165,9 @@ impl<T: HeapObj> Deref for Gc<T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a `Gc` is only ever obtained from `Heap::alloc` and is only used while the
-        // object is reachable from the VM's roots; the collector frees objects only at
+        // SAFETY: a `Gc` is only ever obtained from `Heap::alloc` or `alloc_text` (or is one
+        // of the heap's shared strings, alive as long as the heap) and is only used while the object is
+        // reachable from the VM's roots; the collector frees objects only at
         // safepoints, after tracing every root, so the pointee is alive here. Mutation goes
         // through `Cell`/`RefCell` inside the objects, never through `&mut T`.
         unsafe { &(*self.ptr.as_ptr()).value }
@@ -177,18 +180,35 @@ impl<T: HeapObj> std::fmt::Debug for Gc<T> {
     }
 }
 
-/// An immutable string with its precomputed hash and character count.
+/// An immutable string with its precomputed hash and character count. Its text follows it
+/// in the same allocation (see `Heap::alloc_text`), so a string is one block, not two; the
+/// heap's shared strings point at static text instead.
 pub struct Str {
     hash: u64,
     chars: usize,
-    text: Box<str>,
+    /// The text: the bytes right after the object, or static bytes. Valid UTF-8, never
+    /// written after the object is made, and alive as long as the object.
+    text: NonNull<str>,
+}
+
+/// The layout of a string object with `len` bytes of text after it.
+fn str_layout(len: usize) -> Layout {
+    let head = Layout::new::<GcBox<Str>>();
+    Layout::from_size_align(head.size() + len, head.align()).expect("a string fits in memory")
+}
+
+/// The accounted size of a string of `len` bytes: one block for the object and its text.
+pub const fn str_bytes(len: usize) -> usize {
+    block_bytes(std::mem::size_of::<GcBox<Str>>() + len) + OBJECT_LIST_BYTES
 }
 
 impl Str {
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        &self.text
+        // SAFETY: `text` points to valid UTF-8 that lives as long as the object (its own
+        // allocation, or static) and is never written after the object is made.
+        unsafe { self.text.as_ref() }
     }
     /// Length in Unicode scalar values, what `len()` returns.
     #[inline]
@@ -198,7 +218,12 @@ impl Str {
     /// Whether every character is ASCII, so char index == byte index.
     #[inline]
     pub fn is_ascii(&self) -> bool {
-        self.chars == self.text.len()
+        self.chars == self.as_str().len()
+    }
+    /// Length in bytes.
+    #[inline]
+    pub fn byte_len(&self) -> usize {
+        self.as_str().len()
     }
     /// The content hash (FxHash of the bytes), used for map keys.
     #[inline]
@@ -211,7 +236,7 @@ impl HeapObj for Str {
     const KIND: ObjKind = ObjKind::Str;
     fn trace(&self, _: &mut Tracer) {}
     fn size(&self) -> usize {
-        object_bytes::<Str>(self.text.len())
+        str_bytes(self.as_str().len())
     }
 }
 
@@ -630,9 +655,83 @@ const MAX_RETIRED: usize = 1 << 18;
 /// Smallest collection threshold, so small programs never collect.
 const MIN_GC_THRESHOLD: usize = 1 << 20;
 
+/// Strings shared by a heap instead of allocated: the empty string, then the 128
+/// one-character ASCII strings (the string of byte `b` at index `b + 1`).
+const SHARED_STRS: usize = 129;
+
+/// The shared strings' text: every ASCII byte, each a one-character string of its own.
+static ASCII: [u8; 128] = {
+    let mut bytes = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        bytes[b] = b as u8;
+        b += 1;
+    }
+    bytes
+};
+
+/// Where a string's text is written as it is made (see `Heap::alloc_text`): the space is
+/// exactly as long as the text was said to be, and only whole strings can be written to it,
+/// so what is written is UTF-8.
+pub struct TextWriter<'a> {
+    ptr: NonNull<u8>,
+    cap: usize,
+    len: usize,
+    _space: PhantomData<&'a mut [u8]>,
+}
+
+impl TextWriter<'_> {
+    /// Appends `s`. Panics if the text would get longer than announced.
+    #[inline]
+    pub fn push_str(&mut self, s: &str) {
+        assert!(
+            s.len() <= self.cap - self.len,
+            "string text longer than announced"
+        );
+        // SAFETY: the space holds `cap` bytes from `ptr` (checked above that `s` fits after
+        // the `len` written), and `s` is another object's memory, so they do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(s.as_ptr(), self.ptr.as_ptr().add(self.len), s.len());
+        }
+        self.len += s.len();
+    }
+
+    /// Appends `s` `n` times, doubling what is copied at each step.
+    pub fn push_repeated(&mut self, s: &str, n: usize) {
+        let total = s
+            .len()
+            .checked_mul(n)
+            .expect("string text longer than announced");
+        assert!(
+            total <= self.cap - self.len,
+            "string text longer than announced"
+        );
+        if total == 0 {
+            return;
+        }
+        let start = self.len;
+        self.push_str(s);
+        while self.len - start < total {
+            let chunk = (self.len - start).min(total - (self.len - start));
+            // SAFETY: `start..start + chunk` was written above (it is a prefix of the copies
+            // made so far), and `self.len..self.len + chunk` is unwritten space within `cap`
+            // (`start + total <= cap`); the two ranges are disjoint as `chunk <= len - start`.
+            unsafe {
+                let base = self.ptr.as_ptr();
+                std::ptr::copy_nonoverlapping(base.add(start), base.add(self.len), chunk);
+            }
+            self.len += chunk;
+        }
+    }
+}
+
 /// The heap: every live object, the byte account and the collection threshold.
 pub struct Heap {
     objects: Vec<NonNull<Header>>,
+    /// The strings of at most one byte (see `Heap::shared_str`): one block made with the
+    /// heap and freed with it, their text static. They are not in `objects`, so the
+    /// collector never sweeps them, and they are created marked, so marking them is a no-op.
+    shared: NonNull<[GcBox<Str>; SHARED_STRS]>,
     /// In stress mode, unreachable objects are flagged and kept here instead of being freed,
     /// so that a value wrongly left unrooted is caught when it is marked again (a panic
     /// naming the bug) rather than read after being freed. Freed in batches to bound memory.
@@ -648,8 +747,28 @@ impl Heap {
     /// An empty heap that refuses to grow past `limit` accounted bytes. With `stress`, every
     /// safepoint collects.
     pub fn new(limit: usize, stress: bool) -> Heap {
+        let shared = Box::new(std::array::from_fn(|i| {
+            let text = match i.checked_sub(1) {
+                None => "",
+                Some(b) => std::str::from_utf8(&ASCII[b..=b]).expect("ASCII"),
+            };
+            GcBox {
+                header: Header {
+                    kind: ObjKind::Str,
+                    marked: Cell::new(true),
+                    retired: Cell::new(false),
+                },
+                value: Str {
+                    hash: hash_str(text),
+                    chars: text.len(),
+                    text: NonNull::from(text),
+                },
+            }
+        }));
+        let shared = NonNull::from(Box::leak(shared));
         Heap {
             objects: Vec::new(),
+            shared,
             retired: Vec::new(),
             bytes: 0,
             next_gc: MIN_GC_THRESHOLD.min(limit / 2),
@@ -666,6 +785,8 @@ impl Heap {
 
     /// Allocates an object, failing with `MemoryLimit` when the account would pass the limit.
     pub fn alloc<T: HeapObj>(&mut self, value: T) -> RtResult<Gc<T>> {
+        // A string's text lives in its object's block: `alloc_text` makes strings.
+        const { assert!(T::KIND as u8 != ObjKind::Str as u8) };
         let size = value.size();
         self.charge(size)?;
         let boxed = Box::new(GcBox {
@@ -699,22 +820,127 @@ impl Heap {
         Ok(())
     }
 
-    /// Allocates a string.
-    pub fn alloc_str(&mut self, text: &str) -> RtResult<Gc<Str>> {
-        self.alloc(Str {
-            hash: hash_str(text),
-            chars: text.chars().count(),
-            text: text.into(),
-        })
+    /// The shared string equal to `text` if it has at most one byte (it is then empty or
+    /// one ASCII character). Shared strings cost nothing: they are made once per heap, are
+    /// never collected and do not count toward the limit. Strings are compared by content
+    /// everywhere, so which strings are shared is not observable (except through the fuel
+    /// of comparing strings, which skips the bytes of a string compared with itself).
+    #[inline]
+    pub fn shared_str(&self, text: &str) -> Option<Gc<Str>> {
+        match *text.as_bytes() {
+            [] => Some(self.shared_at(0)),
+            [b] => Some(self.ascii_char(b)),
+            _ => None,
+        }
     }
 
-    /// Allocates a string from an owned buffer, avoiding a copy.
+    /// Shared string number `i`.
+    #[inline]
+    fn shared_at(&self, i: usize) -> Gc<Str> {
+        // SAFETY: `shared` is the block leaked in `new` and freed only when the heap drops;
+        // `i` is in bounds, checked by the array indexing the pointer is projected to.
+        let ptr = unsafe { &raw mut (*self.shared.as_ptr())[i] };
+        Gc {
+            ptr: NonNull::new(ptr).expect("a pointer into a live block"),
+        }
+    }
+
+    /// The shared one-character string of ASCII byte `b` (`b < 128`).
+    #[inline]
+    pub fn ascii_char(&self, b: u8) -> Gc<Str> {
+        debug_assert!(b.is_ascii());
+        self.shared_at(1 + (b & 0x7f) as usize)
+    }
+
+    /// Allocates a string (or returns the shared one, for at most one byte).
+    pub fn alloc_str(&mut self, text: &str) -> RtResult<Gc<Str>> {
+        self.alloc_text(text.len(), None, |w| w.push_str(text))
+    }
+
+    /// Allocates a string from an owned buffer (or returns the shared one, for at most one
+    /// byte).
     pub fn alloc_string(&mut self, text: String) -> RtResult<Gc<Str>> {
-        self.alloc(Str {
-            hash: hash_str(&text),
-            chars: text.chars().count(),
-            text: text.into_boxed_str(),
-        })
+        self.alloc_str(&text)
+    }
+
+    /// Allocates a string of `len` bytes that `fill` writes, in one block with the object
+    /// (or returns the shared string, for at most one byte). `chars` is the number of
+    /// characters when the caller knows it (else they are counted). Panics if `fill`
+    /// writes another length than `len`.
+    pub fn alloc_text(
+        &mut self,
+        len: usize,
+        chars: Option<usize>,
+        fill: impl FnOnce(&mut TextWriter),
+    ) -> RtResult<Gc<Str>> {
+        if len <= 1 {
+            let mut small = [0u8; 1];
+            let mut w = TextWriter {
+                ptr: NonNull::from(&mut small).cast(),
+                cap: len,
+                len: 0,
+                _space: PhantomData,
+            };
+            fill(&mut w);
+            assert_eq!(w.len, len, "string text shorter than announced");
+            let text = std::str::from_utf8(&small[..len]).expect("whole strings were written");
+            return Ok(self.shared_str(text).expect("at most one byte"));
+        }
+        self.charge(str_bytes(len))?;
+        let layout = str_layout(len);
+        // SAFETY: the layout is not zero-sized (it holds a `GcBox<Str>`).
+        let block = unsafe { std::alloc::alloc(layout) };
+        let Some(block) = NonNull::new(block) else {
+            std::alloc::handle_alloc_error(layout);
+        };
+        // Frees the block if `fill` panics or writes too little (a bug in the caller).
+        struct Unfinished(NonNull<u8>, Layout);
+        impl Drop for Unfinished {
+            fn drop(&mut self) {
+                // SAFETY: the block was allocated with this layout just before, and this runs
+                // only when it is abandoned (the guard is forgotten once the string is made).
+                unsafe { std::alloc::dealloc(self.0.as_ptr(), self.1) };
+            }
+        }
+        let unfinished = Unfinished(block, layout);
+        let head = std::mem::size_of::<GcBox<Str>>();
+        // SAFETY: the block has `head + len` bytes; the text goes after the object.
+        let text_ptr = unsafe { block.add(head) };
+        let mut w = TextWriter {
+            ptr: text_ptr,
+            cap: len,
+            len: 0,
+            _space: PhantomData,
+        };
+        fill(&mut w);
+        assert_eq!(w.len, len, "string text shorter than announced");
+        std::mem::forget(unfinished);
+        // SAFETY: `fill` wrote all `len` bytes (checked above), each through
+        // `TextWriter::push_str`, which only copies whole UTF-8 strings, so they are UTF-8;
+        // they are not written again and live as long as the block.
+        let text: &str = unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(text_ptr.as_ptr(), len))
+        };
+        let ptr = block.cast::<GcBox<Str>>();
+        // SAFETY: the block is big and aligned enough for a `GcBox<Str>` at its start (the
+        // layout extends `GcBox<Str>`'s), and nothing else refers to it yet.
+        unsafe {
+            ptr.write(GcBox {
+                header: Header {
+                    kind: ObjKind::Str,
+                    marked: Cell::new(false),
+                    retired: Cell::new(false),
+                },
+                value: Str {
+                    hash: hash_str(text),
+                    chars: chars.unwrap_or_else(|| text.chars().count()),
+                    text: NonNull::from(text),
+                },
+            });
+        }
+        self.objects.push(ptr.cast());
+        self.stats.allocations += 1;
+        Ok(Gc { ptr })
     }
 
     /// Allocates a list.
@@ -847,6 +1073,9 @@ impl Drop for Heap {
             // each is freed exactly once, here, and no `Gc` outlives the VM that owns the heap.
             unsafe { free_erased(h) };
         }
+        // SAFETY: `shared` is the box leaked in `new`, freed only here; no `Gc` to a shared
+        // string outlives the VM that owns the heap.
+        drop(unsafe { Box::from_raw(self.shared.as_ptr()) });
     }
 }
 
@@ -914,13 +1143,19 @@ fn size_erased(h: NonNull<Header>) -> usize {
 /// Frees one object.
 ///
 /// # Safety
-/// `h` must come from `Heap::alloc`, not be freed yet, and never be used again.
+/// `h` must come from `Heap::alloc` or `Heap::alloc_text`, not be freed yet, and never be
+/// used again.
 unsafe fn free_erased(h: NonNull<Header>) {
     // SAFETY: per the contract, `h` is a live allocation made by `Box::new(GcBox<T>)` with
-    // the kind recorded in its header; rebuilding the `Box` of that exact type frees it once.
+    // the kind recorded in its header, or for a string by `alloc_text` with the layout of its
+    // text's length; rebuilding the `Box` of that exact type (or deallocating with that
+    // layout: a string owns nothing else) frees it once.
     unsafe {
         match h.as_ref().kind {
-            ObjKind::Str => drop(Box::from_raw(h.cast::<GcBox<Str>>().as_ptr())),
+            ObjKind::Str => {
+                let len = h.cast::<GcBox<Str>>().as_ref().value.as_str().len();
+                std::alloc::dealloc(h.as_ptr().cast(), str_layout(len));
+            }
             ObjKind::List => drop(Box::from_raw(h.cast::<GcBox<List>>().as_ptr())),
             ObjKind::Map => drop(Box::from_raw(h.cast::<GcBox<Map>>().as_ptr())),
             ObjKind::Closure => drop(Box::from_raw(h.cast::<GcBox<Closure>>().as_ptr())),
@@ -949,6 +1184,102 @@ mod tests {
         assert_eq!(heap.object_count(), 2);
         assert_eq!(list.items.borrow()[0].type_name(), "string");
         assert_eq!(heap.stats().bytes, list.size() + keep.size());
+    }
+
+    #[test]
+    fn strings_of_at_most_one_byte_are_shared_free_and_never_collected() {
+        let mut heap = Heap::new(0, true);
+        for b in 0..128u8 {
+            let text = char::from(b).to_string();
+            let s = heap.alloc_str(&text).unwrap();
+            assert!(Gc::ptr_eq(s, heap.ascii_char(b)));
+            assert!(Gc::ptr_eq(s, heap.alloc_string(text.clone()).unwrap()));
+            assert_eq!(
+                (s.as_str(), s.char_len(), s.hash()),
+                (&*text, 1, hash_str(&text))
+            );
+        }
+        let empty = heap.alloc_str("").unwrap();
+        assert_eq!((empty.as_str(), empty.char_len()), ("", 0));
+        assert!(Gc::ptr_eq(empty, heap.alloc_string(String::new()).unwrap()));
+        // A limit of 0 bytes refuses every allocation, but these are none.
+        assert_eq!(heap.stats(), HeapStats::default());
+        assert_eq!(heap.object_count(), 0);
+        // Marked or not, they survive collections (stress mode would catch a retired one).
+        let a = heap.ascii_char(b'a');
+        heap.collect(|t| t.mark(a));
+        heap.collect(|_| {});
+        heap.collect(|t| t.mark(a));
+        assert_eq!(heap.ascii_char(b'a').as_str(), "a");
+        // Anything longer is allocated, even a single character of two bytes.
+        assert_eq!(
+            heap.alloc_str("é").unwrap_err().kind,
+            ErrorKind::MemoryLimit
+        );
+        assert_eq!(
+            heap.alloc_str("ab").unwrap_err().kind,
+            ErrorKind::MemoryLimit
+        );
+    }
+
+    #[test]
+    fn strings_are_one_block_with_their_text() {
+        let mut heap = Heap::new(1 << 30, false);
+        let s = heap.alloc_str("héllo, world").unwrap();
+        assert_eq!(
+            (s.as_str(), s.char_len(), s.byte_len()),
+            ("héllo, world", 12, 13)
+        );
+        assert_eq!(s.hash(), hash_str("héllo, world"));
+        assert!(!s.is_ascii());
+        assert_eq!(heap.stats().bytes, str_bytes(13));
+        assert_eq!(s.size(), str_bytes(13));
+        let t = heap
+            .alloc_text(7, Some(5), |w| {
+                w.push_str("ab");
+                w.push_str("");
+                w.push_str("😀c");
+            })
+            .unwrap();
+        assert_eq!(
+            (t.as_str(), t.char_len(), t.hash()),
+            ("ab😀c", 4 + 1, hash_str("ab😀c"))
+        );
+        // Repeating doubles what was written, up to any count.
+        for n in 0..40 {
+            let r = heap
+                .alloc_text(3 * n + 2, None, |w| {
+                    w.push_str("<");
+                    w.push_repeated("é-", n);
+                    w.push_repeated("", 1000);
+                    w.push_repeated("é", 0);
+                    w.push_str(">");
+                })
+                .unwrap();
+            assert_eq!(r.as_str(), format!("<{}>", "é-".repeat(n)));
+            assert_eq!(r.char_len(), 2 * n + 2);
+        }
+        let u = heap
+            .alloc_text(1, Some(1), |w| w.push_repeated("u", 1))
+            .unwrap();
+        assert!(Gc::ptr_eq(u, heap.ascii_char(b'u')));
+        heap.collect(|t| t.mark(s));
+        assert_eq!(heap.object_count(), 1);
+        assert_eq!(heap.stats().bytes, str_bytes(13));
+    }
+
+    #[test]
+    #[should_panic(expected = "longer than announced")]
+    fn a_string_text_cannot_overrun_its_block() {
+        let mut heap = Heap::new(1 << 30, false);
+        let _ = heap.alloc_text(3, None, |w| w.push_str("abcd"));
+    }
+
+    #[test]
+    #[should_panic(expected = "shorter than announced")]
+    fn a_string_text_cannot_leave_bytes_unwritten() {
+        let mut heap = Heap::new(1 << 30, false);
+        let _ = heap.alloc_text(3, None, |w| w.push_str("ab"));
     }
 
     #[test]
@@ -1021,8 +1352,12 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<GcBox<Class>>(), 80);
         assert_eq!(std::mem::size_of::<GcBox<BoundMethod>>(), 32);
         // The table in docs/LANGUAGE.md §16: the object, then its storage.
-        assert_eq!(object_bytes::<Str>(0), 64);
-        assert_eq!(object_bytes::<Str>(10), 96);
+        assert_eq!(str_bytes(0), 64);
+        assert_eq!(str_bytes(2), 80);
+        assert_eq!(str_bytes(10), 80);
+        assert_eq!(str_bytes(16), 80);
+        assert_eq!(str_bytes(17), 96);
+        assert_eq!(str_bytes(100), 16 + block_bytes(140));
         assert_eq!(object_bytes::<List>(0), 64);
         assert_eq!(object_bytes::<Map>(0), 112);
         assert_eq!(object_bytes::<Instance>(0), 80);

@@ -13,7 +13,7 @@ use crate::runtime::heap::{Gc, Key, List, Map, Str};
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 use crate::runtime::work::{self, Meter};
-use crate::text::{format_float, quote_into};
+use crate::text::{INT_TEXT_BYTES, format_float, format_int, quote_into};
 
 /// An operator enum with a symbol per variant, numbered from 0 (`repr(u8)`): the number is
 /// how compiled code passes the operator to a helper, and `from_code` checks it, so a number
@@ -191,10 +191,11 @@ impl Vm {
                 let len = x.as_str().len() + y.as_str().len();
                 self.check_string_len(len)?;
                 self.charge_work(0, len)?;
-                let mut s = String::with_capacity(len);
-                s.push_str(x.as_str());
-                s.push_str(y.as_str());
-                Value::Str(self.heap.alloc_string(s)?)
+                let chars = x.char_len() + y.char_len();
+                Value::Str(self.heap.alloc_text(len, Some(chars), |w| {
+                    w.push_str(x.as_str());
+                    w.push_str(y.as_str());
+                })?)
             }
             (Value::List(x), Value::List(y)) if op == Arith::Add => {
                 let len = x.items.borrow().len() + y.items.borrow().len();
@@ -213,8 +214,15 @@ impl Vm {
             (Value::Str(s), Value::Int(n)) | (Value::Int(n), Value::Str(s)) if op == Arith::Mul => {
                 let n = repeat_count(n)?;
                 self.check_string_size(s.as_str().len() as u128 * n as u128)?;
-                self.charge_work(0, s.as_str().len() * n)?;
-                Value::Str(self.heap.alloc_string(s.as_str().repeat(n))?)
+                // Repeating the empty string is empty whatever the count.
+                let n = if s.as_str().is_empty() { 0 } else { n };
+                let len = s.as_str().len() * n;
+                self.charge_work(0, len)?;
+                let chars = s.char_len() * n;
+                Value::Str(
+                    self.heap
+                        .alloc_text(len, Some(chars), |w| w.push_repeated(s.as_str(), n))?,
+                )
             }
             (Value::List(l), Value::Int(n)) | (Value::Int(n), Value::List(l))
                 if op == Arith::Mul =>
@@ -438,11 +446,12 @@ impl Vm {
             Value::Str(s) => {
                 let i = int_index(index, "string")?;
                 match checked_index(i, s.char_len()) {
+                    Some(i) if s.is_ascii() => {
+                        Ok(Value::Str(self.heap.ascii_char(s.as_str().as_bytes()[i])))
+                    }
                     Some(i) => {
-                        if !s.is_ascii() {
-                            // Finding the character walks the text up to it.
-                            self.charge_work(0, i)?;
-                        }
+                        // Finding the character walks the text up to it.
+                        self.charge_work(0, i)?;
                         let ch = nth_char(s, i);
                         let mut buf = [0u8; 4];
                         Ok(Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?))
@@ -612,10 +621,7 @@ impl Vm {
                     Value::Nil => out.push_str("nil"),
                     Value::True => out.push_str("true"),
                     Value::False => out.push_str("false"),
-                    Value::Int(i) => {
-                        use std::fmt::Write;
-                        let _ = write!(out, "{i}");
-                    }
+                    Value::Int(i) => out.push_str(format_int(i, &mut [0; INT_TEXT_BYTES])),
                     Value::Float(f) => out.push_str(&format_float(f)),
                     Value::Str(s) => quote_into(s.as_str(), out),
                     Value::List(l) => {
@@ -776,6 +782,50 @@ pub fn nth_char(s: Gc<Str>, i: usize) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_interp(src: &str, gc_stress: bool) -> crate::Outcome {
+        let config = crate::Config {
+            tier: crate::Tier::Interp,
+            gc_stress,
+            ..crate::Config::default()
+        };
+        crate::run(src, &config)
+    }
+
+    #[test]
+    fn indexing_and_iterating_ascii_text_allocates_nothing() {
+        let src = "let s = \"ab,c\" * 50; let n = 0;
+            for i in 0..len(s) { n += ord(s[i]); }
+            for c in s { n += ord(c); }
+            for i in 0..128 { if chr(i) == slice(s, 0, 1) { n += 1; } }
+            print(n, s[199]);";
+        let outcome = run_interp(src, false);
+        assert_eq!(outcome.output, "33801 c\n");
+        // The constants, the repeated string and the Error class: nothing per character (the
+        // interpreter made 662 objects here when each character was a new string).
+        let allocations = outcome.stats.heap.allocations;
+        assert!(allocations < 10, "{allocations} allocations");
+    }
+
+    #[test]
+    fn shared_and_built_strings_survive_collections_at_every_safepoint() {
+        let src = "let keep = []; let u = \"é\" + \"x😀y\";
+            for i in 0..40 {
+                let s = str(i) + \"-\" + str(-i * 7) + u;
+                for c in s { push(keep, c); }
+                push(keep, s[0] + s[len(s) - 1] + slice(s, 1, 2) + s * 2);
+            }
+            let m = {};
+            for c in keep { if len(c) == 1 { m[c] = has(m, c); } }
+            print(len(keep), len(m), keep[0], keep[len(keep) - 1], m[\"x\"], m[\"😀\"]);";
+        let stressed = run_interp(src, true);
+        assert_eq!(stressed, run_interp(src, false));
+        assert_eq!(
+            stressed.output,
+            "452 15 0 3y939--273éx😀y39--273éx😀y true true\n"
+        );
+        assert!(stressed.stats.heap.collections > 500);
+    }
 
     #[test]
     fn operator_codes_round_trip_and_unknown_codes_are_none() {

@@ -35,13 +35,17 @@ impl Vm {
                 .borrow()
                 .get_index(cur)
                 .map(|(k, _)| (k.to_value(), cur + 1)),
-            Value::Str(s) => match s.as_str().get(cur..).and_then(|t| t.chars().next()) {
-                Some(ch) => {
-                    let mut buf = [0u8; 4];
-                    let v = Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?);
-                    Some((v, cur + ch.len_utf8()))
-                }
-                None => None,
+            Value::Str(s) => match s.as_str().as_bytes().get(cur) {
+                // An ASCII character is its byte, and its string is shared.
+                Some(&b) if b.is_ascii() => Some((Value::Str(self.heap.ascii_char(b)), cur + 1)),
+                _ => match s.as_str().get(cur..).and_then(|t| t.chars().next()) {
+                    Some(ch) => {
+                        let mut buf = [0u8; 4];
+                        let v = Value::Str(self.heap.alloc_str(ch.encode_utf8(&mut buf))?);
+                        Some((v, cur + ch.len_utf8()))
+                    }
+                    None => None,
+                },
             },
             _ => unreachable!("IterPrep checked the type"),
         })
