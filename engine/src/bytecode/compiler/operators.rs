@@ -190,9 +190,7 @@ impl Compiler<'_> {
         let r = self.expr_any(cond)?;
         Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))
     }
-}
 
-impl Compiler<'_> {
     /// `R[a] := R[b] op rhs` with the literal `rhs` as an operand: an immediate for an int
     /// that fits, a constant (`AddK`...) for a float; `None` for anything else.
     pub(super) fn arith_literal_op(&mut self, op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> {

@@ -138,24 +138,25 @@ impl Translator<'_> {
             return;
         }
         self.b.switch_to_block(slow);
+        let (h, rhs) = match c {
+            Rhs::Reg(r) => (Helper::Arith, self.slot(r)),
+            Rhs::Imm(k) => (Helper::ArithImm, self.iconst(k)),
+        };
+        self.arith_helper(pc, h, op, a, b, rhs);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// The exact path of an arithmetic instruction: helper `h` computes `R[a] = R[b] op rhs`
+    /// (`rhs` a slot, an immediate or a pool index, as `h` takes it) and raises its errors.
+    fn arith_helper(&mut self, pc: usize, h: Helper, op: Arith, a: Reg, b: Reg, rhs: Value) {
         self.save_pc(pc);
         let code = self.iconst(op.code() as i64);
         let d = self.slot(a);
         let s = self.slot(b);
-        let st = match c {
-            Rhs::Reg(r) => {
-                let sc = self.slot(r);
-                self.helper(Helper::Arith, &[code, d, s, sc])
-            }
-            Rhs::Imm(k) => {
-                let kk = self.iconst(k);
-                self.helper(Helper::ArithImm, &[code, d, s, kk])
-            }
-        };
+        let st = self.helper(h, &[code, d, s, rhs]);
         self.check_status(pc, st);
         self.reload(a);
-        self.jump(done);
-        self.b.switch_to_block(done);
     }
 
     /// `R[a] = R[b] op K[k]` for a float constant: a float or an int (converted) left operand
@@ -201,14 +202,8 @@ impl Translator<'_> {
             self.jump(slow);
         }
         self.b.switch_to_block(slow);
-        self.save_pc(pc);
-        let code = self.iconst(op.code() as i64);
-        let d = self.slot(a);
-        let s = self.slot(b);
         let kk = self.iconst((self.input.kbase + k.0 as usize) as i64);
-        let st = self.helper(Helper::ArithConst, &[code, d, s, kk]);
-        self.check_status(pc, st);
-        self.reload(a);
+        self.arith_helper(pc, Helper::ArithConst, op, a, b, kk);
         self.jump(done);
         self.b.switch_to_block(done);
     }
