@@ -224,20 +224,14 @@ fn b_print(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     Ok(Value::Nil)
 }
 
-/// `len(v)` when `v` has a length (also the interpreter's fast path of `len`).
-#[inline]
-pub(crate) fn len_of(v: &Value) -> Option<Value> {
-    let n = match v {
+fn b_len(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
+    let n = match args[0] {
         Value::Str(s) => s.char_len(),
         Value::List(l) => l.items.borrow().len(),
         Value::Map(m) => m.entries.borrow().len(),
-        _ => return None,
+        v => return Err(arg_error("len", 1, "a string, list or map", v)),
     };
-    Some(Value::Int(n as i64))
-}
-
-fn b_len(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
-    len_of(&args[0]).ok_or_else(|| arg_error("len", 1, "a string, list or map", args[0]))
+    Ok(Value::Int(n as i64))
 }
 
 // `str` of an int charges no fuel, as `display` would not: its work is below one unit.
@@ -740,29 +734,20 @@ fn b_chr(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     Ok(Value::Str(vm.heap.alloc_str(c.encode_utf8(&mut buf))?))
 }
 
-/// `ord(v)` when `v` is a one-character string (also the interpreter's fast path of `ord`).
-#[inline]
-pub(crate) fn ord_of(v: &Value) -> Option<Value> {
-    match v {
-        Value::Str(s) if s.char_len() == 1 => {
-            s.as_str().chars().next().map(|c| Value::Int(c as i64))
-        }
-        _ => None,
-    }
-}
-
 fn b_ord(_: &mut Vm, args: &[Value]) -> RtResult<Value> {
-    if let Some(v) = ord_of(&args[0]) {
-        return Ok(v);
-    }
     let s = str_arg("ord", 1, args[0])?;
-    rt_err(
-        ErrorKind::ValueError,
-        format!(
-            "ord() expects a string of length 1, got length {}",
-            s.char_len()
-        ),
-    )
+    if s.char_len() != 1 {
+        return rt_err(
+            ErrorKind::ValueError,
+            format!(
+                "ord() expects a string of length 1, got length {}",
+                s.char_len()
+            ),
+        );
+    }
+    Ok(Value::Int(
+        s.as_str().chars().next().map_or(0, |c| c as i64),
+    ))
 }
 
 fn b_args(vm: &mut Vm, _: &[Value]) -> RtResult<Value> {

@@ -806,14 +806,24 @@ impl Vm {
     }
 }
 
-/// `len(x)` and `ord(x)` without the general builtin call when they succeed (the builtins'
-/// own success paths); `None` for any other builtin and for every case that raises.
+/// `len(x)` and `ord(x)` without the general builtin call, when `x` is a list, a string or a
+/// map (`len`) or a one-character string (`ord`); `None` for anything else, including every
+/// case that raises.
 #[inline(always)]
 fn native_fast(id: NativeId, x: &Value) -> Option<Value> {
     if id == builtins::ids::LEN {
-        builtins::len_of(x)
+        match x {
+            Value::List(l) => Some(Value::Int(l.items.borrow().len() as i64)),
+            Value::Str(s) => Some(Value::Int(s.char_len() as i64)),
+            _ => None,
+        }
     } else if id == builtins::ids::ORD {
-        builtins::ord_of(x)
+        match x {
+            Value::Str(s) if s.char_len() == 1 => {
+                s.as_str().chars().next().map(|c| Value::Int(c as i64))
+            }
+            _ => None,
+        }
     } else {
         None
     }
