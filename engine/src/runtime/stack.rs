@@ -120,6 +120,17 @@ impl Stack {
         unsafe { self.base.add(i) }
     }
 
+    /// `ptr` without the bounds check, for the dispatch loop's frame entry.
+    ///
+    /// # Safety
+    /// `i <= len` (for a frame's base: `push_frame` made its registers part of the stack).
+    #[inline(always)]
+    pub unsafe fn ptr_unchecked(&mut self, i: usize) -> *mut Value {
+        debug_assert!(i <= self.size, "stack slot {i} out of bounds");
+        // SAFETY: the caller promises `i <= size <= cap`: within or one past the allocation.
+        unsafe { self.base.add(i) }
+    }
+
     /// Makes at least `top` slots usable (`top` at most the reserved capacity); new slots
     /// are `nil`. The slots do not move.
     pub fn ensure(&mut self, top: usize) {
@@ -269,6 +280,23 @@ impl FrameStack {
     #[inline]
     pub fn last(&self) -> Option<&Frame> {
         self.as_slice().last()
+    }
+
+    /// Where the top frame lives (the stack must not be empty): the dispatch loop keeps it
+    /// while the frame runs, as the buffer never moves and frames pushed above it (calls)
+    /// leave it in place.
+    #[inline(always)]
+    pub fn top_ptr(&mut self) -> *mut Frame {
+        debug_assert!(self.len > 0, "no frame is running");
+        // Wrapping arithmetic: no undefined behaviour even for an empty stack; the pointer is
+        // only read when a frame is there.
+        self.buf.wrapping_add(self.len.wrapping_sub(1)).cast()
+    }
+
+    /// Removes the top frame without reading it (nothing when empty).
+    #[inline(always)]
+    pub fn discard_top(&mut self) {
+        self.len = self.len.saturating_sub(1);
     }
 
     /// The top frame, mutably.

@@ -38,9 +38,10 @@ impl Vm {
         ret: usize,
         nargs: usize,
     ) -> RtResult<()> {
-        let info = self.fn_info[closure.proto.0 as usize];
+        let pid = closure.proto;
+        let info = self.fn_info[pid.0 as usize];
         if nargs != info.arity as usize {
-            let proto = &self.protos[closure.proto.0 as usize];
+            let proto = &self.protos[pid.0 as usize];
             return Err(arity_error(&proto.name, proto.arity as usize, nargs));
         }
         if self.frames.len() >= self.frames.capacity() {
@@ -50,10 +51,12 @@ impl Vm {
         if top > self.stack.len() {
             self.grow_stack(top)?;
         }
-        self.stats.calls[closure.proto.0 as usize] += 1;
+        // SAFETY: `load` sizes `stats.calls` like `fn_info`, one entry per prototype, and
+        // `pid` indexed `fn_info` above.
+        unsafe { *self.stats.calls.get_unchecked_mut(pid.0 as usize) += 1 };
         let pushed = self.frames.push(Frame {
             closure,
-            proto: closure.proto,
+            proto: pid,
             base: base as u32,
             pc: 0,
             ret: ret as u32,
@@ -61,7 +64,7 @@ impl Vm {
         debug_assert!(pushed, "the depth was checked above");
         #[cfg(feature = "jit")]
         if self.tier != Tier::Interp {
-            self.on_call(closure.proto);
+            self.on_call(pid);
         }
         Ok(())
     }

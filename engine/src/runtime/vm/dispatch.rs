@@ -49,35 +49,48 @@ impl Vm {
         #[cfg(debug_assertions)]
         let mut fuel_audit: Option<u64> = None;
         'frame: loop {
-            let frame = *self.frames.last().expect("a frame is running");
+            // The running frame stays where it is while it runs (frames are only pushed
+            // above it; a return re-enters this loop): its fields are read where needed.
+            let fp = self.frames.top_ptr();
+            // The running frame, read again where a rarely needed field is used, so that
+            // entering a frame loads only what every instruction needs.
+            macro_rules! frame {
+                () => {
+                    // SAFETY: a frame is running (`execute` is only entered with one, and a
+                    // return to below `entry_depth` leaves the loop), so `fp` points to an
+                    // initialised frame, which stays in place until it returns.
+                    unsafe { *fp }
+                };
+            }
+            let proto = frame!().proto;
             let ProtoInfo {
                 kbase,
                 icb,
                 fbase,
                 code,
                 ..
-            } = self.fn_info[frame.proto.0 as usize];
+            } = self.fn_info[proto.0 as usize];
             let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
             // The line of the instruction before `pc` (for the exit line).
             macro_rules! line_before {
                 ($pc:expr) => {
-                    protos[frame.proto.0 as usize].lines[$pc - 1]
+                    protos[proto.0 as usize].lines[$pc - 1]
                 };
             }
-            let base = frame.base as usize;
-            let mut pc = frame.pc as usize;
+            let base = frame!().base as usize;
+            let mut pc = frame!().pc as usize;
 
             // A frame entered at its start runs compiled code if its function has some.
             #[cfg(feature = "jit")]
-            if pc == 0 && self.fn_info[frame.proto.0 as usize].entry != 0 {
+            if pc == 0 && self.fn_info[proto.0 as usize].entry != 0 {
                 self.fuel_left.set(fuel);
-                let status = self.run_compiled(frame, None);
+                let status = self.run_compiled(frame!(), None);
                 fuel = self.fuel_left.get();
                 #[cfg(debug_assertions)]
                 {
                     fuel_audit = None;
                 }
-                if let Some(r) = self.after_compiled(status, frame.ret as usize, entry_depth) {
+                if let Some(r) = self.after_compiled(status, frame!().ret as usize, entry_depth) {
                     return r;
                 }
                 continue 'frame;
@@ -85,7 +98,9 @@ impl Vm {
 
             // The frame's registers. Re-derived whenever the frame is (re)entered; the stack
             // only moves in `push_frame`, after which the loop always re-enters a frame.
-            let regs: *mut Value = self.stack.ptr(base);
+            // SAFETY: `push_frame` (or compiled code, which checks the same) made the
+            // frame's registers part of the stack, so `base <= len`.
+            let regs: *mut Value = unsafe { self.stack.ptr_unchecked(base) };
             // Register `$r` of the frame, as a place (to read or assign).
             macro_rules! reg {
                 ($r:expr) => {
@@ -134,6 +149,13 @@ impl Vm {
                     fuel -= 1;
                 };
             }
+            // Records where the running frame is, before a call or anything that may push.
+            macro_rules! save_pc {
+                () => {
+                    // SAFETY: `fp` is the running frame (see above), still on the stack.
+                    unsafe { (*fp).pc = pc as u32 }
+                };
+            }
             // The index in `ics` of the instruction's inline-cache slot (`None`: no cache).
             macro_rules! ic_slot {
                 ($ic:expr) => {
@@ -151,18 +173,18 @@ impl Vm {
                     #[cfg(feature = "jit")]
                     if self.tier == Tier::Tiered && {
                         // The pc tells an OSR compilation which loop header it starts from.
-                        self.save_pc(pc);
-                        self.on_backedge(frame.proto)
+                        save_pc!();
+                        self.on_backedge(proto)
                     } {
                         self.fuel_left.set(fuel);
-                        let status = self.run_compiled(frame, Some(pc as u32));
+                        let status = self.run_compiled(frame!(), Some(pc as u32));
                         fuel = self.fuel_left.get();
                         #[cfg(debug_assertions)]
                         {
                             fuel_audit = None;
                         }
                         if let Some(r) =
-                            self.after_compiled(status, frame.ret as usize, entry_depth)
+                            self.after_compiled(status, frame!().ret as usize, entry_depth)
                         {
                             return r;
                         }
@@ -366,13 +388,15 @@ impl Vm {
                         unsafe { copy_value(regs.add(a.0 as usize), dst) }
                     }
                     Op::GetUpval { a, u } => {
-                        let cell = &frame.closure.upvals()[u.0 as usize].value;
+                        let closure = frame!().closure;
+                        let cell = &closure.upvals()[u.0 as usize].value;
                         // SAFETY: the box's value cell (no reference into it is live) and a
                         // register (see `reg!`).
                         unsafe { copy_value(cell.as_ptr(), regs.add(a.0 as usize)) }
                     }
                     Op::SetUpval { a, u } => {
-                        let cell = &frame.closure.upvals()[u.0 as usize].value;
+                        let closure = frame!().closure;
+                        let cell = &closure.upvals()[u.0 as usize].value;
                         // SAFETY: as for `GetUpval`.
                         unsafe { copy_value(regs.add(a.0 as usize), cell.as_ptr()) }
                     }
@@ -400,7 +424,7 @@ impl Vm {
                         _ => unreachable!("SetBox on an unboxed register"),
                     },
                     Op::Closure { a, p } => {
-                        let parent = frame.closure;
+                        let parent = frame!().closure;
                         let c = or_raise!(self.make_closure(p, parent, base));
                         reg!(a) = Value::Func(c);
                         self.safepoint();
@@ -539,7 +563,7 @@ impl Vm {
                     Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
                     Op::Call { a, n } => {
                         charge!(Call);
-                        self.save_pc(pc);
+                        save_pc!();
                         let slot = base + a.0 as usize;
                         // Calls of Echo functions skip the general dispatch.
                         if let Value::Func(c) = &reg!(a) {
@@ -576,7 +600,7 @@ impl Vm {
                                 continue;
                             }
                         }
-                        self.save_pc(pc);
+                        save_pc!();
                         let v = metered!(self.call_native(
                             f.native(),
                             base + a.0 as usize + 1,
@@ -587,7 +611,7 @@ impl Vm {
                     }
                     Op::Invoke { a, m, n, ic } => {
                         charge!(Invoke);
-                        self.save_pc(pc);
+                        save_pc!();
                         let slot = base + a.0 as usize;
                         let ic = ic_slot!(ic);
                         if let (Value::Instance(inst), Some(i)) = (&reg!(a), ic) {
@@ -605,14 +629,14 @@ impl Vm {
                     }
                     Op::SuperInvoke { a, m, n } => {
                         charge!(SuperInvoke);
-                        self.save_pc(pc);
-                        let method = or_raise!(self.super_method(frame.proto, m));
+                        save_pc!();
+                        let method = or_raise!(self.super_method(proto, m));
                         let slot = base + a.0 as usize;
                         or_raise!(self.push_frame(method, slot, slot, n.0 as usize));
                         continue 'frame;
                     }
                     Op::GetSuper { a, b, m } => {
-                        let method = or_raise!(self.super_method(frame.proto, m));
+                        let method = or_raise!(self.super_method(proto, m));
                         let bm = or_raise!(self.heap.alloc(BoundMethod {
                             receiver: reg!(b),
                             method
@@ -621,11 +645,14 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::Return { a } => {
-                        let done = self.frames.pop().expect("a frame is running");
-                        let dst = self.stack.ptr(done.ret as usize);
+                        let ret = frame!().ret as usize;
+                        self.frames.discard_top();
                         // SAFETY: `a` is in the frame (see `reg!`); `ret` is a slot of the caller,
                         // below this frame's base, so inside the stack.
-                        unsafe { copy_value(regs.add(a.0 as usize), dst) };
+                        unsafe {
+                            let dst = self.stack.ptr_unchecked(ret);
+                            copy_value(regs.add(a.0 as usize), dst)
+                        };
                         if self.frames.len() <= entry_depth {
                             self.exit_line = line_before!(pc);
                             self.fuel_left.set(fuel);
@@ -637,8 +664,9 @@ impl Vm {
                         continue 'frame;
                     }
                     Op::ReturnNil {} => {
-                        let done = self.frames.pop().expect("a frame is running");
-                        self.stack.set(done.ret as usize, Value::Nil);
+                        let ret = frame!().ret as usize;
+                        self.frames.discard_top();
+                        self.stack.set(ret, Value::Nil);
                         if self.frames.len() <= entry_depth {
                             self.exit_line = line_before!(pc);
                             self.fuel_left.set(fuel);
