@@ -260,8 +260,7 @@ impl HeapObj for List {
 
 /// Bytes one value slot takes.
 pub const VALUE_BYTES: usize = crate::runtime::value::VALUE_SIZE;
-/// Bytes one map entry is accounted in the ordered entry list: what a slot took when it kept
-/// the key's hash beside the key and value (it now takes 32), kept so limits fall where they did.
+/// Bytes one map entry takes in the ordered entry list (hash, key and value).
 const MAP_ENTRY_BYTES: usize = 40;
 /// Bytes one map entry is accounted in the hash index. The index really holds 4-byte
 /// places; the other 4 cover the rank tree a map keeps while it has removed entries
