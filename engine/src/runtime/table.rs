@@ -17,11 +17,10 @@ const MIN_TOMBSTONES: usize = 16;
 /// jumps search the rank tree instead (a walk this long costs about as much as the search).
 const HINT_WALK: usize = 16;
 
-/// One place in the entry list: a live entry, or the tombstone of a removed one. The key's
-/// hash is not kept: hashing an int key is a multiplication and a string keeps its own
-/// hash, and without it a slot of a map takes 32 bytes instead of 40, so more of a big map's
-/// entries stay in cache.
+/// One place in the entry list: a live entry, or the tombstone of a removed one.
 struct Slot<K, V> {
+    /// The key's hash, kept so that rebuilding the index does not hash the keys again.
+    hash: u64,
     /// The entry; `None` once removed.
     entry: Option<(K, V)>,
 }
@@ -113,23 +112,6 @@ impl Tombstones {
 /// The lowest set bit of `j` (> 0).
 fn lowbit(j: usize) -> usize {
     j & j.wrapping_neg()
-}
-
-/// The hash of `key`: FxHash, as maps have always used.
-#[inline]
-fn hash_of<K: Hash>(key: &K) -> u64 {
-    BuildHasherDefault::<FxHasher>::default().hash_one(key)
-}
-
-/// The hash of the entry at the place an index bucket holds, for the hash index to move its
-/// buckets (the index holds the places of live entries only).
-fn rehash<K: Hash, V>(slots: &[Slot<K, V>]) -> impl Fn(&u32) -> u64 + '_ {
-    move |&i| {
-        slots[i as usize]
-            .entry
-            .as_ref()
-            .map_or(0, |(k, _)| hash_of(k))
-    }
 }
 
 /// Whether the place an index bucket holds is `key`'s entry.
@@ -232,6 +214,12 @@ impl<K: TableKey, V> Table<K, V> {
         self.len == 0
     }
 
+    /// The hash of `key`: FxHash, as maps have always used.
+    #[inline]
+    fn hash(key: &K) -> u64 {
+        BuildHasherDefault::<FxHasher>::default().hash_one(key)
+    }
+
     /// The place of `key`'s entry.
     #[inline]
     fn find(&self, key: &K) -> Option<usize> {
@@ -247,7 +235,7 @@ impl<K: TableKey, V> Table<K, V> {
     fn find_hashed(&self, key: &K) -> Option<usize> {
         self.index
             .as_deref()?
-            .find(hash_of(key), holds(&self.slots, key))
+            .find(Self::hash(key), holds(&self.slots, key))
             .map(|&i| i as usize)
     }
 
@@ -277,6 +265,7 @@ impl<K: TableKey, V> Table<K, V> {
         if let Some(old) = self.get_mut(&key) {
             return Some(std::mem::replace(old, value));
         }
+        let hash = Self::hash(&key);
         let dead = self.slots.len() - self.len();
         // A list full of live entries and tombstones is compacted rather than grown when that
         // frees enough places to pay for the compaction. For maps it always does: a map grows
@@ -288,6 +277,7 @@ impl<K: TableKey, V> Table<K, V> {
         let place = u32::try_from(self.slots.len()).expect("a table has fewer than 2^32 places");
         let at = key.as_index();
         self.slots.push(Slot {
+            hash,
             entry: Some((key, value)),
         });
         self.len += 1;
@@ -315,13 +305,9 @@ impl<K: TableKey, V> Table<K, V> {
             }
         }
         let slots = &self.slots;
-        let hash = slots[place as usize]
-            .entry
-            .as_ref()
-            .map_or(0, |(k, _)| hash_of(k));
         self.index
             .get_or_insert_default()
-            .insert_unique(hash, place, rehash(slots));
+            .insert_unique(hash, place, |&i| slots[i as usize].hash);
         None
     }
 
@@ -335,7 +321,7 @@ impl<K: TableKey, V> Table<K, V> {
                 let entry = self
                     .index
                     .as_deref_mut()?
-                    .find_entry(hash_of(key), holds(&self.slots, key))
+                    .find_entry(Self::hash(key), holds(&self.slots, key))
                     .ok()?;
                 let place = entry.remove().0 as usize;
                 if direct_candidate(key) {
@@ -500,11 +486,9 @@ impl<K: TableKey, V> Table<K, V> {
                     if direct_candidate(k) {
                         self.loose += 1;
                     }
-                    self.index.get_or_insert_default().insert_unique(
-                        hash_of(k),
-                        place,
-                        rehash(slots),
-                    );
+                    self.index
+                        .get_or_insert_default()
+                        .insert_unique(s.hash, place, |&j| slots[j as usize].hash);
                 }
             }
         }
@@ -516,7 +500,7 @@ impl<K: TableKey, V> Table<K, V> {
             if ix.is_empty() {
                 self.index = None;
             } else if ix.capacity() > 2 * ix.len() {
-                ix.shrink_to(ix.len(), rehash(slots));
+                ix.shrink_to(ix.len(), |&j| slots[j as usize].hash);
             }
         }
     }
@@ -556,13 +540,14 @@ impl<K: TableKey, V> Table<K, V> {
         for &i in &live {
             let (k, _) = self.slots[i].entry.as_ref().unwrap();
             assert_eq!(self.find(k), Some(i));
+            assert_eq!(self.slots[i].hash, Self::hash(k));
             match k.as_index().and_then(|j| self.direct.get(j)) {
                 // Every key below the direct index's length is in it...
                 Some(&p) => assert_eq!(p as usize, i),
                 // ... and every other key in the hash index.
                 None => {
                     let index = self.index.as_ref().unwrap();
-                    assert!(index.find(hash_of(k), holds(&self.slots, k)).is_some());
+                    assert!(index.find(Self::hash(k), holds(&self.slots, k)).is_some());
                     loose += usize::from(direct_candidate(k));
                 }
             }
@@ -664,9 +649,8 @@ mod tests {
     fn a_map_entry_takes_the_bytes_the_heap_accounts() {
         use crate::runtime::heap::Key;
         use crate::runtime::value::Value;
-        // `MAP_ENTRY_BYTES` in heap.rs accounts 40 bytes an entry, as slots took when they
-        // kept the hash; they take less now, a tombstone costing nothing more.
-        assert_eq!(std::mem::size_of::<Slot<Key, Value>>(), 32);
+        // `MAP_ENTRY_BYTES` in heap.rs: hash, key and value, a tombstone costing nothing more.
+        assert_eq!(std::mem::size_of::<Slot<Key, Value>>(), 40);
         assert_eq!(std::mem::size_of::<Table<Key, Value>>(), 64);
     }
 
