@@ -148,6 +148,18 @@ fn direct_candidate<K: TableKey>(key: &K) -> bool {
     key.as_index().is_some_and(|i| i < DIRECT_LIMIT)
 }
 
+/// A table's hash index, with the place its last look-up found.
+#[derive(Default)]
+struct HashIndex {
+    /// The place in the entry list of every live entry it indexes, by the entry's hash.
+    table: HashTable<u32>,
+    /// The place the last look-up found. Programs often look up one key several times in a
+    /// row (`has`, then read, then write), and a key has one live place, so a live entry
+    /// there with an equal key is the answer without hashing; whatever else happened since
+    /// (removals, compaction), any other entry there is just a miss.
+    last: Cell<u32>,
+}
+
 /// An insertion-ordered hash table. Entries live in a list in insertion order, found through
 /// an index of their places; a removed entry leaves a tombstone, and the list is compacted
 /// once tombstones outnumber live entries. Positions (`get_index`, `get_index_of`) count
@@ -178,7 +190,7 @@ pub struct Table<K, V> {
     loose: u32,
     /// The place in `slots` of every other live entry, by the entry's hash. Boxed, and only
     /// made once some key needs it, so that the struct stays small.
-    index: Option<Box<HashTable<u32>>>,
+    index: Option<Box<HashIndex>>,
     /// Present exactly while `slots` holds tombstones.
     tombstones: Option<Box<Tombstones>>,
 }
@@ -233,10 +245,14 @@ impl<K: TableKey, V> Table<K, V> {
     /// that the direct look-up above inlines into its callers as a few instructions.
     #[inline(never)]
     fn find_hashed(&self, key: &K) -> Option<usize> {
-        self.index
-            .as_deref()?
-            .find(Self::hash(key), holds(&self.slots, key))
-            .map(|&i| i as usize)
+        let index = self.index.as_deref()?;
+        let last = index.last.get() as usize;
+        if matches!(self.slots.get(last), Some(Slot { entry: Some((k, _)), .. }) if k == key) {
+            return Some(last);
+        }
+        let place = *index.table.find(Self::hash(key), holds(&self.slots, key))?;
+        index.last.set(place);
+        Some(place as usize)
     }
 
     /// The value for `key`.
@@ -265,6 +281,18 @@ impl<K: TableKey, V> Table<K, V> {
         if let Some(old) = self.get_mut(&key) {
             return Some(std::mem::replace(old, value));
         }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Adds an entry for `key`, which has none, at the end: `insert` for a caller that has
+    /// just looked the key up (a map's `m[k] = v` looks first, to account for a new entry),
+    /// saving a second look-up.
+    pub fn insert_new(&mut self, key: K, value: V) {
+        debug_assert!(
+            !self.contains_key(&key),
+            "insert_new of a key with an entry"
+        );
         let hash = Self::hash(&key);
         let dead = self.slots.len() - self.len();
         // A list full of live entries and tombstones is compacted rather than grown when that
@@ -286,7 +314,7 @@ impl<K: TableKey, V> Table<K, V> {
         }
         if let Some(p) = at.and_then(|i| self.direct.get_mut(i)) {
             *p = place;
-            return None;
+            return;
         }
         if at.is_some_and(|i| i < DIRECT_LIMIT) {
             self.loose += 1;
@@ -296,19 +324,19 @@ impl<K: TableKey, V> Table<K, V> {
         let full = self
             .index
             .as_ref()
-            .is_none_or(|ix| ix.len() == ix.capacity());
+            .is_none_or(|ix| ix.table.len() == ix.table.capacity());
         if full && self.loose > 0 {
             let length = self.plan_direct();
             if length > self.direct.len() + self.direct.len() / 2 {
                 self.rebuild(length);
-                return None;
+                return;
             }
         }
         let slots = &self.slots;
         self.index
             .get_or_insert_default()
+            .table
             .insert_unique(hash, place, |&i| slots[i as usize].hash);
-        None
     }
 
     /// Removes `key`'s entry and returns its value. The later entries keep their order and
@@ -321,6 +349,7 @@ impl<K: TableKey, V> Table<K, V> {
                 let entry = self
                     .index
                     .as_deref_mut()?
+                    .table
                     .find_entry(Self::hash(key), holds(&self.slots, key))
                     .ok()?;
                 let place = entry.remove().0 as usize;
@@ -472,7 +501,7 @@ impl<K: TableKey, V> Table<K, V> {
     fn rebuild(&mut self, length: usize) {
         let mut direct = vec![NO_PLACE; length].into_boxed_slice();
         if let Some(index) = &mut self.index {
-            index.clear();
+            index.table.clear();
         }
         self.loose = 0;
         let slots = &self.slots;
@@ -488,6 +517,7 @@ impl<K: TableKey, V> Table<K, V> {
                     }
                     self.index
                         .get_or_insert_default()
+                        .table
                         .insert_unique(s.hash, place, |&j| slots[j as usize].hash);
                 }
             }
@@ -497,10 +527,11 @@ impl<K: TableKey, V> Table<K, V> {
         // shrunk (freed if empty), so that it fills, and the direct index is reconsidered,
         // as soon as enough keys come back to it.
         if let Some(ix) = &mut self.index {
-            if ix.is_empty() {
+            if ix.table.is_empty() {
                 self.index = None;
-            } else if ix.capacity() > 2 * ix.len() {
-                ix.shrink_to(ix.len(), |&j| slots[j as usize].hash);
+            } else if ix.table.capacity() > 2 * ix.table.len() {
+                ix.table
+                    .shrink_to(ix.table.len(), |&j| slots[j as usize].hash);
             }
         }
     }
@@ -527,7 +558,7 @@ impl<K: TableKey, V> Table<K, V> {
             .filter(|&i| self.slots[i].entry.is_some())
             .collect();
         assert_eq!(live.len(), self.len());
-        let indexed = self.index.as_ref().map_or(0, |ix| ix.len());
+        let indexed = self.index.as_ref().map_or(0, |ix| ix.table.len());
         let direct = self.direct.iter().filter(|&&p| p != NO_PLACE).count();
         assert_eq!(direct + indexed, live.len());
         for (j, &p) in self.direct.iter().enumerate() {
@@ -547,7 +578,12 @@ impl<K: TableKey, V> Table<K, V> {
                 // ... and every other key in the hash index.
                 None => {
                     let index = self.index.as_ref().unwrap();
-                    assert!(index.find(Self::hash(k), holds(&self.slots, k)).is_some());
+                    assert!(
+                        index
+                            .table
+                            .find(Self::hash(k), holds(&self.slots, k))
+                            .is_some()
+                    );
                     loose += usize::from(direct_candidate(k));
                 }
             }
@@ -870,7 +906,7 @@ mod tests {
         }
         t.check();
         assert!(t.direct.len() >= 20000);
-        assert_eq!(t.index.as_ref().map_or(0, |ix| ix.len()), 0);
+        assert_eq!(t.index.as_ref().map_or(0, |ix| ix.table.len()), 0);
         for i in 0..20000i64 {
             assert_eq!(t.get(&(i * 7919 % 20000)), Some(&i));
         }
