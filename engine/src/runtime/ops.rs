@@ -425,7 +425,7 @@ impl Vm {
         drop(entries);
         self.check_list_len(len)?;
         self.heap.reserve_entry(map)?;
-        map.entries.borrow_mut().insert(key, v);
+        map.entries.borrow_mut().insert_new(key, v);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The insertion-ordered hash table behind maps. Removal leaves a tombstone in the entry list
 //! instead of shifting the later entries, so it is O(1) amortized, yet positions still count
-//! live entries only, as the language's `for` loops and printing see them.
+//! live entries only, as the language's `for` loops and printing see them. Small non-negative
+//! integer keys are found through a direct index rather than by hashing (see [`Table`]).
 
 use std::cell::Cell;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash};
@@ -118,16 +119,78 @@ fn holds<'a, K: Eq, V>(slots: &'a [Slot<K, V>], key: &'a K) -> impl Fn(&u32) -> 
     move |&i| matches!(&slots[i as usize].entry, Some((k, _)) if k == key)
 }
 
+/// A key a table can look up without hashing when it is a small non-negative integer, the
+/// way lists are indexed: such keys are found through the table's direct index.
+pub trait TableKey: Hash + Eq {
+    /// The key as a non-negative integer, if it is one (`None` for every other key).
+    fn as_index(&self) -> Option<usize>;
+}
+
+impl TableKey for crate::runtime::heap::Key {
+    #[inline]
+    fn as_index(&self) -> Option<usize> {
+        match *self {
+            crate::runtime::heap::Key::Int(i) => usize::try_from(i).ok(),
+            crate::runtime::heap::Key::Str(_) => None,
+        }
+    }
+}
+
+/// The direct index's mark for a key with no entry.
+const NO_PLACE: u32 = u32::MAX;
+
+/// Integer keys at or above this always stay in the hash index, so the direct index (at
+/// most twice as long as the table has integer keys below it) is always indexable by u32.
+const DIRECT_LIMIT: usize = 1 << 31;
+
+/// Whether `key` could be found through a direct index long enough.
+fn direct_candidate<K: TableKey>(key: &K) -> bool {
+    key.as_index().is_some_and(|i| i < DIRECT_LIMIT)
+}
+
+/// A table's hash index, with the place its last look-up found.
+#[derive(Default)]
+struct HashIndex {
+    /// The place in the entry list of every live entry it indexes, by the entry's hash.
+    table: HashTable<u32>,
+    /// The place the last look-up found. Programs often look up one key several times in a
+    /// row (`has`, then read, then write), and a key has one live place, so a live entry
+    /// there with an equal key is the answer without hashing; whatever else happened since
+    /// (removals, compaction), any other entry there is just a miss.
+    last: Cell<u32>,
+}
+
 /// An insertion-ordered hash table. Entries live in a list in insertion order, found through
-/// a hash index of their places; a removed entry leaves a tombstone, and the list is
-/// compacted once tombstones outnumber live entries. Positions (`get_index`, `get_index_of`)
-/// count live entries only.
+/// an index of their places; a removed entry leaves a tombstone, and the list is compacted
+/// once tombstones outnumber live entries. Positions (`get_index`, `get_index_of`) count
+/// live entries only.
+///
+/// The index has two parts, like a Lua table's array and hash parts: a direct index, an
+/// array of places indexed by the key itself, for the integer keys below its length, and a
+/// hash index for every other key. Finding an integer key in the direct index reads one
+/// array element instead of probing hash buckets. The direct index is sized for the keys
+/// the table holds: when the hash index is full and holds integer keys that could be direct,
+/// a longer direct index replaces it if enough of the keys would fill it (see `plan_direct`),
+/// so that the hash index does not grow for them; compaction sizes it afresh.
+/// Which part holds a key is invisible from outside: only the time a look-up takes depends
+/// on it.
+///
+/// The struct stays 64 bytes (asserted in a test): the heap accounts a map by its size.
 pub struct Table<K, V> {
     /// The entries in insertion order, tombstones included.
     slots: Vec<Slot<K, V>>,
-    /// The place in `slots` of every live entry, by the entry's hash. Places are `u32` to
-    /// keep the index small: a table never holds 2^32 places.
-    index: HashTable<u32>,
+    /// The place in `slots` of the live entry of every integer key below its length, by key;
+    /// `NO_PLACE` where the key has no entry. Places are `u32` to keep the indexes small: a
+    /// table never holds 2^32 places.
+    direct: Box<[u32]>,
+    /// Live entries.
+    len: u32,
+    /// Live entries in the hash index whose key is an integer below `DIRECT_LIMIT`: while
+    /// there are none, no direct index could be longer to any use.
+    loose: u32,
+    /// The place in `slots` of every other live entry, by the entry's hash. Boxed, and only
+    /// made once some key needs it, so that the struct stays small.
+    index: Option<Box<HashIndex>>,
     /// Present exactly while `slots` holds tombstones.
     tombstones: Option<Box<Tombstones>>,
 }
@@ -136,13 +199,16 @@ impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
         Table {
             slots: Vec::new(),
-            index: HashTable::new(),
+            direct: Box::default(),
+            len: 0,
+            loose: 0,
+            index: None,
             tombstones: None,
         }
     }
 }
 
-impl<K: Hash + Eq, V> Table<K, V> {
+impl<K: TableKey, V> Table<K, V> {
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
@@ -151,13 +217,13 @@ impl<K: Hash + Eq, V> Table<K, V> {
     /// Number of live entries.
     #[inline]
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.len as usize
     }
 
     /// Whether there are no live entries.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len == 0
     }
 
     /// The hash of `key`: FxHash, as maps have always used.
@@ -169,9 +235,24 @@ impl<K: Hash + Eq, V> Table<K, V> {
     /// The place of `key`'s entry.
     #[inline]
     fn find(&self, key: &K) -> Option<usize> {
-        self.index
-            .find(Self::hash(key), holds(&self.slots, key))
-            .map(|&i| i as usize)
+        if let Some(&place) = key.as_index().and_then(|i| self.direct.get(i)) {
+            return (place != NO_PLACE).then_some(place as usize);
+        }
+        self.find_hashed(key)
+    }
+
+    /// The place of `key`'s entry, for a key not in the direct index. Kept out of line so
+    /// that the direct look-up above inlines into its callers as a few instructions.
+    #[inline(never)]
+    fn find_hashed(&self, key: &K) -> Option<usize> {
+        let index = self.index.as_deref()?;
+        let last = index.last.get() as usize;
+        if matches!(self.slots.get(last), Some(Slot { entry: Some((k, _)), .. }) if k == key) {
+            return Some(last);
+        }
+        let place = *index.table.find(Self::hash(key), holds(&self.slots, key))?;
+        index.last.set(place);
+        Some(place as usize)
     }
 
     /// The value for `key`.
@@ -200,6 +281,18 @@ impl<K: Hash + Eq, V> Table<K, V> {
         if let Some(old) = self.get_mut(&key) {
             return Some(std::mem::replace(old, value));
         }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Adds an entry for `key`, which has none, at the end: `insert` for a caller that has
+    /// just looked the key up (a map's `m[k] = v` looks first, to account for a new entry),
+    /// saving a second look-up.
+    pub fn insert_new(&mut self, key: K, value: V) {
+        debug_assert!(
+            !self.contains_key(&key),
+            "insert_new of a key with an entry"
+        );
         let hash = Self::hash(&key);
         let dead = self.slots.len() - self.len();
         // A list full of live entries and tombstones is compacted rather than grown when that
@@ -210,28 +303,64 @@ impl<K: Hash + Eq, V> Table<K, V> {
             self.compact();
         }
         let place = u32::try_from(self.slots.len()).expect("a table has fewer than 2^32 places");
+        let at = key.as_index();
         self.slots.push(Slot {
             hash,
             entry: Some((key, value)),
         });
-        let slots = &self.slots;
-        self.index
-            .insert_unique(hash, place, |&i| slots[i as usize].hash);
+        self.len += 1;
         if let Some(t) = &mut self.tombstones {
             t.push();
         }
-        None
+        if let Some(p) = at.and_then(|i| self.direct.get_mut(i)) {
+            *p = place;
+            return;
+        }
+        if at.is_some_and(|i| i < DIRECT_LIMIT) {
+            self.loose += 1;
+        }
+        // Before the hash index grows, see whether a longer direct index would take enough
+        // of its integer keys instead (rebuilding places the new entry too).
+        let full = self
+            .index
+            .as_ref()
+            .is_none_or(|ix| ix.table.len() == ix.table.capacity());
+        if full && self.loose > 0 {
+            let length = self.plan_direct();
+            if length > self.direct.len() + self.direct.len() / 2 {
+                self.rebuild(length);
+                return;
+            }
+        }
+        let slots = &self.slots;
+        self.index
+            .get_or_insert_default()
+            .table
+            .insert_unique(hash, place, |&i| slots[i as usize].hash);
     }
 
     /// Removes `key`'s entry and returns its value. The later entries keep their order and
     /// each moves down one position.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let entry = self
-            .index
-            .find_entry(Self::hash(key), holds(&self.slots, key))
-            .ok()?;
-        let place = entry.remove().0 as usize;
+        let place = match key.as_index().and_then(|i| self.direct.get_mut(i)) {
+            Some(p) if *p == NO_PLACE => return None,
+            Some(p) => std::mem::replace(p, NO_PLACE) as usize,
+            None => {
+                let entry = self
+                    .index
+                    .as_deref_mut()?
+                    .table
+                    .find_entry(Self::hash(key), holds(&self.slots, key))
+                    .ok()?;
+                let place = entry.remove().0 as usize;
+                if direct_candidate(key) {
+                    self.loose -= 1;
+                }
+                place
+            }
+        };
         let (_, value) = self.slots[place].entry.take()?;
+        self.len -= 1;
         match &mut self.tombstones {
             Some(t) => t.remove(place),
             None => {
@@ -322,9 +451,9 @@ impl<K: Hash + Eq, V> Table<K, V> {
         self.iter().map(|(_, v)| v)
     }
 
-    /// Makes room for `places` entries in all, live or removed, so that the table takes no
-    /// more memory until then: the entry list gets exactly that capacity, the index enough
-    /// buckets for that many entries.
+    /// Makes room for `places` entries in all, live or removed, so that the entry list takes
+    /// no more memory until then: it gets exactly that capacity. The indexes grow as keys
+    /// arrive, since which of the two a key goes to depends on the keys.
     pub fn grow_to(&mut self, places: usize) {
         let len = self.slots.len();
         if places > len {
@@ -333,23 +462,87 @@ impl<K: Hash + Eq, V> Table<K, V> {
                 t.live.reserve_exact(places - t.live.len());
             }
         }
-        let slots = &self.slots;
-        self.index
-            .reserve(places.saturating_sub(self.index.len()), |&i| {
-                slots[i as usize].hash
-            });
     }
 
-    /// Drops the tombstones (keeping the list's capacity) and rebuilds the index.
+    /// The length the direct index should have for the live keys: the longest power of two
+    /// that would be more than half full (which suits keys filled in from 0 in order, as
+    /// Lua's array part does), or one past the largest integer key when the integer keys
+    /// fill more than a third of that (which suits keys filled in any order: a third of
+    /// them is in before the hash index needs to grow much), with room to append as many
+    /// again as there are. Never longer than three times the integer keys below
+    /// `DIRECT_LIMIT`, so a direct index costs at most 12 bytes per key, about what the hash
+    /// index would.
+    fn plan_direct(&self) -> usize {
+        // `below[b]`: keys `k` with `k < 2^b` and `k >= 2^(b-1)` (key 0 in `below[0]`).
+        let mut below = [0usize; 32];
+        let (mut count, mut max) = (0usize, 0usize);
+        for (k, _) in self.iter() {
+            if let Some(i) = k.as_index().filter(|&i| i < DIRECT_LIMIT) {
+                below[(usize::BITS - i.leading_zeros()) as usize] += 1;
+                count += 1;
+                max = max.max(i);
+            }
+        }
+        let mut length = 0;
+        let mut under = 0;
+        for (b, n) in below.iter().enumerate() {
+            under += n;
+            if under > (1 << b) / 2 {
+                length = 1 << b;
+            }
+        }
+        if count > 0 && 3 * count > max + 1 {
+            length = length.max(max + 1).max(2 * count - 1);
+        }
+        length
+    }
+
+    /// Rebuilds both indexes, the direct one `length` long.
+    fn rebuild(&mut self, length: usize) {
+        let mut direct = vec![NO_PLACE; length].into_boxed_slice();
+        if let Some(index) = &mut self.index {
+            index.table.clear();
+        }
+        self.loose = 0;
+        let slots = &self.slots;
+        for (place, s) in slots.iter().enumerate() {
+            let Some((k, _)) = &s.entry else { continue };
+            // Places fit: see `direct`.
+            let place = place as u32;
+            match k.as_index().and_then(|i| direct.get_mut(i)) {
+                Some(p) => *p = place,
+                None => {
+                    if direct_candidate(k) {
+                        self.loose += 1;
+                    }
+                    self.index
+                        .get_or_insert_default()
+                        .table
+                        .insert_unique(s.hash, place, |&j| slots[j as usize].hash);
+                }
+            }
+        }
+        self.direct = direct;
+        // A hash index that lost most of its keys to the direct index or to compaction is
+        // shrunk (freed if empty), so that it fills, and the direct index is reconsidered,
+        // as soon as enough keys come back to it.
+        if let Some(ix) = &mut self.index {
+            if ix.table.is_empty() {
+                self.index = None;
+            } else if ix.table.capacity() > 2 * ix.table.len() {
+                ix.table
+                    .shrink_to(ix.table.len(), |&j| slots[j as usize].hash);
+            }
+        }
+    }
+
+    /// Drops the tombstones (keeping the list's capacity) and rebuilds the indexes, the
+    /// direct one sized afresh for the keys left.
     fn compact(&mut self) {
         self.slots.retain(|s| s.entry.is_some());
         self.tombstones = None;
-        self.index.clear();
-        let slots = &self.slots;
-        for (i, s) in slots.iter().enumerate() {
-            self.index
-                .insert_unique(s.hash, i as u32, |&j| slots[j as usize].hash);
-        }
+        let length = self.plan_direct();
+        self.rebuild(length);
     }
 
     /// Places in the entry list, tombstones included (for tests of compaction).
@@ -364,12 +557,38 @@ impl<K: Hash + Eq, V> Table<K, V> {
         let live: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.slots[i].entry.is_some())
             .collect();
-        assert_eq!(live.len(), self.index.len());
+        assert_eq!(live.len(), self.len());
+        let indexed = self.index.as_ref().map_or(0, |ix| ix.table.len());
+        let direct = self.direct.iter().filter(|&&p| p != NO_PLACE).count();
+        assert_eq!(direct + indexed, live.len());
+        for (j, &p) in self.direct.iter().enumerate() {
+            if p != NO_PLACE {
+                let (k, _) = self.slots[p as usize].entry.as_ref().unwrap();
+                assert_eq!(k.as_index(), Some(j));
+            }
+        }
+        let mut loose = 0;
         for &i in &live {
             let (k, _) = self.slots[i].entry.as_ref().unwrap();
             assert_eq!(self.find(k), Some(i));
             assert_eq!(self.slots[i].hash, Self::hash(k));
+            match k.as_index().and_then(|j| self.direct.get(j)) {
+                // Every key below the direct index's length is in it...
+                Some(&p) => assert_eq!(p as usize, i),
+                // ... and every other key in the hash index.
+                None => {
+                    let index = self.index.as_ref().unwrap();
+                    assert!(
+                        index
+                            .table
+                            .find(Self::hash(k), holds(&self.slots, k))
+                            .is_some()
+                    );
+                    loose += usize::from(direct_candidate(k));
+                }
+            }
         }
+        assert_eq!(loose, self.loose as usize);
         match &self.tombstones {
             None => assert_eq!(live.len(), self.slots.len()),
             Some(t) => {
@@ -423,6 +642,29 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    impl TableKey for u32 {
+        fn as_index(&self) -> Option<usize> {
+            Some(*self as usize)
+        }
+    }
+
+    impl TableKey for i64 {
+        fn as_index(&self) -> Option<usize> {
+            usize::try_from(*self).ok()
+        }
+    }
+
+    /// An integer key that never goes to the direct index: a table of these is a plain
+    /// hash table, to compare tables with direct indexes against.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    struct Hashed(i64);
+
+    impl TableKey for Hashed {
+        fn as_index(&self) -> Option<usize> {
+            None
+        }
+    }
 
     /// The table's entries, in order, as pairs.
     fn pairs(t: &Table<u32, u32>) -> Vec<(u32, u32)> {
@@ -534,7 +776,7 @@ mod tests {
             (51..100).map(|k| (k, k)).collect::<Vec<_>>()
         );
         // A small table keeps a few tombstones.
-        let mut small = Table::new();
+        let mut small: Table<u32, u32> = Table::new();
         small.insert(1, 1);
         small.insert(2, 2);
         small.remove(&1);
@@ -651,6 +893,187 @@ mod tests {
             prop_assert_eq!(by_position(&t), model.clone());
             for (k, v) in &model {
                 prop_assert_eq!(t.get(k), Some(v));
+            }
+        }
+    }
+
+    #[test]
+    fn dense_int_keys_go_to_the_direct_index_in_any_order() {
+        let mut t = Table::new();
+        // A permutation of 0..20000, as the map_ops benchmark inserts them.
+        for i in 0..20000i64 {
+            t.insert(i * 7919 % 20000, i);
+        }
+        t.check();
+        assert!(t.direct.len() >= 20000);
+        assert_eq!(t.index.as_ref().map_or(0, |ix| ix.table.len()), 0);
+        for i in 0..20000i64 {
+            assert_eq!(t.get(&(i * 7919 % 20000)), Some(&i));
+        }
+        // Appending keys in order keeps them direct, the index widening as they come.
+        for k in 20000..50000i64 {
+            t.insert(k, k);
+        }
+        t.check();
+        assert!(t.direct.len() >= 50000);
+        assert!(t.loose < 50000 / 2);
+    }
+
+    #[test]
+    fn sparse_negative_and_huge_keys_stay_in_the_hash_index() {
+        let mut t = Table::new();
+        let keys = [-1, i64::MIN, i64::MAX, 1 << 31, (1 << 31) - 1, 1 << 40, 7];
+        for (i, k) in keys.iter().enumerate() {
+            t.insert(*k, i);
+        }
+        for k in 0..100 {
+            t.insert(k * 1_000_003, 0);
+        }
+        t.check();
+        // Key 0 and 7 may be direct; no other.
+        assert!(t.direct.len() <= 8);
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(t.get(k), Some(&i));
+        }
+        assert_eq!(t.get(&-2), None);
+        assert_eq!(t.get(&8), None);
+    }
+
+    #[test]
+    fn switching_between_dense_and_sparse_keys() {
+        let mut t = Table::new();
+        let mut model: Vec<(i64, i64)> = Vec::new();
+        let insert = |t: &mut Table<i64, i64>, model: &mut Vec<(i64, i64)>, k: i64| match model
+            .iter_mut()
+            .find(|e| e.0 == k)
+        {
+            Some(e) => {
+                e.1 += 1;
+                assert_eq!(t.insert(k, e.1), Some(e.1 - 1));
+            }
+            None => {
+                model.push((k, 0));
+                assert_eq!(t.insert(k, 0), None);
+            }
+        };
+        // Dense, then sparse, then dense again, removing most of each batch in between so
+        // that compaction sizes the direct index afresh (down as well as up).
+        for round in 0..3i64 {
+            for k in 0..2000 {
+                insert(&mut t, &mut model, k);
+            }
+            t.check();
+            // Enough to fill the hash index, so they went direct.
+            assert!(
+                t.direct.len() >= 2000,
+                "round {round}: {} {}",
+                t.direct.len(),
+                t.loose
+            );
+            for k in 0..1980 {
+                let i = model.iter().position(|e| e.0 == k).unwrap();
+                assert_eq!(t.remove(&k), Some(model.remove(i).1));
+            }
+            t.check();
+            for k in 0..400 {
+                insert(&mut t, &mut model, 1000 + k * (997 + round));
+            }
+            t.check();
+            for k in 0..20 {
+                insert(&mut t, &mut model, -k);
+            }
+            t.check();
+        }
+        assert_eq!(t.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), model);
+    }
+
+    #[derive(Clone, Debug)]
+    enum IntOp {
+        Insert(i64, u32),
+        Remove(i64),
+        GetIndex(usize),
+        GrowTo(usize),
+    }
+
+    /// Keys of every kind: dense from 0, near the table's size, sparse, negative and huge.
+    fn int_key() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            6 => 0..40i64,
+            2 => 40..200i64,
+            1 => (0..40i64).prop_map(|k| k * 1009),
+            1 => -40..0i64,
+            1 => prop::sample::select(vec![
+                i64::MIN, i64::MAX, (1 << 31) - 1, 1 << 31, 1 << 32, u32::MAX as i64,
+            ]),
+        ]
+    }
+
+    fn int_op() -> impl Strategy<Value = IntOp> {
+        prop_oneof![
+            5 => (int_key(), any::<u32>()).prop_map(|(k, v)| IntOp::Insert(k, v)),
+            4 => int_key().prop_map(IntOp::Remove),
+            1 => (0..120usize).prop_map(IntOp::GetIndex),
+            1 => (0..300usize).prop_map(IntOp::GrowTo),
+        ]
+    }
+
+    proptest! {
+        /// A table with a direct index answers every operation exactly as a plain hash table
+        /// of the same keys and as a vector of pairs, whatever mix of keys it holds.
+        #[test]
+        fn the_direct_index_behaves_like_the_hash_index(
+            ops in proptest::collection::vec(int_op(), 1..600)
+        ) {
+            let mut t: Table<i64, u32> = Table::new();
+            let mut h: Table<Hashed, u32> = Table::new();
+            let mut model: Vec<(i64, u32)> = Vec::new();
+            for op in ops {
+                match op {
+                    IntOp::Insert(k, v) => {
+                        let old = match model.iter_mut().find(|e| e.0 == k) {
+                            Some(e) => Some(std::mem::replace(&mut e.1, v)),
+                            None => {
+                                model.push((k, v));
+                                None
+                            }
+                        };
+                        prop_assert_eq!(t.insert(k, v), old);
+                        prop_assert_eq!(h.insert(Hashed(k), v), old);
+                    }
+                    IntOp::Remove(k) => {
+                        let i = model.iter().position(|e| e.0 == k);
+                        prop_assert_eq!(t.get_index_of(&k), i);
+                        prop_assert_eq!(h.get_index_of(&Hashed(k)), i);
+                        prop_assert_eq!(t.contains_key(&k), i.is_some());
+                        let old = i.map(|i| model.remove(i).1);
+                        prop_assert_eq!(t.remove(&k), old);
+                        prop_assert_eq!(h.remove(&Hashed(k)), old);
+                    }
+                    IntOp::GetIndex(i) => {
+                        let got = t.get_index(i).map(|(k, v)| (*k, *v));
+                        let hashed = h.get_index(i).map(|(k, v)| (k.0, *v));
+                        prop_assert_eq!(got, model.get(i).copied());
+                        prop_assert_eq!(hashed, got);
+                    }
+                    IntOp::GrowTo(n) => {
+                        t.grow_to(n);
+                        h.grow_to(n);
+                    }
+                }
+                prop_assert_eq!(t.len(), model.len());
+                // Same places, so compaction happens at the same points in both.
+                prop_assert_eq!(t.places(), h.places());
+                // The direct index costs at most three places per entry.
+                prop_assert!(t.direct.len() <= 3 * t.places());
+                t.check();
+                h.check();
+            }
+            prop_assert_eq!(t.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), model.clone());
+            for (k, v) in &model {
+                prop_assert_eq!(t.get(k), Some(v));
+            }
+            for k in -50..250 {
+                prop_assert_eq!(t.get(&k), h.get(&Hashed(k)));
             }
         }
     }
