@@ -331,8 +331,7 @@ pub(crate) fn captured(vm: &mut Vm, c: Gc<Closure>) -> RtResult<Gc<Closure>> {
             value: std::cell::Cell::new(b.value.get()),
         })?);
     }
-    vm.heap
-        .alloc(Closure::new(c.proto, boxes.into_boxed_slice()))
+    vm.heap.alloc_closure(c.proto, boxes.into_iter())
 }
 
 /// `NativeValueExtraArgsDropped`: the argument count a call of the value in `stack[slot]`

@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod error;
 pub mod heap;
 pub mod ops;
+pub mod pool;
 pub mod shape;
 pub mod stack;
 pub mod table;

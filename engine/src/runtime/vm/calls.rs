@@ -252,18 +252,18 @@ impl Vm {
         base: usize,
     ) -> RtResult<Gc<Closure>> {
         let proto = Rc::clone(self.program.proto(p));
-        let upvals: Box<[Gc<UpBox>]> = proto
-            .captures
-            .iter()
-            .map(|c| match c {
-                CaptureSrc::Reg(r) => match self.stack.get(base + r.0 as usize) {
+        // The captured boxes are written straight into the closure's block.
+        let stack = &self.stack;
+        let upvals = proto.captures.iter().map(|c| -> Gc<UpBox> {
+            match c {
+                CaptureSrc::Reg(r) => match stack.get(base + r.0 as usize) {
                     Value::Boxed(b) => b,
                     _ => unreachable!("captured locals are boxed"),
                 },
                 CaptureSrc::Upval(u) => parent.upvals()[u.0 as usize],
-            })
-            .collect();
-        self.heap.alloc(Closure::new(p, upvals))
+            }
+        });
+        self.heap.alloc_closure(p, upvals)
     }
 }
 

@@ -362,7 +362,7 @@ impl Vm {
         }
         let closure = self
             .heap
-            .alloc(Closure::new(main, Box::new([])))
+            .alloc_closure(main, std::iter::empty())
             .map_err(|e| self.host_error(*e))?;
         self.stack.ensure(1);
         self.stack.set(0, Value::Func(closure));

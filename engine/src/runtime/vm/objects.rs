@@ -4,7 +4,7 @@
 use crate::bytecode::ClassIdx;
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtResult, rt_err};
-use crate::runtime::heap::{BoundMethod, Class, Closure, Gc, Instance};
+use crate::runtime::heap::{BoundMethod, Class, Gc, Instance};
 use crate::runtime::value::Value;
 use crate::runtime::vm::{Ic, Vm};
 use crate::symbol::{self, Symbol};
@@ -125,7 +125,7 @@ impl Vm {
         });
         let mut methods = superclass.map(|s| s.methods.clone()).unwrap_or_default();
         for (sym, proto) in &info.methods {
-            let m = self.heap.alloc(Closure::new(*proto, Box::new([])))?;
+            let m = self.heap.alloc_closure(*proto, std::iter::empty())?;
             methods.insert(*sym, m);
         }
         let init = methods.get(&symbol::INIT).copied();
