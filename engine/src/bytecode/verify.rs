@@ -62,6 +62,16 @@ pub fn verify_proto(program: &Program, id: ProtoId) -> Result<(), String> {
                 format!("{} addresses register {last_reg} of {nregs}", op.name()),
             );
         }
+        // The float-constant forms read their constant as a float without looking.
+        if let Op::AddK { k, .. }
+        | Op::SubK { k, .. }
+        | Op::MulK { k, .. }
+        | Op::DivK { k, .. }
+        | Op::ModK { k, .. } = *op
+            && !matches!(p.consts[k.0 as usize], Const::Float(_))
+        {
+            return err(pc, format!("{} needs a float constant", op.name()));
+        }
         if let Op::Closure { p: q, .. } = *op {
             for c in &program.proto(q).captures {
                 let ok = match c {
@@ -112,5 +122,33 @@ mod tests {
         f.lines.insert(0, 1);
         let e = verify_proto(&program, ProtoId(0)).unwrap_err();
         assert!(e.contains("operand b"), "{e}");
+    }
+
+    #[test]
+    fn float_constant_forms_must_name_a_float_constant() {
+        let src = "fn f(x) { let s = \"a\"; return x * 0.5; } f(2.0);";
+        let mut program = crate::compile(src, &crate::Limits::default()).unwrap();
+        verify_proto(&program, ProtoId(0)).unwrap();
+        let f = std::rc::Rc::make_mut(&mut program.protos[0]);
+        let at = f
+            .code
+            .iter()
+            .position(|op| matches!(op, Op::MulK { .. }))
+            .expect("x * 0.5 compiles to MulK");
+        let text = f
+            .consts
+            .iter()
+            .position(|c| matches!(c, Const::Str(_)))
+            .expect("the string constant");
+        let Op::MulK { a, b, .. } = f.code[at] else {
+            unreachable!()
+        };
+        f.code[at] = Op::MulK {
+            a,
+            b,
+            k: ConstIdx(text as u32),
+        };
+        let e = verify_proto(&program, ProtoId(0)).unwrap_err();
+        assert!(e.contains("MulK needs a float constant"), "{e}");
     }
 }

@@ -71,6 +71,10 @@ impl Vm {
                 ..
             } = self.fn_info[proto.0 as usize];
             let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
+            // The frame's feedback bytes, one per instruction (`feedback` does not move while
+            // a program runs: it only grows when a program is loaded or extended).
+            // SAFETY: `sync_program` gave every prototype `code.len()` bytes from `fbase` on.
+            let feedback: *mut u8 = unsafe { self.feedback.as_mut_ptr().add(fbase) };
             // The line of the instruction before `pc` (for the exit line).
             macro_rules! line_before {
                 ($pc:expr) => {
@@ -108,6 +112,14 @@ impl Vm {
                     // prototype's `nregs`, and `push_frame` made `base + nregs <= len`; `regs`
                     // was derived from `Stack::ptr` after the last reallocation.
                     (*unsafe { &mut *regs.add($r.0 as usize) })
+                };
+            }
+            // Constant `$k` of the running prototype.
+            macro_rules! konst {
+                ($k:expr) => {
+                    // SAFETY: the verifier checked that `$k` is below the prototype's constant
+                    // count, and `sync_program` put those constants at `const_pool[kbase..]`.
+                    *unsafe { self.const_pool.get_unchecked(kbase + $k.0 as usize) }
                 };
             }
             // The value of a `Result`, or on error leave the instruction loop to unwind.
@@ -205,8 +217,7 @@ impl Vm {
                 () => {
                     // SAFETY: every prototype has one feedback byte per instruction, from
                     // `fbase` on, and `pc - 1` is the running instruction.
-                    let f = unsafe { self.feedback.get_unchecked_mut(fbase + pc - 1) };
-                    *f |= FB_NOT_INT;
+                    unsafe { *feedback.add(pc - 1) |= FB_NOT_INT };
                 };
             }
             // Registers `$b` and `$c` classified as two ints, two floats or anything else.
@@ -303,8 +314,8 @@ impl Vm {
             macro_rules! arith_k {
                 ($a:expr, $b:expr, $k:expr, $op:expr, $float:tt) => {{
                     not_int!();
-                    let Value::Float(q) = self.const_pool[kbase + $k.0 as usize] else {
-                        unreachable!("the compiler makes K operands of float constants only")
+                    let Value::Float(q) = konst!($k) else {
+                        unreachable!("the verifier lets K operands be float constants only")
                     };
                     match &reg!($b) {
                         Value::Float(p) => reg!($a) = Value::Float(*p $float q),
@@ -373,7 +384,7 @@ impl Vm {
                     Op::LoadTrue { a } => reg!(a) = Value::True,
                     Op::LoadFalse { a } => reg!(a) = Value::False,
                     Op::LoadInt { a, imm } => reg!(a) = Value::Int(imm.0 as i64),
-                    Op::LoadK { a, k } => reg!(a) = self.const_pool[kbase + k.0 as usize],
+                    Op::LoadK { a, k } => reg!(a) = konst!(k),
                     Op::LoadNative { a, f } => reg!(a) = Value::Native(f.native()),
                     Op::GetGlobal { a, g } => {
                         let v = self.globals[g.0 as usize];
