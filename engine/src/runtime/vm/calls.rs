@@ -2,7 +2,6 @@
 //! cache, `super` lookup, closure creation. Echo calls never recurse on the host stack: a call
 //! pushes a `Frame` and the dispatch loop continues in the callee.
 
-use std::rc::Rc;
 
 use crate::bytecode::{CaptureSrc, ProtoId};
 #[cfg(feature = "jit")]
@@ -251,10 +250,9 @@ impl Vm {
         parent: Gc<Closure>,
         base: usize,
     ) -> RtResult<Gc<Closure>> {
-        let proto = Rc::clone(self.program.proto(p));
         // The captured boxes are written straight into the closure's block.
         let stack = &self.stack;
-        let upvals = proto.captures.iter().map(|c| -> Gc<UpBox> {
+        let upvals = self.program.proto(p).captures.iter().map(|c| -> Gc<UpBox> {
             match c {
                 CaptureSrc::Reg(r) => match stack.get(base + r.0 as usize) {
                     Value::Boxed(b) => b,
