@@ -2,7 +2,6 @@
 //! cache, `super` lookup, closure creation. Echo calls never recurse on the host stack: a call
 //! pushes a `Frame` and the dispatch loop continues in the callee.
 
-
 use crate::bytecode::{CaptureSrc, ProtoId};
 #[cfg(feature = "jit")]
 use crate::config::Tier;

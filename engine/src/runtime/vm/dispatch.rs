@@ -63,14 +63,13 @@ impl Vm {
                 };
             }
             let proto = frame!().proto;
-            let ProtoInfo {
-                kbase,
-                icb,
-                fbase,
-                code,
-                ..
-            } = self.fn_info[proto.0 as usize];
-            let (kbase, icb, fbase) = (kbase as usize, icb as usize, fbase as usize);
+            // The prototype's record, read where its fields are used: few frames need the
+            // constants and caches, and every field kept in a local costs each call and return.
+            let info: *const ProtoInfo = &self.fn_info[proto.0 as usize];
+            // SAFETY (for every read of `info`): `fn_info` only grows when a program is loaded
+            // or extended, never while one runs, so the record stays where it is.
+            let ProtoInfo { fbase, code, .. } = unsafe { *info };
+            let fbase = fbase as usize;
             // The frame's feedback bytes, one per instruction (`feedback` does not move while
             // a program runs: it only grows when a program is loaded or extended).
             // SAFETY: `sync_program` gave every prototype `code.len()` bytes from `fbase` on.
@@ -86,7 +85,8 @@ impl Vm {
 
             // A frame entered at its start runs compiled code if its function has some.
             #[cfg(feature = "jit")]
-            if pc == 0 && self.fn_info[proto.0 as usize].entry != 0 {
+            // SAFETY: see `info`.
+            if pc == 0 && unsafe { (*info).entry } != 0 {
                 self.fuel_left.set(fuel);
                 let status = self.run_compiled(frame!(), None);
                 fuel = self.fuel_left.get();
@@ -119,7 +119,10 @@ impl Vm {
                 ($k:expr) => {
                     // SAFETY: the verifier checked that `$k` is below the prototype's constant
                     // count, and `sync_program` put those constants at `const_pool[kbase..]`.
-                    *unsafe { self.const_pool.get_unchecked(kbase + $k.0 as usize) }
+                    *unsafe {
+                        let kbase = (*info).kbase as usize;
+                        self.const_pool.get_unchecked(kbase + $k.0 as usize)
+                    }
                 };
             }
             // The value of a `Result`, or on error leave the instruction loop to unwind.
@@ -174,7 +177,8 @@ impl Vm {
                     if $ic == IcIdx::NONE {
                         None
                     } else {
-                        Some(icb + $ic.0 as usize)
+                        // SAFETY: see `info`.
+                        Some(unsafe { (*info).icb } as usize + $ic.0 as usize)
                     }
                 };
             }
