@@ -73,9 +73,22 @@ fn accounted_bytes_follow_real_memory_for_every_kind_of_object() {
             format!("{class} let p = P(1); let keep = []; for i in 0..N {{ push(keep, p.m); }}"),
         ),
     ];
+    const POOLED: [&str; 4] = [
+        "strings",
+        "closures",
+        "closures with captured variables",
+        "bound methods",
+    ];
     let mut report = String::new();
     let mut bad = Vec::new();
     for (kind, program) in &kinds {
+        // Objects made of one small block come from the heap's block pool, which packs them
+        // tighter than the accounting counts them (no block header, 8-byte size classes
+        // instead of the 16-byte rounding §16 fixes so that limits are hit at the same point
+        // everywhere): they really take 0.7 to 0.8 of what they are accounted. Everything
+        // else (list and map buffers, instance fields) is still a system allocation.
+        let pooled = POOLED.contains(kind);
+        let floor = if pooled { 0.65 } else { 0.8 };
         // The difference between two sizes cancels what does not grow with the objects
         // (compiled program, register stack, the runtime's own tables).
         let (real1, accounted1) = peaks(program, 20_000);
@@ -84,13 +97,9 @@ fn accounted_bytes_follow_real_memory_for_every_kind_of_object() {
         let accounted = accounted2.saturating_sub(accounted1) as f64;
         let ratio = real / accounted;
         report += &format!("{kind}: real {real} accounted {accounted} ratio {ratio:.2}\n");
-        // Above 1.1, the limit lets a program take more than it says; below 0.6, it stops
-        // programs long before they take what the limit allows. The accounting counts each
-        // object's block as the system allocator would round it (LANGUAGE.md §16, fixed so
-        // that limits are hit at the same point everywhere), but small objects come from the
-        // heap's block pool, which packs them tighter (no block header, 8-byte classes): small
-        // strings and closures really take 0.7 to 0.8 of what they are accounted.
-        if !(0.6..=1.1).contains(&ratio) {
+        // Above 1.1, the limit lets a program take more than it says; below the floor, it
+        // stops programs long before they take what the limit allows.
+        if !(floor..=1.1).contains(&ratio) {
             bad.push(*kind);
         }
     }
