@@ -65,9 +65,10 @@ impl Vm {
             let proto = frame!().proto;
             // The prototype's record, read where its fields are used: few frames need the
             // constants and caches, and every field kept in a local costs each call and return.
+            // Every read of `info` is sound: `fn_info` only grows when a program is loaded or
+            // extended, never while one runs, so the record stays where it is.
             let info: *const ProtoInfo = &self.fn_info[proto.0 as usize];
-            // SAFETY (for every read of `info`): `fn_info` only grows when a program is loaded
-            // or extended, never while one runs, so the record stays where it is.
+            // SAFETY: see `info`.
             let ProtoInfo { fbase, code, .. } = unsafe { *info };
             let fbase = fbase as usize;
             // The frame's feedback bytes, one per instruction (`feedback` does not move while
