@@ -667,6 +667,17 @@ mod tests {
     }
 
     /// The table's entries, in order, as pairs.
+    /// Inserts into the model (a vector of pairs in insertion order): the old value, if any.
+    fn model_insert<K: PartialEq>(model: &mut Vec<(K, u32)>, k: K, v: u32) -> Option<u32> {
+        match model.iter_mut().find(|e| e.0 == k) {
+            Some(e) => Some(std::mem::replace(&mut e.1, v)),
+            None => {
+                model.push((k, v));
+                None
+            }
+        }
+    }
+
     fn pairs(t: &Table<u32, u32>) -> Vec<(u32, u32)> {
         t.iter().map(|(k, v)| (*k, *v)).collect()
     }
@@ -865,13 +876,7 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Insert(k, v) => {
-                        let old = match model.iter_mut().find(|e| e.0 == k) {
-                            Some(e) => Some(std::mem::replace(&mut e.1, v)),
-                            None => {
-                                model.push((k, v));
-                                None
-                            }
-                        };
+                        let old = model_insert(&mut model, k, v);
                         prop_assert_eq!(t.insert(k, v), old);
                     }
                     Op::Remove(k) => {
@@ -1030,13 +1035,7 @@ mod tests {
             for op in ops {
                 match op {
                     IntOp::Insert(k, v) => {
-                        let old = match model.iter_mut().find(|e| e.0 == k) {
-                            Some(e) => Some(std::mem::replace(&mut e.1, v)),
-                            None => {
-                                model.push((k, v));
-                                None
-                            }
-                        };
+                        let old = model_insert(&mut model, k, v);
                         prop_assert_eq!(t.insert(k, v), old);
                         prop_assert_eq!(h.insert(Hashed(k), v), old);
                     }
