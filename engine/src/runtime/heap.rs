@@ -49,6 +49,17 @@ pub struct Header {
     retired: Cell<bool>,
 }
 
+impl Header {
+    /// The header of a new object of `kind`, marked or not, never retired.
+    fn new(kind: ObjKind, marked: bool) -> Header {
+        Header {
+            kind,
+            marked: Cell::new(marked),
+            retired: Cell::new(false),
+        }
+    }
+}
+
 /// A heap object: header followed by the payload.
 #[repr(C)]
 pub struct GcBox<T> {
@@ -728,11 +739,7 @@ impl Heap {
                 Some(b) => std::str::from_utf8(&ASCII[b..=b]).expect("ASCII"),
             };
             GcBox {
-                header: Header {
-                    kind: ObjKind::Str,
-                    marked: Cell::new(true),
-                    retired: Cell::new(false),
-                },
+                header: Header::new(ObjKind::Str, true),
                 value: Str {
                     hash: hash_str(text),
                     chars: text.len(),
@@ -774,11 +781,7 @@ impl Heap {
         // nothing else refers to it yet.
         unsafe {
             ptr.write(GcBox {
-                header: Header {
-                    kind: T::KIND,
-                    marked: Cell::new(false),
-                    retired: Cell::new(false),
-                },
+                header: Header::new(T::KIND, false),
                 value,
             });
         }
@@ -829,11 +832,7 @@ impl Heap {
         // and nothing else refers to it yet; all `len` handles after it were written.
         unsafe {
             ptr.write(GcBox {
-                header: Header {
-                    kind: ObjKind::Closure,
-                    marked: Cell::new(false),
-                    retired: Cell::new(false),
-                },
+                header: Header::new(ObjKind::Closure, false),
                 value: Closure {
                     proto,
                     upvals_ptr: slots.as_ptr(),
@@ -962,11 +961,7 @@ impl Heap {
         // `Heap::block`), and nothing else refers to it yet.
         unsafe {
             ptr.write(GcBox {
-                header: Header {
-                    kind: ObjKind::Str,
-                    marked: Cell::new(false),
-                    retired: Cell::new(false),
-                },
+                header: Header::new(ObjKind::Str, false),
                 value: Str {
                     hash: hash_str(text),
                     chars: chars.unwrap_or_else(|| text.chars().count()),
