@@ -400,7 +400,15 @@ fn every_opcode_family_compiles_and_agrees() {
         (
             "loops",
             &["Loop", "ForPrep", "ForLoop", "IterPrep", "IterNext"],
-            "fn f(a) { let s = 0; for i in 0..a { s += i; } for x in [1, 2, a] { s += x; } for k in {\"p\": 1} { s += len(k); } let j = 0; while j < a { j += 1; } return s + j; }",
+            "fn f(a) { let s = 0; for i in 0..a { s += i; } for x in [1, 2, a] { s += x; } for k in {\"p\": 1} { s += len(k); } let j = 0; while true { j += 1; if j >= a { break; } } return s + j; }",
+        ),
+        (
+            "while tests",
+            &[
+                "LoopIf", "LoopEq", "LoopNe", "LoopLt", "LoopLe", "LoopGt", "LoopGe", "LoopEqI",
+                "LoopNeI", "LoopLtI", "LoopLeI", "LoopGtI", "LoopGeI",
+            ],
+            "fn f(a) { let j = 0; let b = a + 3; let n = 0; while j < b { j += 1; } while j <= b { j += 1; } while j > a { j -= 1; } while j >= a { j -= 1; } while j < 100 && j != b { j += 1; } while j == b { j += 1; n += 1; } while j < 20 { j += 1; } while j <= 30 { j += 2; } while j > 10 { j -= 3; } while j >= 5 { j -= 1; } while j != 9 { j += 1; } while j == 9 { j += 1; } let go = a; while go { go = nil; n += 1; } return [j, n]; }",
         ),
         (
             "calls",

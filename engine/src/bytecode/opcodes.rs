@@ -145,6 +145,16 @@ macro_rules! write_of {
     };
 }
 
+// A field of `with_jump`: the new offset for the jump operand, the old value for the others.
+macro_rules! retarget {
+    (Jump, $field:ident, $off:ident) => {
+        $off
+    };
+    ($ty:ident, $field:ident, $off:ident) => {
+        $field
+    };
+}
+
 macro_rules! dest_of {
     () => {
         None
@@ -233,6 +243,14 @@ macro_rules! opcodes {
                 }
             }
 
+            /// The instruction with its jump offset operand (if it has one) set to `off`.
+            #[allow(unused_variables)]
+            pub fn with_jump(self, off: Jump) -> Op {
+                match self {
+                    $( Op::$name { $($field),* } => Op::$name { $( $field: retarget!($ty, $field, off) ),* }, )*
+                }
+            }
+
             /// The jump offset operand, if the instruction has one.
             #[allow(unused_variables, unused_mut)]
             pub fn jump(&self) -> Option<Jump> {
@@ -268,6 +286,13 @@ impl Op {
     #[inline(always)]
     pub fn charges_fuel(&self) -> bool {
         FUEL_OPCODES >> (self.code() as u32) & 1 != 0
+    }
+
+    /// Whether the instruction is a loop back-edge (`Loop`, `ForLoop` and the tests that end
+    /// `while` loops): it jumps and charges fuel, and its target is a loop header where
+    /// hot-loop counting and on-stack replacement happen.
+    pub fn is_back_edge(&self) -> bool {
+        self.charges_fuel() && self.jump().is_some()
     }
 
     /// Where control can go after the instruction at `pc` in code of `len` instructions
@@ -453,6 +478,33 @@ opcodes! {
     ForPrep { a: Reg, off: Jump } regs(a, 2) => BRANCH.raises().slow();
     /// R[a] += 1; if R[a] < R[a+1] then pc += off (a loop back-edge: charges one unit of fuel)
     ForLoop { a: Reg, off: Jump } [updates a] regs(a, 2) => BRANCH.fuel();
+    /// if truthy(R[a]) then pc += off (the test at the end of a `while` loop, jumping back
+    /// to its body: a loop back-edge, charges one unit of fuel)
+    LoopIf { a: Reg, off: Jump } => BRANCH.fuel();
+    /// if R[b] == R[c] then pc += off (a loop back-edge, see LoopIf)
+    LoopEq { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] != R[c] then pc += off (a loop back-edge, see LoopIf)
+    LoopNe { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] < R[c] then pc += off (a loop back-edge, see LoopIf; TypeError as Lt)
+    LoopLt { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] <= R[c] then pc += off (a loop back-edge, see LoopIf; TypeError as Le)
+    LoopLe { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] > R[c] then pc += off (a loop back-edge, see LoopIf; TypeError as Gt)
+    LoopGt { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] >= R[c] then pc += off (a loop back-edge, see LoopIf; TypeError as Ge)
+    LoopGe { b: Reg, c: Reg, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] == imm then pc += off (a loop back-edge, see LoopIf)
+    LoopEqI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel();
+    /// if R[b] != imm then pc += off (a loop back-edge, see LoopIf)
+    LoopNeI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel();
+    /// if R[b] < imm then pc += off (a loop back-edge, see LoopIf; TypeError as Lt)
+    LoopLtI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] <= imm then pc += off (a loop back-edge, see LoopIf; TypeError as Le)
+    LoopLeI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] > imm then pc += off (a loop back-edge, see LoopIf; TypeError as Gt)
+    LoopGtI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel().raises().slow();
+    /// if R[b] >= imm then pc += off (a loop back-edge, see LoopIf; TypeError as Ge)
+    LoopGeI { b: Reg, imm: Imm, off: Jump } => BRANCH.fuel().raises().slow();
 }
 
 #[cfg(test)]

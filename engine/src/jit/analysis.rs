@@ -374,14 +374,8 @@ mod tests {
             "fn g(x) { return x; }\nfn f(n) {\n let s = 0;\n let i = 0;\n while i < n { s = s + i; i = i + 1; }\n return g(s);\n}",
             "f",
         );
-        let back = pcs_of(&proto, |op| matches!(op, Op::Loop { .. }))[0];
-        let head = target(
-            back,
-            match proto.code[back] {
-                Op::Loop { off } => off,
-                _ => unreachable!(),
-            },
-        );
+        let back = pcs_of(&proto, Op::is_back_edge)[0];
+        let head = target(back, proto.code[back].jump().expect("a back-edge jumps"));
         assert!(
             !stored[head..=back].contains(&true),
             "the loop writes through: {:?}",

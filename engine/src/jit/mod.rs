@@ -288,6 +288,17 @@ impl Jit {
             config,
         };
         let variants = lower::translate(vm, pid, mode, osr, target)?;
+        if self.capture_clif {
+            // Branches the translation folded on known values can leave blocks no path
+            // reaches, even whole loops (a `while` whose entry test always fails). Compiling
+            // drops them first anyway; the dump leaves them out too, so that it reads (and
+            // parses back) as the code that runs.
+            self.ctx.compute_cfg();
+            self.ctx.compute_domtree();
+            self.ctx
+                .eliminate_unreachable_code(module.isa())
+                .map_err(|e| format!("{e:?}"))?;
+        }
         let clif = self
             .capture_clif
             .then(|| self.ctx.func.display().to_string());

@@ -160,6 +160,12 @@ mutants! {
     /// A compiled loop's back-edge charges its fuel but never checks for running out (the
     /// count wraps), so a runaway loop in compiled code never ends.
     LoopFuelUnchecked => "loop_fuel_unchecked", "dropped limit check (hang)";
+    /// The test at the end of a compiled `while` loop's body (its fused back-edge) charges
+    /// its fuel but never checks for running out, so a runaway `while` loop never ends.
+    WhileTestFuelUnchecked => "while_test_fuel_unchecked", "dropped limit check (hang)";
+    /// A compiled `while` loop's test that leaves to the interpreter when its operands are not
+    /// ints keeps the unit of fuel it charged, and the interpreter charges it again.
+    WhileTestRecharged => "while_test_recharged", "fuel charged twice across a side exit";
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";

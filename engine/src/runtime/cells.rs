@@ -400,11 +400,16 @@ fn shape(op: OpCode) -> Shape {
     use OpCode::*;
     match op {
         Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge | JmpNotEq | JmpNotNe
-        | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | GetIndex | SetIndex => Shape::Binary,
+        | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | LoopEq | LoopNe | LoopLt | LoopLe
+        | LoopGt | LoopGe | GetIndex | SetIndex => Shape::Binary,
         AddI | SubI | MulI | DivI | ModI | JmpNotEqI | JmpNotNeI | JmpNotLtI | JmpNotLeI
-        | JmpNotGtI | JmpNotGeI => Shape::Immediate,
+        | JmpNotGtI | JmpNotGeI | LoopEqI | LoopNeI | LoopLtI | LoopLeI | LoopGtI | LoopGeI => {
+            Shape::Immediate
+        }
         AddK | SubK | MulK | DivK | ModK => Shape::FloatConst,
-        Neg | Not | JmpIf | JmpIfNot | GetProp | SetProp | Call | Invoke | IterPrep => Shape::Unary,
+        Neg | Not | JmpIf | JmpIfNot | LoopIf | GetProp | SetProp | Call | Invoke | IterPrep => {
+            Shape::Unary
+        }
         _ => Shape::Plain,
     }
 }
@@ -435,6 +440,14 @@ pub fn speculates(op: OpCode) -> bool {
             | JmpNotLeI
             | JmpNotGtI
             | JmpNotGeI
+            | LoopLt
+            | LoopLe
+            | LoopGt
+            | LoopGe
+            | LoopLtI
+            | LoopLeI
+            | LoopGtI
+            | LoopGeI
             | GetProp
             | SetProp
             | Invoke
@@ -495,14 +508,15 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
             _ => &[O::Error],
         },
         Not => &[O::Ok],
-        JmpIf | JmpIfNot => match (b, op == JmpIf) {
+        JmpIf | JmpIfNot | LoopIf => match (b, op != JmpIfNot) {
             (kind::NIL, true) => &[O::NotTaken],
             (kind::NIL, false) => &[O::Taken],
             (kind::BOOL, _) => &[O::Taken, O::NotTaken],
             (_, true) => &[O::Taken],
             (_, false) => &[O::NotTaken],
         },
-        Eq | Ne | JmpNotEq | JmpNotNe | JmpNotEqI | JmpNotNeI => {
+        Eq | Ne | JmpNotEq | JmpNotNe | JmpNotEqI | JmpNotNeI | LoopEq | LoopNe | LoopEqI
+        | LoopNeI => {
             if is_num(b) && is_num(c) {
                 &[O::Equal, O::Unequal]
             } else if b == kind::NIL && c == kind::NIL {
@@ -514,7 +528,8 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
             }
         }
         Lt | Le | Gt | Ge | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | JmpNotLtI | JmpNotLeI
-        | JmpNotGtI | JmpNotGeI => {
+        | JmpNotGtI | JmpNotGeI | LoopLt | LoopLe | LoopGt | LoopGe | LoopLtI | LoopLeI
+        | LoopGtI | LoopGeI => {
             if int_b && int_c {
                 &[O::Less, O::Equal, O::Greater]
             } else if is_num(b) && is_num(c) {
@@ -576,6 +591,8 @@ pub fn forms(op: OpCode) -> &'static [Form] {
         AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK | DivK | ModK | Neg | Not => {
             &[Form::DestIsLeft]
         }
+        // A loop test with the same register on both sides is reached only when its entry
+        // test held, which for `<`, `>` and `!=` no value allows: only the entry form counts.
         JmpNotEq | JmpNotNe | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe => &[Form::SameOperands],
         _ => &[],
     }

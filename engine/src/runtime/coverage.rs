@@ -203,7 +203,7 @@ impl Coverage {
             | Op::DivK { b, .. }
             | Op::ModK { b, .. } => (k(b), kind::FLOAT, O::Ok),
             Op::Neg { b, .. } | Op::Not { b, .. } | Op::GetProp { b, .. } => (k(b), none, O::Ok),
-            Op::JmpIf { a, .. } => {
+            Op::JmpIf { a, .. } | Op::LoopIf { a, .. } => {
                 let t = read(a).truthy();
                 (k(a), none, if t { O::Taken } else { O::NotTaken })
             }
@@ -214,10 +214,13 @@ impl Coverage {
             Op::Eq { b, c, .. }
             | Op::Ne { b, c, .. }
             | Op::JmpNotEq { b, c, .. }
-            | Op::JmpNotNe { b, c, .. } => (k(b), k(c), eq(read(b), read(c))),
-            Op::JmpNotEqI { b, imm, .. } | Op::JmpNotNeI { b, imm, .. } => {
-                (k(b), kind::INT, eq(read(b), int(imm.0)))
-            }
+            | Op::JmpNotNe { b, c, .. }
+            | Op::LoopEq { b, c, .. }
+            | Op::LoopNe { b, c, .. } => (k(b), k(c), eq(read(b), read(c))),
+            Op::JmpNotEqI { b, imm, .. }
+            | Op::JmpNotNeI { b, imm, .. }
+            | Op::LoopEqI { b, imm, .. }
+            | Op::LoopNeI { b, imm, .. } => (k(b), kind::INT, eq(read(b), int(imm.0))),
             Op::Lt { b, c, .. }
             | Op::Le { b, c, .. }
             | Op::Gt { b, c, .. }
@@ -225,11 +228,19 @@ impl Coverage {
             | Op::JmpNotLt { b, c, .. }
             | Op::JmpNotLe { b, c, .. }
             | Op::JmpNotGt { b, c, .. }
-            | Op::JmpNotGe { b, c, .. } => (k(b), k(c), order(read(b), read(c))),
+            | Op::JmpNotGe { b, c, .. }
+            | Op::LoopLt { b, c, .. }
+            | Op::LoopLe { b, c, .. }
+            | Op::LoopGt { b, c, .. }
+            | Op::LoopGe { b, c, .. } => (k(b), k(c), order(read(b), read(c))),
             Op::JmpNotLtI { b, imm, .. }
             | Op::JmpNotLeI { b, imm, .. }
             | Op::JmpNotGtI { b, imm, .. }
-            | Op::JmpNotGeI { b, imm, .. } => (k(b), kind::INT, order(read(b), int(imm.0))),
+            | Op::JmpNotGeI { b, imm, .. }
+            | Op::LoopLtI { b, imm, .. }
+            | Op::LoopLeI { b, imm, .. }
+            | Op::LoopGtI { b, imm, .. }
+            | Op::LoopGeI { b, imm, .. } => (k(b), kind::INT, order(read(b), int(imm.0))),
             Op::SetIndex { a, b, c } => {
                 let pos = match read(a) {
                     Value::List(_) => Some(Position::ListElement),

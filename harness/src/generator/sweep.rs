@@ -46,6 +46,48 @@ const UNITS: &[Unit] = &[
     branch(&[O::JmpNotLe], "<="),
     branch(&[O::JmpNotGt], ">"),
     branch(&[O::JmpNotGe], ">="),
+    // The test ending a `while` loop's body (its fused back-edge) on operands the body
+    // changed after an entry test that held; the second iteration leaves by `break`.
+    Unit {
+        ops: &[
+            O::LoopEq,
+            O::LoopNe,
+            O::LoopLt,
+            O::LoopLe,
+            O::LoopGt,
+            O::LoopGe,
+        ],
+        pairs: true,
+        body: &[
+            "let a = 0; let b = 0; let n = 0; while a == b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+            "let a = 0; let b = 1; let n = 0; while a != b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+            "let a = 0; let b = 1; let n = 0; while a < b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+            "let a = 0; let b = 1; let n = 0; while a <= b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+            "let a = 1; let b = 0; let n = 0; while a > b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+            "let a = 1; let b = 0; let n = 0; while a >= b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
+        ],
+    },
+    Unit {
+        ops: &[
+            O::LoopEqI,
+            O::LoopNeI,
+            O::LoopLtI,
+            O::LoopLeI,
+            O::LoopGtI,
+            O::LoopGeI,
+            O::LoopIf,
+        ],
+        pairs: false,
+        body: &[
+            "let a = 1; let n = 0; while a == 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = 0; let n = 0; while a != 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = 0; let n = 0; while a < 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = 0; let n = 0; while a <= 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = 2; let n = 0; while a > 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = 2; let n = 0; while a >= 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
+            "let a = true; let n = 0; while a { n += 1; if n > 1 { break; } a = x; } print(n);",
+        ],
+    },
     Unit {
         ops: &[O::GetIndex],
         pairs: true,

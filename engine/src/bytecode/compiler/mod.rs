@@ -171,28 +171,12 @@ impl Compiler<'_> {
     fn patch_to(&mut self, at: usize, target: usize) {
         let off = Jump(target as i32 - at as i32 - 1);
         let code = &mut self.func().proto.code;
-        code[at] = match code[at] {
-            Op::Jmp { .. } => Op::Jmp { off },
-            Op::Loop { .. } => Op::Loop { off },
-            Op::JmpIf { a, .. } => Op::JmpIf { a, off },
-            Op::JmpIfNot { a, .. } => Op::JmpIfNot { a, off },
-            Op::JmpNotEq { b, c, .. } => Op::JmpNotEq { b, c, off },
-            Op::JmpNotNe { b, c, .. } => Op::JmpNotNe { b, c, off },
-            Op::JmpNotLt { b, c, .. } => Op::JmpNotLt { b, c, off },
-            Op::JmpNotLe { b, c, .. } => Op::JmpNotLe { b, c, off },
-            Op::JmpNotGt { b, c, .. } => Op::JmpNotGt { b, c, off },
-            Op::JmpNotGe { b, c, .. } => Op::JmpNotGe { b, c, off },
-            Op::JmpNotEqI { b, imm, .. } => Op::JmpNotEqI { b, imm, off },
-            Op::JmpNotNeI { b, imm, .. } => Op::JmpNotNeI { b, imm, off },
-            Op::JmpNotLtI { b, imm, .. } => Op::JmpNotLtI { b, imm, off },
-            Op::JmpNotLeI { b, imm, .. } => Op::JmpNotLeI { b, imm, off },
-            Op::JmpNotGtI { b, imm, .. } => Op::JmpNotGtI { b, imm, off },
-            Op::JmpNotGeI { b, imm, .. } => Op::JmpNotGeI { b, imm, off },
-            Op::IterNext { a, b, .. } => Op::IterNext { a, b, off },
-            Op::ForPrep { a, .. } => Op::ForPrep { a, off },
-            Op::ForLoop { a, .. } => Op::ForLoop { a, off },
-            other => unreachable!("patching a non-jump {other:?}"),
-        };
+        assert!(
+            code[at].jump().is_some(),
+            "patching a non-jump {:?}",
+            code[at]
+        );
+        code[at] = code[at].with_jump(off);
     }
 
     /// A new temporary register on top of the others.

@@ -152,43 +152,60 @@ impl Compiler<'_> {
     /// Evaluates `cond` and emits a jump taken when it is falsy. A single comparison becomes
     /// one fused compare-and-branch instruction (with an immediate for a small int literal).
     fn cond_jump(&mut self, cond: &Expr) -> CompileResult<usize> {
+        self.test_jump(cond, Sense::WhenFalse)
+    }
+
+    /// The test at the end of a `while` loop's body: jumps back to `top` while `cond` holds
+    /// (the loop's back-edge, fused with its last comparison) and returns the jumps taken when
+    /// it does not, to be patched to the loop's exit. `a && b` tests `a` with a jump to the
+    /// exit and `b` with the back-edge.
+    pub(super) fn loop_test(&mut self, cond: &Expr, top: usize) -> CompileResult<Vec<usize>> {
+        let mut exits = Vec::new();
+        let mut last = cond;
+        if let ExprKind::Chain(chain) = &cond.kind
+            && chain.rest[0].op == BinOp::And
+        {
+            let mark = self.mark();
+            let (init, [tail]) = chain.rest.split_at(chain.rest.len() - 1) else {
+                unreachable!("split_at leaves one link")
+            };
+            for e in std::iter::once(&chain.first).chain(init.iter().map(|l| &l.rhs)) {
+                exits.extend(self.cond_jumps(e)?);
+                self.free_to(mark);
+            }
+            last = &tail.rhs;
+        }
+        let back = self.test_jump(last, Sense::LoopWhenTrue)?;
+        self.patch_to(back, top);
+        Ok(exits)
+    }
+
+    /// Evaluates `cond` and emits one jump on it, in the sense `sense`.
+    fn test_jump(&mut self, cond: &Expr, sense: Sense) -> CompileResult<usize> {
         if let ExprKind::Chain(chain) = &cond.kind
             && let [link] = chain.rest.as_slice()
-            && let (first, op, span, rhs) = (&chain.first, &link.op, link.op_span(), &link.rhs)
+            && let (first, op, span, rhs) = (&chain.first, link.op, link.op_span(), &link.rhs)
             && matches!(
                 op,
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
             )
         {
             let b = self.operand(first, &[rhs])?;
-            let off = Jump(0);
             if let ExprKind::Int(k) = rhs.kind
                 && let Ok(k) = i32::try_from(k)
             {
-                let imm = Imm(k);
-                let op = match op {
-                    BinOp::Eq => Op::JmpNotEqI { b, imm, off },
-                    BinOp::Ne => Op::JmpNotNeI { b, imm, off },
-                    BinOp::Lt => Op::JmpNotLtI { b, imm, off },
-                    BinOp::Le => Op::JmpNotLeI { b, imm, off },
-                    BinOp::Gt => Op::JmpNotGtI { b, imm, off },
-                    _ => Op::JmpNotGeI { b, imm, off },
-                };
-                return Ok(self.emit(op, span));
+                return Ok(self.emit(compare_imm_jump(op, b, Imm(k), sense), span));
             }
             let c = self.expr_any(rhs)?;
-            let op = match op {
-                BinOp::Eq => Op::JmpNotEq { b, c, off },
-                BinOp::Ne => Op::JmpNotNe { b, c, off },
-                BinOp::Lt => Op::JmpNotLt { b, c, off },
-                BinOp::Le => Op::JmpNotLe { b, c, off },
-                BinOp::Gt => Op::JmpNotGt { b, c, off },
-                _ => Op::JmpNotGe { b, c, off },
-            };
-            return Ok(self.emit(op, span));
+            return Ok(self.emit(compare_jump(op, b, c, sense), span));
         }
-        let r = self.expr_any(cond)?;
-        Ok(self.emit(Op::JmpIfNot { a: r, off: Jump(0) }, cond.span))
+        let a = self.expr_any(cond)?;
+        let off = Jump(0);
+        let op = match sense {
+            Sense::WhenFalse => Op::JmpIfNot { a, off },
+            Sense::LoopWhenTrue => Op::LoopIf { a, off },
+        };
+        Ok(self.emit(op, cond.span))
     }
 
     /// `R[a] := R[b] op rhs` with the literal `rhs` as an operand: an immediate for an int
@@ -232,6 +249,53 @@ pub(super) fn arith_imm_op(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> 
         BinOp::Mod => Op::ModI { a, b, imm },
         _ => return None,
     })
+}
+
+/// When a conditional jump is taken.
+#[derive(Clone, Copy)]
+enum Sense {
+    /// When the condition fails (`JmpNot...`, `JmpIfNot`).
+    WhenFalse,
+    /// When it holds, as a loop's back-edge (`Loop...`, `LoopIf`).
+    LoopWhenTrue,
+}
+
+/// The fused compare-and-branch `R[b] op R[c]` jumping in the sense `sense`.
+fn compare_jump(op: BinOp, b: Reg, c: Reg, sense: Sense) -> Op {
+    let off = Jump(0);
+    match (sense, op) {
+        (Sense::WhenFalse, BinOp::Eq) => Op::JmpNotEq { b, c, off },
+        (Sense::WhenFalse, BinOp::Ne) => Op::JmpNotNe { b, c, off },
+        (Sense::WhenFalse, BinOp::Lt) => Op::JmpNotLt { b, c, off },
+        (Sense::WhenFalse, BinOp::Le) => Op::JmpNotLe { b, c, off },
+        (Sense::WhenFalse, BinOp::Gt) => Op::JmpNotGt { b, c, off },
+        (Sense::WhenFalse, _) => Op::JmpNotGe { b, c, off },
+        (Sense::LoopWhenTrue, BinOp::Eq) => Op::LoopEq { b, c, off },
+        (Sense::LoopWhenTrue, BinOp::Ne) => Op::LoopNe { b, c, off },
+        (Sense::LoopWhenTrue, BinOp::Lt) => Op::LoopLt { b, c, off },
+        (Sense::LoopWhenTrue, BinOp::Le) => Op::LoopLe { b, c, off },
+        (Sense::LoopWhenTrue, BinOp::Gt) => Op::LoopGt { b, c, off },
+        (Sense::LoopWhenTrue, _) => Op::LoopGe { b, c, off },
+    }
+}
+
+/// `compare_jump` with an immediate right operand.
+fn compare_imm_jump(op: BinOp, b: Reg, imm: Imm, sense: Sense) -> Op {
+    let off = Jump(0);
+    match (sense, op) {
+        (Sense::WhenFalse, BinOp::Eq) => Op::JmpNotEqI { b, imm, off },
+        (Sense::WhenFalse, BinOp::Ne) => Op::JmpNotNeI { b, imm, off },
+        (Sense::WhenFalse, BinOp::Lt) => Op::JmpNotLtI { b, imm, off },
+        (Sense::WhenFalse, BinOp::Le) => Op::JmpNotLeI { b, imm, off },
+        (Sense::WhenFalse, BinOp::Gt) => Op::JmpNotGtI { b, imm, off },
+        (Sense::WhenFalse, _) => Op::JmpNotGeI { b, imm, off },
+        (Sense::LoopWhenTrue, BinOp::Eq) => Op::LoopEqI { b, imm, off },
+        (Sense::LoopWhenTrue, BinOp::Ne) => Op::LoopNeI { b, imm, off },
+        (Sense::LoopWhenTrue, BinOp::Lt) => Op::LoopLtI { b, imm, off },
+        (Sense::LoopWhenTrue, BinOp::Le) => Op::LoopLeI { b, imm, off },
+        (Sense::LoopWhenTrue, BinOp::Gt) => Op::LoopGtI { b, imm, off },
+        (Sense::LoopWhenTrue, _) => Op::LoopGeI { b, imm, off },
+    }
 }
 
 /// `R[a] := R[b] op R[c]`.

@@ -4,8 +4,9 @@
 use super::{CompileResult, Compiler, LoopJumps};
 use crate::bytecode::{GlobalIdx, Handler, Jump, Op, ProtoKind};
 use crate::source::{Span, with_stack};
-use crate::syntax::ast::{Binding, Block, Expr, FnDecl, Stmt, StmtKind};
+use crate::syntax::ast::{Binding, Block, Expr, ExprKind, FnDecl, Stmt, StmtKind};
 use crate::syntax::resolver::GlobalKind;
+use crate::syntax::visit::any_expr;
 
 impl Compiler<'_> {
     /// Compiles the statements of `b`; its locals and temporaries end with it.
@@ -167,8 +168,33 @@ impl Compiler<'_> {
 
     fn while_stmt(&mut self, cond: &Expr, body: &Block) -> CompileResult<()> {
         let mark = self.mark();
+        // The fused test reports its fuel charge at the line of its operator, which must be
+        // the condition's first line (LANGUAGE.md §14): a condition on one line.
+        let last_byte = Span::new(
+            cond.span.end.saturating_sub(1) as usize,
+            cond.span.end as usize,
+        );
+        if invertible(cond) && self.line(cond.span) == self.line(last_byte) {
+            // The condition is tested once on entry and again at the end of the body, fused
+            // with the back-edge: one dispatch per iteration fewer than a test at the top
+            // and a `Loop` back to it. `continue` goes to the test at the end.
+            let mut exits = self.cond_jumps(cond)?;
+            self.free_to(mark);
+            let top = self.here();
+            let breaks = self.loop_body(body)?;
+            exits.extend(self.loop_test(cond, top)?);
+            self.free_to(mark);
+            self.patch_all(exits);
+            self.patch_all(breaks);
+            return Ok(());
+        }
         let top = self.here();
-        let jexit = self.cond_jumps(cond)?;
+        // A loop on a truthy literal (`while true`) needs no test, only its back-edge.
+        let jexit = if literal_truth(cond) == Some(true) {
+            Vec::new()
+        } else {
+            self.cond_jumps(cond)?
+        };
         self.free_to(mark);
         let breaks = self.loop_body(body)?;
         let back = self.emit(Op::Loop { off: Jump(0) }, cond.span);
@@ -323,5 +349,27 @@ impl Compiler<'_> {
             .globals
             .get(self.global_slots[b.ident.name.as_str()] as usize)
             .is_some_and(|g| g.kind == GlobalKind::Fn)
+    }
+}
+
+/// Whether a `while` loop's condition is compiled twice, before the loop and at the end of its
+/// body (see `while_stmt`): a small condition without function literals. A literal is not:
+/// a truthy one needs no test at all, a falsy one never enters the loop.
+fn invertible(cond: &Expr) -> bool {
+    let mut nodes = 0;
+    literal_truth(cond).is_none()
+        && !any_expr(cond, &mut |e| {
+            nodes += 1;
+            nodes > 16 || matches!(e.kind, ExprKind::Fn(_))
+        })
+}
+
+/// The truthiness of a literal condition; `None` for anything else.
+fn literal_truth(cond: &Expr) -> Option<bool> {
+    match cond.kind {
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) => Some(true),
+        ExprKind::Bool(b) => Some(b),
+        ExprKind::Nil => Some(false),
+        _ => None,
     }
 }

@@ -202,4 +202,12 @@ impl Translator<'_> {
         let r = self.compare(pc, op, b, c);
         self.branch(pc, off, r, false);
     }
+
+    /// The test at the end of a `while` loop (`LoopLt`...): the back-edge's fuel, then a jump
+    /// back while `R[b] op c` holds.
+    pub(super) fn loop_compare(&mut self, pc: usize, op: Cmp, b: Reg, c: Rhs, off: Jump) {
+        self.loop_test_fuel(pc);
+        let r = self.compare(pc, op, b, c);
+        self.branch(pc, off, r, true);
+    }
 }

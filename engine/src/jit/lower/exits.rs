@@ -127,6 +127,13 @@ impl Translator<'_> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
+                    if self.charged_before_guards.contains(&pc) && !mutant!(WhileTestRecharged) {
+                        // The interpreter runs the instruction again from its start, charging
+                        // its unit again: the unit compiled code charged is given back.
+                        let f = self.b.use_var(self.fuel);
+                        let f1 = self.b.ins().iadd_imm_s(f, 1);
+                        self.b.def_var(self.fuel, f1);
+                    }
                     if let Some(regs) = mutants::side_exit_stores(&self.dirty[pc], &self.live[pc]) {
                         self.store_regs(&regs);
                         self.synced_at = Some(pc);
@@ -158,6 +165,26 @@ impl Translator<'_> {
     }
 
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
+    /// The fuel of a `while` loop's test at the end of its body (`LoopIf`, `LoopLt`...),
+    /// charged first as in every tier, before the comparison's speculation guards.
+    pub(super) fn loop_test_fuel(&mut self, pc: usize) {
+        self.charged_before_guards.insert(pc);
+        if mutant!(WhileTestFuelUnchecked) {
+            self.charge_fuel_unchecked();
+        } else {
+            self.charge_fuel(pc);
+        }
+    }
+
+    /// What the fuel mutants do instead of `charge_fuel`: count the unit down without checking
+    /// for running out (the count wraps).
+    pub(super) fn charge_fuel_unchecked(&mut self) {
+        self.fuel_charged = true;
+        let f = self.b.use_var(self.fuel);
+        let f1 = self.b.ins().iadd_imm_s(f, -1);
+        self.b.def_var(self.fuel, f1);
+    }
+
     pub(super) fn charge_fuel(&mut self, pc: usize) {
         self.fuel_charged = true;
         let f = self.b.use_var(self.fuel);

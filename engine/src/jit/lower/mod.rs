@@ -254,6 +254,9 @@ struct Translator<'a> {
     blocks: FxHashMap<usize, Block>,
     error_blocks: FxHashMap<usize, Block>,
     side_exit_blocks: FxHashMap<usize, Block>,
+    /// Instructions that charge their fuel before their speculation guards: their side exits
+    /// give the unit back (the interpreter charges it again).
+    charged_before_guards: FxHashSet<usize>,
     /// Out-of-line blocks to emit after the body.
     deferred: Vec<Deferred>,
     /// The exits shared by errors without a handler in this frame, and by fuel exhaustion.
@@ -340,6 +343,7 @@ impl<'a> Translator<'a> {
             blocks: FxHashMap::default(),
             error_blocks: FxHashMap::default(),
             side_exit_blocks: FxHashMap::default(),
+            charged_before_guards: FxHashSet::default(),
             deferred: Vec::new(),
             shared_error_exit: None,
             shared_fuel_exit: None,
@@ -698,10 +702,7 @@ impl<'a> Translator<'a> {
             }
             Op::Loop { off } => {
                 if mutant!(LoopFuelUnchecked) {
-                    self.fuel_charged = true;
-                    let f = self.b.use_var(self.fuel);
-                    let f1 = self.b.ins().iadd_imm_s(f, -1);
-                    self.b.def_var(self.fuel, f1);
+                    self.charge_fuel_unchecked();
                 } else {
                     self.charge_fuel(pc);
                 }
@@ -748,6 +749,47 @@ impl<'a> Translator<'a> {
             }
             Op::JmpNotGeI { b, imm, off } => {
                 self.compare_branch(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::LoopIf { a, off } => {
+                self.loop_test_fuel(pc);
+                let truthy = self.truthy(a);
+                self.branch(pc, off, truthy, true);
+            }
+            Op::LoopEq { b, c, off } => {
+                self.loop_test_fuel(pc);
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, true);
+            }
+            Op::LoopNe { b, c, off } => {
+                self.loop_test_fuel(pc);
+                let eq = self.equal(pc, b, c);
+                self.branch(pc, off, eq, false);
+            }
+            Op::LoopLt { b, c, off } => self.loop_compare(pc, Cmp::Lt, b, Rhs::Reg(c), off),
+            Op::LoopLe { b, c, off } => self.loop_compare(pc, Cmp::Le, b, Rhs::Reg(c), off),
+            Op::LoopGt { b, c, off } => self.loop_compare(pc, Cmp::Gt, b, Rhs::Reg(c), off),
+            Op::LoopGe { b, c, off } => self.loop_compare(pc, Cmp::Ge, b, Rhs::Reg(c), off),
+            Op::LoopEqI { b, imm, off } => {
+                self.loop_test_fuel(pc);
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, true);
+            }
+            Op::LoopNeI { b, imm, off } => {
+                self.loop_test_fuel(pc);
+                let eq = self.equal_imm(b, imm.0 as i64);
+                self.branch(pc, off, eq, false);
+            }
+            Op::LoopLtI { b, imm, off } => {
+                self.loop_compare(pc, Cmp::Lt, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::LoopLeI { b, imm, off } => {
+                self.loop_compare(pc, Cmp::Le, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::LoopGtI { b, imm, off } => {
+                self.loop_compare(pc, Cmp::Gt, b, Rhs::Imm(imm.0 as i64), off)
+            }
+            Op::LoopGeI { b, imm, off } => {
+                self.loop_compare(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
             }
             Op::Call { a, n } => self.call(pc, a, n),
             Op::CallNative { a, f, n } => {

@@ -19,8 +19,8 @@ impl Translator<'_> {
                 leaders.extend(succ);
                 leaders.insert(pc + 1);
             }
-            if let Op::Loop { off } | Op::ForLoop { off, .. } = *op {
-                osr.push(target(pc, off));
+            if op.is_back_edge() {
+                osr.push(target(pc, op.jump().expect("a back-edge jumps")));
             }
         }
         for h in &self.input.proto.handlers {

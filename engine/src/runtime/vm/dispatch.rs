@@ -18,6 +18,15 @@ use crate::runtime::stack::copy_value;
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::{FB_NOT_INT, ProtoInfo, Vm};
 
+/// Why the instruction loop of `dispatch` stopped.
+enum Stop {
+    /// The instruction before `pc` raised.
+    Raise(Box<RtError>),
+    /// A back-edge found its loop hot: continue in compiled code at `pc`, the loop header.
+    #[cfg(feature = "jit")]
+    Osr,
+}
+
 impl Vm {
     /// Records where the running frame is (before anything that may unwind or push).
     #[inline(always)]
@@ -131,7 +140,7 @@ impl Vm {
                 ($e:expr) => {
                     match $e {
                         Ok(v) => v,
-                        Err(e) => break e,
+                        Err(e) => break Stop::Raise(e),
                     }
                 };
             }
@@ -160,7 +169,7 @@ impl Vm {
                 ($op:ident) => {
                     const { assert!(OPCODES[OpCode::$op as usize].effects.fuel) };
                     if fuel == 0 {
-                        break self.fuel_error();
+                        break Stop::Raise(self.fuel_error());
                     }
                     fuel -= 1;
                 };
@@ -193,19 +202,9 @@ impl Vm {
                         save_pc!();
                         self.on_backedge(proto)
                     } {
-                        self.fuel_left.set(fuel);
-                        let status = self.run_compiled(frame!(), Some(pc as u32));
-                        fuel = self.fuel_left.get();
-                        #[cfg(debug_assertions)]
-                        {
-                            fuel_audit = None;
-                        }
-                        if let Some(r) =
-                            self.after_compiled(status, frame!().ret as usize, entry_depth)
-                        {
-                            return r;
-                        }
-                        continue 'frame;
+                        // Out of the instruction loop, so that the (rare) entry into compiled
+                        // code is written once, not in every back-edge's arm.
+                        break Stop::Osr;
                     }
                 };
             }
@@ -247,7 +246,7 @@ impl Vm {
                     match arith_pair!($b, $c) {
                         NumPair::Ints(i, j) => match i.$int(j) {
                             Some(v) => reg!($a) = Value::Int(v),
-                            None => break ops::overflow($op, i, j),
+                            None => break Stop::Raise(ops::overflow($op, i, j)),
                         },
                         NumPair::Floats(p, q) => {
                             not_int!();
@@ -342,11 +341,11 @@ impl Vm {
                     }
                 }};
             }
-            // Jumps by `$off` unless `R[b] op imm` (fused compare-and-branch, immediate form).
-            macro_rules! jmp_cmp_imm {
-                ($b:expr, $imm:expr, $off:expr, $cmp:expr, $op:tt) => {{
+            // Whether `R[b] op imm` for an ordering comparison, numbers inline.
+            macro_rules! ordered_imm {
+                ($b:expr, $imm:expr, $cmp:expr, $op:tt) => {{
                     let k = $imm.0;
-                    let res = match &reg!($b) {
+                    match &reg!($b) {
                         Value::Int(i) => *i $op k as i64,
                         Value::Float(f) => {
                             not_int!();
@@ -356,14 +355,49 @@ impl Vm {
                             not_int!();
                             metered!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
                         }
-                    };
-                    if !res {
+                    }
+                }};
+            }
+            // Jumps by `$off` unless `R[b] op imm` (fused compare-and-branch, immediate form).
+            macro_rules! jmp_cmp_imm {
+                ($b:expr, $imm:expr, $off:expr, $cmp:expr, $op:tt) => {{
+                    if !ordered_imm!($b, $imm, $cmp, $op) {
                         jump!($off);
                     }
                 }};
             }
+            // Whether `R[b] == R[c]`, ints inline.
+            macro_rules! equal {
+                ($b:expr, $c:expr) => {
+                    match pair!($b, $c) {
+                        NumPair::Ints(i, j) => i == j,
+                        _ => metered!(self.equal(reg!($b), reg!($c))),
+                    }
+                };
+            }
+            // Whether `R[b] == imm` (only numbers can equal an int).
+            macro_rules! equal_imm {
+                ($b:expr, $imm:expr) => {
+                    match &reg!($b) {
+                        Value::Int(i) => *i == $imm.0 as i64,
+                        Value::Float(f) => *f == $imm.0 as f64,
+                        _ => false,
+                    }
+                };
+            }
+            // The test at the end of a `while` loop (opcode `$op`): charges the back-edge's
+            // fuel, then jumps back by `$off` if `$holds`.
+            macro_rules! loop_test {
+                ($op:ident, $off:expr, $holds:expr) => {{
+                    charge!($op);
+                    if $holds {
+                        jump!($off);
+                        osr!();
+                    }
+                }};
+            }
 
-            let err: Box<RtError> = loop {
+            let stop = loop {
                 // SAFETY: the verifier checked that jump targets are inside the code and that
                 // the last instruction cannot fall through, so `pc` is always in bounds.
                 let op = unsafe { &*code.add(pc) };
@@ -394,7 +428,7 @@ impl Vm {
                     Op::GetGlobal { a, g } => {
                         let v = self.globals[g.0 as usize];
                         if let Value::Undef = v {
-                            break self.uninit_global(g);
+                            break Stop::Raise(self.uninit_global(g));
                         }
                         reg!(a) = v;
                     }
@@ -532,20 +566,12 @@ impl Vm {
                         }
                     }
                     Op::JmpNotEq { b, c, off } => {
-                        let res = match pair!(b, c) {
-                            NumPair::Ints(i, j) => i == j,
-                            _ => metered!(self.equal(reg!(b), reg!(c))),
-                        };
-                        if !res {
+                        if !equal!(b, c) {
                             jump!(off);
                         }
                     }
                     Op::JmpNotNe { b, c, off } => {
-                        let res = match pair!(b, c) {
-                            NumPair::Ints(i, j) => i != j,
-                            _ => !metered!(self.equal(reg!(b), reg!(c))),
-                        };
-                        if !res {
+                        if equal!(b, c) {
                             jump!(off);
                         }
                     }
@@ -554,22 +580,12 @@ impl Vm {
                     Op::JmpNotGt { b, c, off } => jmp_cmp!(b, c, off, Cmp::Gt, >),
                     Op::JmpNotGe { b, c, off } => jmp_cmp!(b, c, off, Cmp::Ge, >=),
                     Op::JmpNotEqI { b, imm, off } => {
-                        let res = match &reg!(b) {
-                            Value::Int(i) => *i == imm.0 as i64,
-                            Value::Float(f) => *f == imm.0 as f64,
-                            _ => false,
-                        };
-                        if !res {
+                        if !equal_imm!(b, imm) {
                             jump!(off);
                         }
                     }
                     Op::JmpNotNeI { b, imm, off } => {
-                        let res = match &reg!(b) {
-                            Value::Int(i) => *i != imm.0 as i64,
-                            Value::Float(f) => *f != imm.0 as f64,
-                            _ => true,
-                        };
-                        if !res {
+                        if equal_imm!(b, imm) {
                             jump!(off);
                         }
                     }
@@ -577,6 +593,33 @@ impl Vm {
                     Op::JmpNotLeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Le, <=),
                     Op::JmpNotGtI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Gt, >),
                     Op::JmpNotGeI { b, imm, off } => jmp_cmp_imm!(b, imm, off, Cmp::Ge, >=),
+                    Op::LoopIf { a, off } => {
+                        loop_test!(LoopIf, off, !matches!(&reg!(a), Value::Nil | Value::False))
+                    }
+                    Op::LoopEq { b, c, off } => loop_test!(LoopEq, off, equal!(b, c)),
+                    Op::LoopNe { b, c, off } => loop_test!(LoopNe, off, !equal!(b, c)),
+                    Op::LoopLt { b, c, off } => loop_test!(LoopLt, off, ordered!(b, c, Cmp::Lt, <)),
+                    Op::LoopLe { b, c, off } => {
+                        loop_test!(LoopLe, off, ordered!(b, c, Cmp::Le, <=))
+                    }
+                    Op::LoopGt { b, c, off } => loop_test!(LoopGt, off, ordered!(b, c, Cmp::Gt, >)),
+                    Op::LoopGe { b, c, off } => {
+                        loop_test!(LoopGe, off, ordered!(b, c, Cmp::Ge, >=))
+                    }
+                    Op::LoopEqI { b, imm, off } => loop_test!(LoopEqI, off, equal_imm!(b, imm)),
+                    Op::LoopNeI { b, imm, off } => loop_test!(LoopNeI, off, !equal_imm!(b, imm)),
+                    Op::LoopLtI { b, imm, off } => {
+                        loop_test!(LoopLtI, off, ordered_imm!(b, imm, Cmp::Lt, <))
+                    }
+                    Op::LoopLeI { b, imm, off } => {
+                        loop_test!(LoopLeI, off, ordered_imm!(b, imm, Cmp::Le, <=))
+                    }
+                    Op::LoopGtI { b, imm, off } => {
+                        loop_test!(LoopGtI, off, ordered_imm!(b, imm, Cmp::Gt, >))
+                    }
+                    Op::LoopGeI { b, imm, off } => {
+                        loop_test!(LoopGeI, off, ordered_imm!(b, imm, Cmp::Ge, >=))
+                    }
                     Op::Call { a, n } => {
                         charge!(Call);
                         save_pc!();
@@ -775,7 +818,7 @@ impl Vm {
                         reg!(a) = Value::Class(cls);
                         self.safepoint();
                     }
-                    Op::Throw { a } => break RtError::thrown(reg!(a)),
+                    Op::Throw { a } => break Stop::Raise(RtError::thrown(reg!(a))),
                     Op::IterPrep { a } => or_raise!(self.iter_prep(base + a.0 as usize)),
                     Op::IterNext { a, b, off } => {
                         let &Value::Int(cur) = &reg!(Reg(a.0 + 1)) else {
@@ -796,7 +839,7 @@ impl Vm {
                                 jump!(off);
                             }
                         }
-                        _ => break self.range_error(reg!(a), reg!(Reg(a.0 + 1))),
+                        _ => break Stop::Raise(self.range_error(reg!(a), reg!(Reg(a.0 + 1)))),
                     },
                     Op::ForLoop { a, off } => {
                         let (&Value::Int(i), &Value::Int(e)) = (&reg!(a), &reg!(Reg(a.0 + 1)))
@@ -812,6 +855,26 @@ impl Vm {
                             osr!();
                         }
                     }
+                }
+            };
+            // Without the JIT, raising is the only way out.
+            #[cfg_attr(not(feature = "jit"), allow(clippy::infallible_destructuring_match))]
+            let err = match stop {
+                Stop::Raise(err) => err,
+                #[cfg(feature = "jit")]
+                Stop::Osr => {
+                    self.fuel_left.set(fuel);
+                    let status = self.run_compiled(frame!(), Some(pc as u32));
+                    fuel = self.fuel_left.get();
+                    #[cfg(debug_assertions)]
+                    {
+                        fuel_audit = None;
+                    }
+                    if let Some(r) = self.after_compiled(status, frame!().ret as usize, entry_depth)
+                    {
+                        return r;
+                    }
+                    continue 'frame;
                 }
             };
             // An error was raised by the instruction before `pc`.
