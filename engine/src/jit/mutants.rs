@@ -166,6 +166,12 @@ mutants! {
     /// A compiled `while` loop's test that leaves to the interpreter when its operands are not
     /// ints keeps the unit of fuel it charged, and the interpreter charges it again.
     WhileTestRecharged => "while_test_recharged", "fuel charged twice across a side exit";
+    /// Compiled `l[i]` on a list counts a negative index from the end (`l[-1]` is the last
+    /// element) instead of raising IndexError.
+    ListGetNegativeWraps => "list_get_negative_wraps", "missing bounds check";
+    /// Compiled `l[i] = v` on a list counts a negative index from the end instead of raising
+    /// IndexError.
+    ListSetNegativeWraps => "list_set_negative_wraps", "missing bounds check";
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";

@@ -1522,6 +1522,49 @@ pub mod layout {
     /// `Instance::slots` (pointer to the field values).
     pub const INSTANCE_SLOTS: i32 =
         (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, slots)) as i32;
+
+    /// Where a list's element pointer and element count are, from the start of the object.
+    #[derive(Clone, Copy, Debug)]
+    pub struct ListItems {
+        /// The pointer to the first element (a word).
+        pub ptr: i32,
+        /// The number of elements (a word).
+        pub len: i32,
+    }
+
+    /// The offsets of `ListItems`. A list keeps its elements in a `RefCell<Vec<Value>>`, whose
+    /// layout Rust leaves to the compiler (it is fixed for a build), so they are found once by
+    /// looking at a real list. Compiled code reads and writes elements in place, never while
+    /// the runtime holds a borrow of the list (borrows last one operation, and no operation
+    /// runs while compiled code does).
+    pub fn list_items() -> ListItems {
+        *LIST_ITEMS
+    }
+
+    static LIST_ITEMS: std::sync::LazyLock<ListItems> = std::sync::LazyLock::new(|| {
+        const WORDS: usize = 3;
+        const _: () = assert!(std::mem::size_of::<Vec<Value>>() == WORDS * 8);
+        const LEN: usize = 3;
+        let mut items = Vec::with_capacity(LEN + 4);
+        items.extend([Value::Nil; LEN]);
+        let data = items.as_ptr() as usize;
+        let list = List {
+            items: RefCell::new(items),
+        };
+        let vec = list.items.as_ptr();
+        // SAFETY: `vec` points to a live `Vec`, which is three initialised words (pointer,
+        // capacity, length, in the compiler's order); they are only compared as integers.
+        let words: [usize; WORDS] = unsafe { std::ptr::read(vec.cast::<[usize; WORDS]>()) };
+        let word = |want: usize| {
+            let i = words.iter().position(|&w| w == want);
+            i.expect("a Vec holds its pointer and length as words") * 8
+        };
+        let base = offset_of!(GcBox<List>, value) + (vec as usize - &raw const list as usize);
+        ListItems {
+            ptr: (base + word(data)) as i32,
+            len: (base + word(LEN)) as i32,
+        }
+    });
 }
 
 #[cfg(test)]

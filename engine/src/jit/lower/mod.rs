@@ -41,6 +41,7 @@ mod arith;
 mod calls;
 mod compare;
 mod exits;
+mod lists;
 mod props;
 mod regs;
 mod structure;
@@ -851,23 +852,8 @@ impl<'a> Translator<'a> {
                 self.check_status(pc, st);
                 self.reload(a);
             }
-            Op::GetIndex { a, b, c } => {
-                self.save_pc(pc);
-                let d = self.slot(a);
-                let o = self.slot(b);
-                let i = self.slot(c);
-                let st = self.helper(Helper::GetIndex, &[d, o, i]);
-                self.check_status(pc, st);
-                self.reload(a);
-            }
-            Op::SetIndex { a, b, c } => {
-                self.save_pc(pc);
-                let o = self.slot(a);
-                let i = self.slot(b);
-                let v = self.slot(c);
-                let st = self.helper(Helper::SetIndex, &[o, i, v]);
-                self.check_status(pc, st);
-            }
+            Op::GetIndex { a, b, c } => self.get_index(pc, a, b, c),
+            Op::SetIndex { a, b, c } => self.set_index(pc, a, b, c),
             Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
             Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
             Op::Class { a, c } => {
