@@ -70,8 +70,14 @@ impl FromStr for Tier {
 }
 
 /// After this many compilations a function stays interpreted (a safety valve; a function is
-/// normally compiled at most twice: speculatively, then generically after a side exit).
-pub const MAX_COMPILATIONS: u32 = 4;
+/// normally compiled at most three times, each time with an OSR version: speculatively, again
+/// after a side exit, then generically after a second one).
+pub const MAX_COMPILATIONS: u32 = 6;
+
+/// Side exits after which a function's compilations stop speculating. The first exit at an
+/// instruction widens its feedback from ints to numbers, so a second compilation still
+/// speculates, on what was seen.
+pub const SPECULATIVE_EXITS: u64 = 2;
 
 /// Largest function (in bytecode instructions) the JIT compiles: Cranelift's compile time
 /// grows faster than linearly with function size, so very large functions (typically

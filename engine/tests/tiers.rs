@@ -170,14 +170,25 @@ fn side_exits_on_shape_changes() {
             fn_jit(&t, "f").side_exits >= 1,
             "{f}: no side exit when tiered"
         );
-        // After the side exit the function is recompiled without speculation.
+        // After the side exit the function is recompiled speculating on what it saw since
+        // (the other shape); after a second one, without speculation.
         let src2 = format!(
             "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\nfor i in 0..20 {{ push(r, f(Q(i))); }}\nreturn len(r);"
         );
         let (_, t2) = same_everywhere(&src2);
         let ft = fn_jit(&t2, "f");
         assert_eq!(ft.state, FnState::Compiled, "{f}: not recompiled");
-        assert!(!ft.speculative && ft.compilations == 2, "{f}: {ft:?}");
+        assert!(ft.speculative && ft.compilations == 2, "{f}: {ft:?}");
+        let src3 = format!(
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\nfor i in 0..20 {{ push(r, f(Q(i))); }}\nfor i in 0..20 {{ push(r, f(P(i))); }}\nreturn len(r);"
+        );
+        let (_, t3) = same_everywhere(&src3);
+        let ft = fn_jit(&t3, "f");
+        assert_eq!(ft.state, FnState::Compiled, "{f}: not recompiled");
+        assert!(
+            !ft.speculative && ft.compilations == 3 && ft.side_exits == 2,
+            "{f}: {ft:?}"
+        );
     }
 }
 
@@ -462,11 +473,13 @@ fn every_opcode_family_compiles_and_agrees() {
         );
         let (j, _) = same_everywhere(&src);
         assert!(j.result.is_ok(), "{family}: {:?}", j.result);
+        // Every function ran compiled code (its last side exit may have left it waiting for
+        // a recompilation).
         for func in j.stats.functions.iter().filter(|f| f.calls > 0) {
-            assert_eq!(
-                fn_jit(&j, &func.name).state,
-                FnState::Compiled,
-                "{family}: {} did not compile",
+            let fj = fn_jit(&j, &func.name);
+            assert!(
+                fj.compilations >= 1,
+                "{family}: {} did not compile: {fj:?}",
                 func.name
             );
         }

@@ -172,6 +172,9 @@ mutants! {
     /// Compiled `l[i] = v` on a list counts a negative index from the end instead of raising
     /// IndexError.
     ListSetNegativeWraps => "list_set_negative_wraps", "missing bounds check";
+    /// Compiled arithmetic speculating on numbers reads an operand that is not a number as
+    /// a float (the payload's bits) instead of leaving to the interpreter.
+    NumberGuardAdmitsAny => "number_guard_admits_any", "guard accepting a wrong type";
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";

@@ -414,7 +414,8 @@ fn shape(op: OpCode) -> Shape {
     }
 }
 
-/// Whether the JIT has a speculative form of `op` (int operands guarded, or one shape).
+/// Whether the JIT has a speculative form of `op` (int or number operands guarded, or one
+/// shape).
 pub fn speculates(op: OpCode) -> bool {
     use OpCode::*;
     matches!(
@@ -428,6 +429,10 @@ pub fn speculates(op: OpCode) -> bool {
             | MulI
             | DivI
             | ModI
+            | AddK
+            | SubK
+            | MulK
+            | DivK
             | Lt
             | Le
             | Gt

@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use crate::bytecode::ProtoId;
-use crate::config::{MAX_COMPILATIONS, Tier};
+use crate::config::{MAX_COMPILATIONS, SPECULATIVE_EXITS, Tier};
 use crate::runtime::stack::Frame;
 use crate::runtime::value::Value;
-use crate::runtime::vm::{FB_NOT_INT, Vm};
+use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, Vm};
 
 /// Status returned by compiled code and helpers: success.
 pub(crate) const STATUS_OK: u64 = 0;
@@ -249,14 +249,16 @@ impl Vm {
 
     /// Compiles the normal version of `pid` (entered at calls), or with `osr` the version
     /// entered at loop headers. They are separate so that values loaded at an OSR entry,
-    /// whose types are unknown, do not weaken the code of the normal version. The first
-    /// compilation speculates; after a speculation failed once, it is generic.
+    /// whose types are unknown, do not weaken the code of the normal version. Compilations
+    /// speculate until `SPECULATIVE_EXITS` speculations failed (each failure widens the
+    /// feedback of its instruction, so the next compilation assumes less there); then they
+    /// are generic.
     fn compile_version(&mut self, pid: ProtoId, osr: bool) {
         let Some(mut t) = self.tiering.take() else {
             return;
         };
         let i = pid.0 as usize;
-        let mode = if t.fns[i].side_exits == 0 {
+        let mode = if t.fns[i].side_exits < SPECULATIVE_EXITS {
             Mode::Speculative
         } else {
             Mode::Generic
@@ -366,8 +368,14 @@ impl Vm {
                 self.fn_info[i].entry = 0;
             }
         }
-        let fbase = self.fn_info[i].fbase as usize;
-        self.feedback[fbase + pc as usize] |= FB_NOT_INT;
+        // The recompilation assumes less at `pc`: numbers where it assumed ints, nothing
+        // where it assumed numbers.
+        let fb = &mut self.feedback[self.fn_info[i].fbase as usize + pc as usize];
+        *fb |= if *fb & FB_NOT_INT == 0 {
+            FB_NOT_INT
+        } else {
+            FB_NOT_NUM
+        };
         self.frames.last_mut().expect("checked above").pc = resume;
         self.run_top_frame()
     }

@@ -28,9 +28,12 @@ impl Translator<'_> {
         };
         let ints = self.both(b_int, c_int);
         let speculative = self.speculate_int(pc);
+        // Numbers: ints and floats inline, anything else leaves (float `%` is a library call,
+        // so it keeps the helper).
+        let numeric = !speculative && op != Arith::Mod && self.speculate_num(pc);
         // Speculating, overflow and unusual divisors leave too: nothing returns from a helper
         // into the loop, so no value has to survive a call there.
-        let slow = if speculative {
+        let slow = if speculative || numeric {
             self.side_exit_block(pc)
         } else {
             self.b.create_block()
@@ -45,9 +48,11 @@ impl Translator<'_> {
             let not_ints = self.b.create_block();
             self.branch_on(ints, int_path, &[], not_ints, &[]);
             self.b.switch_to_block(not_ints);
-            // Floats inline (except `%`, whose float form is a library call): else the helper.
+            // Floats, and an int with a float (converted, LANGUAGE.md §7.2), inline (except
+            // `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
-                let (x, y) = self.float_operands((tb, pb), (tc, pc_), c, slow);
+                let admit_any = numeric && mutant!(NumberGuardAdmitsAny);
+                let (x, y) = self.promoted_operands((tb, pb), (tc, pc_), slow, admit_any);
                 let r = match op {
                     Arith::Add => self.b.ins().fadd(x, y),
                     Arith::Sub => self.b.ins().fsub(x, y),
@@ -133,7 +138,7 @@ impl Translator<'_> {
         let it = self.tag_val(tag::INT);
         self.set(a, it, result);
         self.jump(done);
-        if speculative {
+        if speculative || numeric {
             self.b.switch_to_block(done);
             return;
         }
@@ -166,7 +171,12 @@ impl Translator<'_> {
             unreachable!("the compiler makes K operands of float constants only")
         };
         let (tb, pb) = self.get(b);
-        let slow = self.b.create_block();
+        let numeric = op != Arith::Mod && self.speculate_num(pc);
+        let slow = if numeric {
+            self.side_exit_block(pc)
+        } else {
+            self.b.create_block()
+        };
         let done = self.b.create_block();
         if op != Arith::Mod {
             let compute = self.b.create_block();
@@ -200,6 +210,10 @@ impl Translator<'_> {
             self.jump(done);
         } else {
             self.jump(slow);
+        }
+        if numeric {
+            self.b.switch_to_block(done);
+            return;
         }
         self.b.switch_to_block(slow);
         let kk = self.iconst((self.input.kbase + k.0 as usize) as i64);
@@ -247,6 +261,77 @@ impl Translator<'_> {
         let x = as_f64(self, tb, pb);
         let y = as_f64(self, tc, pc_);
         (x, y)
+    }
+
+    /// The float path of arithmetic: both operands numbers, not both ints (the int path took
+    /// those), as `f64` values (an int converted); else leaves for `slow`. `admit_any`: the
+    /// `NumberGuardAdmitsAny` mutant's missing check, reading any other value as a float.
+    pub(super) fn promoted_operands(
+        &mut self,
+        (tb, pb): (Value, Value),
+        (tc, pc_): (Value, Value),
+        slow: Block,
+        admit_any: bool,
+    ) -> (Value, Value) {
+        let compute = self.b.create_block();
+        let x = self.b.append_block_param(compute, F64);
+        let y = self.b.append_block_param(compute, F64);
+        // Two floats first (the common case: no conversion, no select), then the mixes.
+        let b_f = self.tag_is(tb, tag::FLOAT);
+        let c_f = self.tag_is(tc, tag::FLOAT);
+        let floats = self.both(b_f, c_f);
+        let fl = self.b.create_block();
+        let mixed = self.b.create_block();
+        self.branch_on(floats, fl, &[], mixed, &[]);
+        self.b.switch_to_block(fl);
+        let xf = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+        let yf = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+        self.b.ins().jump(compute, &[xf.into(), yf.into()]);
+        self.b.switch_to_block(mixed);
+        let numbers = if admit_any {
+            self.cond_const(true)
+        } else {
+            let nb = self.number_test(tb);
+            let nc = self.number_test(tc);
+            self.both(nb, nc)
+        };
+        let conv = self.b.create_block();
+        self.branch_on(numbers, conv, &[], slow, &[]);
+        self.b.switch_to_block(conv);
+        let xm = self.to_f64(tb, pb);
+        let ym = self.to_f64(tc, pc_);
+        self.b.ins().jump(compute, &[xm.into(), ym.into()]);
+        self.b.switch_to_block(compute);
+        (x, y)
+    }
+
+    /// Whether tag `t` is a number's (int or float).
+    fn number_test(&mut self, t: Value) -> Value {
+        match self.known_tag(t) {
+            Some(k) => self.cond_const(k == tag::INT || k == tag::FLOAT),
+            None => {
+                const _: () = assert!(tag::FLOAT == tag::INT + 1);
+                let off = self.b.ins().iadd_imm_s(t, -(tag::INT as i64));
+                self.b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 1)
+            }
+        }
+    }
+
+    /// A number as an `f64`: a float's bits, or an int converted.
+    fn to_f64(&mut self, t: Value, p: Value) -> Value {
+        let bits = |s: &mut Self| s.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        match self.known_tag(t) {
+            Some(tag::FLOAT) => bits(self),
+            Some(tag::INT) => self.b.ins().fcvt_from_sint(F64, p),
+            _ => {
+                let is_int = self.tag_is(t, tag::INT);
+                let from_int = self.b.ins().fcvt_from_sint(F64, p);
+                let f = bits(self);
+                self.b.ins().select(is_int, from_int, f)
+            }
+        }
     }
 
     /// The float path of a binary operation: leaves for `slow` unless both operands are

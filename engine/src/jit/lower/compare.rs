@@ -143,8 +143,15 @@ impl Translator<'_> {
             let exit = self.side_exit_block(pc);
             self.branch_on(ints, int_b, &[], exit, &[]);
         } else {
+            // Numbers: two floats inline too, anything else (an int with a float included)
+            // leaves.
+            let numeric = self.speculate_num(pc);
             let other = self.b.create_block();
-            let slow = self.b.create_block();
+            let slow = if numeric {
+                self.side_exit_block(pc)
+            } else {
+                self.b.create_block()
+            };
             self.branch_on(ints, int_b, &[], other, &[]);
             self.b.switch_to_block(other);
             let (x, y) = if mutant!(IntFloatOrderViaF64) {
@@ -163,6 +170,9 @@ impl Translator<'_> {
             let r = self.b.ins().fcmp(fcc, x, y);
             let r = self.b.ins().uextend(I64, r);
             self.b.ins().jump(done, &[r.into()]);
+            if numeric {
+                return self.int_compare(b, c, icc, pb, pc_, int_b, done);
+            }
             self.b.switch_to_block(slow);
             self.save_pc(pc);
             let code = self.iconst(op.code() as i64);
@@ -181,6 +191,22 @@ impl Translator<'_> {
             self.check_status(pc, failed);
             self.b.ins().jump(done, &[r.into()]);
         }
+        self.int_compare(b, c, icc, pb, pc_, int_b, done)
+    }
+
+    /// The int path of `compare` (block `int_b`), then the merge (`done`, whose parameter is
+    /// the result).
+    #[allow(clippy::too_many_arguments)]
+    fn int_compare(
+        &mut self,
+        b: Reg,
+        c: Rhs,
+        icc: IntCC,
+        pb: Value,
+        pc_: Value,
+        int_b: Block,
+        done: Block,
+    ) -> Value {
         self.b.switch_to_block(int_b);
         self.know_int(b);
         if let Rhs::Reg(rc) = c {

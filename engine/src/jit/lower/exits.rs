@@ -164,6 +164,17 @@ impl Translator<'_> {
         yes
     }
 
+    /// Whether the instruction at `pc` may be compiled assuming number operands (ints and
+    /// floats inline, anything else leaving): it saw numbers other than two ints, and nothing
+    /// else.
+    pub(super) fn speculate_num(&mut self, pc: usize) -> bool {
+        let yes = self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_NUM == 0;
+        if yes {
+            self.note_speculation(pc);
+        }
+        yes
+    }
+
     /// Charges one unit of fuel, or raises FuelExhausted at `pc`.
     /// The fuel of a `while` loop's test at the end of its body (`LoopIf`, `LoopLt`...),
     /// charged first as in every tier, before the comparison's speculation guards.

@@ -24,7 +24,7 @@ use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
 use crate::runtime::vm::ProtoInfo;
-use crate::runtime::vm::{FB_NOT_INT, Ic, Vm};
+use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{

@@ -16,7 +16,7 @@ use crate::runtime::heap::{BoundMethod, UpBox};
 use crate::runtime::ops::{self, Arith, Cmp};
 use crate::runtime::stack::copy_value;
 use crate::runtime::value::{NativeId, Value};
-use crate::runtime::vm::{FB_NOT_INT, ProtoInfo, Vm};
+use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, ProtoInfo, Vm};
 
 /// Why the instruction loop of `dispatch` stopped.
 enum Stop {
@@ -224,6 +224,13 @@ impl Vm {
                     unsafe { *feedback.add(pc - 1) |= FB_NOT_INT };
                 };
             }
+            // Records that the current instruction saw an operand that is not a number.
+            macro_rules! not_num {
+                () => {
+                    // SAFETY: as for `not_int!`.
+                    unsafe { *feedback.add(pc - 1) |= FB_NOT_INT | FB_NOT_NUM };
+                };
+            }
             // Registers `$b` and `$c` classified as two ints, two floats or anything else.
             // Operands are read through references, field by field: a whole-value copy right
             // after the previous instruction wrote tag and payload separately would stall on
@@ -253,7 +260,7 @@ impl Vm {
                             reg!($a) = Value::Float(p $float q)
                         }
                         NumPair::Other => {
-                            not_int!();
+                            not_num!();
                             let v = metered!(self.arith($op, reg!($b), reg!($c)));
                             reg!($a) = v;
                             self.safepoint();
@@ -271,7 +278,7 @@ impl Vm {
                             p $op q
                         }
                         NumPair::Other => {
-                            not_int!();
+                            not_num!();
                             metered!(self.compare($cmp, reg!($b), reg!($c)))
                         }
                     }
@@ -300,7 +307,7 @@ impl Vm {
                             Some(Value::Float(*f $float k as f64))
                         }
                         _ => {
-                            not_int!();
+                            not_num!();
                             None
                         }
                     };
@@ -325,6 +332,7 @@ impl Vm {
                         Value::Float(p) => reg!($a) = Value::Float(*p $float q),
                         Value::Int(i) => reg!($a) = Value::Float(*i as f64 $float q),
                         _ => {
+                            not_num!();
                             let v = metered!(self.arith($op, reg!($b), Value::Float(q)));
                             reg!($a) = v;
                             self.safepoint();
@@ -352,7 +360,7 @@ impl Vm {
                             *f $op k as f64
                         }
                         _ => {
-                            not_int!();
+                            not_num!();
                             metered!(self.compare($cmp, reg!($b), Value::Int(k as i64)))
                         }
                     }
@@ -489,8 +497,14 @@ impl Vm {
                             reg!(a) = Value::Float(p / q)
                         }
                         p => {
-                            if !matches!(p, NumPair::Ints(..)) {
-                                not_int!();
+                            match p {
+                                NumPair::Other => {
+                                    not_num!();
+                                }
+                                NumPair::Floats(..) => {
+                                    not_int!();
+                                }
+                                NumPair::Ints(..) => {}
                             }
                             let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
                             reg!(a) = v;
@@ -504,8 +518,14 @@ impl Vm {
                             reg!(a) = Value::Float(p % q)
                         }
                         p => {
-                            if !matches!(p, NumPair::Ints(..)) {
-                                not_int!();
+                            match p {
+                                NumPair::Other => {
+                                    not_num!();
+                                }
+                                NumPair::Floats(..) => {
+                                    not_int!();
+                                }
+                                NumPair::Ints(..) => {}
                             }
                             let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
                             reg!(a) = v;

@@ -75,6 +75,9 @@ pub(crate) struct ProtoInfo {
 /// Type feedback bit: an arithmetic or comparison instruction saw operands other than two
 /// ints (compiled code then does not assume ints there).
 pub(crate) const FB_NOT_INT: u8 = 1;
+/// Type feedback bit: an arithmetic or comparison instruction saw an operand that is not a
+/// number (compiled code then does not assume numbers there). Always set with `FB_NOT_INT`.
+pub(crate) const FB_NOT_NUM: u8 = 2;
 
 /// Addresses of VM tables that compiled code reads, refreshed whenever a table may move
 /// (only when a program is loaded or extended).
