@@ -298,8 +298,8 @@ impl Translator<'_> {
         let conv = self.b.create_block();
         self.branch_on(numbers, conv, &[], slow, &[]);
         self.b.switch_to_block(conv);
-        let xm = self.to_f64(tb, pb);
-        let ym = self.to_f64(tc, pc_);
+        let xm = self.number_as_f64(tb, pb);
+        let ym = self.number_as_f64(tc, pc_);
         self.b.ins().jump(compute, &[xm.into(), ym.into()]);
         self.b.switch_to_block(compute);
         (x, y)
@@ -320,7 +320,7 @@ impl Translator<'_> {
     }
 
     /// A number as an `f64`: a float's bits, or an int converted.
-    fn to_f64(&mut self, t: Value, p: Value) -> Value {
+    fn number_as_f64(&mut self, t: Value, p: Value) -> Value {
         let bits = |s: &mut Self| s.b.ins().bitcast(F64, MemFlagsData::new(), p);
         match self.known_tag(t) {
             Some(tag::FLOAT) => bits(self),
