@@ -175,6 +175,8 @@ mutants! {
     /// Compiled arithmetic speculating on numbers reads an operand that is not a number as
     /// a float (the payload's bits) instead of leaving to the interpreter.
     NumberGuardAdmitsAny => "number_guard_admits_any", "guard accepting a wrong type";
+    /// Compiled `len(s)` of a string gives its length in bytes instead of characters.
+    LenCountsBytes => "len_counts_bytes", "bytes for characters";
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";

@@ -1523,6 +1523,19 @@ pub mod layout {
     pub const INSTANCE_SLOTS: i32 =
         (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, slots)) as i32;
 
+    /// `Str::chars` (the character count, a word).
+    pub const STR_CHARS: i32 = (offset_of!(GcBox<Str>, value) + offset_of!(Str, chars)) as i32;
+    /// Where a string's length in bytes is (the length word of `Str::text`), for the
+    /// `LenCountsBytes` mutant, which reads it for `len`. A `*const str` is its data pointer and
+    /// its length, in an order Rust does not fix: the length is the word holding 3 in "abc".
+    pub fn str_byte_len() -> i32 {
+        let s: *const str = "abc";
+        // SAFETY: a `*const str` is two initialised words; they are only compared as integers.
+        let words: [usize; 2] = unsafe { std::mem::transmute::<*const str, [usize; 2]>(s) };
+        let word = if words[0] == 3 { 0 } else { 8 };
+        (offset_of!(GcBox<Str>, value) + offset_of!(Str, text)) as i32 + word
+    }
+
     /// Where a list's element pointer and element count are, from the start of the object.
     #[derive(Clone, Copy, Debug)]
     pub struct ListItems {

@@ -42,6 +42,7 @@ mod calls;
 mod compare;
 mod exits;
 mod lists;
+mod natives;
 mod props;
 mod regs;
 mod structure;
@@ -793,20 +794,7 @@ impl<'a> Translator<'a> {
                 self.loop_compare(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
             }
             Op::Call { a, n } => self.call(pc, a, n),
-            Op::CallNative { a, f, n } => {
-                if !mutant!(NativeCallFuelFree) {
-                    self.charge_fuel(pc);
-                }
-                self.save_pc(pc);
-                let s = self.slot(a);
-                let id = self.iconst(f.0 as i64);
-                let nargs = self.iconst(n.0 as i64);
-                let st = self.helper(Helper::CallNative, &[s, id, nargs]);
-                if !mutant!(NativeStatusIgnored) {
-                    self.check_status(pc, st);
-                }
-                self.reload(a);
-            }
+            Op::CallNative { a, f, n } => self.call_native(pc, a, f, n),
             Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
             Op::SuperInvoke { a, m, n } => self.super_invoke(pc, a, m, n),
             Op::GetSuper { a, b, m } => {

@@ -1,0 +1,70 @@
+//! Builtin calls (`CallNative`): `len` of a list or a string without a helper call, every
+//! other builtin and every other argument through the helper. A builtin call is a safepoint
+//! on every path (most builtins allocate or call back), so the registers are stored first
+//! either way, and the result goes to its slot as a helper would write it.
+
+use super::*;
+use crate::runtime::builtins::ids;
+use crate::syntax::ast::BuiltinId;
+
+impl Translator<'_> {
+    /// `R[a] := builtin f(R[a+1], ..., R[a+n])`.
+    pub(super) fn call_native(&mut self, pc: usize, a: Reg, f: BuiltinId, n: Count) {
+        if !mutant!(NativeCallFuelFree) {
+            self.charge_fuel(pc);
+        }
+        let done = self.b.create_block();
+        if f.native() == ids::LEN && n.0 == 1 {
+            self.sync_all(pc);
+            let slow = self.b.create_block();
+            self.len_inline(a, slow, done);
+            self.b.switch_to_block(slow);
+        }
+        self.save_pc(pc);
+        let s = self.slot(a);
+        let id = self.iconst(f.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let st = self.helper(Helper::CallNative, &[s, id, nargs]);
+        if !mutant!(NativeStatusIgnored) {
+            self.check_status(pc, st);
+        }
+        self.reload(a);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
+    /// `R[a] := len(R[a+1])` for a list (its element count) or a string (its character
+    /// count, kept in the object), then on to `done`; anything else to `slow`.
+    fn len_inline(&mut self, a: Reg, slow: Block, done: Block) {
+        let (t, p) = self.get(Reg(a.0 + 1));
+        let list = self.b.create_block();
+        let not_list = self.b.create_block();
+        let string = self.b.create_block();
+        let is_list = self.tag_is(t, tag::LIST);
+        self.branch_on(is_list, list, &[], not_list, &[]);
+        self.b.switch_to_block(list);
+        let len = self.load(p, layout::list_items().len);
+        self.result_to_slot(a, len);
+        self.jump(done);
+        self.b.switch_to_block(not_list);
+        let is_str = self.tag_is(t, tag::STR);
+        self.branch_on(is_str, string, &[], slow, &[]);
+        self.b.switch_to_block(string);
+        let at = if mutant!(LenCountsBytes) {
+            layout::str_byte_len()
+        } else {
+            layout::STR_CHARS
+        };
+        let chars = self.load(p, at);
+        self.result_to_slot(a, chars);
+        self.jump(done);
+    }
+
+    /// Writes the int `v` to register `a` and its slot, as a helper would.
+    fn result_to_slot(&mut self, a: Reg, v: Value) {
+        let it = self.tag_val(tag::INT);
+        let (regs, at) = self.reg_addr(a);
+        self.store_value(it, v, regs, at);
+        self.define(a, it, v);
+    }
+}
