@@ -84,6 +84,57 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
         .collect()
 }
 
+/// `stored`, with write-through added for the writes outside loops of each register that is
+/// dirty at many more exits than it has such writes: in straight-line code with many slow
+/// paths (generic arithmetic, say) every exit stores every register written since the last
+/// call, so the exits' code grows as writes times exits, while a store at each write costs
+/// one store that runs once per call. Writes inside loops stay in variables (a store there
+/// would run on every iteration).
+fn stored_outside_loops(proto: &Proto, mut stored: Vec<bool>, dirty: &[RegSet]) -> Vec<bool> {
+    /// A register is stored at its writes when it is dirty at more than this many exits per
+    /// such write.
+    const EXITS_PER_WRITE: usize = 3;
+    let n = proto.code.len();
+    let nregs = proto.nregs as usize;
+    // Loops are structured: a back-edge and the header it jumps to bound one.
+    let mut in_loop = vec![false; n];
+    for (pc, op) in proto.code.iter().enumerate() {
+        if op.is_back_edge() {
+            let head = target(pc, op.jump().expect("a back-edge jumps"));
+            in_loop[head.min(pc)..=pc].fill(true);
+        }
+    }
+    let mut dirty_exits = vec![0usize; nregs];
+    for (op, d) in proto.code.iter().zip(dirty) {
+        let fx = op.effects();
+        if fx.raises || fx.fuel || fx.safepoint != Safepoint::Never {
+            for r in d.iter() {
+                dirty_exits[r] += 1;
+            }
+        }
+    }
+    let mut writes = vec![0usize; nregs];
+    let through = |pc: usize, op: &Op| match written_register(op) {
+        Some(r) if !in_loop[pc] && !stored[pc] => Some(r.0 as usize),
+        _ => None,
+    };
+    for (pc, op) in proto.code.iter().enumerate() {
+        if let Some(r) = through(pc, op) {
+            writes[r] += 1;
+        }
+    }
+    let chosen: Vec<bool> = (0..nregs)
+        .map(|r| writes[r] > 0 && dirty_exits[r] > EXITS_PER_WRITE * writes[r])
+        .collect();
+    let marks: Vec<usize> = (0..n)
+        .filter(|&pc| through(pc, &proto.code[pc]).is_some_and(|r| chosen[r]))
+        .collect();
+    for pc in marks {
+        stored[pc] = true;
+    }
+    stored
+}
+
 /// Write-through for every write (each register is stored as it is written): what a function
 /// whose exits would otherwise store too much uses (see `exit_stores`).
 pub(crate) fn every_write_stored(proto: &Proto) -> Vec<bool> {
@@ -132,13 +183,14 @@ pub(crate) struct Storage {
 pub(crate) fn plan_storage(proto: &Proto) -> Storage {
     let stored = stored_at_write(proto);
     let dirty = dirty_registers(proto, &stored);
-    let exits = exit_stores(proto, &dirty);
-    if exits <= MAX_EXIT_STORES {
+    if exit_stores(proto, &dirty) <= MAX_EXIT_STORES {
+        let stored = stored_outside_loops(proto, stored, &dirty);
+        let dirty = dirty_registers(proto, &stored);
         return Storage {
+            exit_stores: exit_stores(proto, &dirty),
             stored,
             dirty,
             in_slots: false,
-            exit_stores: exits,
         };
     }
     let stored = every_write_stored(proto);
