@@ -39,6 +39,10 @@ pub(crate) const M_GLOBALS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors,
 pub(crate) const M_ICS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, ics)) as i32;
 pub(crate) const M_CONSTS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, consts)) as i32;
 
+/// The pointer to the heap's shared strings (`runtime::heap::layout::HEAP_SHARED`).
+pub(crate) const HEAP_SHARED: i32 =
+    offset_of!(Vm, heap) as i32 + crate::runtime::heap::layout::HEAP_SHARED;
+
 // Frame records.
 pub(crate) const FRAME_SIZE: i64 = std::mem::size_of::<Frame>() as i64;
 pub(crate) const FRAME_CLOSURE: i32 = offset_of!(Frame, closure) as i32;

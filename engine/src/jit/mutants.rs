@@ -177,6 +177,12 @@ mutants! {
     NumberGuardAdmitsAny => "number_guard_admits_any", "guard accepting a wrong type";
     /// Compiled `len(s)` of a string gives its length in bytes instead of characters.
     LenCountsBytes => "len_counts_bytes", "bytes for characters";
+    /// Compiled `s[i]` on an ASCII string counts a negative index from the end instead of
+    /// raising IndexError.
+    StrIndexNegativeWraps => "str_index_negative_wraps", "missing bounds check";
+    /// Compiled `ord(s)` takes the first byte of any non-empty string instead of requiring
+    /// one character (and giving its code point).
+    OrdIgnoresLength => "ord_ignores_length", "missing length check";
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";

@@ -1525,16 +1525,35 @@ pub mod layout {
 
     /// `Str::chars` (the character count, a word).
     pub const STR_CHARS: i32 = (offset_of!(GcBox<Str>, value) + offset_of!(Str, chars)) as i32;
-    /// Where a string's length in bytes is (the length word of `Str::text`), for the
-    /// `LenCountsBytes` mutant, which reads it for `len`. A `*const str` is its data pointer and
-    /// its length, in an order Rust does not fix: the length is the word holding 3 in "abc".
-    pub fn str_byte_len() -> i32 {
+    /// Where a string's text is: the data pointer and the length in bytes of `Str::text`
+    /// (a `*const str`, two words in an order Rust does not fix: the length is the word
+    /// holding 3 for "abc").
+    pub fn str_text() -> StrText {
         let s: *const str = "abc";
         // SAFETY: a `*const str` is two initialised words; they are only compared as integers.
         let words: [usize; 2] = unsafe { std::mem::transmute::<*const str, [usize; 2]>(s) };
-        let word = if words[0] == 3 { 0 } else { 8 };
-        (offset_of!(GcBox<Str>, value) + offset_of!(Str, text)) as i32 + word
+        let len_word = if words[0] == 3 { 0 } else { 8 };
+        let text = (offset_of!(GcBox<Str>, value) + offset_of!(Str, text)) as i32;
+        StrText {
+            ptr: text + 8 - len_word,
+            len: text + len_word,
+        }
     }
+
+    /// The offsets `str_text` gives, from the start of a string object.
+    #[derive(Clone, Copy, Debug)]
+    pub struct StrText {
+        /// The pointer to the first byte (a word).
+        pub ptr: i32,
+        /// The length in bytes (a word).
+        pub len: i32,
+    }
+
+    /// `Heap::shared` in the heap (the pointer to the shared strings: the empty string, then
+    /// the one-character string of every ASCII byte, `SHARED_STR_SIZE` bytes apart).
+    pub const HEAP_SHARED: i32 = offset_of!(Heap, shared) as i32;
+    /// Bytes between two shared strings.
+    pub const SHARED_STR_SIZE: i64 = std::mem::size_of::<GcBox<Str>>() as i64;
 
     /// Where a list's element pointer and element count are, from the start of the object.
     #[derive(Clone, Copy, Debug)]

@@ -1,5 +1,6 @@
 //! List elements read and written in place (`l[i]`, `l[i] = v` on a list and an int index in
-//! range); everything else (strings, maps, errors) through the helpers.
+//! range), and a character of an ASCII string (`s[i]`: the shared one-character string);
+//! everything else (other strings, maps, errors) through the helpers.
 
 use super::*;
 
@@ -8,7 +9,8 @@ impl Translator<'_> {
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let elem = self.list_element(b, c, slow, mutant!(ListGetNegativeWraps));
+        let not_list = self.b.create_block();
+        let elem = self.list_element(b, c, not_list, slow, mutant!(ListGetNegativeWraps));
         let (t, p) = self.load_value(elem, 0);
         self.set(a, t, p);
         self.jump(done);
@@ -21,6 +23,9 @@ impl Translator<'_> {
         self.check_status(pc, st);
         self.reload(a);
         self.jump(done);
+        // Strings after the helper call, out of the way of the list path.
+        self.b.switch_to_block(not_list);
+        self.ascii_char(a, b, c, slow, done);
         self.b.switch_to_block(done);
     }
 
@@ -28,7 +33,7 @@ impl Translator<'_> {
     pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let elem = self.list_element(a, b, slow, mutant!(ListSetNegativeWraps));
+        let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
         let (t, p) = self.get(c);
         self.store_value(t, p, elem, 0);
         self.jump(done);
@@ -43,18 +48,66 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// `R[a] := R[s][R[index]]` for an ASCII string (character index = byte index) and an
+    /// int index in range: the shared one-character string of that byte, as the interpreter
+    /// gives (`Heap::ascii_char`); then on to `done`. Anything else to `slow`.
+    fn ascii_char(&mut self, a: Reg, s: Reg, index: Reg, slow: Block, done: Block) {
+        let (ts, ps) = self.get(s);
+        let (ti, i) = self.get(index);
+        let is_str = self.tag_is(ts, tag::STR);
+        let is_int = self.tag_is(ti, tag::INT);
+        let ok = self.both(is_str, is_int);
+        let typed = self.b.create_block();
+        self.branch_on(ok, typed, &[], slow, &[]);
+        self.b.switch_to_block(typed);
+        let text = layout::str_text();
+        let chars = self.load(ps, layout::STR_CHARS);
+        let bytes = self.load(ps, text.len);
+        // As many characters as bytes: every byte is an ASCII character (valid UTF-8).
+        let ascii = self.b.ins().icmp(IntCC::Equal, chars, bytes);
+        let i = if mutant!(StrIndexNegativeWraps) {
+            let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, i, 0);
+            let from_end = self.b.ins().iadd(i, chars);
+            self.b.ins().select(neg, from_end, i)
+        } else {
+            i
+        };
+        let in_range = self.b.ins().icmp(IntCC::UnsignedLessThan, i, chars);
+        let ok = self.b.ins().band(ascii, in_range);
+        let inside = self.b.create_block();
+        self.branch_on(ok, inside, &[], slow, &[]);
+        self.b.switch_to_block(inside);
+        let data = self.load(ps, text.ptr);
+        let at = self.b.ins().iadd(data, i);
+        let byte = self.b.ins().uload8(I64, flags(), at, 0);
+        let shared = self.load(self.vm, abi::HEAP_SHARED);
+        let index = self.b.ins().iadd_imm_s(byte, 1);
+        let off = self.b.ins().imul_imm_s(index, layout::SHARED_STR_SIZE);
+        let p = self.b.ins().iadd(shared, off);
+        let st = self.tag_val(tag::STR);
+        self.set(a, st, p);
+        self.jump(done);
+    }
+
     /// The address of element `R[index]` of the list in `R[list]`, in a block that continues
-    /// the current one; to `slow` when `R[list]` is not a list, `R[index]` not an int, or the
-    /// index out of range (the helper then does whatever the operation does there).
-    /// `wraps`: the mutants' bug, a negative index counting from the end.
-    fn list_element(&mut self, list: Reg, index: Reg, slow: Block, wraps: bool) -> Value {
+    /// the current one; to `not_list` when `R[list]` is not a list or `R[index]` not an int,
+    /// to `slow` when the index is out of range (the helper then does whatever the operation
+    /// does there). `wraps`: the mutants' bug, a negative index counting from the end.
+    fn list_element(
+        &mut self,
+        list: Reg,
+        index: Reg,
+        not_list: Block,
+        slow: Block,
+        wraps: bool,
+    ) -> Value {
         let (tl, pl) = self.get(list);
         let (ti, i) = self.get(index);
         let is_list = self.tag_is(tl, tag::LIST);
         let is_int = self.tag_is(ti, tag::INT);
         let ok = self.both(is_list, is_int);
         let typed = self.b.create_block();
-        self.branch_on(ok, typed, &[], slow, &[]);
+        self.branch_on(ok, typed, &[], not_list, &[]);
         self.b.switch_to_block(typed);
         let at = layout::list_items();
         let len = self.load(pl, at.len);

@@ -1,5 +1,5 @@
-//! Builtin calls (`CallNative`): `len` of a list or a string without a helper call, every
-//! other builtin and every other argument through the helper. A builtin call is a safepoint
+//! Builtin calls (`CallNative`): `len` of a list or a string and `ord` of a one-byte string
+//! without a helper call, every other builtin and every other argument through the helper. A builtin call is a safepoint
 //! on every path (most builtins allocate or call back), so the registers are stored first
 //! either way, and the result goes to its slot as a helper would write it.
 
@@ -14,10 +14,14 @@ impl Translator<'_> {
             self.charge_fuel(pc);
         }
         let done = self.b.create_block();
-        if f.native() == ids::LEN && n.0 == 1 {
+        if (f.native() == ids::LEN || f.native() == ids::ORD) && n.0 == 1 {
             self.sync_all(pc);
             let slow = self.b.create_block();
-            self.len_inline(a, slow, done);
+            if f.native() == ids::LEN {
+                self.len_inline(a, slow, done);
+            } else {
+                self.ord_inline(a, slow, done);
+            }
             self.b.switch_to_block(slow);
         }
         self.save_pc(pc);
@@ -51,12 +55,36 @@ impl Translator<'_> {
         self.branch_on(is_str, string, &[], slow, &[]);
         self.b.switch_to_block(string);
         let at = if mutant!(LenCountsBytes) {
-            layout::str_byte_len()
+            layout::str_text().len
         } else {
             layout::STR_CHARS
         };
         let chars = self.load(p, at);
         self.result_to_slot(a, chars);
+        self.jump(done);
+    }
+
+    /// `R[a] := ord(R[a+1])` for a string of one byte (an ASCII character), then on to
+    /// `done`; anything else (other characters, other lengths, errors) to `slow`.
+    fn ord_inline(&mut self, a: Reg, slow: Block, done: Block) {
+        let (t, p) = self.get(Reg(a.0 + 1));
+        let is_str = self.tag_is(t, tag::STR);
+        let string = self.b.create_block();
+        self.branch_on(is_str, string, &[], slow, &[]);
+        self.b.switch_to_block(string);
+        let text = layout::str_text();
+        let bytes = self.load(p, text.len);
+        let one = if mutant!(OrdIgnoresLength) {
+            self.b.ins().icmp_imm_s(IntCC::NotEqual, bytes, 0)
+        } else {
+            self.b.ins().icmp_imm_s(IntCC::Equal, bytes, 1)
+        };
+        let byte_b = self.b.create_block();
+        self.branch_on(one, byte_b, &[], slow, &[]);
+        self.b.switch_to_block(byte_b);
+        let data = self.load(p, text.ptr);
+        let byte = self.b.ins().uload8(I64, flags(), data, 0);
+        self.result_to_slot(a, byte);
         self.jump(done);
     }
 
