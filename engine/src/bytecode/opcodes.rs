@@ -459,9 +459,9 @@ opcodes! {
     /// R[a] := a new empty map
     NewMap { a: Reg } [writes a] => NEXT.raises().always();
     /// R[a] := R[b][R[c]] (list or string by int index, map by key)
-    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
+    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().always();
     /// R[a][R[b]] := R[c] (list element or map entry)
-    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().slow();
+    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().always();
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
     GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } [writes a] => NEXT.raises().slow();
     /// R[a].m := R[b] (adds the field if the instance lacks it)

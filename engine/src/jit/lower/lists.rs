@@ -7,12 +7,13 @@ use super::*;
 impl Translator<'_> {
     /// `R[a] := R[b][R[c]]`.
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
+        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let not_list = self.b.create_block();
         let elem = self.list_element(b, c, not_list, slow, mutant!(ListGetNegativeWraps));
         let (t, p) = self.load_value(elem, 0);
-        self.set(a, t, p);
+        self.result_value_to_slot(a, t, p);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -31,6 +32,7 @@ impl Translator<'_> {
 
     /// `R[a][R[b]] := R[c]`.
     pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
+        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
@@ -85,8 +87,17 @@ impl Translator<'_> {
         let off = self.b.ins().imul_imm_s(index, layout::SHARED_STR_SIZE);
         let p = self.b.ins().iadd(shared, off);
         let st = self.tag_val(tag::STR);
-        self.set(a, st, p);
+        self.result_value_to_slot(a, st, p);
         self.jump(done);
+    }
+
+    /// Writes `(t, p)` to register `a` and its slot, as the helper would: an indexing
+    /// instruction is a safepoint on every path (map and string indexing allocate or call
+    /// out), so the registers were stored before it and its result is in its slot after it.
+    pub(super) fn result_value_to_slot(&mut self, a: Reg, t: Value, p: Value) {
+        let (regs, at) = self.reg_addr(a);
+        self.store_value(t, p, regs, at);
+        self.define(a, t, p);
     }
 
     /// The address of element `R[index]` of the list in `R[list]`, in a block that continues

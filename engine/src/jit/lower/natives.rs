@@ -91,8 +91,6 @@ impl Translator<'_> {
     /// Writes the int `v` to register `a` and its slot, as a helper would.
     fn result_to_slot(&mut self, a: Reg, v: Value) {
         let it = self.tag_val(tag::INT);
-        let (regs, at) = self.reg_addr(a);
-        self.store_value(it, v, regs, at);
-        self.define(a, it, v);
+        self.result_value_to_slot(a, it, v);
     }
 }
