@@ -242,24 +242,14 @@ impl Translator<'_> {
         (tc, pc_): (Value, Value),
         slow: Block,
     ) -> (Value, Value) {
-        let number = |s: &mut Self, t: Value| {
-            let off = s.b.ins().iadd_imm_s(t, -(tag::INT as i64));
-            s.b.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 1)
-        };
-        let nb = number(self, tb);
-        let nc = number(self, tc);
+        let nb = self.number_test(tb);
+        let nc = self.number_test(tc);
         let both = self.both(nb, nc);
         let fpath = self.b.create_block();
         self.branch_on(both, fpath, &[], slow, &[]);
         self.b.switch_to_block(fpath);
-        let as_f64 = |s: &mut Self, t: Value, p: Value| {
-            let is_int = s.tag_is(t, tag::INT);
-            let from_int = s.b.ins().fcvt_from_sint(F64, p);
-            let bits = s.b.ins().bitcast(F64, MemFlagsData::new(), p);
-            s.b.ins().select(is_int, from_int, bits)
-        };
-        let x = as_f64(self, tb, pb);
-        let y = as_f64(self, tc, pc_);
+        let x = self.number_as_f64(tb, pb);
+        let y = self.number_as_f64(tc, pc_);
         (x, y)
     }
 

@@ -170,43 +170,27 @@ impl Translator<'_> {
             let r = self.b.ins().fcmp(fcc, x, y);
             let r = self.b.ins().uextend(I64, r);
             self.b.ins().jump(done, &[r.into()]);
-            if numeric {
-                return self.int_compare(b, c, icc, pb, pc_, int_b, done);
+            // Speculating on numbers, `slow` is the side exit: no helper path.
+            if !numeric {
+                self.b.switch_to_block(slow);
+                self.save_pc(pc);
+                let code = self.iconst(op.code() as i64);
+                let s = self.slot(b);
+                let r = match c {
+                    Rhs::Reg(rc) => {
+                        let sc = self.slot(rc);
+                        self.helper(Helper::Compare, &[code, s, sc])
+                    }
+                    Rhs::Imm(k) => {
+                        let kk = self.iconst(k);
+                        self.helper(Helper::CompareImm, &[code, s, kk])
+                    }
+                };
+                let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+                self.check_status(pc, failed);
+                self.b.ins().jump(done, &[r.into()]);
             }
-            self.b.switch_to_block(slow);
-            self.save_pc(pc);
-            let code = self.iconst(op.code() as i64);
-            let s = self.slot(b);
-            let r = match c {
-                Rhs::Reg(rc) => {
-                    let sc = self.slot(rc);
-                    self.helper(Helper::Compare, &[code, s, sc])
-                }
-                Rhs::Imm(k) => {
-                    let kk = self.iconst(k);
-                    self.helper(Helper::CompareImm, &[code, s, kk])
-                }
-            };
-            let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
-            self.check_status(pc, failed);
-            self.b.ins().jump(done, &[r.into()]);
         }
-        self.int_compare(b, c, icc, pb, pc_, int_b, done)
-    }
-
-    /// The int path of `compare` (block `int_b`), then the merge (`done`, whose parameter is
-    /// the result).
-    #[allow(clippy::too_many_arguments)]
-    fn int_compare(
-        &mut self,
-        b: Reg,
-        c: Rhs,
-        icc: IntCC,
-        pb: Value,
-        pc_: Value,
-        int_b: Block,
-        done: Block,
-    ) -> Value {
         self.b.switch_to_block(int_b);
         self.know_int(b);
         if let Rhs::Reg(rc) = c {
@@ -229,11 +213,17 @@ impl Translator<'_> {
         self.branch(pc, off, r, false);
     }
 
-    /// The test at the end of a `while` loop (`LoopLt`...): the back-edge's fuel, then a jump
-    /// back while `R[b] op c` holds.
-    pub(super) fn loop_compare(&mut self, pc: usize, op: Cmp, b: Reg, c: Rhs, off: Jump) {
+    /// The test at the end of a `while` loop (`LoopIf`, `LoopLt`...): the back-edge's fuel,
+    /// then a jump back when the condition `cond` computes equals `when`.
+    pub(super) fn loop_test(
+        &mut self,
+        pc: usize,
+        off: Jump,
+        when: bool,
+        cond: impl FnOnce(&mut Self) -> Value,
+    ) {
         self.loop_test_fuel(pc);
-        let r = self.compare(pc, op, b, c);
-        self.branch(pc, off, r, true);
+        let r = cond(self);
+        self.branch(pc, off, r, when);
     }
 }

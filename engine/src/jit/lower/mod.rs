@@ -752,46 +752,28 @@ impl<'a> Translator<'a> {
             Op::JmpNotGeI { b, imm, off } => {
                 self.compare_branch(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
             }
-            Op::LoopIf { a, off } => {
-                self.loop_test_fuel(pc);
-                let truthy = self.truthy(a);
-                self.branch(pc, off, truthy, true);
-            }
-            Op::LoopEq { b, c, off } => {
-                self.loop_test_fuel(pc);
-                let eq = self.equal(pc, b, c);
-                self.branch(pc, off, eq, true);
-            }
-            Op::LoopNe { b, c, off } => {
-                self.loop_test_fuel(pc);
-                let eq = self.equal(pc, b, c);
-                self.branch(pc, off, eq, false);
-            }
-            Op::LoopLt { b, c, off } => self.loop_compare(pc, Cmp::Lt, b, Rhs::Reg(c), off),
-            Op::LoopLe { b, c, off } => self.loop_compare(pc, Cmp::Le, b, Rhs::Reg(c), off),
-            Op::LoopGt { b, c, off } => self.loop_compare(pc, Cmp::Gt, b, Rhs::Reg(c), off),
-            Op::LoopGe { b, c, off } => self.loop_compare(pc, Cmp::Ge, b, Rhs::Reg(c), off),
+            Op::LoopIf { a, off } => self.loop_test(pc, off, true, |t| t.truthy(a)),
+            Op::LoopEq { b, c, off } => self.loop_test(pc, off, true, |t| t.equal(pc, b, c)),
+            Op::LoopNe { b, c, off } => self.loop_test(pc, off, false, |t| t.equal(pc, b, c)),
             Op::LoopEqI { b, imm, off } => {
-                self.loop_test_fuel(pc);
-                let eq = self.equal_imm(b, imm.0 as i64);
-                self.branch(pc, off, eq, true);
+                self.loop_test(pc, off, true, |t| t.equal_imm(b, imm.0 as i64))
             }
             Op::LoopNeI { b, imm, off } => {
-                self.loop_test_fuel(pc);
-                let eq = self.equal_imm(b, imm.0 as i64);
-                self.branch(pc, off, eq, false);
+                self.loop_test(pc, off, false, |t| t.equal_imm(b, imm.0 as i64))
             }
-            Op::LoopLtI { b, imm, off } => {
-                self.loop_compare(pc, Cmp::Lt, b, Rhs::Imm(imm.0 as i64), off)
+            Op::LoopLt { b, c, off }
+            | Op::LoopLe { b, c, off }
+            | Op::LoopGt { b, c, off }
+            | Op::LoopGe { b, c, off } => {
+                let cmp = loop_cmp(op);
+                self.loop_test(pc, off, true, |t| t.compare(pc, cmp, b, Rhs::Reg(c)))
             }
-            Op::LoopLeI { b, imm, off } => {
-                self.loop_compare(pc, Cmp::Le, b, Rhs::Imm(imm.0 as i64), off)
-            }
-            Op::LoopGtI { b, imm, off } => {
-                self.loop_compare(pc, Cmp::Gt, b, Rhs::Imm(imm.0 as i64), off)
-            }
-            Op::LoopGeI { b, imm, off } => {
-                self.loop_compare(pc, Cmp::Ge, b, Rhs::Imm(imm.0 as i64), off)
+            Op::LoopLtI { b, imm, off }
+            | Op::LoopLeI { b, imm, off }
+            | Op::LoopGtI { b, imm, off }
+            | Op::LoopGeI { b, imm, off } => {
+                let (cmp, k) = (loop_cmp(op), Rhs::Imm(imm.0 as i64));
+                self.loop_test(pc, off, true, |t| t.compare(pc, cmp, b, k))
             }
             Op::Call { a, n } => self.call(pc, a, n),
             Op::CallNative { a, f, n } => self.call_native(pc, a, f, n),
@@ -931,4 +913,15 @@ impl<'a> Translator<'a> {
     // ----- calls -----
 
     // ----- properties -----
+}
+
+/// The ordering a `while` loop's compare-and-branch test (`LoopLt`, `LoopLeI`...) checks.
+fn loop_cmp(op: Op) -> Cmp {
+    match op {
+        Op::LoopLt { .. } | Op::LoopLtI { .. } => Cmp::Lt,
+        Op::LoopLe { .. } | Op::LoopLeI { .. } => Cmp::Le,
+        Op::LoopGt { .. } | Op::LoopGtI { .. } => Cmp::Gt,
+        Op::LoopGe { .. } | Op::LoopGeI { .. } => Cmp::Ge,
+        other => unreachable!("{other:?} is not an ordering loop test"),
+    }
 }

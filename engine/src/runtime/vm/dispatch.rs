@@ -231,6 +231,21 @@ impl Vm {
                     unsafe { *feedback.add(pc - 1) |= FB_NOT_INT | FB_NOT_NUM };
                 };
             }
+            // The feedback of an operand pair that left the fast path: floats are not ints,
+            // anything else is not a number either.
+            macro_rules! pair_feedback {
+                ($p:expr) => {
+                    match $p {
+                        NumPair::Other => {
+                            not_num!();
+                        }
+                        NumPair::Floats(..) => {
+                            not_int!();
+                        }
+                        NumPair::Ints(..) => {}
+                    }
+                };
+            }
             // Registers `$b` and `$c` classified as two ints, two floats or anything else.
             // Operands are read through references, field by field: a whole-value copy right
             // after the previous instruction wrote tag and payload separately would stall on
@@ -497,15 +512,7 @@ impl Vm {
                             reg!(a) = Value::Float(p / q)
                         }
                         p => {
-                            match p {
-                                NumPair::Other => {
-                                    not_num!();
-                                }
-                                NumPair::Floats(..) => {
-                                    not_int!();
-                                }
-                                NumPair::Ints(..) => {}
-                            }
+                            pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
                             reg!(a) = v;
                             self.safepoint();
@@ -518,15 +525,7 @@ impl Vm {
                             reg!(a) = Value::Float(p % q)
                         }
                         p => {
-                            match p {
-                                NumPair::Other => {
-                                    not_num!();
-                                }
-                                NumPair::Floats(..) => {
-                                    not_int!();
-                                }
-                                NumPair::Ints(..) => {}
-                            }
+                            pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
                             reg!(a) = v;
                             self.safepoint();
