@@ -378,9 +378,9 @@ fn every_opcode_family_compiles_and_agrees() {
             "arithmetic",
             &[
                 "Add", "Sub", "Mul", "Div", "Mod", "AddI", "SubI", "MulI", "DivI", "ModI", "AddK",
-                "SubK", "MulK", "DivK", "ModK", "Neg",
+                "SubK", "MulK", "DivK", "ModK", "AddIL", "MulIL", "AddKL", "MulKL", "Neg",
             ],
-            "fn f(a) { let b = a + 3; let c = b * b + 1; return [a + b, a - b, a * b, a / c, a % c, a + 1, a - 1, a * 3, a / 2, a % 2, -a, a + 0.5, b / 2.0, a - 1.5, a * 0.25, b % 2.5, \"x\" + str(a)]; }",
+            "fn f(a) { let b = a + 3; let c = b * b + 1; return [a + b, a - b, a * b, a / c, a % c, a + 1, a - 1, a * 3, a / 2, a % 2, -a, a + 0.5, b / 2.0, a - 1.5, a * 0.25, b % 2.5, \"x\" + str(a), 1 + a, 3 * b, 0.5 + a, 0.25 * b]; }",
         ),
         (
             "comparisons and logic",

@@ -384,6 +384,15 @@ opcodes! {
     DivK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
     /// R[a] := R[b] % K[k], K[k] a float constant (same semantics and errors as Mod)
     ModK { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := imm + R[b], the int literal on the left (semantics, errors and messages of Add
+    /// with an int left operand; its fast paths are AddI's, as `+` on numbers commutes)
+    AddIL { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
+    /// R[a] := imm * R[b], the int literal on the left (as Mul with an int left operand)
+    MulIL { a: Reg, b: Reg, imm: Imm } [writes a] => NEXT.raises().slow();
+    /// R[a] := K[k] + R[b], K[k] a float constant on the left (as Add)
+    AddKL { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
+    /// R[a] := K[k] * R[b], K[k] a float constant on the left (as Mul)
+    MulKL { a: Reg, b: Reg, k: ConstIdx } [writes a] => NEXT.raises().slow();
     /// R[a] := -R[b]
     Neg { a: Reg, b: Reg } [writes a] => NEXT.raises().slow();
     /// R[a] := not truthy(R[b])

@@ -67,7 +67,9 @@ pub fn verify_proto(program: &Program, id: ProtoId) -> Result<(), String> {
         | Op::SubK { k, .. }
         | Op::MulK { k, .. }
         | Op::DivK { k, .. }
-        | Op::ModK { k, .. } = *op
+        | Op::ModK { k, .. }
+        | Op::AddKL { k, .. }
+        | Op::MulKL { k, .. } = *op
             && !matches!(p.consts[k.0 as usize], Const::Float(_))
         {
             return err(pc, format!("{} needs a float constant", op.name()));

@@ -187,10 +187,24 @@ extern "C" fn echo_arith(vm: *mut Vm, op: u64, dst: u64, lhs: u64, rhs: u64, _: 
     })
 }
 
+/// Flag in the operator code passed to `echo_arith_imm` and `echo_arith_const`: the literal
+/// is the left operand (`AddIL`, `MulKL`...).
+pub(crate) const LITERAL_LEFT: u64 = 1 << 8;
+
+/// `reg op lit`, or `lit op reg` when `op` carries `LITERAL_LEFT`.
+fn arith_literal(vm: &mut Vm, op: u64, reg: Value, lit: Value) -> RtResult<Value> {
+    let arith = arith_op(op & !LITERAL_LEFT);
+    if op & LITERAL_LEFT != 0 {
+        arith_of(vm, arith, lit, reg)
+    } else {
+        arith_of(vm, arith, reg, lit)
+    }
+}
+
 extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64, _: u64) -> u64 {
     guard(vm, Helper::ArithImm, |vm| {
         let a = vm.stack.get(lhs as usize);
-        let r = arith_of(vm, arith_op(op), a, Value::Int(imm as i64));
+        let r = arith_literal(vm, op, a, Value::Int(imm as i64));
         result_to(vm, dst, r)
     })
 }
@@ -198,7 +212,7 @@ extern "C" fn echo_arith_imm(vm: *mut Vm, op: u64, dst: u64, lhs: u64, imm: u64,
 extern "C" fn echo_arith_const(vm: *mut Vm, op: u64, dst: u64, lhs: u64, k: u64, _: u64) -> u64 {
     guard(vm, Helper::ArithConst, |vm| {
         let (a, b) = (vm.stack.get(lhs as usize), vm.const_pool[k as usize]);
-        let r = arith_of(vm, arith_op(op), a, b);
+        let r = arith_literal(vm, op, a, b);
         result_to(vm, dst, r)
     })
 }

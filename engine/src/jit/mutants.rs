@@ -186,6 +186,10 @@ mutants! {
     /// Subtracting a float constant in compiled code (`x - 1.5`, `SubK`) computes the constant
     /// minus the operand.
     FloatConstSubSwapped => "float_const_sub_swapped", "operands swapped (float constant)";
+    /// The general path of arithmetic with its literal on the left (`2 * x`, `AddIL`,
+    /// `MulKL`...) in compiled code puts the literal on the right: errors name the operands,
+    /// and overflow messages the values, in the wrong order.
+    LiteralLeftReversed => "literal_left_reversed", "operands swapped (general path)";
 }
 
 #[cfg(feature = "mutants")]

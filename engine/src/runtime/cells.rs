@@ -402,11 +402,10 @@ fn shape(op: OpCode) -> Shape {
         Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge | JmpNotEq | JmpNotNe
         | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | LoopEq | LoopNe | LoopLt | LoopLe
         | LoopGt | LoopGe | GetIndex | SetIndex => Shape::Binary,
-        AddI | SubI | MulI | DivI | ModI | JmpNotEqI | JmpNotNeI | JmpNotLtI | JmpNotLeI
-        | JmpNotGtI | JmpNotGeI | LoopEqI | LoopNeI | LoopLtI | LoopLeI | LoopGtI | LoopGeI => {
-            Shape::Immediate
-        }
-        AddK | SubK | MulK | DivK | ModK => Shape::FloatConst,
+        AddI | SubI | MulI | DivI | ModI | AddIL | MulIL | JmpNotEqI | JmpNotNeI | JmpNotLtI
+        | JmpNotLeI | JmpNotGtI | JmpNotGeI | LoopEqI | LoopNeI | LoopLtI | LoopLeI | LoopGtI
+        | LoopGeI => Shape::Immediate,
+        AddK | SubK | MulK | DivK | ModK | AddKL | MulKL => Shape::FloatConst,
         Neg | Not | JmpIf | JmpIfNot | LoopIf | GetProp | SetProp | Call | Invoke | IterPrep => {
             Shape::Unary
         }
@@ -433,6 +432,10 @@ pub fn speculates(op: OpCode) -> bool {
             | SubK
             | MulK
             | DivK
+            | AddIL
+            | MulIL
+            | AddKL
+            | MulKL
             | Lt
             | Le
             | Gt
@@ -472,11 +475,13 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
     let (int_b, int_c) = (b == kind::INT, c == kind::INT);
     match op {
         Add | Sub | Mul | Div | Mod | AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK
-        | DivK | ModK => {
+        | DivK | ModK | AddIL | MulIL | AddKL | MulKL => {
+            // The literal-on-the-left forms have their operator's outcomes: `+` and `*` allow
+            // the same outcomes whichever side each kind is on.
             let base = match op {
-                AddI | AddK => Add,
+                AddI | AddK | AddIL | AddKL => Add,
                 SubI | SubK => Sub,
-                MulI | MulK => Mul,
+                MulI | MulK | MulIL | MulKL => Mul,
                 DivI | DivK => Div,
                 ModI | ModK => Mod,
                 o => o,
@@ -593,9 +598,8 @@ pub fn forms(op: OpCode) -> &'static [Form] {
         Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge => {
             &[Form::DestIsLeft, Form::DestIsRight, Form::SameOperands]
         }
-        AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK | DivK | ModK | Neg | Not => {
-            &[Form::DestIsLeft]
-        }
+        AddI | SubI | MulI | DivI | ModI | AddK | SubK | MulK | DivK | ModK | AddIL | MulIL
+        | AddKL | MulKL | Neg | Not => &[Form::DestIsLeft],
         // A loop test with the same register on both sides is reached only when its entry
         // test held, which for `<`, `>` and `!=` no value allows: only the entry form counts.
         JmpNotEq | JmpNotNe | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe => &[Form::SameOperands],
@@ -728,6 +732,10 @@ pub fn form_of(op: &Op) -> [Option<Form>; 2] {
         | Op::MulK { a, b, .. }
         | Op::DivK { a, b, .. }
         | Op::ModK { a, b, .. }
+        | Op::AddIL { a, b, .. }
+        | Op::MulIL { a, b, .. }
+        | Op::AddKL { a, b, .. }
+        | Op::MulKL { a, b, .. }
         | Op::Neg { a, b }
         | Op::Not { a, b } => (Some(a), Some(b), None),
         Op::JmpNotEq { b, c, .. }

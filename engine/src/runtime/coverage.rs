@@ -196,12 +196,16 @@ impl Coverage {
             | Op::SubI { b, .. }
             | Op::MulI { b, .. }
             | Op::DivI { b, .. }
-            | Op::ModI { b, .. } => (k(b), kind::INT, O::Ok),
+            | Op::ModI { b, .. }
+            | Op::AddIL { b, .. }
+            | Op::MulIL { b, .. } => (k(b), kind::INT, O::Ok),
             Op::AddK { b, .. }
             | Op::SubK { b, .. }
             | Op::MulK { b, .. }
             | Op::DivK { b, .. }
-            | Op::ModK { b, .. } => (k(b), kind::FLOAT, O::Ok),
+            | Op::ModK { b, .. }
+            | Op::AddKL { b, .. }
+            | Op::MulKL { b, .. } => (k(b), kind::FLOAT, O::Ok),
             Op::Neg { b, .. } | Op::Not { b, .. } | Op::GetProp { b, .. } => (k(b), none, O::Ok),
             Op::JmpIf { a, .. } | Op::LoopIf { a, .. } => {
                 let t = read(a).truthy();

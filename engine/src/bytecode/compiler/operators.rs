@@ -73,8 +73,16 @@ impl Compiler<'_> {
 
     /// Arithmetic or comparisons: intermediate results in one accumulator, the last in `dst`.
     fn binary_chain(&mut self, first: &Expr, rest: &[Link], dst: Reg) -> CompileResult<()> {
-        let mut left = self.operand(first, &[&rest[0].rhs])?;
         let n = rest.len();
+        // `2 * x`, `0.5 + x`: the literal is an operand of the instruction (`MulIL`, `AddKL`),
+        // not loaded into a register first. Evaluating `x` first is unobservable: a literal
+        // has no effects.
+        let literal_left = literal_left_op(rest[0].op, first, &rest[0].rhs);
+        let mut left = if literal_left.is_some() {
+            Reg(0)
+        } else {
+            self.operand(first, &[&rest[0].rhs])?
+        };
         let acc = if n > 1 {
             Some(self.alloc(first.span)?)
         } else {
@@ -88,7 +96,40 @@ impl Compiler<'_> {
             } else {
                 acc.expect("allocated for long chains")
             };
-            if let Some(op) = self.arith_literal_op(op, out, left, e) {
+            if i == 0
+                && let Some(form) = literal_left
+            {
+                let right = self.expr_any(e)?;
+                let op = match form {
+                    LiteralLeft::Imm(imm) if op == BinOp::Add => Op::AddIL {
+                        a: out,
+                        b: right,
+                        imm,
+                    },
+                    LiteralLeft::Imm(imm) => Op::MulIL {
+                        a: out,
+                        b: right,
+                        imm,
+                    },
+                    LiteralLeft::Float(f) => {
+                        let k = self.constant(Const::Float(f));
+                        if op == BinOp::Add {
+                            Op::AddKL {
+                                a: out,
+                                b: right,
+                                k,
+                            }
+                        } else {
+                            Op::MulKL {
+                                a: out,
+                                b: right,
+                                k,
+                            }
+                        }
+                    }
+                };
+                self.emit(op, span);
+            } else if let Some(op) = self.arith_literal_op(op, out, left, e) {
                 self.emit(op, span);
             } else {
                 let right = self.expr_any(e)?;
@@ -249,6 +290,29 @@ pub(super) fn arith_imm_op(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> 
         BinOp::Mod => Op::ModI { a, b, imm },
         _ => return None,
     })
+}
+
+/// The literal of `lit op rhs` when it can be an operand of an instruction with the literal
+/// on the left: `+` or `*` (whose fast paths commute), an int that fits an immediate or a
+/// float, and a right operand that is not a literal itself (that keeps its usual form).
+fn literal_left_op(op: BinOp, lit: &Expr, rhs: &Expr) -> Option<LiteralLeft> {
+    if !matches!(op, BinOp::Add | BinOp::Mul)
+        || matches!(rhs.kind, ExprKind::Int(_) | ExprKind::Float(_))
+    {
+        return None;
+    }
+    match lit.kind {
+        ExprKind::Int(k) => Some(LiteralLeft::Imm(Imm(i32::try_from(k).ok()?))),
+        ExprKind::Float(f) => Some(LiteralLeft::Float(f)),
+        _ => None,
+    }
+}
+
+/// The literal of an instruction with its literal on the left.
+#[derive(Clone, Copy)]
+enum LiteralLeft {
+    Imm(Imm),
+    Float(f64),
 }
 
 /// When a conditional jump is taken.

@@ -15,7 +15,10 @@ impl Translator<'_> {
         }
     }
 
-    pub(super) fn arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Rhs) {
+    /// `R[a] = R[b] op c` (`left`: `c op R[b]`, for `+` and `*` only, whose fast paths
+    /// commute; the helper computes it in source order, for its messages).
+    pub(super) fn arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Rhs, left: bool) {
+        debug_assert!(!left || matches!(op, Arith::Add | Arith::Mul));
         let (tb, pb) = self.get(b);
         let (tc, pc_) = match c {
             Rhs::Reg(r) if r == a && r != b && mutant!(DestIsRhsClobbered) => (tb, pb),
@@ -147,16 +150,32 @@ impl Translator<'_> {
             Rhs::Reg(r) => (Helper::Arith, self.slot(r)),
             Rhs::Imm(k) => (Helper::ArithImm, self.iconst(k)),
         };
-        self.arith_helper(pc, h, op, a, b, rhs);
+        self.arith_helper(pc, h, op, left, a, b, rhs);
         self.jump(done);
         self.b.switch_to_block(done);
     }
 
     /// The exact path of an arithmetic instruction: helper `h` computes `R[a] = R[b] op rhs`
-    /// (`rhs` a slot, an immediate or a pool index, as `h` takes it) and raises its errors.
-    fn arith_helper(&mut self, pc: usize, h: Helper, op: Arith, a: Reg, b: Reg, rhs: Value) {
+    /// (`left`: `rhs op R[b]`; `rhs` a slot, an immediate or a pool index, as `h` takes it)
+    /// and raises its errors.
+    #[allow(clippy::too_many_arguments)]
+    fn arith_helper(
+        &mut self,
+        pc: usize,
+        h: Helper,
+        op: Arith,
+        left: bool,
+        a: Reg,
+        b: Reg,
+        rhs: Value,
+    ) {
         self.save_pc(pc);
-        let code = self.iconst(op.code() as i64);
+        let order = if left && !mutant!(LiteralLeftReversed) {
+            LITERAL_LEFT
+        } else {
+            0
+        };
+        let code = self.iconst((op.code() | order) as i64);
         let d = self.slot(a);
         let s = self.slot(b);
         let st = self.helper(h, &[code, d, s, rhs]);
@@ -164,9 +183,19 @@ impl Translator<'_> {
         self.reload(a);
     }
 
-    /// `R[a] = R[b] op K[k]` for a float constant: a float or an int (converted) left operand
-    /// inline, anything else (and `%`, a library call) through the helper.
-    pub(super) fn arith_k(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, k: ConstIdx) {
+    /// `R[a] = R[b] op K[k]` for a float constant (`left`: `K[k] op R[b]`, for `+` and `*`
+    /// only): a float or an int (converted) register operand inline, anything else (and `%`,
+    /// a library call) through the helper.
+    pub(super) fn arith_k(
+        &mut self,
+        pc: usize,
+        op: Arith,
+        a: Reg,
+        b: Reg,
+        k: ConstIdx,
+        left: bool,
+    ) {
+        debug_assert!(!left || matches!(op, Arith::Add | Arith::Mul));
         let EchoValue::Float(q) = self.input.consts[k.0 as usize] else {
             unreachable!("the compiler makes K operands of float constants only")
         };
@@ -217,7 +246,7 @@ impl Translator<'_> {
         }
         self.b.switch_to_block(slow);
         let kk = self.iconst((self.input.kbase + k.0 as usize) as i64);
-        self.arith_helper(pc, Helper::ArithConst, op, a, b, kk);
+        self.arith_helper(pc, Helper::ArithConst, op, left, a, b, kk);
         self.jump(done);
         self.b.switch_to_block(done);
     }

@@ -34,7 +34,7 @@ use super::analysis::{
 use crate::runtime::tiering::Mode;
 
 use super::abi::{self, flags};
-use super::helpers::Helper;
+use super::helpers::{Helper, LITERAL_LEFT};
 use super::mutants;
 
 mod arith;
@@ -653,21 +653,39 @@ impl<'a> Translator<'a> {
                 self.check_status(pc, st);
                 self.reload(a);
             }
-            Op::Add { a, b, c } => self.arith(pc, Arith::Add, a, b, Rhs::Reg(c)),
-            Op::Sub { a, b, c } => self.arith(pc, Arith::Sub, a, b, Rhs::Reg(c)),
-            Op::Mul { a, b, c } => self.arith(pc, Arith::Mul, a, b, Rhs::Reg(c)),
-            Op::Div { a, b, c } => self.arith(pc, Arith::Div, a, b, Rhs::Reg(c)),
-            Op::Mod { a, b, c } => self.arith(pc, Arith::Mod, a, b, Rhs::Reg(c)),
-            Op::AddI { a, b, imm } => self.arith(pc, Arith::Add, a, b, Rhs::Imm(imm.0 as i64)),
-            Op::SubI { a, b, imm } => self.arith(pc, Arith::Sub, a, b, Rhs::Imm(imm.0 as i64)),
-            Op::MulI { a, b, imm } => self.arith(pc, Arith::Mul, a, b, Rhs::Imm(imm.0 as i64)),
-            Op::DivI { a, b, imm } => self.arith(pc, Arith::Div, a, b, Rhs::Imm(imm.0 as i64)),
-            Op::ModI { a, b, imm } => self.arith(pc, Arith::Mod, a, b, Rhs::Imm(imm.0 as i64)),
-            Op::AddK { a, b, k } => self.arith_k(pc, Arith::Add, a, b, k),
-            Op::SubK { a, b, k } => self.arith_k(pc, Arith::Sub, a, b, k),
-            Op::MulK { a, b, k } => self.arith_k(pc, Arith::Mul, a, b, k),
-            Op::DivK { a, b, k } => self.arith_k(pc, Arith::Div, a, b, k),
-            Op::ModK { a, b, k } => self.arith_k(pc, Arith::Mod, a, b, k),
+            Op::Add { a, b, c } => self.arith(pc, Arith::Add, a, b, Rhs::Reg(c), false),
+            Op::Sub { a, b, c } => self.arith(pc, Arith::Sub, a, b, Rhs::Reg(c), false),
+            Op::Mul { a, b, c } => self.arith(pc, Arith::Mul, a, b, Rhs::Reg(c), false),
+            Op::Div { a, b, c } => self.arith(pc, Arith::Div, a, b, Rhs::Reg(c), false),
+            Op::Mod { a, b, c } => self.arith(pc, Arith::Mod, a, b, Rhs::Reg(c), false),
+            Op::AddI { a, b, imm } => {
+                self.arith(pc, Arith::Add, a, b, Rhs::Imm(imm.0 as i64), false)
+            }
+            Op::SubI { a, b, imm } => {
+                self.arith(pc, Arith::Sub, a, b, Rhs::Imm(imm.0 as i64), false)
+            }
+            Op::MulI { a, b, imm } => {
+                self.arith(pc, Arith::Mul, a, b, Rhs::Imm(imm.0 as i64), false)
+            }
+            Op::DivI { a, b, imm } => {
+                self.arith(pc, Arith::Div, a, b, Rhs::Imm(imm.0 as i64), false)
+            }
+            Op::ModI { a, b, imm } => {
+                self.arith(pc, Arith::Mod, a, b, Rhs::Imm(imm.0 as i64), false)
+            }
+            Op::AddK { a, b, k } => self.arith_k(pc, Arith::Add, a, b, k, false),
+            Op::SubK { a, b, k } => self.arith_k(pc, Arith::Sub, a, b, k, false),
+            Op::MulK { a, b, k } => self.arith_k(pc, Arith::Mul, a, b, k, false),
+            Op::DivK { a, b, k } => self.arith_k(pc, Arith::Div, a, b, k, false),
+            Op::ModK { a, b, k } => self.arith_k(pc, Arith::Mod, a, b, k, false),
+            Op::AddIL { a, b, imm } => {
+                self.arith(pc, Arith::Add, a, b, Rhs::Imm(imm.0 as i64), true)
+            }
+            Op::MulIL { a, b, imm } => {
+                self.arith(pc, Arith::Mul, a, b, Rhs::Imm(imm.0 as i64), true)
+            }
+            Op::AddKL { a, b, k } => self.arith_k(pc, Arith::Add, a, b, k, true),
+            Op::MulKL { a, b, k } => self.arith_k(pc, Arith::Mul, a, b, k, true),
             Op::Neg { a, b } => self.neg(pc, a, b),
             Op::Not { a, b } => {
                 let (t, _) = self.get(b);

@@ -307,10 +307,13 @@ impl Vm {
                 }};
             }
 
-            // `R[a] = R[b] op imm`: for `/` and `%` the hardware op is used only for a positive
-            // divisor; everything else takes the general path with its checks and messages.
+            // `R[a] = R[b] op imm` (`$left`: `imm op R[b]`, for `+` and `*` only, whose fast
+            // paths commute; the general path keeps the source order for its messages). For
+            // `/` and `%` the hardware op is used only for a positive divisor; everything else
+            // takes the general path with its checks and messages.
             macro_rules! arith_imm {
-                ($a:expr, $b:expr, $imm:expr, $op:expr, $int:ident, $float:tt) => {{
+                ($a:expr, $b:expr, $imm:expr, $op:expr, $int:ident, $float:tt, $left:literal) => {{
+                    const { assert!(!$left || matches!($op, Arith::Add | Arith::Mul)) };
                     let k = $imm.0 as i64;
                     let fast = match &reg!($b) {
                         Value::Int(i) if !matches!($op, Arith::Div | Arith::Mod) || k > 0 => {
@@ -329,16 +332,23 @@ impl Vm {
                     match fast {
                         Some(v) => reg!($a) = v,
                         None => {
-                            let v = metered!(self.arith($op, reg!($b), Value::Int(k)));
+                            let (x, y) = if $left {
+                                (Value::Int(k), reg!($b))
+                            } else {
+                                (reg!($b), Value::Int(k))
+                            };
+                            let v = metered!(self.arith($op, x, y));
                             reg!($a) = v;
                         }
                     }
                 }};
             }
-            // `R[a] = R[b] op K[k]` for a float constant: numbers inline, the rest through
-            // `Vm::arith` (a float right operand leaves no int case).
+            // `R[a] = R[b] op K[k]` for a float constant (`$left`: `K[k] op R[b]`, for `+` and
+            // `*` only, as in `arith_imm!`): numbers inline, the rest through `Vm::arith` (a
+            // float operand leaves no int case).
             macro_rules! arith_k {
-                ($a:expr, $b:expr, $k:expr, $op:expr, $float:tt) => {{
+                ($a:expr, $b:expr, $k:expr, $op:expr, $float:tt, $left:literal) => {{
+                    const { assert!(!$left || matches!($op, Arith::Add | Arith::Mul)) };
                     not_int!();
                     let Value::Float(q) = konst!($k) else {
                         unreachable!("the verifier lets K operands be float constants only")
@@ -348,7 +358,12 @@ impl Vm {
                         Value::Int(i) => reg!($a) = Value::Float(*i as f64 $float q),
                         _ => {
                             not_num!();
-                            let v = metered!(self.arith($op, reg!($b), Value::Float(q)));
+                            let (x, y) = if $left {
+                                (Value::Float(q), reg!($b))
+                            } else {
+                                (reg!($b), Value::Float(q))
+                            };
+                            let v = metered!(self.arith($op, x, y));
                             reg!($a) = v;
                             self.safepoint();
                         }
@@ -531,16 +546,26 @@ impl Vm {
                             self.safepoint();
                         }
                     },
-                    Op::AddI { a, b, imm } => arith_imm!(a, b, imm, Arith::Add, checked_add, +),
-                    Op::SubI { a, b, imm } => arith_imm!(a, b, imm, Arith::Sub, checked_sub, -),
-                    Op::MulI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mul, checked_mul, *),
-                    Op::DivI { a, b, imm } => arith_imm!(a, b, imm, Arith::Div, checked_div, /),
-                    Op::ModI { a, b, imm } => arith_imm!(a, b, imm, Arith::Mod, checked_rem, %),
-                    Op::AddK { a, b, k } => arith_k!(a, b, k, Arith::Add, +),
-                    Op::SubK { a, b, k } => arith_k!(a, b, k, Arith::Sub, -),
-                    Op::MulK { a, b, k } => arith_k!(a, b, k, Arith::Mul, *),
-                    Op::DivK { a, b, k } => arith_k!(a, b, k, Arith::Div, /),
-                    Op::ModK { a, b, k } => arith_k!(a, b, k, Arith::Mod, %),
+                    Op::AddI { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Add, checked_add, +, false)
+                    }
+                    Op::SubI { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Sub, checked_sub, -, false)
+                    }
+                    Op::MulI { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Mul, checked_mul, *, false)
+                    }
+                    Op::DivI { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Div, checked_div, /, false)
+                    }
+                    Op::ModI { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Mod, checked_rem, %, false)
+                    }
+                    Op::AddK { a, b, k } => arith_k!(a, b, k, Arith::Add, +, false),
+                    Op::SubK { a, b, k } => arith_k!(a, b, k, Arith::Sub, -, false),
+                    Op::MulK { a, b, k } => arith_k!(a, b, k, Arith::Mul, *, false),
+                    Op::DivK { a, b, k } => arith_k!(a, b, k, Arith::Div, /, false),
+                    Op::ModK { a, b, k } => arith_k!(a, b, k, Arith::Mod, %, false),
                     Op::Neg { a, b } => match &reg!(b) {
                         Value::Int(i) if *i != i64::MIN => reg!(a) = Value::Int(-*i),
                         Value::Float(f) => reg!(a) = Value::Float(-*f),
@@ -874,6 +899,14 @@ impl Vm {
                             osr!();
                         }
                     }
+                    Op::AddIL { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Add, checked_add, +, true)
+                    }
+                    Op::MulIL { a, b, imm } => {
+                        arith_imm!(a, b, imm, Arith::Mul, checked_mul, *, true)
+                    }
+                    Op::AddKL { a, b, k } => arith_k!(a, b, k, Arith::Add, +, true),
+                    Op::MulKL { a, b, k } => arith_k!(a, b, k, Arith::Mul, *, true),
                 }
             };
             // Without the JIT, raising is the only way out.
