@@ -466,12 +466,23 @@ impl Gen<'_, '_> {
                 } else {
                     BinOp::Sub
                 };
-                let a = self.expr(ty, d);
+                // An int literal on the left of `+` is an operand of its own instruction
+                // form (`AddIL`), so it is made often, not only when a leaf happens to be one.
+                let a = if op == BinOp::Add && self.chance(1, 4) {
+                    int(self.small_int())
+                } else {
+                    self.expr(ty, d)
+                };
                 let b = self.expr(ty, d);
                 bin(op, a, b)
             }
             1 => {
-                let a = self.bounded(ty, d);
+                // As for `+`: `MulIL` (a literal whose product stays small).
+                let a = if self.chance(1, 4) {
+                    int(self.range(-20, 100))
+                } else {
+                    self.bounded(ty, d)
+                };
                 let b = self.bounded(ty, d);
                 bin(BinOp::Mul, a, b)
             }
@@ -519,14 +530,21 @@ impl Gen<'_, '_> {
                 let a = self.expr(&Ty::Float, d);
                 // A float literal on the right is an operand of its own instruction form
                 // (`AddK`...), so it is made often, not only when a leaf happens to be one.
-                let b = if self.chance(1, 3) {
+                let literal = self.chance(1, 3);
+                let b = if literal {
                     float(self.float_lit())
                 } else if op == BinOp::Mul {
                     self.bounded(&Ty::Num, d)
                 } else {
                     self.expr(&Ty::Num, d)
                 };
-                bin(op, a, b)
+                // On the left of `+` or `*` it is an operand of the literal-left forms
+                // (`AddKL`, `MulKL`).
+                if literal && op != BinOp::Sub && self.chance(1, 2) {
+                    bin(op, b, a)
+                } else {
+                    bin(op, a, b)
+                }
             }
             _ => {
                 let a = self.expr(&Ty::Float, d);

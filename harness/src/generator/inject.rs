@@ -18,16 +18,32 @@ impl Gen<'_, '_> {
     /// Picks the error kind of this case and the limits it needs.
     pub(crate) fn choose_intent(&mut self) {
         // The engine limits weigh three times as much as the catchable kinds: no `try` catches
-        // them, so probes never reach them and only intents do.
+        // them, so probes never reach them and only intents do. Fuel twice that again: every
+        // kind of compiled back-edge must check it, and a missed check is a hang that only a
+        // runaway loop in compiled code shows.
         let kinds: Vec<ErrorKind> = runtime_kinds().collect();
         let weights: Vec<u32> = kinds
             .iter()
-            .map(|k| if k.is_catchable() { 1 } else { 3 })
+            .map(|k| match k {
+                ErrorKind::FuelExhausted => 6,
+                k if k.is_catchable() => 1,
+                _ => 3,
+            })
             .collect();
         let k = kinds[self.weighted(&weights)];
         self.intent = Some(k);
         match k {
-            ErrorKind::FuelExhausted => self.limits.fuel = Some(self.range(20, 3000) as u64),
+            // Small budgets run out anywhere in the program (fuel must be charged alike
+            // everywhere); larger ones mostly last until the injected runaway loop, which
+            // then runs out in compiled code.
+            ErrorKind::FuelExhausted => {
+                let fuel = if self.chance(1, 2) {
+                    self.range(20, 3000)
+                } else {
+                    self.range(3000, 40000)
+                };
+                self.limits.fuel = Some(fuel as u64);
+            }
             ErrorKind::StackOverflow => {
                 if self.chance(1, 4) {
                     self.limits.max_stack_slots = self.range(200, 3000) as usize;
@@ -216,14 +232,19 @@ impl Gen<'_, '_> {
                 sink(bin(BinOp::Add, name(&g), iv()))
             }
             ErrorKind::FuelExhausted => {
+                // A runaway loop of each kind of back-edge: a `while` test fused with it, a
+                // plain jump back (`while true`), a `for` over a range too long to finish.
                 let w = self.fresh("w");
-                vec![
-                    let_(&w, iv()),
-                    while_(
-                        bin(BinOp::Ge, name(&w), int(0)),
-                        vec![expr_stmt(compound(name(&w), BinOp::Add, int(1)))],
-                    ),
-                ]
+                let step = vec![expr_stmt(compound(name(&w), BinOp::Add, int(1)))];
+                let runaway = match self.pick(3) {
+                    0 => while_(bin(BinOp::Ge, name(&w), int(0)), step),
+                    1 => while_(boolean(true), step),
+                    _ => {
+                        let k = self.fresh("k");
+                        for_range(&k, int(0), int(1 << 40), step)
+                    }
+                };
+                vec![let_(&w, iv()), runaway]
             }
             ErrorKind::StackOverflow => {
                 let deep = self.fresh("deep");

@@ -26,7 +26,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 8;
+pub const GENERATOR_VERSION: u32 = 9;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -115,7 +115,14 @@ pub struct Case {
 /// Generates a case from fuzzer bytes. Never fails for lack of bytes: once they run out every
 /// choice takes its simplest option, so short inputs give short programs.
 pub fn generate(u: &mut Unstructured<'_>, opts: &Options) -> Case {
+    generate_turn(u, opts, None)
+}
+
+/// `generate`, for the case numbered `turn` of a campaign (its seed: consecutive cases take
+/// consecutive turns of the sweeps, see `Gen::sweeps`).
+fn generate_turn(u: &mut Unstructured<'_>, opts: &Options, turn: Option<u64>) -> Case {
     let mut g = Gen::new(u, opts);
+    g.turn = turn;
     let program = g.program();
     Case {
         source: echo_engine::syntax::printer::print_script(&program),
@@ -132,7 +139,7 @@ pub fn generate(u: &mut Unstructured<'_>, opts: &Options) -> Case {
 /// Generates the case of a seed: the same program for the same seed and generator version.
 pub fn from_seed(seed: u64, opts: &Options) -> Case {
     let bytes = seed_bytes(seed, 1 << 15);
-    generate(&mut Unstructured::new(&bytes), opts)
+    generate_turn(&mut Unstructured::new(&bytes), opts, Some(seed))
 }
 
 /// `n` pseudo-random bytes from a seed (SplitMix64: tiny, portable and well mixed).
@@ -242,6 +249,8 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) inputs: Vec<Vec<String>>,
     /// The compiled tiers the case leaves out.
     pub(crate) skip_tiers: Vec<Tier>,
+    /// The case's number in its campaign (its seed), when it has one.
+    pub(crate) turn: Option<u64>,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -261,6 +270,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             rec_calls: 0,
             expr_budget: 0,
             constructing: 0,
+            turn: None,
             cost: 0,
             fn_costs: Vec::new(),
             method_costs: std::collections::BTreeMap::new(),

@@ -126,6 +126,17 @@ const UNITS: &[Unit] = &[
         ],
     },
     Unit {
+        ops: &[O::AddIL, O::MulIL, O::AddKL, O::MulKL],
+        pairs: false,
+        body: &[
+            "print(1 + x);",
+            "print(3 * x);",
+            "print(0.5 + x);",
+            "print(0.25 * x);",
+            "let t = x; t = 2 + t; t = 3 * t; t = 1.5 + t; t = 2.0 * t; print(t);",
+        ],
+    },
+    Unit {
         ops: &[
             O::JmpNotEqI,
             O::JmpNotNeI,
@@ -350,8 +361,14 @@ const VALUES: &str = "[0, 1, -1, 2, 9223372036854775807, -9223372036854775807 - 
 const INTS: &str = "[0, 1, 2, 3, 5, 8, 13, 21] * 8";
 
 impl Gen<'_, '_> {
-    /// The sweeps of this case (none without the feature): one or two, steered by the
-    /// campaign's cell hits when it shares them, else uniform.
+    /// The sweeps of this case (none without the feature): one or two. The first is steered
+    /// by the campaign's cell hits toward cells not reached yet (uniform without them). In
+    /// half the cases of a steered campaign, the second is the sweep whose turn it is
+    /// (`seed % SWEEPS`: consecutive cases take the sweeps in a round), so every sweep runs
+    /// about every 130 cases, however its cells were reached. Cells say which operand
+    /// kinds a case reached, not which bugs it could see: a sweep whose cells random programs
+    /// reach early keeps weight 1 among sweeps weighing hundreds, and a bug only it shows at
+    /// once (an operator wrong on one kind in compiled code) would hide for minutes.
     pub(crate) fn sweeps(&mut self) -> Vec<Stmt> {
         if !self.f.sweeps || self.intent.is_some() {
             return Vec::new();
@@ -360,10 +377,12 @@ impl Gen<'_, '_> {
             Some(s) => s.weights(),
             None => vec![1; SWEEPS],
         };
-        let n = self.range(1, 2);
-        let mut chosen = Vec::new();
-        for _ in 0..n {
-            let u = self.weighted(&weights);
+        let mut chosen = vec![self.weighted(&weights)];
+        if self.chance(1, 2) {
+            let u = match self.turn {
+                Some(seed) if self.opts.steering.is_some() => (seed % SWEEPS as u64) as usize,
+                _ => self.weighted(&weights),
+            };
             if !chosen.contains(&u) {
                 chosen.push(u);
             }
@@ -423,7 +442,8 @@ fn op_sweep(name: &str, unit: &Unit) -> String {
     let body: String = unit
         .body
         .iter()
-        .map(|s| format!("try {{ {s} }} catch e {{ print(e.kind); }}\n"))
+        // The message too: the general paths build it from the operands in source order.
+        .map(|s| format!("try {{ {s} }} catch e {{ print(e.kind, e.message); }}\n"))
         .collect();
     if unit.pairs {
         format!("fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
