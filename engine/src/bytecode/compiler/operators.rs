@@ -79,7 +79,7 @@ impl Compiler<'_> {
         // has no effects.
         let literal_left = literal_left_op(rest[0].op, first, &rest[0].rhs);
         let mut left = if literal_left.is_some() {
-            Reg(0)
+            Reg(0) // not read: the first link takes the literal instead
         } else {
             self.operand(first, &[&rest[0].rhs])?
         };
@@ -100,34 +100,7 @@ impl Compiler<'_> {
                 && let Some(form) = literal_left
             {
                 let right = self.expr_any(e)?;
-                let op = match form {
-                    LiteralLeft::Imm(imm) if op == BinOp::Add => Op::AddIL {
-                        a: out,
-                        b: right,
-                        imm,
-                    },
-                    LiteralLeft::Imm(imm) => Op::MulIL {
-                        a: out,
-                        b: right,
-                        imm,
-                    },
-                    LiteralLeft::Float(f) => {
-                        let k = self.constant(Const::Float(f));
-                        if op == BinOp::Add {
-                            Op::AddKL {
-                                a: out,
-                                b: right,
-                                k,
-                            }
-                        } else {
-                            Op::MulKL {
-                                a: out,
-                                b: right,
-                                k,
-                            }
-                        }
-                    }
-                };
+                let op = self.literal_left_instr(form, out, right);
                 self.emit(op, span);
             } else if let Some(op) = self.arith_literal_op(op, out, left, e) {
                 self.emit(op, span);
@@ -139,6 +112,24 @@ impl Compiler<'_> {
             left = out;
         }
         Ok(())
+    }
+
+    /// `R[a] = lit op R[b]` for a literal-left form (its float literal goes to the pool).
+    fn literal_left_instr(&mut self, form: LiteralLeft, a: Reg, b: Reg) -> Op {
+        match form {
+            LiteralLeft::AddI(imm) => Op::AddIL { a, b, imm },
+            LiteralLeft::MulI(imm) => Op::MulIL { a, b, imm },
+            LiteralLeft::AddK(f) => Op::AddKL {
+                a,
+                b,
+                k: self.constant(Const::Float(f)),
+            },
+            LiteralLeft::MulK(f) => Op::MulKL {
+                a,
+                b,
+                k: self.constant(Const::Float(f)),
+            },
+        }
     }
 
     /// Evaluates `cond` and emits the jumps taken when it is falsy (to be patched to the same
@@ -292,27 +283,43 @@ pub(super) fn arith_imm_op(op: BinOp, a: Reg, b: Reg, rhs: &Expr) -> Option<Op> 
     })
 }
 
-/// The literal of `lit op rhs` when it can be an operand of an instruction with the literal
-/// on the left: `+` or `*` (whose fast paths commute), an int that fits an immediate or a
-/// float, and a right operand that is not a literal itself (that keeps its usual form).
+/// The literal-left instruction for `lit op rhs` when there is one: `+` or `*` (whose fast
+/// paths commute), an int that fits an immediate or a float, and a right operand that is not
+/// a literal itself (that keeps its usual form).
 fn literal_left_op(op: BinOp, lit: &Expr, rhs: &Expr) -> Option<LiteralLeft> {
-    if !matches!(op, BinOp::Add | BinOp::Mul)
-        || matches!(rhs.kind, ExprKind::Int(_) | ExprKind::Float(_))
-    {
+    let add = match op {
+        BinOp::Add => true,
+        BinOp::Mul => false,
+        _ => return None,
+    };
+    if matches!(rhs.kind, ExprKind::Int(_) | ExprKind::Float(_)) {
         return None;
     }
     match lit.kind {
-        ExprKind::Int(k) => Some(LiteralLeft::Imm(Imm(i32::try_from(k).ok()?))),
-        ExprKind::Float(f) => Some(LiteralLeft::Float(f)),
+        ExprKind::Int(k) => {
+            let imm = Imm(i32::try_from(k).ok()?);
+            Some(if add {
+                LiteralLeft::AddI(imm)
+            } else {
+                LiteralLeft::MulI(imm)
+            })
+        }
+        ExprKind::Float(f) => Some(if add {
+            LiteralLeft::AddK(f)
+        } else {
+            LiteralLeft::MulK(f)
+        }),
         _ => None,
     }
 }
 
-/// The literal of an instruction with its literal on the left.
+/// An instruction with its literal on the left, before its registers are known.
 #[derive(Clone, Copy)]
 enum LiteralLeft {
-    Imm(Imm),
-    Float(f64),
+    AddI(Imm),
+    MulI(Imm),
+    AddK(f64),
+    MulK(f64),
 }
 
 /// When a conditional jump is taken.
