@@ -115,14 +115,14 @@ pub struct Case {
 /// Generates a case from fuzzer bytes. Never fails for lack of bytes: once they run out every
 /// choice takes its simplest option, so short inputs give short programs.
 pub fn generate(u: &mut Unstructured<'_>, opts: &Options) -> Case {
-    generate_turn(u, opts, None)
+    generate_seeded(u, opts, None)
 }
 
-/// `generate`, for the case numbered `turn` of a campaign (its seed: consecutive cases take
-/// consecutive turns of the sweeps, see `Gen::sweeps`).
-fn generate_turn(u: &mut Unstructured<'_>, opts: &Options, turn: Option<u64>) -> Case {
+/// `generate`, for the case of a campaign's `seed` (consecutive seeds take consecutive turns
+/// of the sweeps, see `Gen::sweeps`).
+fn generate_seeded(u: &mut Unstructured<'_>, opts: &Options, seed: Option<u64>) -> Case {
     let mut g = Gen::new(u, opts);
-    g.turn = turn;
+    g.seed = seed;
     let program = g.program();
     Case {
         source: echo_engine::syntax::printer::print_script(&program),
@@ -139,7 +139,7 @@ fn generate_turn(u: &mut Unstructured<'_>, opts: &Options, turn: Option<u64>) ->
 /// Generates the case of a seed: the same program for the same seed and generator version.
 pub fn from_seed(seed: u64, opts: &Options) -> Case {
     let bytes = seed_bytes(seed, 1 << 15);
-    generate_turn(&mut Unstructured::new(&bytes), opts, Some(seed))
+    generate_seeded(&mut Unstructured::new(&bytes), opts, Some(seed))
 }
 
 /// `n` pseudo-random bytes from a seed (SplitMix64: tiny, portable and well mixed).
@@ -249,8 +249,8 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) inputs: Vec<Vec<String>>,
     /// The compiled tiers the case leaves out.
     pub(crate) skip_tiers: Vec<Tier>,
-    /// The case's number in its campaign (its seed), when it has one.
-    pub(crate) turn: Option<u64>,
+    /// The case's seed in its campaign, when it has one.
+    pub(crate) seed: Option<u64>,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -270,7 +270,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             rec_calls: 0,
             expr_budget: 0,
             constructing: 0,
-            turn: None,
+            seed: None,
             cost: 0,
             fn_costs: Vec::new(),
             method_costs: std::collections::BTreeMap::new(),

@@ -379,7 +379,7 @@ impl Gen<'_, '_> {
         };
         let mut chosen = vec![self.weighted(&weights)];
         if self.chance(1, 2) {
-            let u = match self.turn {
+            let u = match self.seed {
                 Some(seed) if self.opts.steering.is_some() => (seed % SWEEPS as u64) as usize,
                 _ => self.weighted(&weights),
             };
