@@ -130,8 +130,10 @@ impl Jit {
             fctx: FunctionBuilderContext::new(),
             helper_ids,
             unavailable,
-            capture_clif: false,
-            capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some(),
+            // `ECHO_JIT_DUMP=clif` prints the IR of what runs (speculative and OSR versions,
+            // which `echo-lang clif` does not show); any other value, the machine code.
+            capture_clif: std::env::var_os("ECHO_JIT_DUMP").is_some_and(|v| v == "clif"),
+            capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some_and(|v| v != "clif"),
             share_code: config.share_code,
             compiled: 0,
         }

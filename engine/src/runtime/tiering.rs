@@ -278,7 +278,7 @@ impl Vm {
         match result {
             Ok(c) => {
                 if t.dump
-                    && let Some(asm) = &c.asm
+                    && let Some(asm) = c.asm.as_ref().or(c.clif.as_ref())
                 {
                     let name = &self.program.protos[i].name;
                     eprintln!(

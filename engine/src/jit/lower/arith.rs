@@ -76,7 +76,7 @@ impl Translator<'_> {
         }
         // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,
         // which raises the exact error.
-        self.b.switch_to_block(int_path);
+        self.continue_in(int_path);
         self.know_int(b);
         if let Rhs::Reg(r) = c {
             self.know_int(r);
@@ -111,7 +111,7 @@ impl Translator<'_> {
                 }
                 let ok = self.b.create_block();
                 self.branch_on(of, slow, &[], ok, &[]);
-                self.b.switch_to_block(ok);
+                self.continue_in(ok);
                 r
             }
             Arith::Div | Arith::Mod => {
@@ -119,7 +119,7 @@ impl Translator<'_> {
                 let positive = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, pc_, 0);
                 let ok = self.b.create_block();
                 self.branch_on(positive, ok, &[], slow, &[]);
-                self.b.switch_to_block(ok);
+                self.continue_in(ok);
                 if op == Arith::Div && mutant!(DivFloored) {
                     let q = self.b.ins().sdiv(pb, pc_);
                     let r = self.b.ins().srem(pb, pc_);
@@ -142,7 +142,7 @@ impl Translator<'_> {
         self.set(a, it, result);
         self.jump(done);
         if speculative || numeric {
-            self.b.switch_to_block(done);
+            self.merge_in(done);
             return;
         }
         self.b.switch_to_block(slow);

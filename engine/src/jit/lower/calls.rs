@@ -31,7 +31,7 @@ impl Translator<'_> {
         let entry = self.load(rec, abi::FN_ENTRY);
         let c1 = self.b.create_block();
         self.branch_on(entry, c1, &[], slow, &[]);
-        self.b.switch_to_block(c1);
+        self.continue_in(c1);
         let len = self.load(self.vm, abi::FRAMES_LEN);
         let cap = self.load(self.vm, abi::FRAMES_CAP);
         let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
@@ -65,7 +65,7 @@ impl Translator<'_> {
         let ok = self.both(ok1, ok2);
         let go = self.b.create_block();
         self.branch_on(ok, go, &[], slow, &[]);
-        self.b.switch_to_block(go);
+        self.continue_in(go);
         // Push the callee's frame record and count the call, as `Vm::push_frame` does.
         let buf = self.load(self.vm, abi::FRAMES_BUF);
         let rel = self.b.ins().imul_imm_s(len, abi::FRAME_SIZE);
@@ -114,7 +114,7 @@ impl Translator<'_> {
             let is_fn = self.tag_is(t, tag::FUNC);
             let fast = self.b.create_block();
             self.branch_on(is_fn, fast, &[], slow, &[]);
-            self.b.switch_to_block(fast);
+            self.continue_in(fast);
             (self.load32(p, layout::CLOSURE_PROTO), None)
         };
         let callee = Callee {
@@ -203,7 +203,7 @@ impl Translator<'_> {
                 let mv = self.load(rec, abi::IC_METHOD);
                 let c2 = self.b.create_block();
                 self.branch_on(same, c2, &[], slow, &[]);
-                self.b.switch_to_block(c2);
+                self.continue_in(c2);
                 let pv = self.iconst(m.proto.0 as i64);
                 (mv, pv, Some(m.proto))
             } else {
@@ -218,7 +218,7 @@ impl Translator<'_> {
                 let hit = self.both(same, has);
                 let c2 = self.b.create_block();
                 self.branch_on(hit, c2, &[], slow, &[]);
-                self.b.switch_to_block(c2);
+                self.continue_in(c2);
                 let pid = self.load32(method, layout::CLOSURE_PROTO);
                 (method, pid, None)
             };

@@ -47,7 +47,7 @@ impl Translator<'_> {
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
         self.branch_on(ints, fast, &[], slow, &[]);
-        self.b.switch_to_block(fast);
+        self.continue_in(fast);
         let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
@@ -191,7 +191,7 @@ impl Translator<'_> {
                 self.b.ins().jump(done, &[r.into()]);
             }
         }
-        self.b.switch_to_block(int_b);
+        self.continue_in(int_b);
         self.know_int(b);
         if let Rhs::Reg(rc) = c {
             self.know_int(rc);

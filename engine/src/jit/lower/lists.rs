@@ -61,7 +61,7 @@ impl Translator<'_> {
         let ok = self.both(is_str, is_int);
         let typed = self.b.create_block();
         self.branch_on(ok, typed, &[], slow, &[]);
-        self.b.switch_to_block(typed);
+        self.continue_in(typed);
         let text = layout::str_text();
         let chars = self.load(ps, layout::STR_CHARS);
         let bytes = self.load(ps, text.len);
@@ -78,7 +78,7 @@ impl Translator<'_> {
         let ok = self.b.ins().band(ascii, in_range);
         let inside = self.b.create_block();
         self.branch_on(ok, inside, &[], slow, &[]);
-        self.b.switch_to_block(inside);
+        self.continue_in(inside);
         let data = self.load(ps, text.ptr);
         let at = self.b.ins().iadd(data, i);
         let byte = self.b.ins().uload8(I64, flags(), at, 0);
@@ -119,7 +119,7 @@ impl Translator<'_> {
         let ok = self.both(is_list, is_int);
         let typed = self.b.create_block();
         self.branch_on(ok, typed, &[], not_list, &[]);
-        self.b.switch_to_block(typed);
+        self.continue_in(typed);
         let at = layout::list_items();
         let len = self.load(pl, at.len);
         let i = if wraps {
@@ -133,7 +133,7 @@ impl Translator<'_> {
         let in_range = self.b.ins().icmp(IntCC::UnsignedLessThan, i, len);
         let inside = self.b.create_block();
         self.branch_on(in_range, inside, &[], slow, &[]);
-        self.b.switch_to_block(inside);
+        self.continue_in(inside);
         let items = self.load(pl, at.ptr);
         let off = self.b.ins().ishl_imm_s(i, abi::VALUE_SHIFT);
         self.b.ins().iadd(items, off)

@@ -559,9 +559,22 @@ impl<'a> Translator<'a> {
         self.b.ins().jump(block, &[]);
     }
 
-    /// Continues in a fresh block (after a conditional exit).
+    /// Continues in a fresh block (after a conditional exit), whose one predecessor is the
+    /// branch just emitted. Sealing it at once lets a variable read in it resolve to the
+    /// predecessor's value instead of a new block parameter, so facts keyed by values (the
+    /// checked shapes in `objects`, known conditions) still apply after the guard.
     fn continue_in(&mut self, block: Block) {
         self.b.switch_to_block(block);
+        self.b.seal_block(block);
+    }
+
+    /// Continues in the block where an instruction's paths meet, once every path to it has
+    /// been emitted. Sealed for the same reason as `continue_in`. The facts kept by value stay
+    /// sound: a path that calls a helper cleared them while it was emitted, and no path adds
+    /// a shape to `objects` before a merge.
+    fn merge_in(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+        self.b.seal_block(block);
     }
 
     // ----- structure -----

@@ -47,7 +47,7 @@ impl Translator<'_> {
         let is_inst = self.tag_is(t, tag::INSTANCE);
         let c1 = self.b.create_block();
         self.branch_on(is_inst, c1, &[], slow, &[]);
-        self.b.switch_to_block(c1);
+        self.continue_in(c1);
         let shape = self.load32(p, layout::INSTANCE_SHAPE);
         let rec = self.ic_record(ic);
         let ic_shape = self.load32(rec, abi::IC_SHAPE);
@@ -96,7 +96,7 @@ impl Translator<'_> {
             let hit = self.both(same, field);
             let c2 = self.b.create_block();
             self.branch_on(hit, c2, &[], slow, &[]);
-            self.b.switch_to_block(c2);
+            self.continue_in(c2);
             let slot = self.load32(rec, abi::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
             let rel = self.b.ins().ishl_imm_s(slot, abi::VALUE_SHIFT);
@@ -155,7 +155,7 @@ impl Translator<'_> {
             let hit = self.both(same, stays);
             let c2 = self.b.create_block();
             self.branch_on(hit, c2, &[], slow, &[]);
-            self.b.switch_to_block(c2);
+            self.continue_in(c2);
             let slot = self.load32(rec, abi::IC_SLOT);
             let slots = self.load(p, layout::INSTANCE_SLOTS);
             let rel = self.b.ins().ishl_imm_s(slot, abi::VALUE_SHIFT);
