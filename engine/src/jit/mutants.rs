@@ -154,6 +154,9 @@ mutants! {
     /// A captured variable read twice in one block of compiled code gives the first read's
     /// value, even when a call in between changed it.
     UpvalCachedAcrossCall => "upval_cached_across_call", "value cached across a call";
+    /// A register given another object keeps its old object's shape check: `o.f` after
+    /// `o = other` in the same block of compiled code reads the old object's field.
+    ShapeCheckSurvivesWrite => "shape_check_survives_write", "stale per-register fact after a write";
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";

@@ -189,6 +189,9 @@ const UNITS: &[Unit] = &[
             "print($C().t());",
             "print($C().u(x));",
             "print($L);",
+            // A register checked for one shape, then given another object: the second read
+            // must check the new object (whose `f` is not 7).
+            "let o = $A(); o.f = 7; o = x; print(o.f);",
         ],
     },
 ];
@@ -416,6 +419,7 @@ impl Gen<'_, '_> {
             } else {
                 op_sweep(&f, &UNITS[u])
                     .replace("$C", &c)
+                    .replace("$A", &a)
                     .replace("$L", &late)
             });
             // Warm-up (ints, or for property sweeps instances of one class, so that the

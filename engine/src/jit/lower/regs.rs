@@ -23,6 +23,13 @@ impl Translator<'_> {
     /// and handler entries), so that whatever was known about the old value is forgotten in
     /// one place. Only `refine_tag` redefines a variable otherwise, for the same value.
     pub(super) fn define(&mut self, r: Reg, t: Value, p: Value) {
+        if mutant!(ShapeCheckSurvivesWrite) && !self.in_slots {
+            // The bug this mutant models: shape checks kept per register, not per value.
+            let old = self.b.use_var(self.pays[r.0 as usize]);
+            if let Some(&fact) = self.objects.get(&old) {
+                self.objects.insert(p, fact);
+            }
+        }
         self.b.def_var(self.tags[r.0 as usize], t);
         self.b.def_var(self.pays[r.0 as usize], p);
         self.facts.forget(r);
