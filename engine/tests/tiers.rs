@@ -428,8 +428,8 @@ fn every_opcode_family_compiles_and_agrees() {
         ),
         (
             "collections",
-            &["NewList", "NewMap", "GetIndex", "SetIndex"],
-            "fn f(a) { let l = [a, a + 1]; push(l, 3); l[0] = 9; let m = {\"k\": a}; m[\"j\"] = l[1]; return [l, m, m[\"k\"], \"abc\"[1]]; }",
+            &["NewList", "NewMap", "GetIndex", "SetIndex", "SetIndexK"],
+            "fn f(a) { let l = [a, a + 1]; push(l, 3); l[0] = 9; l[1] = a; let m = {\"k\": a}; m[\"j\"] = l[1]; m[\"s\"] = \"t\"; return [l, m, m[\"k\"], \"abc\"[1]]; }",
         ),
         ("long list literals", &["NewList", "AppendList"], &long_list),
         (

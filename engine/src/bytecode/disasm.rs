@@ -77,6 +77,10 @@ fn operand(program: &Program, p: &Proto, pc: usize, o: Operand) -> String {
                     quote_into(t, &mut s);
                     s.push(')');
                 }
+                Const::Bool(b) => {
+                    let _ = write!(s, "({b})");
+                }
+                Const::Nil => s.push_str("(nil)"),
             }
             s
         }

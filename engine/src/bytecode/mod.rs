@@ -102,6 +102,11 @@ pub enum Const {
     Float(f64),
     /// String.
     Str(Rc<str>),
+    /// `true` or `false` (only as the value of `SetIndexK`: registers get them by `LoadTrue`
+    /// and `LoadFalse`).
+    Bool(bool),
+    /// `nil` (likewise).
+    Nil,
 }
 
 /// Where a closure's captured variable comes from when the closure is created.

@@ -471,6 +471,8 @@ opcodes! {
     GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().always();
     /// R[a][R[b]] := R[c] (list element or map entry)
     SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().always();
+    /// R[a][R[b]] := K[k] (`l[i] = false`: a literal value needs no register)
+    SetIndexK { a: Reg, b: Reg, k: ConstIdx } => NEXT.raises().always();
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
     GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } [writes a] => NEXT.raises().slow();
     /// R[a].m := R[b] (adds the field if the instance lacks it)

@@ -90,7 +90,8 @@ helpers! {
     NewMap => echo_new_map;
     /// `(dst, obj, index)`: R[dst] := R[obj][R[index]].
     GetIndex => echo_get_index;
-    /// `(obj, index, value)`: R[obj][R[index]] := R[value].
+    /// `(obj, idx, value, from_pool)`: R[obj][R[idx]] := R[value], or with `from_pool` the
+    /// constant at index `value` of the VM's pool (`SetIndexK`).
     SetIndex => echo_set_index;
     /// `(dst, obj, symbol, ic)`: R[dst] := R[obj].symbol.
     GetProp => echo_get_prop;
@@ -447,14 +448,22 @@ extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, 
     })
 }
 
-extern "C" fn echo_set_index(vm: *mut Vm, obj: u64, idx: u64, val: u64, _: u64, _: u64) -> u64 {
+extern "C" fn echo_set_index(
+    vm: *mut Vm,
+    obj: u64,
+    idx: u64,
+    val: u64,
+    from_pool: u64,
+    _: u64,
+) -> u64 {
     guard(vm, Helper::SetIndex, |vm| {
+        let v = if from_pool != 0 {
+            vm.const_pool[val as usize]
+        } else {
+            vm.stack.get(val as usize)
+        };
         let r = vm
-            .set_index(
-                vm.stack.get(obj as usize),
-                vm.stack.get(idx as usize),
-                vm.stack.get(val as usize),
-            )
+            .set_index(vm.stack.get(obj as usize), vm.stack.get(idx as usize), v)
             .map(|()| vm.safepoint());
         status(vm, r)
     })

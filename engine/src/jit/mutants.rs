@@ -157,6 +157,10 @@ mutants! {
     /// A register given another object keeps its old object's shape check: `o.f` after
     /// `o = other` in the same block of compiled code reads the old object's field.
     ShapeCheckSurvivesWrite => "shape_check_survives_write", "stale per-register fact after a write";
+    /// `l[i] = literal` in compiled code, when it takes the helper (a map, an error), passes
+    /// the literal's index among the function's constants where the VM-wide index belongs,
+    /// so another function's constant is stored.
+    SetIndexKLocalConst => "set_index_k_local_const", "wrong constant-pool index";
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";
@@ -481,4 +485,13 @@ mod tests {
         set_active(None);
         assert!(!active(Mutant::ZeroIsFalsy));
     }
+}
+
+/// `SetIndexKLocalConst`: the pool index the helper of `SetIndexK` gets for constant `k` of a
+/// function whose constants start at `kbase`.
+pub(crate) fn set_index_k_pool_index(kbase: usize, k: usize) -> usize {
+    if mutant!(SetIndexKLocalConst) {
+        return k;
+    }
+    kbase + k
 }

@@ -401,7 +401,7 @@ fn shape(op: OpCode) -> Shape {
     match op {
         Add | Sub | Mul | Div | Mod | Eq | Ne | Lt | Le | Gt | Ge | JmpNotEq | JmpNotNe
         | JmpNotLt | JmpNotLe | JmpNotGt | JmpNotGe | LoopEq | LoopNe | LoopLt | LoopLe
-        | LoopGt | LoopGe | GetIndex | SetIndex => Shape::Binary,
+        | LoopGt | LoopGe | GetIndex | SetIndex | SetIndexK => Shape::Binary,
         AddI | SubI | MulI | DivI | ModI | AddIL | MulIL | JmpNotEqI | JmpNotNeI | JmpNotLtI
         | JmpNotLeI | JmpNotGtI | JmpNotGeI | LoopEqI | LoopNeI | LoopLtI | LoopLeI | LoopGtI
         | LoopGeI => Shape::Immediate,
@@ -556,7 +556,7 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
             (kind::MAP, kind::INT | kind::STR) => &[O::Ok, O::Error],
             _ => &[O::Error],
         },
-        SetIndex => match (b, c) {
+        SetIndex | SetIndexK => match (b, c) {
             (kind::LIST, kind::INT) => &[O::Ok, O::Error],
             (kind::MAP, kind::INT | kind::STR) => &[O::Ok],
             _ => &[O::Error],

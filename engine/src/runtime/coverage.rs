@@ -256,6 +256,8 @@ impl Coverage {
                 }
                 (k(a), k(b), O::Ok)
             }
+            // A literal's kind: positions are covered by the register form.
+            Op::SetIndexK { a, b, .. } => (k(a), k(b), O::Ok),
             Op::SetProp { a, b, .. } => {
                 if let Value::Instance(_) = read(a) {
                     positions(self, Position::Field, b.0 as usize, 1);

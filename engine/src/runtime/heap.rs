@@ -251,6 +251,24 @@ pub struct List {
     pub items: RefCell<Vec<Value>>,
 }
 
+impl List {
+    /// The address of element `i`, if it is in range, found without borrowing the elements:
+    /// for the interpreter's indexing fast paths, which read or write that one element at
+    /// once, in place, as compiled code does (`layout::list_items`). No borrow of `items`
+    /// lasts beyond one operation, so none is held while such a path runs, and the address
+    /// is used before anything can change the list.
+    #[inline(always)]
+    pub fn element_ptr(&self, i: i64) -> Option<*mut Value> {
+        let v = self.items.as_ptr();
+        // SAFETY: no borrow of `items` is alive between operations (see above), so this
+        // momentary access to the vector's length and buffer aliases no other reference.
+        unsafe {
+            let i = usize::try_from(i).ok().filter(|&i| i < (*v).len())?;
+            Some((*v).as_mut_ptr().add(i))
+        }
+    }
+}
+
 impl HeapObj for List {
     const KIND: ObjKind = ObjKind::List;
     fn trace(&self, tracer: &mut Tracer) {

@@ -94,9 +94,10 @@ const UNITS: &[Unit] = &[
         body: &["print(x[y]);"],
     },
     Unit {
-        ops: &[O::SetIndex],
+        ops: &[O::SetIndex, O::SetIndexK],
         pairs: true,
-        body: &["x[y] = 1;"],
+        // A value in a register, then a literal (`SetIndexK`), read back.
+        body: &["let v = 1; x[y] = v;", "x[y] = 1.5; print(x[y]);"],
     },
     Unit {
         ops: &[O::AddI, O::SubI, O::MulI, O::DivI, O::ModI],

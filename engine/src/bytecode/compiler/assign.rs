@@ -3,7 +3,7 @@
 
 use super::operators::binary_op;
 use super::{CompileResult, Compiler};
-use crate::bytecode::{GlobalIdx, Op, Reg, UpIdx};
+use crate::bytecode::{Const, GlobalIdx, Op, Reg, UpIdx};
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, Expr, ExprKind, Res};
 
@@ -41,6 +41,23 @@ impl Compiler<'_> {
             }
             _ => unreachable!("the parser checks assignment targets"),
         }
+    }
+
+    /// Compiles an assignment whose value is not needed: `l[i] = literal` takes the literal
+    /// from the constant table (`SetIndexK`), with no register loaded each time.
+    pub(super) fn assign_effect(&mut self, e: &Expr) -> CompileResult<()> {
+        if let ExprKind::Assign(assign) = &e.kind
+            && assign.op.is_none()
+            && let ExprKind::Index(ix) = &assign.target.kind
+            && let Some(c) = literal_const(&assign.value)
+        {
+            let o = self.operand(&ix.obj, &[&ix.index])?;
+            let i = self.operand(&ix.index, &[])?;
+            let k = self.constant(c);
+            self.emit(Op::SetIndexK { a: o, b: i, k }, ix.index.span);
+            return Ok(());
+        }
+        self.assign(e).map(|_| ())
     }
 
     /// Assigns to the variable `res` refers to (`target` names it).
@@ -121,4 +138,16 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// The constant a literal expression stands for (`SetIndexK`'s value).
+fn literal_const(e: &Expr) -> Option<Const> {
+    Some(match &e.kind {
+        ExprKind::Int(i) => Const::Int(*i),
+        ExprKind::Float(f) => Const::Float(*f),
+        ExprKind::Str(s) => Const::Str((&**s).into()),
+        ExprKind::Bool(b) => Const::Bool(*b),
+        ExprKind::Nil => Const::Nil,
+        _ => return None,
+    })
 }

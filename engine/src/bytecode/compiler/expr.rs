@@ -15,9 +15,7 @@ impl Compiler<'_> {
     pub(super) fn expr_effect(&mut self, e: &Expr) -> CompileResult<()> {
         let mark = self.mark();
         match &e.kind {
-            ExprKind::Assign(_) => {
-                self.assign(e)?;
-            }
+            ExprKind::Assign(_) => self.assign_effect(e)?,
             _ => {
                 self.expr_any(e)?;
             }

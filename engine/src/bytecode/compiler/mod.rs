@@ -59,6 +59,8 @@ enum ConstKey {
     Int(i64),
     Float(u64),
     Str(Rc<str>),
+    Bool(bool),
+    Nil,
 }
 
 /// The compiler of one program.
@@ -242,6 +244,8 @@ impl Compiler<'_> {
             Const::Int(i) => ConstKey::Int(*i),
             Const::Float(f) => ConstKey::Float(f.to_bits()),
             Const::Str(s) => ConstKey::Str(s.clone()),
+            Const::Bool(b) => ConstKey::Bool(*b),
+            Const::Nil => ConstKey::Nil,
         };
         let f = self.func();
         if let Some(&i) = f.const_index.get(&key) {

@@ -50,6 +50,29 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// `R[a][R[b]] := K[k]`: as `SetIndex`, with the constant stored inline and passed to the
+    /// helper by its index in the VM's pool.
+    pub(super) fn set_index_k(&mut self, pc: usize, a: Reg, b: Reg, k: ConstIdx) {
+        self.sync_all(pc);
+        let slow = self.b.create_block();
+        let done = self.b.create_block();
+        let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
+        let (t, p) = self.const_value(k);
+        self.store_value(t, p, elem, 0);
+        self.jump(done);
+        self.b.switch_to_block(slow);
+        self.save_pc(pc);
+        let o = self.slot(a);
+        let i = self.slot(b);
+        let at = mutants::set_index_k_pool_index(self.input.kbase, k.0 as usize);
+        let v = self.iconst(at as i64);
+        let from_pool = self.iconst(1);
+        let st = self.helper(Helper::SetIndex, &[o, i, v, from_pool]);
+        self.check_status(pc, st);
+        self.jump(done);
+        self.b.switch_to_block(done);
+    }
+
     /// `R[a] := R[s][R[index]]` for an ASCII string (character index = byte index) and an
     /// int index in range: the shared one-character string of that byte, as the interpreter
     /// gives (`Heap::ascii_char`); then on to `done`. Anything else to `slow`.

@@ -597,20 +597,8 @@ impl<'a> Translator<'a> {
             Op::LoadFalse { a } => self.set_const(a, tag::FALSE, 0),
             Op::LoadInt { a, imm } => self.set_const(a, tag::INT, imm.0 as i64),
             Op::LoadK { a, k } => {
-                let c = self.input.consts[k.0 as usize];
-                let (t, p) = c.to_bits();
-                if matches!(c, EchoValue::Int(_) | EchoValue::Float(_)) {
-                    self.set_const(a, t as u8, p as i64);
-                } else {
-                    // A heap constant is read from the VM's pool rather than embedded: with
-                    // no addresses in it, the same function compiles to the same IR in every
-                    // VM, so compiled code can be shared (`Config::share_code`).
-                    let pool = self.load(self.vm, abi::M_CONSTS);
-                    let at = abi::value_at((self.input.kbase + k.0 as usize) as u32) + abi::PAYLOAD;
-                    let p = self.load(pool, at);
-                    let t = self.tag_val(t as u8);
-                    self.set(a, t, p);
-                }
+                let (t, p) = self.const_value(k);
+                self.set(a, t, p);
             }
             Op::LoadNative { a, f } => self.set_const(a, tag::NATIVE, f.0 as i64),
             Op::GetGlobal { a, g } => self.get_global(pc, a, g),
@@ -855,6 +843,7 @@ impl<'a> Translator<'a> {
             }
             Op::GetIndex { a, b, c } => self.get_index(pc, a, b, c),
             Op::SetIndex { a, b, c } => self.set_index(pc, a, b, c),
+            Op::SetIndexK { a, b, k } => self.set_index_k(pc, a, b, k),
             Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
             Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
             Op::Class { a, c } => {

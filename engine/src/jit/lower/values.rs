@@ -1,8 +1,32 @@
-//! Reading globals and captured variables.
+//! Reading constants, globals and captured variables.
 
 use super::*;
 
 impl Translator<'_> {
+    /// Constant `k` of this function as a (tag, payload) pair.
+    pub(super) fn const_value(&mut self, k: ConstIdx) -> (Value, Value) {
+        let c = self.input.consts[k.0 as usize];
+        let (t, p) = c.to_bits();
+        let t = self.tag_val(t as u8);
+        let embedded = matches!(
+            c,
+            EchoValue::Int(_)
+                | EchoValue::Float(_)
+                | EchoValue::Nil
+                | EchoValue::True
+                | EchoValue::False
+        );
+        if embedded {
+            return (t, self.iconst(p as i64));
+        }
+        // A heap constant is read from the VM's pool rather than embedded: with no addresses
+        // in it, the same function compiles to the same IR in every VM, so compiled code can
+        // be shared (`Config::share_code`).
+        let pool = self.load(self.vm, abi::M_CONSTS);
+        let at = abi::value_at((self.input.kbase + k.0 as usize) as u32) + abi::PAYLOAD;
+        (t, self.load(pool, at))
+    }
+
     pub(super) fn upval_box(&mut self, u: UpIdx) -> Value {
         let upvals = self.load(self.closure, layout::CLOSURE_UPVALS);
         self.load(upvals, u.0 as i32 * 8)

@@ -800,14 +800,12 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::GetIndex { a, b, c } => {
-                        if let (Value::List(l), Value::Int(i)) = (&reg!(b), &reg!(c)) {
-                            let (l, i) = (*l, *i);
-                            let items = l.items.borrow();
-                            if let Some(i) = ops::checked_index(i, items.len()) {
-                                // SAFETY: an element of the list (in bounds) and a register.
-                                unsafe { copy_value(&items[i], regs.add(a.0 as usize)) };
-                                continue;
-                            }
+                        if let (Value::List(l), Value::Int(i)) = (&reg!(b), &reg!(c))
+                            && let Some(e) = l.element_ptr(*i)
+                        {
+                            // SAFETY: an element of the list (in bounds) and a register.
+                            unsafe { copy_value(e, regs.add(a.0 as usize)) };
+                            continue;
                         }
                         let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
@@ -815,17 +813,28 @@ impl Vm {
                         self.safepoint();
                     }
                     Op::SetIndex { a, b, c } => {
-                        if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b)) {
-                            let (l, i) = (*l, *i);
-                            let mut items = l.items.borrow_mut();
-                            if let Some(i) = ops::checked_index(i, items.len()) {
-                                // SAFETY: a register and an element of the list (in bounds).
-                                unsafe { copy_value(regs.add(c.0 as usize), &mut items[i]) };
-                                continue;
-                            }
+                        if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b))
+                            && let Some(e) = l.element_ptr(*i)
+                        {
+                            // SAFETY: a register and an element of the list (in bounds).
+                            unsafe { copy_value(regs.add(c.0 as usize), e) };
+                            continue;
                         }
                         let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         or_raise!(self.set_index(obj, idx, v));
+                        self.safepoint();
+                    }
+                    Op::SetIndexK { a, b, k } => {
+                        if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b))
+                            && let Some(e) = l.element_ptr(*i)
+                        {
+                            let v = konst!(k);
+                            // SAFETY: an element of the list (in bounds).
+                            unsafe { e.write(v) };
+                            continue;
+                        }
+                        let (obj, idx) = (reg!(a), reg!(b));
+                        or_raise!(self.set_index(obj, idx, konst!(k)));
                         self.safepoint();
                     }
                     Op::GetProp { a, b, m, ic } => {

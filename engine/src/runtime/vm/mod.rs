@@ -263,6 +263,9 @@ impl Vm {
                 let v = match c {
                     Const::Int(n) => Value::Int(n),
                     Const::Float(f) => Value::Float(f),
+                    Const::Bool(true) => Value::True,
+                    Const::Bool(false) => Value::False,
+                    Const::Nil => Value::Nil,
                     Const::Str(s) => {
                         Value::Str(self.heap.alloc_str(&s).map_err(|e| self.host_error(*e))?)
                     }
