@@ -423,7 +423,7 @@ fn every_opcode_family_compiles_and_agrees() {
         ),
         (
             "calls",
-            &["Call", "CallNative", "ReturnNil"],
+            &["Call", "CallGlobal", "CallNative", "ReturnNil"],
             "fn g(x) { return x * 2; }\nfn h() {}\nfn f(a) { let k = g; h(); return [g(a), k(a), len([a]), abs(-a), h()]; }",
         ),
         (

@@ -444,6 +444,11 @@ opcodes! {
     /// R[a] := R[a](R[a+1], ..., R[a+n]) (charges one unit of fuel)
     Call { a: Reg, n: Count } [updates a] regs(a, n.0 as usize + 1)
         => NEXT.fuel().raises().always();
+    /// R[a] := G[g](R[a+1], ..., R[a+n]), R[a] := G[g] first: a call of a top-level function or
+    /// class by name (such globals are set before any code runs and never change, so reading
+    /// one after the arguments is reading it before them) (charges one unit of fuel)
+    CallGlobal { a: Reg, g: GlobalIdx, n: Count } [writes a] regs(a, n.0 as usize + 1)
+        => NEXT.fuel().raises().always();
     /// R[a] := builtin f(R[a+1], ..., R[a+n]) (charges one unit of fuel)
     CallNative { a: Reg, f: BuiltinId, n: Count } [writes a] regs(a, n.0 as usize + 1)
         => NEXT.fuel().raises().always();

@@ -400,7 +400,9 @@ mod tests {
             "fn g(x, y) { return x; }\nfn f(a) {\n let x = a * 3;\n let y = x + a;\n if a > 2 { y = y - 1; }\n let r = g(x, y);\n return r * a;\n}",
             "f",
         );
-        let call = pcs_of(&proto, |op| matches!(op, Op::Call { .. }))[0];
+        let call = pcs_of(&proto, |op| {
+            matches!(op, Op::Call { .. } | Op::CallGlobal { .. })
+        })[0];
         for pc in 0..call {
             if written_register(&proto.code[pc]).is_some() {
                 assert!(
@@ -434,7 +436,9 @@ mod tests {
             &stored[head..=back]
         );
         // So the loop's registers are dirty where it exits to the call.
-        let call = pcs_of(&proto, |op| matches!(op, Op::Call { .. }))[0];
+        let call = pcs_of(&proto, |op| {
+            matches!(op, Op::Call { .. } | Op::CallGlobal { .. })
+        })[0];
         assert!(dirty[call].iter().count() >= 2);
     }
 

@@ -161,6 +161,10 @@ mutants! {
     /// the literal's index among the function's constants where the VM-wide index belongs,
     /// so another function's constant is stored.
     SetIndexKLocalConst => "set_index_k_local_const", "wrong constant-pool index";
+    /// A call of a global function or class by name in compiled code leaves the callee out of
+    /// its register's slot, so a call that goes through the helper (a callee not compiled
+    /// yet, a class) calls whatever that register held before.
+    CallGlobalCalleeUnstored => "call_global_callee_unstored", "register not stored before a call";
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";

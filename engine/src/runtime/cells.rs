@@ -406,9 +406,8 @@ fn shape(op: OpCode) -> Shape {
         | JmpNotLeI | JmpNotGtI | JmpNotGeI | LoopEqI | LoopNeI | LoopLtI | LoopLeI | LoopGtI
         | LoopGeI => Shape::Immediate,
         AddK | SubK | MulK | DivK | ModK | AddKL | MulKL => Shape::FloatConst,
-        Neg | Not | JmpIf | JmpIfNot | LoopIf | GetProp | SetProp | Call | Invoke | IterPrep => {
-            Shape::Unary
-        }
+        Neg | Not | JmpIf | JmpIfNot | LoopIf | GetProp | SetProp | Call | CallGlobal | Invoke
+        | IterPrep => Shape::Unary,
         _ => Shape::Plain,
     }
 }
@@ -574,6 +573,11 @@ pub fn outcomes(op: OpCode, b: u8, c: u8) -> &'static [Outcome] {
         Call => match b {
             kind::FUNC | kind::NATIVE | kind::CLASS | kind::METHOD => &[O::Ok, O::Error],
             _ => &[O::Error],
+        },
+        // The global holds a top-level function or class, nothing else.
+        CallGlobal => match b {
+            kind::FUNC | kind::CLASS => &[O::Ok, O::Error],
+            _ => &[],
         },
         IterPrep => match b {
             kind::LIST | kind::MAP | kind::STR => &[O::Ok],

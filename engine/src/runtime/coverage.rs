@@ -264,6 +264,11 @@ impl Coverage {
                 }
                 (k(a), none, O::Ok)
             }
+            Op::CallGlobal { a, g, n } => {
+                positions(self, Position::Argument, a.0 as usize + 1, n.0 as usize);
+                // Recorded before the instruction runs: the callee is still in its global.
+                (kind_of(&vm.globals[g.0 as usize]), none, O::Ok)
+            }
             Op::Call { a, n } | Op::Invoke { a, n, .. } => {
                 positions(self, Position::Argument, a.0 as usize + 1, n.0 as usize);
                 (k(a), none, O::Ok)

@@ -168,7 +168,14 @@ const UNITS: &[Unit] = &[
         ],
     },
     Unit {
-        ops: &[O::GetProp, O::SetProp, O::Call, O::Invoke, O::IterPrep],
+        ops: &[
+            O::GetProp,
+            O::SetProp,
+            O::Call,
+            O::CallGlobal,
+            O::Invoke,
+            O::IterPrep,
+        ],
         pairs: false,
         body: &[
             "print(x.f);",
@@ -193,6 +200,9 @@ const UNITS: &[Unit] = &[
             // A register checked for one shape, then given another object: the second read
             // must check the new object (whose `f` is not 7).
             "let o = $A(); o.f = 7; o = x; print(o.f);",
+            // A class and a function called by name with the wrong number of arguments.
+            "print($A(x));",
+            "print(swsmall(x));",
         ],
     },
 ];

@@ -2,7 +2,7 @@
 //! temporaries; method calls (`Invoke`, `SuperInvoke`) and builtins have instructions of their own.
 
 use super::{CompileResult, Compiler};
-use crate::bytecode::{Count, Op, Reg};
+use crate::bytecode::{Count, GlobalIdx, Op, Reg};
 use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind, Res};
 
@@ -51,6 +51,17 @@ impl Compiler<'_> {
             } => {
                 self.call_args(args)?;
                 Op::CallNative { a: base, f: *f, n }
+            }
+            ExprKind::Name {
+                res: Res::Global(g),
+                ..
+            } if self.is_constant_global(*g) => {
+                self.call_args(args)?;
+                Op::CallGlobal {
+                    a: base,
+                    g: GlobalIdx(*g),
+                    n,
+                }
             }
             _ => {
                 self.expr_to(callee, base)?;

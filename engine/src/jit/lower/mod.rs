@@ -795,6 +795,17 @@ impl<'a> Translator<'a> {
                 self.loop_test(pc, off, true, |t| t.compare(pc, cmp, b, k))
             }
             Op::Call { a, n } => self.call(pc, a, n),
+            Op::CallGlobal { a, g, n } => {
+                // The global into the callee's register, and its slot: the callee and the
+                // helper read the call's registers from their slots.
+                self.get_global(pc, a, g);
+                if !mutant!(CallGlobalCalleeUnstored) {
+                    let (t, p) = self.get(a);
+                    let (regs, at) = self.reg_addr(a);
+                    self.store_value(t, p, regs, at);
+                }
+                self.call(pc, a, n);
+            }
             Op::CallNative { a, f, n } => self.call_native(pc, a, f, n),
             Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
             Op::SuperInvoke { a, m, n } => self.super_invoke(pc, a, m, n),

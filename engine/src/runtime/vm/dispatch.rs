@@ -678,6 +678,20 @@ impl Vm {
                             continue 'frame;
                         }
                     }
+                    Op::CallGlobal { a, g, n } => {
+                        charge!(CallGlobal);
+                        save_pc!();
+                        let callee = self.globals[g.0 as usize];
+                        reg!(a) = callee;
+                        let slot = base + a.0 as usize;
+                        if let Value::Func(c) = callee {
+                            or_raise!(self.push_frame(c, slot + 1, slot, n.0 as usize));
+                            continue 'frame;
+                        }
+                        if metered!(self.call_value(slot, n.0 as usize)) {
+                            continue 'frame;
+                        }
+                    }
                     Op::CallNative { a, f, n } => {
                         charge!(CallNative);
                         // The commonest builtins on their usual operands skip the general
