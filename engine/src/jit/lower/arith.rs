@@ -142,7 +142,7 @@ impl Translator<'_> {
         self.set(a, it, result);
         self.jump(done);
         if speculative || numeric {
-            self.merge_in(done);
+            self.continue_in(done);
             return;
         }
         self.b.switch_to_block(slow);

@@ -4,6 +4,15 @@
 
 use super::*;
 
+/// The value an element assignment stores.
+#[derive(Clone, Copy)]
+pub(super) enum Stored {
+    /// A register (`SetIndex`).
+    Reg(Reg),
+    /// A constant of the function (`SetIndexK`).
+    Const(ConstIdx),
+}
+
 impl Translator<'_> {
     /// `R[a] := R[b][R[c]]`.
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
@@ -30,43 +39,31 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
-    /// `R[a][R[b]] := R[c]`.
-    pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
+    /// `R[a][R[b]] := v`, `v` a register (`SetIndex`) or a constant (`SetIndexK`, stored
+    /// inline and passed to the helper by its index in the VM's pool).
+    pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, v: Stored) {
         self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
-        let (t, p) = self.get(c);
+        let (t, p) = match v {
+            Stored::Reg(c) => self.get(c),
+            Stored::Const(k) => self.const_value(k),
+        };
         self.store_value(t, p, elem, 0);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
         let o = self.slot(a);
         let i = self.slot(b);
-        let v = self.slot(c);
-        let st = self.helper(Helper::SetIndex, &[o, i, v]);
-        self.check_status(pc, st);
-        self.jump(done);
-        self.b.switch_to_block(done);
-    }
-
-    /// `R[a][R[b]] := K[k]`: as `SetIndex`, with the constant stored inline and passed to the
-    /// helper by its index in the VM's pool.
-    pub(super) fn set_index_k(&mut self, pc: usize, a: Reg, b: Reg, k: ConstIdx) {
-        self.sync_all(pc);
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
-        let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
-        let (t, p) = self.const_value(k);
-        self.store_value(t, p, elem, 0);
-        self.jump(done);
-        self.b.switch_to_block(slow);
-        self.save_pc(pc);
-        let o = self.slot(a);
-        let i = self.slot(b);
-        let at = mutants::set_index_k_pool_index(self.input.kbase, k.0 as usize);
-        let v = self.iconst(at as i64);
-        let from_pool = self.iconst(1);
+        let (v, from_pool) = match v {
+            Stored::Reg(c) => (self.slot(c), 0),
+            Stored::Const(k) => {
+                let at = mutants::set_index_k_pool_index(self.input.kbase, k.0 as usize);
+                (self.iconst(at as i64), 1)
+            }
+        };
+        let from_pool = self.iconst(from_pool);
         let st = self.helper(Helper::SetIndex, &[o, i, v, from_pool]);
         self.check_status(pc, st);
         self.jump(done);

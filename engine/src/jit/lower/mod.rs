@@ -50,6 +50,7 @@ mod values;
 
 use arith::Rhs;
 use exits::Deferred;
+use lists::Stored;
 
 const I64: types::Type = types::I64;
 const F64: types::Type = types::F64;
@@ -559,20 +560,14 @@ impl<'a> Translator<'a> {
         self.b.ins().jump(block, &[]);
     }
 
-    /// Continues in a fresh block (after a conditional exit), whose one predecessor is the
-    /// branch just emitted. Sealing it at once lets a variable read in it resolve to the
-    /// predecessor's value instead of a new block parameter, so facts keyed by values (the
-    /// checked shapes in `objects`, known conditions) still apply after the guard.
+    /// Continues in a block every branch to which has been emitted: a guard's continuation
+    /// (its one predecessor is the branch just emitted), or where an instruction's paths meet.
+    /// Sealing it at once lets a variable read in it resolve to the predecessors' value
+    /// instead of a new block parameter, so facts keyed by values (the checked shapes in
+    /// `objects`, known conditions) still apply after the guard. They stay sound at a meeting
+    /// point: a path that calls a helper cleared them while it was emitted, and no path adds a
+    /// shape to `objects` before such a point.
     fn continue_in(&mut self, block: Block) {
-        self.b.switch_to_block(block);
-        self.b.seal_block(block);
-    }
-
-    /// Continues in the block where an instruction's paths meet, once every path to it has
-    /// been emitted. Sealed for the same reason as `continue_in`. The facts kept by value stay
-    /// sound: a path that calls a helper cleared them while it was emitted, and no path adds
-    /// a shape to `objects` before a merge.
-    fn merge_in(&mut self, block: Block) {
         self.b.switch_to_block(block);
         self.b.seal_block(block);
     }
@@ -853,8 +848,8 @@ impl<'a> Translator<'a> {
                 self.reload(a);
             }
             Op::GetIndex { a, b, c } => self.get_index(pc, a, b, c),
-            Op::SetIndex { a, b, c } => self.set_index(pc, a, b, c),
-            Op::SetIndexK { a, b, k } => self.set_index_k(pc, a, b, k),
+            Op::SetIndex { a, b, c } => self.set_index(pc, a, b, Stored::Reg(c)),
+            Op::SetIndexK { a, b, k } => self.set_index(pc, a, b, Stored::Const(k)),
             Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
             Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
             Op::Class { a, c } => {
