@@ -412,8 +412,8 @@ fn shape(op: OpCode) -> Shape {
     }
 }
 
-/// Whether the JIT has a speculative form of `op` (int or number operands guarded, or one
-/// shape).
+/// Whether the JIT has a speculative form of `op` (int or number operands guarded, one
+/// shape, or indexing's list path).
 pub fn speculates(op: OpCode) -> bool {
     use OpCode::*;
     matches!(
@@ -458,6 +458,9 @@ pub fn speculates(op: OpCode) -> bool {
             | GetProp
             | SetProp
             | Invoke
+            | GetIndex
+            | SetIndex
+            | SetIndexK
     )
 }
 

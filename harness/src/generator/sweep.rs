@@ -21,6 +21,21 @@ struct Unit {
     pairs: bool,
     /// The body, with `x` (and `y`) bound; each statement is wrapped in its own `try`.
     body: &'static [&'static str],
+    /// What the first call runs on, so that compiled code speculates.
+    warm: Warm,
+}
+
+/// The values of a sweep's first call: what compiled code then speculates on, until the
+/// second call, with values of every kind, makes it leave.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Warm {
+    /// Ints (arithmetic and comparisons speculate on ints).
+    Ints,
+    /// Instances of one class (the inline caches hold one shape).
+    Instances,
+    /// Lists as `x` and int indexes in range as `y` (indexing speculates on its list path);
+    /// the sweep takes the two as separate lists.
+    ListsAndIndexes,
 }
 
 use OpCode as O;
@@ -58,6 +73,7 @@ const UNITS: &[Unit] = &[
             O::LoopGe,
         ],
         pairs: true,
+        warm: Warm::Ints,
         body: &[
             "let a = 0; let b = 0; let n = 0; while a == b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
             "let a = 0; let b = 1; let n = 0; while a != b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
@@ -78,6 +94,7 @@ const UNITS: &[Unit] = &[
             O::LoopIf,
         ],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "let a = 1; let n = 0; while a == 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
             "let a = 0; let n = 0; while a != 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
@@ -91,17 +108,20 @@ const UNITS: &[Unit] = &[
     Unit {
         ops: &[O::GetIndex],
         pairs: true,
+        warm: Warm::ListsAndIndexes,
         body: &["print(x[y]);"],
     },
     Unit {
         ops: &[O::SetIndex, O::SetIndexK],
         pairs: true,
+        warm: Warm::ListsAndIndexes,
         // A value in a register, then a literal (`SetIndexK`), read back.
         body: &["let v = 1; x[y] = v;", "x[y] = 1.5; print(x[y]);"],
     },
     Unit {
         ops: &[O::AddI, O::SubI, O::MulI, O::DivI, O::ModI],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "print(x + 1);",
             "print(x - 1);",
@@ -116,6 +136,7 @@ const UNITS: &[Unit] = &[
     Unit {
         ops: &[O::AddK, O::SubK, O::MulK, O::DivK, O::ModK],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "print(x + 0.5);",
             "print(x - 1.5);",
@@ -129,6 +150,7 @@ const UNITS: &[Unit] = &[
     Unit {
         ops: &[O::AddIL, O::MulIL, O::AddKL, O::MulKL],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "print(1 + x);",
             "print(3 * x);",
@@ -147,6 +169,7 @@ const UNITS: &[Unit] = &[
             O::JmpNotGeI,
         ],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "if x == 1 { print(1); } else { print(0); }",
             "if x != 1 { print(1); } else { print(0); }",
@@ -159,6 +182,7 @@ const UNITS: &[Unit] = &[
     Unit {
         ops: &[O::Neg, O::Not, O::JmpIf, O::JmpIfNot],
         pairs: false,
+        warm: Warm::Ints,
         body: &[
             "print(-x);",
             "print(!x);",
@@ -177,6 +201,7 @@ const UNITS: &[Unit] = &[
             O::IterPrep,
         ],
         pairs: false,
+        warm: Warm::Instances,
         body: &[
             "print(x.f);",
             "print(x.zz);",
@@ -211,6 +236,7 @@ const fn binary(ops: &'static [OpCode], sym: &'static str) -> Unit {
     Unit {
         ops,
         pairs: true,
+        warm: Warm::Ints,
         body: match sym.as_bytes() {
             b"+" => &[
                 "print(x + y);",
@@ -253,6 +279,7 @@ const fn branch(ops: &'static [OpCode], sym: &'static str) -> Unit {
     Unit {
         ops,
         pairs: true,
+        warm: Warm::Ints,
         body: match sym.as_bytes() {
             b"==" => &[
                 "if x == y { print(1); } else { print(0); }",
@@ -433,16 +460,17 @@ impl Gen<'_, '_> {
                     .replace("$A", &a)
                     .replace("$L", &late)
             });
-            // Warm-up (ints, or for property sweeps instances of one class, so that the
-            // inline caches hold one shape): compiled code speculates. Then every kind: the
+            // Warm-up (see `Warm`): compiled code speculates. Then every kind: the
             // speculation fails. The last call (with nothing to do) gets the generic
             // recompilation compiled in the `jit` tier.
-            let warm = if UNITS.get(u).is_some_and(|u| u.ops.contains(&O::GetProp)) {
-                format!("[{a}()] * 64")
-            } else {
-                format!("{ints}()")
+            let calls = match UNITS.get(u).map_or(Warm::Ints, |u| u.warm) {
+                Warm::Ints => format!("{f}({ints}());\n{f}({vals}());\n{f}([]);\n"),
+                Warm::Instances => format!("{f}([{a}()] * 64);\n{f}({vals}());\n{f}([]);\n"),
+                Warm::ListsAndIndexes => format!(
+                    "{f}([[0, 1]] * 8, [0, 1] * 4);\n{f}({vals}(), {vals}());\n{f}([], []);\n"
+                ),
             };
-            src.push_str(&format!("{f}({warm});\n{f}({vals}());\n{f}([]);\n"));
+            src.push_str(&calls);
         }
         src.push_str(&format!("let {late} = 1;\n"));
         match echo_engine::syntax::parser::parse(&src, 200) {
@@ -460,7 +488,9 @@ fn op_sweep(name: &str, unit: &Unit) -> String {
         // The message too: the general paths build it from the operands in source order.
         .map(|s| format!("try {{ {s} }} catch e {{ print(e.kind, e.message); }}\n"))
         .collect();
-    if unit.pairs {
+    if unit.warm == Warm::ListsAndIndexes {
+        format!("fn {name}(xs, ys) {{ for x in xs {{ for y in ys {{\n{body}}} }} }}\n")
+    } else if unit.pairs {
         format!("fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
     } else {
         format!("fn {name}(vs) {{ for x in vs {{\n{body}}} }}\n")

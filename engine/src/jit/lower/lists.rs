@@ -1,6 +1,8 @@
 //! List elements read and written in place (`l[i]`, `l[i] = v` on a list and an int index in
 //! range), and a character of an ASCII string (`s[i]`: the shared one-character string);
-//! everything else (other strings, maps, errors) through the helpers.
+//! everything else (other strings, maps, errors) through the helpers, which store the
+//! registers first. Where the interpreter only ever took the list path, compiled code
+//! speculates on it: anything else leaves.
 
 use super::*;
 
@@ -16,13 +18,19 @@ pub(super) enum Stored {
 impl Translator<'_> {
     /// `R[a] := R[b][R[c]]`.
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
-        self.sync_all(pc);
+        if self.speculate_list(pc) {
+            let exit = self.side_exit_block(pc);
+            let elem = self.list_element(b, c, exit, exit, mutant!(ListGetNegativeWraps));
+            let (t, p) = self.load_value(elem, 0);
+            self.set(a, t, p);
+            return;
+        }
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let not_list = self.b.create_block();
         let elem = self.list_element(b, c, not_list, slow, mutant!(ListGetNegativeWraps));
         let (t, p) = self.load_value(elem, 0);
-        self.result_value_to_slot(a, t, p);
+        self.set(a, t, p);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -39,18 +47,32 @@ impl Translator<'_> {
         self.b.switch_to_block(done);
     }
 
+    /// Whether the indexing instruction at `pc` may be compiled for its list path alone: the
+    /// interpreter never left that path there (the feedback bit that says "not ints" for
+    /// arithmetic says "not the list path" for indexing).
+    fn speculate_list(&mut self, pc: usize) -> bool {
+        self.speculate_int(pc)
+    }
+
     /// `R[a][R[b]] := v`, `v` a register (`SetIndex`) or a constant (`SetIndexK`, stored
     /// inline and passed to the helper by its index in the VM's pool).
     pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, v: Stored) {
-        self.sync_all(pc);
-        let slow = self.b.create_block();
-        let done = self.b.create_block();
+        let speculative = self.speculate_list(pc);
+        let slow = if speculative {
+            self.side_exit_block(pc)
+        } else {
+            self.b.create_block()
+        };
         let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
         let (t, p) = match v {
             Stored::Reg(c) => self.get(c),
             Stored::Const(k) => self.const_value(k),
         };
         self.store_value(t, p, elem, 0);
+        if speculative {
+            return;
+        }
+        let done = self.b.create_block();
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -107,13 +129,13 @@ impl Translator<'_> {
         let off = self.b.ins().imul_imm_s(index, layout::SHARED_STR_SIZE);
         let p = self.b.ins().iadd(shared, off);
         let st = self.tag_val(tag::STR);
-        self.result_value_to_slot(a, st, p);
+        self.set(a, st, p);
         self.jump(done);
     }
 
-    /// Writes `(t, p)` to register `a` and its slot, as the helper would: an indexing
-    /// instruction is a safepoint on every path (map and string indexing allocate or call
-    /// out), so the registers were stored before it and its result is in its slot after it.
+    /// Writes `(t, p)` to register `a` and its slot, as the helper would (for an instruction
+    /// that is a safepoint on every path: the registers were stored before it and its result
+    /// is in its slot after it).
     pub(super) fn result_value_to_slot(&mut self, a: Reg, t: Value, p: Value) {
         let (regs, at) = self.reg_addr(a);
         self.store_value(t, p, regs, at);
@@ -140,6 +162,8 @@ impl Translator<'_> {
         let typed = self.b.create_block();
         self.branch_on(ok, typed, &[], not_list, &[]);
         self.continue_in(typed);
+        self.refine_tag(list, tag::LIST);
+        self.know_int(index);
         let at = layout::list_items();
         let len = self.load(pl, at.len);
         let i = if wraps {

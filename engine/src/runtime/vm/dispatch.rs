@@ -821,6 +821,7 @@ impl Vm {
                             unsafe { copy_value(e, regs.add(a.0 as usize)) };
                             continue;
                         }
+                        not_int!();
                         let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
                         reg!(a) = v;
@@ -834,6 +835,7 @@ impl Vm {
                             unsafe { copy_value(regs.add(c.0 as usize), e) };
                             continue;
                         }
+                        not_int!();
                         let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         or_raise!(self.set_index(obj, idx, v));
                         self.safepoint();
@@ -847,6 +849,7 @@ impl Vm {
                             unsafe { e.write(v) };
                             continue;
                         }
+                        not_int!();
                         let (obj, idx) = (reg!(a), reg!(b));
                         or_raise!(self.set_index(obj, idx, konst!(k)));
                         self.safepoint();

@@ -73,7 +73,8 @@ pub(crate) struct ProtoInfo {
 }
 
 /// Type feedback bit: an arithmetic or comparison instruction saw operands other than two
-/// ints (compiled code then does not assume ints there).
+/// ints (compiled code then does not assume ints there); an indexing instruction left its
+/// list fast path (a list element by an int index in range).
 pub(crate) const FB_NOT_INT: u8 = 1;
 /// Type feedback bit: an arithmetic or comparison instruction saw an operand that is not a
 /// number (compiled code then does not assume numbers there). Always set with `FB_NOT_INT`.
