@@ -472,13 +472,12 @@ opcodes! {
     AppendList { a: Reg, b: Reg, n: Count } regs(b, n.0 as usize) => NEXT.raises().always();
     /// R[a] := a new empty map
     NewMap { a: Reg } [writes a] => NEXT.raises().always();
-    /// R[a] := R[b][R[c]] (list or string by int index, map by key; a list element by an
-    /// int index in range is the fast path, anything else a safepoint)
-    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
-    /// R[a][R[b]] := R[c] (list element or map entry; fast path and safepoint as `GetIndex`)
-    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().slow();
+    /// R[a] := R[b][R[c]] (list or string by int index, map by key)
+    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().always();
+    /// R[a][R[b]] := R[c] (list element or map entry)
+    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().always();
     /// R[a][R[b]] := K[k] (`l[i] = false`: a literal value needs no register)
-    SetIndexK { a: Reg, b: Reg, k: ConstIdx } => NEXT.raises().slow();
+    SetIndexK { a: Reg, b: Reg, k: ConstIdx } => NEXT.raises().always();
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
     GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } [writes a] => NEXT.raises().slow();
     /// R[a].m := R[b] (adds the field if the instance lacks it)

@@ -260,11 +260,6 @@ pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
 /// safepoints on every path (`Safepoint::Always` in the opcode table).
 fn always_syncs(op: &Op) -> bool {
     op.effects().safepoint == Safepoint::Always
-        || mutant!(IndexSyncAssumed)
-            && matches!(
-                op,
-                Op::GetIndex { .. } | Op::SetIndex { .. } | Op::SetIndexK { .. }
-            )
 }
 
 /// The register an instruction writes in compiled code outside a full sync, if any (an

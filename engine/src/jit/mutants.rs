@@ -165,10 +165,11 @@ mutants! {
     /// its register's slot, so a call that goes through the helper (a callee not compiled
     /// yet, a class) calls whatever that register held before.
     CallGlobalCalleeUnstored => "call_global_callee_unstored", "register not stored before a call";
-    /// The register analysis takes list indexing for a point where every register is stored
-    /// (as calls are), but its list path stores none: a register written before `l[i]` is
-    /// left unstored at the next side exit or call.
-    IndexSyncAssumed => "index_sync_assumed", "wrong deoptimization state";
+    /// Compiled `l[i]` and `l[i] = v` speculating on lists store no register on their list
+    /// path, though the register analysis counts indexing as a point where all are stored
+    /// (as a call is): a register written before `l[i]` is left unstored at the next side
+    /// exit or call.
+    IndexSyncSkipped => "index_sync_skipped", "wrong deoptimization state";
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";

@@ -1,8 +1,8 @@
 //! List elements read and written in place (`l[i]`, `l[i] = v` on a list and an int index in
 //! range), and a character of an ASCII string (`s[i]`: the shared one-character string);
-//! everything else (other strings, maps, errors) through the helpers, which store the
-//! registers first. Where the interpreter only ever took the list path, compiled code
-//! speculates on it: anything else leaves.
+//! everything else (other strings, maps, errors) through the helpers. Where the interpreter
+//! only ever took the list path, compiled code speculates on it: anything else leaves, and
+//! no helper call is compiled.
 
 use super::*;
 
@@ -19,18 +19,29 @@ impl Translator<'_> {
     /// `R[a] := R[b][R[c]]`.
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
         if self.speculate_list(pc) {
+            // Indexing is a safepoint on every path (`Safepoint::Always`): the registers are
+            // stored before it and its result is in its slot after it, here too.
+            let skip = mutant!(IndexSyncSkipped);
+            if !skip {
+                self.sync_all(pc);
+            }
             let exit = self.side_exit_block(pc);
             let elem = self.list_element(b, c, exit, exit, mutant!(ListGetNegativeWraps));
             let (t, p) = self.load_value(elem, 0);
-            self.set(a, t, p);
+            if skip {
+                self.define(a, t, p);
+            } else {
+                self.result_value_to_slot(a, t, p);
+            }
             return;
         }
+        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let not_list = self.b.create_block();
         let elem = self.list_element(b, c, not_list, slow, mutant!(ListGetNegativeWraps));
         let (t, p) = self.load_value(elem, 0);
-        self.set(a, t, p);
+        self.result_value_to_slot(a, t, p);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -58,6 +69,10 @@ impl Translator<'_> {
     /// inline and passed to the helper by its index in the VM's pool).
     pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, v: Stored) {
         let speculative = self.speculate_list(pc);
+        // A safepoint on every path, as in `get_index`.
+        if !(speculative && mutant!(IndexSyncSkipped)) {
+            self.sync_all(pc);
+        }
         let slow = if speculative {
             self.side_exit_block(pc)
         } else {
@@ -129,13 +144,13 @@ impl Translator<'_> {
         let off = self.b.ins().imul_imm_s(index, layout::SHARED_STR_SIZE);
         let p = self.b.ins().iadd(shared, off);
         let st = self.tag_val(tag::STR);
-        self.set(a, st, p);
+        self.result_value_to_slot(a, st, p);
         self.jump(done);
     }
 
-    /// Writes `(t, p)` to register `a` and its slot, as the helper would (for an instruction
-    /// that is a safepoint on every path: the registers were stored before it and its result
-    /// is in its slot after it).
+    /// Writes `(t, p)` to register `a` and its slot, as the helper would: an indexing
+    /// instruction is a safepoint on every path (map and string indexing allocate or call
+    /// out), so the registers were stored before it and its result is in its slot after it.
     pub(super) fn result_value_to_slot(&mut self, a: Reg, t: Value, p: Value) {
         let (regs, at) = self.reg_addr(a);
         self.store_value(t, p, regs, at);
