@@ -21,6 +21,17 @@ pub enum GlobalKind {
     ErrorClass,
 }
 
+impl GlobalKind {
+    /// Whether the slot is set before any code runs and never assigned (functions and
+    /// classes): reading it cannot fail, and gives the same value at any point of a run.
+    pub fn is_constant(self) -> bool {
+        matches!(
+            self,
+            GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass
+        )
+    }
+}
+
 /// A global slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlobalInfo {

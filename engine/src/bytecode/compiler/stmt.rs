@@ -347,12 +347,10 @@ impl Compiler<'_> {
     /// Whether global slot `g` holds a top-level function or class: set before any code runs
     /// and never assigned, so a call may read it after its arguments (`CallGlobal`).
     pub(super) fn is_constant_global(&self, g: u32) -> bool {
-        self.program.globals.get(g as usize).is_some_and(|g| {
-            matches!(
-                g.kind,
-                GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass
-            )
-        })
+        self.program
+            .globals
+            .get(g as usize)
+            .is_some_and(|g| g.kind.is_constant())
     }
 
     fn is_top_level_fn(&self, b: &Binding) -> bool {

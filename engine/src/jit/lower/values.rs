@@ -44,11 +44,11 @@ impl Translator<'_> {
             return;
         }
         let (t, p) = self.load_value(globals, abi::value_at(g.0));
-        // Functions and classes are initialized before any code runs.
-        let always_set = matches!(
-            self.input.globals.get(g.0 as usize).map(|g| g.kind),
-            Some(GlobalKind::Fn | GlobalKind::Class | GlobalKind::ErrorClass)
-        );
+        let always_set = self
+            .input
+            .globals
+            .get(g.0 as usize)
+            .is_some_and(|g| g.kind.is_constant());
         if !always_set {
             let undef = self.tag_is(t, tag::UNDEF);
             let bad = self.b.create_block();
