@@ -365,6 +365,30 @@ impl Map {
     }
 }
 
+impl Map {
+    /// The address of the value `index` (an int or string key) has in this map, if it has
+    /// one: for the interpreter's indexing fast paths, which read or update that one value
+    /// in place, as `List::element_ptr` does for lists. A new key, or a key of another
+    /// kind, takes the full path (which accounts the entry or raises). No borrow of
+    /// `entries` lasts beyond one operation, so none is held while such a path runs.
+    #[inline(always)]
+    pub fn value_ptr(&self, index: Value) -> Option<*mut Value> {
+        let key = match index {
+            Value::Int(i) => Key::Int(i),
+            Value::Str(s) => Key::Str(s),
+            _ => return None,
+        };
+        // SAFETY: no borrow of `entries` is alive between operations (see above), so this
+        // momentary access to the table aliases no other reference; finding a key changes
+        // nothing but the table's look-up cache.
+        unsafe {
+            (*self.entries.as_ptr())
+                .get_mut(&key)
+                .map(|v| v as *mut Value)
+        }
+    }
+}
+
 impl HeapObj for Map {
     const KIND: ObjKind = ObjKind::Map;
     fn trace(&self, tracer: &mut Tracer) {

@@ -822,6 +822,13 @@ impl Vm {
                             continue;
                         }
                         not_int!();
+                        if let Value::Map(m) = reg!(b)
+                            && let Some(e) = m.value_ptr(reg!(c))
+                        {
+                            // SAFETY: a value of the map and a register.
+                            unsafe { copy_value(e, regs.add(a.0 as usize)) };
+                            continue;
+                        }
                         let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
                         reg!(a) = v;
@@ -836,6 +843,13 @@ impl Vm {
                             continue;
                         }
                         not_int!();
+                        if let Value::Map(m) = reg!(a)
+                            && let Some(e) = m.value_ptr(reg!(b))
+                        {
+                            // SAFETY: a register and a value of the map.
+                            unsafe { copy_value(regs.add(c.0 as usize), e) };
+                            continue;
+                        }
                         let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         or_raise!(self.set_index(obj, idx, v));
                         self.safepoint();
@@ -850,6 +864,14 @@ impl Vm {
                             continue;
                         }
                         not_int!();
+                        if let Value::Map(m) = reg!(a)
+                            && let Some(e) = m.value_ptr(reg!(b))
+                        {
+                            let v = konst!(k);
+                            // SAFETY: a value of the map.
+                            unsafe { e.write(v) };
+                            continue;
+                        }
                         let (obj, idx) = (reg!(a), reg!(b));
                         or_raise!(self.set_index(obj, idx, konst!(k)));
                         self.safepoint();
@@ -894,6 +916,21 @@ impl Vm {
                         let &Value::Int(cur) = &reg!(Reg(a.0 + 1)) else {
                             unreachable!("IterPrep set the cursor")
                         };
+                        if let Value::List(l) = reg!(a) {
+                            match l.element_ptr(cur) {
+                                Some(e) => {
+                                    // SAFETY: an element of the list (in bounds) and a
+                                    // register.
+                                    unsafe { copy_value(e, regs.add(b.0 as usize)) };
+                                    reg!(Reg(a.0 + 1)) = Value::Int(cur + 1);
+                                    continue;
+                                }
+                                None => {
+                                    jump!(off);
+                                    continue;
+                                }
+                            }
+                        }
                         match or_raise!(self.iter_next(reg!(a), cur as usize)) {
                             Some((v, next)) => {
                                 reg!(b) = v;
