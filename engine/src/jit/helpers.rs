@@ -90,6 +90,9 @@ helpers! {
     NewMap => echo_new_map;
     /// `(dst, obj, index)`: R[dst] := R[obj][R[index]].
     GetIndex => echo_get_index;
+    /// `(obj, idx)`: the address of the value R[idx] has in the map in R[obj]; 0 when R[obj]
+    /// is not a map or R[idx] not one of its keys. Needs no safepoint: it only finds.
+    MapValue => echo_map_value;
     /// `(obj, idx, value, from_pool)`: R[obj][R[idx]] := R[value], or with `from_pool` the
     /// constant at index `value` of the VM's pool (`SetIndexK`).
     SetIndex => echo_set_index;
@@ -445,6 +448,17 @@ extern "C" fn echo_get_index(vm: *mut Vm, dst: u64, obj: u64, idx: u64, _: u64, 
         let (o, i) = (vm.stack.get(obj as usize), vm.stack.get(idx as usize));
         let r = mutants::mutated_index(o, i, vm.get_index(o, i));
         result_to(vm, dst, r)
+    })
+}
+
+extern "C" fn echo_map_value(vm: *mut Vm, obj: u64, idx: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, Helper::MapValue, |vm| {
+        let Value::Map(m) = vm.stack.get(obj as usize) else {
+            return 0;
+        };
+        let key = mutants::map_fast_key(vm.stack.get(idx as usize));
+        // An address is never 0 (a miss) nor `STATUS_ERR` (a panic caught by `guard`).
+        m.value_ptr(key).map_or(0, |p| p as u64)
     })
 }
 

@@ -83,6 +83,11 @@ mutants! {
     IndexAtLenAccepted => "index_at_len_accepted", "off-by-one bounds check";
     /// A list index of -1 reads the last element in compiled code instead of an IndexError.
     IndexNegativeWraps => "index_negative_wraps", "signed/unsigned bounds check";
+    /// Compiled code's map fast path takes a float index for the int key of its value
+    /// (`m[2.0]` reads or updates `m[2]`) instead of raising TypeError.
+    MapFastFloatKey => "map_fast_float_key", "silent coercion";
+    /// `for x in list` in compiled code stops before the list's last element.
+    IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.
     MapMissNil => "map_miss_nil", "missing error path";
     /// `for i in a..b` in compiled code also runs the iteration `i == b`.
@@ -423,6 +428,16 @@ pub(crate) fn mutated_index(o: Value, i: Value, r: RtResult<Value>) -> RtResult<
         _ => {}
     }
     r
+}
+
+/// The index compiled code's map fast path looks up: the index itself, or under
+/// `MapFastFloatKey` a float's integer value as an int key.
+#[inline(always)]
+pub(crate) fn map_fast_key(i: Value) -> Value {
+    match i {
+        Value::Float(f) if mutant!(MapFastFloatKey) => Value::Int(f as i64),
+        _ => i,
+    }
 }
 
 /// `FieldIcIgnoresShape`: the field in the slot cached for another shape, if the instance

@@ -115,8 +115,14 @@ const UNITS: &[Unit] = &[
         ops: &[O::SetIndex, O::SetIndexK],
         pairs: true,
         warm: Warm::ListsAndIndexes,
-        // A value in a register, then a literal (`SetIndexK`), read back.
-        body: &["let v = 1; x[y] = v;", "x[y] = 1.5; print(x[y]);"],
+        // A value in a register, then a literal (`SetIndexK`), read back; then a new key
+        // of a fresh map on every pair (a new entry, where the same map would get one only
+        // the first time), updated in place.
+        body: &[
+            "let v = 1; x[y] = v;",
+            "x[y] = 1.5; print(x[y]);",
+            "let m = {}; m[y] = 2.5; print(m); m[y] = 3.5; print(m);",
+        ],
     },
     Unit {
         ops: &[O::AddI, O::SubI, O::MulI, O::DivI, O::ModI],
@@ -403,10 +409,11 @@ const INTS: &str = "[0, 1, 2, 3, 5, 8, 13, 21] * 8";
 
 impl Gen<'_, '_> {
     /// The sweeps of this case (none without the feature): one or two. The first is steered
-    /// by the campaign's cell hits toward cells not reached yet (uniform without them). In
-    /// half the cases of a steered campaign, the second is the sweep whose turn it is
-    /// (`seed % SWEEPS`: consecutive cases take the sweeps in a round), so every sweep runs
-    /// about every 130 cases, however its cells were reached. Cells say which operand
+    /// by the campaign's cell hits toward cells not reached yet (uniform without them). In a
+    /// steered campaign, the second is the sweep whose turn it is (`seed % SWEEPS`:
+    /// consecutive cases take the sweeps in a round), so every sweep runs about every 70
+    /// cases (half the cases have sweeps), however its cells were reached; unsteered, half
+    /// the cases get a second weighted one. Cells say which operand
     /// kinds a case reached, not which bugs it could see: a sweep whose cells random programs
     /// reach early keeps weight 1 among sweeps weighing hundreds, and a bug only it shows at
     /// once (an operator wrong on one kind in compiled code) would hide for minutes.
@@ -419,14 +426,19 @@ impl Gen<'_, '_> {
             None => vec![1; SWEEPS],
         };
         let mut chosen = vec![self.weighted(&weights)];
-        if self.chance(1, 2) {
-            let u = match self.seed {
-                Some(seed) if self.opts.steering.is_some() => (seed % SWEEPS as u64) as usize,
-                _ => self.weighted(&weights),
-            };
-            if !chosen.contains(&u) {
-                chosen.push(u);
-            }
+        let turn = match self.seed {
+            Some(seed) if self.opts.steering.is_some() => Some((seed % SWEEPS as u64) as usize),
+            _ => None,
+        };
+        let second = match turn {
+            Some(u) => Some(u),
+            None if self.chance(1, 2) => Some(self.weighted(&weights)),
+            None => None,
+        };
+        if let Some(u) = second
+            && !chosen.contains(&u)
+        {
+            chosen.push(u);
         }
         let a = self.fresh("SwA");
         let b = self.fresh("SwB");

@@ -1,6 +1,7 @@
 //! List elements read and written in place (`l[i]`, `l[i] = v` on a list and an int index in
-//! range), and a character of an ASCII string (`s[i]`: the shared one-character string);
-//! everything else (other strings, maps, errors) through the helpers. Where the interpreter
+//! range), map values found by a helper that needs no safepoint and read or updated in place,
+//! and a character of an ASCII string (`s[i]`: the shared one-character string); everything
+//! else (other strings, new map keys, errors) through the helpers. Where the interpreter
 //! only ever took the list path, compiled code speculates on it: anything else leaves, and
 //! no helper call is compiled.
 
@@ -52,8 +53,14 @@ impl Translator<'_> {
         self.check_status(pc, st);
         self.reload(a);
         self.jump(done);
-        // Strings after the helper call, out of the way of the list path.
+        // Maps and strings after the helper call, out of the way of the list path.
         self.b.switch_to_block(not_list);
+        let not_map = self.b.create_block();
+        let value = self.map_value(pc, b, c, not_map, slow);
+        let (t, p) = self.load_value(value, 0);
+        self.result_value_to_slot(a, t, p);
+        self.jump(done);
+        self.b.switch_to_block(not_map);
         self.ascii_char(a, b, c, slow, done);
         self.b.switch_to_block(done);
     }
@@ -78,16 +85,23 @@ impl Translator<'_> {
         } else {
             self.b.create_block()
         };
-        let elem = self.list_element(a, b, slow, slow, mutant!(ListSetNegativeWraps));
-        let (t, p) = match v {
-            Stored::Reg(c) => self.get(c),
-            Stored::Const(k) => self.const_value(k),
+        let not_list = if speculative {
+            slow
+        } else {
+            self.b.create_block()
         };
-        self.store_value(t, p, elem, 0);
+        let elem = self.list_element(a, b, not_list, slow, mutant!(ListSetNegativeWraps));
+        self.store_stored(v, elem);
         if speculative {
             return;
         }
         let done = self.b.create_block();
+        self.jump(done);
+        // An existing key of a map is updated in place; a new key takes the helper, which
+        // accounts the entry.
+        self.b.switch_to_block(not_list);
+        let value = self.map_value(pc, a, b, slow, slow);
+        self.store_stored(v, value);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -105,6 +119,91 @@ impl Translator<'_> {
         self.check_status(pc, st);
         self.jump(done);
         self.b.switch_to_block(done);
+    }
+
+    /// `IterNext`: the next element of a list in place (the cursor in `R[a + 1]` below the
+    /// list's length, read afresh each time, as the interpreter does); maps and strings
+    /// through the helper. To `done` when the iteration is over.
+    pub(super) fn iter_next(&mut self, pc: usize, a: Reg, b: Reg, done: usize) {
+        let cursor = Reg(a.0 + 1);
+        // A safepoint on every path, as indexing is.
+        self.sync_all(pc);
+        let done = self.block_at(done);
+        let generic = self.b.create_block();
+        let next = self.b.create_block();
+        let (tl, pl) = self.get(a);
+        let is_list = self.tag_is(tl, tag::LIST);
+        let typed = self.b.create_block();
+        self.branch_on(is_list, typed, &[], generic, &[]);
+        self.continue_in(typed);
+        // `IterPrep` made the cursor an int, and only `IterNext` changes it.
+        let (_, cur) = self.get(cursor);
+        let at = layout::list_items();
+        let len = self.load(pl, at.len);
+        // The mutant compares the next cursor instead (never reading out of bounds).
+        let probe = if mutant!(IterListSkipsLast) {
+            self.b.ins().iadd_imm_s(cur, 1)
+        } else {
+            cur
+        };
+        let elem = self.element_below(pl, cur, probe, len, done);
+        let (t, p) = self.load_value(elem, 0);
+        self.result_value_to_slot(b, t, p);
+        let after = self.b.ins().iadd_imm_s(cur, 1);
+        let int = self.tag_val(tag::INT);
+        self.result_value_to_slot(cursor, int, after);
+        self.jump(next);
+        self.b.switch_to_block(generic);
+        self.save_pc(pc);
+        let s = self.slot(a);
+        let d = self.slot(b);
+        let r = self.helper(Helper::IterNext, &[s, d]);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
+        self.check_status(pc, failed);
+        let got = self.b.create_block();
+        self.branch_on(r, got, &[], done, &[]);
+        self.continue_in(got);
+        self.reload(b);
+        self.reload(cursor);
+        self.jump(next);
+        self.continue_in(next);
+    }
+
+    /// Stores what an element assignment stores at `addr`.
+    fn store_stored(&mut self, v: Stored, addr: Value) {
+        let (t, p) = match v {
+            Stored::Reg(c) => self.get(c),
+            Stored::Const(k) => self.const_value(k),
+        };
+        self.store_value(t, p, addr, 0);
+    }
+
+    /// The address of the value `R[key]` has in the map in `R[map]`, in a block that
+    /// continues the current one; to `not_map` when `R[map]` is not a map, to `slow` when the
+    /// key has no entry or is not a key (the helper then reads, inserts or raises). The
+    /// registers were stored before it (indexing is a safepoint), so the finding helper reads
+    /// them from their slots; it needs no safepoint itself.
+    fn map_value(&mut self, pc: usize, map: Reg, key: Reg, not_map: Block, slow: Block) -> Value {
+        let (tm, _) = self.get(map);
+        let is_map = self.tag_is(tm, tag::MAP);
+        let typed = self.b.create_block();
+        self.branch_on(is_map, typed, &[], not_map, &[]);
+        self.continue_in(typed);
+        let m = self.slot(map);
+        let k = self.slot(key);
+        let addr = self.leaf_helper(Helper::MapValue, &[m, k]);
+        // 0: no entry; `STATUS_ERR` (1): the helper panicked, an internal error is pending.
+        let found = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, addr, 1);
+        let inside = self.b.create_block();
+        let miss = self.b.create_block();
+        self.branch_on(found, inside, &[], miss, &[]);
+        self.continue_in(miss);
+        self.save_pc(pc);
+        let failed = self.b.ins().icmp_imm_u(IntCC::Equal, addr, 1);
+        self.check_status(pc, failed);
+        self.jump(slow);
+        self.continue_in(inside);
+        addr
     }
 
     /// `R[a] := R[s][R[index]]` for an ASCII string (character index = byte index) and an
@@ -188,12 +287,25 @@ impl Translator<'_> {
         } else {
             i
         };
-        // Unsigned: a negative index is a huge one, out of range like any other.
-        let in_range = self.b.ins().icmp(IntCC::UnsignedLessThan, i, len);
+        self.element_below(pl, i, i, len, slow)
+    }
+
+    /// The address of element `i` of the list at `pl` (of length `len`), in a block that
+    /// continues the current one when `probe` (normally `i`) is below the length; to `out`
+    /// otherwise. Unsigned: a negative index is a huge one, out of range like any other.
+    fn element_below(
+        &mut self,
+        pl: Value,
+        i: Value,
+        probe: Value,
+        len: Value,
+        out: Block,
+    ) -> Value {
+        let in_range = self.b.ins().icmp(IntCC::UnsignedLessThan, probe, len);
         let inside = self.b.create_block();
-        self.branch_on(in_range, inside, &[], slow, &[]);
+        self.branch_on(in_range, inside, &[], out, &[]);
         self.continue_in(inside);
-        let items = self.load(pl, at.ptr);
+        let items = self.load(pl, layout::list_items().ptr);
         let off = self.b.ins().ishl_imm_s(i, abi::VALUE_SHIFT);
         self.b.ins().iadd(items, off)
     }

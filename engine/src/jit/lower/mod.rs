@@ -439,6 +439,17 @@ impl<'a> Translator<'a> {
                 None => self.sync(self.cur_pc),
             }
         }
+        self.spill_fuel();
+        let r = self.leaf_helper(h, args);
+        self.fill_fuel();
+        self.objects.clear();
+        r
+    }
+
+    /// Calls a helper that needs no safepoint: one that only finds something, and neither
+    /// allocates, collects, charges fuel nor runs Echo code (see `Helper`'s docs). Nothing is
+    /// stored before it, and every fact known about registers and objects holds after it.
+    fn leaf_helper(&mut self, h: Helper, args: &[Value]) -> Value {
         let mut all = Vec::with_capacity(6);
         all.push(self.vm);
         all.extend_from_slice(args);
@@ -447,12 +458,8 @@ impl<'a> Translator<'a> {
         let zero = self.tag_consts[0]; // `iconst 0`, in the entry block
         all.resize(6, zero);
         let f = self.helper_ref(h);
-        self.spill_fuel();
         let call = self.b.ins().call(f, &all);
-        let r = self.b.inst_results(call)[0];
-        self.fill_fuel();
-        self.objects.clear();
-        r
+        self.b.inst_results(call)[0]
     }
 
     /// Stores the fuel variable to the VM (before anything else may read or charge fuel).
@@ -875,20 +882,7 @@ impl<'a> Translator<'a> {
                 self.check_status(pc, st);
                 self.reload(Reg(a.0 + 1));
             }
-            Op::IterNext { a, b, off } => {
-                self.save_pc(pc);
-                let s = self.slot(a);
-                let d = self.slot(b);
-                let r = self.helper(Helper::IterNext, &[s, d]);
-                let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
-                self.check_status(pc, failed);
-                let got = self.b.create_block();
-                let done = self.block_at(target(pc, off));
-                self.branch_on(r, got, &[], done, &[]);
-                self.b.switch_to_block(got);
-                self.reload(b);
-                self.reload(Reg(a.0 + 1));
-            }
+            Op::IterNext { a, b, off } => self.iter_next(pc, a, b, target(pc, off)),
             Op::ForPrep { a, off } => {
                 let (ts, ps) = self.get(a);
                 let (te, pe) = self.get(Reg(a.0 + 1));
