@@ -86,6 +86,9 @@ mutants! {
     /// Compiled code's map fast path takes a float index for the int key of its value
     /// (`m[2.0]` reads or updates `m[2]`) instead of raising TypeError.
     MapFastFloatKey => "map_fast_float_key", "silent coercion";
+    /// `has(map, key)` in compiled code takes any key for a key the map may hold: a float,
+    /// nil or list key gives false instead of a TypeError.
+    HasKeyKindUnchecked => "has_key_kind_unchecked", "missing error path";
     /// `for x in list` in compiled code stops before the list's last element.
     IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.

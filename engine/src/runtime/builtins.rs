@@ -116,6 +116,8 @@ pub mod ids {
     pub const ORD: NativeId = id_of("ord");
     /// `push`.
     pub const PUSH: NativeId = id_of("push");
+    /// `has`.
+    pub const HAS: NativeId = id_of("has");
 }
 
 /// The builtin named `name`.

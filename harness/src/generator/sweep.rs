@@ -109,7 +109,8 @@ const UNITS: &[Unit] = &[
         ops: &[O::GetIndex],
         pairs: true,
         warm: Warm::ListsAndIndexes,
-        body: &["print(x[y]);"],
+        // `has` looks a key up as indexing does (compiled code shares the finding helper).
+        body: &["print(x[y]);", "print(has(x, y));"],
     },
     Unit {
         ops: &[O::SetIndex, O::SetIndexK],

@@ -183,7 +183,14 @@ impl Translator<'_> {
     /// key has no entry or is not a key (the helper then reads, inserts or raises). The
     /// registers were stored before it (indexing is a safepoint), so the finding helper reads
     /// them from their slots; it needs no safepoint itself.
-    fn map_value(&mut self, pc: usize, map: Reg, key: Reg, not_map: Block, slow: Block) -> Value {
+    pub(super) fn map_value(
+        &mut self,
+        pc: usize,
+        map: Reg,
+        key: Reg,
+        not_map: Block,
+        slow: Block,
+    ) -> Value {
         let (tm, _) = self.get(map);
         let is_map = self.tag_is(tm, tag::MAP);
         let typed = self.b.create_block();

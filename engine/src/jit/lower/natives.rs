@@ -1,5 +1,6 @@
 //! Builtin calls (`CallNative`): `len` of a list or a string and `ord` of a one-byte string
-//! without a helper call, every other builtin and every other argument through the helper. A builtin call is a safepoint
+//! without a helper call, `has` of a map and a key through the finding helper, every other
+//! builtin and every other argument through the general helper. A builtin call is a safepoint
 //! on every path (most builtins allocate or call back), so the registers are stored first
 //! either way, and the result goes to its slot as a helper would write it.
 
@@ -22,6 +23,12 @@ impl Translator<'_> {
             } else {
                 self.ord_inline(a, slow, done);
             }
+            self.b.switch_to_block(slow);
+        }
+        if f.native() == ids::HAS && n.0 == 2 {
+            self.sync_all(pc);
+            let slow = self.b.create_block();
+            self.has_inline(pc, a, slow, done);
             self.b.switch_to_block(slow);
         }
         self.save_pc(pc);
@@ -85,6 +92,34 @@ impl Translator<'_> {
         let data = self.load(p, text.ptr);
         let byte = self.b.ins().uload8(I64, flags(), data, 0);
         self.result_to_slot(a, byte);
+        self.jump(done);
+    }
+
+    /// `R[a] := has(R[a+1], R[a+2])` for a map and an int or string key, found by the
+    /// finding helper, then on to `done`; anything else (the errors) to `slow`.
+    fn has_inline(&mut self, pc: usize, a: Reg, slow: Block, done: Block) {
+        let key = Reg(a.0 + 2);
+        let (tk, _) = self.get(key);
+        let is_int = self.tag_is(tk, tag::INT);
+        let is_str = self.tag_is(tk, tag::STR);
+        let ok = if mutant!(HasKeyKindUnchecked) {
+            self.b.ins().iconst(types::I8, 1)
+        } else {
+            self.b.ins().bor(is_int, is_str)
+        };
+        let keyed = self.b.create_block();
+        self.branch_on(ok, keyed, &[], slow, &[]);
+        self.continue_in(keyed);
+        let absent = self.b.create_block();
+        self.map_value(pc, Reg(a.0 + 1), key, slow, absent);
+        let yes = self.tag_val(tag::TRUE);
+        // `iconst 0` of the entry block: it dominates both results.
+        let zero = self.tag_consts[0];
+        self.result_value_to_slot(a, yes, zero);
+        self.jump(done);
+        self.b.switch_to_block(absent);
+        let no = self.tag_val(tag::FALSE);
+        self.result_value_to_slot(a, no, zero);
         self.jump(done);
     }
 

@@ -716,6 +716,16 @@ impl Vm {
                                 self.safepoint();
                                 continue;
                             }
+                            // `has(map, key)` with a key of a kind maps hold (any other
+                            // raises, on the general path).
+                            if id == builtins::ids::HAS
+                                && n.0 == 2
+                                && let Value::Map(m) = &reg!(x)
+                                && let k @ (Value::Int(_) | Value::Str(_)) = reg!(Reg(a.0 + 2))
+                            {
+                                reg!(a) = Value::bool(m.value_ptr(k).is_some());
+                                continue;
+                            }
                         }
                         save_pc!();
                         let v = metered!(self.call_native(
