@@ -28,6 +28,8 @@ pub(crate) const fn value_at(i: u32) -> i32 {
 // VM fields.
 pub(crate) const FUEL: i32 = offset_of!(Vm, fuel_left) as i32;
 pub(crate) const NATIVE_LIMIT: i32 = offset_of!(Vm, native_limit) as i32;
+pub(crate) const MAX_COLLECTION_LEN: i32 =
+    (offset_of!(Vm, limits) + offset_of!(crate::config::Limits, max_collection_len)) as i32;
 pub(crate) const STACK_BASE: i32 = (offset_of!(Vm, stack) + Stack::BASE_OFFSET) as i32;
 pub(crate) const STACK_LEN: i32 = (offset_of!(Vm, stack) + Stack::LEN_OFFSET) as i32;
 pub(crate) const FRAMES_BUF: i32 = (offset_of!(Vm, frames) + FrameStack::BUF_OFFSET) as i32;

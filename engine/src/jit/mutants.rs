@@ -89,6 +89,9 @@ mutants! {
     /// `has(map, key)` in compiled code takes any key for a key the map may hold: a float,
     /// nil or list key gives false instead of a TypeError.
     HasKeyKindUnchecked => "has_key_kind_unchecked", "missing error path";
+    /// `push` in compiled code appends without checking the collection limit while the
+    /// list's buffer has room, so the SizeLimit error comes late (when the buffer grows).
+    PushLimitUnchecked => "push_limit_unchecked", "missing limit check";
     /// `for x in list` in compiled code stops before the list's last element.
     IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.

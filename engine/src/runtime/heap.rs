@@ -1604,6 +1604,8 @@ pub mod layout {
         pub ptr: i32,
         /// The number of elements (a word).
         pub len: i32,
+        /// The number of elements the buffer has room for (a word).
+        pub cap: i32,
     }
 
     /// The offsets of `ListItems`. A list keeps its elements in a `RefCell<Vec<Value>>`, whose
@@ -1619,9 +1621,13 @@ pub mod layout {
         const WORDS: usize = 3;
         const _: () = assert!(std::mem::size_of::<Vec<Value>>() == WORDS * 8);
         const LEN: usize = 3;
-        let mut items = Vec::with_capacity(LEN + 4);
+        const CAP: usize = LEN + 4;
+        let mut items = Vec::with_capacity(CAP);
         items.extend([Value::Nil; LEN]);
         let data = items.as_ptr() as usize;
+        // `with_capacity` gives exactly this much room for a non-zero-sized element type.
+        let items_cap = items.capacity();
+        assert_eq!(items_cap, CAP);
         let list = List {
             items: RefCell::new(items),
         };
@@ -1631,12 +1637,13 @@ pub mod layout {
         let words: [usize; WORDS] = unsafe { std::ptr::read(vec.cast::<[usize; WORDS]>()) };
         let word = |want: usize| {
             let i = words.iter().position(|&w| w == want);
-            i.expect("a Vec holds its pointer and length as words") * 8
+            i.expect("a Vec holds its pointer, capacity and length as words") * 8
         };
         let base = offset_of!(GcBox<List>, value) + (vec as usize - &raw const list as usize);
         ListItems {
             ptr: (base + word(data)) as i32,
             len: (base + word(LEN)) as i32,
+            cap: (base + word(items_cap)) as i32,
         }
     });
 }

@@ -280,23 +280,22 @@ impl Gen<'_, '_> {
                 ]
             }
             _ => {
-                // SizeLimit: doubling a string or a list.
+                // SizeLimit: doubling a string or a list, or pushing onto a list one
+                // element at a time (the loop gets hot: compiled `push` meets the limit).
                 let s = self.fresh("big");
-                let init = if self.limits.max_string_bytes < (1 << 26) {
+                // The limit lowered for this case says which.
+                let strings = self.limits.max_collection_len >= super::program::CASE_COLLECTION_LEN;
+                let init = if strings {
                     string("ab")
                 } else {
                     list(vec![iv()])
                 };
-                vec![
-                    let_(&s, init),
-                    while_(
-                        boolean(true),
-                        vec![expr_stmt(assign(
-                            name(&s),
-                            bin(BinOp::Add, name(&s), name(&s)),
-                        ))],
-                    ),
-                ]
+                let grow = if !strings && self.chance(1, 2) {
+                    call_named("push", vec![name(&s), iv()])
+                } else {
+                    assign(name(&s), bin(BinOp::Add, name(&s), name(&s)))
+                };
+                vec![let_(&s, init), while_(boolean(true), vec![expr_stmt(grow)])]
             }
         }
     }

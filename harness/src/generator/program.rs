@@ -29,6 +29,11 @@ const INT_EDGES: [i64; 12] = [
     1 << 62,
 ];
 
+/// The string size limit of every case, unless an error of that limit is intended.
+pub(crate) const CASE_STRING_BYTES: usize = 1 << 16;
+/// The collection length limit of every case, unless an error of that limit is intended.
+pub(crate) const CASE_COLLECTION_LEN: usize = 1 << 14;
+
 impl Gen<'_, '_> {
     pub(crate) fn program(&mut self) -> Script {
         self.choose_features();
@@ -37,8 +42,8 @@ impl Gen<'_, '_> {
         self.limits.fuel = Some(200_000);
         self.limits.max_stack_slots = 1 << 18;
         self.limits.max_heap_bytes = 64 << 20;
-        self.limits.max_string_bytes = 1 << 16;
-        self.limits.max_collection_len = 1 << 14;
+        self.limits.max_string_bytes = CASE_STRING_BYTES;
+        self.limits.max_collection_len = CASE_COLLECTION_LEN;
         self.limits.max_output_bytes = 1 << 20;
         let inject = self
             .u

@@ -1,8 +1,9 @@
-//! Builtin calls (`CallNative`): `len` of a list or a string and `ord` of a one-byte string
-//! without a helper call, `has` of a map and a key through the finding helper, every other
-//! builtin and every other argument through the general helper. A builtin call is a safepoint
-//! on every path (most builtins allocate or call back), so the registers are stored first
-//! either way, and the result goes to its slot as a helper would write it.
+//! Builtin calls (`CallNative`): `len` of a list or a string, `ord` of a one-byte string and
+//! `push` onto a list with room without a helper call, `has` of a map and a key through the
+//! finding helper, every other builtin and every other argument through the general helper.
+//! A builtin call is a safepoint on every path (most builtins allocate or call back), so the
+//! registers are stored first either way, and the result goes to its slot as a helper would
+//! write it.
 
 use super::*;
 use crate::runtime::builtins::ids;
@@ -23,6 +24,12 @@ impl Translator<'_> {
             } else {
                 self.ord_inline(a, slow, done);
             }
+            self.b.switch_to_block(slow);
+        }
+        if f.native() == ids::PUSH && n.0 == 2 {
+            self.sync_all(pc);
+            let slow = self.b.create_block();
+            self.push_inline(a, slow, done);
             self.b.switch_to_block(slow);
         }
         if f.native() == ids::HAS && n.0 == 2 {
@@ -92,6 +99,44 @@ impl Translator<'_> {
         let data = self.load(p, text.ptr);
         let byte = self.b.ins().uload8(I64, flags(), data, 0);
         self.result_to_slot(a, byte);
+        self.jump(done);
+    }
+
+    /// `push(R[a+1], R[a+2])` on a list with room for one more element within the collection
+    /// limit: the element is written after the last and the length grows, as `Vm::list_push`
+    /// does when its buffer needs no growing (so there are no bytes to account); `R[a]` is
+    /// nil. Then on to `done`; anything else (growing the buffer, the limit, a non-list) to
+    /// `slow`.
+    fn push_inline(&mut self, a: Reg, slow: Block, done: Block) {
+        let (tl, pl) = self.get(Reg(a.0 + 1));
+        let is_list = self.tag_is(tl, tag::LIST);
+        let list = self.b.create_block();
+        self.branch_on(is_list, list, &[], slow, &[]);
+        self.continue_in(list);
+        let at = layout::list_items();
+        let len = self.load(pl, at.len);
+        let cap = self.load(pl, at.cap);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        let ok = if mutant!(PushLimitUnchecked) {
+            room
+        } else {
+            let max = self.load(self.vm, abi::MAX_COLLECTION_LEN);
+            let within = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, len1, max);
+            self.b.ins().band(room, within)
+        };
+        let inside = self.b.create_block();
+        self.branch_on(ok, inside, &[], slow, &[]);
+        self.continue_in(inside);
+        let items = self.load(pl, at.ptr);
+        let off = self.b.ins().ishl_imm_s(len, abi::VALUE_SHIFT);
+        let end = self.b.ins().iadd(items, off);
+        let (t, p) = self.get(Reg(a.0 + 2));
+        self.store_value(t, p, end, 0);
+        self.store(len1, pl, at.len);
+        let nil = self.tag_val(tag::NIL);
+        let zero = self.tag_consts[0];
+        self.result_value_to_slot(a, nil, zero);
         self.jump(done);
     }
 
