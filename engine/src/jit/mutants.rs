@@ -89,6 +89,9 @@ mutants! {
     /// `has(map, key)` in compiled code takes any key for a key the map may hold: a float,
     /// nil or list key gives false instead of a TypeError.
     HasKeyKindUnchecked => "has_key_kind_unchecked", "missing error path";
+    /// Two strings of the same length are equal in compiled code (their texts are not
+    /// compared).
+    StrEqByLength => "str_eq_by_length", "identity instead of value equality";
     /// `push` in compiled code appends without checking the collection limit while the
     /// list's buffer has room, so the SizeLimit error comes late (when the buffer grows).
     PushLimitUnchecked => "push_limit_unchecked", "missing limit check";

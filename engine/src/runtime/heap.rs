@@ -1565,6 +1565,8 @@ pub mod layout {
     pub const INSTANCE_SLOTS: i32 =
         (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, slots)) as i32;
 
+    /// `Str::hash` (the text's hash, computed when the string is made; a word).
+    pub const STR_HASH: i32 = (offset_of!(GcBox<Str>, value) + offset_of!(Str, hash)) as i32;
     /// `Str::chars` (the character count, a word).
     pub const STR_CHARS: i32 = (offset_of!(GcBox<Str>, value) + offset_of!(Str, chars)) as i32;
     /// Where a string's text is: the data pointer and the length in bytes of `Str::text`

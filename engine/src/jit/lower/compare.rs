@@ -72,6 +72,7 @@ impl Translator<'_> {
             self.b.ins().jump(done, &[eq.into()]);
             self.b.switch_to_block(helper);
         }
+        self.string_equal(tb, pb, tc, pc_, done);
         // Comparing containers or long strings charges fuel, which may run out.
         self.save_pc(pc);
         let sb = self.slot(b);
@@ -95,6 +96,69 @@ impl Translator<'_> {
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
+    }
+
+    /// Two strings compared without the helper where that is quick and charges no fuel:
+    /// the same string; lengths that differ; texts shorter than `BYTES_PER_FUEL` bytes (whose
+    /// comparison is free, see `runtime::work`) with different hashes, or of one byte. The
+    /// answer (0/1) goes to `done`; everything else (other types, long or equal-hash texts)
+    /// continues in a new current block, to the helper.
+    fn string_equal(&mut self, tb: Value, pb: Value, tc: Value, pc_: Value, done: Block) {
+        let b_str = self.tag_is(tb, tag::STR);
+        let c_str = self.tag_is(tc, tag::STR);
+        let strs = self.both(b_str, c_str);
+        let helper = self.b.create_block();
+        let both = self.b.create_block();
+        self.branch_on(strs, both, &[], helper, &[]);
+        self.continue_in(both);
+        let one = self.iconst(1);
+        let zero = self.tag_consts[0];
+        let same = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+        let other = self.b.create_block();
+        self.b.ins().brif(same, done, &[one.into()], other, &[]);
+        self.continue_in(other);
+        let text = layout::str_text();
+        let lb = self.load(pb, text.len);
+        let lc = self.load(pc_, text.len);
+        let same_len = self.b.ins().icmp(IntCC::Equal, lb, lc);
+        let equal_len = self.b.create_block();
+        self.b
+            .ins()
+            .brif(same_len, equal_len, &[], done, &[zero.into()]);
+        self.continue_in(equal_len);
+        if mutant!(StrEqByLength) {
+            self.b.ins().jump(done, &[one.into()]);
+            self.b.switch_to_block(helper);
+            return;
+        }
+        let short = self.b.ins().icmp_imm_u(
+            IntCC::UnsignedLessThan,
+            lb,
+            crate::config::BYTES_PER_FUEL as i64,
+        );
+        let hashed = self.b.create_block();
+        self.branch_on(short, hashed, &[], helper, &[]);
+        self.continue_in(hashed);
+        let hb = self.load(pb, layout::STR_HASH);
+        let hc = self.load(pc_, layout::STR_HASH);
+        let same_hash = self.b.ins().icmp(IntCC::Equal, hb, hc);
+        let collide = self.b.create_block();
+        self.b
+            .ins()
+            .brif(same_hash, collide, &[], done, &[zero.into()]);
+        self.continue_in(collide);
+        let single = self.b.ins().icmp_imm_u(IntCC::Equal, lb, 1);
+        let byte = self.b.create_block();
+        self.branch_on(single, byte, &[], helper, &[]);
+        self.continue_in(byte);
+        let db = self.load(pb, text.ptr);
+        let dc = self.load(pc_, text.ptr);
+        let xb = self.b.ins().uload8(I64, flags(), db, 0);
+        let xc = self.b.ins().uload8(I64, flags(), dc, 0);
+        let eq = self.b.ins().icmp(IntCC::Equal, xb, xc);
+        let eq = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[eq.into()]);
+        self.b.switch_to_block(helper);
     }
 
     /// `R[b] == imm` as a 0/1 value (never an error; other types are simply unequal).
