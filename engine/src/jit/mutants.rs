@@ -89,6 +89,9 @@ mutants! {
     /// `has(map, key)` in compiled code takes any key for a key the map may hold: a float,
     /// nil or list key gives false instead of a TypeError.
     HasKeyKindUnchecked => "has_key_kind_unchecked", "missing error path";
+    /// Compiled `==` takes two lists for equal only when they are the same list, as it does
+    /// for instances (`[1] == [1]` is false).
+    EqListByIdentity => "eq_list_by_identity", "identity instead of value equality";
     /// Two strings of the same length are equal in compiled code (their texts are not
     /// compared).
     StrEqByLength => "str_eq_by_length", "identity instead of value equality";

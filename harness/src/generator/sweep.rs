@@ -266,13 +266,16 @@ const fn binary(ops: &'static [OpCode], sym: &'static str) -> Unit {
                 "print(x % y);",
                 "let t = x; t = t % y; t = y % t; print(t, x % x);",
             ],
+            // A list or map against its copy: equal by content, not the same object.
             b"==" => &[
                 "print(x == y);",
                 "let t = x; t = t == y; t = y == t; print(t, x == x);",
+                "let c = copy(x); print(x == c, c == x);",
             ],
             b"!=" => &[
                 "print(x != y);",
                 "let t = x; t = t != y; t = y != t; print(t, x != x);",
+                "let c = copy(x); print(x != c, c != x);",
             ],
             b"<" => &["print(x < y);", "let t = x; t = t < y; print(t, x < x);"],
             b"<=" => &["print(x <= y);", "let t = x; t = t <= y; print(t, x <= x);"],

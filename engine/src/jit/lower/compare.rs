@@ -52,6 +52,7 @@ impl Translator<'_> {
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
         self.b.switch_to_block(slow);
+        self.identity_equal(tb, pb, tc, pc_, done);
         // The two mutants that compare payloads: floats' bits, strings' addresses.
         let by_bits = [
             (mutant!(FloatEqByBits), tag::FLOAT),
@@ -96,6 +97,52 @@ impl Translator<'_> {
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
+    }
+
+    /// Equality decided by tags and identity, without the helper (it charges no fuel for
+    /// these): values of different types are unequal, except an int and a float; nil, true
+    /// and false equal themselves; functions, classes and instances are equal when they are
+    /// the same object. The answer (0/1) goes to `done`; everything else (numbers, strings,
+    /// lists and maps, whose equality looks inside, builtins, bound methods) continues in a
+    /// new current block.
+    fn identity_equal(&mut self, tb: Value, pb: Value, tc: Value, pc_: Value, done: Block) {
+        let rest = self.b.create_block();
+        let same = self.b.create_block();
+        let differ = self.b.create_block();
+        let same_tag = self.b.ins().icmp(IntCC::Equal, tb, tc);
+        self.branch_on(same_tag, same, &[], differ, &[]);
+        self.continue_in(differ);
+        // Tags adding up to INT + FLOAT: an int and a float, or two other types, which the
+        // helper finds unequal.
+        let sum = self.b.ins().iadd(tb, tc);
+        let mixed = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, sum, (tag::INT + tag::FLOAT) as i64);
+        let zero = self.tag_consts[0];
+        self.b.ins().brif(mixed, rest, &[], done, &[zero.into()]);
+        self.continue_in(same);
+        let one = self.iconst(1);
+        let plain = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, tb, tag::TRUE as i64);
+        let objects = self.b.create_block();
+        self.b.ins().brif(plain, done, &[one.into()], objects, &[]);
+        self.continue_in(objects);
+        let mut kinds = (1u64 << tag::FUNC) | (1 << tag::CLASS) | (1 << tag::INSTANCE);
+        if mutant!(EqListByIdentity) {
+            kinds |= 1 << tag::LIST;
+        }
+        let bit = self.b.ins().ishl(one, tb);
+        let hit = self.b.ins().band_imm_u(bit, kinds as i64);
+        let by_identity = self.b.create_block();
+        self.branch_on(hit, by_identity, &[], rest, &[]);
+        self.continue_in(by_identity);
+        let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+        let eq = self.b.ins().uextend(I64, eq);
+        self.b.ins().jump(done, &[eq.into()]);
+        self.b.switch_to_block(rest);
     }
 
     /// Two strings compared without the helper where that is quick and charges no fuel:
