@@ -69,6 +69,18 @@ impl Vm {
             );
         };
         let shape = inst.shape.get();
+        // The site added this field to an instance of this shape before: the cache holds
+        // the shape it leads to (the field goes last), so neither the field nor the
+        // transition needs looking up.
+        if let Some(ic) = ic {
+            let e = self.ics[ic];
+            if e.shape == shape && e.next != shape && e.method.is_none() {
+                self.heap.reserve_field(inst)?;
+                inst.shape.set(e.next);
+                inst.push_field(v);
+                return Ok(());
+            }
+        }
         if let Some(i) = self.shapes.slot(shape, m) {
             if let Some(ic) = ic {
                 self.ics[ic] = Ic {
