@@ -363,14 +363,13 @@ impl Map {
         let entries = Map::entry_places(capacity);
         block_bytes(entries * MAP_ENTRY_BYTES) + block_bytes(table_bytes(capacity, MAP_INDEX_BYTES))
     }
-}
 
-impl Map {
     /// The address of the value `index` (an int or string key) has in this map, if it has
-    /// one: for the interpreter's indexing fast paths, which read or update that one value
-    /// in place, as `List::element_ptr` does for lists. A new key, or a key of another
-    /// kind, takes the full path (which accounts the entry or raises). No borrow of
-    /// `entries` lasts beyond one operation, so none is held while such a path runs.
+    /// one: for the indexing and `has` fast paths of the interpreter and of compiled code
+    /// (through the `MapValue` helper), which read or update that one value in place, as
+    /// `List::element_ptr` does for lists. A new key, or a key of another kind, takes the
+    /// full path (which accounts the entry or raises). No borrow of `entries` lasts beyond
+    /// one operation, so none is held while such a path runs.
     #[inline(always)]
     pub fn value_ptr(&self, index: Value) -> Option<*mut Value> {
         let key = match index {
