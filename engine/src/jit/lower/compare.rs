@@ -48,9 +48,7 @@ impl Translator<'_> {
         self.b.append_block_param(done, I64);
         self.branch_on(ints, fast, &[], slow, &[]);
         self.continue_in(fast);
-        let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
-        let eq = self.b.ins().uextend(I64, eq);
-        self.b.ins().jump(done, &[eq.into()]);
+        self.answer_equal(pb, pc_, done);
         self.b.switch_to_block(slow);
         self.identity_equal(tb, pb, tc, pc_, done);
         // The two mutants that compare payloads: floats' bits, strings' addresses.
@@ -68,9 +66,7 @@ impl Translator<'_> {
             let helper = self.b.create_block();
             self.branch_on(same_kind, by_bits, &[], helper, &[]);
             self.b.switch_to_block(by_bits);
-            let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
-            let eq = self.b.ins().uextend(I64, eq);
-            self.b.ins().jump(done, &[eq.into()]);
+            self.answer_equal(pb, pc_, done);
             self.b.switch_to_block(helper);
         }
         self.string_equal(tb, pb, tc, pc_, done);
@@ -139,9 +135,7 @@ impl Translator<'_> {
         let by_identity = self.b.create_block();
         self.branch_on(hit, by_identity, &[], rest, &[]);
         self.continue_in(by_identity);
-        let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
-        let eq = self.b.ins().uextend(I64, eq);
-        self.b.ins().jump(done, &[eq.into()]);
+        self.answer_equal(pb, pc_, done);
         self.b.switch_to_block(rest);
     }
 
@@ -202,10 +196,16 @@ impl Translator<'_> {
         let dc = self.load(pc_, text.ptr);
         let xb = self.b.ins().uload8(I64, flags(), db, 0);
         let xc = self.b.ins().uload8(I64, flags(), dc, 0);
-        let eq = self.b.ins().icmp(IntCC::Equal, xb, xc);
+        self.answer_equal(xb, xc, done);
+        self.b.switch_to_block(helper);
+    }
+
+    /// Ends the current block with a jump to `done` (whose parameter is an equality's 0/1
+    /// answer) carrying whether the words `x` and `y` are equal.
+    fn answer_equal(&mut self, x: Value, y: Value, done: Block) {
+        let eq = self.b.ins().icmp(IntCC::Equal, x, y);
         let eq = self.b.ins().uextend(I64, eq);
         self.b.ins().jump(done, &[eq.into()]);
-        self.b.switch_to_block(helper);
     }
 
     /// `R[b] == imm` as a 0/1 value (never an error; other types are simply unequal).
