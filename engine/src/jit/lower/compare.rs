@@ -115,7 +115,7 @@ impl Translator<'_> {
             .b
             .ins()
             .icmp_imm_s(IntCC::Equal, sum, (tag::INT + tag::FLOAT) as i64);
-        let zero = self.tag_consts[0];
+        let zero = self.zero();
         self.b.ins().brif(mixed, rest, &[], done, &[zero.into()]);
         self.continue_in(same);
         let one = self.iconst(1);
@@ -153,7 +153,7 @@ impl Translator<'_> {
         self.branch_on(strs, both, &[], helper, &[]);
         self.continue_in(both);
         let one = self.iconst(1);
-        let zero = self.tag_consts[0];
+        let zero = self.zero();
         let same = self.b.ins().icmp(IntCC::Equal, pb, pc_);
         let other = self.b.create_block();
         self.b.ins().brif(same, done, &[one.into()], other, &[]);

@@ -387,6 +387,12 @@ impl<'a> Translator<'a> {
         self.tag_consts[t as usize]
     }
 
+    /// The entry block's `iconst 0` (the nil tag's constant): a zero that dominates every
+    /// block, so results on several paths and padding arguments share one constant.
+    fn zero(&self) -> Value {
+        self.tag_consts[0]
+    }
+
     fn iconst(&mut self, v: i64) -> Value {
         self.b.ins().iconst(I64, v)
     }
@@ -455,8 +461,7 @@ impl<'a> Translator<'a> {
         all.extend_from_slice(args);
         // One zero for every padding argument: a third of all the IR's instructions were
         // these constants, each one hashed and placed by Cranelift only to be merged.
-        let zero = self.tag_consts[0]; // `iconst 0`, in the entry block
-        all.resize(6, zero);
+        all.resize(6, self.zero());
         let f = self.helper_ref(h);
         let call = self.b.ins().call(f, &all);
         self.b.inst_results(call)[0]

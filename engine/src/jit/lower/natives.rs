@@ -135,7 +135,7 @@ impl Translator<'_> {
         self.store_value(t, p, end, 0);
         self.store(len1, pl, at.len);
         let nil = self.tag_val(tag::NIL);
-        let zero = self.tag_consts[0];
+        let zero = self.zero();
         self.result_value_to_slot(a, nil, zero);
         self.jump(done);
     }
@@ -158,8 +158,7 @@ impl Translator<'_> {
         let absent = self.b.create_block();
         self.map_value(pc, Reg(a.0 + 1), key, slow, absent);
         let yes = self.tag_val(tag::TRUE);
-        // `iconst 0` of the entry block: it dominates both results.
-        let zero = self.tag_consts[0];
+        let zero = self.zero();
         self.result_value_to_slot(a, yes, zero);
         self.jump(done);
         self.b.switch_to_block(absent);
