@@ -34,12 +34,15 @@ impl Span {
     }
 }
 
+/// The stack room `with_stack` guarantees.
+pub(crate) const STACK_RED_ZONE: usize = 256 * 1024;
+
 /// Runs `f` on a stack with at least 256 KiB of room, growing it onto the heap when it is
 /// shorter. Every recursive pass over the syntax tree goes through this, so nesting up to
 /// the parser's limit never overflows the host stack, whatever thread runs the engine.
 #[inline]
 pub fn with_stack<R>(f: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, f)
+    stacker::maybe_grow(STACK_RED_ZONE, 2 * 1024 * 1024, f)
 }
 
 /// A compile error located by byte span, before line and column are computed.

@@ -1,7 +1,7 @@
 //! The garbage-collected heap: object layouts, `Gc` handles, byte accounting and a precise,
 //! non-moving mark-sweep collector. All raw-pointer handling of heap objects lives here.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell};
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -497,38 +497,39 @@ pub struct Instance {
     pub class: Gc<Class>,
     /// The shape describing the fields.
     pub shape: Cell<ShapeId>,
-    /// Start of the field slots: always `fields.as_mut_ptr()` (compiled code reads and
-    /// writes fields through it).
+    /// Start of the field slots: a block of `capacity` values taken from the heap's pool
+    /// (dangling while the capacity is 0). Compiled code reads and writes fields through it.
     slots: Cell<*mut Value>,
-    /// Field values, indexed by the shape's slot numbers. Only reached through the
-    /// methods below, which never hold a reference across a call.
-    fields: UnsafeCell<Vec<Value>>,
+    /// Fields stored, indexed by the shape's slot numbers. Only reached through the methods
+    /// below, which never hold a reference across a call.
+    len: Cell<u32>,
+    /// Field slots in the block.
+    capacity: Cell<u32>,
 }
 
 impl Instance {
     /// A fresh instance with no fields.
     pub fn new(class: Gc<Class>, shape: ShapeId) -> Instance {
-        let mut fields = Vec::new();
         Instance {
             class,
             shape: Cell::new(shape),
-            slots: Cell::new(fields.as_mut_ptr()),
-            fields: UnsafeCell::new(fields),
+            slots: Cell::new(NonNull::dangling().as_ptr()),
+            len: Cell::new(0),
+            capacity: Cell::new(0),
         }
     }
 
     /// Number of fields.
     #[inline]
     pub fn field_count(&self) -> usize {
-        // SAFETY: a short read of the vector's length; no reference escapes.
-        unsafe { (*self.fields.get()).len() }
+        self.len.get() as usize
     }
 
     /// The field in slot `i` (`i < field_count()`).
     #[inline]
     pub fn field(&self, i: usize) -> Value {
         assert!(i < self.field_count(), "field slot {i} out of range");
-        // SAFETY: in bounds (checked); `slots` is the vector's buffer.
+        // SAFETY: in bounds (checked): slots below `len` are initialized.
         unsafe { self.slots.get().add(i).read() }
     }
 
@@ -536,7 +537,7 @@ impl Instance {
     #[inline]
     pub fn field_ptr(&self, i: usize) -> *mut Value {
         assert!(i < self.field_count(), "field slot {i} out of range");
-        // SAFETY: in bounds (checked): the offset stays inside the slots' buffer.
+        // SAFETY: in bounds (checked): the offset stays inside the slots' block.
         unsafe { self.slots.get().add(i) }
     }
 
@@ -550,31 +551,48 @@ impl Instance {
 
     /// Field slots allocated.
     fn field_capacity(&self) -> usize {
-        // SAFETY: a shared look at the vector's capacity; no mutable borrow is live (they
-        // last for one push only, see `push_field`).
-        unsafe { (*self.fields.get()).capacity() }
+        self.capacity.get() as usize
     }
 
-    /// Grows the field slots to exactly `capacity` (more than there are).
-    fn reserve_fields(&self, capacity: usize) {
-        // SAFETY: as in `push_field`; the buffer may move, so `slots` is refreshed.
+    /// Moves the fields to a block of exactly `capacity` slots (more than there are) from
+    /// `pool`, giving the old block back.
+    fn reserve_fields(&self, pool: &mut BlockPool, capacity: usize) {
+        assert!(capacity > self.field_count() && capacity <= u32::MAX as usize);
+        let block = pool.alloc(capacity * VALUE_BYTES).cast::<Value>();
+        // SAFETY: the new block holds `capacity` values, more than the `len` initialized ones
+        // copied from the old block (a different block, so they do not overlap); the old
+        // block came from `pool` with its capacity's size and is not used after this.
         unsafe {
-            let fields = &mut *self.fields.get();
-            fields.reserve_exact(capacity - fields.len());
-            self.slots.set(fields.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(self.slots.get(), block.as_ptr(), self.field_count());
+            self.free_fields(pool);
+        }
+        self.slots.set(block.as_ptr());
+        self.capacity.set(capacity as u32);
+    }
+
+    /// Gives the slots' block back to `pool`.
+    ///
+    /// # Safety
+    /// The block must not be used again: the instance is being freed, or `slots` is about
+    /// to point to a new block.
+    unsafe fn free_fields(&self, pool: &mut BlockPool) {
+        if let Some(block) = NonNull::new(self.slots.get())
+            && self.capacity.get() > 0
+        {
+            // SAFETY: a nonzero capacity means `reserve_fields` took the block from this
+            // pool with exactly this size; the caller guarantees it is not used again.
+            unsafe { pool.free(block.cast(), self.field_capacity() * VALUE_BYTES) };
         }
     }
 
     /// Appends a field value (the caller updates the shape; `Heap::reserve_field` made room).
     pub fn push_field(&self, v: Value) {
-        // SAFETY: the mutable borrow lasts for this push only; no other reference to the
-        // vector exists (all access goes through these methods), and `slots` is refreshed
-        // because the push may move the buffer.
-        unsafe {
-            let fields = &mut *self.fields.get();
-            fields.push(v);
-            self.slots.set(fields.as_mut_ptr());
-        }
+        let len = self.field_count();
+        assert!(len < self.field_capacity(), "no room reserved for a field");
+        // SAFETY: in bounds of the block (checked); the slot was uninitialized, and `len`
+        // grows to cover it.
+        unsafe { self.slots.get().add(len).write(v) };
+        self.len.set(len as u32 + 1);
     }
 }
 
@@ -755,6 +773,9 @@ pub struct Heap {
     objects: Vec<NonNull<Header>>,
     /// Where every object's block comes from and goes back to.
     pool: BlockPool,
+    /// The pool of instances' field blocks, apart from the objects' so that the objects the
+    /// collector visits in every sweep stay packed together.
+    field_pool: BlockPool,
     /// The strings of at most one byte (see `Heap::shared_str`): one block made with the
     /// heap and freed with it, their text static. They are not in `objects`, so the
     /// collector never sweeps them, and they are created marked, so marking them is a no-op.
@@ -792,6 +813,7 @@ impl Heap {
         Heap {
             objects: Vec::new(),
             pool: BlockPool::new(),
+            field_pool: BlockPool::new(),
             shared,
             retired: Vec::new(),
             bytes: 0,
@@ -1068,7 +1090,7 @@ impl Heap {
         }
         let grown = grown_capacity(capacity, inst.field_count() + 1);
         self.charge(block_bytes(grown * VALUE_BYTES) - block_bytes(capacity * VALUE_BYTES))?;
-        inst.reserve_fields(grown);
+        inst.reserve_fields(&mut self.field_pool, grown);
         Ok(())
     }
 
@@ -1089,11 +1111,12 @@ impl Heap {
         let stress = self.stress;
         let retired = &mut self.retired;
         let pool = &mut self.pool;
+        let field_pool = &mut self.field_pool;
         if retired.len() > MAX_RETIRED {
             for h in retired.drain(..) {
                 // SAFETY: retired objects left `objects` when they were found unreachable
                 // and are in no other list; each is freed once, as it leaves `retired`.
-                unsafe { free_erased(pool, h) };
+                unsafe { free_erased(pool, field_pool, h) };
             }
         }
         self.objects.retain(|&h| {
@@ -1111,7 +1134,7 @@ impl Heap {
             } else {
                 // SAFETY: the object is unreachable from every root, so no `Gc` to it is
                 // used again; it is freed exactly once because it leaves `objects` now.
-                unsafe { free_erased(pool, h) };
+                unsafe { free_erased(pool, field_pool, h) };
                 false
             }
         });
@@ -1143,7 +1166,7 @@ impl Drop for Heap {
             // SAFETY: the heap owns every object in `objects` and `retired` (disjoint lists);
             // each is freed exactly once, here, and no `Gc` outlives the VM that owns the heap.
             // The pool, dropped after this, then frees the chunks the blocks were carved from.
-            unsafe { free_erased(&mut self.pool, h) };
+            unsafe { free_erased(&mut self.pool, &mut self.field_pool, h) };
         }
         // SAFETY: `shared` is the box leaked in `new`, freed only here; no `Gc` to a shared
         // string outlives the VM that owns the heap.
@@ -1257,9 +1280,16 @@ unsafe fn drop_erased(h: NonNull<Header>) -> usize {
 /// # Safety
 /// `h` must come from `pool` through `Heap::alloc`, `alloc_text` or `alloc_closure`, not be
 /// freed yet, and never be used again.
-unsafe fn free_erased(pool: &mut BlockPool, h: NonNull<Header>) {
-    // SAFETY: per the contract; the block is returned with the size it was taken with, once.
+unsafe fn free_erased(pool: &mut BlockPool, field_pool: &mut BlockPool, h: NonNull<Header>) {
+    // SAFETY: per the contract; the block (and an instance's field block) is returned with
+    // the size it was taken with, once.
     unsafe {
+        if h.as_ref().kind == ObjKind::Instance {
+            h.cast::<GcBox<Instance>>()
+                .as_ref()
+                .value
+                .free_fields(field_pool);
+        }
         let size = drop_erased(h);
         pool.free(h.cast(), size);
     }
@@ -1563,6 +1593,12 @@ pub mod layout {
     /// `Instance::slots` (pointer to the field values).
     pub const INSTANCE_SLOTS: i32 =
         (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, slots)) as i32;
+    /// `Instance::len` (u32, the number of fields).
+    pub const INSTANCE_LEN: i32 =
+        (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, len)) as i32;
+    /// `Instance::capacity` (u32, the field slots allocated).
+    pub const INSTANCE_CAPACITY: i32 =
+        (offset_of!(GcBox<Instance>, value) + offset_of!(Instance, capacity)) as i32;
 
     /// `Str::hash` (the text's hash, computed when the string is made; a word).
     pub const STR_HASH: i32 = (offset_of!(GcBox<Str>, value) + offset_of!(Str, hash)) as i32;
@@ -1595,6 +1631,13 @@ pub mod layout {
     /// `Heap::shared` in the heap (the pointer to the shared strings: the empty string, then
     /// the one-character string of every ASCII byte, `SHARED_STR_SIZE` bytes apart).
     pub const HEAP_SHARED: i32 = offset_of!(Heap, shared) as i32;
+    /// `Heap::bytes`, `Heap::next_gc` (words) and `Heap::stress` (a byte): the next
+    /// safepoint collects when `stress` is set or `bytes >= next_gc` (`wants_collection`).
+    pub const HEAP_BYTES: i32 = offset_of!(Heap, bytes) as i32;
+    /// See `HEAP_BYTES`.
+    pub const HEAP_NEXT_GC: i32 = offset_of!(Heap, next_gc) as i32;
+    /// See `HEAP_BYTES`.
+    pub const HEAP_STRESS: i32 = offset_of!(Heap, stress) as i32;
     /// Bytes between two shared strings.
     pub const SHARED_STR_SIZE: i64 = std::mem::size_of::<GcBox<Str>>() as i64;
 
@@ -1660,7 +1703,7 @@ mod size_tests {
         assert_eq!(std::mem::size_of::<GcBox<List>>(), 40);
         // The table's pointer to its tombstone state still fits the same 96-byte block.
         assert_eq!(std::mem::size_of::<GcBox<Map>>(), 88);
-        assert_eq!(std::mem::size_of::<GcBox<Instance>>(), 56);
+        assert_eq!(std::mem::size_of::<GcBox<Instance>>(), 40);
         assert_eq!(std::mem::size_of::<GcBox<Closure>>(), 32);
         assert_eq!(std::mem::size_of::<GcBox<UpBox>>(), 24);
         assert_eq!(std::mem::size_of::<GcBox<Class>>(), 80);
@@ -1674,7 +1717,7 @@ mod size_tests {
         assert_eq!(str_bytes(100), 16 + block_bytes(140));
         assert_eq!(object_bytes::<List>(0), 64);
         assert_eq!(object_bytes::<Map>(0), 112);
-        assert_eq!(object_bytes::<Instance>(0), 80);
+        assert_eq!(object_bytes::<Instance>(0), 64);
         assert_eq!(object_bytes::<Closure>(0), 64);
         assert_eq!(object_bytes::<UpBox>(0), 48);
         assert_eq!(object_bytes::<Class>(0), 112);

@@ -328,22 +328,42 @@ impl Vm {
         let regs = self.stack.ptr(frame.base as usize);
         let record = self.frames.last_mut().expect("the frame to run is on top") as *mut Frame;
         let vm: *mut Vm = self;
-        let status = crate::source::with_stack(|| {
-            let limit = native_stack_limit();
-            // SAFETY: `vm` is the live VM (borrowed mutably by this call, and not used by this
-            // frame while the compiled code runs); the pointer is not retained past the call.
-            let saved = unsafe { std::mem::replace(&mut (*vm).native_limit, limit) };
+        let call = || {
             // SAFETY: `entry` is the address of a finalized function compiled for this
             // prototype by this VM's code generator with the `CompiledFn` signature; the frame
-            // it expects is on top of the frame stack with `base` set.
-            let status = unsafe {
+            // it expects is on top of the frame stack with `base` set. `vm` is the live VM
+            // (borrowed mutably by this call, and not used by this frame while the compiled
+            // code runs); the pointer is not retained past the call.
+            unsafe {
                 let f: CompiledFn = std::mem::transmute::<usize, CompiledFn>(entry);
                 f(vm, frame.base as u64, entry_arg, regs, record)
-            };
-            // SAFETY: as above; compiled code has returned.
-            unsafe { (*vm).native_limit = saved };
-            status
-        });
+            }
+        };
+        let here = stack_address();
+        let room = here.wrapping_sub(self.native_limit - NATIVE_RESERVE);
+        let status = if here < self.native_top && room > crate::source::STACK_RED_ZONE {
+            // Called from compiled code (through a helper) on the segment whose limit is set,
+            // with more room left than `with_stack` asks for: it would neither move to a new
+            // segment nor compute a different limit, so both are skipped.
+            call()
+        } else {
+            crate::source::with_stack(|| {
+                let top = stack_address();
+                let limit = native_stack_limit(top);
+                // SAFETY: `vm` is the live VM (see `call`); the limit and top are put back
+                // once compiled code has returned.
+                let saved = unsafe {
+                    (
+                        std::mem::replace(&mut (*vm).native_limit, limit),
+                        std::mem::replace(&mut (*vm).native_top, top),
+                    )
+                };
+                let status = call();
+                // SAFETY: as above; compiled code has returned.
+                unsafe { ((*vm).native_limit, (*vm).native_top) = saved };
+                status
+            })
+        };
         if let Some(t) = &mut self.tiering {
             t.profile_leave();
         }
@@ -402,14 +422,20 @@ impl Vm {
     }
 }
 
-/// Lowest stack address compiled code may call further from, on the current stack segment:
-/// below it, calls go through a helper that moves onto a fresh segment.
-fn native_stack_limit() -> usize {
-    let here = {
-        let probe = 0u8;
-        std::ptr::addr_of!(probe) as usize
-    };
+/// The stack room kept below `Vm::native_limit` for helpers and the frames of compiled code.
+const NATIVE_RESERVE: usize = 128 * 1024;
+
+/// An address in the current host stack frame.
+#[inline(always)]
+fn stack_address() -> usize {
+    let probe = 0u8;
+    std::ptr::addr_of!(probe) as usize
+}
+
+/// Lowest stack address compiled code may call further from, on the stack segment holding
+/// `here`: below it, calls go through a helper that moves onto a fresh segment.
+fn native_stack_limit(here: usize) -> usize {
     let remaining = stacker::remaining_stack().unwrap_or(1 << 20);
-    // Keep 128 KiB in reserve for helpers and the frames of the compiled code itself.
-    here.saturating_sub(remaining).saturating_add(128 * 1024)
+    here.saturating_sub(remaining)
+        .saturating_add(NATIVE_RESERVE)
 }

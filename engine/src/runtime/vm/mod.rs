@@ -168,6 +168,10 @@ pub struct Vm {
     /// Lowest host stack address compiled code may call further from (see `jit`).
     #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub(crate) native_limit: usize,
+    /// The host stack address at which `native_limit` was computed: below it and above the
+    /// limit is the same stack segment (see `Vm::run_compiled`).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) native_top: usize,
     /// The program's command-line arguments (`args()`).
     pub(crate) args: Rc<[String]>,
 }
@@ -233,6 +237,7 @@ impl Vm {
             err_line: None,
             pending: None,
             native_limit: usize::MAX,
+            native_top: 0,
             stable_globals: true,
             coverage: config.coverage.then(|| {
                 // The reference run records what each instruction did; the compiling tiers
