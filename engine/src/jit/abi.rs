@@ -44,6 +44,15 @@ pub(crate) const M_CONSTS: i32 = (offset_of!(Vm, mirrors) + offset_of!(Mirrors, 
 /// The pointer to the heap's shared strings (`runtime::heap::layout::HEAP_SHARED`).
 pub(crate) const HEAP_SHARED: i32 =
     offset_of!(Vm, heap) as i32 + crate::runtime::heap::layout::HEAP_SHARED;
+/// `Heap::bytes` (`runtime::heap::layout::HEAP_BYTES`).
+pub(crate) const HEAP_BYTES: i32 =
+    offset_of!(Vm, heap) as i32 + crate::runtime::heap::layout::HEAP_BYTES;
+/// `Heap::next_gc`.
+pub(crate) const HEAP_NEXT_GC: i32 =
+    offset_of!(Vm, heap) as i32 + crate::runtime::heap::layout::HEAP_NEXT_GC;
+/// `Heap::stress` (a byte).
+pub(crate) const HEAP_STRESS: i32 =
+    offset_of!(Vm, heap) as i32 + crate::runtime::heap::layout::HEAP_STRESS;
 
 // Frame records.
 pub(crate) const FRAME_SIZE: i64 = std::mem::size_of::<Frame>() as i64;

@@ -74,6 +74,13 @@ helpers! {
     Closure => echo_closure;
     /// `(slot, nargs)`: calls R[slot] with the arguments after it, whatever it is.
     Call => echo_call;
+    /// `(slot)`: when R[slot] is a class with an `init` (not `Error`), R[slot] := a new
+    /// instance of it and returns the `init` closure; 0 (nothing done) for anything else, 1
+    /// for an error. The allocation is no safepoint, as in the interpreter's call.
+    NewInstance => echo_new_instance;
+    /// `(slot, nargs)`: calls the `init` of the instance in R[slot] (made by `NewInstance`)
+    /// with the arguments after it.
+    CallInit => echo_call_init;
     /// `(slot, builtin, nargs)`: R[slot] := builtin(R[slot+1..]).
     CallNative => echo_call_native;
     /// `(slot, symbol, nargs, ic)`: R[slot] := R[slot].symbol(args).
@@ -328,7 +335,16 @@ fn result_to(vm: &mut Vm, dst: u64, r: RtResult<Value>) -> u64 {
 /// functions return: whether an Echo frame is now on top.
 fn finish_call(vm: &mut Vm, pushed: RtResult<bool>) -> u64 {
     match pushed {
-        Ok(true) => vm.run_top_frame(),
+        Ok(true) => {
+            // A callee with compiled code runs it straight away, as the interpreter would on
+            // entering the frame (and, as there, the frame is gone when it returns).
+            let frame = *vm.frames.last().expect("a frame was pushed");
+            if vm.fn_info[frame.proto.0 as usize].entry != 0 {
+                vm.run_compiled(frame, None)
+            } else {
+                vm.run_top_frame()
+            }
+        }
         Ok(false) => STATUS_OK,
         Err(e) => status(vm, Err(e)),
     }
@@ -338,6 +354,42 @@ extern "C" fn echo_call(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u
     guard(vm, Helper::Call, |vm| {
         let nargs = mutants::native_value_nargs(vm, slot as usize, nargs as usize);
         let pushed = vm.call_value(slot as usize, nargs);
+        finish_call(vm, pushed)
+    })
+}
+
+extern "C" fn echo_new_instance(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, Helper::NewInstance, |vm| {
+        let slot = slot as usize;
+        let Value::Class(cls) = vm.stack.get(slot) else {
+            return 0;
+        };
+        let Some(init) = cls.init.filter(|_| !vm.is_error_class(cls)) else {
+            return 0;
+        };
+        match vm.new_instance(cls, slot) {
+            Ok(()) => init.addr() as u64,
+            Err(e) => {
+                vm.pending = Some(e);
+                1
+            }
+        }
+    })
+}
+
+extern "C" fn echo_call_init(vm: *mut Vm, slot: u64, nargs: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, Helper::CallInit, |vm| {
+        let slot = slot as usize;
+        let Value::Instance(inst) = vm.stack.get(slot) else {
+            panic!("CallInit on a slot without the new instance");
+        };
+        let init = inst
+            .class
+            .init
+            .expect("NewInstance made an instance of a class with init");
+        let pushed = vm
+            .push_frame(init, slot, slot, nargs as usize)
+            .map(|()| true);
         finish_call(vm, pushed)
     })
 }

@@ -98,6 +98,12 @@ mutants! {
     /// `push` in compiled code appends without checking the collection limit while the
     /// list's buffer has room, so the SizeLimit error comes late (when the buffer grows).
     PushLimitUnchecked => "push_limit_unchecked", "missing limit check";
+    /// A class called from compiled code makes the new instance but never runs its `init`:
+    /// the instance is left without the fields `init` sets.
+    ClassCallSkipsInit => "class_call_skips_init", "missing call";
+    /// A field added in compiled code (a cached transition, with room in the instance) is
+    /// stored, but the instance keeps its old shape.
+    FieldAddShapeKept => "field_add_shape_kept", "stale shape";
     /// `for x in list` in compiled code stops before the list's last element.
     IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.

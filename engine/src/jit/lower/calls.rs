@@ -113,7 +113,10 @@ impl Translator<'_> {
         } else {
             let is_fn = self.tag_is(t, tag::FUNC);
             let fast = self.b.create_block();
-            self.branch_on(is_fn, fast, &[], slow, &[]);
+            let other = self.b.create_block();
+            self.branch_on(is_fn, fast, &[], other, &[]);
+            self.continue_in(other);
+            self.construct(a, n, t, slow, done);
             self.continue_in(fast);
             (self.load32(p, layout::CLOSURE_PROTO), None)
         };
@@ -133,6 +136,48 @@ impl Translator<'_> {
         let st = self.helper(Helper::Call, &[s, nargs]);
         self.b.ins().jump(done, &[st.into()]);
         self.after_call(pc, a, done);
+    }
+
+    /// Calling register `a` of tag `t` when it is not a function: a class with an `init`
+    /// gets its new instance from `NewInstance`, which puts it in `a`'s slot, and that
+    /// `init` runs directly when it has compiled code (otherwise through `CallInit`). Anything
+    /// else takes `slow`, the generic call. Jumps to `done` with the call's status.
+    fn construct(&mut self, a: Reg, n: Count, t: Value, slow: Block, done: Block) {
+        let is_class = self.tag_is(t, tag::CLASS);
+        let class = self.b.create_block();
+        self.branch_on(is_class, class, &[], slow, &[]);
+        self.continue_in(class);
+        let slot = self.slot(a);
+        let init = self.helper(Helper::NewInstance, &[slot]);
+        let handled = self.b.create_block();
+        self.b.ins().brif(init, handled, &[], slow, &[]);
+        self.continue_in(handled);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, init, 1);
+        let made = self.b.create_block();
+        let err = self.iconst(crate::runtime::tiering::STATUS_ERR as i64);
+        self.b.ins().brif(failed, done, &[err.into()], made, &[]);
+        self.continue_in(made);
+        if mutant!(ClassCallSkipsInit) {
+            let ok = self.iconst(crate::runtime::tiering::STATUS_OK as i64);
+            self.b.ins().jump(done, &[ok.into()]);
+            return;
+        }
+        let pid = self.load32(init, layout::CLOSURE_PROTO);
+        let init_slow = self.b.create_block();
+        let callee = Callee {
+            closure: init,
+            pid,
+            base: slot,
+            ret: slot,
+            rel: a.0,
+            nargs: n.0,
+            known: None,
+        };
+        self.direct_call(callee, init_slow, done);
+        self.b.switch_to_block(init_slow);
+        let nargs = self.iconst(n.0 as i64);
+        let st = self.helper(Helper::CallInit, &[slot, nargs]);
+        self.b.ins().jump(done, &[st.into()]);
     }
 
     /// After a call: errors to the error exit; reload the result.

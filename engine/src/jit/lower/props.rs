@@ -146,7 +146,14 @@ impl Translator<'_> {
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        if ic != IcIdx::NONE {
+        if ic != IcIdx::NONE
+            && self.input.mode == Mode::Speculative
+            && entry_adds_field(self.input.ics[ic.0 as usize])
+        {
+            self.note_speculation(pc);
+            self.add_field(pc, a, b, self.input.ics[ic.0 as usize], slow);
+            self.jump(done);
+        } else if ic != IcIdx::NONE {
             // Only stores to an existing field are done inline; adding one takes the helper.
             let (shape, rec, ic_shape) = self.ic_probe(t, p, ic, slow);
             let ic_next = self.load32(rec, abi::IC_NEXT);
@@ -177,4 +184,44 @@ impl Translator<'_> {
         self.jump(done);
         self.b.switch_to_block(done);
     }
+
+    /// `R[a].m = R[b]` adding the field that cache `entry` says this site added to instances
+    /// of its shape before (speculating on that shape, leaving at `pc` otherwise), as
+    /// `Vm::set_prop` does when the instance has room for it: the value goes after the last
+    /// field, the count grows, the shape becomes the cached one. When the instance must grow
+    /// (which accounts bytes) or the collector is due at the safepoint that follows, `slow`.
+    fn add_field(&mut self, pc: usize, a: Reg, b: Reg, entry: Ic, slow: Block) {
+        let slots = self.instance_of_shape(pc, a, entry.shape.0);
+        let (_, p) = self.get(a);
+        let len = self.load32(p, layout::INSTANCE_LEN);
+        let cap = self.load32(p, layout::INSTANCE_CAPACITY);
+        let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let bytes = self.load(self.vm, abi::HEAP_BYTES);
+        let next_gc = self.load(self.vm, abi::HEAP_NEXT_GC);
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, next_gc);
+        let stress = self.b.ins().uload8(I64, flags(), self.vm, abi::HEAP_STRESS);
+        let calm = self.b.ins().icmp_imm_s(IntCC::Equal, stress, 0);
+        let no_collection = self.b.ins().band(below, calm);
+        let ok = self.b.ins().band(room, no_collection);
+        let add = self.b.create_block();
+        self.b.ins().brif(ok, add, &[], slow, &[]);
+        self.continue_in(add);
+        let off = self.b.ins().ishl_imm_s(len, abi::VALUE_SHIFT);
+        let at = self.b.ins().iadd(slots, off);
+        let (vt, vp) = self.get(b);
+        self.store_value(vt, vp, at, 0);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.store32(len1, p, layout::INSTANCE_LEN);
+        if !mutant!(FieldAddShapeKept) {
+            let next = self.iconst(entry.next.0 as i64);
+            self.store32(next, p, layout::INSTANCE_SHAPE);
+        }
+        // The shape checked above is no longer the instance's.
+        self.objects.remove(&p);
+    }
+}
+
+/// Whether cache `entry` records a field added (a transition from one shape to the next).
+fn entry_adds_field(entry: Ic) -> bool {
+    entry.shape.0 != u32::MAX && entry.method.is_none() && entry.next != entry.shape
 }

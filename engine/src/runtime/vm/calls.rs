@@ -8,7 +8,7 @@ use crate::config::Tier;
 use crate::error::ErrorKind;
 use crate::runtime::builtins;
 use crate::runtime::error::{RtError, RtResult, rt_err};
-use crate::runtime::heap::{Closure, Gc, Instance, UpBox};
+use crate::runtime::heap::{Class, Closure, Gc, Instance, UpBox};
 use crate::runtime::stack::{Frame, copy_value};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::{Ic, Vm};
@@ -94,6 +94,21 @@ impl Vm {
         Ok(())
     }
 
+    /// The first step of calling class `cls` (not the built-in `Error`) in `stack[slot]`: a
+    /// new instance with no fields takes the class's place, as `self` of its `init`.
+    #[inline]
+    pub(crate) fn new_instance(&mut self, cls: Gc<Class>, slot: usize) -> RtResult<()> {
+        let inst = self.heap.alloc(Instance::new(cls, cls.root_shape))?;
+        self.stack.set(slot, Value::Instance(inst));
+        Ok(())
+    }
+
+    /// Whether `cls` is the built-in `Error` class, which makes error values.
+    #[inline]
+    pub(crate) fn is_error_class(&self, cls: Gc<Class>) -> bool {
+        cls.decl.is_none() && Gc::ptr_eq(cls, self.error_class)
+    }
+
     /// Calls the value in `stack[slot]` with `nargs` arguments after it. Returns whether a
     /// new Echo frame was pushed (otherwise the result is already in `stack[slot]`).
     pub(crate) fn call_value(&mut self, slot: usize, nargs: usize) -> RtResult<bool> {
@@ -114,7 +129,7 @@ impl Vm {
                 Ok(true)
             }
             Value::Class(cls) => {
-                if cls.decl.is_none() && Gc::ptr_eq(cls, self.error_class) {
+                if self.is_error_class(cls) {
                     if nargs != 1 {
                         return Err(arity_error("Error", 1, nargs));
                     }
@@ -125,8 +140,7 @@ impl Vm {
                     self.safepoint();
                     return Ok(false);
                 }
-                let inst = self.heap.alloc(Instance::new(cls, cls.root_shape))?;
-                self.stack.set(slot, Value::Instance(inst));
+                self.new_instance(cls, slot)?;
                 match cls.init {
                     Some(init) => {
                         self.push_frame(init, slot, slot, nargs)?;
