@@ -143,11 +143,7 @@ fn guard(vm: *mut Vm, h: Helper, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
     match result {
         Ok(v) => v,
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
+            let what = super::panic_message(&*panic);
             // SAFETY: as above; the panicking body's borrow has ended.
             let vm = unsafe { &mut *vm };
             vm.pending = Some(RtError::new(

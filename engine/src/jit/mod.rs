@@ -172,8 +172,30 @@ impl CodeGen for Jit {
         if let Some(why) = &self.unavailable {
             return Err(why.clone());
         }
-        self.compile_proto(vm, pid, mode, osr)
+        // A panic in the translator or in Cranelift fails this compilation, and the function
+        // stays interpreted; it must not unwind into the interpreter's or compiled code's
+        // frames (the compilation may have been asked for by a helper called from compiled
+        // code). The module's state is unknown after it, so nothing more is compiled.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::maybe_inject_panic();
+            self.compile_proto(vm, pid, mode, osr)
+        }));
+        r.unwrap_or_else(|panic| {
+            let why = format!("the code generator failed: {}", panic_message(&*panic));
+            self.unavailable = Some(why.clone());
+            Err(why)
+        })
     }
+}
+
+/// The message a panic carried (a `String` or a `&str`), for the error it becomes.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic")
 }
 
 /// The compiled form of one function, for `echo-lang clif`.
@@ -353,5 +375,69 @@ impl Jit {
             clif,
             asm,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::config::{Config, Tier};
+
+    thread_local! {
+        /// Compilations on this thread until one panics (0: none does).
+        static PANIC_IN: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Panics in the compilation `PANIC_IN` counts down to.
+    pub(super) fn maybe_inject_panic() {
+        let n = PANIC_IN.get();
+        if n > 0 {
+            PANIC_IN.set(n - 1);
+            assert!(n != 1, "a panic injected into a compilation");
+        }
+    }
+
+    /// A program whose functions compile at their first call (`Jit`), and again after a
+    /// side exit from inside compiled code (`Tiered`): whichever compilation panics, the
+    /// program ends as in the interpreter, and later functions are not compiled.
+    #[test]
+    fn a_panicking_compilation_leaves_the_function_interpreted() {
+        let source = "
+            fn add(a, b) { return a + b; }
+            fn sum(n) { let s = 0; for i in 0..n { s = add(s, i); } return s; }
+            print(sum(100));
+            print(sum(20), add(1.5, 2), add(\"a\", \"b\"));
+            return sum(30);
+        ";
+        let interp = crate::run(
+            source,
+            &Config {
+                tier: Tier::Interp,
+                ..Config::default()
+            },
+        );
+        assert_eq!(interp.output, "4950\n190 3.5 ab\n");
+        for tier in [Tier::Jit, Tier::Tiered] {
+            let mut at = 1;
+            loop {
+                PANIC_IN.set(at);
+                let out = crate::run(
+                    source,
+                    &Config {
+                        tier,
+                        ..Config::default()
+                    },
+                );
+                assert_eq!(out, interp, "{tier:?}, panic in compilation {at}");
+                if PANIC_IN.get() != 0 {
+                    // Past the last compilation: every one of them panicked once.
+                    assert!(at > 3, "{tier:?} compiled only {} times", at - 1);
+                    PANIC_IN.set(0);
+                    break;
+                }
+                at += 1;
+            }
+        }
     }
 }
