@@ -104,6 +104,9 @@ mutants! {
     /// A field added in compiled code (a cached transition, with room in the instance) is
     /// stored, but the instance keeps its old shape.
     FieldAddShapeKept => "field_add_shape_kept", "stale shape";
+    /// `sqrt` of an int in compiled code takes the int's bits for a float's instead of
+    /// converting it.
+    SqrtIntAsBits => "sqrt_int_as_bits", "wrong conversion";
     /// `for x in list` in compiled code stops before the list's last element.
     IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.

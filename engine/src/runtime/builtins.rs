@@ -118,6 +118,8 @@ pub mod ids {
     pub const PUSH: NativeId = id_of("push");
     /// `has`.
     pub const HAS: NativeId = id_of("has");
+    /// `sqrt`.
+    pub const SQRT: NativeId = id_of("sqrt");
 }
 
 /// The builtin named `name`.

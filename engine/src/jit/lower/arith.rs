@@ -339,7 +339,7 @@ impl Translator<'_> {
     }
 
     /// A number as an `f64`: a float's bits, or an int converted.
-    fn number_as_f64(&mut self, t: Value, p: Value) -> Value {
+    pub(super) fn number_as_f64(&mut self, t: Value, p: Value) -> Value {
         let bits = |s: &mut Self| s.b.ins().bitcast(F64, MemFlagsData::new(), p);
         match self.known_tag(t) {
             Some(tag::FLOAT) => bits(self),

@@ -16,13 +16,13 @@ impl Translator<'_> {
             self.charge_fuel(pc);
         }
         let done = self.b.create_block();
-        if (f.native() == ids::LEN || f.native() == ids::ORD) && n.0 == 1 {
+        if [ids::LEN, ids::ORD, ids::SQRT].contains(&f.native()) && n.0 == 1 {
             self.sync_all(pc);
             let slow = self.b.create_block();
-            if f.native() == ids::LEN {
-                self.len_inline(a, slow, done);
-            } else {
-                self.ord_inline(a, slow, done);
+            match f.native() {
+                ids::LEN => self.len_inline(a, slow, done),
+                ids::ORD => self.ord_inline(a, slow, done),
+                _ => self.sqrt_inline(a, slow, done),
             }
             self.b.switch_to_block(slow);
         }
@@ -75,6 +75,28 @@ impl Translator<'_> {
         };
         let chars = self.load(p, at);
         self.result_to_slot(a, chars);
+        self.jump(done);
+    }
+
+    /// `R[a] := sqrt(R[a+1])` for an int (converted to a float first, as `b_sqrt` does) or
+    /// a float, then on to `done`; anything else (the TypeError) to `slow`.
+    fn sqrt_inline(&mut self, a: Reg, slow: Block, done: Block) {
+        let (t, p) = self.get(Reg(a.0 + 1));
+        let is_int = self.tag_is(t, tag::INT);
+        let is_float = self.tag_is(t, tag::FLOAT);
+        let number = self.b.ins().bor(is_int, is_float);
+        let ok = self.b.create_block();
+        self.branch_on(number, ok, &[], slow, &[]);
+        self.continue_in(ok);
+        let x = if mutant!(SqrtIntAsBits) {
+            self.b.ins().bitcast(F64, MemFlagsData::new(), p)
+        } else {
+            self.number_as_f64(t, p)
+        };
+        let r = self.b.ins().sqrt(x);
+        let bits = self.b.ins().bitcast(I64, MemFlagsData::new(), r);
+        let ft = self.tag_val(tag::FLOAT);
+        self.result_value_to_slot(a, ft, bits);
         self.jump(done);
     }
 
