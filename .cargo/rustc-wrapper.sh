@@ -10,7 +10,8 @@ for arg in "$@"; do
         exec "$rustc" "$@" \
             -C llvm-args=-tail-dup-pred-size=1000 \
             -C llvm-args=-tail-dup-succ-size=1000 \
-            -C llvm-args=-align-all-nofallthru-blocks=5
+            -C llvm-args=-align-all-nofallthru-blocks=5 \
+            -C llvm-args=-align-all-functions=6
     fi
 done
 exec "$rustc" "$@"

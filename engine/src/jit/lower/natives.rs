@@ -79,12 +79,16 @@ impl Translator<'_> {
     }
 
     /// `R[a] := sqrt(R[a+1])` for an int (converted to a float first, as `b_sqrt` does) or
-    /// a float, then on to `done`; anything else (the TypeError) to `slow`.
+    /// a float, then on to `done`; anything else (the TypeError) to `slow`, and so does
+    /// every call when the safepoint after it would collect (the interpreter makes the
+    /// general builtin call, which that safepoint ends).
     fn sqrt_inline(&mut self, a: Reg, slow: Block, done: Block) {
         let (t, p) = self.get(Reg(a.0 + 1));
         let is_int = self.tag_is(t, tag::INT);
         let is_float = self.tag_is(t, tag::FLOAT);
-        let number = self.b.ins().bor(is_int, is_float);
+        let is_number = self.b.ins().bor(is_int, is_float);
+        let no_collection = self.collection_not_due();
+        let number = self.b.ins().band(is_number, no_collection);
         let ok = self.b.create_block();
         self.branch_on(number, ok, &[], slow, &[]);
         self.continue_in(ok);

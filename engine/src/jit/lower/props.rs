@@ -196,12 +196,7 @@ impl Translator<'_> {
         let len = self.load32(p, layout::INSTANCE_LEN);
         let cap = self.load32(p, layout::INSTANCE_CAPACITY);
         let room = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
-        let bytes = self.load(self.vm, abi::HEAP_BYTES);
-        let next_gc = self.load(self.vm, abi::HEAP_NEXT_GC);
-        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, next_gc);
-        let stress = self.b.ins().uload8(I64, flags(), self.vm, abi::HEAP_STRESS);
-        let calm = self.b.ins().icmp_imm_s(IntCC::Equal, stress, 0);
-        let no_collection = self.b.ins().band(below, calm);
+        let no_collection = self.collection_not_due();
         let ok = self.b.ins().band(room, no_collection);
         let add = self.b.create_block();
         self.b.ins().brif(ok, add, &[], slow, &[]);
@@ -218,6 +213,20 @@ impl Translator<'_> {
         }
         // The shape checked above is no longer the instance's.
         self.objects.remove(&p);
+    }
+}
+
+impl Translator<'_> {
+    /// Whether a safepoint now would not collect (`Heap::wants_collection` is false: no
+    /// stress, and the accounted bytes below the next collection's threshold). A fast path
+    /// that skips the safepoint its instruction ends with must take the helper otherwise.
+    pub(super) fn collection_not_due(&mut self) -> Value {
+        let bytes = self.load(self.vm, abi::HEAP_BYTES);
+        let next_gc = self.load(self.vm, abi::HEAP_NEXT_GC);
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, next_gc);
+        let stress = self.b.ins().uload8(I64, flags(), self.vm, abi::HEAP_STRESS);
+        let calm = self.b.ins().icmp_imm_s(IntCC::Equal, stress, 0);
+        self.b.ins().band(below, calm)
     }
 }
 

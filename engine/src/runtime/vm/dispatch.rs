@@ -1038,21 +1038,15 @@ impl Vm {
     }
 }
 
-/// `len(x)`, `ord(x)` and `sqrt(x)` without the general builtin call, when `x` is a list, a
-/// string or a map (`len`), a one-character string (`ord`) or a number (`sqrt`); `None` for
-/// anything else, including every case that raises.
+/// `len(x)` and `ord(x)` without the general builtin call, when `x` is a list, a string or a
+/// map (`len`) or a one-character string (`ord`); `None` for anything else, including every
+/// case that raises.
 #[inline(always)]
 fn native_fast(id: NativeId, x: &Value) -> Option<Value> {
     if id == builtins::ids::LEN {
         match x {
             Value::List(l) => Some(Value::Int(l.items.borrow().len() as i64)),
             Value::Str(s) => Some(Value::Int(s.char_len() as i64)),
-            _ => None,
-        }
-    } else if id == builtins::ids::SQRT {
-        match *x {
-            Value::Int(i) => Some(Value::Float((i as f64).sqrt())),
-            Value::Float(f) => Some(Value::Float(f.sqrt())),
             _ => None,
         }
     } else if id == builtins::ids::ORD {
