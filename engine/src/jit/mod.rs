@@ -400,7 +400,7 @@ mod tests {
 
     /// A program whose functions compile at their first call (`Jit`), and again after a
     /// side exit from inside compiled code (`Tiered`): whichever compilation panics, the
-    /// program ends as in the interpreter, and later functions are not compiled.
+    /// program ends as in the interpreter.
     #[test]
     fn a_panicking_compilation_leaves_the_function_interpreted() {
         let source = "

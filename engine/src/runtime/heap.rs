@@ -576,12 +576,14 @@ impl Instance {
     /// The block must not be used again: the instance is being freed, or `slots` is about
     /// to point to a new block.
     unsafe fn free_fields(&self, pool: &mut BlockPool) {
-        if let Some(block) = NonNull::new(self.slots.get())
-            && self.capacity.get() > 0
-        {
+        if self.capacity.get() > 0 {
             // SAFETY: a nonzero capacity means `reserve_fields` took the block from this
-            // pool with exactly this size; the caller guarantees it is not used again.
-            unsafe { pool.free(block.cast(), self.field_capacity() * VALUE_BYTES) };
+            // pool with exactly this size (so `slots` is not null); the caller guarantees it
+            // is not used again.
+            unsafe {
+                let block = NonNull::new_unchecked(self.slots.get()).cast();
+                pool.free(block, self.field_capacity() * VALUE_BYTES)
+            };
         }
     }
 

@@ -467,6 +467,18 @@ impl<'a> Translator<'a> {
         self.b.inst_results(call)[0]
     }
 
+    /// Whether a safepoint now would not collect (`Heap::wants_collection` is false: no
+    /// stress, and the accounted bytes below the next collection's threshold). A fast path
+    /// that skips the safepoint its instruction ends with must take the helper otherwise.
+    fn collection_not_due(&mut self) -> Value {
+        let bytes = self.load(self.vm, abi::HEAP_BYTES);
+        let next_gc = self.load(self.vm, abi::HEAP_NEXT_GC);
+        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, next_gc);
+        let stress = self.b.ins().uload8(I64, flags(), self.vm, abi::HEAP_STRESS);
+        let calm = self.b.ins().icmp_imm_s(IntCC::Equal, stress, 0);
+        self.b.ins().band(below, calm)
+    }
+
     /// Stores the fuel variable to the VM (before anything else may read or charge fuel).
     fn spill_fuel(&mut self) {
         let f = self.b.use_var(self.fuel);

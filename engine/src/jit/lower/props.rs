@@ -146,12 +146,13 @@ impl Translator<'_> {
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        if ic != IcIdx::NONE
+        let entry = (ic != IcIdx::NONE).then(|| self.input.ics[ic.0 as usize]);
+        if let Some(entry) = entry
             && self.input.mode == Mode::Speculative
-            && entry_adds_field(self.input.ics[ic.0 as usize])
+            && entry_adds_field(entry)
         {
             self.note_speculation(pc);
-            self.add_field(pc, a, b, self.input.ics[ic.0 as usize], slow);
+            self.add_field(pc, a, b, entry, slow);
             self.jump(done);
         } else if ic != IcIdx::NONE {
             // Only stores to an existing field are done inline; adding one takes the helper.
@@ -213,20 +214,6 @@ impl Translator<'_> {
         }
         // The shape checked above is no longer the instance's.
         self.objects.remove(&p);
-    }
-}
-
-impl Translator<'_> {
-    /// Whether a safepoint now would not collect (`Heap::wants_collection` is false: no
-    /// stress, and the accounted bytes below the next collection's threshold). A fast path
-    /// that skips the safepoint its instruction ends with must take the helper otherwise.
-    pub(super) fn collection_not_due(&mut self) -> Value {
-        let bytes = self.load(self.vm, abi::HEAP_BYTES);
-        let next_gc = self.load(self.vm, abi::HEAP_NEXT_GC);
-        let below = self.b.ins().icmp(IntCC::UnsignedLessThan, bytes, next_gc);
-        let stress = self.b.ins().uload8(I64, flags(), self.vm, abi::HEAP_STRESS);
-        let calm = self.b.ins().icmp_imm_s(IntCC::Equal, stress, 0);
-        self.b.ins().band(below, calm)
     }
 }
 
