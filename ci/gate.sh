@@ -134,6 +134,11 @@ bench_gate() {
     fi
 }
 
+# The builds take a few GB of target/: the free space at the start and the space used at the
+# end tell a failure for want of disk from any other.
+disk_free() { df -Ph . | awk 'NR == 2 { print $4 " free on " $6 }'; }
+echo "disk: $(disk_free)"
+
 if wanted fmt || wanted clippy || wanted clippy-interp || wanted clippy-fuzz; then
     ensure_components
 fi
@@ -165,3 +170,4 @@ step bench "benchmark gate (when ci/bench-baseline.json exists)" bench_gate
 current="done"
 printf '\n=== gate passed in %ds ===\n' "$SECONDS"
 printf '  %s\n' "${summary[@]}"
+echo "disk: $(du -sh target fuzz/target 2>/dev/null | awk '{ printf "%s %s, ", $2, $1 }')$(disk_free)"
