@@ -105,6 +105,12 @@ pub const ELEMENTS_PER_FUEL: u64 = 16;
 /// `ELEMENTS_PER_FUEL` for elements.
 pub const BYTES_PER_FUEL: u64 = 64;
 
+/// Compilations a VM makes on its own thread before it generates code on a second one, by
+/// default (`Config::background_after`). A program with a few hot functions gets them compiled
+/// at once and never pays for the thread (a megabyte or two of compiler memory beside its
+/// heap); one that keeps compiling new functions gets them without waiting.
+pub const BACKGROUND_AFTER: u32 = 16;
+
 /// Bytes of compiled code kept per thread for reuse (`Config::share_code`); past it the
 /// store starts over (programs differ from case to case, so old entries rarely hit again).
 pub const SHARED_CODE_BYTES: usize = 64 << 20;
@@ -189,6 +195,17 @@ pub struct Config {
     /// what compiling would give. For running one program many times (the differential
     /// harness); off by default, so that compile times measure compiling.
     pub share_code: bool,
+    /// Tiered execution: generate machine code on a second thread while the interpreter goes
+    /// on running the function, which switches to the code at its first call (or loop
+    /// back-edge) after the code is ready. Outcomes never depend on it, only when compiled
+    /// code starts to run does; off by default, so that a run is repeatable in every detail
+    /// (statistics, the harness's reproductions). The command line and the benchmark report
+    /// turn it on.
+    pub background_compile: bool,
+    /// With `background_compile`: how many compilations are made on the running thread before
+    /// the rest go to the second one (`BACKGROUND_AFTER` by default; tests set 0, so that even
+    /// a small program compiles in the background).
+    pub background_after: u32,
     /// Where output goes.
     pub output: OutputMode,
     /// The program's command-line arguments, which it reads with `args()`.
@@ -206,6 +223,8 @@ impl Default for Config {
             coverage: false,
             profile: false,
             share_code: false,
+            background_compile: false,
+            background_after: BACKGROUND_AFTER,
             output: OutputMode::Capture,
             args: Vec::new(),
         }

@@ -49,6 +49,21 @@ fn configurations(base: &Config, is_limit_test: bool) -> Vec<(String, Config)> {
                     },
                 ));
             }
+            // Compiling in the background: the interpreter goes on while code is generated,
+            // and code is entered at whichever call or back-edge finds it ready.
+            for t in [1, 10] {
+                out.push((
+                    format!("{tier} {t}/{t}, background compile"),
+                    Config {
+                        tier,
+                        hot_calls: t,
+                        hot_loops: t,
+                        background_compile: true,
+                        background_after: 0,
+                        ..base.clone()
+                    },
+                ));
+            }
         }
     }
     // Collecting at every safepoint checks the roots; limit tests are skipped because

@@ -704,3 +704,30 @@ fn osr_entry_reloads_registers_that_held_a_function() {
     let (_, t) = same_everywhere(src);
     assert!(fn_jit(&t, "<script>").osr_entries >= 1);
 }
+
+/// Compiling in the background: the interpreter goes on running a function until its code is
+/// ready, then its calls and loops enter the code; the outcome is the interpreter's. The JIT
+/// tier still compiles every function before its first call.
+#[test]
+fn background_compilation_installs_code_while_the_program_runs() {
+    let src = "fn f(x) { return x % 7 + 1; }\n\
+               fn g(n) { let s = 0; let i = 0; while i < n { s += f(i); i += 1; } return s; }\n\
+               let t = 0;\nfor k in 0..40 { t += g(50000); }\nreturn t;";
+    let reference = interp(src);
+    let background = |tier| Config {
+        tier,
+        background_compile: true,
+        background_after: 0,
+        ..Config::default()
+    };
+    let o = run(src, &background(Tier::Tiered));
+    assert_eq!(o, reference);
+    // Two million calls of `f`: its code (a small function, compiled on a second thread) is
+    // ready long before the end.
+    let f = fn_jit(&o, "f");
+    assert_eq!(f.state, FnState::Compiled);
+    assert!(!f.pending && f.compilations >= 1, "{f:?}");
+    let j = run(src, &background(Tier::Jit));
+    assert_eq!(j, reference);
+    assert_eq!(fn_jit(&j, "<script>").state, FnState::Compiled);
+}

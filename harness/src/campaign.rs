@@ -44,6 +44,9 @@ pub struct Campaign {
     /// (every case when `oracle.gc_stress` is set). Picked by seed, so a rerun stresses the
     /// same cases.
     pub gc_stress_share: f64,
+    /// Share of cases (0 to 1) also run in the tiered tier compiling in the background
+    /// (`oracle::Options::background`). Picked by seed, apart from the stressed ones.
+    pub background_share: f64,
 }
 
 impl Campaign {
@@ -56,6 +59,7 @@ impl Campaign {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
         o.gc_stress |= ((z % 10_000) as f64) < self.gc_stress_share * 10_000.0;
+        o.background |= ((z / 10_000 % 10_000) as f64) < self.background_share * 10_000.0;
         o
     }
 }

@@ -256,6 +256,10 @@ pub struct Options {
     pub coverage: bool,
     /// Also run every tier with a collection at every safepoint (slow; checks roots).
     pub gc_stress: bool,
+    /// Also run the tiered tier generating code on a second thread
+    /// (`Config::background_compile`): code is then entered at whichever call or back-edge
+    /// finds it ready.
+    pub background: bool,
     /// The fixed part of every tier run's deadline (see `deadline`).
     pub deadline_base: Duration,
 }
@@ -265,6 +269,7 @@ impl Default for Options {
         Options {
             coverage: false,
             gc_stress: false,
+            background: false,
             deadline_base: DEADLINE_BASE,
         }
     }
@@ -364,6 +369,18 @@ pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
                 },
             ));
         }
+    }
+    #[cfg(feature = "jit")]
+    if opts.background && runs(&&Tier::Tiered) {
+        out.push((
+            format!("{}-bg", Tier::Tiered.name()),
+            Config {
+                tier: Tier::Tiered,
+                background_compile: true,
+                background_after: 0,
+                ..base.clone()
+            },
+        ));
     }
     if opts.gc_stress {
         // Every tier: compiled code keeps values in machine registers, and a value it fails

@@ -123,6 +123,7 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         },
         oracle: oracle::Options::default(),
         gc_stress_share: 0.0,
+        background_share: 0.0,
     };
     let with_mutant: Setup = Arc::new(move || mutants::set_active(Some(m)));
     let outcome = campaign::run_with_setup(&c, Arc::clone(&with_mutant), &|_, _| {});

@@ -327,6 +327,7 @@ fn a_short_campaign_counts_what_it_did() {
             ..oracle::Options::default()
         },
         gc_stress_share: 0.1,
+        background_share: 0.1,
     };
     let r = campaign::run(&c, &|_, _| {});
     let s = &r.stats;

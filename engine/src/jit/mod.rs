@@ -26,21 +26,22 @@ mod cache;
 mod helpers;
 mod lower;
 pub mod mutants;
+mod worker;
 
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{AbiParam, types};
-use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::ir::{AbiParam, Function, types};
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, ir};
+use cranelift_codegen::{CompiledCode, Context, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, default_libcall_names};
 
 use crate::bytecode::{Program, ProtoId};
 use crate::config::{Config, Tier};
-use crate::runtime::tiering::{CodeGen, Compiled, Mode};
+use crate::runtime::tiering::{CodeGen, Compiled, Finished, Mode};
 use crate::runtime::vm::Vm;
 
 pub(crate) use helpers::HELPERS;
@@ -95,6 +96,12 @@ pub struct Jit {
     pub share_code: bool,
     /// Compilations so far (numbers the functions in the module).
     compiled: u32,
+    /// Generate code on a second thread (`Config::background_compile`, tiered only).
+    background: bool,
+    /// Compilations made on this thread before the rest go to the second one.
+    background_after: u32,
+    /// That thread, once the first compilation has started it.
+    worker: Option<worker::Worker>,
 }
 
 impl Jit {
@@ -136,6 +143,9 @@ impl Jit {
             capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some_and(|v| v != "clif"),
             share_code: config.share_code,
             compiled: 0,
+            background: config.background_compile && config.tier == Tier::Tiered,
+            background_after: config.background_after,
+            worker: None,
         }
     }
 }
@@ -181,11 +191,105 @@ impl CodeGen for Jit {
             tests::maybe_inject_panic();
             self.compile_proto(vm, pid, mode, osr)
         }));
-        r.unwrap_or_else(|panic| {
-            let why = format!("the code generator failed: {}", panic_message(&*panic));
+        r.unwrap_or_else(|panic| self.failed(&*panic))
+    }
+
+    fn start(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<Option<Compiled>, String> {
+        if !self.background || self.compiled < self.background_after {
+            return self.compile(vm, pid, mode, osr).map(Some);
+        }
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        if self.worker.is_none() {
+            let isa = ISA.with(|isa| isa.clone().ok());
+            self.worker =
+                isa.and_then(|isa| worker::Worker::spawn(isa, self.share_code, self.capture_asm));
+            if self.worker.is_none() {
+                // No second thread: compile here, as without the option.
+                self.background = false;
+                return self.compile(vm, pid, mode, osr).map(Some);
+            }
+        }
+        // Translation reads the VM, so it happens here; Cranelift runs on the worker.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::maybe_inject_panic();
+            self.translate_proto(vm, pid, mode, osr)
+        }));
+        let what = match r {
+            Ok(what) => what?,
+            Err(panic) => return self.failed(&*panic),
+        };
+        let func = std::mem::replace(&mut self.ctx.func, Function::new());
+        let sent = self
+            .worker
+            .as_ref()
+            .is_some_and(|w| w.send(worker::Job { what, func }));
+        if !sent {
+            let why = "the compiler thread is gone".to_string();
             self.unavailable = Some(why.clone());
-            Err(why)
-        })
+            return Err(why);
+        }
+        Ok(None)
+    }
+
+    fn has_finished(&self) -> bool {
+        self.worker.as_ref().is_some_and(worker::Worker::has_done)
+    }
+
+    fn finished(&mut self, vm: &mut Vm) -> Vec<Finished> {
+        let done = match &self.worker {
+            Some(w) => w.take_done(),
+            None => return Vec::new(),
+        };
+        let mut out = Vec::with_capacity(done.len());
+        for d in done {
+            let start = Instant::now();
+            let (pid, osr, mode) = (d.what.pid, d.what.osr, d.what.mode);
+            let result = match d.code {
+                Err(why) => {
+                    if d.panicked {
+                        self.unavailable = Some(why.clone());
+                    }
+                    Err(why)
+                }
+                Ok(_) if self.unavailable.is_some() => {
+                    Err(self.unavailable.clone().unwrap_or_default())
+                }
+                Ok((code, shared)) => {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.install(vm, d.what, &d.func, &code, shared)
+                    }));
+                    r.unwrap_or_else(|panic| self.failed(&*panic))
+                }
+            };
+            out.push(Finished {
+                pid,
+                osr,
+                mode,
+                result,
+                background: d.time,
+                install: start.elapsed(),
+            });
+        }
+        out
+    }
+}
+
+impl Jit {
+    /// Records that the code generator panicked: the module's state is unknown, so nothing
+    /// more is compiled.
+    fn failed<T>(&mut self, panic: &(dyn std::any::Any + Send)) -> Result<T, String> {
+        let why = format!("the code generator failed: {}", panic_message(panic));
+        self.unavailable = Some(why.clone());
+        Err(why)
     }
 }
 
@@ -283,6 +387,38 @@ pub fn helper_names() -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// A function translated to Cranelift IR (which travels apart from it), with what installing
+/// its code needs.
+pub(crate) struct Translated {
+    pid: ProtoId,
+    mode: Mode,
+    osr: bool,
+    /// The unique name the code is declared under.
+    name: String,
+    /// How each instruction was compiled, for coverage (`Coverage::compiled`).
+    variants: Vec<u8>,
+    /// The CLIF text, when captured.
+    clif: Option<String>,
+}
+
+/// Generates machine code for the function in `ctx` (through this thread's store of shared
+/// code with `share`); returns whether the code was shared. Runs on either thread.
+pub(crate) fn generate(
+    ctx: &mut Context,
+    isa: &dyn TargetIsa,
+    share: bool,
+) -> Result<bool, String> {
+    let mut ctrl = ControlPlane::default();
+    // A reused compilation has no disassembly, so capturing one always compiles.
+    if share && !ctx.want_disasm {
+        cache::with_store(|store| ctx.compile_with_cache(isa, store, &mut ctrl))
+            .map(|(_, shared)| shared)
+    } else {
+        ctx.compile(isa, &mut ctrl).map(|_| false)
+    }
+    .map_err(|e| format!("{:?}", e.inner))
+}
+
 impl Jit {
     /// Translates and compiles one prototype.
     fn compile_proto(
@@ -292,6 +428,23 @@ impl Jit {
         mode: Mode,
         osr: bool,
     ) -> Result<Compiled, String> {
+        let what = self.translate_proto(vm, pid, mode, osr)?;
+        let isa = self.module.as_ref().ok_or("no code module")?.isa();
+        self.ctx.set_disasm(self.capture_asm);
+        let shared = generate(&mut self.ctx, isa, self.share_code)?;
+        let code = self.ctx.take_compiled_code().ok_or("no compiled code")?;
+        let func = std::mem::replace(&mut self.ctx.func, Function::new());
+        self.install(vm, what, &func, &code, shared)
+    }
+
+    /// Translates one prototype into the context's function.
+    fn translate_proto(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<Translated, String> {
         let module = self.module.as_mut().ok_or("no code module")?;
         module.clear_context(&mut self.ctx);
         let mut sig = module.make_signature();
@@ -336,44 +489,54 @@ impl Jit {
             if osr { ":osr" } else { "" },
             self.compiled
         );
+        Ok(Translated {
+            pid,
+            mode,
+            osr,
+            name,
+            variants,
+            clif,
+        })
+    }
+
+    /// Puts the code generated for `func` into the module, ready to run.
+    fn install(
+        &mut self,
+        vm: &mut Vm,
+        what: Translated,
+        func: &Function,
+        code: &CompiledCode,
+        shared: bool,
+    ) -> Result<Compiled, String> {
+        let module = self.module.as_mut().ok_or("no code module")?;
         let id = module
-            .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
+            .declare_function(&what.name, Linkage::Local, &func.signature)
             .map_err(|e| e.to_string())?;
-        self.ctx.set_disasm(self.capture_asm);
-        let isa = module.isa();
-        let mut ctrl = ControlPlane::default();
-        // A reused compilation has no disassembly, so capturing one always compiles.
-        let shared = if self.share_code && !self.capture_asm {
-            cache::with_store(|store| self.ctx.compile_with_cache(isa, store, &mut ctrl))
-                .map(|(_, shared)| shared)
-        } else {
-            self.ctx.compile(isa, &mut ctrl).map(|_| false)
-        }
-        .map_err(|e| format!("{:?}", e.inner))?;
-        let code = self.ctx.compiled_code().ok_or("no compiled code")?;
         let relocs: Vec<ModuleReloc> = code
             .buffer
             .relocs()
             .iter()
-            .map(|r| ModuleReloc::from_mach_reloc(r, &self.ctx.func, id))
+            .map(|r| ModuleReloc::from_mach_reloc(r, func, id))
             .collect();
         let code_bytes = code.code_buffer().len();
         let alignment = u64::from(code.buffer.alignment);
-        let asm = code.vcode.clone();
         module
             .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
             .map_err(|e| format!("{e:?}"))?;
-        module.clear_context(&mut self.ctx);
         module.finalize_definitions().map_err(|e| e.to_string())?;
         if let Some(c) = &mut vm.coverage {
-            c.compiled(vm.fn_info[pid.0 as usize].fbase, &variants, osr);
+            c.compiled(
+                vm.fn_info[what.pid.0 as usize].fbase,
+                &what.variants,
+                what.osr,
+            );
         }
         Ok(Compiled {
             entry: module.get_finalized_function(id) as usize,
             code_bytes,
             shared,
-            clif,
-            asm,
+            clif: what.clif,
+            asm: code.vcode.clone(),
         })
     }
 }
@@ -418,7 +581,13 @@ mod tests {
             },
         );
         assert_eq!(interp.output, "4950\n190 3.5 ab\n");
-        for tier in [Tier::Jit, Tier::Tiered] {
+        // In the background, the translation (on the running thread) panics; how many
+        // compilations start depends on when code gets installed, but at least one does.
+        for (tier, background, least) in [
+            (Tier::Jit, false, 3),
+            (Tier::Tiered, false, 3),
+            (Tier::Tiered, true, 1),
+        ] {
             let mut at = 1;
             loop {
                 PANIC_IN.set(at);
@@ -426,13 +595,18 @@ mod tests {
                     source,
                     &Config {
                         tier,
+                        background_compile: background,
+                        background_after: 0,
                         ..Config::default()
                     },
                 );
-                assert_eq!(out, interp, "{tier:?}, panic in compilation {at}");
+                assert_eq!(
+                    out, interp,
+                    "{tier:?} (background {background}), panic in compilation {at}"
+                );
                 if PANIC_IN.get() != 0 {
                     // Past the last compilation: every one of them panicked once.
-                    assert!(at > 3, "{tier:?} compiled only {} times", at - 1);
+                    assert!(at > least, "{tier:?} compiled only {} times", at - 1);
                     PANIC_IN.set(0);
                     break;
                 }

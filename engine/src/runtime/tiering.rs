@@ -50,6 +50,23 @@ pub struct Compiled {
     pub asm: Option<String>,
 }
 
+/// A compilation that finished in the background (`CodeGen::start`), its code installed.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// The prototype compiled.
+    pub pid: ProtoId,
+    /// Whether this is its OSR version.
+    pub osr: bool,
+    /// How it was compiled.
+    pub mode: Mode,
+    /// The code, or why there is none.
+    pub result: Result<Compiled, String>,
+    /// Time spent generating the code on the compiler thread.
+    pub background: Duration,
+    /// Time spent installing it, on the running thread.
+    pub install: Duration,
+}
+
 /// A compiler of prototypes to machine code: the JIT tier, as the runtime sees it.
 pub trait CodeGen {
     /// Compiles prototype `pid` of the VM's program; `osr` asks for the version entered at
@@ -61,6 +78,31 @@ pub trait CodeGen {
         mode: Mode,
         osr: bool,
     ) -> Result<Compiled, String>;
+
+    /// Starts compiling as `compile` does. A code generator that compiles in the background
+    /// translates now (the translation reads the VM) and returns `Ok(None)`: the code comes
+    /// from `finished` later. By default it compiles at once.
+    fn start(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+    ) -> Result<Option<Compiled>, String> {
+        self.compile(vm, pid, mode, osr).map(Some)
+    }
+
+    /// Whether a compilation started in the background has finished (one atomic read: it
+    /// is asked at every call of a function waiting for its code).
+    fn has_finished(&self) -> bool {
+        false
+    }
+
+    /// The compilations finished in the background since the last call, in the order they
+    /// were started, their code installed.
+    fn finished(&mut self, _vm: &mut Vm) -> Vec<Finished> {
+        Vec::new()
+    }
 }
 
 /// Whether and how a function is compiled.
@@ -87,6 +129,9 @@ pub struct FnJit {
     pub speculative: bool,
     /// Time spent compiling it, all compilations together.
     pub compile_time: Duration,
+    /// Of `compile_time`, the part spent generating code on the compiler thread
+    /// (`Config::background_compile`) while the program went on running.
+    pub background_time: Duration,
     /// Machine-code bytes of the current code.
     pub code_bytes: usize,
     /// Entries into compiled code at a loop header.
@@ -103,6 +148,11 @@ pub struct FnJit {
     pub compiled_time: Duration,
     /// The CLIF text of the last compilation, when CLIF capture is on.
     pub clif: Option<String>,
+    /// The normal version is being compiled in the background (`Config::background_compile`);
+    /// the function runs interpreted until it is installed.
+    pub pending: bool,
+    /// The OSR version is being compiled in the background.
+    pub osr_pending: bool,
 }
 
 impl Default for FnJit {
@@ -113,6 +163,7 @@ impl Default for FnJit {
             shared: 0,
             speculative: false,
             compile_time: Duration::ZERO,
+            background_time: Duration::ZERO,
             code_bytes: 0,
             osr_entries: 0,
             osr_code: 0,
@@ -120,6 +171,8 @@ impl Default for FnJit {
             compiled_time: Duration::ZERO,
             side_exits: 0,
             clif: None,
+            pending: false,
+            osr_pending: false,
         }
     }
 }
@@ -214,7 +267,15 @@ impl Vm {
     /// Called when a frame for `pid` was pushed: compiles it if the tier says so.
     pub(crate) fn on_call(&mut self, pid: ProtoId) {
         let Some(t) = &self.tiering else { return };
-        if t.fns[pid.0 as usize].state != FnState::Interpreted {
+        let f = &t.fns[pid.0 as usize];
+        if f.state != FnState::Interpreted {
+            return;
+        }
+        if f.pending {
+            // Its code may be ready: then this call runs it.
+            if t.codegen.has_finished() {
+                self.install_finished();
+            }
             return;
         }
         let hot = match self.tier {
@@ -239,7 +300,14 @@ impl Vm {
         }
         let Some(t) = &self.tiering else { return false };
         let f = &t.fns[i];
-        if f.osr_code == 0 && f.osr_failed.is_none() && !matches!(f.state, FnState::Failed(_)) {
+        if f.osr_pending {
+            if t.codegen.has_finished() {
+                self.install_finished();
+            }
+        } else if f.osr_code == 0
+            && f.osr_failed.is_none()
+            && !matches!(f.state, FnState::Failed(_))
+        {
             self.compile_version(pid, true);
         }
         self.tiering
@@ -269,11 +337,53 @@ impl Vm {
             // Compiling is neither interpreted nor compiled code's time.
             t.profile_enter(None);
             let start = Instant::now();
-            let r = t.codegen.compile(self, pid, mode, osr);
+            let r = t.codegen.start(self, pid, mode, osr);
             t.fns[i].compile_time += start.elapsed();
             t.profile_leave();
             r
         };
+        match result {
+            Ok(None) if osr => t.fns[i].osr_pending = true,
+            Ok(None) => t.fns[i].pending = true,
+            Ok(Some(c)) => self.record_compilation(&mut t, pid, osr, mode, Ok(c)),
+            Err(why) => self.record_compilation(&mut t, pid, osr, mode, Err(why)),
+        }
+        self.tiering = Some(t);
+    }
+
+    /// Installs the compilations finished in the background.
+    fn install_finished(&mut self) {
+        let Some(mut t) = self.tiering.take() else {
+            return;
+        };
+        t.profile_enter(None);
+        let done = t.codegen.finished(self);
+        t.profile_leave();
+        for d in done {
+            let f = &mut t.fns[d.pid.0 as usize];
+            f.compile_time += d.background + d.install;
+            f.background_time += d.background;
+            if d.osr {
+                f.osr_pending = false;
+            } else {
+                f.pending = false;
+            }
+            self.record_compilation(&mut t, d.pid, d.osr, d.mode, d.result);
+        }
+        self.tiering = Some(t);
+    }
+
+    /// Records the outcome of a compilation of `pid` and, on success, makes its code the one
+    /// entered at calls (or, with `osr`, at loop headers).
+    fn record_compilation(
+        &mut self,
+        t: &mut Tiering,
+        pid: ProtoId,
+        osr: bool,
+        mode: Mode,
+        result: Result<Compiled, String>,
+    ) {
+        let i = pid.0 as usize;
         let f = &mut t.fns[i];
         match result {
             Ok(c) => {
@@ -304,7 +414,6 @@ impl Vm {
                 f.state = FnState::Failed(reason);
             }
         }
-        self.tiering = Some(t);
     }
 
     /// Runs the compiled code of the top frame `frame`: from its start, or with `osr` from

@@ -131,6 +131,10 @@ struct DiffArgs {
     /// Share of cases (0 to 1) run that way when --gc-stress is not given.
     #[arg(long, default_value_t = 0.05)]
     gc_stress_share: f64,
+    /// Share of cases (0 to 1) also run in the tiered tier generating code on a second thread
+    /// (the default of `echo-lang run`), where code is entered whenever it is ready.
+    #[arg(long, default_value_t = 0.1)]
+    background_share: f64,
     /// Fixed part, in seconds, of each tier run's deadline: a run still going after it (plus
     /// 1 us per unit of fuel for the reference, or 20 times the case's longest run so far) is
     /// reported as a hang.
@@ -198,9 +202,11 @@ fn diff(a: DiffArgs) -> ExitCode {
         oracle: oracle::Options {
             coverage: true,
             gc_stress: a.gc_stress,
+            background: false,
             deadline_base: Duration::from_secs_f64(a.deadline.max(0.0)),
         },
         gc_stress_share: a.gc_stress_share.clamp(0.0, 1.0),
+        background_share: a.background_share.clamp(0.0, 1.0),
     };
     if let Err(e) = campaign::self_check(&c.generator) {
         eprintln!("self-check failed: {e}");
@@ -275,6 +281,8 @@ fn reduce(file: &Path, regress_dir: &Path, gc_stress: bool) -> ExitCode {
     };
     let opts = oracle::Options {
         gc_stress,
+        // A divergence found compiling in the background shows only with it.
+        background: true,
         ..oracle::Options::default()
     };
     let mut checker = Watched::new(std::sync::Arc::new(|| {}));
