@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use echo_engine::config::Tier;
+use echo_engine::config::{Config, Tier};
 use echo_engine::corpus::{Expectation, parse_expectations};
 use echo_engine::jit::mutants::{self, Mutant};
 use serde::Serialize;
@@ -123,7 +123,8 @@ pub fn check_mutant(m: Mutant, opts: &Options) -> MutantResult {
         },
         oracle: oracle::Options::default(),
         gc_stress_share: 0.0,
-        background_share: 0.0,
+        // As a campaign on its defaults: a quarter of the cases also compile in the background.
+        background_share: 0.25,
     };
     let with_mutant: Setup = Arc::new(move || mutants::set_active(Some(m)));
     let outcome = campaign::run_with_setup(&c, Arc::clone(&with_mutant), &|_, _| {});
@@ -240,16 +241,30 @@ fn replay(
     };
     let mut reference = None;
     let mut longest: Option<Duration> = None;
-    for &t in Tier::ALL {
+    // Every tier, then the tiered one compiling in the background (from its first
+    // compilation), as a campaign's `tiered-bg` runs it.
+    let mut runs: Vec<(String, Config)> = Tier::ALL
+        .iter()
+        .map(|&t| (t.name().to_string(), exp.config(t)))
+        .collect();
+    runs.push((
+        "tiered-bg".to_string(),
+        Config {
+            background_compile: true,
+            background_after: 0,
+            ..exp.config(Tier::Tiered)
+        },
+    ));
+    for (t, config) in &runs {
         announce(&TierStart {
-            tier: t.name(),
+            tier: t,
             input: 0,
             deadline: oracle::deadline(&subject, oracle::DEADLINE_BASE, longest, false),
             expected: None,
         });
         // A mutant may crash the engine: that kills it too.
         let start = Instant::now();
-        let run = || echo_engine::run(source, &exp.config(t));
+        let run = || echo_engine::run(source, config);
         let Ok(o) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) else {
             return Some(format!("{t}: the engine panicked"));
         };

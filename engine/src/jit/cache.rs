@@ -3,7 +3,7 @@
 //! Cranelift's output depends only on its input, so a hit is the code a compile would produce.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cranelift_codegen::incremental_cache::CacheKvStore;
 use rustc_hash::FxHashMap;
@@ -34,12 +34,30 @@ impl CacheKvStore for CodeCache {
     }
 }
 
+/// A store of shared code: one per thread that compiles, lent to the compiler thread of each
+/// VM it runs (`jit/worker.rs`), so code generated in the background is reused as well.
+/// Locked for each look-up and insertion only.
+#[derive(Clone)]
+pub(crate) struct Store(Arc<Mutex<CodeCache>>);
+
 thread_local! {
     /// The code shared by the VMs of this thread that ask for sharing.
-    static SHARED: RefCell<CodeCache> = RefCell::new(CodeCache::default());
+    static SHARED: Store = Store(Arc::new(Mutex::new(CodeCache::default())));
 }
 
-/// Runs `f` with this thread's shared store.
-pub(crate) fn with_store<T>(f: impl FnOnce(&mut dyn CacheKvStore) -> T) -> T {
-    SHARED.with(|c| f(&mut *c.borrow_mut()))
+/// This thread's store.
+pub(crate) fn this_thread() -> Store {
+    SHARED.with(Store::clone)
+}
+
+impl CacheKvStore for &Store {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let c = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        c.get(key).map(|v| Cow::Owned(v.into_owned()))
+    }
+
+    fn insert(&mut self, key: &[u8], val: Vec<u8>) {
+        let mut c = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        c.insert(key, val);
+    }
 }

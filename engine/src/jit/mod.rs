@@ -92,7 +92,8 @@ pub struct Jit {
     pub capture_clif: bool,
     /// Keep the machine code disassembly of every compilation.
     pub capture_asm: bool,
-    /// Reuse code compiled earlier on this thread from identical IR (`Config::share_code`).
+    /// Reuse code compiled earlier on this thread (or by its compiler threads) from identical IR
+    /// (`Config::share_code`).
     pub share_code: bool,
     /// Compilations so far (numbers the functions in the module).
     compiled: u32,
@@ -209,8 +210,8 @@ impl CodeGen for Jit {
         }
         if self.worker.is_none() {
             let isa = ISA.with(|isa| isa.clone().ok());
-            self.worker =
-                isa.and_then(|isa| worker::Worker::spawn(isa, self.share_code, self.capture_asm));
+            let store = self.share_code.then(cache::this_thread);
+            self.worker = isa.and_then(|isa| worker::Worker::spawn(isa, store, self.capture_asm));
             if self.worker.is_none() {
                 // No second thread: compile here, as without the option.
                 self.background = false;
@@ -253,6 +254,7 @@ impl CodeGen for Jit {
         for d in done {
             let start = Instant::now();
             let (pid, osr, mode) = (d.what.pid, d.what.osr, d.what.mode);
+            let osr = osr != mutant!(BackgroundVersionSwapped);
             let result = match d.code {
                 Err(why) => {
                     if d.panicked {
@@ -401,17 +403,17 @@ pub(crate) struct Translated {
     clif: Option<String>,
 }
 
-/// Generates machine code for the function in `ctx` (through this thread's store of shared
-/// code with `share`); returns whether the code was shared. Runs on either thread.
+/// Generates machine code for the function in `ctx` (through `store`, a store of shared code,
+/// if given); returns whether the code was shared. Runs on either thread.
 pub(crate) fn generate(
     ctx: &mut Context,
     isa: &dyn TargetIsa,
-    share: bool,
+    store: Option<&cache::Store>,
 ) -> Result<bool, String> {
     let mut ctrl = ControlPlane::default();
     // A reused compilation has no disassembly, so capturing one always compiles.
-    if share && !ctx.want_disasm {
-        cache::with_store(|store| ctx.compile_with_cache(isa, store, &mut ctrl))
+    if let Some(mut store) = store.filter(|_| !ctx.want_disasm) {
+        ctx.compile_with_cache(isa, &mut store, &mut ctrl)
             .map(|(_, shared)| shared)
     } else {
         ctx.compile(isa, &mut ctrl).map(|_| false)
@@ -431,7 +433,8 @@ impl Jit {
         let what = self.translate_proto(vm, pid, mode, osr)?;
         let isa = self.module.as_ref().ok_or("no code module")?.isa();
         self.ctx.set_disasm(self.capture_asm);
-        let shared = generate(&mut self.ctx, isa, self.share_code)?;
+        let store = self.share_code.then(cache::this_thread);
+        let shared = generate(&mut self.ctx, isa, store.as_ref())?;
         let code = self.ctx.take_compiled_code().ok_or("no compiled code")?;
         let func = std::mem::replace(&mut self.ctx.func, Function::new());
         self.install(vm, what, &func, &code, shared)

@@ -107,6 +107,10 @@ mutants! {
     /// `sqrt` of an int in compiled code takes the int's bits for a float's instead of
     /// converting it.
     SqrtIntAsBits => "sqrt_int_as_bits", "wrong conversion";
+    /// A compilation finished on the compiler thread is installed as the function's other
+    /// version: its normal code as the OSR version (entered at a loop header, it starts the
+    /// function over) and its OSR code as the normal one.
+    BackgroundVersionSwapped => "background_version_swapped", "wrong code installed";
     /// `for x in list` in compiled code stops before the list's last element.
     IterListSkipsLast => "iter_list_skips_last", "off-by-one loop bound";
     /// Reading a missing map key in compiled code gives nil instead of a KeyError.

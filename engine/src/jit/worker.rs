@@ -10,6 +10,7 @@ use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::{CompiledCode, Context};
 
+use super::cache::Store;
 use super::{Translated, generate, panic_message};
 
 /// Stack of the worker thread (reserved; only what Cranelift touches is memory).
@@ -58,9 +59,9 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// Starts a worker generating code for `isa` (`share`: through the worker thread's store
-    /// of shared code, `Config::share_code`); `None` if no thread can be started.
-    pub(super) fn spawn(isa: OwnedTargetIsa, share: bool, disasm: bool) -> Option<Worker> {
+    /// Starts a worker generating code for `isa` (through `store`, the starting thread's store
+    /// of shared code, with `Config::share_code`); `None` if no thread can be started.
+    pub(super) fn spawn(isa: OwnedTargetIsa, store: Option<Store>, disasm: bool) -> Option<Worker> {
         let (jobs, inbox) = channel::<Job>();
         let (outbox, done) = channel::<Done>();
         let ready = Arc::new(AtomicUsize::new(0));
@@ -80,7 +81,7 @@ impl Worker {
                     // A panic must not end the thread silently: it is reported like any
                     // failure, and the JIT then compiles nothing more.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        generate(&mut ctx, &*isa, share)
+                        generate(&mut ctx, &*isa, store.as_ref())
                     }));
                     let (code, panicked) = match r {
                         Ok(Ok(shared)) => match ctx.take_compiled_code() {

@@ -133,7 +133,7 @@ struct DiffArgs {
     gc_stress_share: f64,
     /// Share of cases (0 to 1) also run in the tiered tier generating code on a second thread
     /// (the default of `echo-lang run`), where code is entered whenever it is ready.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.25)]
     background_share: f64,
     /// Fixed part, in seconds, of each tier run's deadline: a run still going after it (plus
     /// 1 us per unit of fuel for the reference, or 20 times the case's longest run so far) is
