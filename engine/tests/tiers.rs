@@ -731,3 +731,51 @@ fn background_compilation_installs_code_while_the_program_runs() {
     assert_eq!(j, reference);
     assert_eq!(fn_jit(&j, "<script>").state, FnState::Compiled);
 }
+
+/// A speculating OSR version that leaves is dropped even when the function's normal version,
+/// installed after it, does not speculate: kept, it was entered again at every back-edge and
+/// left at the same guard, each time nesting another interpreter loop, until memory ran out.
+/// Compiled code arriving from the second thread makes that order of installation likely;
+/// the program (see its header) runs on three threads at once, beside two that keep the
+/// cores busy, so that compilations finish late (without the fix this fails in 20-30 s).
+#[test]
+fn a_speculating_osr_version_that_leaves_is_dropped_whatever_the_normal_version() {
+    let src = include_str!("data/speculative_osr_kept.echo");
+    let exp = echo_engine::corpus::parse_expectations(src).expect("the settings parse");
+    let reference = run(src, &exp.config(Tier::Interp));
+    assert_eq!(
+        reference.result.as_ref().map_err(|e| e.kind),
+        Err(ErrorKind::FuelExhausted)
+    );
+    let background = Config {
+        background_compile: true,
+        background_after: 0,
+        share_code: true,
+        ..exp.config(Tier::Tiered)
+    };
+    // Two more threads keep both cores busy, so that code from the compiler threads arrives
+    // late and in any order.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut x = 0u64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            });
+        }
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    for _ in 0..30 {
+                        assert_eq!(run(src, &background), reference);
+                    }
+                })
+            })
+            .collect();
+        let ok = runs.into_iter().all(|r| r.join().is_ok());
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(ok, "a run in the background differed from the interpreter");
+    });
+}

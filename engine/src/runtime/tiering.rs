@@ -127,6 +127,10 @@ pub struct FnJit {
     pub shared: u32,
     /// Whether the current code speculates (on operand types and object shapes).
     pub speculative: bool,
+    /// Whether the current OSR version speculates. Kept apart from `speculative`: the two
+    /// versions are compiled at different times, so one may speculate while the other does
+    /// not, and a side exit must drop whichever speculated.
+    pub osr_speculative: bool,
     /// Time spent compiling it, all compilations together.
     pub compile_time: Duration,
     /// Of `compile_time`, the part spent generating code on the compiler thread
@@ -162,6 +166,7 @@ impl Default for FnJit {
             compilations: 0,
             shared: 0,
             speculative: false,
+            osr_speculative: false,
             compile_time: Duration::ZERO,
             background_time: Duration::ZERO,
             code_bytes: 0,
@@ -400,13 +405,15 @@ impl Vm {
                 f.shared += u32::from(c.shared);
                 f.code_bytes = c.code_bytes;
                 f.clif = c.clif;
+                let speculative = mode == Mode::Speculative;
                 if osr {
                     f.osr_code = c.entry;
+                    f.osr_speculative = speculative;
                 } else {
                     self.fn_info[i].entry = c.entry;
                     f.state = FnState::Compiled;
+                    f.speculative = speculative;
                 }
-                f.speculative = mode == Mode::Speculative;
             }
             Err(reason) if osr => f.osr_failed = Some(reason),
             Err(reason) => {
@@ -489,12 +496,18 @@ impl Vm {
         if let Some(t) = &mut self.tiering {
             let r = &mut t.fns[i];
             r.side_exits += 1;
+            // Every version that speculates goes (it is not known which one left): it is
+            // recompiled, assuming less, at the next call or hot loop; this activation
+            // continues interpreted. Were a speculating version kept, each entry would leave
+            // at the same guard and nest another interpreter loop in this frame, without end.
             if r.speculative {
-                // Recompile (generic) at the next call or hot loop; this activation continues
-                // interpreted.
                 r.state = FnState::Interpreted;
-                r.osr_code = 0;
+                r.speculative = false;
                 self.fn_info[i].entry = 0;
+            }
+            if r.osr_speculative {
+                r.osr_code = 0;
+                r.osr_speculative = false;
             }
         }
         // The recompilation assumes less at `pc`: numbers where it assumed ints, nothing
