@@ -372,15 +372,7 @@ pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
     }
     #[cfg(feature = "jit")]
     if opts.background && runs(&&Tier::Tiered) {
-        out.push((
-            format!("{}-bg", Tier::Tiered.name()),
-            Config {
-                tier: Tier::Tiered,
-                background_compile: true,
-                background_after: 0,
-                ..base.clone()
-            },
-        ));
+        out.push(("tiered-bg".to_string(), tiered_bg(&base)));
     }
     if opts.gc_stress {
         // Every tier: compiled code keeps values in machine registers, and a value it fails
@@ -398,6 +390,18 @@ pub fn tiers(p: &Subject, opts: &Options) -> Vec<(String, Config)> {
         }
     }
     out
+}
+
+/// `base` as the `tiered-bg` configuration runs it: tiered, generating code on a second thread
+/// from the first compilation on.
+#[cfg(feature = "jit")]
+pub fn tiered_bg(base: &Config) -> Config {
+    Config {
+        tier: Tier::Tiered,
+        background_compile: true,
+        background_after: 0,
+        ..base.clone()
+    }
 }
 
 /// Runs a program under `config`, turning a panic into an error value.

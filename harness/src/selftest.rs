@@ -249,11 +249,7 @@ fn replay(
         .collect();
     runs.push((
         "tiered-bg".to_string(),
-        Config {
-            background_compile: true,
-            background_after: 0,
-            ..exp.config(Tier::Tiered)
-        },
+        oracle::tiered_bg(&exp.config(Tier::Tiered)),
     ));
     for (t, config) in &runs {
         announce(&TierStart {
