@@ -40,6 +40,7 @@ use super::mutants;
 mod arith;
 mod calls;
 mod compare;
+mod dead;
 mod exits;
 mod lists;
 mod natives;
@@ -206,6 +207,7 @@ pub(crate) fn translate(
     let variants = std::mem::take(&mut t.variants);
     t.b.seal_all_blocks();
     t.b.finalize(target);
+    dead::remove_dead_loads(func);
     Ok(variants)
 }
 
