@@ -172,6 +172,11 @@ fn helper_signature(module: &JITModule, params: usize) -> ir::Signature {
     sig
 }
 
+/// Compilations the second thread holds at once (one compiling, the next translated and
+/// waiting): more would keep their IR in memory beside the program's heap, for code that
+/// arrives no sooner.
+const MAX_IN_FLIGHT: usize = 1;
+
 impl CodeGen for Jit {
     fn compile(
         &mut self,
@@ -217,6 +222,9 @@ impl CodeGen for Jit {
                 self.background = false;
                 return self.compile(vm, pid, mode, osr).map(Some);
             }
+            // From now on this thread only translates: the buffers its context kept from the
+            // largest compilation so far go back to the program's heap.
+            self.ctx = Context::new();
         }
         // Translation reads the VM, so it happens here; Cranelift runs on the worker.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -231,7 +239,7 @@ impl CodeGen for Jit {
         let func = std::mem::replace(&mut self.ctx.func, Function::new());
         let sent = self
             .worker
-            .as_ref()
+            .as_mut()
             .is_some_and(|w| w.send(worker::Job { what, func }));
         if !sent {
             let why = "the compiler thread is gone".to_string();
@@ -245,8 +253,14 @@ impl CodeGen for Jit {
         self.worker.as_ref().is_some_and(worker::Worker::has_done)
     }
 
+    fn busy(&self) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|w| w.in_flight() >= MAX_IN_FLIGHT)
+    }
+
     fn finished(&mut self, vm: &mut Vm) -> Vec<Finished> {
-        let done = match &self.worker {
+        let done = match &mut self.worker {
             Some(w) => w.take_done(),
             None => return Vec::new(),
         };
@@ -436,7 +450,9 @@ impl Jit {
         let store = self.share_code.then(cache::this_thread);
         let shared = generate(&mut self.ctx, isa, store.as_ref())?;
         let code = self.ctx.take_compiled_code().ok_or("no compiled code")?;
-        let func = std::mem::replace(&mut self.ctx.func, Function::new());
+        // A fresh context for the next compilation: this one's buffers, sized for this
+        // function, would otherwise stay allocated beside the program's heap.
+        let func = std::mem::replace(&mut self.ctx, Context::new()).func;
         self.install(vm, what, &func, &code, shared)
     }
 

@@ -56,6 +56,8 @@ pub(super) struct Worker {
     /// Results sent and not yet received: read at every call of a function waiting for its
     /// code, so it is one atomic load rather than a channel operation.
     ready: Arc<AtomicUsize>,
+    /// Jobs sent whose results were not received yet.
+    in_flight: usize,
 }
 
 impl Worker {
@@ -113,12 +115,24 @@ impl Worker {
                 }
             })
             .ok()?;
-        Some(Worker { jobs, done, ready })
+        Some(Worker {
+            jobs,
+            done,
+            ready,
+            in_flight: 0,
+        })
     }
 
     /// Queues a job; false if the worker is gone.
-    pub(super) fn send(&self, job: Job) -> bool {
-        self.jobs.send(job).is_ok()
+    pub(super) fn send(&mut self, job: Job) -> bool {
+        let sent = self.jobs.send(job).is_ok();
+        self.in_flight += usize::from(sent);
+        sent
+    }
+
+    /// Jobs queued or being compiled, their results not received yet.
+    pub(super) fn in_flight(&self) -> usize {
+        self.in_flight
     }
 
     /// Whether a result is waiting.
@@ -127,10 +141,11 @@ impl Worker {
     }
 
     /// The results waiting, in the order their jobs were sent.
-    pub(super) fn take_done(&self) -> Vec<Done> {
+    pub(super) fn take_done(&mut self) -> Vec<Done> {
         let mut out = Vec::new();
         while let Ok(d) = self.done.try_recv() {
             self.ready.fetch_sub(1, Ordering::AcqRel);
+            self.in_flight -= 1;
             out.push(d);
         }
         out

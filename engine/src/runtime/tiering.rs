@@ -98,6 +98,13 @@ pub trait CodeGen {
         false
     }
 
+    /// Whether a compilation started now would have to wait behind others. The function is
+    /// then left for a later call: translated now, it would hold its IR in memory while it
+    /// waits, and would not see the feedback gathered meanwhile.
+    fn busy(&self) -> bool {
+        false
+    }
+
     /// The compilations finished in the background since the last call, in the order they
     /// were started, their code installed.
     fn finished(&mut self, _vm: &mut Vm) -> Vec<Finished> {
@@ -327,9 +334,20 @@ impl Vm {
     /// feedback of its instruction, so the next compilation assumes less there); then they
     /// are generic.
     fn compile_version(&mut self, pid: ProtoId, osr: bool) {
+        if self
+            .tiering
+            .as_ref()
+            .is_some_and(|t| t.codegen.has_finished())
+        {
+            self.install_finished();
+        }
         let Some(mut t) = self.tiering.take() else {
             return;
         };
+        if t.codegen.busy() {
+            self.tiering = Some(t);
+            return;
+        }
         let i = pid.0 as usize;
         let mode = if t.fns[i].side_exits < SPECULATIVE_EXITS {
             Mode::Speculative
