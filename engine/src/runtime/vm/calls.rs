@@ -37,7 +37,9 @@ impl Vm {
         nargs: usize,
     ) -> RtResult<()> {
         let pid = closure.proto;
-        let info = self.fn_info[pid.0 as usize];
+        // SAFETY: a closure's prototype is one of the program's (the verifier checked every
+        // `Closure` operand), and `sync_program` gives each of them a record in `fn_info`.
+        let info = unsafe { *self.fn_info.get_unchecked(pid.0 as usize) };
         if nargs != info.arity as usize {
             let proto = &self.protos[pid.0 as usize];
             return Err(arity_error(&proto.name, proto.arity as usize, nargs));
@@ -50,7 +52,7 @@ impl Vm {
             self.grow_stack(top)?;
         }
         // SAFETY: `load` sizes `stats.calls` like `fn_info`, one entry per prototype, and
-        // `pid` indexed `fn_info` above.
+        // `pid` is one (see `info`).
         unsafe { *self.stats.calls.get_unchecked_mut(pid.0 as usize) += 1 };
         let pushed = self.frames.push(Frame {
             closure,

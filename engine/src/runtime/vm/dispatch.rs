@@ -76,7 +76,10 @@ impl Vm {
             // constants and caches, and every field kept in a local costs each call and return.
             // Every read of `info` is sound: `fn_info` only grows when a program is loaded or
             // extended, never while one runs, so the record stays where it is.
-            let info: *const ProtoInfo = &self.fn_info[proto.0 as usize];
+            // SAFETY: the running frame's prototype is one of the program's (frames are
+            // pushed for closures, whose prototypes the verifier checked, and for the
+            // script), and `sync_program` gives each of them a record in `fn_info`.
+            let info: *const ProtoInfo = unsafe { self.fn_info.get_unchecked(proto.0 as usize) };
             // SAFETY: see `info`.
             let ProtoInfo { fbase, code, .. } = unsafe { *info };
             let fbase = fbase as usize;
