@@ -222,9 +222,6 @@ impl CodeGen for Jit {
                 self.background = false;
                 return self.compile(vm, pid, mode, osr).map(Some);
             }
-            // From now on this thread only translates: the buffers its context kept from the
-            // largest compilation so far go back to the program's heap.
-            self.ctx = Context::new();
         }
         // Translation reads the VM, so it happens here; Cranelift runs on the worker.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -445,15 +442,16 @@ impl Jit {
         osr: bool,
     ) -> Result<Compiled, String> {
         let what = self.translate_proto(vm, pid, mode, osr)?;
+        // The context is this compilation's alone, and the next one gets a fresh one: kept,
+        // its buffers, sized for the largest function so far, would stay allocated beside the
+        // program's heap (on every path, failures included).
+        let mut ctx = std::mem::replace(&mut self.ctx, Context::new());
         let isa = self.module.as_ref().ok_or("no code module")?.isa();
-        self.ctx.set_disasm(self.capture_asm);
+        ctx.set_disasm(self.capture_asm);
         let store = self.share_code.then(cache::this_thread);
-        let shared = generate(&mut self.ctx, isa, store.as_ref())?;
-        let code = self.ctx.take_compiled_code().ok_or("no compiled code")?;
-        // A fresh context for the next compilation: this one's buffers, sized for this
-        // function, would otherwise stay allocated beside the program's heap.
-        let func = std::mem::replace(&mut self.ctx, Context::new()).func;
-        self.install(vm, what, &func, &code, shared)
+        let shared = generate(&mut ctx, isa, store.as_ref())?;
+        let code = ctx.take_compiled_code().ok_or("no compiled code")?;
+        self.install(vm, what, &ctx.func, &code, shared)
     }
 
     /// Translates one prototype into the context's function.

@@ -285,9 +285,7 @@ impl Vm {
         }
         if f.pending {
             // Its code may be ready: then this call runs it.
-            if t.codegen.has_finished() {
-                self.install_finished();
-            }
+            self.install_if_finished();
             return;
         }
         let hot = match self.tier {
@@ -313,9 +311,7 @@ impl Vm {
         let Some(t) = &self.tiering else { return false };
         let f = &t.fns[i];
         if f.osr_pending {
-            if t.codegen.has_finished() {
-                self.install_finished();
-            }
+            self.install_if_finished();
         } else if f.osr_code == 0
             && f.osr_failed.is_none()
             && !matches!(f.state, FnState::Failed(_))
@@ -334,13 +330,8 @@ impl Vm {
     /// feedback of its instruction, so the next compilation assumes less there); then they
     /// are generic.
     fn compile_version(&mut self, pid: ProtoId, osr: bool) {
-        if self
-            .tiering
-            .as_ref()
-            .is_some_and(|t| t.codegen.has_finished())
-        {
-            self.install_finished();
-        }
+        // Finished work first: it may leave the compiler thread free for this one.
+        self.install_if_finished();
         let Some(mut t) = self.tiering.take() else {
             return;
         };
@@ -372,6 +363,18 @@ impl Vm {
             Err(why) => self.record_compilation(&mut t, pid, osr, mode, Err(why)),
         }
         self.tiering = Some(t);
+    }
+
+    /// Installs the compilations finished in the background, if any (one atomic load when
+    /// there are none).
+    fn install_if_finished(&mut self) {
+        if self
+            .tiering
+            .as_ref()
+            .is_some_and(|t| t.codegen.has_finished())
+        {
+            self.install_finished();
+        }
     }
 
     /// Installs the compilations finished in the background.
