@@ -22,7 +22,9 @@ fn echo_lang(args: &[&str], stdin: &str) -> Output {
 }
 
 fn script(name: &str, src: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("echo-cli-{}", std::process::id()));
+    // Inside the target directory, so test runs leave nothing behind in the system's /tmp.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("echo-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, src).expect("write script");
