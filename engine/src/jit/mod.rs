@@ -34,7 +34,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{AbiParam, Function, types};
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{CompiledCode, Context, ir};
+use cranelift_codegen::{Context, FinalizedMachReloc, ir};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, ModuleReloc, default_libcall_names};
@@ -276,9 +276,9 @@ impl CodeGen for Jit {
                 Ok(_) if self.unavailable.is_some() => {
                     Err(self.unavailable.clone().unwrap_or_default())
                 }
-                Ok((code, shared)) => {
+                Ok(code) => {
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.install(vm, d.what, &d.func, &code, shared)
+                        self.install(vm, d.what, &code)
                     }));
                     r.unwrap_or_else(|panic| self.failed(&*panic))
                 }
@@ -450,8 +450,9 @@ impl Jit {
         ctx.set_disasm(self.capture_asm);
         let store = self.share_code.then(cache::this_thread);
         let shared = generate(&mut ctx, isa, store.as_ref())?;
-        let code = ctx.take_compiled_code().ok_or("no compiled code")?;
-        self.install(vm, what, &ctx.func, &code, shared)
+        let code = Generated::take(&mut ctx, shared).ok_or("no compiled code")?;
+        drop(ctx);
+        self.install(vm, what, &code)
     }
 
     /// Translates one prototype into the context's function.
@@ -516,29 +517,25 @@ impl Jit {
         })
     }
 
-    /// Puts the code generated for `func` into the module, ready to run.
+    /// Puts generated code into the module, ready to run.
     fn install(
         &mut self,
         vm: &mut Vm,
         what: Translated,
-        func: &Function,
-        code: &CompiledCode,
-        shared: bool,
+        code: &Generated,
     ) -> Result<Compiled, String> {
         let module = self.module.as_mut().ok_or("no code module")?;
         let id = module
-            .declare_function(&what.name, Linkage::Local, &func.signature)
+            .declare_function(&what.name, Linkage::Local, &code.func.signature)
             .map_err(|e| e.to_string())?;
         let relocs: Vec<ModuleReloc> = code
-            .buffer
-            .relocs()
+            .relocs
             .iter()
-            .map(|r| ModuleReloc::from_mach_reloc(r, func, id))
+            .map(|r| ModuleReloc::from_mach_reloc(r, &code.func, id))
             .collect();
-        let code_bytes = code.code_buffer().len();
-        let alignment = u64::from(code.buffer.alignment);
+        let code_bytes = code.bytes.len();
         module
-            .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
+            .define_function_bytes(id, code.alignment, &code.bytes, &relocs)
             .map_err(|e| format!("{e:?}"))?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         if let Some(c) = &mut vm.coverage {
@@ -551,9 +548,43 @@ impl Jit {
         Ok(Compiled {
             entry: module.get_finalized_function(id) as usize,
             code_bytes,
-            shared,
+            shared: code.shared,
             clif: what.clif,
+            asm: code.asm.clone(),
+        })
+    }
+}
+
+/// Generated machine code with what installing it needs, taken out of Cranelift's context so
+/// that the context (most of a compilation's memory) is freed on the thread that allocated it.
+/// Freed on another thread, its pieces would stay cached there, keeping pages of the
+/// compiler's memory resident beside the program's heap.
+pub(super) struct Generated {
+    /// The function's signature and the names it calls: its body is left behind.
+    func: Function,
+    bytes: Vec<u8>,
+    relocs: Vec<FinalizedMachReloc>,
+    alignment: u64,
+    /// The disassembly, when asked for.
+    asm: Option<String>,
+    /// Whether the code was reused from another compilation (`Config::share_code`).
+    shared: bool,
+}
+
+impl Generated {
+    /// The result of the compilation `ctx` just finished, if it has one.
+    pub(super) fn take(ctx: &mut Context, shared: bool) -> Option<Generated> {
+        let code = ctx.compiled_code()?;
+        let mut func =
+            Function::with_name_signature(ctx.func.name.clone(), ctx.func.signature.clone());
+        func.params = ctx.func.params.clone();
+        Some(Generated {
+            func,
+            bytes: code.code_buffer().to_vec(),
+            relocs: code.buffer.relocs().to_vec(),
+            alignment: u64::from(code.buffer.alignment),
             asm: code.vcode.clone(),
+            shared,
         })
     }
 }

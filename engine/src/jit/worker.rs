@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
+use cranelift_codegen::Context;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::OwnedTargetIsa;
-use cranelift_codegen::{CompiledCode, Context};
 
 use super::cache::Store;
-use super::{Translated, generate, panic_message};
+use super::{Generated, Translated, generate, panic_message};
 
 /// Stack of the worker thread (reserved; only what Cranelift touches is memory).
 const WORKER_STACK: usize = 8 * 1024 * 1024;
@@ -25,9 +25,8 @@ pub(super) struct Job {
 /// What the worker made of a job.
 pub(super) struct Done {
     pub(super) what: Translated,
-    pub(super) func: Function,
-    /// The machine code and whether it was shared, or why there is none.
-    pub(super) code: Result<(CompiledCode, bool), String>,
+    /// The machine code, or why there is none.
+    pub(super) code: Result<Generated, String>,
     /// Whether Cranelift panicked (the worker is gone then).
     pub(super) panicked: bool,
     /// Time spent generating the code.
@@ -86,8 +85,8 @@ impl Worker {
                         generate(&mut ctx, &*isa, store.as_ref())
                     }));
                     let (code, panicked) = match r {
-                        Ok(Ok(shared)) => match ctx.take_compiled_code() {
-                            Some(code) => (Ok((code, shared)), false),
+                        Ok(Ok(shared)) => match Generated::take(&mut ctx, shared) {
+                            Some(code) => (Ok(code), false),
                             None => (Err("no compiled code".to_string()), false),
                         },
                         Ok(Err(e)) => (Err(e), false),
@@ -96,11 +95,9 @@ impl Worker {
                             true,
                         ),
                     };
-                    let func = std::mem::replace(&mut ctx.func, Function::new());
                     drop(ctx);
                     let done = Done {
                         what: job.what,
-                        func,
                         code,
                         panicked,
                         time: start.elapsed(),
