@@ -195,6 +195,10 @@ mutants! {
     /// its register's slot, so a call that goes through the helper (a callee not compiled
     /// yet, a class) calls whatever that register held before.
     CallGlobalCalleeUnstored => "call_global_callee_unstored", "register not stored before a call";
+    /// A global read in compiled code is never checked for being set, even when it was not
+    /// set yet when the function was compiled: a read before the global's `let` gives an
+    /// internal undefined value instead of raising NameError.
+    UnsetGlobalUnchecked => "unset_global_unchecked", "dropped check (fact taken too early)";
     /// Compiled `l[i]` and `l[i] = v` speculating on lists store no register on their list
     /// path, though the register analysis counts indexing as a point where all are stored
     /// (as a call is): a register written before `l[i]` is left unstored at the next side

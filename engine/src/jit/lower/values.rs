@@ -44,11 +44,19 @@ impl Translator<'_> {
             return;
         }
         let (t, p) = self.load_value(globals, abi::value_at(g.0));
+        // No global is ever unset again (slots start undefined and only assignments write
+        // them), so a global that holds a value now needs no check in code that runs later.
         let always_set = self
             .input
             .globals
             .get(g.0 as usize)
-            .is_some_and(|g| g.kind.is_constant());
+            .is_some_and(|g| g.kind.is_constant())
+            || self
+                .input
+                .global_values
+                .get(g.0 as usize)
+                .is_some_and(|v| !matches!(v, EchoValue::Undef))
+            || mutant!(UnsetGlobalUnchecked);
         if !always_set {
             let undef = self.tag_is(t, tag::UNDEF);
             let bad = self.b.create_block();
