@@ -88,8 +88,10 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
 /// dirty at many more exits than it has such writes: in straight-line code with many slow
 /// paths (generic arithmetic, say) every exit stores every register written since the last
 /// call, so the exits' code grows as writes times exits, while a store at each write costs
-/// one store that runs once per call. Writes inside loops stay in variables (a store there
-/// would run on every iteration).
+/// one store that runs once per call. The same goes for a register that a loop does not
+/// write but that is dirty at a call in it (a `for` loop's limit, an object set up before the
+/// loop): stored at its write, it is no longer stored at that call on every iteration. Writes
+/// inside loops stay in variables (a store there would run on every iteration).
 fn stored_outside_loops(proto: &Proto, mut stored: Vec<bool>, dirty: &[RegSet]) -> Vec<bool> {
     /// A register is stored at its writes when it is dirty at more than this many exits per
     /// such write.
@@ -123,8 +125,29 @@ fn stored_outside_loops(proto: &Proto, mut stored: Vec<bool>, dirty: &[RegSet]) 
             writes[r] += 1;
         }
     }
+    // A register written before a loop and not in it, but dirty at a call inside the loop,
+    // would be stored at that call on every iteration although it changed only once.
+    let mut written_in_loop = vec![false; nregs];
+    let mut dirty_at_loop_sync = vec![false; nregs];
+    for (pc, (op, d)) in proto.code.iter().zip(dirty).enumerate() {
+        if !in_loop[pc] {
+            continue;
+        }
+        if let Some(r) = op.write() {
+            written_in_loop[r.reg().0 as usize] = true;
+        }
+        if always_syncs(op) {
+            for r in d.iter() {
+                dirty_at_loop_sync[r] = true;
+            }
+        }
+    }
     let chosen: Vec<bool> = (0..nregs)
-        .map(|r| writes[r] > 0 && dirty_exits[r] > EXITS_PER_WRITE * writes[r])
+        .map(|r| {
+            writes[r] > 0
+                && (dirty_exits[r] > EXITS_PER_WRITE * writes[r]
+                    || (dirty_at_loop_sync[r] && !written_in_loop[r]))
+        })
         .collect();
     let marks: Vec<usize> = (0..n)
         .filter(|&pc| through(pc, &proto.code[pc]).is_some_and(|r| chosen[r]))
@@ -440,6 +463,54 @@ mod tests {
             matches!(op, Op::Call { .. } | Op::CallGlobal { .. })
         })[0];
         assert!(dirty[call].iter().count() >= 2);
+    }
+
+    #[test]
+    fn a_register_set_before_a_loop_is_stored_once_not_at_each_call_in_it() {
+        // `n` (the range's limit) and `k` are written before the loop and never in it; the
+        // call in the loop would otherwise store them on every iteration. The counter changes
+        // on every iteration and stays dirty there.
+        let program = crate::compile(
+            "fn g(x) { return x; }\nfn f(n) {\n let k = n * 2;\n let s = 0;\n for i in 0..n { s = s + g(i + k); }\n return s;\n}",
+            &Limits::default(),
+        )
+        .expect("compiles");
+        let proto = program
+            .protos
+            .iter()
+            .find(|p| p.name == "f")
+            .expect("function exists");
+        let plan = plan_storage(proto);
+        assert!(!plan.in_slots);
+        let back = pcs_of(proto, Op::is_back_edge)[0];
+        let head = target(back, proto.code[back].jump().expect("a back-edge jumps"));
+        let call = pcs_of(proto, |op| {
+            matches!(op, Op::Call { .. } | Op::CallGlobal { .. })
+        })
+        .into_iter()
+        .find(|&pc| pc > head && pc < back)
+        .expect("a call in the loop");
+        let in_loop: Vec<usize> = (head..=back)
+            .filter_map(|pc| proto.code[pc].write().map(|w| w.reg().0 as usize))
+            .collect();
+        let before: Vec<(usize, usize)> = (0..head)
+            .filter_map(|pc| written_register(&proto.code[pc]).map(|r| (pc, r.0 as usize)))
+            .filter(|(_, r)| !in_loop.contains(r))
+            .collect();
+        assert!(before.len() >= 2, "k and the limit are set before the loop");
+        for (pc, r) in before {
+            assert!(
+                plan.stored[pc],
+                "pc {pc} ({:?}) is not stored",
+                proto.code[pc]
+            );
+            assert!(!plan.dirty[call].contains(r), "r{r} is dirty at the call");
+        }
+        let counter = match proto.code[back] {
+            Op::ForLoop { a, .. } => a.0 as usize,
+            op => panic!("a for loop ends in ForLoop, not {op:?}"),
+        };
+        assert!(plan.dirty[call].contains(counter));
     }
 
     #[test]
