@@ -83,7 +83,6 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
 pub struct Jit {
     module: Option<JITModule>,
     ctx: Context,
-    fctx: FunctionBuilderContext,
     /// Helper functions declared in the module, in `HELPERS` order.
     helper_ids: Vec<FuncId>,
     /// Why no code can be compiled at all (unsupported host), if so.
@@ -135,7 +134,6 @@ impl Jit {
         Jit {
             module,
             ctx,
-            fctx: FunctionBuilderContext::new(),
             helper_ids,
             unavailable,
             // `ECHO_JIT_DUMP=clif` prints the IR of what runs (speculative and OSR versions,
@@ -474,9 +472,12 @@ impl Jit {
         let helper_ids: Vec<u32> = self.helper_ids.iter().map(|id| id.as_u32()).collect();
         let helper_sig = helper_signature(module, 6);
         let config = module.target_config();
+        // A builder context per translation, freed before Cranelift runs: kept, it would hold
+        // the largest function's SSA tables through every compilation and the rest of the run.
+        let mut fctx = FunctionBuilderContext::new();
         let target = lower::Target {
             func: &mut self.ctx.func,
-            fctx: &mut self.fctx,
+            fctx: &mut fctx,
             helper_ids: &helper_ids,
             helper_sig,
             compiled_sig: sig,
