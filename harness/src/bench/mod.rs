@@ -432,14 +432,23 @@ pub fn geomean(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Times the reference implementations next to `path` (`NAME.lua` under `lua5.4` and
-/// `luajit`, `NAME.py` under `python3`), when their interpreters are installed.
+/// `luajit`, `NAME.py` under `python3`), when their interpreters are installed. LuaJIT runs
+/// `NAME.jit.lua` instead where there is one: the same program without Lua 5.4's operators
+/// (`//`, `<<`), which LuaJIT's Lua 5.1 syntax lacks.
 fn references(path: &Path, expected: &[String], runs: u32) -> Vec<Reference> {
     let mut out = Vec::new();
-    for (ext, runtime) in [("lua", "lua5.4"), ("lua", "luajit"), ("py", "python3")] {
-        let file = path.with_extension(ext);
-        if !file.exists() {
+    for (exts, runtime) in [
+        (&["lua"][..], "lua5.4"),
+        (&["jit.lua", "lua"][..], "luajit"),
+        (&["py"][..], "python3"),
+    ] {
+        let Some(file) = exts
+            .iter()
+            .map(|ext| path.with_extension(ext))
+            .find(|f| f.exists())
+        else {
             continue;
-        }
+        };
         let mut samples = Vec::new();
         let mut output_ok = true;
         for _ in 0..runs.max(1) {
