@@ -92,7 +92,14 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
 /// write but that is dirty at a call in it (a `for` loop's limit, an object set up before the
 /// loop): stored at its write, it is no longer stored at that call on every iteration. Writes
 /// inside loops stay in variables (a store there would run on every iteration).
-fn stored_outside_loops(proto: &Proto, mut stored: Vec<bool>, dirty: &[RegSet]) -> Vec<bool> {
+///
+/// Also returns, per instruction, whether its write is stored for the second reason alone (for
+/// the mutant that drops those stores).
+fn stored_outside_loops(
+    proto: &Proto,
+    mut stored: Vec<bool>,
+    dirty: &[RegSet],
+) -> (Vec<bool>, Vec<bool>) {
     /// A register is stored at its writes when it is dirty at more than this many exits per
     /// such write.
     const EXITS_PER_WRITE: usize = 3;
@@ -142,20 +149,24 @@ fn stored_outside_loops(proto: &Proto, mut stored: Vec<bool>, dirty: &[RegSet]) 
             }
         }
     }
-    let chosen: Vec<bool> = (0..nregs)
-        .map(|r| {
-            writes[r] > 0
-                && (dirty_exits[r] > EXITS_PER_WRITE * writes[r]
-                    || (dirty_at_loop_sync[r] && !written_in_loop[r]))
+    let for_exits: Vec<bool> = (0..nregs)
+        .map(|r| writes[r] > 0 && dirty_exits[r] > EXITS_PER_WRITE * writes[r])
+        .collect();
+    let for_loops: Vec<bool> = (0..nregs)
+        .map(|r| writes[r] > 0 && dirty_at_loop_sync[r] && !written_in_loop[r])
+        .collect();
+    let marks: Vec<(usize, bool)> = (0..n)
+        .filter_map(|pc| match through(pc, &proto.code[pc]) {
+            Some(r) if for_exits[r] || for_loops[r] => Some((pc, !for_exits[r])),
+            _ => None,
         })
         .collect();
-    let marks: Vec<usize> = (0..n)
-        .filter(|&pc| through(pc, &proto.code[pc]).is_some_and(|r| chosen[r]))
-        .collect();
-    for pc in marks {
+    let mut loop_only = vec![false; n];
+    for (pc, only) in marks {
         stored[pc] = true;
+        loop_only[pc] = only;
     }
-    stored
+    (stored, loop_only)
 }
 
 /// Write-through for every write (each register is stored as it is written): what a function
@@ -207,8 +218,15 @@ pub(crate) fn plan_storage(proto: &Proto) -> Storage {
     let stored = stored_at_write(proto);
     let dirty = dirty_registers(proto, &stored);
     if exit_stores(proto, &dirty) <= MAX_EXIT_STORES {
-        let stored = stored_outside_loops(proto, stored, &dirty);
+        let (mut stored, loop_only) = stored_outside_loops(proto, stored, &dirty);
         let dirty = dirty_registers(proto, &stored);
+        if mutant!(LoopInvariantUnstored) {
+            // Clean in the loop by the dirty sets, but never stored: its slot keeps whatever
+            // it held before.
+            for (s, only) in stored.iter_mut().zip(&loop_only) {
+                *s &= !only;
+            }
+        }
         return Storage {
             exit_stores: exit_stores(proto, &dirty),
             stored,

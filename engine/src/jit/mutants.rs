@@ -199,6 +199,10 @@ mutants! {
     /// set yet when the function was compiled: a read before the global's `let` gives an
     /// internal undefined value instead of raising NameError.
     UnsetGlobalUnchecked => "unset_global_unchecked", "dropped check (fact taken too early)";
+    /// A register written before a loop and not in it, which the storage plan stores at its
+    /// write so that calls in the loop need not store it, is not stored there after all: the
+    /// calls in the loop leave its slot stale, and so do the exits after them.
+    LoopInvariantUnstored => "loop_invariant_unstored", "wrong deoptimization state";
     /// Compiled `l[i]` and `l[i] = v` speculating on lists store no register on their list
     /// path, though the register analysis counts indexing as a point where all are stored
     /// (as a call is): a register written before `l[i]` is left unstored at the next side
