@@ -412,15 +412,20 @@ mod tests {
     use super::*;
     use crate::config::Limits;
 
-    /// The prototype named `name` in `source`, with its write-through and dirty sets.
-    fn analyse(source: &str, name: &str) -> (std::rc::Rc<Proto>, Vec<bool>, Vec<RegSet>) {
+    /// The prototype named `name` in `source`.
+    fn proto_named(source: &str, name: &str) -> std::rc::Rc<Proto> {
         let program = crate::compile(source, &Limits::default()).expect("compiles");
-        let proto = program
+        program
             .protos
             .iter()
             .find(|p| p.name == name)
             .expect("function exists")
-            .clone();
+            .clone()
+    }
+
+    /// The prototype named `name` in `source`, with its write-through and dirty sets.
+    fn analyse(source: &str, name: &str) -> (std::rc::Rc<Proto>, Vec<bool>, Vec<RegSet>) {
+        let proto = proto_named(source, name);
         let stored = stored_at_write(&proto);
         let dirty = dirty_registers(&proto, &stored);
         (proto, stored, dirty)
@@ -488,16 +493,11 @@ mod tests {
         // `n` (the range's limit) and `k` are written before the loop and never in it; the
         // call in the loop would otherwise store them on every iteration. The counter changes
         // on every iteration and stays dirty there.
-        let program = crate::compile(
+        let proto = proto_named(
             "fn g(x) { return x; }\nfn f(n) {\n let k = n * 2;\n let s = 0;\n for i in 0..n { s = s + g(i + k); }\n return s;\n}",
-            &Limits::default(),
-        )
-        .expect("compiles");
-        let proto = program
-            .protos
-            .iter()
-            .find(|p| p.name == "f")
-            .expect("function exists");
+            "f",
+        );
+        let proto = &*proto;
         let plan = plan_storage(proto);
         assert!(!plan.in_slots);
         let back = pcs_of(proto, Op::is_back_edge)[0];
