@@ -197,6 +197,7 @@ pub(crate) fn exit_stores(proto: &Proto, dirty: &[RegSet]) -> usize {
 }
 
 /// Where compiled code keeps a prototype's registers between safepoints.
+#[derive(Clone)]
 pub(crate) struct Storage {
     /// Per instruction: whether the register it writes is stored at once.
     pub stored: Vec<bool>,

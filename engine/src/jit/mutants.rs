@@ -244,6 +244,13 @@ mutants! {
     /// `MulKL`...) in compiled code puts the literal on the right: errors name the operands,
     /// and overflow messages the values, in the wrong order.
     LiteralLeftReversed => "literal_left_reversed", "operands swapped (general path)";
+    /// When a guard fails in an inlined method, the caller's frame is left to resume at the
+    /// call itself instead of after it: once the interpreter has finished the callee, it
+    /// calls the method again.
+    InlineExitCallerAtCall => "inline_exit_caller_at_call", "wrong deoptimization pc (inlined frame)";
+    /// When a guard fails in an inlined method, the registers the method wrote so far stay
+    /// unstored, so the interpreter finishes the method with their slots' old values.
+    InlineExitDropsWrites => "inline_exit_drops_writes", "wrong deoptimization state (inlined frame)";
 }
 
 #[cfg(feature = "mutants")]
@@ -365,6 +372,16 @@ pub(crate) fn side_exit_resume(pc: u32) -> u32 {
         pc + 1
     } else {
         pc
+    }
+}
+
+/// The pc the caller of an inlined method resumes at when a guard in the method fails: the
+/// instruction after the call, or (`InlineExitCallerAtCall`) the call again.
+pub(crate) fn inline_caller_resume(call_pc: usize) -> usize {
+    if mutant!(InlineExitCallerAtCall) {
+        call_pc
+    } else {
+        call_pc + 1
     }
 }
 

@@ -513,41 +513,70 @@ impl Vm {
     /// Returns a status.
     pub(crate) fn side_exit(&mut self, pc: u32, resume: u32) -> u64 {
         let f = *self.frames.last().expect("a compiled frame is running");
-        let i = f.proto.0 as usize;
-        if let Some(t) = &mut self.tiering {
-            let r = &mut t.fns[i];
-            r.side_exits += 1;
-            // Every version that speculates goes (it is not known which one left): it is
-            // recompiled, assuming less, at the next call or hot loop; this activation
-            // continues interpreted. Were a speculating version kept, each entry would leave
-            // at the same guard and nest another interpreter loop in this frame, without end.
-            if r.speculative {
-                r.state = FnState::Interpreted;
-                r.speculative = false;
-                self.fn_info[i].entry = 0;
-            }
-            if r.osr_speculative {
-                r.osr_code = 0;
-                r.osr_speculative = false;
-            }
+        self.drop_speculation(f.proto.0 as usize);
+        self.note_failed_guard(f.proto.0 as usize, pc);
+        self.frames.last_mut().expect("checked above").pc = resume;
+        self.run_top_frame()
+    }
+
+    /// Leaves compiled code whose inlined callee speculated wrongly at the callee's `pc`.
+    /// Compiled code has already pushed the callee's frame (resuming at `pc`) above its own
+    /// and saved its own pc after the call: the interpreter finishes the callee, then the
+    /// caller. The caller's code is what speculated, so it goes; the callee's feedback
+    /// learns the failure, so that code inlining it again assumes less. Returns a status.
+    pub(crate) fn inline_exit(&mut self, pc: u32) -> u64 {
+        let n = self.frames.len();
+        debug_assert!(n >= 2, "an inlined callee's frame sits on its caller's");
+        let callee = *self.frames.last().expect("the callee's frame was pushed");
+        let caller = self.frames.as_slice()[n - 2].proto;
+        self.drop_speculation(caller.0 as usize);
+        self.note_failed_guard(callee.proto.0 as usize, pc);
+        self.run_frames(n - 2)
+    }
+
+    /// Discards the speculating versions of prototype `i` after one of their guards failed.
+    fn drop_speculation(&mut self, i: usize) {
+        let Some(t) = &mut self.tiering else {
+            return;
+        };
+        let r = &mut t.fns[i];
+        r.side_exits += 1;
+        // Every version that speculates goes (it is not known which one left): it is
+        // recompiled, assuming less, at the next call or hot loop; this activation
+        // continues interpreted. Were a speculating version kept, each entry would leave
+        // at the same guard and nest another interpreter loop in this frame, without end.
+        if r.speculative {
+            r.state = FnState::Interpreted;
+            r.speculative = false;
+            self.fn_info[i].entry = 0;
         }
-        // The recompilation assumes less at `pc`: numbers where it assumed ints, nothing
-        // where it assumed numbers.
+        if r.osr_speculative {
+            r.osr_code = 0;
+            r.osr_speculative = false;
+        }
+    }
+
+    /// Records that a guard at `pc` of prototype `i` failed: a recompilation assumes less
+    /// there (numbers where it assumed ints, nothing where it assumed numbers).
+    fn note_failed_guard(&mut self, i: usize, pc: u32) {
         let fb = &mut self.feedback[self.fn_info[i].fbase as usize + pc as usize];
         *fb |= if *fb & FB_NOT_INT == 0 {
             FB_NOT_INT
         } else {
             FB_NOT_NUM
         };
-        self.frames.last_mut().expect("checked above").pc = resume;
-        self.run_top_frame()
     }
 
     /// Runs the top frame (just pushed, or resumed at its saved pc) until it returns, for
     /// callers outside the dispatch loop (compiled code and its helpers). Returns a status;
     /// an error is left in `pending`, the frame having been unwound.
     pub(crate) fn run_top_frame(&mut self) -> u64 {
-        let depth = self.frames.len() - 1;
+        self.run_frames(self.frames.len() - 1)
+    }
+
+    /// Runs the frames above `depth` until the frame count drops back to it, for callers
+    /// outside the dispatch loop. Returns a status, as `run_top_frame`.
+    fn run_frames(&mut self, depth: usize) -> u64 {
         if let Some(t) = &mut self.tiering {
             t.profile_enter(None);
         }

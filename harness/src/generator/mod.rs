@@ -9,6 +9,7 @@ mod build;
 mod callable;
 mod expr;
 mod inject;
+mod leaf;
 mod probe;
 mod program;
 mod stmt;
@@ -26,7 +27,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 11;
+pub const GENERATOR_VERSION: u32 = 12;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -251,6 +252,8 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) skip_tiers: Vec<Tier>,
     /// The case's seed in its campaign, when it has one.
     pub(crate) seed: Option<u64>,
+    /// Leaf methods generated so far, for the driver to call (`leaf.rs`).
+    leaves: Vec<leaf::Leaf>,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -280,6 +283,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             hot_loops: 1000,
             inputs: Vec::new(),
             skip_tiers: Vec::new(),
+            leaves: Vec::new(),
         }
     }
 

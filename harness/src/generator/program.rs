@@ -429,6 +429,7 @@ impl Gen<'_, '_> {
             self.method_costs.insert((c, m.name.clone()), self.cost);
             methods.push(fn_decl(&m.name, &params, body));
         }
+        methods.extend(self.leaf_method(c));
         class(
             &info.name,
             parent.as_ref().map(|p| p.name.as_str()),
@@ -527,6 +528,7 @@ impl Gen<'_, '_> {
         if !self.classes.is_empty() {
             out.extend(self.method_driver(&acc));
         }
+        out.extend(self.leaf_driver());
         let n = self.range(1, 6) as u32;
         let extra = self.block(n);
         out.extend(self.guarded(extra));

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Translator<'_> {
+impl<'a> Translator<'a> {
     /// Pushes a frame for `closure` (of prototype `pid`) at `callee_base` and runs its
     /// compiled code directly when it has some and everything fits; otherwise runs `slow`.
     /// Jumps to a block holding the call's status.
@@ -216,18 +216,21 @@ impl Translator<'_> {
             self.note_speculation(pc);
             // Monomorphic so far: check the receiver's shape before anything else happens
             // (a side exit re-runs the whole instruction in the interpreter, fuel included).
-            let is_inst = self.tag_is(t, tag::INSTANCE);
-            self.guard(pc, is_inst);
-            if !mutant!(InvokeIcIgnoresClass) {
-                let shape = self.load32(p, layout::INSTANCE_SHAPE);
-                let ok = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(IntCC::Equal, shape, entry.shape.0 as i64);
-                self.guard(pc, ok);
+            if mutant!(InvokeIcIgnoresClass) {
+                let is_inst = self.tag_is(t, tag::INSTANCE);
+                self.guard(pc, is_inst);
+            } else {
+                // Recorded as checked: an inlined callee's reads of `self` need no check.
+                self.instance_of_shape(pc, a, entry.shape.0);
             }
         }
         self.charge_fuel(pc);
+        let inlinee = if speculate { self.inlinee(pc) } else { None };
+        if let Some(callee) = inlinee {
+            self.sync_all(pc);
+            self.invoke_inlined(pc, a, m, n, ic, callee);
+            return;
+        }
         self.save_pc(pc);
         self.sync_all(pc);
         let slow = self.b.create_block();
@@ -294,6 +297,53 @@ impl Translator<'_> {
         self.after_call(pc, a, done);
     }
 
+    /// The speculated method call at `pc` with its callee translated in place (see
+    /// `inline`); the receiver's shape is checked and the registers synced. The method comes
+    /// from the cache, as in `invoke`; when the cache moved on, or the call could not be made
+    /// (frame depth, register stack), the call goes through the `Invoke` helper.
+    fn invoke_inlined(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        m: crate::symbol::Symbol,
+        n: Count,
+        ic: IcIdx,
+        callee: &'a inline::Inlinee<'a>,
+    ) {
+        let shape = self.input.ics[ic.0 as usize].shape;
+        let slow = self.b.create_block();
+        let rec = self.ic_record(ic);
+        let ic_shape = self.load32(rec, abi::IC_SHAPE);
+        let same = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, ic_shape, shape.0 as i64);
+        let method = self.load(rec, abi::IC_METHOD);
+        let c2 = self.b.create_block();
+        self.branch_on(same, c2, &[], slow, &[]);
+        self.continue_in(c2);
+        self.inline_call(pc, a, callee, method, slow);
+        let join = self.b.create_block();
+        self.jump(join);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.save_pc(pc);
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let s = self.slot(a);
+        let sym = self.iconst(m.0 as i64);
+        let nargs = self.iconst(n.0 as i64);
+        let icv = self.ic_arg(ic);
+        let st = self.helper(Helper::Invoke, &[s, sym, nargs, icv]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+        self.jump(join);
+        self.continue_in(join);
+        self.facts.clear();
+        self.objects.clear();
+    }
+
     pub(super) fn super_invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count) {
         self.charge_fuel(pc);
         self.save_pc(pc);
@@ -330,6 +380,10 @@ impl Translator<'_> {
     }
 
     pub(super) fn ret(&mut self, t: Value, p: Value, pc: usize) {
+        if self.inlining.is_some() {
+            self.inline_return(t, p, pc);
+            return;
+        }
         // The frame's slots stay in the caller's window, where the collector scans them:
         // they must hold what the interpreter would have left.
         if self.synced_at != Some(pc) {

@@ -16,6 +16,7 @@ impl Translator<'_> {
     /// The block that handles an error raised at `pc`: the top frame's `try` handler if one
     /// covers `pc`, else leaving the frame with the error. Emitted after the body.
     pub(super) fn error_block(&mut self, pc: usize) -> Block {
+        self.inline_unfit();
         if let Some(&b) = self.error_blocks.get(&pc) {
             return b;
         }
@@ -29,6 +30,7 @@ impl Translator<'_> {
     /// The exit shared by every error raised where no handler of this frame applies (with
     /// `fuel`, running out of fuel, never catchable): its parameter is the pc + 1 to record.
     pub(super) fn shared_exit(&mut self, fuel: bool) -> Block {
+        self.inline_unfit();
         let slot = if fuel {
             &mut self.shared_fuel_exit
         } else {

@@ -28,8 +28,8 @@ use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
-    RegSet, Storage, compile_cost, live_registers, plan_storage, reachable, successors, target,
-    written_register,
+    RegSet, Storage, compile_cost, dirty_registers, live_registers, plan_storage, reachable,
+    successors, target, written_register,
 };
 use crate::runtime::tiering::Mode;
 
@@ -42,6 +42,7 @@ mod calls;
 mod compare;
 mod dead;
 mod exits;
+mod inline;
 mod lists;
 mod natives;
 mod props;
@@ -51,6 +52,7 @@ mod values;
 
 use arith::Rhs;
 use exits::Deferred;
+use inline::{InlineSite, Inlinee};
 use lists::Stored;
 
 const I64: types::Type = types::I64;
@@ -200,15 +202,38 @@ pub(crate) fn translate(
             _ => None,
         },
     };
-    let mut b = FunctionBuilder::new(func, fctx);
-    let compiled_sig = b.import_signature(compiled_sig);
-    let mut t = Translator::new(b, &input, storage, helper_ids, helper_sig, compiled_sig);
-    t.run()?;
-    let variants = std::mem::take(&mut t.variants);
-    t.b.seal_all_blocks();
-    t.b.finalize(target);
-    dead::remove_dead_loads(func);
-    Ok(variants)
+    // A callee that turns out not to fit in place (see `inline`) makes its site a call in
+    // a fresh translation; each attempt drops one site, so this ends.
+    let mut excluded = FxHashSet::default();
+    let (name, signature) = (func.name.clone(), func.signature.clone());
+    loop {
+        let inlinees = inline::inlinees(&input, vm, &excluded);
+        let mut b = FunctionBuilder::new(func, fctx);
+        let sig = b.import_signature(compiled_sig.clone());
+        let mut t = Translator::new(
+            b,
+            &input,
+            storage.clone(),
+            helper_ids,
+            helper_sig.clone(),
+            sig,
+            &inlinees,
+        );
+        let result = t.run();
+        if let Some(pc) = t.inline_failed {
+            drop(t);
+            excluded.insert(pc);
+            *func = Function::with_name_signature(name.clone(), signature.clone());
+            *fctx = FunctionBuilderContext::new();
+            continue;
+        }
+        result?;
+        let variants = std::mem::take(&mut t.variants);
+        t.b.seal_all_blocks();
+        t.b.finalize(target);
+        dead::remove_dead_loads(func);
+        return Ok(variants);
+    }
 }
 
 /// What the translator knows about the values registers hold, beyond their variables; valid
@@ -306,6 +331,12 @@ struct Translator<'a> {
     /// compiled with a speculative fast path (see `note_speculation`). Only read, never
     /// consulted while emitting, so covering does not change the code.
     variants: Vec<u8>,
+    /// The callees to translate in place, by call site (see `inline`).
+    inlinees: &'a FxHashMap<usize, Inlinee<'a>>,
+    /// The call site whose callee is being translated, with the caller's state.
+    inlining: Option<Box<InlineSite<'a>>>,
+    /// A call site whose callee turned out not to fit in place (see `inline_unfit`).
+    inline_failed: Option<usize>,
 }
 
 impl<'a> Translator<'a> {
@@ -316,6 +347,7 @@ impl<'a> Translator<'a> {
         helper_ids: &'a [u32],
         helper_sig: Signature,
         compiled_sig: SigRef,
+        inlinees: &'a FxHashMap<usize, Inlinee<'a>>,
     ) -> Self {
         let mut b = b;
         let nregs = input.proto.nregs as usize;
@@ -371,6 +403,9 @@ impl<'a> Translator<'a> {
             } else {
                 Vec::new()
             },
+            inlinees,
+            inlining: None,
+            inline_failed: None,
         }
     }
 
@@ -430,6 +465,7 @@ impl<'a> Translator<'a> {
 
     /// Calls a helper; unused arguments are zero.
     fn helper(&mut self, h: Helper, args: &[Value]) -> Value {
+        self.inline_unfit();
         // Every helper call is a safepoint: the slots must be current.
         if self.synced_at != Some(self.cur_pc) {
             let without_ints = match self.dirty.get(self.cur_pc) {

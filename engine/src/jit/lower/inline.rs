@@ -1,0 +1,388 @@
+//! Inlining: a speculated method call whose callee is a small leaf (no calls, loops, handlers
+//! or captured variables) is translated in place, the callee's registers in variables of
+//! their own; a failed guard in it pushes the callee's frame for the interpreter to finish.
+//!
+//! The inlined body may leave only through side exits: an instruction of it that would call
+//! a safepoint helper or raise an error abandons the inlining of that site, and the function
+//! is translated again without it (`Translator::inline_failed`).
+
+use super::*;
+
+/// Instructions a callee may have at most to be inlined.
+pub(crate) const MAX_INLINED_OPS: usize = 32;
+
+/// A callee prepared for inlining at one call site.
+pub(super) struct Inlinee<'a> {
+    pub input: Input<'a>,
+    /// Per instruction: registers written since the callee's entry (its `dirty` sets; the
+    /// callee's parameters are in their slots at entry, as in a real call).
+    dirty: Vec<RegSet>,
+    live: Vec<RegSet>,
+}
+
+/// Whether prototype `proto` may be inlined: a method of few instructions that neither
+/// calls, loops, throws nor touches captured variables: no instruction of it charges fuel
+/// (the opcode table). Instructions that take a helper all the same, such as an addition that
+/// saw strings or an allocation, abandon the inlining later; safepoints compiled without a
+/// helper (list elements read and written on the speculated list path) store the body's
+/// registers to the callee's slots, where they belong.
+pub(super) fn inlinable(proto: &Proto) -> bool {
+    if proto.kind != ProtoKind::Method
+        || !proto.handlers.is_empty()
+        || proto.code.len() > MAX_INLINED_OPS
+    {
+        return false;
+    }
+    proto.code.iter().enumerate().all(|(pc, op)| {
+        let fx = op.effects();
+        !fx.fuel
+            && fx.flow != Flow::Throw
+            && op.jump().is_none_or(|off| target(pc, off) > pc)
+            // The running closure's captured variables: in the caller's code, the caller's.
+            && !matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. })
+    })
+}
+
+/// The callees to inline in the speculating translation of `caller`, by call site: every
+/// `Invoke` whose cache holds one method, of an inlinable prototype, unless excluded.
+pub(super) fn inlinees<'a>(
+    caller: &Input<'a>,
+    vm: &'a Vm,
+    excluded: &FxHashSet<usize>,
+) -> FxHashMap<usize, Inlinee<'a>> {
+    let mut out = FxHashMap::default();
+    if caller.mode != Mode::Speculative {
+        return out;
+    }
+    for (pc, op) in caller.proto.code.iter().enumerate() {
+        let Op::Invoke { n, ic, .. } = *op else {
+            continue;
+        };
+        if ic == IcIdx::NONE || excluded.contains(&pc) {
+            continue;
+        }
+        let Some(method) = caller.ics[ic.0 as usize].method else {
+            continue;
+        };
+        let pid = method.proto;
+        let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
+        if proto.arity as u16 != n.0 || !inlinable(proto) {
+            continue;
+        }
+        let info = vm.fn_info[pid.0 as usize];
+        // The body's registers stay in variables: dirty from their first write on.
+        let dirty = dirty_registers(proto, &vec![false; proto.code.len()]);
+        let input = Input {
+            proto,
+            pid,
+            mode: Mode::Speculative,
+            osr: false,
+            consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
+            feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+            ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+            icb: info.icb as usize,
+            kbase: info.kbase as usize,
+            super_methods: FxHashMap::default(),
+            globals: caller.globals,
+            global_values: caller.global_values,
+            stable_globals: caller.stable_globals,
+            fn_info: caller.fn_info,
+            osr_snapshot: None,
+            protos: caller.protos,
+            cover: false,
+        };
+        out.insert(
+            pc,
+            Inlinee {
+                live: live_registers(proto, caller.protos),
+                dirty,
+                input,
+            },
+        );
+    }
+    out
+}
+
+/// What one frame's translation keeps: swapped between the caller's and the inlined
+/// callee's while the callee is translated.
+pub(super) struct FrameCtx<'a> {
+    input: &'a Input<'a>,
+    tags: Vec<Variable>,
+    pays: Vec<Variable>,
+    blocks: FxHashMap<usize, Block>,
+    error_blocks: FxHashMap<usize, Block>,
+    side_exit_blocks: FxHashMap<usize, Block>,
+    charged_before_guards: FxHashSet<usize>,
+    deferred: Vec<Deferred>,
+    stored: Vec<bool>,
+    in_slots: bool,
+    dirty: Vec<RegSet>,
+    live: Vec<RegSet>,
+    variants: Vec<u8>,
+    regs: Value,
+    cur_pc: usize,
+    synced_at: Option<usize>,
+    terminated: bool,
+    fuel_charged: bool,
+}
+
+/// The call site being inlined, and the caller's translation state meanwhile.
+pub(super) struct InlineSite<'a> {
+    /// The caller's call instruction.
+    pub call_pc: usize,
+    /// The caller's register receiving the result (the callee's register 0).
+    a: Reg,
+    /// The closure called (for the callee's frame record, should it leave).
+    closure: Value,
+    /// Where the callee's returns go.
+    cont: Block,
+    /// The caller's state while the callee is translated.
+    caller: FrameCtx<'a>,
+}
+
+impl<'a> Translator<'a> {
+    /// Exchanges the frame state of the translator with `ctx`.
+    fn swap_frame(&mut self, ctx: &mut FrameCtx<'a>) {
+        std::mem::swap(&mut self.input, &mut ctx.input);
+        std::mem::swap(&mut self.tags, &mut ctx.tags);
+        std::mem::swap(&mut self.pays, &mut ctx.pays);
+        std::mem::swap(&mut self.blocks, &mut ctx.blocks);
+        std::mem::swap(&mut self.error_blocks, &mut ctx.error_blocks);
+        std::mem::swap(&mut self.side_exit_blocks, &mut ctx.side_exit_blocks);
+        std::mem::swap(
+            &mut self.charged_before_guards,
+            &mut ctx.charged_before_guards,
+        );
+        std::mem::swap(&mut self.deferred, &mut ctx.deferred);
+        std::mem::swap(&mut self.stored, &mut ctx.stored);
+        std::mem::swap(&mut self.in_slots, &mut ctx.in_slots);
+        std::mem::swap(&mut self.dirty, &mut ctx.dirty);
+        std::mem::swap(&mut self.live, &mut ctx.live);
+        std::mem::swap(&mut self.variants, &mut ctx.variants);
+        std::mem::swap(&mut self.regs, &mut ctx.regs);
+        std::mem::swap(&mut self.cur_pc, &mut ctx.cur_pc);
+        std::mem::swap(&mut self.synced_at, &mut ctx.synced_at);
+        std::mem::swap(&mut self.terminated, &mut ctx.terminated);
+        std::mem::swap(&mut self.fuel_charged, &mut ctx.fuel_charged);
+    }
+
+    /// Notes that the instruction being translated cannot stay in an inlined body (it needs
+    /// a safepoint, an error exit or this frame's record): the site is translated as a call
+    /// on the next attempt.
+    pub(super) fn inline_unfit(&mut self) {
+        if let Some(site) = &self.inlining {
+            self.inline_failed.get_or_insert(site.call_pc);
+        }
+    }
+
+    /// The inlined callee of the call at `pc`, if it has one.
+    pub(super) fn inlinee(&self, pc: usize) -> Option<&'a Inlinee<'a>> {
+        if self.inlining.is_some() {
+            // Only one level: a callee's own calls are not inlined (leaves make none).
+            return None;
+        }
+        self.inlinees.get(&pc)
+    }
+
+    /// Translates the call at `pc` of the method `closure` (receiver in `a`, its shape
+    /// checked) as the callee's body in place, when the frame depth and the register stack
+    /// would allow the call; otherwise jumps to `slow`. The caller's registers are in their
+    /// slots (the call synced them). Continues, after the body, where the result is in `a`.
+    pub(super) fn inline_call(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        callee: &'a Inlinee<'a>,
+        closure: Value,
+        slow: Block,
+    ) -> Block {
+        let proto = callee.input.proto;
+        // The checks of `Vm::push_frame` that raise errors: those calls take `slow`.
+        let len = self.load(self.vm, abi::FRAMES_LEN);
+        let cap = self.load(self.vm, abi::FRAMES_CAP);
+        let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
+        let top = self
+            .b
+            .ins()
+            .iadd_imm_s(self.base, a.0 as i64 + proto.nregs as i64);
+        let size = self.load(self.vm, abi::STACK_LEN);
+        let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
+        let ok = self.both(depth_ok, room_ok);
+        let body = self.b.create_block();
+        self.branch_on(ok, body, &[], slow, &[]);
+        self.continue_in(body);
+
+        let nregs = proto.nregs as usize;
+        let cont = self.b.create_block();
+        let regs = self
+            .b
+            .ins()
+            .iadd_imm_s(self.regs, abi::value_at(a.0.into()) as i64);
+        // The callee's registers start as the caller's from `a` on: its parameters, then
+        // what its slots hold (the caller's registers are in their slots here). Registers
+        // past the caller's are never read before being written.
+        let caller_regs = self.input.proto.nregs as usize;
+        let start: Vec<Option<(Value, Value)>> = (0..nregs)
+            .map(|r| (a.0 as usize + r < caller_regs).then(|| self.get(Reg(a.0 + r as u16))))
+            .collect();
+        let mut ctx = FrameCtx {
+            input: &callee.input,
+            tags: (0..nregs).map(|_| self.b.declare_var(I64)).collect(),
+            pays: (0..nregs).map(|_| self.b.declare_var(I64)).collect(),
+            blocks: FxHashMap::default(),
+            error_blocks: FxHashMap::default(),
+            side_exit_blocks: FxHashMap::default(),
+            charged_before_guards: FxHashSet::default(),
+            deferred: Vec::new(),
+            // No write-through: the body's registers are stored at its returns and exits.
+            stored: vec![false; proto.code.len()],
+            in_slots: false,
+            dirty: callee.dirty.clone(),
+            live: callee.live.clone(),
+            variants: Vec::new(),
+            regs,
+            cur_pc: 0,
+            synced_at: None,
+            terminated: false,
+            fuel_charged: false,
+        };
+        self.swap_frame(&mut ctx);
+        self.inlining = Some(Box::new(InlineSite {
+            call_pc: pc,
+            a,
+            closure,
+            cont,
+            caller: ctx,
+        }));
+        for (r, v) in start.into_iter().enumerate() {
+            let reg = Reg(r as u16);
+            match v {
+                Some((t, p)) => self.define(reg, t, p),
+                None if self.live[0].contains(r) => self.reload(reg),
+                None => {
+                    let z = self.zero();
+                    self.define(reg, z, z);
+                }
+            }
+        }
+        let result = self.inline_body();
+        let site = *self.inlining.take().expect("set above");
+        let mut caller = site.caller;
+        self.swap_frame(&mut caller);
+        if result.is_err() {
+            // Not translatable here: the next attempt makes it a call.
+            self.inline_failed.get_or_insert(pc);
+        }
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+        self.facts.clear();
+        self.objects.clear();
+        cont
+    }
+
+    /// The callee's instructions and its side exits, in the callee's frame state.
+    fn inline_body(&mut self) -> Result<(), String> {
+        let (leaders, _) = self.leaders();
+        for &pc in &leaders {
+            let blk = self.b.create_block();
+            self.blocks.insert(pc, blk);
+        }
+        let first = self.block_at(0);
+        self.jump(first);
+        self.terminated = true;
+        let input = self.input;
+        for (pc, op) in input.proto.code.iter().enumerate() {
+            if let Some(&blk) = self.blocks.get(&pc) {
+                if !self.terminated {
+                    self.jump(blk);
+                }
+                self.b.switch_to_block(blk);
+                self.terminated = false;
+                // Facts are kept per register number, and these are the callee's.
+                self.facts.clear();
+                if pc > 0 {
+                    // Only forward jumps: the first block's one predecessor is the call
+                    // site, whose checked shapes (the receiver's) hold in it.
+                    self.objects.clear();
+                }
+            }
+            self.fuel_charged = false;
+            self.op(pc, *op)?;
+        }
+        if !self.terminated {
+            return Err("code runs off its end".into());
+        }
+        let deferred = std::mem::take(&mut self.deferred);
+        for d in deferred {
+            match d {
+                Deferred::SideExit(pc, blk) => {
+                    self.b.switch_to_block(blk);
+                    self.inline_exit(pc);
+                }
+                Deferred::Error(_, blk) => {
+                    // Never kept: an error exit abandons the inlining (see `inline_unfit`).
+                    self.b.switch_to_block(blk);
+                    let one = self.iconst(1);
+                    self.b.ins().return_(&[one]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A return of the inlined callee: the result goes to the caller's register `a` and
+    /// its slot, and every register the callee wrote to its slot, as the interpreter's frame
+    /// would have left them (the collector scans them); the caller's registers over the
+    /// callee's window take the callee's values (those it did not write are the same).
+    pub(super) fn inline_return(&mut self, t: Value, p: Value, pc: usize) {
+        self.sync(pc);
+        let site = self.inlining.as_ref().expect("inlining");
+        let (a, cont) = (site.a, site.cont);
+        let caller_tags = site.caller.tags.clone();
+        let caller_pays = site.caller.pays.clone();
+        let shared = self.tags.len().min(caller_tags.len() - a.0 as usize);
+        for r in 1..shared {
+            let (rt, rp) = self.get(Reg(r as u16));
+            let cr = a.0 as usize + r;
+            self.b.def_var(caller_tags[cr], rt);
+            self.b.def_var(caller_pays[cr], rp);
+        }
+        self.store_value(t, p, self.regs, abi::value_at(0));
+        self.b.def_var(caller_tags[a.0 as usize], t);
+        self.b.def_var(caller_pays[a.0 as usize], p);
+        self.b.ins().jump(cont, &[]);
+        self.terminated = true;
+    }
+
+    /// The side exit of the inlined callee's instruction `pc`: its written registers to
+    /// their slots, the caller's pc past the call, the callee's frame record pushed as the
+    /// call would have (resuming at `pc`), and the interpreter finishes both frames.
+    fn inline_exit(&mut self, pc: usize) {
+        self.cur_pc = pc;
+        if !mutant!(InlineExitDropsWrites) {
+            self.sync(pc);
+        }
+        let site = self.inlining.as_ref().expect("inlining");
+        let (call_pc, a, closure) = (site.call_pc, site.a, site.closure);
+        let resume = self.iconst(mutants::inline_caller_resume(call_pc) as i64);
+        self.store32(resume, self.frame, abi::FRAME_PC);
+        let len = self.load(self.vm, abi::FRAMES_LEN);
+        let buf = self.load(self.vm, abi::FRAMES_BUF);
+        let rel = self.b.ins().imul_imm_s(len, abi::FRAME_SIZE);
+        let fr = self.b.ins().iadd(buf, rel);
+        let base = self.b.ins().iadd_imm_s(self.base, a.0 as i64);
+        let pid = self.iconst(self.input.pid.0 as i64);
+        let at = self.iconst(pc as i64);
+        self.store(closure, fr, abi::FRAME_CLOSURE);
+        self.store32(pid, fr, abi::FRAME_PROTO);
+        self.store32(base, fr, abi::FRAME_BASE);
+        self.store32(at, fr, abi::FRAME_PC);
+        self.store32(base, fr, abi::FRAME_RET);
+        let len1 = self.b.ins().iadd_imm_s(len, 1);
+        self.store(len1, self.vm, abi::FRAMES_LEN);
+        self.spill_fuel();
+        let p = self.iconst(pc as i64);
+        let st = self.leaf_helper(Helper::InlineExit, &[p]);
+        self.b.ins().return_(&[st]);
+    }
+}
