@@ -205,7 +205,7 @@ impl Translator<'_> {
         let empty = self.shared_exit(true);
         let at = self.iconst(pc as i64 + 1);
         self.branch_on(f, ok, &[], empty, &[at.into()]);
-        self.b.switch_to_block(ok);
+        self.continue_in(ok);
         let f1 = self.b.ins().iadd_imm_s(f, -1);
         self.b.def_var(self.fuel, f1);
     }

@@ -296,7 +296,9 @@ impl<'a> Translator<'a> {
                 if !self.terminated {
                     self.jump(blk);
                 }
-                self.b.switch_to_block(blk);
+                // Jumps only go forward: every predecessor has been emitted, so the block
+                // can be sealed now, and variables read in it resolve to their values.
+                self.continue_in(blk);
                 self.terminated = false;
                 // Facts are kept per register number, and these are the callee's.
                 self.facts.clear();
