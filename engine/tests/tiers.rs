@@ -159,9 +159,13 @@ fn side_exits_on_shape_changes() {
         "fn f(o) { o.x = o.x + 1; return o.x; }",
         "fn f(o) { return o.get(); }",
     ];
+    // `f` is called through a variable, not by its name: its calls are then not inlined
+    // into the loops, and its own compiled code meets the shapes.
+    let class = format!("{class}let g = f;\n");
+    let class = class.as_str();
     for f in cases {
         let src = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\npush(r, f(Q(5)));\nreturn r;"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\npush(r, g(Q(5)));\nreturn r;"
         );
         // The jit tier compiles before any cache is filled, so it does not guess shapes;
         // tiered compilation does, after the first calls.
@@ -173,14 +177,14 @@ fn side_exits_on_shape_changes() {
         // After the side exit the function is recompiled speculating on what it saw since
         // (the other shape); after a second one, without speculation.
         let src2 = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\nfor i in 0..20 {{ push(r, f(Q(i))); }}\nreturn len(r);"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\nfor i in 0..20 {{ push(r, g(Q(i))); }}\nreturn len(r);"
         );
         let (_, t2) = same_everywhere(&src2);
         let ft = fn_jit(&t2, "f");
         assert_eq!(ft.state, FnState::Compiled, "{f}: not recompiled");
         assert!(ft.speculative && ft.compilations == 2, "{f}: {ft:?}");
         let src3 = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, f(P(i))); }}\nfor i in 0..20 {{ push(r, f(Q(i))); }}\nfor i in 0..20 {{ push(r, f(P(i))); }}\nreturn len(r);"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\nfor i in 0..20 {{ push(r, g(Q(i))); }}\nfor i in 0..20 {{ push(r, g(P(i))); }}\nreturn len(r);"
         );
         let (_, t3) = same_everywhere(&src3);
         let ft = fn_jit(&t3, "f");
@@ -190,6 +194,29 @@ fn side_exits_on_shape_changes() {
             "{f}: {ft:?}"
         );
     }
+}
+
+#[test]
+fn small_leaf_callees_run_in_place_in_hot_callers() {
+    // A method and a function of a few field and arithmetic instructions, called 1000 times
+    // from a hot loop: after the loop is compiled, the calls are no calls at all (the
+    // callees' frames are never pushed), and a float at the end leaves both inlined bodies.
+    let src = "class C { fn init() { self.n = 0; } fn add(k) { self.n = self.n + k; return self.n; } }\n\
+               fn add2(c, k) { c.n = c.n + k * 2; return c.n; }\n\
+               fn main() { let c = C(); let s = 0; for i in 0..1000 { let k = 1; if i == 999 { k = 0.5; } s = s + c.add(k) + add2(c, k); } return [s, c.n]; }\n\
+               return main();";
+    let (_, t) = same_everywhere(src);
+    assert_eq!(t.result, Ok("[3000998.0, 2998.5]".into()));
+    let calls = |name: &str| {
+        t.stats
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(0, |f| f.calls)
+    };
+    assert!(calls("C.add") < 10, "C.add called {} times", calls("C.add"));
+    assert!(calls("add2") < 10, "add2 called {} times", calls("add2"));
+    assert!(fn_jit(&t, "main").side_exits >= 1);
 }
 
 #[test]

@@ -1,21 +1,25 @@
-//! Leaf methods: a field write and arithmetic on a field and the argument, nothing else, so
-//! that compiled callers run them in place (inlined). A hot loop calls one on one instance,
-//! with ints and then, on its last trips, floats: a guard in the inlined body fails after the
-//! method has written its field, and the interpreter must finish the method, then the caller.
+//! Leaf methods and functions: a field write and arithmetic on a field and the argument,
+//! nothing else, so that compiled callers run them in place (inlined). A hot loop calls one on
+//! one instance, with ints and then, on its last trips, floats: a guard in the inlined body
+//! fails after it has written its field, and the interpreter must finish it, then the caller.
 
-use echo_engine::syntax::ast::{BinOp, FnDecl, Stmt};
+use echo_engine::syntax::ast::{BinOp, FnDecl, Stmt, StmtKind};
 
 use super::Gen;
 use super::build::*;
 use super::types::Ty;
 
-/// A leaf method generated for a class, for the driver to call.
+/// A leaf method or function generated for a class, for the driver to call.
 #[derive(Clone, Debug)]
 pub(crate) struct Leaf {
     class: usize,
-    method: String,
-    /// The numeric field the method adds to.
+    /// The method's or the function's name.
+    callee: String,
+    /// The numeric field it adds to.
     field: String,
+    /// A top-level function taking the instance first (declared by the driver), else a
+    /// method of the class.
+    function: Option<FnDecl>,
 }
 
 /// Trips of the loop calling a leaf method: more than the largest hot-loop threshold, so the
@@ -23,11 +27,12 @@ pub(crate) struct Leaf {
 const LEAF_TRIPS: i64 = 70;
 
 impl Gen<'_, '_> {
-    /// With `flips`, sometimes a leaf method for class `c` (one with a numeric field):
-    /// `self.f = self.f + K; let t = self.g OP a; return t OP self.f;`, the write first or
-    /// second.
-    pub(crate) fn leaf_method(&mut self, c: usize) -> Option<FnDecl> {
-        if !self.f.flips || !self.chance(1, 2) {
+    /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
+    /// `self.f = self.f + K; let t = self.g OP a; return t OP self.f;` (the write first or
+    /// second), returned for the class, or the same as a top-level function of the instance
+    /// and `a`, kept for the driver.
+    fn leaf_method(&mut self, c: usize) -> Option<FnDecl> {
+        if !self.f.flips || !self.chance(3, 4) {
             return None;
         }
         let numeric: Vec<String> = self.classes[c]
@@ -36,42 +41,82 @@ impl Gen<'_, '_> {
             .filter(|(_, t)| matches!(t, Ty::Int | Ty::Float | Ty::Num))
             .map(|(f, _)| f.clone())
             .collect();
-        if numeric.is_empty() {
+        let literal = |t: &Ty| {
+            matches!(
+                t,
+                Ty::Int | Ty::Float | Ty::Num | Ty::Str | Ty::Bool | Ty::Any
+            )
+        };
+        if numeric.is_empty() || !self.classes[c].init_params.iter().all(literal) {
             return None;
         }
         let field = numeric[self.pick(numeric.len())].clone();
         let read = numeric[self.pick(numeric.len())].clone();
+        // A function's instance is its first parameter.
+        let instance = self.chance(1, 2).then(|| self.fresh("o"));
+        let this = match &instance {
+            Some(o) => name(o),
+            None => self_ref(),
+        };
         let a = self.fresh("a");
         let t = self.fresh("t");
         let ops = [BinOp::Add, BinOp::Sub, BinOp::Mul];
         let op = ops[self.pick(ops.len())];
         let k = self.range(1, 9);
         let write = expr_stmt(assign(
-            get(self_ref(), &field),
-            bin(BinOp::Add, get(self_ref(), &field), int(k)),
+            get(this.clone(), &field),
+            bin(BinOp::Add, get(this.clone(), &field), int(k)),
         ));
-        let compute = let_(&t, bin(op, get(self_ref(), &read), name(&a)));
+        let compute = let_(&t, bin(op, get(this.clone(), &read), name(&a)));
         let mut body = if self.chance(3, 4) {
             vec![write, compute]
         } else {
             vec![compute, write]
         };
         let op = ops[self.pick(ops.len())];
-        body.push(return_(Some(bin(op, name(&t), get(self_ref(), &field)))));
-        let method = self.fresh("leaf");
+        body.push(return_(Some(bin(op, name(&t), get(this.clone(), &field)))));
+        let callee = self.fresh("leaf");
+        let (decl, function) = match instance {
+            Some(o) => (None, Some(fn_decl(&callee, &[o, a], body))),
+            None => (Some(fn_decl(&callee, &[a], body)), None),
+        };
         self.leaves.push(Leaf {
             class: c,
-            method: method.clone(),
+            callee,
             field,
+            function,
         });
-        Some(fn_decl(&method, &[a], body))
+        decl
     }
 
     /// For each leaf method: a function whose loop calls it on one instance, its last trips
     /// with the function's second argument, and prints the last results; the driver calls it
     /// with an int there, then with a float (which the method's inlined body meets first),
     /// then prints the field the method writes.
-    pub(crate) fn leaf_driver(&mut self) -> Vec<Stmt> {
+    /// Adds the leaves to a generated program, drawing every choice after all the others, so
+    /// that a seed's program is the one it was without leaves, plus them: leaf methods go
+    /// into the class declarations (`classes`: the index of each class's statement in
+    /// `stmts`), the driving code into `main` at `at` (before the checksum is printed).
+    pub(crate) fn add_leaves(
+        &mut self,
+        stmts: &mut [Stmt],
+        classes: &[usize],
+        main: &mut Vec<Stmt>,
+        at: usize,
+    ) {
+        for (c, &i) in classes.iter().enumerate() {
+            let Some(method) = self.leaf_method(c) else {
+                continue;
+            };
+            if let StmtKind::Class(decl) = &mut stmts[i].kind {
+                decl.methods.push(method);
+            }
+        }
+        let driving = self.leaf_driver();
+        main.splice(at..at, driving);
+    }
+
+    fn leaf_driver(&mut self) -> Vec<Stmt> {
         let mut out = Vec::new();
         for leaf in std::mem::take(&mut self.leaves) {
             let f = self.fresh("drive");
@@ -94,7 +139,13 @@ impl Gen<'_, '_> {
                     vec![(late(2), vec![expr_stmt(assign(name(&v), name(&flip)))])],
                     None,
                 ),
-                let_(&r, method_call(name(&o), &leaf.method, vec![name(&v)])),
+                let_(
+                    &r,
+                    match leaf.function {
+                        Some(_) => call_named(&leaf.callee, vec![name(&o), name(&v)]),
+                        None => method_call(name(&o), &leaf.callee, vec![name(&v)]),
+                    },
+                ),
                 if_(vec![(late(3), vec![print(vec![name(&r)])])], None),
             ];
             let decl = fn_decl(
@@ -102,15 +153,21 @@ impl Gen<'_, '_> {
                 &[o.clone(), flip],
                 vec![for_range(&i, int(0), int(LEAF_TRIPS), body)],
             );
+            if let Some(function) = leaf.function {
+                out.push(fn_stmt(function));
+            }
             out.push(fn_stmt(decl));
-            // Small literal arguments: the field arithmetic stays far from overflow.
+            // Literal arguments (`leaf_method` checked that all can be): small numbers keep the
+            // field arithmetic far from overflow, and no variable is needed where this code goes.
             let params = self.classes[leaf.class].init_params.clone();
             let args = params
                 .iter()
                 .map(|t| match t {
                     Ty::Int | Ty::Num => int(self.range(-5, 9)),
                     Ty::Float => float(self.range(-8, 8) as f64 + 0.25),
-                    other => self.expr(other, 1),
+                    Ty::Str => string("s"),
+                    Ty::Bool => boolean(true),
+                    _ => nil(),
                 })
                 .collect();
             let inst = self.fresh("inst");

@@ -254,6 +254,8 @@ pub(crate) struct Gen<'a, 'b> {
     pub(crate) seed: Option<u64>,
     /// Leaf methods generated so far, for the driver to call (`leaf.rs`).
     leaves: Vec<leaf::Leaf>,
+    /// Where in the driver's statements the checksum is printed.
+    checksum_at: usize,
 }
 
 impl<'a, 'b> Gen<'a, 'b> {
@@ -284,6 +286,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             inputs: Vec::new(),
             skip_tiers: Vec::new(),
             leaves: Vec::new(),
+            checksum_at: 0,
         }
     }
 

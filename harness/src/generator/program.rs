@@ -88,8 +88,10 @@ impl Gen<'_, '_> {
         }
         self.declare_functions();
         let globals = self.scopes.depth();
+        let mut class_at = Vec::new();
         for c in 0..self.classes.len() {
             let s = self.class_stmt(c);
+            class_at.push(stmts.len());
             stmts.push(s);
             self.scopes.truncate(globals);
         }
@@ -100,7 +102,9 @@ impl Gen<'_, '_> {
         }
         // Sweeps run first, so that an error the driver raises on purpose does not skip them.
         stmts.extend(self.sweeps());
-        let main = self.driver();
+        let mut main = self.driver();
+        let at = self.checksum_at;
+        self.add_leaves(&mut stmts, &class_at, &mut main, at);
         stmts.extend(main);
         Script {
             stmts,
@@ -429,7 +433,6 @@ impl Gen<'_, '_> {
             self.method_costs.insert((c, m.name.clone()), self.cost);
             methods.push(fn_decl(&m.name, &params, body));
         }
-        methods.extend(self.leaf_method(c));
         class(
             &info.name,
             parent.as_ref().map(|p| p.name.as_str()),
@@ -528,7 +531,6 @@ impl Gen<'_, '_> {
         if !self.classes.is_empty() {
             out.extend(self.method_driver(&acc));
         }
-        out.extend(self.leaf_driver());
         let n = self.range(1, 6) as u32;
         let extra = self.block(n);
         out.extend(self.guarded(extra));
@@ -539,6 +541,7 @@ impl Gen<'_, '_> {
             }
             None => Vec::new(),
         };
+        self.checksum_at = out.len();
         out.push(print(vec![string("checksum"), name(&acc)]));
         if self.chance(1, 3) {
             let ty = self.value_type(false);

@@ -99,6 +99,12 @@ impl<'a> Translator<'a> {
 
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
         self.charge_fuel(pc);
+        if let Some(callee) = self.inlinee(pc)
+            && self.facts.known_fn.get(&a.0) == Some(&callee.input.pid)
+        {
+            self.call_inlined(pc, a, n, callee);
+            return;
+        }
         self.save_pc(pc);
         self.sync_all(pc);
         let (t, p) = self.get(a);
@@ -297,6 +303,33 @@ impl<'a> Translator<'a> {
         self.after_call(pc, a, done);
     }
 
+    /// The call at `pc` of a top-level function (known, in `a`) with its body translated in
+    /// place (see `inline`); when the call could not be made (frame depth, register stack),
+    /// it goes through the `Call` helper.
+    fn call_inlined(&mut self, pc: usize, a: Reg, n: Count, callee: &'a inline::Inlinee<'a>) {
+        self.sync_all(pc);
+        let slow = self.b.create_block();
+        let (_, closure) = self.get(a);
+        self.inline_call(pc, (Reg(a.0 + 1), a), callee, closure, slow);
+        let join = self.b.create_block();
+        self.jump(join);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        self.save_pc(pc);
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        let s = self.slot(a);
+        let nargs = self.iconst(n.0 as i64);
+        let st = self.helper(Helper::Call, &[s, nargs]);
+        self.b.ins().jump(done, &[st.into()]);
+        self.after_call(pc, a, done);
+        self.jump(join);
+        self.continue_in(join);
+        self.facts.clear();
+        self.objects.clear();
+    }
+
     /// The speculated method call at `pc` with its callee translated in place (see
     /// `inline`); the receiver's shape is checked and the registers synced. The method comes
     /// from the cache, as in `invoke`; when the cache moved on, or the call could not be made
@@ -322,7 +355,7 @@ impl<'a> Translator<'a> {
         let c2 = self.b.create_block();
         self.branch_on(same, c2, &[], slow, &[]);
         self.continue_in(c2);
-        self.inline_call(pc, a, callee, method, slow);
+        self.inline_call(pc, (a, a), callee, method, slow);
         let join = self.b.create_block();
         self.jump(join);
 

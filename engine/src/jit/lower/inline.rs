@@ -27,7 +27,7 @@ pub(super) struct Inlinee<'a> {
 /// helper (list elements read and written on the speculated list path) store the body's
 /// registers to the callee's slots, where they belong.
 pub(super) fn inlinable(proto: &Proto) -> bool {
-    if proto.kind != ProtoKind::Method
+    if !matches!(proto.kind, ProtoKind::Method | ProtoKind::Function)
         || !proto.handlers.is_empty()
         || proto.code.len() > MAX_INLINED_OPS
     {
@@ -44,7 +44,8 @@ pub(super) fn inlinable(proto: &Proto) -> bool {
 }
 
 /// The callees to inline in the speculating translation of `caller`, by call site: every
-/// `Invoke` whose cache holds one method, of an inlinable prototype, unless excluded.
+/// `Invoke` whose cache holds one method and every call of a top-level function by name
+/// (`CallGlobal`), of an inlinable prototype, unless excluded.
 pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
@@ -55,18 +56,23 @@ pub(super) fn inlinees<'a>(
         return out;
     }
     for (pc, op) in caller.proto.code.iter().enumerate() {
-        let Op::Invoke { n, ic, .. } = *op else {
-            continue;
-        };
-        if ic == IcIdx::NONE || excluded.contains(&pc) {
+        if excluded.contains(&pc) {
             continue;
         }
-        let Some(method) = caller.ics[ic.0 as usize].method else {
+        let (callee, n, kind) = match *op {
+            Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
+                (caller.ics[ic.0 as usize].method, n, ProtoKind::Method)
+            }
+            // A top-level function called by name: the same one for the whole run.
+            Op::CallGlobal { g, n, .. } => (caller.fn_global(g), n, ProtoKind::Function),
+            _ => continue,
+        };
+        let Some(closure) = callee else {
             continue;
         };
-        let pid = method.proto;
+        let pid = closure.proto;
         let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
-        if proto.arity as u16 != n.0 || !inlinable(proto) {
+        if proto.kind != kind || proto.arity as u16 != n.0 || !inlinable(proto) {
             continue;
         }
         let info = vm.fn_info[pid.0 as usize];
@@ -130,8 +136,11 @@ pub(super) struct FrameCtx<'a> {
 pub(super) struct InlineSite<'a> {
     /// The caller's call instruction.
     pub call_pc: usize,
-    /// The caller's register receiving the result (the callee's register 0).
-    a: Reg,
+    /// The caller's register that is the callee's register 0 (the receiver of a method,
+    /// the first argument of a function).
+    window: Reg,
+    /// The caller's register receiving the result (the receiver's, or the callee's).
+    ret: Reg,
     /// The closure called (for the callee's frame record, should it leave).
     closure: Value,
     /// Where the callee's returns go.
@@ -184,18 +193,20 @@ impl<'a> Translator<'a> {
         self.inlinees.get(&pc)
     }
 
-    /// Translates the call at `pc` of the method `closure` (receiver in `a`, its shape
-    /// checked) as the callee's body in place, when the frame depth and the register stack
-    /// would allow the call; otherwise jumps to `slow`. The caller's registers are in their
-    /// slots (the call synced them). Continues, after the body, where the result is in `a`.
+    /// Translates the call at `pc` of `closure` as the callee's body in place, its register
+    /// 0 being the caller's register `window` (a method's checked receiver, a function's first
+    /// argument), when the frame depth and the register stack would allow the call; otherwise
+    /// jumps to `slow`. The caller's registers are in their slots (the call synced them).
+    /// Continues, after the body, where the result is in register `ret`.
     pub(super) fn inline_call(
         &mut self,
         pc: usize,
-        a: Reg,
+        (window, ret): (Reg, Reg),
         callee: &'a Inlinee<'a>,
         closure: Value,
         slow: Block,
     ) -> Block {
+        let a = window;
         let proto = callee.input.proto;
         // The checks of `Vm::push_frame` that raise errors: those calls take `slow`.
         let len = self.load(self.vm, abi::FRAMES_LEN);
@@ -249,7 +260,8 @@ impl<'a> Translator<'a> {
         self.swap_frame(&mut ctx);
         self.inlining = Some(Box::new(InlineSite {
             call_pc: pc,
-            a,
+            window,
+            ret,
             closure,
             cont,
             caller: ctx,
@@ -332,26 +344,29 @@ impl<'a> Translator<'a> {
         Ok(())
     }
 
-    /// A return of the inlined callee: the result goes to the caller's register `a` and
+    /// A return of the inlined callee: the result goes to the caller's register `ret` and
     /// its slot, and every register the callee wrote to its slot, as the interpreter's frame
     /// would have left them (the collector scans them); the caller's registers over the
     /// callee's window take the callee's values (those it did not write are the same).
     pub(super) fn inline_return(&mut self, t: Value, p: Value, pc: usize) {
         self.sync(pc);
         let site = self.inlining.as_ref().expect("inlining");
-        let (a, cont) = (site.a, site.cont);
+        let (window, ret, cont) = (site.window.0 as usize, site.ret, site.cont);
         let caller_tags = site.caller.tags.clone();
         let caller_pays = site.caller.pays.clone();
-        let shared = self.tags.len().min(caller_tags.len() - a.0 as usize);
-        for r in 1..shared {
+        let caller_regs = site.caller.regs;
+        let shared = self.tags.len().min(caller_tags.len() - window);
+        for r in 0..shared {
+            if window + r == ret.0 as usize {
+                continue;
+            }
             let (rt, rp) = self.get(Reg(r as u16));
-            let cr = a.0 as usize + r;
-            self.b.def_var(caller_tags[cr], rt);
-            self.b.def_var(caller_pays[cr], rp);
+            self.b.def_var(caller_tags[window + r], rt);
+            self.b.def_var(caller_pays[window + r], rp);
         }
-        self.store_value(t, p, self.regs, abi::value_at(0));
-        self.b.def_var(caller_tags[a.0 as usize], t);
-        self.b.def_var(caller_pays[a.0 as usize], p);
+        self.store_value(t, p, caller_regs, abi::value_at(ret.0.into()));
+        self.b.def_var(caller_tags[ret.0 as usize], t);
+        self.b.def_var(caller_pays[ret.0 as usize], p);
         self.b.ins().jump(cont, &[]);
         self.terminated = true;
     }
@@ -365,21 +380,22 @@ impl<'a> Translator<'a> {
             self.sync(pc);
         }
         let site = self.inlining.as_ref().expect("inlining");
-        let (call_pc, a, closure) = (site.call_pc, site.a, site.closure);
+        let (call_pc, window, ret, closure) = (site.call_pc, site.window, site.ret, site.closure);
         let resume = self.iconst(mutants::inline_caller_resume(call_pc) as i64);
         self.store32(resume, self.frame, abi::FRAME_PC);
         let len = self.load(self.vm, abi::FRAMES_LEN);
         let buf = self.load(self.vm, abi::FRAMES_BUF);
         let rel = self.b.ins().imul_imm_s(len, abi::FRAME_SIZE);
         let fr = self.b.ins().iadd(buf, rel);
-        let base = self.b.ins().iadd_imm_s(self.base, a.0 as i64);
+        let base = self.b.ins().iadd_imm_s(self.base, window.0 as i64);
+        let ret = self.b.ins().iadd_imm_s(self.base, ret.0 as i64);
         let pid = self.iconst(self.input.pid.0 as i64);
         let at = self.iconst(pc as i64);
         self.store(closure, fr, abi::FRAME_CLOSURE);
         self.store32(pid, fr, abi::FRAME_PROTO);
         self.store32(base, fr, abi::FRAME_BASE);
         self.store32(at, fr, abi::FRAME_PC);
-        self.store32(base, fr, abi::FRAME_RET);
+        self.store32(ret, fr, abi::FRAME_RET);
         let len1 = self.b.ins().iadd_imm_s(len, 1);
         self.store(len1, self.vm, abi::FRAMES_LEN);
         self.spill_fuel();
