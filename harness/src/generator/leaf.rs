@@ -22,6 +22,16 @@ pub(crate) struct Leaf {
     function: Option<FnDecl>,
 }
 
+/// A class whose instances hold a leaf function in a field, and the driving function's
+/// parameter holding one.
+struct Holder {
+    class: String,
+    field: String,
+    /// A field set before the held one in some instances only (another shape).
+    pad: String,
+    var: String,
+}
+
 /// Trips of the loop calling a leaf method: more than the largest hot-loop threshold, so the
 /// loop is compiled while it runs.
 const LEAF_TRIPS: i64 = 70;
@@ -128,6 +138,17 @@ impl Gen<'_, '_> {
                 self.fresh("r"),
             );
             let (k, c) = (self.range(1, 4), self.range(-3, 3));
+            // Now and then a function is called from a field of a holder object (`h.cb(o, v)`,
+            // compiled for the holder's shape), whose last holder has another shape.
+            let holder = match leaf.function {
+                Some(_) if self.chance(1, 2) => Some(Holder {
+                    class: self.fresh("Hold"),
+                    field: self.fresh("cb"),
+                    pad: self.fresh("pd"),
+                    var: self.fresh("h"),
+                }),
+                _ => None,
+            };
             let late = |from: i64| bin(BinOp::Ge, name(&i), int(LEAF_TRIPS - from));
             let body = vec![
                 let_(
@@ -141,20 +162,43 @@ impl Gen<'_, '_> {
                 ),
                 let_(
                     &r,
-                    match leaf.function {
-                        Some(_) => call_named(&leaf.callee, vec![name(&o), name(&v)]),
-                        None => method_call(name(&o), &leaf.callee, vec![name(&v)]),
+                    match (&holder, &leaf.function) {
+                        (Some(h), _) => {
+                            method_call(name(&h.var), &h.field, vec![name(&o), name(&v)])
+                        }
+                        (None, Some(_)) => call_named(&leaf.callee, vec![name(&o), name(&v)]),
+                        (None, None) => method_call(name(&o), &leaf.callee, vec![name(&v)]),
                     },
                 ),
                 if_(vec![(late(3), vec![print(vec![name(&r)])])], None),
             ];
+            let mut params = vec![o.clone(), flip];
+            params.extend(holder.as_ref().map(|h| h.var.clone()));
             let decl = fn_decl(
                 &f,
-                &[o.clone(), flip],
+                &params,
                 vec![for_range(&i, int(0), int(LEAF_TRIPS), body)],
             );
             if let Some(function) = leaf.function {
                 out.push(fn_stmt(function));
+            }
+            if let Some(h) = &holder {
+                let (callee, padded) = (self.fresh("g"), self.fresh("p"));
+                let init = vec![
+                    if_(
+                        vec![(
+                            name(&padded),
+                            vec![expr_stmt(assign(get(self_ref(), &h.pad), int(0)))],
+                        )],
+                        None,
+                    ),
+                    expr_stmt(assign(get(self_ref(), &h.field), name(&callee))),
+                ];
+                out.push(class(
+                    &h.class,
+                    None,
+                    vec![fn_decl("init", &[callee, padded], init)],
+                ));
             }
             out.push(fn_stmt(decl));
             // Literal arguments (`leaf_method` checked that all can be): small numbers keep the
@@ -176,8 +220,25 @@ impl Gen<'_, '_> {
                 call_named(&self.classes[leaf.class].name.clone(), args),
             ));
             let (whole, half) = (self.range(-4, 9), self.range(-4, 9) as f64 + 0.5);
-            out.push(expr_stmt(call_named(&f, vec![name(&inst), int(whole)])));
-            out.push(expr_stmt(call_named(&f, vec![name(&inst), float(half)])));
+            let holding = |padded: bool| {
+                holder
+                    .as_ref()
+                    .map(|h| call_named(&h.class, vec![name(&leaf.callee), boolean(padded)]))
+            };
+            let calls = [
+                (int(whole), holding(false)),
+                (float(half), holding(false)),
+                (int(whole), holding(true)),
+            ];
+            for (n, (arg, h)) in calls.into_iter().enumerate() {
+                // The third call, with another holder shape, only with a holder.
+                if n == 2 && h.is_none() {
+                    break;
+                }
+                let mut args = vec![name(&inst), arg];
+                args.extend(h);
+                out.push(expr_stmt(call_named(&f, args)));
+            }
             out.push(print(vec![get(name(&inst), &leaf.field)]));
         }
         out

@@ -217,6 +217,13 @@ impl<'a> Translator<'a> {
         } else {
             self.input.ics[ic.0 as usize]
         };
+        if self.input.mode == Mode::Speculative
+            && entry.shape != crate::runtime::shape::ShapeId::NONE
+            && entry.method.is_none()
+        {
+            self.invoke_field(pc, a, n, entry);
+            return;
+        }
         let speculate = self.input.mode == Mode::Speculative && entry.method.is_some();
         if speculate {
             self.note_speculation(pc);
@@ -301,6 +308,28 @@ impl<'a> Translator<'a> {
         let st = self.helper(Helper::Invoke, &[s, sym, nargs, icv]);
         self.b.ins().jump(done, &[st.into()]);
         self.after_call(pc, a, done);
+    }
+
+    /// `R[a].m(args)` where the cache says `m` was a field of the receiver's shape holding
+    /// something to call: speculating on that shape (leaving at `pc` otherwise), the field's
+    /// value replaces the receiver in `a` and its slot, as in `Vm::invoke`, and is called as
+    /// `Call` would call it.
+    fn invoke_field(&mut self, pc: usize, a: Reg, n: Count, entry: Ic) {
+        self.note_speculation(pc);
+        let slots = if mutant!(FieldCallIgnoresShape) {
+            let (t, p) = self.get(a);
+            let is_inst = self.tag_is(t, tag::INSTANCE);
+            self.guard(pc, is_inst);
+            self.load(p, layout::INSTANCE_SLOTS)
+        } else {
+            self.instance_of_shape(pc, a, entry.shape.0)
+        };
+        let (t, p) = self.load_value(slots, abi::value_at(entry.slot));
+        self.set(a, t, p);
+        // The callee's register goes to its slot: the helper and the callee read it there.
+        let (regs, at) = self.reg_addr(a);
+        self.store_value(t, p, regs, at);
+        self.call(pc, a, n);
     }
 
     /// The call at `pc` of a top-level function (known, in `a`) with its body translated in

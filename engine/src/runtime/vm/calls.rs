@@ -206,6 +206,17 @@ impl Vm {
             );
         };
         if let Some(i) = self.shapes.slot(inst.shape.get(), m) {
+            if let Some(c) = ic {
+                // A field holding something to call: no method in the entry (the dispatch
+                // loop's fast path takes only methods), for compiled code to speculate on.
+                let shape = inst.shape.get();
+                self.ics[c] = Ic {
+                    shape,
+                    slot: i,
+                    next: shape,
+                    method: None,
+                };
+            }
             let f = inst.field(i as usize);
             self.stack.set(slot, f);
             return self.call_value(slot, nargs);
