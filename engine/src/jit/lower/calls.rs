@@ -339,24 +339,9 @@ impl<'a> Translator<'a> {
         self.sync_all(pc);
         let slow = self.b.create_block();
         let (_, closure) = self.get(a);
-        self.inline_call(pc, (Reg(a.0 + 1), a), callee, closure, slow);
-        let join = self.b.create_block();
-        self.jump(join);
-
-        self.b.switch_to_block(slow);
-        self.b.seal_block(slow);
-        self.save_pc(pc);
-        let done = self.b.create_block();
-        self.b.append_block_param(done, I64);
-        let s = self.slot(a);
-        let nargs = self.iconst(n.0 as i64);
-        let st = self.helper(Helper::Call, &[s, nargs]);
-        self.b.ins().jump(done, &[st.into()]);
-        self.after_call(pc, a, done);
-        self.jump(join);
-        self.continue_in(join);
-        self.facts.clear();
-        self.objects.clear();
+        let window = (Reg(a.0 + 1), a);
+        let otherwise = (Helper::Call, [n.0 as i64].to_vec());
+        self.inlined_or_helper(pc, window, callee, closure, slow, otherwise);
     }
 
     /// The speculated method call at `pc` with its callee translated in place (see
@@ -384,7 +369,25 @@ impl<'a> Translator<'a> {
         let c2 = self.b.create_block();
         self.branch_on(same, c2, &[], slow, &[]);
         self.continue_in(c2);
-        self.inline_call(pc, (a, a), callee, method, slow);
+        let ic_index = (self.input.icb + ic.0 as usize) as i64;
+        let otherwise = (Helper::Invoke, [m.0 as i64, n.0 as i64, ic_index].to_vec());
+        self.inlined_or_helper(pc, (a, a), callee, method, slow, otherwise);
+    }
+
+    /// The callee translated in place (`inline_call`, its register 0 and result registers
+    /// in `window`) and, from `slow`, the call through a helper (with the call's slot and the
+    /// given constants), then on where both meet.
+    fn inlined_or_helper(
+        &mut self,
+        pc: usize,
+        window: (Reg, Reg),
+        callee: &'a inline::Inlinee<'a>,
+        closure: Value,
+        slow: Block,
+        (h, consts): (Helper, Vec<i64>),
+    ) {
+        let a = window.1;
+        self.inline_call(pc, window, callee, closure, slow);
         let join = self.b.create_block();
         self.jump(join);
 
@@ -393,11 +396,9 @@ impl<'a> Translator<'a> {
         self.save_pc(pc);
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
-        let s = self.slot(a);
-        let sym = self.iconst(m.0 as i64);
-        let nargs = self.iconst(n.0 as i64);
-        let icv = self.ic_arg(ic);
-        let st = self.helper(Helper::Invoke, &[s, sym, nargs, icv]);
+        let mut args = vec![self.slot(a)];
+        args.extend(consts.into_iter().map(|k| self.iconst(k)));
+        let st = self.helper(h, &args);
         self.b.ins().jump(done, &[st.into()]);
         self.after_call(pc, a, done);
         self.jump(join);
