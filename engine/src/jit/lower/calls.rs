@@ -240,7 +240,6 @@ impl<'a> Translator<'a> {
         self.charge_fuel(pc);
         let inlinee = if speculate { self.inlinee(pc) } else { None };
         if let Some(callee) = inlinee {
-            self.sync_all(pc);
             self.invoke_inlined(pc, a, m, n, ic, callee);
             return;
         }
@@ -255,16 +254,7 @@ impl<'a> Translator<'a> {
                 // from the cache (not embedded, see `Op::LoadK`) while the cache still holds
                 // that shape, whose method it then is.
                 let m = entry.method.expect("checked above");
-                let rec = self.ic_record(ic);
-                let ic_shape = self.load32(rec, abi::IC_SHAPE);
-                let same = self
-                    .b
-                    .ins()
-                    .icmp_imm_s(IntCC::Equal, ic_shape, entry.shape.0 as i64);
-                let mv = self.load(rec, abi::IC_METHOD);
-                let c2 = self.b.create_block();
-                self.branch_on(same, c2, &[], slow, &[]);
-                self.continue_in(c2);
+                let mv = self.cached_method(ic, entry.shape, slow);
                 let pv = self.iconst(m.proto.0 as i64);
                 (mv, pv, Some(m.proto))
             } else {
@@ -325,10 +315,8 @@ impl<'a> Translator<'a> {
             self.instance_of_shape(pc, a, entry.shape.0)
         };
         let (t, p) = self.load_value(slots, abi::value_at(entry.slot));
-        self.set(a, t, p);
-        // The callee's register goes to its slot: the helper and the callee read it there.
-        let (regs, at) = self.reg_addr(a);
-        self.store_value(t, p, regs, at);
+        // The callee's register goes to its slot too: the helper and the callee read it there.
+        self.result_value_to_slot(a, t, p);
         self.call(pc, a, n);
     }
 
@@ -336,7 +324,6 @@ impl<'a> Translator<'a> {
     /// place (see `inline`); when the call could not be made (frame depth, register stack),
     /// it goes through the `Call` helper.
     fn call_inlined(&mut self, pc: usize, a: Reg, n: Count, callee: &'a inline::Inlinee<'a>) {
-        self.sync_all(pc);
         let slow = self.b.create_block();
         let (_, closure) = self.get(a);
         let window = (Reg(a.0 + 1), a);
@@ -345,7 +332,7 @@ impl<'a> Translator<'a> {
     }
 
     /// The speculated method call at `pc` with its callee translated in place (see
-    /// `inline`); the receiver's shape is checked and the registers synced. The method comes
+    /// `inline`); the receiver's shape is checked. The method comes
     /// from the cache, as in `invoke`; when the cache moved on, or the call could not be made
     /// (frame depth, register stack), the call goes through the `Invoke` helper.
     fn invoke_inlined(
@@ -359,6 +346,20 @@ impl<'a> Translator<'a> {
     ) {
         let shape = self.input.ics[ic.0 as usize].shape;
         let slow = self.b.create_block();
+        let method = self.cached_method(ic, shape, slow);
+        let ic_index = (self.input.icb + ic.0 as usize) as i64;
+        let otherwise = (Helper::Invoke, [m.0 as i64, n.0 as i64, ic_index].to_vec());
+        self.inlined_or_helper(pc, (a, a), callee, method, slow, otherwise);
+    }
+
+    /// The method cache `ic` holds, continuing only while the cache still holds `shape` (the
+    /// receiver's, checked), whose method it then is; to `slow` otherwise.
+    fn cached_method(
+        &mut self,
+        ic: IcIdx,
+        shape: crate::runtime::shape::ShapeId,
+        slow: Block,
+    ) -> Value {
         let rec = self.ic_record(ic);
         let ic_shape = self.load32(rec, abi::IC_SHAPE);
         let same = self
@@ -369,9 +370,7 @@ impl<'a> Translator<'a> {
         let c2 = self.b.create_block();
         self.branch_on(same, c2, &[], slow, &[]);
         self.continue_in(c2);
-        let ic_index = (self.input.icb + ic.0 as usize) as i64;
-        let otherwise = (Helper::Invoke, [m.0 as i64, n.0 as i64, ic_index].to_vec());
-        self.inlined_or_helper(pc, (a, a), callee, method, slow, otherwise);
+        method
     }
 
     /// The callee translated in place (`inline_call`, its register 0 and result registers
@@ -387,6 +386,9 @@ impl<'a> Translator<'a> {
         (h, consts): (Helper, Vec<i64>),
     ) {
         let a = window.1;
+        // The registers go to their slots, as for a call: the helper reads them there, and
+        // so does the interpreter after a side exit in the inlined body.
+        self.sync_all(pc);
         self.inline_call(pc, window, callee, closure, slow);
         let join = self.b.create_block();
         self.jump(join);

@@ -1,5 +1,6 @@
-//! Inlining: a speculated method call whose callee is a small leaf (no calls, loops, handlers
-//! or captured variables) is translated in place, the callee's registers in variables of
+//! Inlining: a speculated method call, or a call of a top-level function by name, whose
+//! callee is a small leaf (no calls, loops, handlers or captured variables) is translated in
+//! place, the callee's registers in variables of
 //! their own; a failed guard in it pushes the callee's frame for the interpreter to finish.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
@@ -205,8 +206,7 @@ impl<'a> Translator<'a> {
         callee: &'a Inlinee<'a>,
         closure: Value,
         slow: Block,
-    ) -> Block {
-        let a = window;
+    ) {
         let proto = callee.input.proto;
         // The checks of `Vm::push_frame` that raise errors: those calls take `slow`.
         let len = self.load(self.vm, abi::FRAMES_LEN);
@@ -215,7 +215,7 @@ impl<'a> Translator<'a> {
         let top = self
             .b
             .ins()
-            .iadd_imm_s(self.base, a.0 as i64 + proto.nregs as i64);
+            .iadd_imm_s(self.base, window.0 as i64 + proto.nregs as i64);
         let size = self.load(self.vm, abi::STACK_LEN);
         let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
         let ok = self.both(depth_ok, room_ok);
@@ -228,13 +228,15 @@ impl<'a> Translator<'a> {
         let regs = self
             .b
             .ins()
-            .iadd_imm_s(self.regs, abi::value_at(a.0.into()) as i64);
-        // The callee's registers start as the caller's from `a` on: its parameters, then
+            .iadd_imm_s(self.regs, abi::value_at(window.0.into()) as i64);
+        // The callee's registers start as the caller's from `window` on: its parameters, then
         // what its slots hold (the caller's registers are in their slots here). Registers
         // past the caller's are never read before being written.
         let caller_regs = self.input.proto.nregs as usize;
         let start: Vec<Option<(Value, Value)>> = (0..nregs)
-            .map(|r| (a.0 as usize + r < caller_regs).then(|| self.get(Reg(a.0 + r as u16))))
+            .map(|r| {
+                (window.0 as usize + r < caller_regs).then(|| self.get(Reg(window.0 + r as u16)))
+            })
             .collect();
         let mut ctx = FrameCtx {
             input: &callee.input,
@@ -289,7 +291,6 @@ impl<'a> Translator<'a> {
         self.b.seal_block(cont);
         self.facts.clear();
         self.objects.clear();
-        cont
     }
 
     /// The callee's instructions and its side exits, in the callee's frame state.
