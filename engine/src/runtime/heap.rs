@@ -468,7 +468,15 @@ pub struct Class {
     pub init: Option<Gc<Closure>>,
     /// The shape of a fresh instance of this class.
     pub root_shape: ShapeId,
+    /// Field slots a fresh instance starts with: the largest capacity an instance of this
+    /// class had to grow to, up to `MAX_FIELD_ROOM`. Instances of a class mostly get the same
+    /// fields, so after the first one they are made with room for all of them at once.
+    pub field_room: Cell<u32>,
 }
+
+/// The most field slots a fresh instance is given before it needs them (`Class::field_room`):
+/// one instance given many fields does not make every later one big.
+pub const MAX_FIELD_ROOM: usize = 16;
 
 impl HeapObj for Class {
     const KIND: ObjKind = ObjKind::Class;
@@ -1093,7 +1101,21 @@ impl Heap {
         let grown = grown_capacity(capacity, inst.field_count() + 1);
         self.charge(block_bytes(grown * VALUE_BYTES) - block_bytes(capacity * VALUE_BYTES))?;
         inst.reserve_fields(&mut self.field_pool, grown);
+        let room = &inst.class.field_room;
+        room.set(room.get().max(grown.min(MAX_FIELD_ROOM) as u32));
         Ok(())
+    }
+
+    /// A fresh instance of `class` with shape `shape` and no fields, with room for the
+    /// fields its class's instances grew to (`Class::field_room`).
+    pub fn alloc_instance(&mut self, class: Gc<Class>, shape: ShapeId) -> RtResult<Gc<Instance>> {
+        let room = class.field_room.get() as usize;
+        self.charge(block_bytes(room * VALUE_BYTES))?;
+        let inst = self.alloc(Instance::new(class, shape))?;
+        if room > 0 {
+            inst.reserve_fields(&mut self.field_pool, room);
+        }
+        Ok(inst)
     }
 
     /// Whether the next safepoint should collect.
@@ -1515,6 +1537,42 @@ mod tests {
     }
 
     #[test]
+    fn fresh_instances_get_the_room_their_class_grew_to_within_a_cap() {
+        let mut heap = Heap::new(1 << 30, false);
+        let name = heap.alloc_str("P").unwrap();
+        let class = heap
+            .alloc(Class {
+                name,
+                decl: None,
+                superclass: None,
+                methods: FxHashMap::default(),
+                init: None,
+                root_shape: ShapeId(0),
+                field_room: Cell::new(0),
+            })
+            .unwrap();
+        let fill = |heap: &mut Heap, inst: Gc<Instance>, n: usize| {
+            for i in 0..n {
+                heap.reserve_field(inst).unwrap();
+                inst.push_field(Value::Int(i as i64));
+            }
+        };
+        let first = heap.alloc_instance(class, ShapeId(0)).unwrap();
+        assert_eq!(first.field_capacity(), 0);
+        fill(&mut heap, first, 5);
+        assert_eq!(first.field_capacity(), 8);
+        let before = heap.bytes;
+        let second = heap.alloc_instance(class, ShapeId(0)).unwrap();
+        assert_eq!(second.field_capacity(), 8);
+        assert_eq!(heap.bytes - before, second.size(), "the room is accounted");
+        fill(&mut heap, second, 5);
+        assert_eq!(second.field_capacity(), 8, "no growth for the same fields");
+        fill(&mut heap, first, 100);
+        let third = heap.alloc_instance(class, ShapeId(0)).unwrap();
+        assert_eq!(third.field_capacity(), MAX_FIELD_ROOM);
+    }
+
+    #[test]
     fn dropping_the_heap_frees_every_object_and_what_it_owns() {
         // Run under Miri, this also checks that nothing leaks.
         let mut heap = Heap::new(1 << 30, true);
@@ -1527,6 +1585,7 @@ mod tests {
                 methods: FxHashMap::default(),
                 init: None,
                 root_shape: ShapeId(0),
+                field_room: Cell::new(0),
             })
             .unwrap();
         let inst = heap.alloc(Instance::new(class, ShapeId(0))).unwrap();

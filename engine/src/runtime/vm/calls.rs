@@ -8,7 +8,7 @@ use crate::config::Tier;
 use crate::error::ErrorKind;
 use crate::runtime::builtins;
 use crate::runtime::error::{RtError, RtResult, rt_err};
-use crate::runtime::heap::{Class, Closure, Gc, Instance, UpBox};
+use crate::runtime::heap::{Class, Closure, Gc, UpBox};
 use crate::runtime::stack::{Frame, copy_value};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::{Ic, Vm};
@@ -100,7 +100,7 @@ impl Vm {
     /// new instance with no fields takes the class's place, as `self` of its `init`.
     #[inline]
     pub(crate) fn new_instance(&mut self, cls: Gc<Class>, slot: usize) -> RtResult<()> {
-        let inst = self.heap.alloc(Instance::new(cls, cls.root_shape))?;
+        let inst = self.heap.alloc_instance(cls, cls.root_shape)?;
         self.stack.set(slot, Value::Instance(inst));
         Ok(())
     }

@@ -196,6 +196,7 @@ impl Vm {
                 methods: FxHashMap::default(),
                 init: None,
                 root_shape: shapes.new_root(),
+                field_room: std::cell::Cell::new(0),
             })
             .expect("an unlimited heap has room");
         heap.set_limit(limit);

@@ -4,7 +4,7 @@
 use crate::bytecode::ClassIdx;
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtResult, rt_err};
-use crate::runtime::heap::{BoundMethod, Class, Gc, Instance};
+use crate::runtime::heap::{BoundMethod, Class, Gc};
 use crate::runtime::value::Value;
 use crate::runtime::vm::{Ic, Vm};
 use crate::symbol::{self, Symbol};
@@ -119,7 +119,7 @@ impl Vm {
     ) -> RtResult<Value> {
         let inst = self
             .heap
-            .alloc(Instance::new(self.error_class, self.error_class.root_shape))?;
+            .alloc_instance(self.error_class, self.error_class.root_shape)?;
         let v = Value::Instance(inst);
         let kind = Value::Str(self.heap.alloc_str(kind)?);
         self.set_prop(v, symbol::KIND, kind, None)?;
@@ -150,6 +150,7 @@ impl Vm {
             methods,
             init,
             root_shape,
+            field_room: std::cell::Cell::new(0),
         })?;
         self.class_objs[c.0 as usize] = Some(cls);
         Ok(cls)
