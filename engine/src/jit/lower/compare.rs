@@ -51,21 +51,15 @@ impl Translator<'_> {
         self.answer_equal(pb, pc_, done);
         self.b.switch_to_block(slow);
         self.identity_equal(tb, pb, tc, pc_, done);
-        // The two mutants that compare payloads: floats' bits, strings' addresses.
-        let by_bits = [
-            (mutant!(FloatEqByBits), tag::FLOAT),
-            (mutant!(StringEqByPointer), tag::STR),
-        ]
-        .into_iter()
-        .find_map(|(on, want)| on.then_some(want));
-        if let Some(want) = by_bits {
-            let b_ok = self.tag_is(tb, want);
-            let c_ok = self.tag_is(tc, want);
-            let same_kind = self.both(b_ok, c_ok);
-            let by_bits = self.b.create_block();
+        self.float_equal(tb, pb, tc, pc_, done);
+        if mutant!(StringEqByPointer) {
+            let b_str = self.tag_is(tb, tag::STR);
+            let c_str = self.tag_is(tc, tag::STR);
+            let strs = self.both(b_str, c_str);
+            let by_pointer = self.b.create_block();
             let helper = self.b.create_block();
-            self.branch_on(same_kind, by_bits, &[], helper, &[]);
-            self.b.switch_to_block(by_bits);
+            self.branch_on(strs, by_pointer, &[], helper, &[]);
+            self.b.switch_to_block(by_pointer);
             self.answer_equal(pb, pc_, done);
             self.b.switch_to_block(helper);
         }
@@ -136,6 +130,29 @@ impl Translator<'_> {
         self.branch_on(hit, by_identity, &[], rest, &[]);
         self.continue_in(by_identity);
         self.answer_equal(pb, pc_, done);
+        self.b.switch_to_block(rest);
+    }
+
+    /// Two floats compared without the helper, as IEEE numbers (-0.0 equals 0.0, nan equals
+    /// nothing): the answer (0/1) goes to `done`; anything else continues in a new current
+    /// block. An int with a float keeps the helper, which compares them exactly.
+    fn float_equal(&mut self, tb: Value, pb: Value, tc: Value, pc_: Value, done: Block) {
+        let b_f = self.tag_is(tb, tag::FLOAT);
+        let c_f = self.tag_is(tc, tag::FLOAT);
+        let floats = self.both(b_f, c_f);
+        let fpath = self.b.create_block();
+        let rest = self.b.create_block();
+        self.branch_on(floats, fpath, &[], rest, &[]);
+        self.b.switch_to_block(fpath);
+        if mutant!(FloatEqByBits) {
+            self.answer_equal(pb, pc_, done);
+        } else {
+            let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
+            let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+            let eq = self.b.ins().fcmp(FloatCC::Equal, x, y);
+            let eq = self.b.ins().uextend(I64, eq);
+            self.b.ins().jump(done, &[eq.into()]);
+        }
         self.b.switch_to_block(rest);
     }
 
