@@ -254,6 +254,8 @@ mutants! {
     /// A call of a field holding a function (`o.f(x)`) speculated on the receiver's shape
     /// checks that it is an instance but not its shape, and reads the cached slot.
     FieldCallIgnoresShape => "field_call_ignores_shape", "stale inline cache (field call)";
+    /// `len` in an inlined callee skips its unit of fuel (a call charges one in every tier).
+    InlinedLenFuelFree => "inlined_len_fuel_free", "fuel not charged (inlined builtin)";
 }
 
 #[cfg(feature = "mutants")]

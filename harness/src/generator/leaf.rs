@@ -1,7 +1,8 @@
-//! Leaf methods and functions: a field write and arithmetic on a field and the argument,
-//! nothing else, so that compiled callers run them in place (inlined). A hot loop calls one on
-//! one instance, with ints and then, on its last trips, floats: a guard in the inlined body
-//! fails after it has written its field, and the interpreter must finish it, then the caller.
+//! Leaf methods and functions: a field write, arithmetic on a field and the argument, and a
+//! `len`, nothing else, so that compiled callers run them in place (inlined). A hot loop
+//! calls one on one instance, with ints and then, on its last trips, floats: a guard in the
+//! inlined body fails after it has written its field, and the interpreter must finish it,
+//! then the caller.
 
 use echo_engine::syntax::ast::{BinOp, FnDecl, Stmt, StmtKind};
 
@@ -38,9 +39,9 @@ const LEAF_TRIPS: i64 = 70;
 
 impl Gen<'_, '_> {
     /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
-    /// `self.f = self.f + K; let t = self.g OP a; return t OP self.f;` (the write first or
-    /// second), returned for the class, or the same as a top-level function of the instance
-    /// and `a`, kept for the driver.
+    /// `self.f = self.f + K; let t = self.g OP a; return t OP (self.f + len("leafN"));`
+    /// (the write first or second), returned for the class, or the same as a top-level
+    /// function of the instance and `a`, kept for the driver.
     fn leaf_method(&mut self, c: usize) -> Option<FnDecl> {
         if !self.f.flips || !self.chance(3, 4) {
             return None;
@@ -84,8 +85,12 @@ impl Gen<'_, '_> {
             vec![compute, write]
         };
         let op = ops[self.pick(ops.len())];
-        body.push(return_(Some(bin(op, name(&t), get(this.clone(), &field)))));
         let callee = self.fresh("leaf");
+        // A builtin the inlined body runs in place, with its unit of fuel: `len` of a string
+        // (the callee's name, so that no choice is drawn for it).
+        let length = call_named("len", vec![string(&callee)]);
+        let total = bin(BinOp::Add, get(this.clone(), &field), length);
+        body.push(return_(Some(bin(op, name(&t), total))));
         let (decl, function) = match instance {
             Some(o) => (None, Some(fn_decl(&callee, &[o, a], body))),
             None => (Some(fn_decl(&callee, &[a], body)), None),

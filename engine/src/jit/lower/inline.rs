@@ -8,6 +8,7 @@
 //! is translated again without it (`Translator::inline_failed`).
 
 use super::*;
+use crate::runtime::builtins::ids;
 
 /// Instructions a callee may have at most to be inlined.
 pub(crate) const MAX_INLINED_OPS: usize = 32;
@@ -36,12 +37,19 @@ pub(super) fn inlinable(proto: &Proto) -> bool {
     }
     proto.code.iter().enumerate().all(|(pc, op)| {
         let fx = op.effects();
-        !fx.fuel
+        (!fx.fuel || inlined_builtin(*op))
             && fx.flow != Flow::Throw
             && op.jump().is_none_or(|off| target(pc, off) > pc)
             // The running closure's captured variables: in the caller's code, the caller's.
             && !matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. })
     })
+}
+
+/// Whether `op` is a builtin call an inlined body makes in place: `len` of one argument,
+/// which charges its unit of fuel and reads a list's or a string's length, leaving the body
+/// for the interpreter for anything else (`Translator::inlined_len`).
+pub(super) fn inlined_builtin(op: Op) -> bool {
+    matches!(op, Op::CallNative { f, n, .. } if f.native() == ids::LEN && n.0 == 1)
 }
 
 /// The callees to inline in the speculating translation of `caller`, by call site: every

@@ -12,6 +12,13 @@ use crate::syntax::ast::BuiltinId;
 impl Translator<'_> {
     /// `R[a] := builtin f(R[a+1], ..., R[a+n])`.
     pub(super) fn call_native(&mut self, pc: usize, a: Reg, f: BuiltinId, n: Count) {
+        if self.inlining.is_some()
+            && super::inline::inlined_builtin(Op::CallNative { a, f, n })
+            && self.input.feedback[pc] & FB_NOT_INT == 0
+        {
+            self.inlined_len(pc, a);
+            return;
+        }
         if !mutant!(NativeCallFuelFree) {
             self.charge_fuel(pc);
         }
@@ -49,6 +56,46 @@ impl Translator<'_> {
         self.reload(a);
         self.jump(done);
         self.b.switch_to_block(done);
+    }
+
+    /// `R[a] := len(R[a+1])` in an inlined body, for a list or a string, when there is fuel
+    /// for the call; anything else leaves for the interpreter at `pc` before any fuel is
+    /// charged (it charges the unit, then gives the answer or the error). A failed guard
+    /// marks the instruction (`Vm::note_failed_guard`), and the next translation makes the
+    /// call outside the body.
+    fn inlined_len(&mut self, pc: usize, a: Reg) {
+        self.note_speculation(pc);
+        let exit = self.side_exit_block(pc);
+        let (t, p) = self.get(Reg(a.0 + 1));
+        let is_list = self.tag_is(t, tag::LIST);
+        let is_str = self.tag_is(t, tag::STR);
+        let known = self.b.ins().bor(is_list, is_str);
+        let fuel = self.b.use_var(self.fuel);
+        let has_fuel = self.b.ins().icmp_imm_s(IntCC::NotEqual, fuel, 0);
+        let ok = self.both(known, has_fuel);
+        let go = self.b.create_block();
+        self.branch_on(ok, go, &[], exit, &[]);
+        self.continue_in(go);
+        if mutant!(InlinedLenFuelFree) {
+            self.fuel_charged = true;
+        } else {
+            self.charge_fuel_unchecked();
+        }
+        let list = self.b.create_block();
+        let string = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.append_block_param(done, I64);
+        self.branch_on(is_list, list, &[], string, &[]);
+        self.continue_in(list);
+        let items = self.load(p, layout::list_items().len);
+        self.b.ins().jump(done, &[items.into()]);
+        self.continue_in(string);
+        let chars = self.load(p, layout::STR_CHARS);
+        self.b.ins().jump(done, &[chars.into()]);
+        self.continue_in(done);
+        let len = self.b.block_params(done)[0];
+        let it = self.tag_val(tag::INT);
+        self.set(a, it, len);
     }
 
     /// `R[a] := len(R[a+1])` for a list (its element count) or a string (its character
