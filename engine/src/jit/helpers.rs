@@ -124,8 +124,9 @@ helpers! {
     Unwind => echo_unwind;
     /// `(pc)`: a failed speculation at `pc`: finishes the frame in the interpreter.
     SideExit => echo_side_exit;
-    /// `(pc)`: a failed speculation at `pc` of an inlined callee, whose frame compiled code
-    /// has pushed: finishes it and then its caller in the interpreter.
+    /// `(pc, depth)`: a failed speculation at `pc` of an inlined callee, whose frame and the
+    /// frames of the `depth - 1` inlined callees enclosing it compiled code has pushed:
+    /// finishes them and then the compiled function's frame in the interpreter.
     InlineExit => echo_inline_exit;
     /// `(line)`: records the line of the top-level return that ends the program.
     ExitLine => echo_exit_line;
@@ -646,8 +647,10 @@ extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u6
     guard(vm, Helper::SideExit, |vm| vm.side_exit(pc, resume))
 }
 
-extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
-    guard(vm, Helper::InlineExit, |vm| vm.inline_exit(pc as u32))
+extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, depth: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, Helper::InlineExit, |vm| {
+        vm.inline_exit(pc as u32, depth as usize)
+    })
 }
 
 extern "C" fn echo_exit_line(vm: *mut Vm, line: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {

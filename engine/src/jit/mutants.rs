@@ -256,6 +256,9 @@ mutants! {
     FieldCallIgnoresShape => "field_call_ignores_shape", "stale inline cache (field call)";
     /// `len` in an inlined callee skips its unit of fuel (a call charges one in every tier).
     InlinedLenFuelFree => "inlined_len_fuel_free", "fuel not charged (inlined builtin)";
+    /// When a guard fails in a callee inlined into an inlined callee, the enclosing callee's
+    /// frame resumes at its call, which runs again.
+    NestedExitResumesAtCall => "nested_exit_resumes_at_call", "wrong deoptimization state (nested inlined frames)";
 }
 
 #[cfg(feature = "mutants")]
@@ -384,6 +387,16 @@ pub(crate) fn side_exit_resume(pc: u32) -> u32 {
 /// instruction after the call, or (`InlineExitCallerAtCall`) the call again.
 pub(crate) fn inline_caller_resume(call_pc: usize) -> usize {
     if mutant!(InlineExitCallerAtCall) {
+        call_pc
+    } else {
+        call_pc + 1
+    }
+}
+
+/// The pc an inlined callee whose own inlined callee left resumes at: the instruction after
+/// its call, or (`NestedExitResumesAtCall`) the call again.
+pub(crate) fn nested_caller_resume(call_pc: usize) -> usize {
+    if mutant!(NestedExitResumesAtCall) {
         call_pc
     } else {
         call_pc + 1

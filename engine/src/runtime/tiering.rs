@@ -520,18 +520,22 @@ impl Vm {
     }
 
     /// Leaves compiled code whose inlined callee speculated wrongly at the callee's `pc`.
-    /// Compiled code has already pushed the callee's frame (resuming at `pc`) above its own
-    /// and saved its own pc after the call: the interpreter finishes the callee, then the
-    /// caller. The caller's code is what speculated, so it goes; the callee's feedback
-    /// learns the failure, so that code inlining it again assumes less. Returns a status.
-    pub(crate) fn inline_exit(&mut self, pc: u32) -> u64 {
+    /// Compiled code has already pushed the frames of the `depth` inlined callees down to
+    /// that one (resuming at `pc`, the others after their calls) above its own and saved its
+    /// own pc after the call: the interpreter finishes the callees, then the compiled frame.
+    /// Its code is what speculated, so it goes; the callee's feedback learns the failure,
+    /// so that code inlining it again assumes less. Returns a status.
+    pub(crate) fn inline_exit(&mut self, pc: u32, depth: usize) -> u64 {
         let n = self.frames.len();
-        debug_assert!(n >= 2, "an inlined callee's frame sits on its caller's");
+        debug_assert!(
+            n > depth,
+            "inlined callees' frames sit on the compiled frame"
+        );
         let callee = *self.frames.last().expect("the callee's frame was pushed");
-        let caller = self.frames.as_slice()[n - 2].proto;
-        self.drop_speculation(caller.0 as usize);
+        let compiled = self.frames.as_slice()[n - 1 - depth].proto;
+        self.drop_speculation(compiled.0 as usize);
         self.note_failed_guard(callee.proto.0 as usize, pc);
-        self.run_frames(n - 2)
+        self.run_frames(n - 1 - depth)
     }
 
     /// Discards the speculating versions of prototype `i` after one of their guards failed.

@@ -4,7 +4,7 @@
 //! inlined body fails after it has written its field, and the interpreter must finish it,
 //! then the caller.
 
-use echo_engine::syntax::ast::{BinOp, FnDecl, Stmt, StmtKind};
+use echo_engine::syntax::ast::{BinOp, Expr, FnDecl, Stmt, StmtKind};
 
 use super::Gen;
 use super::build::*;
@@ -14,13 +14,16 @@ use super::types::Ty;
 #[derive(Clone, Debug)]
 pub(crate) struct Leaf {
     class: usize,
-    /// The method's or the function's name.
-    callee: String,
     /// The numeric field it adds to.
     field: String,
     /// A top-level function taking the instance first (declared by the driver), else a
     /// method of the class.
     function: Option<FnDecl>,
+    /// What the driver calls: the leaf, or a wrapper of the same kind that adds to the field
+    /// and then calls the leaf (so that the leaf runs inlined in the inlined wrapper).
+    entry: String,
+    /// The wrapper function, when the leaf is a function with one.
+    wrapper: Option<FnDecl>,
 }
 
 /// A class whose instances hold a leaf function in a field, and the driving function's
@@ -41,10 +44,12 @@ impl Gen<'_, '_> {
     /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
     /// `self.f = self.f + K; let t = self.g OP a; return t OP (self.f + len("leafN"));`
     /// (the write first or second), returned for the class, or the same as a top-level
-    /// function of the instance and `a`, kept for the driver.
-    fn leaf_method(&mut self, c: usize) -> Option<FnDecl> {
+    /// function of the instance and `a`, kept for the driver. For an odd `K` (no choice is
+    /// drawn for it) the driver calls a wrapper instead:
+    /// `self.f = self.f + 1; let w = self.leafN(a); return w + self.f;`.
+    fn leaf_method(&mut self, c: usize) -> Vec<FnDecl> {
         if !self.f.flips || !self.chance(3, 4) {
-            return None;
+            return Vec::new();
         }
         let numeric: Vec<String> = self.classes[c]
             .fields
@@ -59,7 +64,7 @@ impl Gen<'_, '_> {
             )
         };
         if numeric.is_empty() || !self.classes[c].init_params.iter().all(literal) {
-            return None;
+            return Vec::new();
         }
         let field = numeric[self.pick(numeric.len())].clone();
         let read = numeric[self.pick(numeric.len())].clone();
@@ -91,17 +96,54 @@ impl Gen<'_, '_> {
         let length = call_named("len", vec![string(&callee)]);
         let total = bin(BinOp::Add, get(this.clone(), &field), length);
         body.push(return_(Some(bin(op, name(&t), total))));
-        let (decl, function) = match instance {
-            Some(o) => (None, Some(fn_decl(&callee, &[o, a], body))),
-            None => (Some(fn_decl(&callee, &[a], body)), None),
+        let wrapped = k % 2 == 1;
+        let (entry, w) = if wrapped {
+            (self.fresh("wrap"), self.fresh("w"))
+        } else {
+            (callee.clone(), String::new())
+        };
+        let wrap = |this: Expr, call: Expr| {
+            vec![
+                expr_stmt(assign(
+                    get(this.clone(), &field),
+                    bin(BinOp::Add, get(this.clone(), &field), int(1)),
+                )),
+                let_(&w, call),
+                return_(Some(bin(BinOp::Add, name(&w), get(this, &field)))),
+            ]
+        };
+        let mut methods = Vec::new();
+        let mut wrapper = None;
+        let function = match instance {
+            Some(o) => {
+                if wrapped {
+                    let call = call_named(&callee, vec![name(&o), name(&a)]);
+                    let params = [o.clone(), a.clone()];
+                    wrapper = Some(fn_decl(&entry, &params, wrap(name(&o), call)));
+                }
+                Some(fn_decl(&callee, &[o, a], body))
+            }
+            None => {
+                if wrapped {
+                    let call = method_call(self_ref(), &callee, vec![name(&a)]);
+                    methods.push(fn_decl(
+                        &entry,
+                        std::slice::from_ref(&a),
+                        wrap(self_ref(), call),
+                    ));
+                }
+                methods.push(fn_decl(&callee, &[a], body));
+                None
+            }
         };
         self.leaves.push(Leaf {
             class: c,
-            callee,
             field,
             function,
+            entry,
+            wrapper,
         });
-        decl
+        methods
     }
 
     /// For each leaf method: a function whose loop calls it on one instance, its last trips
@@ -120,11 +162,9 @@ impl Gen<'_, '_> {
         at: usize,
     ) {
         for (c, &i) in classes.iter().enumerate() {
-            let Some(method) = self.leaf_method(c) else {
-                continue;
-            };
+            let methods = self.leaf_method(c);
             if let StmtKind::Class(decl) = &mut stmts[i].kind {
-                decl.methods.push(method);
+                decl.methods.extend(methods);
             }
         }
         let driving = self.leaf_driver();
@@ -171,8 +211,8 @@ impl Gen<'_, '_> {
                         (Some(h), _) => {
                             method_call(name(&h.var), &h.field, vec![name(&o), name(&v)])
                         }
-                        (None, Some(_)) => call_named(&leaf.callee, vec![name(&o), name(&v)]),
-                        (None, None) => method_call(name(&o), &leaf.callee, vec![name(&v)]),
+                        (None, Some(_)) => call_named(&leaf.entry, vec![name(&o), name(&v)]),
+                        (None, None) => method_call(name(&o), &leaf.entry, vec![name(&v)]),
                     },
                 ),
                 if_(vec![(late(3), vec![print(vec![name(&r)])])], None),
@@ -186,6 +226,9 @@ impl Gen<'_, '_> {
             );
             if let Some(function) = leaf.function {
                 out.push(fn_stmt(function));
+            }
+            if let Some(wrapper) = leaf.wrapper {
+                out.push(fn_stmt(wrapper));
             }
             if let Some(h) = &holder {
                 let (callee, padded) = (self.fresh("g"), self.fresh("p"));
@@ -228,7 +271,7 @@ impl Gen<'_, '_> {
             let holding = |padded: bool| {
                 holder
                     .as_ref()
-                    .map(|h| call_named(&h.class, vec![name(&leaf.callee), boolean(padded)]))
+                    .map(|h| call_named(&h.class, vec![name(&leaf.entry), boolean(padded)]))
             };
             let calls = [
                 (int(whole), holding(false)),

@@ -389,9 +389,26 @@ impl<'a> Translator<'a> {
         // The registers go to their slots, as for a call: the helper reads them there, and
         // so does the interpreter after a side exit in the inlined body.
         self.sync_all(pc);
+        let nested = self.inlining.is_some();
         self.inline_call(pc, window, callee, closure, slow);
         let join = self.b.create_block();
         self.jump(join);
+        if nested {
+            // In an inlined body there is no helper call: the call leaves for the
+            // interpreter, which runs the instruction again, charging its unit of fuel again
+            // (given back here).
+            self.b.switch_to_block(slow);
+            self.b.seal_block(slow);
+            let f = self.b.use_var(self.fuel);
+            let f1 = self.b.ins().iadd_imm_s(f, 1);
+            self.b.def_var(self.fuel, f1);
+            let exit = self.side_exit_block(pc);
+            self.b.ins().jump(exit, &[]);
+            self.continue_in(join);
+            self.facts.clear();
+            self.objects.clear();
+            return;
+        }
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);

@@ -202,6 +202,16 @@ impl Translator<'_> {
         self.fuel_charged = true;
         let f = self.b.use_var(self.fuel);
         let ok = self.b.create_block();
+        if self.inlining.is_some() {
+            // An inlined body raises no errors: without fuel it leaves before charging, and
+            // the interpreter charges the unit and raises the error.
+            let exit = self.side_exit_block(pc);
+            self.branch_on(f, ok, &[], exit, &[]);
+            self.continue_in(ok);
+            let f1 = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(self.fuel, f1);
+            return;
+        }
         let empty = self.shared_exit(true);
         let at = self.iconst(pc as i64 + 1);
         self.branch_on(f, ok, &[], empty, &[at.into()]);

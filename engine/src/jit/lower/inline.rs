@@ -1,7 +1,7 @@
 //! Inlining: a speculated method call, or a call of a top-level function by name, whose
-//! callee is a small leaf (no calls, loops, handlers or captured variables) is translated in
-//! place, the callee's registers in variables of
-//! their own; a failed guard in it pushes the callee's frame for the interpreter to finish.
+//! callee is small (no loops, handlers or captured variables, and only calls inlined in turn)
+//! is translated in place, the callee's registers in variables of their own; a failed guard
+//! in it pushes the inlined callees' frames for the interpreter to finish.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
 //! a safepoint helper or raise an error abandons the inlining of that site, and the function
@@ -13,6 +13,14 @@ use crate::runtime::builtins::ids;
 /// Instructions a callee may have at most to be inlined.
 pub(crate) const MAX_INLINED_OPS: usize = 32;
 
+/// Inlined frames at most one call site may nest: a callee's own calls are inlined too, down
+/// to this depth (counting the caller's callee as 1).
+pub(crate) const MAX_INLINE_DEPTH: usize = 3;
+
+/// Instructions inlined at most into one function, over all its sites and depths: bounds the
+/// code (and compile time) a function with many small callees grows to.
+pub(crate) const MAX_INLINED_TOTAL: usize = 384;
+
 /// A callee prepared for inlining at one call site.
 pub(super) struct Inlinee<'a> {
     pub input: Input<'a>,
@@ -20,15 +28,18 @@ pub(super) struct Inlinee<'a> {
     /// callee's parameters are in their slots at entry, as in a real call).
     dirty: Vec<RegSet>,
     live: Vec<RegSet>,
+    /// The callee's own calls, inlined in its body, by call site: every call it makes.
+    nested: FxHashMap<usize, Inlinee<'a>>,
 }
 
-/// Whether prototype `proto` may be inlined: a method of few instructions that neither
-/// calls, loops, throws nor touches captured variables: no instruction of it charges fuel
-/// (the opcode table). Instructions that take a helper all the same, such as an addition that
-/// saw strings or an allocation, abandon the inlining later; safepoints compiled without a
-/// helper (list elements read and written on the speculated list path) store the body's
-/// registers to the callee's slots, where they belong.
-pub(super) fn inlinable(proto: &Proto) -> bool {
+/// Whether prototype `proto` may be inlined: a method or function of few instructions that
+/// neither loops, throws nor touches captured variables, and calls nothing but `len` and
+/// (with `calls`) methods and top-level functions by name, themselves to be inlined: no other
+/// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
+/// same, such as an addition that saw strings or an allocation, abandon the inlining later;
+/// safepoints compiled without a helper (list elements read and written on the speculated
+/// list path) store the body's registers to the callee's slots, where they belong.
+pub(super) fn inlinable(proto: &Proto, calls: bool) -> bool {
     if !matches!(proto.kind, ProtoKind::Method | ProtoKind::Function)
         || !proto.handlers.is_empty()
         || proto.code.len() > MAX_INLINED_OPS
@@ -37,7 +48,7 @@ pub(super) fn inlinable(proto: &Proto) -> bool {
     }
     proto.code.iter().enumerate().all(|(pc, op)| {
         let fx = op.effects();
-        (!fx.fuel || inlined_builtin(*op))
+        (!fx.fuel || inlined_builtin(*op) || calls && inlined_call(*op))
             && fx.flow != Flow::Throw
             && op.jump().is_none_or(|off| target(pc, off) > pc)
             // The running closure's captured variables: in the caller's code, the caller's.
@@ -52,70 +63,121 @@ pub(super) fn inlined_builtin(op: Op) -> bool {
     matches!(op, Op::CallNative { f, n, .. } if f.native() == ids::LEN && n.0 == 1)
 }
 
+/// Whether `op` is a call that may be inlined: a method call through a cache, or a call of
+/// a top-level function by name.
+fn inlined_call(op: Op) -> bool {
+    matches!(op, Op::Invoke { ic, .. } if ic != IcIdx::NONE) || matches!(op, Op::CallGlobal { .. })
+}
+
 /// The callees to inline in the speculating translation of `caller`, by call site: every
 /// `Invoke` whose cache holds one method and every call of a top-level function by name
-/// (`CallGlobal`), of an inlinable prototype, unless excluded.
+/// (`CallGlobal`), of an inlinable prototype, unless its site is excluded. A site is named by
+/// the path of call sites from the caller down to it.
 pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
-    excluded: &FxHashSet<usize>,
+    excluded: &FxHashSet<Vec<usize>>,
+) -> FxHashMap<usize, Inlinee<'a>> {
+    if caller.mode != Mode::Speculative {
+        return FxHashMap::default();
+    }
+    let mut budget = MAX_INLINED_TOTAL;
+    prepare(caller, vm, excluded, &mut Vec::new(), &mut budget)
+}
+
+/// The inlinees of the calls `caller` makes at depth `path.len() + 1` (`path`: the sites
+/// leading to `caller`), within `budget` instructions.
+fn prepare<'a>(
+    caller: &Input<'a>,
+    vm: &'a Vm,
+    excluded: &FxHashSet<Vec<usize>>,
+    path: &mut Vec<usize>,
+    budget: &mut usize,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     let mut out = FxHashMap::default();
-    if caller.mode != Mode::Speculative {
-        return out;
-    }
     for (pc, op) in caller.proto.code.iter().enumerate() {
-        if excluded.contains(&pc) {
-            continue;
+        path.push(pc);
+        if !excluded.contains(path)
+            && let Some(inlinee) = prepare_site(caller, vm, *op, excluded, path, budget)
+        {
+            out.insert(pc, inlinee);
         }
-        let (callee, n, kind) = match *op {
-            Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
-                (caller.ics[ic.0 as usize].method, n, ProtoKind::Method)
-            }
-            // A top-level function called by name: the same one for the whole run.
-            Op::CallGlobal { g, n, .. } => (caller.fn_global(g), n, ProtoKind::Function),
-            _ => continue,
-        };
-        let Some(closure) = callee else {
-            continue;
-        };
-        let pid = closure.proto;
-        let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
-        if proto.kind != kind || proto.arity as u16 != n.0 || !inlinable(proto) {
-            continue;
-        }
-        let info = vm.fn_info[pid.0 as usize];
-        // The body's registers stay in variables: dirty from their first write on.
-        let dirty = dirty_registers(proto, &vec![false; proto.code.len()]);
-        let input = Input {
-            proto,
-            pid,
-            mode: Mode::Speculative,
-            osr: false,
-            consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
-            feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
-            ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
-            icb: info.icb as usize,
-            kbase: info.kbase as usize,
-            super_methods: FxHashMap::default(),
-            globals: caller.globals,
-            global_values: caller.global_values,
-            stable_globals: caller.stable_globals,
-            fn_info: caller.fn_info,
-            osr_snapshot: None,
-            protos: caller.protos,
-            cover: false,
-        };
-        out.insert(
-            pc,
-            Inlinee {
-                live: live_registers(proto, caller.protos),
-                dirty,
-                input,
-            },
-        );
+        path.pop();
     }
     out
+}
+
+/// The inlinee of the call `op` of `caller` at the site `path`, if it has one.
+fn prepare_site<'a>(
+    caller: &Input<'a>,
+    vm: &'a Vm,
+    op: Op,
+    excluded: &FxHashSet<Vec<usize>>,
+    path: &mut Vec<usize>,
+    budget: &mut usize,
+) -> Option<Inlinee<'a>> {
+    let (callee, n, kind) = match op {
+        Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
+            (caller.ics[ic.0 as usize].method, n, ProtoKind::Method)
+        }
+        // A top-level function called by name: the same one for the whole run.
+        Op::CallGlobal { g, n, .. } => (caller.fn_global(g), n, ProtoKind::Function),
+        _ => return None,
+    };
+    let pid = callee?.proto;
+    let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
+    let calls = path.len() < MAX_INLINE_DEPTH;
+    if proto.kind != kind
+        || proto.arity as u16 != n.0
+        || proto.code.len() > *budget
+        || !inlinable(proto, calls)
+    {
+        return None;
+    }
+    let before = *budget;
+    *budget -= proto.code.len();
+    let info = vm.fn_info[pid.0 as usize];
+    // The body's registers stay in variables: dirty from their first write on.
+    let dirty = dirty_registers(proto, &vec![false; proto.code.len()]);
+    let input = Input {
+        proto,
+        pid,
+        mode: Mode::Speculative,
+        osr: false,
+        consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
+        feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+        ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+        icb: info.icb as usize,
+        kbase: info.kbase as usize,
+        super_methods: FxHashMap::default(),
+        globals: caller.globals,
+        global_values: caller.global_values,
+        stable_globals: caller.stable_globals,
+        fn_info: caller.fn_info,
+        osr_snapshot: None,
+        protos: caller.protos,
+        cover: false,
+    };
+    let nested = if calls {
+        prepare(&input, vm, excluded, path, budget)
+    } else {
+        FxHashMap::default()
+    };
+    // A call left out of the body would need the callee's frame: all of them are inlined.
+    let complete = proto
+        .code
+        .iter()
+        .enumerate()
+        .all(|(q, op)| !inlined_call(*op) || nested.contains_key(&q));
+    if !complete {
+        *budget = before;
+    }
+    complete.then(|| Inlinee {
+        live: live_registers(proto, caller.protos),
+        dirty,
+        input,
+        nested,
+    })
 }
 
 /// What one frame's translation keeps: swapped between the caller's and the inlined
@@ -156,6 +218,33 @@ pub(super) struct InlineSite<'a> {
     cont: Block,
     /// The caller's state while the callee is translated.
     caller: FrameCtx<'a>,
+    /// The callee.
+    callee: &'a Inlinee<'a>,
+    /// Where the callee's register 0 is, counted in registers from the compiled frame's base.
+    offset: u32,
+    /// The site whose callee makes this call, when this one is nested in another.
+    outer: Option<Box<InlineSite<'a>>>,
+}
+
+impl InlineSite<'_> {
+    /// The inlined frames down to this one: 1 for a call of the compiled function's own.
+    fn depth(&self) -> usize {
+        1 + self.outer.as_ref().map_or(0, |o| o.depth())
+    }
+
+    /// The call sites from the compiled function's down to this one.
+    fn path(&self) -> Vec<usize> {
+        let mut p = self.outer.as_ref().map_or_else(Vec::new, |o| o.path());
+        p.push(self.call_pc);
+        p
+    }
+
+    /// The sites from the outermost down to this one.
+    fn chain(&self) -> Vec<&Self> {
+        let mut c = self.outer.as_ref().map_or_else(Vec::new, |o| o.chain());
+        c.push(self);
+        c
+    }
 }
 
 impl<'a> Translator<'a> {
@@ -188,18 +277,19 @@ impl<'a> Translator<'a> {
     /// a safepoint, an error exit or this frame's record): the site is translated as a call
     /// on the next attempt.
     pub(super) fn inline_unfit(&mut self) {
-        if let Some(site) = &self.inlining {
-            self.inline_failed.get_or_insert(site.call_pc);
+        if let Some(site) = &self.inlining
+            && self.inline_failed.is_none()
+        {
+            self.inline_failed = Some(site.path());
         }
     }
 
     /// The inlined callee of the call at `pc`, if it has one.
     pub(super) fn inlinee(&self, pc: usize) -> Option<&'a Inlinee<'a>> {
-        if self.inlining.is_some() {
-            // Only one level: a callee's own calls are not inlined (leaves make none).
-            return None;
+        match &self.inlining {
+            Some(site) => site.callee.nested.get(&pc),
+            None => self.inlinees.get(&pc),
         }
-        self.inlinees.get(&pc)
     }
 
     /// Translates the call at `pc` of `closure` as the callee's body in place, its register
@@ -216,14 +306,21 @@ impl<'a> Translator<'a> {
         slow: Block,
     ) {
         let proto = callee.input.proto;
-        // The checks of `Vm::push_frame` that raise errors: those calls take `slow`.
+        // The checks of `Vm::push_frame` that raise errors, counting the frames of the
+        // enclosing inlined callees as pushed: those calls take `slow`.
+        let (depth, offset) = self
+            .inlining
+            .as_ref()
+            .map_or((0, 0), |s| (s.depth(), s.offset));
+        let offset = offset + u32::from(window.0);
         let len = self.load(self.vm, abi::FRAMES_LEN);
+        let len = self.b.ins().iadd_imm_s(len, depth as i64);
         let cap = self.load(self.vm, abi::FRAMES_CAP);
         let depth_ok = self.b.ins().icmp(IntCC::UnsignedLessThan, len, cap);
         let top = self
             .b
             .ins()
-            .iadd_imm_s(self.base, window.0 as i64 + proto.nregs as i64);
+            .iadd_imm_s(self.base, offset as i64 + proto.nregs as i64);
         let size = self.load(self.vm, abi::STACK_LEN);
         let room_ok = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, top, size);
         let ok = self.both(depth_ok, room_ok);
@@ -268,6 +365,7 @@ impl<'a> Translator<'a> {
             fuel_charged: false,
         };
         self.swap_frame(&mut ctx);
+        let outer = self.inlining.take();
         self.inlining = Some(Box::new(InlineSite {
             call_pc: pc,
             window,
@@ -275,6 +373,9 @@ impl<'a> Translator<'a> {
             closure,
             cont,
             caller: ctx,
+            callee,
+            offset,
+            outer,
         }));
         for (r, v) in start.into_iter().enumerate() {
             let reg = Reg(r as u16);
@@ -289,12 +390,13 @@ impl<'a> Translator<'a> {
         }
         let result = self.inline_body();
         let site = *self.inlining.take().expect("set above");
+        if result.is_err() && self.inline_failed.is_none() {
+            // Not translatable here: the next attempt makes it a call.
+            self.inline_failed = Some(site.path());
+        }
+        self.inlining = site.outer;
         let mut caller = site.caller;
         self.swap_frame(&mut caller);
-        if result.is_err() {
-            // Not translatable here: the next attempt makes it a call.
-            self.inline_failed.get_or_insert(pc);
-        }
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
         self.facts.clear();
@@ -388,28 +490,56 @@ impl<'a> Translator<'a> {
         if !mutant!(InlineExitDropsWrites) {
             self.sync(pc);
         }
+        // One frame record per inlined callee, the outermost first, each resuming after the
+        // call of the next (their registers were stored at those calls), the innermost at
+        // `pc`.
         let site = self.inlining.as_ref().expect("inlining");
-        let (call_pc, window, ret, closure) = (site.call_pc, site.window, site.ret, site.closure);
-        let resume = self.iconst(mutants::inline_caller_resume(call_pc) as i64);
+        let frames: Vec<(Value, u32, u32, u32, usize)> = {
+            let chain = site.chain();
+            chain
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let caller_offset = s.offset - u32::from(s.window.0);
+                    let resume = match chain.get(i + 1) {
+                        Some(inner) => mutants::nested_caller_resume(inner.call_pc),
+                        None => pc,
+                    };
+                    (
+                        s.closure,
+                        s.callee.input.pid.0,
+                        s.offset,
+                        caller_offset + u32::from(s.ret.0),
+                        resume,
+                    )
+                })
+                .collect()
+        };
+        let root_pc = site.chain()[0].call_pc;
+        let resume = self.iconst(mutants::inline_caller_resume(root_pc) as i64);
         self.store32(resume, self.frame, abi::FRAME_PC);
         let len = self.load(self.vm, abi::FRAMES_LEN);
         let buf = self.load(self.vm, abi::FRAMES_BUF);
-        let rel = self.b.ins().imul_imm_s(len, abi::FRAME_SIZE);
-        let fr = self.b.ins().iadd(buf, rel);
-        let base = self.b.ins().iadd_imm_s(self.base, window.0 as i64);
-        let ret = self.b.ins().iadd_imm_s(self.base, ret.0 as i64);
-        let pid = self.iconst(self.input.pid.0 as i64);
-        let at = self.iconst(pc as i64);
-        self.store(closure, fr, abi::FRAME_CLOSURE);
-        self.store32(pid, fr, abi::FRAME_PROTO);
-        self.store32(base, fr, abi::FRAME_BASE);
-        self.store32(at, fr, abi::FRAME_PC);
-        self.store32(ret, fr, abi::FRAME_RET);
-        let len1 = self.b.ins().iadd_imm_s(len, 1);
-        self.store(len1, self.vm, abi::FRAMES_LEN);
+        for (i, &(closure, pid, offset, ret, at)) in frames.iter().enumerate() {
+            let n = self.b.ins().iadd_imm_s(len, i as i64);
+            let rel = self.b.ins().imul_imm_s(n, abi::FRAME_SIZE);
+            let fr = self.b.ins().iadd(buf, rel);
+            let base = self.b.ins().iadd_imm_s(self.base, offset as i64);
+            let ret = self.b.ins().iadd_imm_s(self.base, ret as i64);
+            let pid = self.iconst(pid as i64);
+            let at = self.iconst(at as i64);
+            self.store(closure, fr, abi::FRAME_CLOSURE);
+            self.store32(pid, fr, abi::FRAME_PROTO);
+            self.store32(base, fr, abi::FRAME_BASE);
+            self.store32(at, fr, abi::FRAME_PC);
+            self.store32(ret, fr, abi::FRAME_RET);
+        }
+        let pushed = self.b.ins().iadd_imm_s(len, frames.len() as i64);
+        self.store(pushed, self.vm, abi::FRAMES_LEN);
         self.spill_fuel();
         let p = self.iconst(pc as i64);
-        let st = self.leaf_helper(Helper::InlineExit, &[p]);
+        let depth = self.iconst(frames.len() as i64);
+        let st = self.leaf_helper(Helper::InlineExit, &[p, depth]);
         self.b.ins().return_(&[st]);
     }
 }

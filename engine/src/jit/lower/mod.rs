@@ -220,9 +220,9 @@ pub(crate) fn translate(
             &inlinees,
         );
         let result = t.run();
-        if let Some(pc) = t.inline_failed {
+        if let Some(path) = t.inline_failed.take() {
             drop(t);
-            excluded.insert(pc);
+            excluded.insert(path);
             *func = Function::with_name_signature(name.clone(), signature.clone());
             *fctx = FunctionBuilderContext::new();
             continue;
@@ -335,8 +335,9 @@ struct Translator<'a> {
     inlinees: &'a FxHashMap<usize, Inlinee<'a>>,
     /// The call site whose callee is being translated, with the caller's state.
     inlining: Option<Box<InlineSite<'a>>>,
-    /// A call site whose callee turned out not to fit in place (see `inline_unfit`).
-    inline_failed: Option<usize>,
+    /// A call site whose callee turned out not to fit in place (see `inline_unfit`), as the
+    /// path of sites leading to it.
+    inline_failed: Option<Vec<usize>>,
 }
 
 impl<'a> Translator<'a> {
