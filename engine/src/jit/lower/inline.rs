@@ -71,49 +71,45 @@ fn inlined_call(op: Op) -> bool {
 
 /// The callees to inline in the speculating translation of `caller`, by call site: every
 /// `Invoke` whose cache holds one method and every call of a top-level function by name
-/// (`CallGlobal`), of an inlinable prototype, unless its site is excluded. A site is named by
-/// the path of call sites from the caller down to it.
+/// (`CallGlobal`), of an inlinable prototype, unless its site is excluded.
 pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
-    excluded: &FxHashSet<Vec<usize>>,
+    excluded: &FxHashSet<usize>,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     if caller.mode != Mode::Speculative {
         return FxHashMap::default();
     }
     let mut budget = MAX_INLINED_TOTAL;
-    prepare(caller, vm, excluded, &mut Vec::new(), &mut budget)
+    prepare(caller, vm, Some(excluded), 1, &mut budget)
 }
 
-/// The inlinees of the calls `caller` makes at depth `path.len() + 1` (`path`: the sites
-/// leading to `caller`), within `budget` instructions.
+/// The inlinees of the calls `caller` makes, inlined at `depth`, except at the `excluded`
+/// sites, within `budget` instructions.
 fn prepare<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
-    excluded: &FxHashSet<Vec<usize>>,
-    path: &mut Vec<usize>,
+    excluded: Option<&FxHashSet<usize>>,
+    depth: usize,
     budget: &mut usize,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     let mut out = FxHashMap::default();
     for (pc, op) in caller.proto.code.iter().enumerate() {
-        path.push(pc);
-        if !excluded.contains(path)
-            && let Some(inlinee) = prepare_site(caller, vm, *op, excluded, path, budget)
+        if !excluded.is_some_and(|e| e.contains(&pc))
+            && let Some(inlinee) = prepare_site(caller, vm, *op, depth, budget)
         {
             out.insert(pc, inlinee);
         }
-        path.pop();
     }
     out
 }
 
-/// The inlinee of the call `op` of `caller` at the site `path`, if it has one.
+/// The inlinee of the call `op` of `caller`, inlined at `depth`, if it has one.
 fn prepare_site<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
     op: Op,
-    excluded: &FxHashSet<Vec<usize>>,
-    path: &mut Vec<usize>,
+    depth: usize,
     budget: &mut usize,
 ) -> Option<Inlinee<'a>> {
     let (callee, n, kind) = match op {
@@ -126,7 +122,7 @@ fn prepare_site<'a>(
     };
     let pid = callee?.proto;
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
-    let calls = path.len() < MAX_INLINE_DEPTH;
+    let calls = depth < MAX_INLINE_DEPTH;
     if proto.kind != kind
         || proto.arity as u16 != n.0
         || proto.code.len() > *budget
@@ -159,7 +155,7 @@ fn prepare_site<'a>(
         cover: false,
     };
     let nested = if calls {
-        prepare(&input, vm, excluded, path, budget)
+        prepare(&input, vm, None, depth + 1, budget)
     } else {
         FxHashMap::default()
     };
@@ -232,11 +228,9 @@ impl InlineSite<'_> {
         1 + self.outer.as_ref().map_or(0, |o| o.depth())
     }
 
-    /// The call sites from the compiled function's down to this one.
-    fn path(&self) -> Vec<usize> {
-        let mut p = self.outer.as_ref().map_or_else(Vec::new, |o| o.path());
-        p.push(self.call_pc);
-        p
+    /// The call site in the compiled function's own code that this one is inlined under.
+    fn root_pc(&self) -> usize {
+        self.outer.as_ref().map_or(self.call_pc, |o| o.root_pc())
     }
 
     /// The sites from the outermost down to this one.
@@ -274,13 +268,13 @@ impl<'a> Translator<'a> {
     }
 
     /// Notes that the instruction being translated cannot stay in an inlined body (it needs
-    /// a safepoint, an error exit or this frame's record): the site is translated as a call
-    /// on the next attempt.
+    /// a safepoint, an error exit or this frame's record): the site in the compiled
+    /// function's code it is inlined under is translated as a call on the next attempt (a
+    /// callee that is inlined must inline all its calls, so a nested site that does not fit
+    /// takes the sites enclosing it along).
     pub(super) fn inline_unfit(&mut self) {
-        if let Some(site) = &self.inlining
-            && self.inline_failed.is_none()
-        {
-            self.inline_failed = Some(site.path());
+        if let Some(site) = &self.inlining {
+            self.inline_failed.insert(site.root_pc());
         }
     }
 
@@ -390,9 +384,9 @@ impl<'a> Translator<'a> {
         }
         let result = self.inline_body();
         let site = *self.inlining.take().expect("set above");
-        if result.is_err() && self.inline_failed.is_none() {
+        if result.is_err() {
             // Not translatable here: the next attempt makes it a call.
-            self.inline_failed = Some(site.path());
+            self.inline_failed.insert(site.root_pc());
         }
         self.inlining = site.outer;
         let mut caller = site.caller;

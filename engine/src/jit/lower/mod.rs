@@ -202,8 +202,8 @@ pub(crate) fn translate(
             _ => None,
         },
     };
-    // A callee that turns out not to fit in place (see `inline`) makes its site a call in
-    // a fresh translation; each attempt drops one site, so this ends.
+    // Callees that turn out not to fit in place (see `inline`) make their sites calls in a
+    // fresh translation; each attempt drops at least one site, so this ends.
     let mut excluded = FxHashSet::default();
     let (name, signature) = (func.name.clone(), func.signature.clone());
     loop {
@@ -220,9 +220,9 @@ pub(crate) fn translate(
             &inlinees,
         );
         let result = t.run();
-        if let Some(path) = t.inline_failed.take() {
+        if !t.inline_failed.is_empty() {
+            excluded.extend(std::mem::take(&mut t.inline_failed));
             drop(t);
-            excluded.insert(path);
             *func = Function::with_name_signature(name.clone(), signature.clone());
             *fctx = FunctionBuilderContext::new();
             continue;
@@ -335,9 +335,8 @@ struct Translator<'a> {
     inlinees: &'a FxHashMap<usize, Inlinee<'a>>,
     /// The call site whose callee is being translated, with the caller's state.
     inlining: Option<Box<InlineSite<'a>>>,
-    /// A call site whose callee turned out not to fit in place (see `inline_unfit`), as the
-    /// path of sites leading to it.
-    inline_failed: Option<Vec<usize>>,
+    /// The call sites whose callees turned out not to fit in place (see `inline_unfit`).
+    inline_failed: FxHashSet<usize>,
 }
 
 impl<'a> Translator<'a> {
@@ -406,7 +405,7 @@ impl<'a> Translator<'a> {
             },
             inlinees,
             inlining: None,
-            inline_failed: None,
+            inline_failed: FxHashSet::default(),
         }
     }
 
