@@ -102,6 +102,8 @@ pub struct Jit {
     background_after: u32,
     /// That thread, once the first compilation has started it.
     worker: Option<worker::Worker>,
+    /// Callees found not to fit in place (see `lower::inline::Unfit`).
+    unfit: lower::inline::Unfit,
 }
 
 impl Jit {
@@ -145,6 +147,7 @@ impl Jit {
             background: config.background_compile && config.tier == Tier::Tiered,
             background_after: config.background_after,
             worker: None,
+            unfit: Default::default(),
         }
     }
 }
@@ -482,6 +485,7 @@ impl Jit {
             helper_sig,
             compiled_sig: sig,
             config,
+            unfit: &mut self.unfit,
         };
         let variants = lower::translate(vm, pid, mode, osr, target)?;
         if self.capture_clif {

@@ -21,6 +21,37 @@ pub(crate) const MAX_INLINE_DEPTH: usize = 3;
 /// code (and compile time) a function with many small callees grows to.
 pub(crate) const MAX_INLINED_TOTAL: usize = 384;
 
+/// Callees that did not fit in place (an instruction needed a helper or an error exit), each
+/// with a fingerprint of what its translation depended on then (its feedback and caches): a
+/// later translation does not try it again until they change.
+#[derive(Default)]
+pub(crate) struct Unfit(FxHashMap<ProtoId, u64>);
+
+impl Unfit {
+    /// Records that `pid` did not fit in place, as it is now.
+    pub(super) fn note(&mut self, vm: &Vm, pid: ProtoId) {
+        self.0.insert(pid, fingerprint(vm, pid));
+    }
+
+    /// Whether `pid` did not fit in place as it is now.
+    fn holds(&self, vm: &Vm, pid: ProtoId) -> bool {
+        self.0.get(&pid) == Some(&fingerprint(vm, pid))
+    }
+}
+
+/// A hash of prototype `pid`'s feedback and inline caches.
+fn fingerprint(vm: &Vm, pid: ProtoId) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let proto = &vm.program().protos[pid.0 as usize];
+    let info = vm.fn_info[pid.0 as usize];
+    let mut h = rustc_hash::FxHasher::default();
+    vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()].hash(&mut h);
+    for ic in &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize] {
+        (ic.shape.0, ic.slot, ic.next.0, ic.method.map(|m| m.addr())).hash(&mut h);
+    }
+    h.finish()
+}
+
 /// A callee prepared for inlining at one call site.
 pub(super) struct Inlinee<'a> {
     pub input: Input<'a>,
@@ -76,12 +107,13 @@ pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
     excluded: &FxHashSet<usize>,
+    unfit: &Unfit,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     if caller.mode != Mode::Speculative {
         return FxHashMap::default();
     }
     let mut budget = MAX_INLINED_TOTAL;
-    prepare(caller, vm, Some(excluded), 1, &mut budget)
+    prepare(caller, vm, Some(excluded), unfit, 1, &mut budget)
 }
 
 /// The inlinees of the calls `caller` makes, inlined at `depth`, except at the `excluded`
@@ -90,13 +122,14 @@ fn prepare<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
     excluded: Option<&FxHashSet<usize>>,
+    unfit: &Unfit,
     depth: usize,
     budget: &mut usize,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     let mut out = FxHashMap::default();
     for (pc, op) in caller.proto.code.iter().enumerate() {
         if !excluded.is_some_and(|e| e.contains(&pc))
-            && let Some(inlinee) = prepare_site(caller, vm, *op, depth, budget)
+            && let Some(inlinee) = prepare_site(caller, vm, *op, unfit, depth, budget)
         {
             out.insert(pc, inlinee);
         }
@@ -109,6 +142,7 @@ fn prepare_site<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
     op: Op,
+    unfit: &Unfit,
     depth: usize,
     budget: &mut usize,
 ) -> Option<Inlinee<'a>> {
@@ -127,6 +161,7 @@ fn prepare_site<'a>(
         || proto.arity as u16 != n.0
         || proto.code.len() > *budget
         || !inlinable(proto, calls)
+        || unfit.holds(vm, pid)
     {
         return None;
     }
@@ -155,7 +190,7 @@ fn prepare_site<'a>(
         cover: false,
     };
     let nested = if calls {
-        prepare(&input, vm, None, depth + 1, budget)
+        prepare(&input, vm, None, unfit, depth + 1, budget)
     } else {
         FxHashMap::default()
     };
@@ -275,6 +310,7 @@ impl<'a> Translator<'a> {
     pub(super) fn inline_unfit(&mut self) {
         if let Some(site) = &self.inlining {
             self.inline_failed.insert(site.root_pc());
+            self.unfit_callees.insert(self.input.pid);
         }
     }
 

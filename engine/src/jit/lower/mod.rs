@@ -42,7 +42,7 @@ mod calls;
 mod compare;
 mod dead;
 mod exits;
-mod inline;
+pub(crate) mod inline;
 mod lists;
 mod natives;
 mod props;
@@ -126,6 +126,8 @@ pub(crate) struct Target<'a> {
     pub compiled_sig: Signature,
     /// The target's frontend configuration.
     pub config: cranelift_codegen::isa::TargetFrontendConfig,
+    /// Callees found not to fit in place, by their state then (see `inline::Unfit`).
+    pub unfit: &'a mut inline::Unfit,
 }
 
 /// Translates prototype `pid` into `out.func`. When covering, returns per instruction how it
@@ -145,6 +147,7 @@ pub(crate) fn translate(
         helper_sig,
         compiled_sig,
         config: target,
+        unfit,
     } = out;
     let proto = std::rc::Rc::clone(vm.program().proto(pid));
     // Cranelift's time grows faster than linearly with function size; very large
@@ -207,7 +210,7 @@ pub(crate) fn translate(
     let mut excluded = FxHashSet::default();
     let (name, signature) = (func.name.clone(), func.signature.clone());
     loop {
-        let inlinees = inline::inlinees(&input, vm, &excluded);
+        let inlinees = inline::inlinees(&input, vm, &excluded, unfit);
         let mut b = FunctionBuilder::new(func, fctx);
         let sig = b.import_signature(compiled_sig.clone());
         let mut t = Translator::new(
@@ -222,6 +225,9 @@ pub(crate) fn translate(
         let result = t.run();
         if !t.inline_failed.is_empty() {
             excluded.extend(std::mem::take(&mut t.inline_failed));
+            for pid in std::mem::take(&mut t.unfit_callees) {
+                unfit.note(vm, pid);
+            }
             drop(t);
             *func = Function::with_name_signature(name.clone(), signature.clone());
             *fctx = FunctionBuilderContext::new();
@@ -337,6 +343,8 @@ struct Translator<'a> {
     inlining: Option<Box<InlineSite<'a>>>,
     /// The call sites whose callees turned out not to fit in place (see `inline_unfit`).
     inline_failed: FxHashSet<usize>,
+    /// The callees with an instruction that does not fit in place.
+    unfit_callees: FxHashSet<ProtoId>,
 }
 
 impl<'a> Translator<'a> {
@@ -406,6 +414,7 @@ impl<'a> Translator<'a> {
             inlinees,
             inlining: None,
             inline_failed: FxHashSet::default(),
+            unfit_callees: FxHashSet::default(),
         }
     }
 
