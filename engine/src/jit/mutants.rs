@@ -259,6 +259,9 @@ mutants! {
     /// When a guard fails in a callee inlined into an inlined callee, the enclosing callee's
     /// frame resumes at its call, which runs again.
     NestedExitResumesAtCall => "nested_exit_resumes_at_call", "wrong deoptimization state (nested inlined frames)";
+    /// `==` in an inlined body answers "unequal" where it would leave for the interpreter (an
+    /// int with a float, containers, long strings).
+    InlinedEqualityGuessed => "inlined_equality_guessed", "wrong slow-path result (inlined equality)";
 }
 
 #[cfg(feature = "mutants")]

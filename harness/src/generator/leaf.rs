@@ -24,6 +24,11 @@ pub(crate) struct Leaf {
     entry: String,
     /// The wrapper function, when the leaf is a function with one.
     wrapper: Option<FnDecl>,
+    /// For a leaf method: a method of the class answering whether its argument equals
+    /// `len("")` (0), which the driver adds to each result. An int with a float is compared
+    /// by the helper, so an inlined body leaves there; the driver passes 0.0 before the other
+    /// float, when the answer is "equal".
+    equals: Option<String>,
 }
 
 /// A class whose instances hold a leaf function in a field, and the driving function's
@@ -114,6 +119,7 @@ impl Gen<'_, '_> {
         };
         let mut methods = Vec::new();
         let mut wrapper = None;
+        let mut equals = None;
         let function = match instance {
             Some(o) => {
                 if wrapped {
@@ -132,6 +138,17 @@ impl Gen<'_, '_> {
                         wrap(self_ref(), call),
                     ));
                 }
+                let eq = self.fresh("eq");
+                let zero = call_named("len", vec![string("")]);
+                let eq_body = vec![
+                    if_(
+                        vec![(bin(BinOp::Eq, name(&a), zero), vec![return_(Some(int(1)))])],
+                        None,
+                    ),
+                    return_(Some(int(0))),
+                ];
+                methods.push(fn_decl(&eq, std::slice::from_ref(&a), eq_body));
+                equals = Some(eq);
                 methods.push(fn_decl(&callee, &[a], body));
                 None
             }
@@ -142,6 +159,7 @@ impl Gen<'_, '_> {
             function,
             entry,
             wrapper,
+            equals,
         });
         methods
     }
@@ -215,8 +233,16 @@ impl Gen<'_, '_> {
                         (None, None) => method_call(name(&o), &leaf.entry, vec![name(&v)]),
                     },
                 ),
-                if_(vec![(late(3), vec![print(vec![name(&r)])])], None),
             ];
+            let mut body = body;
+            if let Some(eq) = &leaf.equals {
+                let check = method_call(name(&o), eq, vec![name(&v)]);
+                body.push(expr_stmt(assign(
+                    name(&r),
+                    bin(BinOp::Add, name(&r), check),
+                )));
+            }
+            body.push(if_(vec![(late(3), vec![print(vec![name(&r)])])], None));
             let mut params = vec![o.clone(), flip];
             params.extend(holder.as_ref().map(|h| h.var.clone()));
             let decl = fn_decl(
@@ -273,14 +299,18 @@ impl Gen<'_, '_> {
                     .as_ref()
                     .map(|h| call_named(&h.class, vec![name(&leaf.entry), boolean(padded)]))
             };
-            let calls = [
+            let mut calls = vec![
                 (int(whole), holding(false)),
                 (float(half), holding(false)),
                 (int(whole), holding(true)),
             ];
+            if leaf.equals.is_some() {
+                calls.insert(1, (float(0.0), None));
+            }
+            let holder_call = calls.len() - 1;
             for (n, (arg, h)) in calls.into_iter().enumerate() {
-                // The third call, with another holder shape, only with a holder.
-                if n == 2 && h.is_none() {
+                // The last call, with another holder shape, only with a holder.
+                if n == holder_call && h.is_none() {
                     break;
                 }
                 let mut args = vec![name(&inst), arg];

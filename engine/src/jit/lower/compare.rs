@@ -64,6 +64,22 @@ impl Translator<'_> {
             self.b.switch_to_block(helper);
         }
         self.string_equal(tb, pb, tc, pc_, done);
+        if self.inlining.is_some() && self.input.feedback[pc] & FB_NOT_INT == 0 {
+            // An inlined body calls no helper: the values the helper compares (containers,
+            // long strings, an int with a float) leave for the interpreter, and the failed
+            // guard's mark (the "not ints" bit, which equality has no other use for) makes
+            // the next translation call the callee instead.
+            self.note_speculation(pc);
+            let exit = self.side_exit_block(pc);
+            if mutant!(InlinedEqualityGuessed) {
+                let zero = self.zero();
+                self.b.ins().jump(done, &[zero.into()]);
+            } else {
+                self.b.ins().jump(exit, &[]);
+            }
+            self.b.switch_to_block(done);
+            return self.b.block_params(done)[0];
+        }
         // Comparing containers or long strings charges fuel, which may run out.
         self.save_pc(pc);
         let sb = self.slot(b);

@@ -94,8 +94,9 @@ impl Translator<'_> {
         self.b.ins().jump(done, &[chars.into()]);
         self.continue_in(done);
         let len = self.b.block_params(done)[0];
-        let it = self.tag_val(tag::INT);
-        self.set(a, it, len);
+        // To the slot too, as the helper would write it: the register counts as stored after
+        // a builtin call, so an exit further on leaves it to the interpreter from there.
+        self.result_to_slot(a, len);
     }
 
     /// `R[a] := len(R[a+1])` for a list (its element count) or a string (its character
