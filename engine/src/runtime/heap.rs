@@ -1536,21 +1536,25 @@ mod tests {
         }
     }
 
+    /// A class without methods named `name`, as the builtin `Error` is made.
+    fn bare_class(heap: &mut Heap, name: Gc<Str>) -> Gc<Class> {
+        heap.alloc(Class {
+            name,
+            decl: None,
+            superclass: None,
+            methods: FxHashMap::default(),
+            init: None,
+            root_shape: ShapeId(0),
+            field_room: Cell::new(0),
+        })
+        .unwrap()
+    }
+
     #[test]
     fn fresh_instances_get_the_room_their_class_grew_to_within_a_cap() {
         let mut heap = Heap::new(1 << 30, false);
         let name = heap.alloc_str("P").unwrap();
-        let class = heap
-            .alloc(Class {
-                name,
-                decl: None,
-                superclass: None,
-                methods: FxHashMap::default(),
-                init: None,
-                root_shape: ShapeId(0),
-                field_room: Cell::new(0),
-            })
-            .unwrap();
+        let class = bare_class(&mut heap, name);
         let fill = |heap: &mut Heap, inst: Gc<Instance>, n: usize| {
             for i in 0..n {
                 heap.reserve_field(inst).unwrap();
@@ -1577,17 +1581,7 @@ mod tests {
         // Run under Miri, this also checks that nothing leaks.
         let mut heap = Heap::new(1 << 30, true);
         let name = heap.alloc_str("Point").unwrap();
-        let class = heap
-            .alloc(Class {
-                name,
-                decl: None,
-                superclass: None,
-                methods: FxHashMap::default(),
-                init: None,
-                root_shape: ShapeId(0),
-                field_room: Cell::new(0),
-            })
-            .unwrap();
+        let class = bare_class(&mut heap, name);
         let inst = heap.alloc(Instance::new(class, ShapeId(0))).unwrap();
         heap.reserve_field(inst).unwrap();
         inst.push_field(Value::Str(name));
