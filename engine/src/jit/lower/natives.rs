@@ -66,37 +66,24 @@ impl Translator<'_> {
     fn inlined_len(&mut self, pc: usize, a: Reg) {
         self.note_speculation(pc);
         let exit = self.side_exit_block(pc);
-        let (t, p) = self.get(Reg(a.0 + 1));
+        let (t, _) = self.get(Reg(a.0 + 1));
         let is_list = self.tag_is(t, tag::LIST);
         let is_str = self.tag_is(t, tag::STR);
         let known = self.b.ins().bor(is_list, is_str);
-        let fuel = self.b.use_var(self.fuel);
-        let has_fuel = self.b.ins().icmp_imm_s(IntCC::NotEqual, fuel, 0);
-        let ok = self.both(known, has_fuel);
         let go = self.b.create_block();
-        self.branch_on(ok, go, &[], exit, &[]);
+        self.branch_on(known, go, &[], exit, &[]);
         self.continue_in(go);
+        // In an inlined body the charge leaves at `exit` when no fuel is left, uncharged.
         if mutant!(InlinedLenFuelFree) {
             self.fuel_charged = true;
         } else {
-            self.charge_fuel_unchecked();
+            self.charge_fuel(pc);
         }
-        let list = self.b.create_block();
-        let string = self.b.create_block();
+        // The result goes to the slot too, as the helper writes it: the register counts as
+        // stored after a builtin call, so an exit further on leaves it to the interpreter.
         let done = self.b.create_block();
-        self.b.append_block_param(done, I64);
-        self.branch_on(is_list, list, &[], string, &[]);
-        self.continue_in(list);
-        let items = self.load(p, layout::list_items().len);
-        self.b.ins().jump(done, &[items.into()]);
-        self.continue_in(string);
-        let chars = self.load(p, layout::STR_CHARS);
-        self.b.ins().jump(done, &[chars.into()]);
+        self.len_inline(a, exit, done);
         self.continue_in(done);
-        let len = self.b.block_params(done)[0];
-        // To the slot too, as the helper would write it: the register counts as stored after
-        // a builtin call, so an exit further on leaves it to the interpreter from there.
-        self.result_to_slot(a, len);
     }
 
     /// `R[a] := len(R[a+1])` for a list (its element count) or a string (its character
