@@ -122,7 +122,8 @@ helpers! {
     /// `()`: passes the pending error through the top frame: 0 caught (resume at the
     /// handler), 1 frame left (propagate).
     Unwind => echo_unwind;
-    /// `(pc)`: a failed speculation at `pc`: finishes the frame in the interpreter.
+    /// `(pc, header)`: a failed speculation at `pc` (with `header` 1: the check of the
+    /// registers' tags at loop header `pc`): finishes the frame in the interpreter.
     SideExit => echo_side_exit;
     /// `(pc, depth)`: a failed speculation at `pc` of an inlined callee, whose frame and the
     /// frames of the `depth - 1` inlined callees enclosing it compiled code has pushed:
@@ -640,11 +641,13 @@ extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -
     })
 }
 
-extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, header: u64, _: u64, _: u64, _: u64) -> u64 {
     let pc = pc as u32;
     // The guarded instruction runs again, whole, in the interpreter.
     let resume = mutants::side_exit_resume(pc);
-    guard(vm, Helper::SideExit, |vm| vm.side_exit(pc, resume))
+    guard(vm, Helper::SideExit, |vm| {
+        vm.side_exit(pc, resume, header != 0)
+    })
 }
 
 extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, depth: u64, _: u64, _: u64, _: u64) -> u64 {

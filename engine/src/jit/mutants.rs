@@ -262,6 +262,9 @@ mutants! {
     /// `==` in an inlined body answers "unequal" where it would leave for the interpreter (an
     /// int with a float, containers, long strings).
     InlinedEqualityGuessed => "inlined_equality_guessed", "wrong slow-path result (inlined equality)";
+    /// A loop header's register types come from the loop's back-edges alone (as if the first
+    /// iteration brought the same), and are trusted without the check.
+    LoopTypesUnchecked => "loop_types_unchecked", "unchecked speculation (loop-header types)";
 }
 
 #[cfg(feature = "mutants")]

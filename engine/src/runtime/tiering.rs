@@ -11,7 +11,7 @@ use crate::bytecode::ProtoId;
 use crate::config::{MAX_COMPILATIONS, SPECULATIVE_EXITS, Tier};
 use crate::runtime::stack::Frame;
 use crate::runtime::value::Value;
-use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, Vm};
+use crate::runtime::vm::{FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Vm};
 
 /// Status returned by compiled code and helpers: success.
 pub(crate) const STATUS_OK: u64 = 0;
@@ -510,11 +510,17 @@ impl Vm {
     /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
     /// function is recompiled without speculation, then finishes the frame in the
     /// interpreter from `resume` (which is `pc`: the guarded instruction runs again, whole).
-    /// Returns a status.
-    pub(crate) fn side_exit(&mut self, pc: u32, resume: u32) -> u64 {
+    /// `header`: what failed was the check of the registers' tags at loop header `pc`, which
+    /// the next compilation leaves out. Returns a status.
+    pub(crate) fn side_exit(&mut self, pc: u32, resume: u32, header: bool) -> u64 {
         let f = *self.frames.last().expect("a compiled frame is running");
-        self.drop_speculation(f.proto.0 as usize);
-        self.note_failed_guard(f.proto.0 as usize, pc);
+        let i = f.proto.0 as usize;
+        self.drop_speculation(i);
+        if header {
+            self.feedback[self.fn_info[i].fbase as usize + pc as usize] |= FB_LOOP_TYPES;
+        } else {
+            self.note_failed_guard(i, pc);
+        }
         self.frames.last_mut().expect("checked above").pc = resume;
         self.run_top_frame()
     }

@@ -50,7 +50,7 @@ impl Translator<'_> {
         } else {
             let not_ints = self.b.create_block();
             self.branch_on(ints, int_path, &[], not_ints, &[]);
-            self.b.switch_to_block(not_ints);
+            self.continue_in(not_ints);
             // Floats, and an int with a float (converted, LANGUAGE.md §7.2), inline (except
             // `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
@@ -145,14 +145,14 @@ impl Translator<'_> {
             self.continue_in(done);
             return;
         }
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         let (h, rhs) = match c {
             Rhs::Reg(r) => (Helper::Arith, self.slot(r)),
             Rhs::Imm(k) => (Helper::ArithImm, self.iconst(k)),
         };
         self.arith_helper(pc, h, op, left, a, b, rhs);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     /// The exact path of an arithmetic instruction: helper `h` computes `R[a] = R[b] op rhs`
@@ -215,16 +215,18 @@ impl Translator<'_> {
             let from_int = self.b.create_block();
             let is_f = self.tag_is(tb, tag::FLOAT);
             self.branch_on(is_f, from_float, &[], not_float, &[]);
-            self.b.switch_to_block(from_float);
-            let xf = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-            self.b.ins().jump(compute, &[xf.into()]);
-            self.b.switch_to_block(not_float);
+            self.continue_in(from_float);
+            let xf = self.float_bits(pb);
+            self.jump_with(compute, &[xf.into()]);
+            self.continue_in(not_float);
             let is_i = self.tag_is(tb, tag::INT);
             self.branch_on(is_i, from_int, &[], slow, &[]);
-            self.b.switch_to_block(from_int);
+            self.continue_in(from_int);
             let xi = self.b.ins().fcvt_from_sint(F64, pb);
-            self.b.ins().jump(compute, &[xi.into()]);
-            self.b.switch_to_block(compute);
+            self.jump_with(compute, &[xi.into()]);
+            // Every path here is emitted: sealed, the block reads registers as its
+            // predecessors left them (known tags stay known) instead of through parameters.
+            self.continue_in(compute);
             let y = self.b.ins().f64const(q);
             let r = match op {
                 Arith::Add => self.b.ins().fadd(x, y),
@@ -241,14 +243,14 @@ impl Translator<'_> {
             self.jump(slow);
         }
         if numeric {
-            self.b.switch_to_block(done);
+            self.continue_in(done);
             return;
         }
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         let kk = self.iconst((self.input.kbase + k.0 as usize) as i64);
         self.arith_helper(pc, Helper::ArithConst, op, left, a, b, kk);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     /// Whether tag `t` is the int tag (`IntTagAdmitsTrue`: or the tag below it, `true`).
@@ -276,7 +278,7 @@ impl Translator<'_> {
         let both = self.both(nb, nc);
         let fpath = self.b.create_block();
         self.branch_on(both, fpath, &[], slow, &[]);
-        self.b.switch_to_block(fpath);
+        self.continue_in(fpath);
         let x = self.number_as_f64(tb, pb);
         let y = self.number_as_f64(tc, pc_);
         (x, y)
@@ -302,11 +304,11 @@ impl Translator<'_> {
         let fl = self.b.create_block();
         let mixed = self.b.create_block();
         self.branch_on(floats, fl, &[], mixed, &[]);
-        self.b.switch_to_block(fl);
-        let xf = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-        let yf = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
-        self.b.ins().jump(compute, &[xf.into(), yf.into()]);
-        self.b.switch_to_block(mixed);
+        self.continue_in(fl);
+        let xf = self.float_bits(pb);
+        let yf = self.float_bits(pc_);
+        self.jump_with(compute, &[xf.into(), yf.into()]);
+        self.continue_in(mixed);
         let numbers = if admit_any {
             self.cond_const(true)
         } else {
@@ -316,11 +318,13 @@ impl Translator<'_> {
         };
         let conv = self.b.create_block();
         self.branch_on(numbers, conv, &[], slow, &[]);
-        self.b.switch_to_block(conv);
+        self.continue_in(conv);
         let xm = self.number_as_f64(tb, pb);
         let ym = self.number_as_f64(tc, pc_);
-        self.b.ins().jump(compute, &[xm.into(), ym.into()]);
-        self.b.switch_to_block(compute);
+        self.jump_with(compute, &[xm.into(), ym.into()]);
+        // Every path here is emitted: sealed, the block reads registers as its predecessors
+        // left them (known tags stay known) instead of through parameters.
+        self.continue_in(compute);
         (x, y)
     }
 
@@ -340,7 +344,7 @@ impl Translator<'_> {
 
     /// A number as an `f64`: a float's bits, or an int converted.
     pub(super) fn number_as_f64(&mut self, t: Value, p: Value) -> Value {
-        let bits = |s: &mut Self| s.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let bits = |s: &mut Self| s.float_bits(p);
         match self.known_tag(t) {
             Some(tag::FLOAT) => bits(self),
             Some(tag::INT) => self.b.ins().fcvt_from_sint(F64, p),
@@ -370,9 +374,9 @@ impl Translator<'_> {
         let floats = self.both(b_f, c_f);
         let fpath = self.b.create_block();
         self.branch_on(floats, fpath, &[], slow, &[]);
-        self.b.switch_to_block(fpath);
-        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-        let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+        self.continue_in(fpath);
+        let x = self.float_bits(pb);
+        let y = self.float_bits(pc_);
         (x, y)
     }
 
@@ -390,16 +394,16 @@ impl Translator<'_> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         self.branch_on(fast, fast_b, &[], other, &[]);
-        self.b.switch_to_block(fast_b);
+        self.continue_in(fast_b);
         let r = self.b.ins().ineg(p);
         self.set(a, t, r);
         self.jump(done);
-        self.b.switch_to_block(other);
+        self.continue_in(other);
         let is_f = self.tag_is(t, tag::FLOAT);
         let fb = self.b.create_block();
         self.branch_on(is_f, fb, &[], slow, &[]);
-        self.b.switch_to_block(fb);
-        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        self.continue_in(fb);
+        let x = self.float_bits(p);
         let nx = if mutant!(FloatNegAsZeroSub) {
             let zero = self.b.ins().f64const(0.0);
             self.b.ins().fsub(zero, x)
@@ -409,7 +413,7 @@ impl Translator<'_> {
         let np = self.b.ins().bitcast(I64, MemFlagsData::new(), nx);
         self.set(a, t, np);
         self.jump(done);
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         self.save_pc(pc);
         let d = self.slot(a);
         let s = self.slot(b);
@@ -417,7 +421,7 @@ impl Translator<'_> {
         self.check_status(pc, st);
         self.reload(a);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 }
 

@@ -94,7 +94,7 @@ impl<'a> Translator<'a> {
         let st = self.b.inst_results(call)[0];
         self.fill_fuel();
         self.objects.clear();
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
     }
 
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
@@ -140,7 +140,7 @@ impl<'a> Translator<'a> {
         let s = self.slot(a);
         let nargs = self.iconst(n.0 as i64);
         let st = self.helper(Helper::Call, &[s, nargs]);
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
     }
 
@@ -156,16 +156,16 @@ impl<'a> Translator<'a> {
         let slot = self.slot(a);
         let init = self.helper(Helper::NewInstance, &[slot]);
         let handled = self.b.create_block();
-        self.b.ins().brif(init, handled, &[], slow, &[]);
+        self.branch_on(init, handled, &[], slow, &[]);
         self.continue_in(handled);
         let failed = self.b.ins().icmp_imm_s(IntCC::Equal, init, 1);
         let made = self.b.create_block();
         let err = self.iconst(crate::runtime::tiering::STATUS_ERR as i64);
-        self.b.ins().brif(failed, done, &[err.into()], made, &[]);
+        self.branch_on(failed, done, &[err.into()], made, &[]);
         self.continue_in(made);
         if mutant!(ClassCallSkipsInit) {
             let ok = self.iconst(crate::runtime::tiering::STATUS_OK as i64);
-            self.b.ins().jump(done, &[ok.into()]);
+            self.jump_with(done, &[ok.into()]);
             return;
         }
         let pid = self.load32(init, layout::CLOSURE_PROTO);
@@ -183,7 +183,7 @@ impl<'a> Translator<'a> {
         self.b.switch_to_block(init_slow);
         let nargs = self.iconst(n.0 as i64);
         let st = self.helper(Helper::CallInit, &[slot, nargs]);
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
     }
 
     /// After a call: errors to the error exit; reload the result.
@@ -296,7 +296,7 @@ impl<'a> Translator<'a> {
         let nargs = self.iconst(n.0 as i64);
         let icv = self.ic_arg(ic);
         let st = self.helper(Helper::Invoke, &[s, sym, nargs, icv]);
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
     }
 
@@ -403,7 +403,7 @@ impl<'a> Translator<'a> {
             let f1 = self.b.ins().iadd_imm_s(f, 1);
             self.b.def_var(self.fuel, f1);
             let exit = self.side_exit_block(pc);
-            self.b.ins().jump(exit, &[]);
+            self.jump_with(exit, &[]);
             self.continue_in(join);
             self.facts.clear();
             self.objects.clear();
@@ -418,7 +418,7 @@ impl<'a> Translator<'a> {
         let mut args = vec![self.slot(a)];
         args.extend(consts.into_iter().map(|k| self.iconst(k)));
         let st = self.helper(h, &args);
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
         self.jump(join);
         self.continue_in(join);
@@ -457,7 +457,7 @@ impl<'a> Translator<'a> {
         let nargs = self.iconst(n.0 as i64);
         let p = self.iconst(self.input.pid.0 as i64);
         let st = self.helper(Helper::SuperInvoke, &[s, sym, nargs, p]);
-        self.b.ins().jump(done, &[st.into()]);
+        self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
     }
 

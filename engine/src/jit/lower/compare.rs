@@ -73,9 +73,9 @@ impl Translator<'_> {
             let exit = self.side_exit_block(pc);
             if mutant!(InlinedEqualityGuessed) {
                 let zero = self.zero();
-                self.b.ins().jump(done, &[zero.into()]);
+                self.jump_with(done, &[zero.into()]);
             } else {
-                self.b.ins().jump(exit, &[]);
+                self.jump_with(exit, &[]);
             }
             self.b.switch_to_block(done);
             return self.b.block_params(done)[0];
@@ -100,7 +100,7 @@ impl Translator<'_> {
         } else {
             r
         };
-        self.b.ins().jump(done, &[r.into()]);
+        self.jump_with(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
     }
@@ -126,7 +126,7 @@ impl Translator<'_> {
             .ins()
             .icmp_imm_s(IntCC::Equal, sum, (tag::INT + tag::FLOAT) as i64);
         let zero = self.zero();
-        self.b.ins().brif(mixed, rest, &[], done, &[zero.into()]);
+        self.branch_on(mixed, rest, &[], done, &[zero.into()]);
         self.continue_in(same);
         let one = self.iconst(1);
         let plain = self
@@ -134,7 +134,7 @@ impl Translator<'_> {
             .ins()
             .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, tb, tag::TRUE as i64);
         let objects = self.b.create_block();
-        self.b.ins().brif(plain, done, &[one.into()], objects, &[]);
+        self.branch_on(plain, done, &[one.into()], objects, &[]);
         self.continue_in(objects);
         let mut kinds = (1u64 << tag::FUNC) | (1 << tag::CLASS) | (1 << tag::INSTANCE);
         if mutant!(EqListByIdentity) {
@@ -163,11 +163,11 @@ impl Translator<'_> {
         if mutant!(FloatEqByBits) {
             self.answer_equal(pb, pc_, done);
         } else {
-            let x = self.b.ins().bitcast(F64, MemFlagsData::new(), pb);
-            let y = self.b.ins().bitcast(F64, MemFlagsData::new(), pc_);
+            let x = self.float_bits(pb);
+            let y = self.float_bits(pc_);
             let eq = self.b.ins().fcmp(FloatCC::Equal, x, y);
             let eq = self.b.ins().uextend(I64, eq);
-            self.b.ins().jump(done, &[eq.into()]);
+            self.jump_with(done, &[eq.into()]);
         }
         self.b.switch_to_block(rest);
     }
@@ -189,19 +189,17 @@ impl Translator<'_> {
         let zero = self.zero();
         let same = self.b.ins().icmp(IntCC::Equal, pb, pc_);
         let other = self.b.create_block();
-        self.b.ins().brif(same, done, &[one.into()], other, &[]);
+        self.branch_on(same, done, &[one.into()], other, &[]);
         self.continue_in(other);
         let text = layout::str_text();
         let lb = self.load(pb, text.len);
         let lc = self.load(pc_, text.len);
         let same_len = self.b.ins().icmp(IntCC::Equal, lb, lc);
         let equal_len = self.b.create_block();
-        self.b
-            .ins()
-            .brif(same_len, equal_len, &[], done, &[zero.into()]);
+        self.branch_on(same_len, equal_len, &[], done, &[zero.into()]);
         self.continue_in(equal_len);
         if mutant!(StrEqByLength) {
-            self.b.ins().jump(done, &[one.into()]);
+            self.jump_with(done, &[one.into()]);
             self.b.switch_to_block(helper);
             return;
         }
@@ -217,9 +215,7 @@ impl Translator<'_> {
         let hc = self.load(pc_, layout::STR_HASH);
         let same_hash = self.b.ins().icmp(IntCC::Equal, hb, hc);
         let collide = self.b.create_block();
-        self.b
-            .ins()
-            .brif(same_hash, collide, &[], done, &[zero.into()]);
+        self.branch_on(same_hash, collide, &[], done, &[zero.into()]);
         self.continue_in(collide);
         let single = self.b.ins().icmp_imm_u(IntCC::Equal, lb, 1);
         let byte = self.b.create_block();
@@ -238,7 +234,7 @@ impl Translator<'_> {
     fn answer_equal(&mut self, x: Value, y: Value, done: Block) {
         let eq = self.b.ins().icmp(IntCC::Equal, x, y);
         let eq = self.b.ins().uextend(I64, eq);
-        self.b.ins().jump(done, &[eq.into()]);
+        self.jump_with(done, &[eq.into()]);
     }
 
     /// `R[b] == imm` as a 0/1 value (never an error; other types are simply unequal).
@@ -248,7 +244,7 @@ impl Translator<'_> {
         let int_eq = self.b.ins().icmp_imm_s(IntCC::Equal, p, k);
         let int_res = self.both(is_int, int_eq);
         let is_f = self.tag_is(t, tag::FLOAT);
-        let x = self.b.ins().bitcast(F64, MemFlagsData::new(), p);
+        let x = self.float_bits(p);
         let kf = self.b.ins().f64const(k as f64);
         let f_eq = self.b.ins().fcmp(FloatCC::Equal, x, kf);
         let f_res = if mutant!(EqIntFloatUnequal) {
@@ -313,7 +309,7 @@ impl Translator<'_> {
             };
             let r = self.b.ins().fcmp(fcc, x, y);
             let r = self.b.ins().uextend(I64, r);
-            self.b.ins().jump(done, &[r.into()]);
+            self.jump_with(done, &[r.into()]);
             // Speculating on numbers, `slow` is the side exit: no helper path.
             if !numeric {
                 self.b.switch_to_block(slow);
@@ -332,7 +328,7 @@ impl Translator<'_> {
                 };
                 let failed = self.b.ins().icmp_imm_s(IntCC::Equal, r, 2);
                 self.check_status(pc, failed);
-                self.b.ins().jump(done, &[r.into()]);
+                self.jump_with(done, &[r.into()]);
             }
         }
         self.continue_in(int_b);
@@ -342,7 +338,7 @@ impl Translator<'_> {
         }
         let r = self.b.ins().icmp(icc, pb, pc_);
         let r = self.b.ins().uextend(I64, r);
-        self.b.ins().jump(done, &[r.into()]);
+        self.jump_with(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.block_params(done)[0]
     }

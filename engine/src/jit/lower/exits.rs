@@ -82,6 +82,14 @@ impl Translator<'_> {
         blk
     }
 
+    /// The block that leaves compiled code because a register's tag at loop header `pc` was
+    /// not the one its types assumed (see `loop_types`). Emitted after the body.
+    pub(super) fn loop_types_exit(&mut self, pc: usize) -> Block {
+        let blk = self.b.create_block();
+        self.deferred.push(Deferred::LoopTypes(pc, blk));
+        blk
+    }
+
     /// Emits the out-of-line blocks collected while translating the body.
     pub(super) fn emit_deferred(&mut self) {
         let mut i = 0;
@@ -96,7 +104,7 @@ impl Translator<'_> {
                     let shared = self.shared_exit(false);
                     let recorded = mutants::recorded_error_pc(pc, self.input.proto.code.len());
                     let at = self.iconst(recorded as i64 + 1);
-                    self.b.ins().jump(shared, &[at.into()]);
+                    self.jump_with(shared, &[at.into()]);
                 }
                 Deferred::Error(pc, blk) => {
                     self.b.switch_to_block(blk);
@@ -125,11 +133,16 @@ impl Translator<'_> {
                         }
                     }
                 }
-                Deferred::SideExit(pc, blk) => {
+                Deferred::SideExit(pc, blk) | Deferred::LoopTypes(pc, blk) => {
+                    let header = matches!(self.deferred[i], Deferred::LoopTypes(..));
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
-                    if self.charged_before_guards.contains(&pc) && !mutant!(WhileTestRecharged) {
+                    // A header's check runs before its instruction charges anything.
+                    if !header
+                        && self.charged_before_guards.contains(&pc)
+                        && !mutant!(WhileTestRecharged)
+                    {
                         // The interpreter runs the instruction again from its start, charging
                         // its unit again: the unit compiled code charged is given back.
                         let f = self.b.use_var(self.fuel);
@@ -141,7 +154,8 @@ impl Translator<'_> {
                         self.synced_at = Some(pc);
                     }
                     let p = self.iconst(pc as i64);
-                    let st = self.helper(Helper::SideExit, &[p]);
+                    let kind = self.iconst(i64::from(header));
+                    let st = self.helper(Helper::SideExit, &[p, kind]);
                     self.b.ins().return_(&[st]);
                 }
             }
@@ -226,4 +240,6 @@ impl Translator<'_> {
 pub(super) enum Deferred {
     Error(usize, Block),
     SideExit(usize, Block),
+    /// A loop header's check of the registers' tags failed.
+    LoopTypes(usize, Block),
 }

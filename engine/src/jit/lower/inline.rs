@@ -474,6 +474,7 @@ impl<'a> Translator<'a> {
                     self.b.switch_to_block(blk);
                     self.inline_exit(pc);
                 }
+                Deferred::LoopTypes(..) => unreachable!("inlined bodies have no loops"),
                 Deferred::Error(_, blk) => {
                     // Never kept: an error exit abandons the inlining (see `inline_unfit`).
                     self.b.switch_to_block(blk);
@@ -508,7 +509,7 @@ impl<'a> Translator<'a> {
         self.store_value(t, p, caller_regs, abi::value_at(ret.0.into()));
         self.b.def_var(caller_tags[ret.0 as usize], t);
         self.b.def_var(caller_pays[ret.0 as usize], p);
-        self.b.ins().jump(cont, &[]);
+        self.jump_with(cont, &[]);
         self.terminated = true;
     }
 

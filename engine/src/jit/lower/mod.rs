@@ -10,6 +10,7 @@
 //! the hot path, none at the cold exits in between. After a call only the result register
 //! (and the register base, in case the stack grew) is reloaded.
 
+use cranelift_codegen::ir::TrapCode;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     Block, ExtFuncData, ExternalName, FuncRef, Function, InstBuilder, MemFlagsData, SigRef,
@@ -24,7 +25,7 @@ use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
 use crate::runtime::vm::ProtoInfo;
-use crate::runtime::vm::{FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
+use crate::runtime::vm::{FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
@@ -44,6 +45,7 @@ mod dead;
 mod exits;
 pub(crate) mod inline;
 mod lists;
+mod loop_types;
 mod natives;
 mod props;
 mod regs;
@@ -439,6 +441,24 @@ impl<'a> Translator<'a> {
         self.tag_consts[0]
     }
 
+    /// A float payload as an `f64`: the float itself when `p` is the bits of one computed
+    /// here, so that a chain of float operations stays in float registers.
+    fn float_bits(&mut self, p: Value) -> Value {
+        let dfg = &self.b.func.dfg;
+        let p = dfg.resolve_aliases(p);
+        if let cranelift_codegen::ir::ValueDef::Result(inst, 0) = dfg.value_def(p)
+            && let cranelift_codegen::ir::InstructionData::LoadNoOffset {
+                opcode: cranelift_codegen::ir::Opcode::Bitcast,
+                arg,
+                ..
+            } = dfg.insts[inst]
+            && dfg.value_type(arg) == F64
+        {
+            return arg;
+        }
+        self.b.ins().bitcast(F64, MemFlagsData::new(), p)
+    }
+
     fn iconst(&mut self, v: i64) -> Value {
         self.b.ins().iconst(I64, v)
     }
@@ -610,6 +630,9 @@ impl<'a> Translator<'a> {
         els: Block,
         els_args: &[cranelift_codegen::ir::BlockArg],
     ) {
+        if self.end_if_unreachable() {
+            return;
+        }
         match self.known.get(&cond) {
             Some(true) => {
                 self.b.ins().jump(then, then_args);
@@ -628,7 +651,27 @@ impl<'a> Translator<'a> {
     }
 
     fn jump(&mut self, block: Block) {
-        self.b.ins().jump(block, &[]);
+        self.jump_with(block, &[]);
+    }
+
+    /// A jump passing `args` to `block`'s parameters.
+    fn jump_with(&mut self, block: Block, args: &[cranelift_codegen::ir::BlockArg]) {
+        if self.end_if_unreachable() {
+            return;
+        }
+        self.b.ins().jump(block, args);
+    }
+
+    /// Ends the current block with a trap when no branch leads to it (the code behind a
+    /// check that folded to a constant), so that the values it would pass on (a dead int
+    /// path's int tag, say) never reach the block where the paths meet, and what is known
+    /// there (a float's tag) stays a constant.
+    fn end_if_unreachable(&mut self) -> bool {
+        if !self.b.is_unreachable() {
+            return false;
+        }
+        self.b.ins().trap(TrapCode::unwrap_user(1));
+        true
     }
 
     /// Continues in a block every branch to which has been emitted: a guard's continuation

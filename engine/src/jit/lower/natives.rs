@@ -128,7 +128,7 @@ impl Translator<'_> {
         self.branch_on(number, ok, &[], slow, &[]);
         self.continue_in(ok);
         let x = if mutant!(SqrtIntAsBits) {
-            self.b.ins().bitcast(F64, MemFlagsData::new(), p)
+            self.float_bits(p)
         } else {
             self.number_as_f64(t, p)
         };

@@ -200,7 +200,7 @@ impl Translator<'_> {
         let no_collection = self.collection_not_due();
         let ok = self.b.ins().band(room, no_collection);
         let add = self.b.create_block();
-        self.b.ins().brif(ok, add, &[], slow, &[]);
+        self.branch_on(ok, add, &[], slow, &[]);
         self.continue_in(add);
         let off = self.b.ins().ishl_imm_s(len, abi::VALUE_SHIFT);
         let at = self.b.ins().iadd(slots, off);

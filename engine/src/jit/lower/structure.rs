@@ -1,6 +1,7 @@
 //! The shape of a compiled function: block leaders from the opcode table's control flow, the
 //! entry (normal and OSR, with the OSR entry's type checks) and the walk over the body.
 
+use super::loop_types::LoopTypes;
 use super::*;
 
 impl Translator<'_> {
@@ -106,7 +107,8 @@ impl Translator<'_> {
             let zero = self.iconst(0);
             let st = self.helper(Helper::SideExit, &[zero]);
             self.b.ins().return_(&[st]);
-            return self.body(&live_code);
+            let types = self.loop_types(&live_code, Some(&osr));
+            return self.body(&live_code, &types);
         }
         // Every register starts as its slot (parameters, and whatever earlier calls left in
         // the others): storing a register written on only some paths then rewrites the slot's
@@ -116,7 +118,8 @@ impl Translator<'_> {
         }
         let first = self.block_at(0);
         self.jump(first);
-        self.body(&live_code)
+        let types = self.loop_types(&live_code, None);
+        self.body(&live_code, &types)
     }
 
     /// At the OSR entry of loop header `pc`, when this version was compiled while the
@@ -142,8 +145,34 @@ impl Translator<'_> {
         }
     }
 
-    /// Translates the instructions marked in `live_code`, then the out-of-line exits.
-    pub(super) fn body(&mut self, live_code: &[bool]) -> Result<(), String> {
+    /// At loop header `pc`: checks that each register in `known` has its tag, and from there
+    /// on treats the tag as a constant. Where every path into the header brings the constant
+    /// tag, the check folds away; a failure leaves to the interpreter, and the next
+    /// compilation assumes nothing at this header.
+    fn loop_type_guards(&mut self, pc: usize, known: &[(Reg, u8)]) {
+        let mut exit = None;
+        for &(r, want) in known {
+            // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
+            // memory-safe.
+            let trusted = (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked);
+            let (t, _) = self.get(r);
+            let ok = self.tag_is(t, want);
+            if !trusted && self.known.get(&ok) != Some(&true) {
+                let out = match exit {
+                    Some(b) => b,
+                    None => *exit.insert(self.loop_types_exit(pc)),
+                };
+                let cont = self.b.create_block();
+                self.branch_on(ok, cont, &[], out, &[]);
+                self.continue_in(cont);
+            }
+            self.refine_tag(r, want);
+        }
+    }
+
+    /// Translates the instructions marked in `live_code`, then the out-of-line exits. Each
+    /// loop header first checks the tags `types` gives it (see `loop_types`).
+    pub(super) fn body(&mut self, live_code: &[bool], types: &LoopTypes) -> Result<(), String> {
         self.terminated = true;
         let code = self.input.proto.code.clone();
         for (pc, op) in code.iter().enumerate() {
@@ -160,6 +189,9 @@ impl Translator<'_> {
                 self.facts.clear();
                 self.objects.clear();
                 self.upval_reads.clear();
+                if let Some(known) = types.get(&pc) {
+                    self.loop_type_guards(pc, known);
+                }
             }
             self.fuel_charged = false;
             self.op(pc, *op)?;

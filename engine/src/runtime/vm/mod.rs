@@ -79,6 +79,9 @@ pub(crate) const FB_NOT_INT: u8 = 1;
 /// Type feedback bit: an arithmetic or comparison instruction saw an operand that is not a
 /// number (compiled code then does not assume numbers there). Always set with `FB_NOT_INT`.
 pub(crate) const FB_NOT_NUM: u8 = 2;
+/// Type feedback bit, on a loop header: compiled code's check of the registers' tags there
+/// failed once (compiled code then assumes no tags at that header).
+pub(crate) const FB_LOOP_TYPES: u8 = 4;
 
 /// Addresses of VM tables that compiled code reads, refreshed whenever a table may move
 /// (only when a program is loaded or extended).
