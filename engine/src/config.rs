@@ -71,8 +71,9 @@ impl FromStr for Tier {
 
 /// After this many compilations a function stays interpreted (a safety valve; a function is
 /// normally compiled at most three times, each time with an OSR version: speculatively, again
-/// after a side exit, then generically after a second one).
-pub const MAX_COMPILATIONS: u32 = 6;
+/// after a side exit, then generically after a second one; and once more after each of the
+/// exits that do not count towards `SPECULATIVE_EXITS`, which are rare).
+pub const MAX_COMPILATIONS: u32 = 10;
 
 /// Side exits after which a function's compilations stop speculating. The first exit at an
 /// instruction widens its feedback from ints to numbers, so a second compilation still

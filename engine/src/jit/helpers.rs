@@ -15,7 +15,7 @@ use crate::runtime::vm::Vm;
 use crate::symbol::Symbol;
 use crate::syntax::ast::BuiltinId;
 
-use crate::runtime::tiering::{STATUS_ERR, STATUS_OK};
+use crate::runtime::tiering::{ExitKind, STATUS_ERR, STATUS_OK};
 
 use super::mutants;
 
@@ -122,8 +122,8 @@ helpers! {
     /// `()`: passes the pending error through the top frame: 0 caught (resume at the
     /// handler), 1 frame left (propagate).
     Unwind => echo_unwind;
-    /// `(pc, header)`: a failed speculation at `pc` (with `header` 1: the check of the
-    /// registers' tags at loop header `pc`): finishes the frame in the interpreter.
+    /// `(pc, kind)`: a failed speculation at `pc`, of the `ExitKind` numbered `kind`:
+    /// finishes the frame in the interpreter.
     SideExit => echo_side_exit;
     /// `(pc, depth)`: a failed speculation at `pc` of an inlined callee, whose frame and the
     /// frames of the `depth - 1` inlined callees enclosing it compiled code has pushed:
@@ -641,12 +641,12 @@ extern "C" fn echo_unwind(vm: *mut Vm, _: u64, _: u64, _: u64, _: u64, _: u64) -
     })
 }
 
-extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, header: u64, _: u64, _: u64, _: u64) -> u64 {
+extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, kind: u64, _: u64, _: u64, _: u64) -> u64 {
     let pc = pc as u32;
     // The guarded instruction runs again, whole, in the interpreter.
     let resume = mutants::side_exit_resume(pc);
     guard(vm, Helper::SideExit, |vm| {
-        vm.side_exit(pc, resume, header != 0)
+        vm.side_exit(pc, resume, ExitKind::from_code(kind))
     })
 }
 

@@ -265,6 +265,8 @@ mutants! {
     /// A loop header's register types come from the loop's back-edges alone (as if the first
     /// iteration brought the same), and are trusted without the check.
     LoopTypesUnchecked => "loop_types_unchecked", "unchecked speculation (loop-header types)";
+    /// Arithmetic compiled for floats alone computes two ints as floats instead of leaving.
+    FloatOnlyIntsAsFloats => "float_only_ints_as_floats", "guard accepts a wrong type (float-only arithmetic)";
 }
 
 #[cfg(feature = "mutants")]

@@ -11,7 +11,7 @@ use crate::bytecode::ProtoId;
 use crate::config::{MAX_COMPILATIONS, SPECULATIVE_EXITS, Tier};
 use crate::runtime::stack::Frame;
 use crate::runtime::value::Value;
-use crate::runtime::vm::{FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Vm};
+use crate::runtime::vm::{FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Vm};
 
 /// Status returned by compiled code and helpers: success.
 pub(crate) const STATUS_OK: u64 = 0;
@@ -33,6 +33,32 @@ pub enum Mode {
     Speculative,
     /// No speculation: every path is handled in compiled code or a helper.
     Generic,
+}
+
+/// What a side exit of compiled code found wrong, and so what the next compilation of its
+/// function assumes less of (passed to the `SideExit` helper as a number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitKind {
+    /// A speculation guard of the instruction at the exit's pc: that instruction is compiled
+    /// for more types (ints, then numbers, then anything).
+    Guard = 0,
+    /// The check of the registers' tags at a loop header: none are assumed there.
+    LoopTypes = 1,
+    /// Two ints at arithmetic compiled for floats (see `FB_INTS_TOO`): every such site of the
+    /// function is compiled for ints too.
+    IntsMet = 2,
+}
+
+impl ExitKind {
+    /// The kind a `SideExit` helper argument names.
+    pub fn from_code(code: u64) -> ExitKind {
+        match code {
+            1 => ExitKind::LoopTypes,
+            2 => ExitKind::IntsMet,
+            _ => ExitKind::Guard,
+        }
+    }
 }
 
 /// One compilation's result.
@@ -153,6 +179,8 @@ pub struct FnJit {
     pub osr_failed: Option<String>,
     /// Failed speculations that resumed the interpreter.
     pub side_exits: u64,
+    /// Those of them that count towards compiling without speculation (`ExitKind::Guard`).
+    pub guard_exits: u64,
     /// Time spent running this function's compiled code, with the compiled functions it
     /// calls directly (they are not entered through the interpreter), but without the
     /// interpreted code its helpers run. Measured only with `Config::profile`.
@@ -182,6 +210,7 @@ impl Default for FnJit {
             osr_failed: None,
             compiled_time: Duration::ZERO,
             side_exits: 0,
+            guard_exits: 0,
             clif: None,
             pending: false,
             osr_pending: false,
@@ -340,7 +369,7 @@ impl Vm {
             return;
         }
         let i = pid.0 as usize;
-        let mode = if t.fns[i].side_exits < SPECULATIVE_EXITS {
+        let mode = if t.fns[i].guard_exits < SPECULATIVE_EXITS {
             Mode::Speculative
         } else {
             Mode::Generic
@@ -510,16 +539,31 @@ impl Vm {
     /// Leaves compiled code that speculated wrongly at `pc`: remembers the failure so the
     /// function is recompiled without speculation, then finishes the frame in the
     /// interpreter from `resume` (which is `pc`: the guarded instruction runs again, whole).
-    /// `header`: what failed was the check of the registers' tags at loop header `pc`, which
-    /// the next compilation leaves out. Returns a status.
-    pub(crate) fn side_exit(&mut self, pc: u32, resume: u32, header: bool) -> u64 {
+    /// `kind` says what failed (see `ExitKind`). Returns a status.
+    pub(crate) fn side_exit(&mut self, pc: u32, resume: u32, kind: ExitKind) -> u64 {
         let f = *self.frames.last().expect("a compiled frame is running");
         let i = f.proto.0 as usize;
-        self.drop_speculation(i);
-        if header {
-            self.feedback[self.fn_info[i].fbase as usize + pc as usize] |= FB_LOOP_TYPES;
-        } else {
-            self.note_failed_guard(i, pc);
+        let fbase = self.fn_info[i].fbase as usize;
+        match kind {
+            ExitKind::Guard => {
+                self.drop_speculation(i, true);
+                self.note_failed_guard(i, pc);
+            }
+            // Neither counts towards giving up speculation: each can happen once per header,
+            // or once per function.
+            ExitKind::LoopTypes => {
+                self.drop_speculation(i, false);
+                self.feedback[fbase + pc as usize] |= FB_LOOP_TYPES;
+            }
+            ExitKind::IntsMet => {
+                self.drop_speculation(i, false);
+                let n = self.program.protos[i].code.len();
+                for fb in &mut self.feedback[fbase..fbase + n] {
+                    if *fb & FB_NOT_INT != 0 {
+                        *fb |= FB_INTS_TOO;
+                    }
+                }
+            }
         }
         self.frames.last_mut().expect("checked above").pc = resume;
         self.run_top_frame()
@@ -539,18 +583,21 @@ impl Vm {
         );
         let callee = *self.frames.last().expect("the callee's frame was pushed");
         let compiled = self.frames.as_slice()[n - 1 - depth].proto;
-        self.drop_speculation(compiled.0 as usize);
+        self.drop_speculation(compiled.0 as usize, true);
         self.note_failed_guard(callee.proto.0 as usize, pc);
         self.run_frames(n - 1 - depth)
     }
 
-    /// Discards the speculating versions of prototype `i` after one of their guards failed.
-    fn drop_speculation(&mut self, i: usize) {
+    /// Discards the speculating versions of prototype `i` after one of their guards failed
+    /// (`counted`: an exit that brings the function closer to compiling without speculation,
+    /// see `SPECULATIVE_EXITS`).
+    fn drop_speculation(&mut self, i: usize, counted: bool) {
         let Some(t) = &mut self.tiering else {
             return;
         };
         let r = &mut t.fns[i];
         r.side_exits += 1;
+        r.guard_exits += u64::from(counted);
         // Every version that speculates goes (it is not known which one left): it is
         // recompiled, assuming less, at the next call or hot loop; this activation
         // continues interpreted. Were a speculating version kept, each entry would leave

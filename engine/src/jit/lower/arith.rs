@@ -34,6 +34,7 @@ impl Translator<'_> {
         // Numbers: ints and floats inline, anything else leaves (float `%` is a library call,
         // so it keeps the helper).
         let numeric = !speculative && op != Arith::Mod && self.speculate_num(pc);
+        let floats = numeric && self.speculate_float(pc);
         // Speculating, overflow and unusual divisors leave too: nothing returns from a helper
         // into the loop, so no value has to survive a call there.
         let slow = if speculative || numeric {
@@ -49,7 +50,15 @@ impl Translator<'_> {
             self.branch_on(ints, int_path, &[], exit, &[]);
         } else {
             let not_ints = self.b.create_block();
-            self.branch_on(ints, int_path, &[], not_ints, &[]);
+            if floats && !mutant!(FloatOnlyIntsAsFloats) {
+                let exit = self.exit_of_kind(pc, ExitKind::IntsMet);
+                self.branch_on(ints, exit, &[], not_ints, &[]);
+            } else if floats {
+                // The bug: two ints take the float path (converted, a float result).
+                self.jump(not_ints);
+            } else {
+                self.branch_on(ints, int_path, &[], not_ints, &[]);
+            }
             self.continue_in(not_ints);
             // Floats, and an int with a float (converted, LANGUAGE.md §7.2), inline (except
             // `%`, whose float form is a library call): else the helper.
@@ -72,6 +81,10 @@ impl Translator<'_> {
                 self.jump(done);
             } else {
                 self.jump(slow);
+            }
+            if floats {
+                self.continue_in(done);
+                return;
             }
         }
         // Ints: checked in compiled code; overflow and the unusual divisors go to the helper,

@@ -78,15 +78,18 @@ impl Translator<'_> {
         }
         let blk = self.b.create_block();
         self.side_exit_blocks.insert(pc, blk);
-        self.deferred.push(Deferred::SideExit(pc, blk));
+        self.deferred
+            .push(Deferred::SideExit(pc, blk, ExitKind::Guard));
         blk
     }
 
-    /// The block that leaves compiled code because a register's tag at loop header `pc` was
-    /// not the one its types assumed (see `loop_types`). Emitted after the body.
-    pub(super) fn loop_types_exit(&mut self, pc: usize) -> Block {
+    /// A block that leaves compiled code at `pc` for a reason other than an instruction's
+    /// own guard (`kind`: a loop header's types, two ints met by float-only arithmetic), so
+    /// that the runtime widens the right feedback. Emitted after the body.
+    pub(super) fn exit_of_kind(&mut self, pc: usize, kind: ExitKind) -> Block {
+        debug_assert!(kind != ExitKind::Guard, "guards share `side_exit_block`");
         let blk = self.b.create_block();
-        self.deferred.push(Deferred::LoopTypes(pc, blk));
+        self.deferred.push(Deferred::SideExit(pc, blk, kind));
         blk
     }
 
@@ -133,13 +136,12 @@ impl Translator<'_> {
                         }
                     }
                 }
-                Deferred::SideExit(pc, blk) | Deferred::LoopTypes(pc, blk) => {
-                    let header = matches!(self.deferred[i], Deferred::LoopTypes(..));
+                Deferred::SideExit(pc, blk, kind) => {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
                     // A header's check runs before its instruction charges anything.
-                    if !header
+                    if kind != ExitKind::LoopTypes
                         && self.charged_before_guards.contains(&pc)
                         && !mutant!(WhileTestRecharged)
                     {
@@ -154,7 +156,7 @@ impl Translator<'_> {
                         self.synced_at = Some(pc);
                     }
                     let p = self.iconst(pc as i64);
-                    let kind = self.iconst(i64::from(header));
+                    let kind = self.iconst(kind as i64);
                     let st = self.helper(Helper::SideExit, &[p, kind]);
                     self.b.ins().return_(&[st]);
                 }
@@ -185,6 +187,23 @@ impl Translator<'_> {
     /// else.
     pub(super) fn speculate_num(&mut self, pc: usize) -> bool {
         let yes = self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_NUM == 0;
+        if yes {
+            self.note_speculation(pc);
+        }
+        yes
+    }
+
+    /// Whether the arithmetic at `pc` may be compiled for floats alone (an int with a float
+    /// converted, two ints leaving with `ExitKind::IntsMet`): it saw numbers other than two
+    /// ints, nothing else, and never met two ints compiled so. The float result then has a
+    /// known tag, so the operations that use it need no type dispatch. Not in inlined bodies,
+    /// whose exits widen the callee's feedback the ordinary way.
+    pub(super) fn speculate_float(&mut self, pc: usize) -> bool {
+        let fb = self.input.feedback[pc];
+        let yes = self.input.mode == Mode::Speculative
+            && self.inlining.is_none()
+            && fb & FB_NOT_INT != 0
+            && fb & (FB_NOT_NUM | FB_INTS_TOO) == 0;
         if yes {
             self.note_speculation(pc);
         }
@@ -239,7 +258,5 @@ impl Translator<'_> {
 #[derive(Clone, Copy)]
 pub(super) enum Deferred {
     Error(usize, Block),
-    SideExit(usize, Block),
-    /// A loop header's check of the registers' tags failed.
-    LoopTypes(usize, Block),
+    SideExit(usize, Block, ExitKind),
 }

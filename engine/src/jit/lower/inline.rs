@@ -470,11 +470,12 @@ impl<'a> Translator<'a> {
         let deferred = std::mem::take(&mut self.deferred);
         for d in deferred {
             match d {
-                Deferred::SideExit(pc, blk) => {
+                Deferred::SideExit(pc, blk, kind) => {
+                    // Loop headers and float-only arithmetic are not in inlined bodies.
+                    debug_assert_eq!(kind, ExitKind::Guard);
                     self.b.switch_to_block(blk);
                     self.inline_exit(pc);
                 }
-                Deferred::LoopTypes(..) => unreachable!("inlined bodies have no loops"),
                 Deferred::Error(_, blk) => {
                     // Never kept: an error exit abandons the inlining (see `inline_unfit`).
                     self.b.switch_to_block(blk);

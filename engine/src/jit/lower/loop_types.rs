@@ -119,15 +119,17 @@ impl Translator<'_> {
     fn step(&self, pc: usize, op: Op, s: &mut [u8]) {
         let input = self.input;
         let fb = input.feedback[pc];
-        // As `speculate_int` and `speculate_num` decide (the mode is speculative here).
+        // As `speculate_int`, `speculate_num` and `speculate_float` decide (the mode is
+        // speculative here, and the function's own code is not inlined).
         let ints = fb & FB_NOT_INT == 0;
         let numbers = fb & FB_NOT_NUM == 0;
+        let floats = numbers && !ints && fb & FB_INTS_TOO == 0;
         let arith = |b: u8, c: u8, modulo: bool| {
             if ints {
                 tag::INT
             } else if !numbers || modulo {
                 MIXED
-            } else if b == tag::FLOAT || c == tag::FLOAT {
+            } else if floats || b == tag::FLOAT || c == tag::FLOAT {
                 tag::FLOAT
             } else if b == tag::INT && c == tag::INT {
                 tag::INT

@@ -25,14 +25,14 @@ use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
 use crate::runtime::vm::ProtoInfo;
-use crate::runtime::vm::{FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
+use crate::runtime::vm::{FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
     RegSet, Storage, compile_cost, dirty_registers, live_registers, plan_storage, reachable,
     successors, target, written_register,
 };
-use crate::runtime::tiering::Mode;
+use crate::runtime::tiering::{ExitKind, Mode};
 
 use super::abi::{self, flags};
 use super::helpers::{Helper, LITERAL_LEFT};

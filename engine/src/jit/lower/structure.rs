@@ -160,7 +160,7 @@ impl Translator<'_> {
             if !trusted && self.known.get(&ok) != Some(&true) {
                 let out = match exit {
                     Some(b) => b,
-                    None => *exit.insert(self.loop_types_exit(pc)),
+                    None => *exit.insert(self.exit_of_kind(pc, ExitKind::LoopTypes)),
                 };
                 let cont = self.b.create_block();
                 self.branch_on(ok, cont, &[], out, &[]);

@@ -82,6 +82,9 @@ pub(crate) const FB_NOT_NUM: u8 = 2;
 /// Type feedback bit, on a loop header: compiled code's check of the registers' tags there
 /// failed once (compiled code then assumes no tags at that header).
 pub(crate) const FB_LOOP_TYPES: u8 = 4;
+/// Type feedback bit: arithmetic that saw floats (`FB_NOT_INT`) and was compiled for floats
+/// alone met two ints (compiled code then handles ints there too). Set by side exits only.
+pub(crate) const FB_INTS_TOO: u8 = 8;
 
 /// Addresses of VM tables that compiled code reads, refreshed whenever a table may move
 /// (only when a program is loaded or extended).
