@@ -150,22 +150,29 @@ impl Translator<'_> {
     /// tag, the check folds away; a failure leaves to the interpreter, and the next
     /// compilation assumes nothing at this header.
     fn loop_type_guards(&mut self, pc: usize, known: &[(Reg, u8)]) {
-        let mut exit = None;
+        // One branch for all of them: the header stays one block, whose checks fold away
+        // together.
+        let mut all = None;
         for &(r, want) in known {
             // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
             // memory-safe.
-            let trusted = (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked);
+            if (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked) {
+                continue;
+            }
             let (t, _) = self.get(r);
             let ok = self.tag_is(t, want);
-            if !trusted && self.known.get(&ok) != Some(&true) {
-                let out = match exit {
-                    Some(b) => b,
-                    None => *exit.insert(self.exit_of_kind(pc, ExitKind::LoopTypes)),
-                };
-                let cont = self.b.create_block();
-                self.branch_on(ok, cont, &[], out, &[]);
-                self.continue_in(cont);
-            }
+            all = Some(match all {
+                Some(so_far) => self.both(so_far, ok),
+                None => ok,
+            });
+        }
+        if let Some(ok) = all {
+            let exit = self.exit_of_kind(pc, ExitKind::LoopTypes);
+            let cont = self.b.create_block();
+            self.branch_on(ok, cont, &[], exit, &[]);
+            self.continue_in(cont);
+        }
+        for &(r, want) in known {
             self.refine_tag(r, want);
         }
     }
