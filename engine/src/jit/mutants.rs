@@ -267,6 +267,9 @@ mutants! {
     LoopTypesUnchecked => "loop_types_unchecked", "unchecked speculation (loop-header types)";
     /// Arithmetic compiled for floats alone computes two ints as floats instead of leaving.
     FloatOnlyIntsAsFloats => "float_only_ints_as_floats", "guard accepts a wrong type (float-only arithmetic)";
+    /// A property site compiled for several shapes reads and writes every shape's field at
+    /// the slot of the cache's current shape (kept within the instance's fields).
+    PolyFieldsFirstSlot => "poly_fields_first_slot", "wrong field slot (polymorphic property access)";
 }
 
 #[cfg(feature = "mutants")]

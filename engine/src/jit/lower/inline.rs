@@ -178,6 +178,7 @@ fn prepare_site<'a>(
         consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+        ic_history: caller.ic_history,
         icb: info.icb as usize,
         kbase: info.kbase as usize,
         super_methods: FxHashMap::default(),

@@ -25,7 +25,9 @@ use crate::runtime::heap::layout;
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
 use crate::runtime::vm::ProtoInfo;
-use crate::runtime::vm::{FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, Vm};
+use crate::runtime::vm::{
+    FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, IcHistory, POLY_SHAPES, Vm,
+};
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
@@ -72,6 +74,8 @@ struct Input<'a> {
     kbase: usize,
     feedback: &'a [u8],
     ics: &'a [Ic],
+    /// The field entries caches held before their current ones (by VM-wide cache index).
+    ic_history: &'a FxHashMap<usize, IcHistory>,
     icb: usize,
     /// For `super`: the superclass method per symbol, if the classes exist already.
     super_methods:
@@ -187,6 +191,7 @@ pub(crate) fn translate(
         consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
+        ic_history: &vm.ic_history,
         icb: info.icb as usize,
         kbase: info.kbase as usize,
         super_methods,
@@ -241,6 +246,44 @@ pub(crate) fn translate(
         t.b.finalize(target);
         dead::remove_dead_loads(func);
         return Ok(variants);
+    }
+}
+
+/// The shapes a check of an instance admitted (at most `POLY_SHAPES`, sorted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ShapeSet {
+    ids: [u32; POLY_SHAPES],
+    len: u8,
+}
+
+impl ShapeSet {
+    fn one(shape: u32) -> ShapeSet {
+        let mut ids = [u32::MAX; POLY_SHAPES];
+        ids[0] = shape;
+        ShapeSet { ids, len: 1 }
+    }
+
+    /// Adds `shape` unless it is there or the set is full; returns whether it is in now.
+    fn add(&mut self, shape: u32) -> bool {
+        if self.ids().contains(&shape) {
+            return true;
+        }
+        if self.len as usize == POLY_SHAPES {
+            return false;
+        }
+        self.ids[self.len as usize] = shape;
+        self.len += 1;
+        self.ids[..self.len as usize].sort_unstable();
+        true
+    }
+
+    fn ids(&self) -> &[u32] {
+        &self.ids[..self.len as usize]
+    }
+
+    /// Whether every shape of this set is in `other`.
+    fn within(&self, other: &ShapeSet) -> bool {
+        self.ids().iter().all(|s| other.ids().contains(s))
     }
 }
 
@@ -326,7 +369,7 @@ struct Translator<'a> {
     /// value of their pointer: the shape, and the address of their field slots once loaded.
     /// Only code that neither calls nor merges adds to it, and every helper call clears it
     /// (only helpers change a shape or move the slots).
-    objects: FxHashMap<Value, (u32, Value)>,
+    objects: FxHashMap<Value, (ShapeSet, Value)>,
     /// `UpvalCachedAcrossCall` only: the value each captured variable was last read or
     /// written as in this block (always empty without the mutant).
     upval_reads: FxHashMap<u16, (Value, Value)>,

@@ -5,24 +5,106 @@ use super::*;
 
 impl Translator<'_> {
     /// Speculates that register `r` holds an instance of shape `shape` (leaving at `pc`
-    /// otherwise) and returns the address of its field slots. Checks already made since the
-    /// last helper call are not repeated.
+    /// otherwise) and returns the address of its field slots.
     pub(super) fn instance_of_shape(&mut self, pc: usize, r: Reg, shape: u32) -> Value {
+        self.instance_in(pc, r, ShapeSet::one(shape)).0
+    }
+
+    /// Speculates that register `r` holds an instance whose shape is one of `shapes` (leaving
+    /// at `pc` otherwise). Returns the address of its field slots, and its shape: the one
+    /// possible, or the value read at run time. Checks already made since the last helper
+    /// call or block start are not repeated.
+    fn instance_in(&mut self, pc: usize, r: Reg, shapes: ShapeSet) -> (Value, Result<u32, Value>) {
         let (t, p) = self.get(r);
         let is_inst = self.tag_is(t, tag::INSTANCE);
         self.guard(pc, is_inst);
         self.refine_tag(r, tag::INSTANCE);
-        if let Some((s, slots)) = self.objects.get(&p).copied()
-            && s == shape
+        if let Some((known, slots)) = self.objects.get(&p).copied()
+            && known.within(&shapes)
         {
-            return slots;
+            let actual = match known.ids() {
+                [one] => Ok(*one),
+                _ => Err(self.load32(p, layout::INSTANCE_SHAPE)),
+            };
+            return (slots, actual);
         }
         let actual = self.load32(p, layout::INSTANCE_SHAPE);
-        let ok = self.b.ins().icmp_imm_s(IntCC::Equal, actual, shape as i64);
-        self.guard(pc, ok);
+        let mut ok = None;
+        for &s in shapes.ids() {
+            let is = self.b.ins().icmp_imm_s(IntCC::Equal, actual, s as i64);
+            ok = Some(match ok {
+                Some(so_far) => self.b.ins().bor(so_far, is),
+                None => is,
+            });
+        }
+        self.guard(pc, ok.expect("a shape set is never empty"));
         let slots = self.load(p, layout::INSTANCE_SLOTS);
-        self.objects.insert(p, (shape, slots));
-        slots
+        self.objects.insert(p, (shapes, slots));
+        let actual = match shapes.ids() {
+            [one] => Ok(*one),
+            _ => Err(actual),
+        };
+        (slots, actual)
+    }
+
+    /// The shapes a property site is compiled for, with the field's slot in each: the
+    /// cache's field entry and, for a site that met instances of several shapes, the field
+    /// entries it held before (see `IcHistory`). None unless the cache holds a field entry.
+    fn site_fields(&self, ic: IcIdx) -> Option<Fields> {
+        let entry = self.input.ics[ic.0 as usize];
+        if entry.shape.0 == u32::MAX || entry.method.is_some() || entry.next != entry.shape {
+            return None;
+        }
+        let mut f = Fields {
+            shapes: ShapeSet::one(entry.shape.0),
+            slots: vec![(entry.shape.0, entry.slot)],
+        };
+        if let Some(h) = self.input.ic_history.get(&(self.input.icb + ic.0 as usize)) {
+            for &(s, slot) in h.entries() {
+                if !f.shapes.ids().contains(&s.0) && f.shapes.add(s.0) {
+                    f.slots.push((s.0, slot));
+                }
+            }
+        }
+        Some(f)
+    }
+
+    /// The address of the field `fields` describes in the instance register `r` holds
+    /// (checked, leaving at `pc` otherwise), and the offset to add to it.
+    fn field_of(&mut self, pc: usize, r: Reg, fields: &Fields) -> (Value, i32) {
+        let (slots, actual) = self.instance_in(pc, r, fields.shapes);
+        let first = fields.slots[0].1;
+        let same = fields.slots.iter().all(|&(_, slot)| slot == first);
+        let actual = match actual {
+            Ok(shape) => {
+                let slot = fields
+                    .slots
+                    .iter()
+                    .find(|&&(s, _)| s == shape)
+                    .map_or(first, |f| f.1);
+                return (slots, abi::value_at(slot));
+            }
+            Err(_) if same => return (slots, abi::value_at(first)),
+            Err(a) => a,
+        };
+        // Several shapes with the field at different slots: pick the slot by the shape.
+        let mut slot = self.iconst(first as i64);
+        if mutant!(PolyFieldsFirstSlot) {
+            // The bug: every shape's field read at the first shape's slot (kept within the
+            // instance's fields, so that it stays memory-safe).
+            let (_, p) = self.get(r);
+            let len = self.load32(p, layout::INSTANCE_LEN);
+            let last = self.b.ins().iadd_imm_s(len, -1);
+            slot = self.b.ins().umin(slot, last);
+        } else {
+            for &(s, at) in &fields.slots[1..] {
+                let is = self.b.ins().icmp_imm_s(IntCC::Equal, actual, s as i64);
+                let at = self.iconst(at as i64);
+                slot = self.b.ins().select(is, at, slot);
+            }
+        }
+        let rel = self.b.ins().ishl_imm_s(slot, abi::VALUE_SHIFT);
+        (self.b.ins().iadd(slots, rel), 0)
     }
 
     /// The address of this function's inline cache `ic` in the VM's cache table.
@@ -71,18 +153,15 @@ impl Translator<'_> {
         m: crate::symbol::Symbol,
         ic: IcIdx,
     ) {
-        if ic != IcIdx::NONE {
-            let entry = self.input.ics[ic.0 as usize];
-            if self.input.mode == Mode::Speculative
-                && entry.shape.0 != u32::MAX
-                && entry.method.is_none()
-            {
-                self.note_speculation(pc);
-                let slots = self.instance_of_shape(pc, b, entry.shape.0);
-                let (vt, vp) = self.load_value(slots, abi::value_at(entry.slot));
-                self.set(a, vt, vp);
-                return;
-            }
+        if ic != IcIdx::NONE
+            && self.input.mode == Mode::Speculative
+            && let Some(fields) = self.site_fields(ic)
+        {
+            self.note_speculation(pc);
+            let (at, off) = self.field_of(pc, b, &fields);
+            let (vt, vp) = self.load_value(at, off);
+            self.set(a, vt, vp);
+            return;
         }
         let (t, p) = self.get(b);
         let slow = self.b.create_block();
@@ -128,20 +207,16 @@ impl Translator<'_> {
         m: crate::symbol::Symbol,
         ic: IcIdx,
     ) {
-        if ic != IcIdx::NONE {
-            let entry = self.input.ics[ic.0 as usize];
-            if self.input.mode == Mode::Speculative
-                && entry.shape.0 != u32::MAX
-                && entry.method.is_none()
-                && entry.next == entry.shape
-            {
-                self.note_speculation(pc);
-                // A store to an existing field: the shape stays.
-                let slots = self.instance_of_shape(pc, a, entry.shape.0);
-                let (vt, vp) = self.get(b);
-                self.store_value(vt, vp, slots, abi::value_at(entry.slot));
-                return;
-            }
+        if ic != IcIdx::NONE
+            && self.input.mode == Mode::Speculative
+            && let Some(fields) = self.site_fields(ic)
+        {
+            self.note_speculation(pc);
+            // A store to an existing field: the shape stays.
+            let (at, off) = self.field_of(pc, a, &fields);
+            let (vt, vp) = self.get(b);
+            self.store_value(vt, vp, at, off);
+            return;
         }
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
@@ -215,6 +290,13 @@ impl Translator<'_> {
         // The shape checked above is no longer the instance's.
         self.objects.remove(&p);
     }
+}
+
+/// The shapes a property site is compiled for, and the field's slot in each (the cache's
+/// current entry first).
+pub(super) struct Fields {
+    shapes: ShapeSet,
+    slots: Vec<(u32, u32)>,
 }
 
 /// Whether cache `entry` records a field added (a transition from one shape to the next).

@@ -50,6 +50,49 @@ impl Ic {
     };
 }
 
+/// How many shapes compiled code checks at one property read or write: the cache's entry and
+/// the field entries it held before (see `IcHistory`).
+pub(crate) const POLY_SHAPES: usize = 4;
+
+/// The field entries (shape and slot) an inline cache held before its current one, newest
+/// first: a site that meets instances of several shapes (a base class's method called on
+/// subclasses' instances) is compiled to check each of them. Recorded only when a cache
+/// moves from one field entry to another, which the interpreter does on a miss, off its
+/// fast path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IcHistory {
+    entries: [(ShapeId, u32); POLY_SHAPES - 1],
+    len: u8,
+}
+
+impl Default for IcHistory {
+    fn default() -> Self {
+        IcHistory {
+            entries: [(ShapeId::NONE, 0); POLY_SHAPES - 1],
+            len: 0,
+        }
+    }
+}
+
+impl IcHistory {
+    /// Records `(shape, slot)` as the newest entry, unless it is there already; the oldest
+    /// goes when the record is full.
+    pub(crate) fn push(&mut self, shape: ShapeId, slot: u32) {
+        let n = self.len as usize;
+        if self.entries[..n].iter().any(|&(s, _)| s == shape) {
+            return;
+        }
+        self.entries.copy_within(0..n.min(POLY_SHAPES - 2), 1);
+        self.entries[0] = (shape, slot);
+        self.len = (n + 1).min(POLY_SHAPES - 1) as u8;
+    }
+
+    /// The entries held.
+    pub fn entries(&self) -> &[(ShapeId, u32)] {
+        &self.entries[..self.len as usize]
+    }
+}
+
 /// What a call needs to know about a prototype, kept flat so that a call costs one lookup.
 /// Compiled code reads these records too.
 #[repr(C)]
@@ -146,6 +189,8 @@ pub struct Vm {
     pub(crate) tiering: Option<Box<crate::runtime::tiering::Tiering>>,
     /// Inline caches of all prototypes, concatenated.
     pub(crate) ics: Vec<Ic>,
+    /// For the caches that moved from one field entry to another: the entries they held.
+    pub(crate) ic_history: FxHashMap<usize, IcHistory>,
     /// Start of each prototype's inline caches in `ics`.
     pub(crate) ic_base: Vec<usize>,
     /// Class objects by declaration index, once created.
@@ -216,6 +261,7 @@ impl Vm {
             const_pool: Vec::new(),
             const_base: Vec::new(),
             ics: Vec::new(),
+            ic_history: FxHashMap::default(),
             ic_base: Vec::new(),
             fn_info: Vec::new(),
             feedback: Vec::new(),
@@ -428,5 +474,27 @@ impl Vm {
             let _ = out.flush();
             self.output.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_history_keeps_the_newest_distinct_field_entries() {
+        let mut h = IcHistory::default();
+        assert!(h.entries().is_empty());
+        h.push(ShapeId(1), 10);
+        h.push(ShapeId(2), 20);
+        h.push(ShapeId(1), 10);
+        assert_eq!(h.entries(), &[(ShapeId(2), 20), (ShapeId(1), 10)]);
+        h.push(ShapeId(3), 30);
+        h.push(ShapeId(4), 40);
+        // Full: the oldest went.
+        assert_eq!(
+            h.entries(),
+            &[(ShapeId(4), 40), (ShapeId(3), 30), (ShapeId(2), 20)]
+        );
     }
 }

@@ -5,11 +5,34 @@ use crate::bytecode::ClassIdx;
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtResult, rt_err};
 use crate::runtime::heap::{BoundMethod, Class, Gc};
+use crate::runtime::shape::ShapeId;
 use crate::runtime::value::Value;
 use crate::runtime::vm::{Ic, Vm};
 use crate::symbol::{self, Symbol};
 
 impl Vm {
+    /// Fills cache `ic` with the field entry `(shape, slot)`, remembering the field entry it
+    /// replaces (see `IcHistory`).
+    fn fill_field_ic(&mut self, ic: usize, shape: ShapeId, slot: u32) {
+        let old = self.ics[ic];
+        if old.shape != ShapeId::NONE
+            && old.shape != shape
+            && old.method.is_none()
+            && old.next == old.shape
+        {
+            self.ic_history
+                .entry(ic)
+                .or_default()
+                .push(old.shape, old.slot);
+        }
+        self.ics[ic] = Ic {
+            shape,
+            slot,
+            next: shape,
+            method: None,
+        };
+    }
+
     /// `obj.m` when it is not a plain field hit: a method (bound) or an error.
     pub(crate) fn get_prop(&mut self, obj: Value, m: Symbol, ic: Option<usize>) -> RtResult<Value> {
         let Value::Instance(inst) = obj else {
@@ -25,12 +48,7 @@ impl Vm {
         let shape = inst.shape.get();
         if let Some(i) = self.shapes.slot(shape, m) {
             if let Some(ic) = ic {
-                self.ics[ic] = Ic {
-                    shape,
-                    slot: i,
-                    next: shape,
-                    method: None,
-                };
+                self.fill_field_ic(ic, shape, i);
             }
             return Ok(inst.field(i as usize));
         }
@@ -83,12 +101,7 @@ impl Vm {
         }
         if let Some(i) = self.shapes.slot(shape, m) {
             if let Some(ic) = ic {
-                self.ics[ic] = Ic {
-                    shape,
-                    slot: i,
-                    next: shape,
-                    method: None,
-                };
+                self.fill_field_ic(ic, shape, i);
             }
             inst.set_field(i as usize, v);
             return Ok(());
