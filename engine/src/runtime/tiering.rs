@@ -329,7 +329,7 @@ impl Vm {
         }
     }
 
-    /// Called at a loop back-edge of `pid` (tiered): counts it, compiles the function once
+    /// Called at a loop back-edge of `pid` (compiling tiers): counts it, compiles the function once
     /// the loops are hot, and says whether compiled code can be entered now.
     pub(crate) fn on_backedge(&mut self, pid: ProtoId) -> bool {
         let i = pid.0 as usize;

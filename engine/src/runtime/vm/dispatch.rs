@@ -195,12 +195,14 @@ impl Vm {
                     }
                 };
             }
-            // After a loop back-edge (tiered): once the function's loops are hot, continue in
-            // compiled code at the loop header just jumped to (on-stack replacement).
+            // After a loop back-edge: once the function's loops are hot, continue in compiled
+            // code at the loop header just jumped to (on-stack replacement). The jit tier
+            // compiles every function at its first call, so its frames reach this only after
+            // leaving compiled code: a long loop that left once goes back.
             macro_rules! osr {
                 () => {
                     #[cfg(feature = "jit")]
-                    if self.tier == Tier::Tiered && {
+                    if self.tier != Tier::Interp && {
                         // The pc tells an OSR compilation which loop header it starts from.
                         save_pc!();
                         self.on_backedge(proto)
