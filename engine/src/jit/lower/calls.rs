@@ -224,7 +224,12 @@ impl<'a> Translator<'a> {
             self.invoke_field(pc, a, n, entry);
             return;
         }
-        let speculate = self.input.mode == Mode::Speculative && entry.method.is_some();
+        // A site whose shape check failed before meets receivers of more than one class:
+        // it checks the cache at run time instead of leaving (a miss takes the helper, which
+        // refills the cache), so that it does not make its function leave again.
+        let speculate = self.input.mode == Mode::Speculative
+            && entry.method.is_some()
+            && self.input.feedback[pc] & FB_NOT_INT == 0;
         if speculate {
             self.note_speculation(pc);
             // Monomorphic so far: check the receiver's shape before anything else happens

@@ -222,9 +222,12 @@ impl Translator<'_> {
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let entry = (ic != IcIdx::NONE).then(|| self.input.ics[ic.0 as usize]);
+        // A site that left before at its shape check adds fields to instances of more than
+        // one shape: the helper adds them, and the function does not leave again.
         if let Some(entry) = entry
             && self.input.mode == Mode::Speculative
             && entry_adds_field(entry)
+            && self.input.feedback[pc] & FB_NOT_INT == 0
         {
             self.note_speculation(pc);
             self.add_field(pc, a, b, entry, slow);
