@@ -87,7 +87,8 @@ impl IcHistory {
         self.len = (n + 1).min(POLY_SHAPES - 1) as u8;
     }
 
-    /// The entries held.
+    /// The entries held (compiled code's property sites read them).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
     pub fn entries(&self) -> &[(ShapeId, u32)] {
         &self.entries[..self.len as usize]
     }
