@@ -175,7 +175,7 @@ impl Translator<'_> {
 
     /// Whether the instruction at `pc` may be compiled assuming int operands.
     pub(super) fn speculate_int(&mut self, pc: usize) -> bool {
-        let yes = self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_INT == 0;
+        let yes = self.input.mode == Mode::Speculative && ints_only(self.input.feedback[pc]);
         if yes {
             self.note_speculation(pc);
         }
@@ -186,7 +186,7 @@ impl Translator<'_> {
     /// floats inline, anything else leaving): it saw numbers other than two ints, and nothing
     /// else.
     pub(super) fn speculate_num(&mut self, pc: usize) -> bool {
-        let yes = self.input.mode == Mode::Speculative && self.input.feedback[pc] & FB_NOT_NUM == 0;
+        let yes = self.input.mode == Mode::Speculative && numbers_only(self.input.feedback[pc]);
         if yes {
             self.note_speculation(pc);
         }
@@ -199,11 +199,9 @@ impl Translator<'_> {
     /// known tag, so the operations that use it need no type dispatch. Not in inlined bodies,
     /// whose exits widen the callee's feedback the ordinary way.
     pub(super) fn speculate_float(&mut self, pc: usize) -> bool {
-        let fb = self.input.feedback[pc];
         let yes = self.input.mode == Mode::Speculative
             && self.inlining.is_none()
-            && fb & FB_NOT_INT != 0
-            && fb & (FB_NOT_NUM | FB_INTS_TOO) == 0;
+            && floats_only(self.input.feedback[pc]);
         if yes {
             self.note_speculation(pc);
         }
@@ -252,6 +250,23 @@ impl Translator<'_> {
         let f1 = self.b.ins().iadd_imm_s(f, -1);
         self.b.def_var(self.fuel, f1);
     }
+}
+
+/// Whether type feedback `fb` lets its instruction be compiled for two ints alone (the
+/// translator's `speculate_int` and the loop-header types both decide by it).
+pub(super) fn ints_only(fb: u8) -> bool {
+    fb & FB_NOT_INT == 0
+}
+
+/// Whether type feedback `fb` lets its instruction be compiled for numbers (`speculate_num`).
+pub(super) fn numbers_only(fb: u8) -> bool {
+    fb & FB_NOT_NUM == 0
+}
+
+/// Whether type feedback `fb` lets its arithmetic be compiled for floats alone
+/// (`speculate_float`, outside inlined bodies).
+pub(super) fn floats_only(fb: u8) -> bool {
+    !ints_only(fb) && numbers_only(fb) && fb & FB_INTS_TOO == 0
 }
 
 /// An out-of-line block: the error exit or the side exit of an instruction.

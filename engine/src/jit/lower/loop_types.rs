@@ -50,26 +50,25 @@ impl Translator<'_> {
             return out;
         }
         // What every entry brings, joined in before the code's own edges.
-        let mut entry = vec![vec![UNREACHED; nregs]; n];
+        let mut state = vec![vec![UNREACHED; nregs]; n];
         match osr_headers {
-            None => entry[0].fill(MIXED),
+            None => state[0].fill(MIXED),
             Some(osr) => {
                 for &h in osr {
-                    entry[h].fill(MIXED);
+                    state[h].fill(MIXED);
                     if let Some((at, tags)) = &input.osr_snapshot
                         && *at == h
                     {
                         for r in self.live[h].iter() {
-                            entry[h][r] = tags[r];
+                            state[h][r] = tags[r];
                         }
                     }
                 }
             }
         }
         for h in &input.proto.handlers {
-            entry[h.target as usize].fill(MIXED);
+            state[h.target as usize].fill(MIXED);
         }
-        let mut state = entry.clone();
         let mut changed = true;
         while changed {
             changed = false;
@@ -121,9 +120,9 @@ impl Translator<'_> {
         let fb = input.feedback[pc];
         // As `speculate_int`, `speculate_num` and `speculate_float` decide (the mode is
         // speculative here, and the function's own code is not inlined).
-        let ints = fb & FB_NOT_INT == 0;
-        let numbers = fb & FB_NOT_NUM == 0;
-        let floats = numbers && !ints && fb & FB_INTS_TOO == 0;
+        let ints = ints_only(fb);
+        let numbers = numbers_only(fb);
+        let floats = floats_only(fb);
         let arith = |b: u8, c: u8, modulo: bool| {
             if ints {
                 tag::INT

@@ -55,7 +55,7 @@ mod structure;
 mod values;
 
 use arith::Rhs;
-use exits::Deferred;
+use exits::{Deferred, floats_only, ints_only, numbers_only};
 use inline::{InlineSite, Inlinee};
 use lists::Stored;
 
@@ -263,12 +263,9 @@ impl ShapeSet {
         ShapeSet { ids, len: 1 }
     }
 
-    /// Adds `shape` unless it is there or the set is full; returns whether it is in now.
+    /// Adds `shape` unless it is there or the set is full; returns whether it was added.
     fn add(&mut self, shape: u32) -> bool {
-        if self.ids().contains(&shape) {
-            return true;
-        }
-        if self.len as usize == POLY_SHAPES {
+        if self.ids().contains(&shape) || self.len as usize == POLY_SHAPES {
             return false;
         }
         self.ids[self.len as usize] = shape;

@@ -61,7 +61,7 @@ impl Translator<'_> {
         };
         if let Some(h) = self.input.ic_history.get(&(self.input.icb + ic.0 as usize)) {
             for &(s, slot) in h.entries() {
-                if !f.shapes.ids().contains(&s.0) && f.shapes.add(s.0) {
+                if f.shapes.add(s.0) {
                     f.slots.push((s.0, slot));
                 }
             }
