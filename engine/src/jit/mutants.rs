@@ -270,6 +270,12 @@ mutants! {
     /// A property site compiled for several shapes reads and writes every shape's field at
     /// the slot of the cache's current shape (kept within the instance's fields).
     PolyFieldsFirstSlot => "poly_fields_first_slot", "wrong field slot (polymorphic property access)";
+    /// A class called by name whose superclass has an `init` of the same arity gets the
+    /// superclass's `init` inlined instead of its own.
+    CtorInlinesSuperInit => "ctor_inlines_super_init", "stale inlined callee (constructor)";
+    /// An inlined `super` call's callee takes its registers from one past the receiver's (its
+    /// `self` is the first argument), as an inlined function call's do.
+    SuperInlineWindowShifted => "super_inline_window_shifted", "wrong inlined frame (super call)";
 }
 
 #[cfg(feature = "mutants")]

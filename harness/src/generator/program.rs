@@ -271,6 +271,10 @@ impl Gen<'_, '_> {
                 }
                 None => (Vec::new(), Vec::new(), Vec::new()),
             };
+            // A subclass's `init` mostly takes a parameter per field it adds; sometimes it
+            // computes them instead and keeps its parent's signature (so that an `init` of
+            // either class fits the other's calls).
+            let own_params = parent.is_none() || !self.chance(1, 3);
             for _ in 0..self.range(1, 3) {
                 let ty = if self.f.closures && self.chance(1, 6) {
                     self.func_type()
@@ -279,7 +283,9 @@ impl Gen<'_, '_> {
                 };
                 let field = self.fresh("x");
                 fields.push((field, ty.clone()));
-                init_params.push(ty);
+                if own_params {
+                    init_params.push(ty);
+                }
             }
             let init_rank = self.next_rank(&mut rank);
             // Overrides keep the signature, so a subclass instance fits wherever its parent's
@@ -394,15 +400,24 @@ impl Gen<'_, '_> {
             body.push(self.optional_field(&params, &info.init_params));
         }
         let inherited = parent.as_ref().map_or(0, |p| p.init_params.len());
+        let inherited_fields = parent.as_ref().map_or(0, |p| p.fields.len());
         if let Some(_p) = &parent {
             let args = params[..inherited].iter().map(|p| name(p)).collect();
             body.push(expr_stmt(call(super_get("init"), args)));
         }
-        for (k, (field, _)) in info.fields[inherited..].iter().enumerate() {
-            body.push(expr_stmt(assign(
-                get(self_ref(), field),
-                name(&params[inherited + k]),
-            )));
+        for (k, (field, ty)) in info.fields[inherited_fields..].iter().enumerate() {
+            let value = match params.get(inherited + k) {
+                Some(p) => name(p),
+                None => {
+                    // Computed from the parameters, without `self` (whose fields are not
+                    // all set yet).
+                    let class = self.ctx.class.take();
+                    let e = self.expr(ty, 2);
+                    self.ctx.class = class;
+                    e
+                }
+            };
+            body.push(expr_stmt(assign(get(self_ref(), field), value)));
         }
         if self.chance(1, 3) {
             let extra = self.block(2);

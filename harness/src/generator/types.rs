@@ -36,7 +36,8 @@ pub(crate) struct ClassInfo {
     pub parent: Option<usize>,
     /// Fields set by `init` (inherited ones first).
     pub fields: Vec<(String, Ty)>,
-    /// Parameters of `init` (of this class; a subclass passes its parent's on to `super.init`).
+    /// Parameters of `init` (of this class; a subclass passes its parent's on to `super.init`,
+    /// and takes one per field it adds, or none: it may compute its own fields).
     pub init_params: Vec<Ty>,
     /// Methods callable on instances (inherited and own): name, signature, and whether this
     /// class defines (or overrides) it.

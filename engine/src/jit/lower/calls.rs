@@ -357,6 +357,32 @@ impl<'a> Translator<'a> {
         self.inlined_or_helper(pc, (a, a), callee, method, slow, otherwise);
     }
 
+    /// `R[a] := C(...)` for the class `C` that the call's global holds for the whole run,
+    /// with `C`'s `init` translated in place: `NewInstance` makes the instance in `a`'s slot,
+    /// as the interpreter does before it runs `init`, and the body runs with `a` as its
+    /// register 0; when it cannot run here, `init` is called through `CallInit`.
+    pub(super) fn construct_inlined(
+        &mut self,
+        pc: usize,
+        a: Reg,
+        n: Count,
+        init: &'a inline::Inlinee<'a>,
+    ) {
+        self.charge_fuel(pc);
+        self.save_pc(pc);
+        self.sync_all(pc);
+        let slot = self.slot(a);
+        // The `init` closure, or 1 when making the instance raised an error (never 0, for
+        // a class declared with an `init`).
+        let closure = self.helper(Helper::NewInstance, &[slot]);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, closure, 1);
+        self.check_status(pc, failed);
+        self.reload(a);
+        let slow = self.b.create_block();
+        let otherwise = (Helper::CallInit, [n.0 as i64].to_vec());
+        self.inlined_or_helper(pc, (a, a), init, closure, slow, otherwise);
+    }
+
     /// The method cache `ic` holds, continuing only while the cache still holds `shape` (the
     /// receiver's, checked), whose method it then is; to `slow` otherwise.
     fn cached_method(
@@ -395,6 +421,15 @@ impl<'a> Translator<'a> {
         // so does the interpreter after a side exit in the inlined body.
         self.sync_all(pc);
         let nested = self.inlining.is_some();
+        if !nested && callee.adds_fields {
+            // Adding a field ends in a safepoint in the interpreter, and an inlined body
+            // cannot collect: it runs only when no collection is due. Nothing in it allocates,
+            // so none becomes due before its last field is added.
+            let calm = self.collection_not_due();
+            let go = self.b.create_block();
+            self.branch_on(calm, go, &[], slow, &[]);
+            self.continue_in(go);
+        }
         self.inline_call(pc, window, callee, closure, slow);
         let join = self.b.create_block();
         self.jump(join);
@@ -433,6 +468,21 @@ impl<'a> Translator<'a> {
 
     pub(super) fn super_invoke(&mut self, pc: usize, a: Reg, m: crate::symbol::Symbol, n: Count) {
         self.charge_fuel(pc);
+        if let Some(callee) = self.inlinee(pc)
+            && let Some(method) = self.input.super_methods.get(&m).copied()
+        {
+            // Classes never change once created: the superclass method is a constant.
+            let mv = self.iconst(method.addr() as i64);
+            let slow = self.b.create_block();
+            let consts = [m.0 as i64, n.0 as i64, self.input.pid.0 as i64].to_vec();
+            let window = if mutant!(SuperInlineWindowShifted) {
+                (Reg(a.0 + 1), a)
+            } else {
+                (a, a)
+            };
+            self.inlined_or_helper(pc, window, callee, mv, slow, (Helper::SuperInvoke, consts));
+            return;
+        }
         self.save_pc(pc);
         self.sync_all(pc);
         let slow = self.b.create_block();

@@ -1,6 +1,6 @@
-//! Inlining: a speculated method call, or a call of a top-level function by name, whose
-//! callee is small (no loops, handlers or captured variables, and only calls inlined in turn)
-//! is translated in place, the callee's registers in variables of their own; a failed guard
+//! Inlining: a speculated method call, a call of a top-level function by name, the `init` of
+//! a class called by name or a `super` call, whose callee is small (no loops, handlers or
+//! captured variables, and only calls inlined in turn) is translated in place, the callee's registers in variables of their own; a failed guard
 //! in it pushes the inlined callees' frames for the interpreter to finish.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
@@ -61,18 +61,24 @@ pub(super) struct Inlinee<'a> {
     live: Vec<RegSet>,
     /// The callee's own calls, inlined in its body, by call site: every call it makes.
     nested: FxHashMap<usize, Inlinee<'a>>,
+    /// Whether the body, or a body nested in it, adds fields to instances in place: that is
+    /// a safepoint of the interpreter's, so the body runs only when no collection is due
+    /// (see `Translator::inlined_or_helper`).
+    pub adds_fields: bool,
 }
 
-/// Whether prototype `proto` may be inlined: a method or function of few instructions that
-/// neither loops, throws nor touches captured variables, and calls nothing but `len` and
-/// (with `calls`) methods and top-level functions by name, themselves to be inlined: no other
+/// Whether prototype `proto` may be inlined: a method, `init` or function of few instructions
+/// that neither loops, throws nor touches captured variables, and calls nothing but `len` and
+/// (with `calls`) methods, `super` and top-level functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
 /// same, such as an addition that saw strings or an allocation, abandon the inlining later;
 /// safepoints compiled without a helper (list elements read and written on the speculated
 /// list path) store the body's registers to the callee's slots, where they belong.
 pub(super) fn inlinable(proto: &Proto, calls: bool) -> bool {
-    if !matches!(proto.kind, ProtoKind::Method | ProtoKind::Function)
-        || !proto.handlers.is_empty()
+    if !matches!(
+        proto.kind,
+        ProtoKind::Method | ProtoKind::Function | ProtoKind::Init
+    ) || !proto.handlers.is_empty()
         || proto.code.len() > MAX_INLINED_OPS
     {
         return false;
@@ -94,15 +100,17 @@ pub(super) fn inlined_builtin(op: Op) -> bool {
     matches!(op, Op::CallNative { f, n, .. } if f.native() == ids::LEN && n.0 == 1)
 }
 
-/// Whether `op` is a call that may be inlined: a method call through a cache, or a call of
-/// a top-level function by name.
+/// Whether `op` is a call that may be inlined: a method call through a cache, a call of a
+/// top-level function or class by name, or a `super` call.
 fn inlined_call(op: Op) -> bool {
-    matches!(op, Op::Invoke { ic, .. } if ic != IcIdx::NONE) || matches!(op, Op::CallGlobal { .. })
+    matches!(op, Op::Invoke { ic, .. } if ic != IcIdx::NONE)
+        || matches!(op, Op::CallGlobal { .. } | Op::SuperInvoke { .. })
 }
 
 /// The callees to inline in the speculating translation of `caller`, by call site: every
-/// `Invoke` whose cache holds one method and every call of a top-level function by name
-/// (`CallGlobal`), of an inlinable prototype, unless its site is excluded.
+/// `Invoke` whose cache holds one method, every call of a top-level function by name
+/// (`CallGlobal`; of a class, its `init`) and every `super` call with a known target, of an
+/// inlinable prototype, unless its site is excluded.
 pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
@@ -146,18 +154,41 @@ fn prepare_site<'a>(
     depth: usize,
     budget: &mut usize,
 ) -> Option<Inlinee<'a>> {
-    let (callee, n, kind) = match op {
+    let (callee, n, kinds): (_, _, &[ProtoKind]) = match op {
         Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
-            (caller.ics[ic.0 as usize].method, n, ProtoKind::Method)
+            (caller.ics[ic.0 as usize].method, n, &[ProtoKind::Method])
         }
         // A top-level function called by name: the same one for the whole run.
-        Op::CallGlobal { g, n, .. } => (caller.fn_global(g), n, ProtoKind::Function),
+        Op::CallGlobal { g, n, .. } => match caller.fn_global(g) {
+            Some(f) => (Some(f), n, &[ProtoKind::Function]),
+            // A class called by name: its `init` runs on the new instance. The instance is
+            // made in the compiled function's own code (making it may raise an error, which
+            // an inlined body cannot), so only there.
+            None if depth == 1 => (
+                caller.class_global(g).and_then(|c| {
+                    if mutant!(CtorInlinesSuperInit) {
+                        c.superclass.and_then(|s| s.init).or(c.init)
+                    } else {
+                        c.init
+                    }
+                }),
+                n,
+                &[ProtoKind::Init],
+            ),
+            None => return None,
+        },
+        // The superclass method: the same one for the whole run.
+        Op::SuperInvoke { m, n, .. } => (
+            caller.super_methods.get(&m).copied(),
+            n,
+            &[ProtoKind::Method, ProtoKind::Init],
+        ),
         _ => return None,
     };
     let pid = callee?.proto;
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
     let calls = depth < MAX_INLINE_DEPTH;
-    if proto.kind != kind
+    if !kinds.contains(&proto.kind)
         || proto.arity as u16 != n.0
         || proto.code.len() > *budget
         || !inlinable(proto, calls)
@@ -181,7 +212,7 @@ fn prepare_site<'a>(
         ic_history: caller.ic_history,
         icb: info.icb as usize,
         kbase: info.kbase as usize,
-        super_methods: FxHashMap::default(),
+        super_methods: super_methods(vm, proto),
         globals: caller.globals,
         global_values: caller.global_values,
         stable_globals: caller.stable_globals,
@@ -204,11 +235,17 @@ fn prepare_site<'a>(
     if !complete {
         *budget = before;
     }
+    let adds_fields = proto.code.iter().enumerate().any(|(q, op)| {
+        matches!(*op, Op::SetProp { ic, .. } if ic != IcIdx::NONE
+            && props::entry_adds_field(input.ics[ic.0 as usize])
+            && input.feedback[q] & FB_NOT_INT == 0)
+    }) || nested.values().any(|i| i.adds_fields);
     complete.then(|| Inlinee {
         live: live_registers(proto, caller.protos),
         dirty,
         input,
         nested,
+        adds_fields,
     })
 }
 

@@ -115,6 +115,43 @@ impl Input<'_> {
             _ => None,
         }
     }
+
+    /// The class global `g` holds for the whole run, if it is a class declared by the
+    /// program (not the builtin `Error`, whose calls make error values) and globals cannot
+    /// change any more.
+    fn class_global(
+        &self,
+        g: GlobalIdx,
+    ) -> Option<crate::runtime::heap::Gc<crate::runtime::heap::Class>> {
+        let i = g.0 as usize;
+        if !self.stable_globals || self.globals.get(i)?.kind != GlobalKind::Class {
+            return None;
+        }
+        match self.global_values.get(i) {
+            Some(EchoValue::Class(c)) if c.decl.is_some() => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+/// For `super` in `proto`: the superclass method per symbol, if its class exists already.
+/// Classes never change once created, so these are the targets of its `super` calls.
+fn super_methods(
+    vm: &Vm,
+    proto: &Proto,
+) -> FxHashMap<crate::symbol::Symbol, crate::runtime::heap::Gc<crate::runtime::heap::Closure>> {
+    if let Some(c) = proto.class
+        && let Some(Some(cls)) = vm.class_objs.get(c.0 as usize)
+        && let Some(sup) = cls.superclass
+    {
+        if mutant!(SuperOwnClass) {
+            cls.methods.clone()
+        } else {
+            sup.methods.clone()
+        }
+    } else {
+        FxHashMap::default()
+    }
 }
 
 /// Translates prototype `pid` into `func`.
@@ -172,17 +209,7 @@ pub(crate) fn translate(
         ));
     }
     let info = vm.fn_info[pid.0 as usize];
-    let mut super_methods = FxHashMap::default();
-    if let Some(c) = proto.class
-        && let Some(Some(cls)) = vm.class_objs.get(c.0 as usize)
-        && let Some(sup) = cls.superclass
-    {
-        super_methods = if mutant!(SuperOwnClass) {
-            cls.methods.clone()
-        } else {
-            sup.methods.clone()
-        };
-    }
+    let super_methods = super_methods(vm, &proto);
     let input = Input {
         proto: &proto,
         pid,
@@ -953,7 +980,12 @@ impl<'a> Translator<'a> {
                     let (regs, at) = self.reg_addr(a);
                     self.store_value(t, p, regs, at);
                 }
-                self.call(pc, a, n);
+                match self.inlinee(pc) {
+                    Some(init) if init.input.proto.kind == ProtoKind::Init => {
+                        self.construct_inlined(pc, a, n, init);
+                    }
+                    _ => self.call(pc, a, n),
+                }
             }
             Op::CallNative { a, f, n } => self.call_native(pc, a, f, n),
             Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),

@@ -232,6 +232,16 @@ impl Translator<'_> {
             self.note_speculation(pc);
             self.add_field(pc, a, b, entry, slow);
             self.jump(done);
+            if self.inlining.is_some() {
+                // An inlined body calls no helper: the interpreter adds the field (growing
+                // the instance). No collection is due here (see `inlined_or_helper`).
+                self.b.switch_to_block(slow);
+                self.b.seal_block(slow);
+                let exit = self.side_exit_block(pc);
+                self.jump(exit);
+                self.b.switch_to_block(done);
+                return;
+            }
         } else if ic != IcIdx::NONE {
             // Only stores to an existing field are done inline; adding one takes the helper.
             let (shape, rec, ic_shape) = self.ic_probe(t, p, ic, slow);
@@ -303,6 +313,6 @@ pub(super) struct Fields {
 }
 
 /// Whether cache `entry` records a field added (a transition from one shape to the next).
-fn entry_adds_field(entry: Ic) -> bool {
+pub(super) fn entry_adds_field(entry: Ic) -> bool {
     entry.shape.0 != u32::MAX && entry.method.is_none() && entry.next != entry.shape
 }
