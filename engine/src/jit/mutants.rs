@@ -276,6 +276,9 @@ mutants! {
     /// An inlined `super` call's callee takes its registers from one past the receiver's (its
     /// `self` is the first argument), as an inlined function call's do.
     SuperInlineWindowShifted => "super_inline_window_shifted", "wrong inlined frame (super call)";
+    /// A call of a function value speculated on its prototype, with the body inlined, checks
+    /// that the value is a function but not which.
+    CallTargetTagOnly => "call_target_tag_only", "guard accepts a wrong type (callee prototype)";
 }
 
 #[cfg(feature = "mutants")]

@@ -413,7 +413,7 @@ fn shape(op: OpCode) -> Shape {
 }
 
 /// Whether the JIT has a speculative form of `op` (int or number operands guarded, one
-/// shape, or indexing's list path).
+/// shape, indexing's list path, or the one function a call has called).
 pub fn speculates(op: OpCode) -> bool {
     use OpCode::*;
     matches!(
@@ -457,6 +457,7 @@ pub fn speculates(op: OpCode) -> bool {
             | LoopGeI
             | GetProp
             | SetProp
+            | Call
             | Invoke
             | GetIndex
             | SetIndex

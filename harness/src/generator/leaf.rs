@@ -2,7 +2,8 @@
 //! `len`, nothing else, so that compiled callers run them in place (inlined). A hot loop
 //! calls one on one instance, with ints and then, on its last trips, floats: a guard in the
 //! inlined body fails after it has written its field, and the interpreter must finish it,
-//! then the caller.
+//! then the caller. A leaf function may also be called from a holder object's field, or
+//! through a parameter that gets another function on the last run.
 
 use echo_engine::syntax::ast::{BinOp, Expr, FnDecl, Stmt, StmtKind};
 
@@ -212,6 +213,10 @@ impl Gen<'_, '_> {
                 }),
                 _ => None,
             };
+            // Or called through a parameter (`cb(o, v)`, compiled for the one function it
+            // has called), whose last value is another function.
+            let callback = (leaf.function.is_some() && holder.is_none() && self.chance(1, 2))
+                .then(|| self.fresh("cb"));
             let late = |from: i64| bin(BinOp::Ge, name(&i), int(LEAF_TRIPS - from));
             let body = vec![
                 let_(
@@ -226,6 +231,10 @@ impl Gen<'_, '_> {
                 let_(
                     &r,
                     match (&holder, &leaf.function) {
+                        _ if callback.is_some() => call_named(
+                            callback.as_deref().unwrap_or_default(),
+                            vec![name(&o), name(&v)],
+                        ),
                         (Some(h), _) => {
                             method_call(name(&h.var), &h.field, vec![name(&o), name(&v)])
                         }
@@ -245,6 +254,7 @@ impl Gen<'_, '_> {
             body.push(if_(vec![(late(3), vec![print(vec![name(&r)])])], None));
             let mut params = vec![o.clone(), flip];
             params.extend(holder.as_ref().map(|h| h.var.clone()));
+            params.extend(callback.clone());
             let decl = fn_decl(
                 &f,
                 &params,
@@ -294,10 +304,22 @@ impl Gen<'_, '_> {
                 call_named(&self.classes[leaf.class].name.clone(), args),
             ));
             let (whole, half) = (self.range(-4, 9), self.range(-4, 9) as f64 + 0.5);
-            let holding = |padded: bool| {
-                holder
-                    .as_ref()
-                    .map(|h| call_named(&h.class, vec![name(&leaf.entry), boolean(padded)]))
+            // The last call's callback: the leaf's result plus one.
+            let (x, y) = (self.fresh("x"), self.fresh("y"));
+            let other = fn_literal(
+                &[x.clone(), y.clone()],
+                vec![return_(Some(bin(
+                    BinOp::Add,
+                    call_named(&leaf.entry, vec![name(&x), name(&y)]),
+                    int(1),
+                )))],
+            );
+            let mut other = Some(other);
+            let mut holding = |last: bool| match (&holder, &callback) {
+                (Some(h), _) => Some(call_named(&h.class, vec![name(&leaf.entry), boolean(last)])),
+                (None, Some(_)) if last => other.take(),
+                (None, Some(_)) => Some(name(&leaf.entry)),
+                (None, None) => None,
             };
             let mut calls = vec![
                 (int(whole), holding(false)),
@@ -309,7 +331,7 @@ impl Gen<'_, '_> {
             }
             let holder_call = calls.len() - 1;
             for (n, (arg, h)) in calls.into_iter().enumerate() {
-                // The last call, with another holder shape, only with a holder.
+                // The last call, with another holder shape or callback, only with one.
                 if n == holder_call && h.is_none() {
                     break;
                 }

@@ -98,6 +98,14 @@ impl<'a> Translator<'a> {
     }
 
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
+        // Checked before anything else happens: a side exit runs the whole instruction
+        // again in the interpreter, fuel included.
+        if !self.facts.known_fn.contains_key(&a.0)
+            && matches!(self.input.proto.code[pc], Op::Call { .. })
+            && let Some(pid) = self.input.call_target(pc)
+        {
+            self.speculate_callee(pc, a, pid);
+        }
         self.charge_fuel(pc);
         if let Some(callee) = self.inlinee(pc)
             && self.facts.known_fn.get(&a.0) == Some(&callee.input.pid)
@@ -142,6 +150,26 @@ impl<'a> Translator<'a> {
         let st = self.helper(Helper::Call, &[s, nargs]);
         self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
+    }
+
+    /// Speculates that register `a` holds a closure of prototype `pid`, the only one the
+    /// call at `pc` has called (leaving at `pc` otherwise): the call is then made as to a
+    /// known function, directly or inlined.
+    fn speculate_callee(&mut self, pc: usize, a: Reg, pid: ProtoId) {
+        self.note_speculation(pc);
+        let (t, p) = self.get(a);
+        let is_fn = self.tag_is(t, tag::FUNC);
+        self.guard(pc, is_fn);
+        self.refine_tag(a, tag::FUNC);
+        let inlined = self.inlinee(pc).is_some_and(|c| c.input.pid == pid);
+        // The mutant skips the prototype's check only where the body is inlined, which reads
+        // no captured variables, so that a wrong closure stays memory-safe there.
+        if !(inlined && mutant!(CallTargetTagOnly)) {
+            let proto = self.load32(p, layout::CLOSURE_PROTO);
+            let same = self.b.ins().icmp_imm_s(IntCC::Equal, proto, pid.0 as i64);
+            self.guard(pc, same);
+        }
+        self.facts.known_fn.insert(a.0, pid);
     }
 
     /// Calling register `a` of tag `t` when it is not a function: a class with an `init`

@@ -1,5 +1,6 @@
-//! Inlining: a speculated method call, a call of a top-level function by name, the `init` of
-//! a class called by name or a `super` call, whose callee is small (no loops, handlers or
+//! Inlining: a speculated method call, a call of a top-level function by name or of a
+//! function value speculated on its prototype, the `init` of a class called by name or a
+//! `super` call, whose callee is small (no loops, handlers or
 //! captured variables, and only calls inlined in turn) is translated in place, the callee's registers in variables of their own; a failed guard
 //! in it pushes the inlined callees' frames for the interpreter to finish.
 //!
@@ -69,7 +70,8 @@ pub(super) struct Inlinee<'a> {
 
 /// Whether prototype `proto` may be inlined: a method, `init` or function of few instructions
 /// that neither loops, throws nor touches captured variables, and calls nothing but `len` and
-/// (with `calls`) methods, `super` and top-level functions by name, themselves to be inlined: no other
+/// (with `calls`) methods, `super`, function values and top-level functions by name,
+/// themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
 /// same, such as an addition that saw strings or an allocation, abandon the inlining later;
 /// safepoints compiled without a helper (list elements read and written on the speculated
@@ -101,16 +103,20 @@ pub(super) fn inlined_builtin(op: Op) -> bool {
 }
 
 /// Whether `op` is a call that may be inlined: a method call through a cache, a call of a
-/// top-level function or class by name, or a `super` call.
+/// top-level function or class by name, of a function value, or a `super` call.
 fn inlined_call(op: Op) -> bool {
     matches!(op, Op::Invoke { ic, .. } if ic != IcIdx::NONE)
-        || matches!(op, Op::CallGlobal { .. } | Op::SuperInvoke { .. })
+        || matches!(
+            op,
+            Op::Call { .. } | Op::CallGlobal { .. } | Op::SuperInvoke { .. }
+        )
 }
 
 /// The callees to inline in the speculating translation of `caller`, by call site: every
 /// `Invoke` whose cache holds one method, every call of a top-level function by name
-/// (`CallGlobal`; of a class, its `init`) and every `super` call with a known target, of an
-/// inlinable prototype, unless its site is excluded.
+/// (`CallGlobal`; of a class, its `init`), every call of a function value that has called
+/// one prototype (`Call`) and every `super` call with a known target, of an inlinable
+/// prototype, unless its site is excluded.
 pub(super) fn inlinees<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
@@ -137,7 +143,7 @@ fn prepare<'a>(
     let mut out = FxHashMap::default();
     for (pc, op) in caller.proto.code.iter().enumerate() {
         if !excluded.is_some_and(|e| e.contains(&pc))
-            && let Some(inlinee) = prepare_site(caller, vm, *op, unfit, depth, budget)
+            && let Some(inlinee) = prepare_site(caller, vm, pc, *op, unfit, depth, budget)
         {
             out.insert(pc, inlinee);
         }
@@ -145,10 +151,11 @@ fn prepare<'a>(
     out
 }
 
-/// The inlinee of the call `op` of `caller`, inlined at `depth`, if it has one.
+/// The inlinee of the call `op` at `pc` of `caller`, inlined at `depth`, if it has one.
 fn prepare_site<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
+    pc: usize,
     op: Op,
     unfit: &Unfit,
     depth: usize,
@@ -158,6 +165,22 @@ fn prepare_site<'a>(
         Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
             (caller.ics[ic.0 as usize].method, n, &[ProtoKind::Method])
         }
+        // A function value whose prototype the call speculates on (see `Translator::call`).
+        Op::Call { n, .. } => match caller.call_target(pc) {
+            Some(pid) => {
+                return prepare_callee(
+                    caller,
+                    vm,
+                    pid,
+                    n,
+                    &[ProtoKind::Function],
+                    unfit,
+                    depth,
+                    budget,
+                );
+            }
+            None => return None,
+        },
         // A top-level function called by name: the same one for the whole run.
         Op::CallGlobal { g, n, .. } => match caller.fn_global(g) {
             Some(f) => (Some(f), n, &[ProtoKind::Function]),
@@ -185,7 +208,22 @@ fn prepare_site<'a>(
         ),
         _ => return None,
     };
-    let pid = callee?.proto;
+    prepare_callee(caller, vm, callee?.proto, n, kinds, unfit, depth, budget)
+}
+
+/// The inlinee `pid` of a call with `n` arguments of `caller` (`kinds`: what the call may
+/// run), inlined at `depth`, if it can be.
+#[allow(clippy::too_many_arguments)]
+fn prepare_callee<'a>(
+    caller: &Input<'a>,
+    vm: &'a Vm,
+    pid: ProtoId,
+    n: Count,
+    kinds: &[ProtoKind],
+    unfit: &Unfit,
+    depth: usize,
+    budget: &mut usize,
+) -> Option<Inlinee<'a>> {
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
     let calls = depth < MAX_INLINE_DEPTH;
     if !kinds.contains(&proto.kind)
@@ -208,6 +246,7 @@ fn prepare_site<'a>(
         osr: false,
         consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+        call_targets: &vm.call_targets[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
         ic_history: caller.ic_history,
         icb: info.icb as usize,

@@ -26,7 +26,8 @@ use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::value::{Value as EchoValue, tag};
 use crate::runtime::vm::ProtoInfo;
 use crate::runtime::vm::{
-    FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, IcHistory, POLY_SHAPES, Vm,
+    CALLED_MANY, CALLED_NOTHING, FB_INTS_TOO, FB_LOOP_TYPES, FB_NOT_INT, FB_NOT_NUM, Ic, IcHistory,
+    POLY_SHAPES, Vm,
 };
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
@@ -73,6 +74,8 @@ struct Input<'a> {
     /// Start of this prototype's constants in the VM's pool.
     kbase: usize,
     feedback: &'a [u8],
+    /// The prototype each `Call` has called (see `Vm::call_targets`).
+    call_targets: &'a [u32],
     ics: &'a [Ic],
     /// The field entries caches held before their current ones (by VM-wide cache index).
     ic_history: &'a FxHashMap<usize, IcHistory>,
@@ -114,6 +117,17 @@ impl Input<'_> {
             Some(EchoValue::Func(c)) => Some(*c),
             _ => None,
         }
+    }
+
+    /// The one prototype the `Call` at `pc` has called, if it is compiled to speculate on
+    /// it: it called nothing else, and its check never failed.
+    fn call_target(&self, pc: usize) -> Option<ProtoId> {
+        let t = *self.call_targets.get(pc)?;
+        (self.mode == Mode::Speculative
+            && t != CALLED_NOTHING
+            && t != CALLED_MANY
+            && self.feedback[pc] & FB_NOT_INT == 0)
+            .then_some(ProtoId(t))
     }
 
     /// The class global `g` holds for the whole run, if it is a class declared by the
@@ -217,6 +231,7 @@ pub(crate) fn translate(
         osr,
         consts: &vm.const_pool[info.kbase as usize..info.kbase as usize + proto.consts.len()],
         feedback: &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()],
+        call_targets: &vm.call_targets[info.fbase as usize..info.fbase as usize + proto.code.len()],
         ics: &vm.ics[info.icb as usize..info.icb as usize + proto.ic_count as usize],
         ic_history: &vm.ic_history,
         icb: info.icb as usize,

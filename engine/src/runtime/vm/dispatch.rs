@@ -676,9 +676,13 @@ impl Vm {
                         // Calls of Echo functions skip the general dispatch.
                         if let Value::Func(c) = &reg!(a) {
                             let c = *c;
+                            #[cfg(feature = "jit")]
+                            self.note_call_target(fbase + pc - 1, Some(c.proto));
                             or_raise!(self.push_frame(c, slot + 1, slot, n.0 as usize));
                             continue 'frame;
                         }
+                        #[cfg(feature = "jit")]
+                        self.note_call_target(fbase + pc - 1, None);
                         if metered!(self.call_value(slot, n.0 as usize)) {
                             continue 'frame;
                         }

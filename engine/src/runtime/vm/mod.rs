@@ -50,6 +50,14 @@ impl Ic {
     };
 }
 
+/// `Vm::call_targets` of a call that has not run yet.
+pub(crate) const CALLED_NOTHING: u32 = u32::MAX;
+
+/// `Vm::call_targets` of a call that met more than one prototype, or a callee other than a
+/// function.
+#[cfg_attr(not(feature = "jit"), allow(dead_code))]
+pub(crate) const CALLED_MANY: u32 = u32::MAX - 1;
+
 /// How many shapes compiled code checks at one property read or write: the cache's entry and
 /// the field entries it held before (see `IcHistory`).
 pub(crate) const POLY_SHAPES: usize = 4;
@@ -173,6 +181,11 @@ pub struct Vm {
     pub(crate) coverage: Option<Box<crate::runtime::coverage::Coverage>>,
     /// Type feedback of all prototypes, one byte per instruction, concatenated.
     pub(crate) feedback: Vec<u8>,
+    /// Per instruction, at the same places as `feedback`: the prototype a `Call` of a
+    /// register has called (`CALLED_NOTHING` before its first call, `CALLED_MANY` once it
+    /// called two prototypes or something other than a function).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) call_targets: Vec<u32>,
     /// Table addresses for compiled code.
     pub(crate) mirrors: Mirrors,
     /// The tier running this VM.
@@ -229,6 +242,22 @@ pub struct Vm {
 }
 
 impl Vm {
+    /// Records that the `Call` at `at` (its place in `call_targets`) calls `proto`, or
+    /// (`None`) something other than an Echo function.
+    #[cfg(feature = "jit")]
+    #[inline]
+    pub(crate) fn note_call_target(&mut self, at: usize, proto: Option<ProtoId>) {
+        let seen = proto.map_or(CALLED_MANY, |p| p.0);
+        let t = &mut self.call_targets[at];
+        if *t != seen {
+            *t = if *t == CALLED_NOTHING {
+                seen
+            } else {
+                CALLED_MANY
+            };
+        }
+    }
+
     /// A VM with an empty program.
     pub fn new(config: &Config) -> Vm {
         let mut heap = Heap::new(config.limits.max_heap_bytes, config.gc_stress);
@@ -266,6 +295,7 @@ impl Vm {
             ic_base: Vec::new(),
             fn_info: Vec::new(),
             feedback: Vec::new(),
+            call_targets: Vec::new(),
             mirrors: Mirrors {
                 fn_info: std::ptr::null(),
                 calls: std::ptr::null_mut(),
@@ -350,6 +380,8 @@ impl Vm {
                 code: p.code.as_ptr(),
             });
             self.feedback.resize(self.feedback.len() + p.code.len(), 0);
+            self.call_targets
+                .resize(self.feedback.len(), CALLED_NOTHING);
         }
         self.backedges.resize(self.program.protos.len(), 0);
         for i in self.stats.calls.len()..self.program.protos.len() {
