@@ -125,8 +125,8 @@ impl Translator<'_> {
     /// At the OSR entry of loop header `pc`, when this version was compiled while the
     /// interpreter waited there: checks that every live register still has the tag it had
     /// then, and from there on treats those tags as constants, so that the loop's own type
-    /// checks fold away. A mismatch leaves to the interpreter (and the next compilation is
-    /// generic).
+    /// checks fold away. A mismatch leaves to the interpreter (`ExitKind::OsrEntry`: the next
+    /// OSR version is compiled for the tags then).
     pub(super) fn osr_entry_guards(&mut self, pc: usize) {
         let input = self.input;
         let Some((header, tags)) = &input.osr_snapshot else {
@@ -136,12 +136,23 @@ impl Translator<'_> {
             return;
         }
         let live: Vec<usize> = self.live[pc].iter().collect();
-        for r in live {
-            let want = tags[r];
+        let mut all = None;
+        for &r in &live {
             let (t, _) = self.get(Reg(r as u16));
-            let ok = self.tag_is(t, want);
-            self.guard(pc, ok);
-            self.refine_tag(Reg(r as u16), want);
+            let ok = self.tag_is(t, tags[r]);
+            all = Some(match all {
+                Some(so_far) => self.both(so_far, ok),
+                None => ok,
+            });
+        }
+        if let Some(ok) = all {
+            let exit = self.exit_of_kind(pc, ExitKind::OsrEntry);
+            let cont = self.b.create_block();
+            self.branch_on(ok, cont, &[], exit, &[]);
+            self.continue_in(cont);
+        }
+        for r in live {
+            self.refine_tag(Reg(r as u16), tags[r]);
         }
     }
 
