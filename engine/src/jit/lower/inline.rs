@@ -1,8 +1,9 @@
 //! Inlining: a speculated method call, a call of a top-level function by name or of a
 //! function value speculated on its prototype, the `init` of a class called by name or a
-//! `super` call, whose callee is small (no loops, handlers or
-//! captured variables, and only calls inlined in turn) is translated in place, the callee's registers in variables of their own; a failed guard
-//! in it pushes the inlined callees' frames for the interpreter to finish.
+//! `super` call, whose callee is small (no loops, handlers or captured variables, and only
+//! calls inlined in turn) is translated in place, the callee's registers in variables of
+//! their own; a failed guard in it pushes the inlined callees' frames for the interpreter
+//! to finish.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
 //! a safepoint helper or raise an error abandons the inlining of that site, and the function
@@ -161,29 +162,17 @@ fn prepare_site<'a>(
     depth: usize,
     budget: &mut usize,
 ) -> Option<Inlinee<'a>> {
-    let (callee, n, kinds): (_, _, &[ProtoKind]) = match op {
-        Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => {
-            (caller.ics[ic.0 as usize].method, n, &[ProtoKind::Method])
-        }
+    let (callee, n, kinds): (Option<ProtoId>, Count, &[ProtoKind]) = match op {
+        Op::Invoke { n, ic, .. } if ic != IcIdx::NONE => (
+            caller.ics[ic.0 as usize].method.map(|m| m.proto),
+            n,
+            &[ProtoKind::Method],
+        ),
         // A function value whose prototype the call speculates on (see `Translator::call`).
-        Op::Call { n, .. } => match caller.call_target(pc) {
-            Some(pid) => {
-                return prepare_callee(
-                    caller,
-                    vm,
-                    pid,
-                    n,
-                    &[ProtoKind::Function],
-                    unfit,
-                    depth,
-                    budget,
-                );
-            }
-            None => return None,
-        },
+        Op::Call { n, .. } => (caller.call_target(pc), n, &[ProtoKind::Function]),
         // A top-level function called by name: the same one for the whole run.
         Op::CallGlobal { g, n, .. } => match caller.fn_global(g) {
-            Some(f) => (Some(f), n, &[ProtoKind::Function]),
+            Some(f) => (Some(f.proto), n, &[ProtoKind::Function]),
             // A class called by name: its `init` runs on the new instance. The instance is
             // made in the compiled function's own code (making it may raise an error, which
             // an inlined body cannot), so only there.
@@ -194,6 +183,7 @@ fn prepare_site<'a>(
                     } else {
                         c.init
                     }
+                    .map(|init| init.proto)
                 }),
                 n,
                 &[ProtoKind::Init],
@@ -202,28 +192,13 @@ fn prepare_site<'a>(
         },
         // The superclass method: the same one for the whole run.
         Op::SuperInvoke { m, n, .. } => (
-            caller.super_methods.get(&m).copied(),
+            caller.super_methods.get(&m).map(|m| m.proto),
             n,
             &[ProtoKind::Method, ProtoKind::Init],
         ),
         _ => return None,
     };
-    prepare_callee(caller, vm, callee?.proto, n, kinds, unfit, depth, budget)
-}
-
-/// The inlinee `pid` of a call with `n` arguments of `caller` (`kinds`: what the call may
-/// run), inlined at `depth`, if it can be.
-#[allow(clippy::too_many_arguments)]
-fn prepare_callee<'a>(
-    caller: &Input<'a>,
-    vm: &'a Vm,
-    pid: ProtoId,
-    n: Count,
-    kinds: &[ProtoKind],
-    unfit: &Unfit,
-    depth: usize,
-    budget: &mut usize,
-) -> Option<Inlinee<'a>> {
+    let pid = callee?;
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
     let calls = depth < MAX_INLINE_DEPTH;
     if !kinds.contains(&proto.kind)

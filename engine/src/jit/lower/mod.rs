@@ -109,12 +109,8 @@ impl Input<'_> {
         &self,
         g: GlobalIdx,
     ) -> Option<crate::runtime::heap::Gc<crate::runtime::heap::Closure>> {
-        let i = g.0 as usize;
-        if !self.stable_globals || self.globals.get(i)?.kind != GlobalKind::Fn {
-            return None;
-        }
-        match self.global_values.get(i) {
-            Some(EchoValue::Func(c)) => Some(*c),
+        match self.stable_global(g, GlobalKind::Fn)? {
+            EchoValue::Func(c) => Some(*c),
             _ => None,
         }
     }
@@ -137,14 +133,20 @@ impl Input<'_> {
         &self,
         g: GlobalIdx,
     ) -> Option<crate::runtime::heap::Gc<crate::runtime::heap::Class>> {
-        let i = g.0 as usize;
-        if !self.stable_globals || self.globals.get(i)?.kind != GlobalKind::Class {
-            return None;
-        }
-        match self.global_values.get(i) {
-            Some(EchoValue::Class(c)) if c.decl.is_some() => Some(*c),
+        match self.stable_global(g, GlobalKind::Class)? {
+            EchoValue::Class(c) if c.decl.is_some() => Some(*c),
             _ => None,
         }
+    }
+
+    /// The value global `g` holds, if it is of `kind` (a constant one) and globals cannot
+    /// change any more.
+    fn stable_global(&self, g: GlobalIdx, kind: GlobalKind) -> Option<&EchoValue> {
+        let i = g.0 as usize;
+        if !self.stable_globals || self.globals.get(i)?.kind != kind {
+            return None;
+        }
+        self.global_values.get(i)
     }
 }
 

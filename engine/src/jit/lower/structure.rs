@@ -135,25 +135,11 @@ impl Translator<'_> {
         if *header != pc || input.mode != Mode::Speculative {
             return;
         }
-        let live: Vec<usize> = self.live[pc].iter().collect();
-        let mut all = None;
-        for &r in &live {
-            let (t, _) = self.get(Reg(r as u16));
-            let ok = self.tag_is(t, tags[r]);
-            all = Some(match all {
-                Some(so_far) => self.both(so_far, ok),
-                None => ok,
-            });
-        }
-        if let Some(ok) = all {
-            let exit = self.exit_of_kind(pc, ExitKind::OsrEntry);
-            let cont = self.b.create_block();
-            self.branch_on(ok, cont, &[], exit, &[]);
-            self.continue_in(cont);
-        }
-        for r in live {
-            self.refine_tag(Reg(r as u16), tags[r]);
-        }
+        let known: Vec<(Reg, u8)> = self.live[pc]
+            .iter()
+            .map(|r| (Reg(r as u16), tags[r]))
+            .collect();
+        self.tags_or_exit(pc, &known, &known, ExitKind::OsrEntry);
     }
 
     /// At loop header `pc`: checks that each register in `known` has its tag, and from there
@@ -161,15 +147,30 @@ impl Translator<'_> {
     /// tag, the check folds away; a failure leaves to the interpreter, and the next
     /// compilation assumes nothing at this header.
     fn loop_type_guards(&mut self, pc: usize, known: &[(Reg, u8)]) {
-        // One branch for all of them: the header stays one block, whose checks fold away
-        // together.
+        // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
+        // memory-safe.
+        let checked: Vec<(Reg, u8)> = known
+            .iter()
+            .copied()
+            .filter(|&(_, want)| {
+                !((want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked))
+            })
+            .collect();
+        self.tags_or_exit(pc, &checked, known, ExitKind::LoopTypes);
+    }
+
+    /// Checks that each register in `checked` has its tag, leaving at `pc` with `kind`
+    /// otherwise, then treats the tags in `known` as constants. One branch for all of them:
+    /// the header stays one block, whose checks fold away together.
+    fn tags_or_exit(
+        &mut self,
+        pc: usize,
+        checked: &[(Reg, u8)],
+        known: &[(Reg, u8)],
+        kind: ExitKind,
+    ) {
         let mut all = None;
-        for &(r, want) in known {
-            // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
-            // memory-safe.
-            if (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked) {
-                continue;
-            }
+        for &(r, want) in checked {
             let (t, _) = self.get(r);
             let ok = self.tag_is(t, want);
             all = Some(match all {
@@ -178,7 +179,7 @@ impl Translator<'_> {
             });
         }
         if let Some(ok) = all {
-            let exit = self.exit_of_kind(pc, ExitKind::LoopTypes);
+            let exit = self.exit_of_kind(pc, kind);
             let cont = self.b.create_block();
             self.branch_on(ok, cont, &[], exit, &[]);
             self.continue_in(cont);
