@@ -48,10 +48,6 @@ pub enum ExitKind {
     /// Two ints at arithmetic compiled for floats (see `FB_INTS_TOO`): every such site of the
     /// function is compiled for ints too.
     IntsMet = 2,
-    /// The check, at an OSR version's entry, of the tags the registers had when it was
-    /// compiled: the next OSR version is compiled for the tags they have then. Nothing in
-    /// the loop's own feedback is wrong.
-    OsrEntry = 3,
 }
 
 impl ExitKind {
@@ -60,7 +56,6 @@ impl ExitKind {
         match code {
             1 => ExitKind::LoopTypes,
             2 => ExitKind::IntsMet,
-            3 => ExitKind::OsrEntry,
             _ => ExitKind::Guard,
         }
     }
@@ -554,8 +549,6 @@ impl Vm {
                 self.drop_speculation(i, true);
                 self.note_failed_guard(i, pc);
             }
-            // Counted: a loop entered with new tags each time ends up generic.
-            ExitKind::OsrEntry => self.drop_speculation(i, true),
             // Neither counts towards giving up speculation: each can happen once per header,
             // or once per function.
             ExitKind::LoopTypes => {

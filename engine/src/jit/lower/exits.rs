@@ -84,9 +84,8 @@ impl Translator<'_> {
     }
 
     /// A block that leaves compiled code at `pc` for a reason other than an instruction's
-    /// own guard (`kind`: a loop header's types, two ints met by float-only arithmetic, an
-    /// OSR entry's tags), so that the runtime widens the right feedback. Emitted after the
-    /// body.
+    /// own guard (`kind`: a loop header's types, two ints met by float-only arithmetic), so
+    /// that the runtime widens the right feedback. Emitted after the body.
     pub(super) fn exit_of_kind(&mut self, pc: usize, kind: ExitKind) -> Block {
         debug_assert!(kind != ExitKind::Guard, "guards share `side_exit_block`");
         let blk = self.b.create_block();
@@ -141,8 +140,8 @@ impl Translator<'_> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
-                    // A header's checks run before its instruction charges anything.
-                    if !matches!(kind, ExitKind::LoopTypes | ExitKind::OsrEntry)
+                    // A header's check runs before its instruction charges anything.
+                    if kind != ExitKind::LoopTypes
                         && self.charged_before_guards.contains(&pc)
                         && !mutant!(WhileTestRecharged)
                     {

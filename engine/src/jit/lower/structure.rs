@@ -125,8 +125,8 @@ impl Translator<'_> {
     /// At the OSR entry of loop header `pc`, when this version was compiled while the
     /// interpreter waited there: checks that every live register still has the tag it had
     /// then, and from there on treats those tags as constants, so that the loop's own type
-    /// checks fold away. A mismatch leaves to the interpreter (`ExitKind::OsrEntry`: the next
-    /// OSR version is compiled for the tags then).
+    /// checks fold away. A mismatch leaves to the interpreter (and the next compilation is
+    /// generic).
     pub(super) fn osr_entry_guards(&mut self, pc: usize) {
         let input = self.input;
         let Some((header, tags)) = &input.osr_snapshot else {
@@ -135,11 +135,14 @@ impl Translator<'_> {
         if *header != pc || input.mode != Mode::Speculative {
             return;
         }
-        let known: Vec<(Reg, u8)> = self.live[pc]
-            .iter()
-            .map(|r| (Reg(r as u16), tags[r]))
-            .collect();
-        self.tags_or_exit(pc, &known, &known, ExitKind::OsrEntry);
+        let live: Vec<usize> = self.live[pc].iter().collect();
+        for r in live {
+            let want = tags[r];
+            let (t, _) = self.get(Reg(r as u16));
+            let ok = self.tag_is(t, want);
+            self.guard(pc, ok);
+            self.refine_tag(Reg(r as u16), want);
+        }
     }
 
     /// At loop header `pc`: checks that each register in `known` has its tag, and from there
@@ -147,30 +150,15 @@ impl Translator<'_> {
     /// tag, the check folds away; a failure leaves to the interpreter, and the next
     /// compilation assumes nothing at this header.
     fn loop_type_guards(&mut self, pc: usize, known: &[(Reg, u8)]) {
-        // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
-        // memory-safe.
-        let checked: Vec<(Reg, u8)> = known
-            .iter()
-            .copied()
-            .filter(|&(_, want)| {
-                !((want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked))
-            })
-            .collect();
-        self.tags_or_exit(pc, &checked, known, ExitKind::LoopTypes);
-    }
-
-    /// Checks that each register in `checked` has its tag, leaving at `pc` with `kind`
-    /// otherwise, then treats the tags in `known` as constants. One branch for all of them:
-    /// the header stays one block, whose checks fold away together.
-    fn tags_or_exit(
-        &mut self,
-        pc: usize,
-        checked: &[(Reg, u8)],
-        known: &[(Reg, u8)],
-        kind: ExitKind,
-    ) {
+        // One branch for all of them: the header stays one block, whose checks fold away
+        // together.
         let mut all = None;
-        for &(r, want) in checked {
+        for &(r, want) in known {
+            // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
+            // memory-safe.
+            if (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked) {
+                continue;
+            }
             let (t, _) = self.get(r);
             let ok = self.tag_is(t, want);
             all = Some(match all {
@@ -179,7 +167,7 @@ impl Translator<'_> {
             });
         }
         if let Some(ok) = all {
-            let exit = self.exit_of_kind(pc, kind);
+            let exit = self.exit_of_kind(pc, ExitKind::LoopTypes);
             let cont = self.b.create_block();
             self.branch_on(ok, cont, &[], exit, &[]);
             self.continue_in(cont);
