@@ -99,9 +99,9 @@ impl<'a> Translator<'a> {
 
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
         // Checked before anything else happens: a side exit runs the whole instruction
-        // again in the interpreter, fuel included.
+        // again in the interpreter, fuel included. (Only `Call` records targets: a
+        // `CallGlobal` has none.)
         if !self.facts.known_fn.contains_key(&a.0)
-            && matches!(self.input.proto.code[pc], Op::Call { .. })
             && let Some(pid) = self.input.call_target(pc)
         {
             self.speculate_callee(pc, a, pid);

@@ -250,9 +250,7 @@ fn prepare_site<'a>(
         *budget = before;
     }
     let adds_fields = proto.code.iter().enumerate().any(|(q, op)| {
-        matches!(*op, Op::SetProp { ic, .. } if ic != IcIdx::NONE
-            && props::entry_adds_field(input.ics[ic.0 as usize])
-            && input.feedback[q] & FB_NOT_INT == 0)
+        matches!(*op, Op::SetProp { ic, .. } if props::adds_in_place(&input, q, ic).is_some())
     }) || nested.values().any(|i| i.adds_fields);
     complete.then(|| Inlinee {
         live: live_registers(proto, caller.protos),

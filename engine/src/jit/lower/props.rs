@@ -221,14 +221,7 @@ impl Translator<'_> {
         let (t, p) = self.get(a);
         let slow = self.b.create_block();
         let done = self.b.create_block();
-        let entry = (ic != IcIdx::NONE).then(|| self.input.ics[ic.0 as usize]);
-        // A site that left before at its shape check adds fields to instances of more than
-        // one shape: the helper adds them, and the function does not leave again.
-        if let Some(entry) = entry
-            && self.input.mode == Mode::Speculative
-            && entry_adds_field(entry)
-            && self.input.feedback[pc] & FB_NOT_INT == 0
-        {
+        if let Some(entry) = adds_in_place(self.input, pc, ic) {
             self.note_speculation(pc);
             self.add_field(pc, a, b, entry, slow);
             self.jump(done);
@@ -312,7 +305,20 @@ pub(super) struct Fields {
     slots: Vec<(u32, u32)>,
 }
 
+/// The cache entry of the `SetProp` at `pc` (cache `ic`) of `input` when compiled code adds
+/// its field in place: the cache holds a transition, and the site never left at its shape
+/// check. A site that did adds fields to instances of more than one shape: the helper adds
+/// them, and the function does not leave again.
+pub(super) fn adds_in_place(input: &Input, pc: usize, ic: IcIdx) -> Option<Ic> {
+    if ic == IcIdx::NONE || input.mode != Mode::Speculative || input.feedback[pc] & FB_NOT_INT != 0
+    {
+        return None;
+    }
+    let entry = input.ics[ic.0 as usize];
+    entry_adds_field(entry).then_some(entry)
+}
+
 /// Whether cache `entry` records a field added (a transition from one shape to the next).
-pub(super) fn entry_adds_field(entry: Ic) -> bool {
+fn entry_adds_field(entry: Ic) -> bool {
     entry.shape.0 != u32::MAX && entry.method.is_none() && entry.next != entry.shape
 }
