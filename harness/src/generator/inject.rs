@@ -18,14 +18,16 @@ impl Gen<'_, '_> {
     /// Picks the error kind of this case and the limits it needs.
     pub(crate) fn choose_intent(&mut self) {
         // The engine limits weigh three times as much as the catchable kinds: no `try` catches
-        // them, so probes never reach them and only intents do. Fuel twice that again: every
-        // kind of compiled back-edge must check it, and a missed check is a hang that only a
-        // runaway loop in compiled code shows.
+        // them, so probes never reach them and only intents do. Fuel and memory twice that
+        // again. Every kind of compiled back-edge must check fuel, and a missed check is a
+        // hang that only a runaway loop in compiled code shows. The memory limit is the only
+        // place where what the collector keeps alive shows in a result: a safepoint that roots
+        // a stale register, or misses a live one, moves the moment the limit is hit.
         let kinds: Vec<ErrorKind> = runtime_kinds().collect();
         let weights: Vec<u32> = kinds
             .iter()
             .map(|k| match k {
-                ErrorKind::FuelExhausted => 6,
+                ErrorKind::FuelExhausted | ErrorKind::MemoryLimit => 6,
                 k if k.is_catchable() => 1,
                 _ => 3,
             })
