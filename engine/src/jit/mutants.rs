@@ -279,6 +279,12 @@ mutants! {
     /// A call of a function value speculated on its prototype, with the body inlined, checks
     /// that the value is a function but not which.
     CallTargetTagOnly => "call_target_tag_only", "guard accepts a wrong type (callee prototype)";
+    /// An ordering comparison of an int with a float, compiled inline, reads the int's bits
+    /// as a float instead of converting it.
+    MixedOrderIntAsBits => "mixed_order_int_as_bits", "missing conversion (int/float comparison)";
+    /// Arithmetic compiled for floats because an operand is known to be one (feedback said
+    /// ints: the instruction never ran) reads the other operand as a float without its check.
+    KnownFloatTrustsOther => "known_float_trusts_other", "unchecked speculation (float operand)";
 }
 
 #[cfg(feature = "mutants")]

@@ -30,11 +30,12 @@ impl Translator<'_> {
             Rhs::Reg(_) => self.int_tag_test(tc),
         };
         let ints = self.both(b_int, c_int);
-        let speculative = self.speculate_int(pc);
+        let fb = self.operand_feedback(pc, &[tb, tc]);
+        let speculative = self.speculate_int(pc, fb);
         // Numbers: ints and floats inline, anything else leaves (float `%` is a library call,
         // so it keeps the helper).
-        let numeric = !speculative && op != Arith::Mod && self.speculate_num(pc);
-        let floats = numeric && self.speculate_float(pc);
+        let numeric = !speculative && op != Arith::Mod && self.speculate_num(pc, fb);
+        let floats = numeric && self.speculate_float(pc, fb);
         // Speculating, overflow and unusual divisors leave too: nothing returns from a helper
         // into the loop, so no value has to survive a call there.
         let slow = if speculative || numeric {
@@ -64,7 +65,12 @@ impl Translator<'_> {
             // `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
                 let admit_any = numeric && mutant!(NumberGuardAdmitsAny);
-                let (x, y) = self.promoted_operands((tb, pb), (tc, pc_), slow, admit_any);
+                let widened = fb != self.input.feedback[pc];
+                let (x, y) = if widened && mutant!(KnownFloatTrustsOther) {
+                    (self.float_bits(pb), self.float_bits(pc_))
+                } else {
+                    self.promoted_operands((tb, pb), (tc, pc_), slow, admit_any)
+                };
                 let r = match op {
                     Arith::Add => self.b.ins().fadd(x, y),
                     Arith::Sub => self.b.ins().fsub(x, y),
@@ -213,7 +219,7 @@ impl Translator<'_> {
             unreachable!("the compiler makes K operands of float constants only")
         };
         let (tb, pb) = self.get(b);
-        let numeric = op != Arith::Mod && self.speculate_num(pc);
+        let numeric = op != Arith::Mod && self.speculate_num(pc, self.input.feedback[pc]);
         let slow = if numeric {
             self.side_exit_block(pc)
         } else {
@@ -276,25 +282,6 @@ impl Translator<'_> {
                 .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 1);
         }
         self.tag_is(t, tag::INT)
-    }
-
-    /// `IntFloatOrderViaF64`: the operands of an ordering comparison as `f64` when both are
-    /// numbers (ints converted, losing precision past 2^53), else leave for `slow`.
-    pub(super) fn numbers_as_f64(
-        &mut self,
-        (tb, pb): (Value, Value),
-        (tc, pc_): (Value, Value),
-        slow: Block,
-    ) -> (Value, Value) {
-        let nb = self.number_test(tb);
-        let nc = self.number_test(tc);
-        let both = self.both(nb, nc);
-        let fpath = self.b.create_block();
-        self.branch_on(both, fpath, &[], slow, &[]);
-        self.continue_in(fpath);
-        let x = self.number_as_f64(tb, pb);
-        let y = self.number_as_f64(tc, pc_);
-        (x, y)
     }
 
     /// The float path of arithmetic: both operands numbers, not both ints (the int path took
@@ -370,27 +357,72 @@ impl Translator<'_> {
         }
     }
 
-    /// The float path of a binary operation: leaves for `slow` unless both operands are
-    /// floats (an immediate right operand is an int), then gives them as `f64` values.
-    pub(super) fn float_operands(
+    /// The float path of an ordering comparison: two floats, or a float and an int that an
+    /// `f64` holds exactly (magnitude at most 2^53, as every immediate), as `f64` values;
+    /// else leaves for `slow`. Larger ints are compared exactly by the helper (a float's
+    /// rounding of one could tie with it). `IntFloatOrderViaF64` converts them all.
+    pub(super) fn ordered_operands(
         &mut self,
         (tb, pb): (Value, Value),
         (tc, pc_): (Value, Value),
-        c: Rhs,
         slow: Block,
     ) -> (Value, Value) {
+        let compute = self.b.create_block();
+        let x = self.b.append_block_param(compute, F64);
+        let y = self.b.append_block_param(compute, F64);
         let b_f = self.tag_is(tb, tag::FLOAT);
-        let c_f = match c {
-            Rhs::Imm(_) => self.cond_const(false),
-            Rhs::Reg(_) => self.tag_is(tc, tag::FLOAT),
-        };
+        let c_f = self.tag_is(tc, tag::FLOAT);
         let floats = self.both(b_f, c_f);
-        let fpath = self.b.create_block();
-        self.branch_on(floats, fpath, &[], slow, &[]);
-        self.continue_in(fpath);
-        let x = self.float_bits(pb);
-        let y = self.float_bits(pc_);
+        let fl = self.b.create_block();
+        let mixed = self.b.create_block();
+        self.branch_on(floats, fl, &[], mixed, &[]);
+        self.continue_in(fl);
+        let xf = self.float_bits(pb);
+        let yf = self.float_bits(pc_);
+        self.jump_with(compute, &[xf.into(), yf.into()]);
+        self.continue_in(mixed);
+        let eb = self.exact_as_f64(tb, pb);
+        let ec = self.exact_as_f64(tc, pc_);
+        let exact = self.both(eb, ec);
+        let conv = self.b.create_block();
+        self.branch_on(exact, conv, &[], slow, &[]);
+        self.continue_in(conv);
+        let (xm, ym) = if mutant!(MixedOrderIntAsBits) {
+            (self.float_bits(pb), self.float_bits(pc_))
+        } else {
+            (self.number_as_f64(tb, pb), self.number_as_f64(tc, pc_))
+        };
+        self.jump_with(compute, &[xm.into(), ym.into()]);
+        // Every path here is emitted: sealed, the block reads registers as its predecessors
+        // left them (known tags stay known) instead of through parameters.
+        self.continue_in(compute);
         (x, y)
+    }
+
+    /// Whether a value of tag `t`, payload `p` is a float or an int of magnitude at most
+    /// 2^53 (which an `f64` holds exactly).
+    fn exact_as_f64(&mut self, t: Value, p: Value) -> Value {
+        const EXACT: i64 = 1 << 53;
+        let in_range = |s: &mut Self| {
+            if mutant!(IntFloatOrderViaF64) {
+                return s.cond_const(true);
+            }
+            let off = s.b.ins().iadd_imm_s(p, EXACT);
+            s.b.ins()
+                .icmp_imm_s(IntCC::UnsignedLessThanOrEqual, off, 2 * EXACT)
+        };
+        match self.known_tag(t) {
+            Some(tag::FLOAT) => self.cond_const(true),
+            Some(tag::INT) => in_range(self),
+            Some(_) => self.cond_const(false),
+            None => {
+                let is_f = self.tag_is(t, tag::FLOAT);
+                let is_i = self.tag_is(t, tag::INT);
+                let r = in_range(self);
+                let int_ok = self.b.ins().band(is_i, r);
+                self.b.ins().bor(is_f, int_ok)
+            }
+        }
     }
 
     pub(super) fn neg(&mut self, pc: usize, a: Reg, b: Reg) {

@@ -279,13 +279,14 @@ impl Translator<'_> {
             Cmp::Ge if matches!(c, Rhs::Imm(_)) && mutant!(GeImmAsGt) => IntCC::SignedGreaterThan,
             Cmp::Ge => IntCC::SignedGreaterThanOrEqual,
         };
-        if self.speculate_int(pc) {
+        let fb = self.operand_feedback(pc, &[tb, tc]);
+        if self.speculate_int(pc, fb) {
             let exit = self.side_exit_block(pc);
             self.branch_on(ints, int_b, &[], exit, &[]);
         } else {
-            // Numbers: two floats inline too, anything else (an int with a float included)
-            // leaves.
-            let numeric = self.speculate_num(pc);
+            // Numbers: two floats inline too, and an int with a float when the int converts
+            // exactly; anything else leaves.
+            let numeric = self.speculate_num(pc, fb);
             let other = self.b.create_block();
             let slow = if numeric {
                 self.side_exit_block(pc)
@@ -294,11 +295,7 @@ impl Translator<'_> {
             };
             self.branch_on(ints, int_b, &[], other, &[]);
             self.b.switch_to_block(other);
-            let (x, y) = if mutant!(IntFloatOrderViaF64) {
-                self.numbers_as_f64((tb, pb), (tc, pc_), slow)
-            } else {
-                self.float_operands((tb, pb), (tc, pc_), c, slow)
-            };
+            let (x, y) = self.ordered_operands((tb, pb), (tc, pc_), slow);
             let fcc = match op {
                 Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
                 Cmp::Lt => FloatCC::LessThan,

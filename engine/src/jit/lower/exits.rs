@@ -173,9 +173,25 @@ impl Translator<'_> {
         self.continue_in(cont);
     }
 
+    /// The feedback by which the arithmetic or comparison at `pc`, of operands tagged `tags`,
+    /// is compiled. An instruction that never ran records what one that met two ints does,
+    /// so code the interpreter never reached would be compiled for ints, and an operand known
+    /// here to be a float (a constant, or a result of float arithmetic) would make its first
+    /// run a certain side exit. Such an instruction is compiled as one that met a float.
+    pub(super) fn operand_feedback(&self, pc: usize, tags: &[Value]) -> u8 {
+        let fb = self.input.feedback[pc];
+        let float = tags.iter().any(|&t| self.known_tag(t) == Some(tag::FLOAT));
+        if ints_only(fb) && float {
+            fb | FB_NOT_INT
+        } else {
+            fb
+        }
+    }
+
     /// Whether the instruction at `pc` may be compiled assuming int operands.
-    pub(super) fn speculate_int(&mut self, pc: usize) -> bool {
-        let yes = self.input.mode == Mode::Speculative && ints_only(self.input.feedback[pc]);
+    /// `fb` is the instruction's feedback, or what `operand_feedback` makes of it.
+    pub(super) fn speculate_int(&mut self, pc: usize, fb: u8) -> bool {
+        let yes = self.input.mode == Mode::Speculative && ints_only(fb);
         if yes {
             self.note_speculation(pc);
         }
@@ -185,8 +201,8 @@ impl Translator<'_> {
     /// Whether the instruction at `pc` may be compiled assuming number operands (ints and
     /// floats inline, anything else leaving): it saw numbers other than two ints, and nothing
     /// else.
-    pub(super) fn speculate_num(&mut self, pc: usize) -> bool {
-        let yes = self.input.mode == Mode::Speculative && numbers_only(self.input.feedback[pc]);
+    pub(super) fn speculate_num(&mut self, pc: usize, fb: u8) -> bool {
+        let yes = self.input.mode == Mode::Speculative && numbers_only(fb);
         if yes {
             self.note_speculation(pc);
         }
@@ -198,10 +214,10 @@ impl Translator<'_> {
     /// ints, nothing else, and never met two ints compiled so. The float result then has a
     /// known tag, so the operations that use it need no type dispatch. Not in inlined bodies,
     /// whose exits widen the callee's feedback the ordinary way.
-    pub(super) fn speculate_float(&mut self, pc: usize) -> bool {
+    pub(super) fn speculate_float(&mut self, pc: usize, fb: u8) -> bool {
         let yes = self.input.mode == Mode::Speculative
             && self.inlining.is_none()
-            && floats_only(self.input.feedback[pc]);
+            && floats_only(fb);
         if yes {
             self.note_speculation(pc);
         }

@@ -69,7 +69,7 @@ impl Translator<'_> {
     /// interpreter never left that path there (the feedback bit that says "not ints" for
     /// arithmetic says "not the list path" for indexing).
     fn speculate_list(&mut self, pc: usize) -> bool {
-        self.speculate_int(pc)
+        self.speculate_int(pc, self.input.feedback[pc])
     }
 
     /// `R[a][R[b]] := v`, `v` a register (`SetIndex`) or a constant (`SetIndexK`, stored

@@ -124,6 +124,8 @@ impl Translator<'_> {
         let numbers = numbers_only(fb);
         let floats = floats_only(fb);
         let arith = |b: u8, c: u8, modulo: bool| {
+            // As `operand_feedback` decides: a float operand voids "ints" feedback.
+            let ints = ints && b != tag::FLOAT && c != tag::FLOAT;
             if ints {
                 tag::INT
             } else if !numbers || modulo {
