@@ -24,6 +24,21 @@ impl Translator<'_> {
             Rhs::Reg(r) if r == a && r != b && mutant!(DestIsRhsClobbered) => (tb, pb),
             _ => self.operand2(c),
         };
+        if let Some(t) = [tb, tc]
+            .into_iter()
+            .filter_map(|t| self.known_tag(t))
+            .find(|&t| t != tag::INT && t != tag::FLOAT)
+        {
+            // An operand known not to be a number: only the helper computes it (a list or
+            // a string joined or repeated, else the error), without number paths. What it
+            // computes has that operand's type, so the operations on the result need no
+            // type dispatch either (a list grown by `l + [nil] * n` stays a list).
+            self.non_number_arith(pc, op, a, b, c, left);
+            if matches!(op, Arith::Add | Arith::Mul) && (t == tag::LIST || t == tag::STR) {
+                self.refine_tag(a, t);
+            }
+            return;
+        }
         let b_int = self.int_tag_test(tb);
         let c_int = match c {
             Rhs::Imm(_) => self.cond_const(true),
@@ -165,13 +180,18 @@ impl Translator<'_> {
             return;
         }
         self.continue_in(slow);
+        self.non_number_arith(pc, op, a, b, c, left);
+        self.jump(done);
+        self.continue_in(done);
+    }
+
+    /// `R[a] = R[b] op c` by the helper alone, as for operands other than numbers.
+    fn non_number_arith(&mut self, pc: usize, op: Arith, a: Reg, b: Reg, c: Rhs, left: bool) {
         let (h, rhs) = match c {
             Rhs::Reg(r) => (Helper::Arith, self.slot(r)),
             Rhs::Imm(k) => (Helper::ArithImm, self.iconst(k)),
         };
         self.arith_helper(pc, h, op, left, a, b, rhs);
-        self.jump(done);
-        self.continue_in(done);
     }
 
     /// The exact path of an arithmetic instruction: helper `h` computes `R[a] = R[b] op rhs`
@@ -219,7 +239,8 @@ impl Translator<'_> {
             unreachable!("the compiler makes K operands of float constants only")
         };
         let (tb, pb) = self.get(b);
-        let numeric = op != Arith::Mod && self.speculate_num(pc, self.input.feedback[pc]);
+        let fb = self.operand_feedback(pc, &[tb]);
+        let numeric = op != Arith::Mod && self.speculate_num(pc, fb);
         let slow = if numeric {
             self.side_exit_block(pc)
         } else {

@@ -216,7 +216,7 @@ impl<'a> Translator<'a> {
 
     /// After a call: errors to the error exit; reload the result.
     pub(super) fn after_call(&mut self, pc: usize, a: Reg, done: Block) {
-        self.b.switch_to_block(done);
+        self.continue_in(done);
         let st = self.b.block_params(done)[0];
         // The callee's window starts above `a`: it overwrote those slots, and a collection
         // under it cleared the ones past its end. They are dead here, but a register that

@@ -49,7 +49,7 @@ impl Translator<'_> {
         self.branch_on(ints, fast, &[], slow, &[]);
         self.continue_in(fast);
         self.answer_equal(pb, pc_, done);
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         self.identity_equal(tb, pb, tc, pc_, done);
         self.float_equal(tb, pb, tc, pc_, done);
         if mutant!(StringEqByPointer) {
@@ -77,7 +77,7 @@ impl Translator<'_> {
             } else {
                 self.jump_with(exit, &[]);
             }
-            self.b.switch_to_block(done);
+            self.continue_in(done);
             return self.b.block_params(done)[0];
         }
         // Comparing containers or long strings charges fuel, which may run out.
@@ -101,7 +101,7 @@ impl Translator<'_> {
             r
         };
         self.jump_with(done, &[r.into()]);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
         self.b.block_params(done)[0]
     }
 
@@ -146,7 +146,7 @@ impl Translator<'_> {
         self.branch_on(hit, by_identity, &[], rest, &[]);
         self.continue_in(by_identity);
         self.answer_equal(pb, pc_, done);
-        self.b.switch_to_block(rest);
+        self.continue_in(rest);
     }
 
     /// Two floats compared without the helper, as IEEE numbers (-0.0 equals 0.0, nan equals
@@ -159,7 +159,7 @@ impl Translator<'_> {
         let fpath = self.b.create_block();
         let rest = self.b.create_block();
         self.branch_on(floats, fpath, &[], rest, &[]);
-        self.b.switch_to_block(fpath);
+        self.continue_in(fpath);
         if mutant!(FloatEqByBits) {
             self.answer_equal(pb, pc_, done);
         } else {
@@ -169,7 +169,7 @@ impl Translator<'_> {
             let eq = self.b.ins().uextend(I64, eq);
             self.jump_with(done, &[eq.into()]);
         }
-        self.b.switch_to_block(rest);
+        self.continue_in(rest);
     }
 
     /// Two strings compared without the helper where that is quick and charges no fuel:
@@ -226,7 +226,7 @@ impl Translator<'_> {
         let xb = self.b.ins().uload8(I64, flags(), db, 0);
         let xc = self.b.ins().uload8(I64, flags(), dc, 0);
         self.answer_equal(xb, xc, done);
-        self.b.switch_to_block(helper);
+        self.continue_in(helper);
     }
 
     /// Ends the current block with a jump to `done` (whose parameter is an equality's 0/1
@@ -294,7 +294,7 @@ impl Translator<'_> {
                 self.b.create_block()
             };
             self.branch_on(ints, int_b, &[], other, &[]);
-            self.b.switch_to_block(other);
+            self.continue_in(other);
             let (x, y) = self.ordered_operands((tb, pb), (tc, pc_), slow);
             let fcc = match op {
                 Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
@@ -309,7 +309,7 @@ impl Translator<'_> {
             self.jump_with(done, &[r.into()]);
             // Speculating on numbers, `slow` is the side exit: no helper path.
             if !numeric {
-                self.b.switch_to_block(slow);
+                self.continue_in(slow);
                 self.save_pc(pc);
                 let code = self.iconst(op.code() as i64);
                 let s = self.slot(b);
@@ -336,7 +336,7 @@ impl Translator<'_> {
         let r = self.b.ins().icmp(icc, pb, pc_);
         let r = self.b.ins().uextend(I64, r);
         self.jump_with(done, &[r.into()]);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
         self.b.block_params(done)[0]
     }
 

@@ -174,18 +174,10 @@ impl Translator<'_> {
     }
 
     /// The feedback by which the arithmetic or comparison at `pc`, of operands tagged `tags`,
-    /// is compiled. An instruction that never ran records what one that met two ints does,
-    /// so code the interpreter never reached would be compiled for ints, and an operand known
-    /// here to be a float (a constant, or a result of float arithmetic) would make its first
-    /// run a certain side exit. Such an instruction is compiled as one that met a float.
+    /// is compiled (`feedback_with_tags` of what the translation knows of the tags).
     pub(super) fn operand_feedback(&self, pc: usize, tags: &[Value]) -> u8 {
-        let fb = self.input.feedback[pc];
-        let float = tags.iter().any(|&t| self.known_tag(t) == Some(tag::FLOAT));
-        if ints_only(fb) && float {
-            fb | FB_NOT_INT
-        } else {
-            fb
-        }
+        let known = tags.iter().map(|&t| self.known_tag(t));
+        feedback_with_tags(self.input.feedback[pc], known)
     }
 
     /// Whether the instruction at `pc` may be compiled assuming int operands.
@@ -266,6 +258,27 @@ impl Translator<'_> {
         let f1 = self.b.ins().iadd_imm_s(f, -1);
         self.b.def_var(self.fuel, f1);
     }
+}
+
+/// Type feedback `fb` of an arithmetic or comparison instruction, with what its operands'
+/// tags (`None`: unknown) say for certain. An instruction that never ran records what one
+/// that met two ints does, so code the interpreter never reached (a rare branch, such as a
+/// list's growth) would be compiled for ints even where an operand is known to be something
+/// else, and its first run would be a certain exit: two such exits make the whole function
+/// generic. With an operand known not to be a number it is compiled as one that met a
+/// non-number (the helper; the interpreter records the same when it runs it); with one known
+/// to be a float, as one that met a float. The translator and the loop-header analysis both
+/// decide by this.
+pub(super) fn feedback_with_tags(fb: u8, tags: impl IntoIterator<Item = Option<u8>>) -> u8 {
+    let mut out = fb;
+    for t in tags.into_iter().flatten() {
+        if t == tag::FLOAT {
+            out |= FB_NOT_INT;
+        } else if t != tag::INT {
+            return fb | FB_NOT_INT | FB_NOT_NUM;
+        }
+    }
+    out
 }
 
 /// Whether type feedback `fb` lets its instruction be compiled for two ints alone (the

@@ -54,15 +54,15 @@ impl Translator<'_> {
         self.reload(a);
         self.jump(done);
         // Maps and strings after the helper call, out of the way of the list path.
-        self.b.switch_to_block(not_list);
+        self.continue_in(not_list);
         let not_map = self.b.create_block();
         let value = self.map_value(pc, b, c, not_map, slow);
         let (t, p) = self.load_value(value, 0);
         self.result_value_to_slot(a, t, p);
         self.jump(done);
-        self.b.switch_to_block(not_map);
+        self.continue_in(not_map);
         self.ascii_char(a, b, c, slow, done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     /// Whether the indexing instruction at `pc` may be compiled for its list path alone: the
@@ -99,11 +99,11 @@ impl Translator<'_> {
         self.jump(done);
         // An existing key of a map is updated in place; a new key takes the helper, which
         // accounts the entry.
-        self.b.switch_to_block(not_list);
+        self.continue_in(not_list);
         let value = self.map_value(pc, a, b, slow, slow);
         self.store_stored(v, value);
         self.jump(done);
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         self.save_pc(pc);
         let o = self.slot(a);
         let i = self.slot(b);
@@ -118,7 +118,7 @@ impl Translator<'_> {
         let st = self.helper(Helper::SetIndex, &[o, i, v, from_pool]);
         self.check_status(pc, st);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     /// `IterNext`: the next element of a list in place (the cursor in `R[a + 1]` below the
@@ -153,7 +153,7 @@ impl Translator<'_> {
         let int = self.tag_val(tag::INT);
         self.result_value_to_slot(cursor, int, after);
         self.jump(next);
-        self.b.switch_to_block(generic);
+        self.continue_in(generic);
         self.save_pc(pc);
         let s = self.slot(a);
         let d = self.slot(b);

@@ -117,20 +117,17 @@ impl Translator<'_> {
     /// every register it may write.
     fn step(&self, pc: usize, op: Op, s: &mut [u8]) {
         let input = self.input;
-        let fb = input.feedback[pc];
         // As `speculate_int`, `speculate_num` and `speculate_float` decide (the mode is
-        // speculative here, and the function's own code is not inlined).
-        let ints = ints_only(fb);
-        let numbers = numbers_only(fb);
-        let floats = floats_only(fb);
+        // speculative here, and the function's own code is not inlined), from the feedback
+        // as `operand_feedback` makes it.
+        let known = |t: u8| (t != MIXED && t != UNREACHED).then_some(t);
         let arith = |b: u8, c: u8, modulo: bool| {
-            // As `operand_feedback` decides: a float operand voids "ints" feedback.
-            let ints = ints && b != tag::FLOAT && c != tag::FLOAT;
-            if ints {
+            let fb = feedback_with_tags(input.feedback[pc], [known(b), known(c)]);
+            if ints_only(fb) {
                 tag::INT
-            } else if !numbers || modulo {
+            } else if !numbers_only(fb) || modulo {
                 MIXED
-            } else if floats || b == tag::FLOAT || c == tag::FLOAT {
+            } else if floats_only(fb) || b == tag::FLOAT || c == tag::FLOAT {
                 tag::FLOAT
             } else if b == tag::INT && c == tag::INT {
                 tag::INT
@@ -139,8 +136,9 @@ impl Translator<'_> {
             }
         };
         // A float constant operand: the float path or an exit, unless the helper runs.
-        let with_float = |modulo: bool| {
-            if numbers && !modulo {
+        let with_float = |b: u8, modulo: bool| {
+            let fb = feedback_with_tags(input.feedback[pc], [known(b)]);
+            if numbers_only(fb) && !modulo {
                 tag::FLOAT
             } else {
                 MIXED
@@ -165,13 +163,13 @@ impl Translator<'_> {
             | Op::AddIL { a, b, .. }
             | Op::MulIL { a, b, .. } => (a, arith(s[b.0 as usize], tag::INT, false)),
             Op::ModI { a, b, .. } => (a, arith(s[b.0 as usize], tag::INT, true)),
-            Op::AddK { a, .. }
-            | Op::SubK { a, .. }
-            | Op::MulK { a, .. }
-            | Op::DivK { a, .. }
-            | Op::AddKL { a, .. }
-            | Op::MulKL { a, .. } => (a, with_float(false)),
-            Op::ModK { a, .. } => (a, with_float(true)),
+            Op::AddK { a, b, .. }
+            | Op::SubK { a, b, .. }
+            | Op::MulK { a, b, .. }
+            | Op::DivK { a, b, .. }
+            | Op::AddKL { a, b, .. }
+            | Op::MulKL { a, b, .. } => (a, with_float(s[b.0 as usize], false)),
+            Op::ModK { a, b, .. } => (a, with_float(s[b.0 as usize], true)),
             // An int's negation may take the helper (the minimum int); a float's never does.
             Op::Neg { a, b } if s[b.0 as usize] == tag::FLOAT => (a, tag::FLOAT),
             Op::ForPrep { a, .. } => {

@@ -56,7 +56,7 @@ mod structure;
 mod values;
 
 use arith::Rhs;
-use exits::{Deferred, floats_only, ints_only, numbers_only};
+use exits::{Deferred, feedback_with_tags, floats_only, ints_only, numbers_only};
 use inline::{InlineSite, Inlinee};
 use lists::Stored;
 
@@ -845,7 +845,7 @@ impl<'a> Translator<'a> {
                 let proto = self.iconst(p.0 as i64);
                 let st = self.helper(Helper::Closure, &[d, proto, self.base]);
                 self.check_status(pc, st);
-                self.reload(a);
+                self.reload_as(a, tag::FUNC);
             }
             Op::Add { a, b, c } => self.arith(pc, Arith::Add, a, b, Rhs::Reg(c), false),
             Op::Sub { a, b, c } => self.arith(pc, Arith::Sub, a, b, Rhs::Reg(c), false),
@@ -1033,7 +1033,7 @@ impl<'a> Translator<'a> {
                 let total = self.iconst(len.0 as i64);
                 let st = self.helper(Helper::NewList, &[d, first, count, total]);
                 self.check_status(pc, st);
-                self.reload(a);
+                self.reload_as(a, tag::LIST);
             }
             Op::AppendList { a, b, n } => {
                 self.save_pc(pc);
@@ -1048,7 +1048,7 @@ impl<'a> Translator<'a> {
                 let d = self.slot(a);
                 let st = self.helper(Helper::NewMap, &[d]);
                 self.check_status(pc, st);
-                self.reload(a);
+                self.reload_as(a, tag::MAP);
             }
             Op::GetIndex { a, b, c } => self.get_index(pc, a, b, c),
             Op::SetIndex { a, b, c } => self.set_index(pc, a, b, Stored::Reg(c)),

@@ -31,19 +31,19 @@ impl Translator<'_> {
                 ids::ORD => self.ord_inline(a, slow, done),
                 _ => self.sqrt_inline(a, slow, done),
             }
-            self.b.switch_to_block(slow);
+            self.continue_in(slow);
         }
         if f.native() == ids::PUSH && n.0 == 2 {
             self.sync_all(pc);
             let slow = self.b.create_block();
             self.push_inline(a, slow, done);
-            self.b.switch_to_block(slow);
+            self.continue_in(slow);
         }
         if f.native() == ids::HAS && n.0 == 2 {
             self.sync_all(pc);
             let slow = self.b.create_block();
             self.has_inline(pc, a, slow, done);
-            self.b.switch_to_block(slow);
+            self.continue_in(slow);
         }
         self.save_pc(pc);
         let s = self.slot(a);
@@ -55,7 +55,9 @@ impl Translator<'_> {
         }
         self.reload(a);
         self.jump(done);
-        self.b.switch_to_block(done);
+        // Every path to `done` is emitted: sealed, it reads registers as the paths left
+        // them, so tags known before the call stay known after it.
+        self.continue_in(done);
     }
 
     /// `R[a] := len(R[a+1])` in an inlined body, for a list or a string, when there is fuel
@@ -95,14 +97,14 @@ impl Translator<'_> {
         let string = self.b.create_block();
         let is_list = self.tag_is(t, tag::LIST);
         self.branch_on(is_list, list, &[], not_list, &[]);
-        self.b.switch_to_block(list);
+        self.continue_in(list);
         let len = self.load(p, layout::list_items().len);
         self.result_to_slot(a, len);
         self.jump(done);
-        self.b.switch_to_block(not_list);
+        self.continue_in(not_list);
         let is_str = self.tag_is(t, tag::STR);
         self.branch_on(is_str, string, &[], slow, &[]);
-        self.b.switch_to_block(string);
+        self.continue_in(string);
         let at = if mutant!(LenCountsBytes) {
             layout::str_text().len
         } else {
@@ -146,7 +148,7 @@ impl Translator<'_> {
         let is_str = self.tag_is(t, tag::STR);
         let string = self.b.create_block();
         self.branch_on(is_str, string, &[], slow, &[]);
-        self.b.switch_to_block(string);
+        self.continue_in(string);
         let text = layout::str_text();
         let bytes = self.load(p, text.len);
         let one = if mutant!(OrdIgnoresLength) {
@@ -156,7 +158,7 @@ impl Translator<'_> {
         };
         let byte_b = self.b.create_block();
         self.branch_on(one, byte_b, &[], slow, &[]);
-        self.b.switch_to_block(byte_b);
+        self.continue_in(byte_b);
         let data = self.load(p, text.ptr);
         let byte = self.b.ins().uload8(I64, flags(), data, 0);
         self.result_to_slot(a, byte);
@@ -222,7 +224,7 @@ impl Translator<'_> {
         let zero = self.zero();
         self.result_value_to_slot(a, yes, zero);
         self.jump(done);
-        self.b.switch_to_block(absent);
+        self.continue_in(absent);
         let no = self.tag_val(tag::FALSE);
         self.result_value_to_slot(a, no, zero);
         self.jump(done);

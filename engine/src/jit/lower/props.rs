@@ -186,7 +186,7 @@ impl Translator<'_> {
         } else {
             self.jump(slow);
         }
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         self.save_pc(pc);
         let d = self.slot(a);
         let o = self.slot(b);
@@ -196,7 +196,7 @@ impl Translator<'_> {
         self.check_status(pc, st);
         self.reload(a);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     pub(super) fn set_prop(
@@ -232,7 +232,7 @@ impl Translator<'_> {
                 self.b.seal_block(slow);
                 let exit = self.side_exit_block(pc);
                 self.jump(exit);
-                self.b.switch_to_block(done);
+                self.continue_in(done);
                 return;
             }
         } else if ic != IcIdx::NONE {
@@ -255,7 +255,7 @@ impl Translator<'_> {
         } else {
             self.jump(slow);
         }
-        self.b.switch_to_block(slow);
+        self.continue_in(slow);
         self.save_pc(pc);
         let o = self.slot(a);
         let sym = self.iconst(m.0 as i64);
@@ -264,7 +264,7 @@ impl Translator<'_> {
         let st = self.helper(Helper::SetProp, &[o, sym, v, icv]);
         self.check_status(pc, st);
         self.jump(done);
-        self.b.switch_to_block(done);
+        self.continue_in(done);
     }
 
     /// `R[a].m = R[b]` adding the field that cache `entry` says this site added to instances

@@ -118,6 +118,14 @@ impl Translator<'_> {
         self.define(r, t, p);
     }
 
+    /// Reloads register `r`, written by a helper that always leaves a value of tag `t`
+    /// there (a new list, map or closure): the tag is known, so the operations on it
+    /// need no type dispatch, and arithmetic on it is not compiled for numbers.
+    pub(super) fn reload_as(&mut self, r: Reg, t: u8) {
+        self.reload(r);
+        self.refine_tag(r, t);
+    }
+
     pub(super) fn save_pc(&mut self, pc: usize) {
         let v = self.iconst(pc as i64 + 1);
         self.store32(v, self.frame, abi::FRAME_PC);
