@@ -207,9 +207,8 @@ impl Translator<'_> {
     /// known tag, so the operations that use it need no type dispatch. Not in inlined bodies,
     /// whose exits widen the callee's feedback the ordinary way.
     pub(super) fn speculate_float(&mut self, pc: usize, fb: u8) -> bool {
-        let yes = self.input.mode == Mode::Speculative
-            && self.inlining.is_none()
-            && floats_only(fb);
+        let yes =
+            self.input.mode == Mode::Speculative && self.inlining.is_none() && floats_only(fb);
         if yes {
             self.note_speculation(pc);
         }
