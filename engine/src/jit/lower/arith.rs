@@ -3,6 +3,20 @@
 
 use super::*;
 
+/// What the float path of a binary operation admits besides two floats (`float_path`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mixes {
+    /// Arithmetic: an int with a float, the int converted (LANGUAGE.md §7.2).
+    Numbers,
+    /// Ordering: an int with a float when the int converts exactly (magnitude at most 2^53,
+    /// as every immediate). Larger ints are compared exactly by the helper or the
+    /// interpreter (a float's rounding of one could tie with it); `IntFloatOrderViaF64`
+    /// admits them all.
+    ExactInts,
+    /// The `NumberGuardAdmitsAny` mutant's missing check: any value read as a float.
+    AnyValue,
+}
+
 impl Translator<'_> {
     pub(super) fn operand2(&mut self, o: Rhs) -> (Value, Value) {
         match o {
@@ -79,12 +93,16 @@ impl Translator<'_> {
             // Floats, and an int with a float (converted, LANGUAGE.md §7.2), inline (except
             // `%`, whose float form is a library call): else the helper.
             if op != Arith::Mod {
-                let admit_any = numeric && mutant!(NumberGuardAdmitsAny);
+                let mixes = if numeric && mutant!(NumberGuardAdmitsAny) {
+                    Mixes::AnyValue
+                } else {
+                    Mixes::Numbers
+                };
                 let widened = fb != self.input.feedback[pc];
                 let (x, y) = if widened && mutant!(KnownFloatTrustsOther) {
                     (self.float_bits(pb), self.float_bits(pc_))
                 } else {
-                    self.promoted_operands((tb, pb), (tc, pc_), slow, admit_any)
+                    self.float_path((tb, pb), (tc, pc_), slow, mixes)
                 };
                 let r = match op {
                     Arith::Add => self.b.ins().fadd(x, y),
@@ -305,15 +323,14 @@ impl Translator<'_> {
         self.tag_is(t, tag::INT)
     }
 
-    /// The float path of arithmetic: both operands numbers, not both ints (the int path took
-    /// those), as `f64` values (an int converted); else leaves for `slow`. `admit_any`: the
-    /// `NumberGuardAdmitsAny` mutant's missing check, reading any other value as a float.
-    pub(super) fn promoted_operands(
+    /// The float path of a binary operation: two floats, or the mixes `mixes` admits, as
+    /// `f64` values (an int converted); else leaves for `slow`. The int path took two ints.
+    pub(super) fn float_path(
         &mut self,
         (tb, pb): (Value, Value),
         (tc, pc_): (Value, Value),
         slow: Block,
-        admit_any: bool,
+        mixes: Mixes,
     ) -> (Value, Value) {
         let compute = self.b.create_block();
         let x = self.b.append_block_param(compute, F64);
@@ -330,18 +347,27 @@ impl Translator<'_> {
         let yf = self.float_bits(pc_);
         self.jump_with(compute, &[xf.into(), yf.into()]);
         self.continue_in(mixed);
-        let numbers = if admit_any {
-            self.cond_const(true)
-        } else {
-            let nb = self.number_test(tb);
-            let nc = self.number_test(tc);
-            self.both(nb, nc)
+        let admitted = match mixes {
+            Mixes::AnyValue => self.cond_const(true),
+            Mixes::Numbers => {
+                let nb = self.number_test(tb);
+                let nc = self.number_test(tc);
+                self.both(nb, nc)
+            }
+            Mixes::ExactInts => {
+                let eb = self.exact_as_f64(tb, pb);
+                let ec = self.exact_as_f64(tc, pc_);
+                self.both(eb, ec)
+            }
         };
         let conv = self.b.create_block();
-        self.branch_on(numbers, conv, &[], slow, &[]);
+        self.branch_on(admitted, conv, &[], slow, &[]);
         self.continue_in(conv);
-        let xm = self.number_as_f64(tb, pb);
-        let ym = self.number_as_f64(tc, pc_);
+        let (xm, ym) = if mixes == Mixes::ExactInts && mutant!(MixedOrderIntAsBits) {
+            (self.float_bits(pb), self.float_bits(pc_))
+        } else {
+            (self.number_as_f64(tb, pb), self.number_as_f64(tc, pc_))
+        };
         self.jump_with(compute, &[xm.into(), ym.into()]);
         // Every path here is emitted: sealed, the block reads registers as its predecessors
         // left them (known tags stay known) instead of through parameters.
@@ -376,48 +402,6 @@ impl Translator<'_> {
                 self.b.ins().select(is_int, from_int, f)
             }
         }
-    }
-
-    /// The float path of an ordering comparison: two floats, or a float and an int that an
-    /// `f64` holds exactly (magnitude at most 2^53, as every immediate), as `f64` values;
-    /// else leaves for `slow`. Larger ints are compared exactly by the helper (a float's
-    /// rounding of one could tie with it). `IntFloatOrderViaF64` converts them all.
-    pub(super) fn ordered_operands(
-        &mut self,
-        (tb, pb): (Value, Value),
-        (tc, pc_): (Value, Value),
-        slow: Block,
-    ) -> (Value, Value) {
-        let compute = self.b.create_block();
-        let x = self.b.append_block_param(compute, F64);
-        let y = self.b.append_block_param(compute, F64);
-        let b_f = self.tag_is(tb, tag::FLOAT);
-        let c_f = self.tag_is(tc, tag::FLOAT);
-        let floats = self.both(b_f, c_f);
-        let fl = self.b.create_block();
-        let mixed = self.b.create_block();
-        self.branch_on(floats, fl, &[], mixed, &[]);
-        self.continue_in(fl);
-        let xf = self.float_bits(pb);
-        let yf = self.float_bits(pc_);
-        self.jump_with(compute, &[xf.into(), yf.into()]);
-        self.continue_in(mixed);
-        let eb = self.exact_as_f64(tb, pb);
-        let ec = self.exact_as_f64(tc, pc_);
-        let exact = self.both(eb, ec);
-        let conv = self.b.create_block();
-        self.branch_on(exact, conv, &[], slow, &[]);
-        self.continue_in(conv);
-        let (xm, ym) = if mutant!(MixedOrderIntAsBits) {
-            (self.float_bits(pb), self.float_bits(pc_))
-        } else {
-            (self.number_as_f64(tb, pb), self.number_as_f64(tc, pc_))
-        };
-        self.jump_with(compute, &[xm.into(), ym.into()]);
-        // Every path here is emitted: sealed, the block reads registers as its predecessors
-        // left them (known tags stay known) instead of through parameters.
-        self.continue_in(compute);
-        (x, y)
     }
 
     /// Whether a value of tag `t`, payload `p` is a float or an int of magnitude at most

@@ -295,7 +295,7 @@ impl Translator<'_> {
             };
             self.branch_on(ints, int_b, &[], other, &[]);
             self.continue_in(other);
-            let (x, y) = self.ordered_operands((tb, pb), (tc, pc_), slow);
+            let (x, y) = self.float_path((tb, pb), (tc, pc_), slow, Mixes::ExactInts);
             let fcc = match op {
                 Cmp::Lt if mutant!(FloatLtAsLe) => FloatCC::LessThanOrEqual,
                 Cmp::Lt => FloatCC::LessThan,

@@ -55,6 +55,7 @@ mod regs;
 mod structure;
 mod values;
 
+use arith::Mixes;
 use arith::Rhs;
 use exits::{Deferred, feedback_with_tags, floats_only, ints_only, numbers_only};
 use inline::{InlineSite, Inlinee};
