@@ -81,8 +81,11 @@ impl Translator<'_> {
         } else {
             self.charge_fuel(pc);
         }
-        // The result goes to the slot too, as the helper writes it: the register counts as
-        // stored after a builtin call, so an exit further on leaves it to the interpreter.
+        // The registers go to their slots first, as for any builtin call: every register
+        // counts as stored after one (the opcode table makes it a safepoint on every path),
+        // so an exit further on stores only what changed after it. The result goes to the
+        // slot too, as the helper writes it.
+        self.sync_all(pc);
         let done = self.b.create_block();
         self.len_inline(a, exit, done);
         self.continue_in(done);
