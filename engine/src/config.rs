@@ -196,9 +196,9 @@ pub struct Config {
     /// what compiling would give. For running one program many times (the differential
     /// harness); off by default, so that compile times measure compiling.
     pub share_code: bool,
-    /// Tiered execution: generate machine code on a second thread while the interpreter goes
-    /// on running the function, which switches to the code at its first call (or loop
-    /// back-edge) after the code is ready. Outcomes never depend on it, only when compiled
+    /// Generate machine code on a second thread while the function goes on running
+    /// (interpreted, or in the jit tier in its cold version, see `Compiled::cold`), which
+    /// switches to the code at its first call (or loop back-edge) after the code is ready. Outcomes never depend on it, only when compiled
     /// code starts to run does; off by default, so that a run is repeatable in every detail
     /// (statistics, the harness's reproductions). The command line and the benchmark report
     /// turn it on.

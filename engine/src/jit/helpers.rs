@@ -131,6 +131,10 @@ helpers! {
     InlineExit => echo_inline_exit;
     /// `(line)`: records the line of the top-level return that ends the program.
     ExitLine => echo_exit_line;
+    /// `(proto)`: the cold version of `proto` (see `Compiled::cold`) is hot: compiles it
+    /// again, or installs that code once ready. Needs no safepoint: it reads no register
+    /// and allocates nothing.
+    Reoptimize => echo_reoptimize;
 }
 
 /// Runs helper `h`'s body, turning a panic into a pending `InternalError`.
@@ -653,6 +657,13 @@ extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, kind: u64, _: u64, _: u64, _:
 extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, depth: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::InlineExit, |vm| {
         vm.inline_exit(pc as u32, depth as usize)
+    })
+}
+
+extern "C" fn echo_reoptimize(vm: *mut Vm, proto: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    guard(vm, Helper::Reoptimize, |vm| {
+        vm.reoptimize(ProtoId(proto as u32));
+        STATUS_OK
     })
 }
 

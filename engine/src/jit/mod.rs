@@ -96,7 +96,7 @@ pub struct Jit {
     pub share_code: bool,
     /// Compilations so far (numbers the functions in the module).
     compiled: u32,
-    /// Generate code on a second thread (`Config::background_compile`, tiered only).
+    /// Generate code on a second thread (`Config::background_compile`), but for cold versions.
     background: bool,
     /// Compilations made on this thread before the rest go to the second one.
     background_after: u32,
@@ -144,7 +144,7 @@ impl Jit {
             capture_asm: std::env::var_os("ECHO_JIT_DUMP").is_some_and(|v| v != "clif"),
             share_code: config.share_code,
             compiled: 0,
-            background: config.background_compile && config.tier == Tier::Tiered,
+            background: config.background_compile && config.tier != Tier::Interp,
             background_after: config.background_after,
             worker: None,
             unfit: Default::default(),
@@ -208,7 +208,9 @@ impl CodeGen for Jit {
         mode: Mode,
         osr: bool,
     ) -> Result<Option<Compiled>, String> {
-        if !self.background || self.compiled < self.background_after {
+        // A cold version is compiled here: the jit tier runs no function before its code.
+        if !self.background || self.compiled < self.background_after || lower::is_cold(vm, pid, osr)
+        {
             return self.compile(vm, pid, mode, osr).map(Some);
         }
         if let Some(why) = &self.unavailable {
@@ -413,6 +415,8 @@ pub(crate) struct Translated {
     variants: Vec<u8>,
     /// The CLIF text, when captured.
     clif: Option<String>,
+    /// Whether it is a cold version (`Compiled::cold`).
+    cold: bool,
 }
 
 /// Generates machine code for the function in `ctx` (through `store`, a store of shared code,
@@ -487,6 +491,7 @@ impl Jit {
             config,
             unfit: &mut self.unfit,
         };
+        let cold = lower::is_cold(vm, pid, osr);
         let variants = lower::translate(vm, pid, mode, osr, target)?;
         if self.capture_clif {
             // Branches the translation folded on known values can leave blocks no path
@@ -519,6 +524,7 @@ impl Jit {
             name,
             variants,
             clif,
+            cold,
         })
     }
 
@@ -556,6 +562,7 @@ impl Jit {
             shared: code.shared,
             clif: what.clif,
             asm: code.asm.clone(),
+            cold: what.cold,
         })
     }
 }

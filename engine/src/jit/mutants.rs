@@ -256,6 +256,12 @@ mutants! {
     FieldCallIgnoresShape => "field_call_ignores_shape", "stale inline cache (field call)";
     /// `len` in an inlined callee skips its unit of fuel (a call charges one in every tier).
     InlinedLenFuelFree => "inlined_len_fuel_free", "fuel not charged (inlined builtin)";
+    /// A cold version leaving at a hot loop header for a version compiled with feedback
+    /// stores none of its registers first (as if nothing had failed, nothing were owed).
+    ReoptimizeExitUnstored => "reoptimize_exit_unstored", "wrong deoptimization state (reoptimization)";
+    /// `len` in an inlined callee skips the safepoint's register stores, so a register
+    /// written before it stays unstored at a later exit (a builtin call counts as storing all).
+    InlinedLenUnsynced => "inlined_len_unsynced", "wrong deoptimization state (inlined builtin)";
     /// When a guard fails in a callee inlined into an inlined callee, the enclosing callee's
     /// frame resumes at its call, which runs again.
     NestedExitResumesAtCall => "nested_exit_resumes_at_call", "wrong deoptimization state (nested inlined frames)";

@@ -48,6 +48,10 @@ pub enum ExitKind {
     /// Two ints at arithmetic compiled for floats (see `FB_INTS_TOO`): every such site of the
     /// function is compiled for ints too.
     IntsMet = 2,
+    /// A loop header of a version compiled before the function ever ran (see
+    /// `Compiled::cold`), once its loops are hot: the interpreter runs on and enters a
+    /// version compiled with what the cold code's helpers recorded. Nothing failed.
+    Reoptimize = 3,
 }
 
 impl ExitKind {
@@ -56,6 +60,7 @@ impl ExitKind {
         match code {
             1 => ExitKind::LoopTypes,
             2 => ExitKind::IntsMet,
+            3 => ExitKind::Reoptimize,
             _ => ExitKind::Guard,
         }
     }
@@ -74,6 +79,10 @@ pub struct Compiled {
     pub clif: Option<String>,
     /// The machine code disassembly, when the code generator captures it.
     pub asm: Option<String>,
+    /// Compiled before the function ever ran, so with no feedback to speculate on (every
+    /// function of the jit tier, at its first call): the code counts its calls and loop
+    /// trips, and leaves the way once they are hot, for a version that knows more.
+    pub cold: bool,
 }
 
 /// A compilation that finished in the background (`CodeGen::start`), its code installed.
@@ -192,6 +201,10 @@ pub struct FnJit {
     pub pending: bool,
     /// The OSR version is being compiled in the background.
     pub osr_pending: bool,
+    /// Whether the current normal version is cold (see `Compiled::cold`).
+    pub cold: bool,
+    /// Cold versions dropped once hot, for a recompilation with feedback.
+    pub reoptimized: u32,
 }
 
 impl Default for FnJit {
@@ -214,6 +227,8 @@ impl Default for FnJit {
             clif: None,
             pending: false,
             osr_pending: false,
+            cold: false,
+            reoptimized: 0,
         }
     }
 }
@@ -463,6 +478,7 @@ impl Vm {
                     self.fn_info[i].entry = c.entry;
                     f.state = FnState::Compiled;
                     f.speculative = speculative;
+                    f.cold = c.cold;
                 }
             }
             Err(reason) if osr => f.osr_failed = Some(reason),
@@ -555,6 +571,9 @@ impl Vm {
                 self.drop_speculation(i, false);
                 self.feedback[fbase + pc as usize] |= FB_LOOP_TYPES;
             }
+            // The interpreter compiles the loop's version at its next back-edge. The cold
+            // version stays for the calls until they are hot too.
+            ExitKind::Reoptimize => self.backedges[i] = self.backedges[i].max(self.hot_loops),
             ExitKind::IntsMet => {
                 self.drop_speculation(i, false);
                 let n = self.program.protos[i].code.len();
@@ -586,6 +605,30 @@ impl Vm {
         self.drop_speculation(compiled.0 as usize, true);
         self.note_failed_guard(callee.proto.0 as usize, pc);
         self.run_frames(n - 1 - depth)
+    }
+
+    /// Called by the cold version of `pid` (see `Compiled::cold`) at each call once its
+    /// calls are hot: compiles the function again, with the feedback gathered since, and
+    /// installs that code once it is ready. The cold version keeps running until then (a
+    /// compilation in the background takes a while, and the compiler thread may be busy).
+    /// Reads no register: the caller stored none.
+    pub(crate) fn reoptimize(&mut self, pid: ProtoId) {
+        self.install_if_finished();
+        let i = pid.0 as usize;
+        let Some(t) = &self.tiering else {
+            return;
+        };
+        let r = &t.fns[i];
+        if !r.cold || r.pending || r.state != FnState::Compiled {
+            return;
+        }
+        self.compile_version(pid, false);
+        if let Some(t) = &mut self.tiering {
+            let r = &mut t.fns[i];
+            if r.pending || !r.cold {
+                r.reoptimized += 1;
+            }
+        }
     }
 
     /// Discards the speculating versions of prototype `i` after one of their guards failed

@@ -94,6 +94,12 @@ pub mod tag {
     pub const UNDEF: u8 = 13;
     /// `Value::Boxed`.
     pub const BOXED: u8 = 14;
+
+    /// Whether a value of tag `t` is a number (an int or a float): what arithmetic and
+    /// ordering compute inline, and what the JIT's type feedback tells apart.
+    pub const fn is_number(t: u8) -> bool {
+        t == INT || t == FLOAT
+    }
 }
 
 /// Byte offset of the tag in a [`Value`].

@@ -49,7 +49,7 @@ const LEAF_TRIPS: i64 = 70;
 impl Gen<'_, '_> {
     /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
     /// `self.f = self.f + K; let t = self.g OP a; return t OP (self.f + len("leafN"));`
-    /// (the write first or second), returned for the class, or the same as a top-level
+    /// (the write first or second; or `t = self.g OP self.f` and `self.f + len("leafN") + a`), returned for the class, or the same as a top-level
     /// function of the instance and `a`, kept for the driver. For an odd `K` (no choice is
     /// drawn for it) the driver calls a wrapper instead:
     /// `self.f = self.f + 1; let w = self.leafN(a); return w + self.f;`.
@@ -89,7 +89,17 @@ impl Gen<'_, '_> {
             get(this.clone(), &field),
             bin(BinOp::Add, get(this.clone(), &field), int(k)),
         ));
-        let compute = let_(&t, bin(op, get(this.clone(), &read), name(&a)));
+        // Where the argument goes: into `t`, so that the float's guard fails before the
+        // `len`, or after the `len` (`t` then reads two fields), so that it fails with `t`
+        // written before a builtin call, which counts as storing every register. Decided by
+        // `K` (a multiple of 3), so that no choice is drawn for it.
+        let late_arg = k % 3 == 0;
+        let operand = if late_arg {
+            get(this.clone(), &field)
+        } else {
+            name(&a)
+        };
+        let compute = let_(&t, bin(op, get(this.clone(), &read), operand));
         let mut body = if self.chance(3, 4) {
             vec![write, compute]
         } else {
@@ -100,7 +110,10 @@ impl Gen<'_, '_> {
         // A builtin the inlined body runs in place, with its unit of fuel: `len` of a string
         // (the callee's name, so that no choice is drawn for it).
         let length = call_named("len", vec![string(&callee)]);
-        let total = bin(BinOp::Add, get(this.clone(), &field), length);
+        let mut total = bin(BinOp::Add, get(this.clone(), &field), length);
+        if late_arg {
+            total = bin(BinOp::Add, total, name(&a));
+        }
         body.push(return_(Some(bin(op, name(&t), total))));
         let wrapped = k % 2 == 1;
         let (entry, w) = if wrapped {

@@ -41,7 +41,7 @@ impl Translator<'_> {
         if let Some(t) = [tb, tc]
             .into_iter()
             .filter_map(|t| self.known_tag(t))
-            .find(|&t| t != tag::INT && t != tag::FLOAT)
+            .find(|&t| !tag::is_number(t))
         {
             // An operand known not to be a number: only the helper computes it (a list or
             // a string joined or repeated, else the error), without number paths. What it
@@ -378,7 +378,7 @@ impl Translator<'_> {
     /// Whether tag `t` is a number's (int or float).
     fn number_test(&mut self, t: Value) -> Value {
         match self.known_tag(t) {
-            Some(k) => self.cond_const(k == tag::INT || k == tag::FLOAT),
+            Some(k) => self.cond_const(tag::is_number(k)),
             None => {
                 const _: () = assert!(tag::FLOAT == tag::INT + 1);
                 let off = self.b.ins().iadd_imm_s(t, -(tag::INT as i64));

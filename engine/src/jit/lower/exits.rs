@@ -140,8 +140,8 @@ impl Translator<'_> {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
                     self.synced_at = None;
-                    // A header's check runs before its instruction charges anything.
-                    if kind != ExitKind::LoopTypes
+                    // A header's checks run before its instruction charges anything.
+                    if !matches!(kind, ExitKind::LoopTypes | ExitKind::Reoptimize)
                         && self.charged_before_guards.contains(&pc)
                         && !mutant!(WhileTestRecharged)
                     {
@@ -151,7 +151,11 @@ impl Translator<'_> {
                         let f1 = self.b.ins().iadd_imm_s(f, 1);
                         self.b.def_var(self.fuel, f1);
                     }
-                    if let Some(regs) = mutants::side_exit_stores(&self.dirty[pc], &self.live[pc]) {
+                    if kind == ExitKind::Reoptimize && mutant!(ReoptimizeExitUnstored) {
+                        self.synced_at = Some(pc);
+                    } else if let Some(regs) =
+                        mutants::side_exit_stores(&self.dirty[pc], &self.live[pc])
+                    {
                         self.store_regs(&regs);
                         self.synced_at = Some(pc);
                     }
@@ -273,7 +277,7 @@ pub(super) fn feedback_with_tags(fb: u8, tags: impl IntoIterator<Item = Option<u
     for t in tags.into_iter().flatten() {
         if t == tag::FLOAT {
             out |= FB_NOT_INT;
-        } else if t != tag::INT {
+        } else if !tag::is_number(t) {
             return fb | FB_NOT_INT | FB_NOT_NUM;
         }
     }

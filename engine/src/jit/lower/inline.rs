@@ -234,6 +234,8 @@ fn prepare_site<'a>(
         osr_snapshot: None,
         protos: caller.protos,
         cover: false,
+        // The caller counts its own calls and loop trips.
+        cold: None,
     };
     let nested = if calls {
         prepare(&input, vm, None, unfit, depth + 1, budget)

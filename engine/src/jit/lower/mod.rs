@@ -101,6 +101,43 @@ struct Input<'a> {
     protos: &'a [std::rc::Rc<Proto>],
     /// Whether to report how each instruction was compiled (`Config::coverage`).
     cover: bool,
+    /// For a cold version (see `Compiled::cold`): the call count and the loop-header visits
+    /// (in one activation) at which it makes way for a version compiled with feedback.
+    cold: Option<Cold>,
+}
+
+/// When a cold version makes way (see `cold_version`).
+#[derive(Clone, Copy)]
+struct Cold {
+    calls: u64,
+    visits: u32,
+}
+
+/// The thresholds of the cold version of `pid` that would be compiled now: one entered at
+/// calls (not OSR) of a function that has not run yet (at most the call being made, and no
+/// loop trip), so that it has no feedback at all, and whose code would use some (an inline
+/// cache, or a `Call`'s target); `None` for any other version. Its calls count towards the
+/// VM's call threshold, its loop-header visits towards the loop one. A function of
+/// arithmetic, comparisons, lists and known callees alone gets nothing from feedback that its
+/// guards do not give it already (a version compiled for ints until one fails), so it keeps
+/// the version it has, and pays for no second compilation.
+fn cold_version(vm: &Vm, pid: ProtoId, osr: bool) -> Option<Cold> {
+    let i = pid.0 as usize;
+    let fresh = vm.stats.calls.get(i).is_some_and(|&c| c <= 1)
+        && vm.backedges.get(i).is_some_and(|&b| b == 0);
+    let proto = vm.program().proto(pid);
+    let wants_feedback =
+        proto.ic_count > 0 || proto.code.iter().any(|op| matches!(op, Op::Call { .. }));
+    (!osr && fresh && wants_feedback).then(|| Cold {
+        // At least the call after the one that compiled it.
+        calls: u64::from(vm.hot_calls.max(2)),
+        visits: vm.hot_loops.max(1),
+    })
+}
+
+/// Whether the version of `pid` compiled now would be cold (see `Compiled::cold`).
+pub(crate) fn is_cold(vm: &Vm, pid: ProtoId, osr: bool) -> bool {
+    cold_version(vm, pid, osr).is_some()
 }
 
 impl Input<'_> {
@@ -246,6 +283,7 @@ pub(crate) fn translate(
         fn_info: &vm.fn_info,
         protos: &vm.program().protos,
         cover: vm.coverage.is_some(),
+        cold: cold_version(vm, pid, osr),
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
                 let base = f.base as usize;
@@ -417,6 +455,10 @@ struct Translator<'a> {
     upval_reads: FxHashMap<u16, (Value, Value)>,
     /// Fuel left, kept in a variable and stored to the VM around calls and exits.
     fuel: Variable,
+    /// In a cold version: loop-header visits in this activation (see `Input::cold`).
+    visits: Variable,
+    /// The loop headers (the pcs an OSR version is entered at).
+    headers: FxHashSet<usize>,
     /// Whether the instruction being translated charged fuel (checked against the opcode
     /// table).
     fuel_charged: bool,
@@ -449,6 +491,7 @@ impl<'a> Translator<'a> {
         let tags = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let pays = (0..nregs).map(|_| b.declare_var(I64)).collect();
         let fuel = b.declare_var(I64);
+        let visits = b.declare_var(I64);
         let dummy = Value::from_u32(0);
         let Storage {
             stored,
@@ -492,6 +535,8 @@ impl<'a> Translator<'a> {
             objects: FxHashMap::default(),
             upval_reads: FxHashMap::default(),
             fuel,
+            visits,
+            headers: FxHashSet::default(),
             fuel_charged: false,
             variants: if input.cover {
                 vec![0; input.proto.code.len()]

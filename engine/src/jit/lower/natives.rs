@@ -85,7 +85,9 @@ impl Translator<'_> {
         // counts as stored after one (the opcode table makes it a safepoint on every path),
         // so an exit further on stores only what changed after it. The result goes to the
         // slot too, as the helper writes it.
-        self.sync_all(pc);
+        if !mutant!(InlinedLenUnsynced) {
+            self.sync_all(pc);
+        }
         let done = self.b.create_block();
         self.len_inline(a, exit, done);
         self.continue_in(done);

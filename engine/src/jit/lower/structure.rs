@@ -66,6 +66,9 @@ impl Translator<'_> {
         self.closure = self.load(self.frame, abi::FRAME_CLOSURE);
         self.regs = params[3];
         self.fill_fuel();
+        let zero = self.iconst(0);
+        self.b.def_var(self.visits, zero);
+        self.headers = osr.iter().copied().collect();
         let normal = self.b.create_block();
         if !osr_only {
             self.jump(normal);
@@ -110,6 +113,9 @@ impl Translator<'_> {
             let types = self.loop_types(&live_code, Some(&osr));
             return self.body(&live_code, &types);
         }
+        if let Some(cold) = self.input.cold {
+            self.count_cold_call(cold.calls);
+        }
         // Every register starts as its slot (parameters, and whatever earlier calls left in
         // the others): storing a register written on only some paths then rewrites the slot's
         // own value on the other paths, so slots always match the interpreter's.
@@ -120,6 +126,44 @@ impl Translator<'_> {
         self.jump(first);
         let types = self.loop_types(&live_code, None);
         self.body(&live_code, &types)
+    }
+
+    /// At the start of a cold version: once the function's calls reach `hot`, each call asks
+    /// the `Reoptimize` helper to compile the function with what its helpers recorded, and to
+    /// install that code once it is ready. This activation runs on in the cold code.
+    fn count_cold_call(&mut self, hot: u64) {
+        let calls = self.load(self.vm, abi::M_CALLS);
+        let count = self.load(calls, self.input.pid.0 as i32 * 8);
+        let is_hot = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, count, hot as i64);
+        let drop = self.b.create_block();
+        let go = self.b.create_block();
+        self.b.set_cold_block(drop);
+        self.branch_on(is_hot, drop, &[], go, &[]);
+        self.continue_in(drop);
+        let pid = self.iconst(self.input.pid.0 as i64);
+        self.leaf_helper(Helper::Reoptimize, &[pid]);
+        self.jump(go);
+        self.continue_in(go);
+    }
+
+    /// At loop header `pc` of a cold version: counts the visit, and at the `hot`-th one of
+    /// this activation leaves for the interpreter, which enters a version compiled with
+    /// feedback at its next back-edge (`ExitKind::Reoptimize`).
+    fn count_cold_visit(&mut self, pc: usize, hot: u32) {
+        let n = self.b.use_var(self.visits);
+        let n1 = self.b.ins().iadd_imm_s(n, 1);
+        self.b.def_var(self.visits, n1);
+        let is_hot = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, n1, i64::from(hot));
+        let exit = self.exit_of_kind(pc, ExitKind::Reoptimize);
+        let go = self.b.create_block();
+        self.branch_on(is_hot, exit, &[], go, &[]);
+        self.continue_in(go);
     }
 
     /// At the OSR entry of loop header `pc`, when this version was compiled while the
@@ -156,7 +200,7 @@ impl Translator<'_> {
         for &(r, want) in known {
             // The mutant trusts numbers only: a pointer's tag trusted wrongly would not stay
             // memory-safe.
-            if (want == tag::INT || want == tag::FLOAT) && mutant!(LoopTypesUnchecked) {
+            if tag::is_number(want) && mutant!(LoopTypesUnchecked) {
                 continue;
             }
             let (t, _) = self.get(r);
@@ -198,6 +242,11 @@ impl Translator<'_> {
                 self.upval_reads.clear();
                 if let Some(known) = types.get(&pc) {
                     self.loop_type_guards(pc, known);
+                }
+                if let Some(cold) = self.input.cold
+                    && self.headers.contains(&pc)
+                {
+                    self.count_cold_visit(pc, cold.visits);
                 }
             }
             self.fuel_charged = false;
