@@ -135,6 +135,10 @@ helpers! {
     /// again, or installs that code once ready. Needs no safepoint: it reads no register
     /// and allocates nothing.
     Reoptimize => echo_reoptimize;
+    /// `(at, proto)`: records that the `Call` whose place in the VM's target table is `at`
+    /// called a closure of `proto` (all ones: something else), as the interpreter does, for
+    /// the version that replaces a cold one. Needs no safepoint: it only records.
+    NoteCallTarget => echo_note_call_target;
 }
 
 /// Runs helper `h`'s body, turning a panic into a pending `InternalError`.
@@ -663,6 +667,21 @@ extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, depth: u64, _: u64, _: u64,
 extern "C" fn echo_reoptimize(vm: *mut Vm, proto: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::Reoptimize, |vm| {
         vm.reoptimize(ProtoId(proto as u32));
+        STATUS_OK
+    })
+}
+
+extern "C" fn echo_note_call_target(
+    vm: *mut Vm,
+    at: u64,
+    proto: u64,
+    _: u64,
+    _: u64,
+    _: u64,
+) -> u64 {
+    guard(vm, Helper::NoteCallTarget, |vm| {
+        let proto = (proto != u64::MAX).then_some(ProtoId(proto as u32));
+        vm.note_call_target(at as usize, proto);
         STATUS_OK
     })
 }

@@ -130,9 +130,12 @@ impl<'a> Translator<'a> {
             let other = self.b.create_block();
             self.branch_on(is_fn, fast, &[], other, &[]);
             self.continue_in(other);
+            self.note_call_target(pc, None);
             self.construct(a, n, t, slow, done);
             self.continue_in(fast);
-            (self.load32(p, layout::CLOSURE_PROTO), None)
+            let pid = self.load32(p, layout::CLOSURE_PROTO);
+            self.note_call_target(pc, Some(pid));
+            (pid, None)
         };
         let callee = Callee {
             closure: p,
@@ -150,6 +153,22 @@ impl<'a> Translator<'a> {
         let st = self.helper(Helper::Call, &[s, nargs]);
         self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
+    }
+
+    /// In a cold version (see `Input::cold`): records what the `Call` at `pc` calls (the
+    /// prototype `pid`, or with `None` something other than an Echo function), as the
+    /// interpreter does, so that the version replacing this one knows the call's target.
+    fn note_call_target(&mut self, pc: usize, pid: Option<Value>) {
+        if self.input.cold.is_none() {
+            return;
+        }
+        let at = self.input.fn_info[self.input.pid.0 as usize].fbase as usize + pc;
+        let at = self.iconst(at as i64);
+        let proto = match pid {
+            Some(p) => p,
+            None => self.iconst(-1),
+        };
+        self.leaf_helper(Helper::NoteCallTarget, &[at, proto]);
     }
 
     /// Speculates that register `a` holds a closure of prototype `pid`, the only one the
