@@ -259,6 +259,9 @@ mutants! {
     /// A cold version leaving at a hot loop header for a version compiled with feedback
     /// stores none of its registers first (as if nothing had failed, nothing were owed).
     ReoptimizeExitUnstored => "reoptimize_exit_unstored", "wrong deoptimization state (reoptimization)";
+    /// An OSR entry at a loop header other than the one the version was compiled at takes
+    /// the numbers' tags the loop-header analysis expects there without checking them.
+    OsrEntryTypesUnchecked => "osr_entry_types_unchecked", "guard accepts a wrong type (OSR entry)";
     /// `len` in an inlined callee skips the safepoint's register stores, so a register
     /// written before it stays unstored at a later exit (a builtin call counts as storing all).
     InlinedLenUnsynced => "inlined_len_unsynced", "wrong deoptimization state (inlined builtin)";

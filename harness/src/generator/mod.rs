@@ -10,6 +10,7 @@ mod callable;
 mod expr;
 mod inject;
 mod leaf;
+mod nest;
 mod probe;
 mod program;
 mod stmt;
@@ -27,7 +28,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 17;
+pub const GENERATOR_VERSION: u32 = 18;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).

@@ -105,6 +105,8 @@ impl Gen<'_, '_> {
         let mut main = self.driver();
         let at = self.checksum_at;
         self.add_leaves(&mut stmts, &class_at, &mut main, at);
+        let nests = self.nests();
+        main.splice(at..at, nests);
         stmts.extend(main);
         Script {
             stmts,

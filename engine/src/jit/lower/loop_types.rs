@@ -24,9 +24,11 @@ pub(super) type LoopTypes = FxHashMap<usize, Vec<(Reg, u8)>>;
 impl Translator<'_> {
     /// The tags every path brings to each loop header of the code translated (`live_code`),
     /// for its live registers. Function entries bring unknown tags; an OSR version's own
-    /// header brings the tags its entry checked (`osr_snapshot`), its other headers unknown
-    /// ones; an exception handler's target too. A header whose check failed once (see
-    /// `FB_LOOP_TYPES`) gets none.
+    /// header brings the tags its entry checked (`osr_snapshot`); its other headers bring
+    /// nothing of their own (their entries check the tags found here, as the header itself
+    /// does, see `run`), so that a loop around the snapshot's keeps the types its body gives
+    /// it; an exception handler's target brings unknown tags. A header whose check failed
+    /// once (see `FB_LOOP_TYPES`) gets none.
     pub(super) fn loop_types(
         &self,
         live_code: &[bool],
@@ -55,13 +57,16 @@ impl Translator<'_> {
             None => state[0].fill(MIXED),
             Some(osr) => {
                 for &h in osr {
-                    state[h].fill(MIXED);
-                    if let Some((at, tags)) = &input.osr_snapshot
-                        && *at == h
-                    {
-                        for r in self.live[h].iter() {
-                            state[h][r] = tags[r];
+                    match &input.osr_snapshot {
+                        Some((at, tags)) if *at == h => {
+                            state[h].fill(MIXED);
+                            for r in self.live[h].iter() {
+                                state[h][r] = tags[r];
+                            }
                         }
+                        Some(_) => {}
+                        // Without a snapshot (nothing speculated), unknown tags.
+                        None => state[h].fill(MIXED),
                     }
                 }
             }

@@ -85,6 +85,7 @@ impl Translator<'_> {
                     self.reload(Reg(r));
                 }
             }
+            let types = self.loop_types(&live_code, Some(&osr));
             for &pc in &osr {
                 let hit = self
                     .b
@@ -95,6 +96,9 @@ impl Translator<'_> {
                 self.branch_on(hit, enter, &[], next, &[]);
                 self.b.switch_to_block(enter);
                 self.osr_entry_guards(pc);
+                if let Some(known) = types.get(&pc) {
+                    self.osr_header_guards(pc, known);
+                }
                 let target = self.block_at(pc);
                 self.jump(target);
                 self.b.switch_to_block(next);
@@ -103,16 +107,14 @@ impl Translator<'_> {
             let pc = self.b.ins().iadd_imm_s(self.entry_pc, -1);
             let st = self.helper(Helper::SideExit, &[pc]);
             self.b.ins().return_(&[st]);
-        }
-        self.b.switch_to_block(normal);
-        if osr_only {
+            self.b.switch_to_block(normal);
             // Never taken: calls enter the normal version. Interpret, should it happen.
             let zero = self.iconst(0);
             let st = self.helper(Helper::SideExit, &[zero]);
             self.b.ins().return_(&[st]);
-            let types = self.loop_types(&live_code, Some(&osr));
             return self.body(&live_code, &types);
         }
+        self.b.switch_to_block(normal);
         if let Some(cold) = self.input.cold {
             self.count_cold_call(cold.calls);
         }
@@ -186,6 +188,29 @@ impl Translator<'_> {
             let ok = self.tag_is(t, want);
             self.guard(pc, ok);
             self.refine_tag(Reg(r as u16), want);
+        }
+    }
+
+    /// At the OSR entry of loop header `pc`, another than the one the interpreter waited at
+    /// (`osr_snapshot`): checks the tags the code around the snapshot's header gives the
+    /// header (`known`, see `loop_types`) on entry, as the header itself does, so that every
+    /// path into the header brings them as constants and its own check folds away.
+    fn osr_header_guards(&mut self, pc: usize, known: &[(Reg, u8)]) {
+        if self
+            .input
+            .osr_snapshot
+            .as_ref()
+            .is_some_and(|(at, _)| *at == pc)
+        {
+            return;
+        }
+        // The mutant trusts the numbers unchecked (pointers stay checked: memory safety).
+        let (trusted, checked): (Vec<(Reg, u8)>, Vec<(Reg, u8)>) = known
+            .iter()
+            .partition(|&&(_, t)| tag::is_number(t) && mutant!(OsrEntryTypesUnchecked));
+        self.loop_type_guards(pc, &checked);
+        for (r, want) in trusted {
+            self.refine_tag(r, want);
         }
     }
 
