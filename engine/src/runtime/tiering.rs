@@ -203,8 +203,6 @@ pub struct FnJit {
     pub osr_pending: bool,
     /// Whether the current normal version is cold (see `Compiled::cold`).
     pub cold: bool,
-    /// Cold versions dropped once hot, for a recompilation with feedback.
-    pub reoptimized: u32,
 }
 
 impl Default for FnJit {
@@ -228,7 +226,6 @@ impl Default for FnJit {
             pending: false,
             osr_pending: false,
             cold: false,
-            reoptimized: 0,
         }
     }
 }
@@ -623,12 +620,6 @@ impl Vm {
             return;
         }
         self.compile_version(pid, false);
-        if let Some(t) = &mut self.tiering {
-            let r = &mut t.fns[i];
-            if r.pending || !r.cold {
-                r.reoptimized += 1;
-            }
-        }
     }
 
     /// Discards the speculating versions of prototype `i` after one of their guards failed

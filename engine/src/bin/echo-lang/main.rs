@@ -328,6 +328,7 @@ fn jit_columns(f: &echo_engine::FunctionStats) -> JitColumns {
         FnState::Interpreted if j.osr_code != 0 => ("osr compiled", "loops entered by OSR".into()),
         FnState::Interpreted if j.compilations > 0 => ("deoptimized", "recompiles when hot".into()),
         FnState::Interpreted => ("interpreted", String::new()),
+        FnState::Compiled if j.cold => ("compiled", "cold (before any feedback)".to_string()),
         FnState::Compiled if j.speculative => ("compiled", "speculative".to_string()),
         FnState::Compiled => ("compiled", "generic".to_string()),
         FnState::Failed(why) => ("not compiled", why.clone()),

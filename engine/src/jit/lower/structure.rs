@@ -205,7 +205,7 @@ impl Translator<'_> {
             return;
         }
         // The mutant trusts the numbers unchecked (pointers stay checked: memory safety).
-        let (trusted, checked): (Vec<(Reg, u8)>, Vec<(Reg, u8)>) = known
+        let (trusted, checked): (Vec<_>, Vec<_>) = known
             .iter()
             .partition(|&&(_, t)| tag::is_number(t) && mutant!(OsrEntryTypesUnchecked));
         self.loop_type_guards(pc, &checked);
