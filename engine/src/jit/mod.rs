@@ -186,19 +186,8 @@ impl CodeGen for Jit {
         mode: Mode,
         osr: bool,
     ) -> Result<Compiled, String> {
-        if let Some(why) = &self.unavailable {
-            return Err(why.clone());
-        }
-        // A panic in the translator or in Cranelift fails this compilation, and the function
-        // stays interpreted; it must not unwind into the interpreter's or compiled code's
-        // frames (the compilation may have been asked for by a helper called from compiled
-        // code). The module's state is unknown after it, so nothing more is compiled.
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            #[cfg(test)]
-            tests::maybe_inject_panic();
-            self.compile_proto(vm, pid, mode, osr)
-        }));
-        r.unwrap_or_else(|panic| self.failed(&*panic))
+        let cold = lower::cold_version(vm, pid, osr);
+        self.compile_here(vm, pid, mode, osr, cold)
     }
 
     fn start(
@@ -208,10 +197,10 @@ impl CodeGen for Jit {
         mode: Mode,
         osr: bool,
     ) -> Result<Option<Compiled>, String> {
+        let cold = lower::cold_version(vm, pid, osr);
         // A cold version is compiled here: the jit tier runs no function before its code.
-        if !self.background || self.compiled < self.background_after || lower::is_cold(vm, pid, osr)
-        {
-            return self.compile(vm, pid, mode, osr).map(Some);
+        if !self.background || self.compiled < self.background_after || cold.is_some() {
+            return self.compile_here(vm, pid, mode, osr, cold).map(Some);
         }
         if let Some(why) = &self.unavailable {
             return Err(why.clone());
@@ -223,14 +212,14 @@ impl CodeGen for Jit {
             if self.worker.is_none() {
                 // No second thread: compile here, as without the option.
                 self.background = false;
-                return self.compile(vm, pid, mode, osr).map(Some);
+                return self.compile_here(vm, pid, mode, osr, cold).map(Some);
             }
         }
         // Translation reads the VM, so it happens here; Cranelift runs on the worker.
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             #[cfg(test)]
             tests::maybe_inject_panic();
-            self.translate_proto(vm, pid, mode, osr)
+            self.translate_proto(vm, pid, mode, osr, cold)
         }));
         let what = match r {
             Ok(what) => what?,
@@ -438,6 +427,30 @@ pub(crate) fn generate(
 }
 
 impl Jit {
+    /// Compiles one prototype on this thread; `cold` as `lower::cold_version` decided it.
+    fn compile_here(
+        &mut self,
+        vm: &mut Vm,
+        pid: ProtoId,
+        mode: Mode,
+        osr: bool,
+        cold: Option<lower::Cold>,
+    ) -> Result<Compiled, String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        // A panic in the translator or in Cranelift fails this compilation, and the function
+        // stays interpreted; it must not unwind into the interpreter's or compiled code's
+        // frames (the compilation may have been asked for by a helper called from compiled
+        // code). The module's state is unknown after it, so nothing more is compiled.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(test)]
+            tests::maybe_inject_panic();
+            self.compile_proto(vm, pid, mode, osr, cold)
+        }));
+        r.unwrap_or_else(|panic| self.failed(&*panic))
+    }
+
     /// Translates and compiles one prototype.
     fn compile_proto(
         &mut self,
@@ -445,8 +458,9 @@ impl Jit {
         pid: ProtoId,
         mode: Mode,
         osr: bool,
+        cold: Option<lower::Cold>,
     ) -> Result<Compiled, String> {
-        let what = self.translate_proto(vm, pid, mode, osr)?;
+        let what = self.translate_proto(vm, pid, mode, osr, cold)?;
         // The context is this compilation's alone, and the next one gets a fresh one: kept,
         // its buffers, sized for the largest function so far, would stay allocated beside the
         // program's heap (on every path, failures included).
@@ -467,6 +481,7 @@ impl Jit {
         pid: ProtoId,
         mode: Mode,
         osr: bool,
+        cold: Option<lower::Cold>,
     ) -> Result<Translated, String> {
         let module = self.module.as_mut().ok_or("no code module")?;
         module.clear_context(&mut self.ctx);
@@ -491,8 +506,7 @@ impl Jit {
             config,
             unfit: &mut self.unfit,
         };
-        let cold = lower::is_cold(vm, pid, osr);
-        let variants = lower::translate(vm, pid, mode, osr, target)?;
+        let variants = lower::translate(vm, pid, mode, osr, cold, target)?;
         if self.capture_clif {
             // Branches the translation folded on known values can leave blocks no path
             // reaches, even whole loops (a `while` whose entry test always fails). Compiling
@@ -524,7 +538,7 @@ impl Jit {
             name,
             variants,
             clif,
-            cold,
+            cold: cold.is_some(),
         })
     }
 

@@ -49,10 +49,10 @@ const LEAF_TRIPS: i64 = 70;
 impl Gen<'_, '_> {
     /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
     /// `self.f = self.f + K; let t = self.g OP a; return t OP (self.f + len("leafN"));`
-    /// (the write first or second; or `t = self.g OP self.f` and `self.f + len("leafN") + a`), returned for the class, or the same as a top-level
-    /// function of the instance and `a`, kept for the driver. For an odd `K` (no choice is
-    /// drawn for it) the driver calls a wrapper instead:
-    /// `self.f = self.f + 1; let w = self.leafN(a); return w + self.f;`.
+    /// (the write first or second; or `t = self.g OP self.f` and `self.f + len("leafN") + a`),
+    /// returned for the class, or the same as a top-level function of the instance and `a`,
+    /// kept for the driver. For an odd `K` (no choice is drawn for it) the driver calls a
+    /// wrapper instead: `self.f = self.f + 1; let w = self.leafN(a); return w + self.f;`.
     fn leaf_method(&mut self, c: usize) -> Vec<FnDecl> {
         if !self.f.flips || !self.chance(3, 4) {
             return Vec::new();

@@ -78,9 +78,7 @@ impl<'a> Translator<'a> {
         self.store32(ret, fr, abi::FRAME_RET);
         let len1 = self.b.ins().iadd_imm_s(len, 1);
         self.store(len1, self.vm, abi::FRAMES_LEN);
-        let calls = self.load(self.vm, abi::M_CALLS);
-        let crel = self.b.ins().ishl_imm_s(pid, 3);
-        let caddr = self.b.ins().iadd(calls, crel);
+        let caddr = self.call_count_addr(pid);
         let count = self.load(caddr, 0);
         let count1 = self.b.ins().iadd_imm_s(count, 1);
         self.store(count1, caddr, 0);
@@ -95,6 +93,14 @@ impl<'a> Translator<'a> {
         self.fill_fuel();
         self.objects.clear();
         self.jump_with(done, &[st.into()]);
+    }
+
+    /// The address of the call count of prototype `pid` (a 64-bit value) in the VM's mirror
+    /// of its statistics, which the interpreter's call path also counts.
+    pub(super) fn call_count_addr(&mut self, pid: Value) -> Value {
+        let calls = self.load(self.vm, abi::M_CALLS);
+        let rel = self.b.ins().ishl_imm_s(pid, 3);
+        self.b.ins().iadd(calls, rel)
     }
 
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {

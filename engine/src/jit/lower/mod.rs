@@ -108,7 +108,7 @@ struct Input<'a> {
 
 /// When a cold version makes way (see `cold_version`).
 #[derive(Clone, Copy)]
-struct Cold {
+pub(crate) struct Cold {
     calls: u64,
     visits: u32,
 }
@@ -121,7 +121,9 @@ struct Cold {
 /// arithmetic, comparisons, lists and known callees alone gets nothing from feedback that its
 /// guards do not give it already (a version compiled for ints until one fails), so it keeps
 /// the version it has, and pays for no second compilation.
-fn cold_version(vm: &Vm, pid: ProtoId, osr: bool) -> Option<Cold> {
+/// Decided once per compilation, before translating: the caller also needs it to choose the
+/// thread that compiles (`Jit::start`).
+pub(crate) fn cold_version(vm: &Vm, pid: ProtoId, osr: bool) -> Option<Cold> {
     let i = pid.0 as usize;
     let fresh = vm.stats.calls.get(i).is_some_and(|&c| c <= 1)
         && vm.backedges.get(i).is_some_and(|&b| b == 0);
@@ -133,11 +135,6 @@ fn cold_version(vm: &Vm, pid: ProtoId, osr: bool) -> Option<Cold> {
         calls: u64::from(vm.hot_calls.max(2)),
         visits: vm.hot_loops.max(1),
     })
-}
-
-/// Whether the version of `pid` compiled now would be cold (see `Compiled::cold`).
-pub(crate) fn is_cold(vm: &Vm, pid: ProtoId, osr: bool) -> bool {
-    cold_version(vm, pid, osr).is_some()
 }
 
 impl Input<'_> {
@@ -235,6 +232,7 @@ pub(crate) fn translate(
     pid: ProtoId,
     mode: Mode,
     osr: bool,
+    cold: Option<Cold>,
     out: Target<'_>,
 ) -> Result<Vec<u8>, String> {
     let Target {
@@ -283,7 +281,7 @@ pub(crate) fn translate(
         fn_info: &vm.fn_info,
         protos: &vm.program().protos,
         cover: vm.coverage.is_some(),
-        cold: cold_version(vm, pid, osr),
+        cold,
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
                 let base = f.base as usize;

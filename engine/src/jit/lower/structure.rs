@@ -134,8 +134,9 @@ impl Translator<'_> {
     /// the `Reoptimize` helper to compile the function with what its helpers recorded, and to
     /// install that code once it is ready. This activation runs on in the cold code.
     fn count_cold_call(&mut self, hot: u64) {
-        let calls = self.load(self.vm, abi::M_CALLS);
-        let count = self.load(calls, self.input.pid.0 as i32 * 8);
+        let pid = self.iconst(self.input.pid.0 as i64);
+        let addr = self.call_count_addr(pid);
+        let count = self.load(addr, 0);
         let is_hot = self
             .b
             .ins()
@@ -145,7 +146,6 @@ impl Translator<'_> {
         self.b.set_cold_block(drop);
         self.branch_on(is_hot, drop, &[], go, &[]);
         self.continue_in(drop);
-        let pid = self.iconst(self.input.pid.0 as i64);
         self.leaf_helper(Helper::Reoptimize, &[pid]);
         self.jump(go);
         self.continue_in(go);
