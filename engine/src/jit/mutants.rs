@@ -294,6 +294,16 @@ mutants! {
     /// Arithmetic compiled for floats because an operand is known to be one (feedback said
     /// ints: the instruction never ran) reads the other operand as a float without its check.
     KnownFloatTrustsOther => "known_float_trusts_other", "unchecked speculation (float operand)";
+    /// Compiled `abs` of an int negates i64::MIN (giving it back) instead of leaving for the
+    /// builtin, which raises OverflowError.
+    AbsMinUnchecked => "abs_min_unchecked", "dropped overflow check (inline builtin)";
+    /// Compiled `ceil` of a float rounds down, as `floor` does.
+    CeilAsFloor => "ceil_as_floor", "wrong rounding (inline builtin)";
+    /// Compiled `float` of an int takes the int's bits for a float's instead of converting it.
+    FloatOfIntAsBits => "float_of_int_as_bits", "wrong conversion (inline builtin)";
+    /// Compiled `min` and `max` of two ints compare them unsigned, so a negative int is the
+    /// largest.
+    MinMaxUnsigned => "min_max_unsigned", "wrong comparison signedness (inline builtin)";
 }
 
 #[cfg(feature = "mutants")]

@@ -120,6 +120,52 @@ pub mod ids {
     pub const HAS: NativeId = id_of("has");
     /// `sqrt`.
     pub const SQRT: NativeId = id_of("sqrt");
+    /// `abs`.
+    pub const ABS: NativeId = id_of("abs");
+    /// `min`.
+    pub const MIN: NativeId = id_of("min");
+    /// `max`.
+    pub const MAX: NativeId = id_of("max");
+    /// `floor`.
+    pub const FLOOR: NativeId = id_of("floor");
+    /// `ceil`.
+    pub const CEIL: NativeId = id_of("ceil");
+    /// `int`.
+    pub const INT: NativeId = id_of("int");
+    /// `float`.
+    pub const FLOAT: NativeId = id_of("float");
+}
+
+/// The builtins on numbers that both tiers compute without the general builtin call (and so
+/// without the safepoint that ends it) on the operands `number_fast` accepts: they allocate
+/// nothing and cannot fail there. Compiled code computes the same in place.
+pub fn number_fast(id: NativeId, args: &[Value]) -> Option<Value> {
+    match (args, id) {
+        ([Value::Int(i)], ids::ABS) if *i != i64::MIN => Some(Value::Int(i.abs())),
+        ([Value::Float(f)], ids::ABS) => Some(Value::Float(f.abs())),
+        ([Value::Int(i)], ids::FLOOR | ids::CEIL | ids::INT) => Some(Value::Int(*i)),
+        ([Value::Float(f)], ids::FLOOR | ids::CEIL | ids::INT) => {
+            let r = match id {
+                ids::FLOOR => f.floor(),
+                ids::CEIL => f.ceil(),
+                _ => f.trunc(),
+            };
+            in_int_range(r).then_some(Value::Int(r as i64))
+        }
+        ([Value::Int(i)], ids::FLOAT) => Some(Value::Float(*i as f64)),
+        ([Value::Float(f)], ids::FLOAT) => Some(Value::Float(*f)),
+        // As `extreme`: the second replaces the first only when strictly smaller (larger),
+        // so a NaN on either side keeps the first.
+        ([Value::Int(a), Value::Int(b)], ids::MIN) => Some(Value::Int(if b < a { *b } else { *a })),
+        ([Value::Int(a), Value::Int(b)], ids::MAX) => Some(Value::Int(if b > a { *b } else { *a })),
+        ([Value::Float(a), Value::Float(b)], ids::MIN) => {
+            Some(Value::Float(if b < a { *b } else { *a }))
+        }
+        ([Value::Float(a), Value::Float(b)], ids::MAX) => {
+            Some(Value::Float(if b > a { *b } else { *a }))
+        }
+        _ => None,
+    }
 }
 
 /// The builtin named `name`.
@@ -262,6 +308,12 @@ fn b_str(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
 }
 
 /// A float as an int, truncating, with range and NaN checks.
+/// Whether the whole float `rounded` converts to an int: not NaN, within [-2^63, 2^63).
+#[inline]
+pub fn in_int_range(rounded: f64) -> bool {
+    (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&rounded)
+}
+
 fn float_to_int(func: &str, f: f64, rounded: f64) -> RtResult<i64> {
     if rounded.is_nan() {
         return rt_err(
@@ -269,7 +321,7 @@ fn float_to_int(func: &str, f: f64, rounded: f64) -> RtResult<i64> {
             format!("{func}() cannot convert nan to int"),
         );
     }
-    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&rounded) {
+    if !in_int_range(rounded) {
         return rt_err(
             ErrorKind::OverflowError,
             format!("{func}() argument {} is out of int range", format_float(f)),

@@ -100,7 +100,8 @@ pub(super) fn inlinable(proto: &Proto, calls: bool) -> bool {
 /// which charges its unit of fuel and reads a list's or a string's length, leaving the body
 /// for the interpreter for anything else (`Translator::inlined_len`).
 pub(super) fn inlined_builtin(op: Op) -> bool {
-    matches!(op, Op::CallNative { f, n, .. } if f.native() == ids::LEN && n.0 == 1)
+    matches!(op, Op::CallNative { f, n, .. }
+        if f.native() == ids::LEN && n.0 == 1 || natives::number_builtin(f.native(), n.0))
 }
 
 /// Whether `op` is a call that may be inlined: a method call through a cache, a call of a

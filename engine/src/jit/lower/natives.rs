@@ -7,7 +7,19 @@
 
 use super::*;
 use crate::runtime::builtins::ids;
+use crate::runtime::value::NativeId;
 use crate::syntax::ast::BuiltinId;
+
+/// Whether `f` called with `n` arguments is a builtin on numbers that compiled code computes
+/// in place (see `builtins::number_fast`): `abs`, `floor`, `ceil`, `int` and `float` of one,
+/// `min` and `max` of two.
+pub(super) fn number_builtin(f: NativeId, n: u16) -> bool {
+    match n {
+        1 => [ids::ABS, ids::FLOOR, ids::CEIL, ids::INT, ids::FLOAT].contains(&f),
+        2 => [ids::MIN, ids::MAX].contains(&f),
+        _ => false,
+    }
+}
 
 impl Translator<'_> {
     /// `R[a] := builtin f(R[a+1], ..., R[a+n])`.
@@ -16,7 +28,11 @@ impl Translator<'_> {
             && super::inline::inlined_builtin(Op::CallNative { a, f, n })
             && self.input.feedback[pc] & FB_NOT_INT == 0
         {
-            self.inlined_len(pc, a);
+            if f.native() == ids::LEN {
+                self.inlined_len(pc, a);
+            } else {
+                self.inlined_number(pc, a, f.native(), n.0);
+            }
             return;
         }
         if !mutant!(NativeCallFuelFree) {
@@ -31,6 +47,14 @@ impl Translator<'_> {
                 ids::ORD => self.ord_inline(a, slow, done),
                 _ => self.sqrt_inline(a, slow, done),
             }
+            self.continue_in(slow);
+        }
+        if number_builtin(f.native(), n.0) {
+            self.sync_all(pc);
+            let slow = self.b.create_block();
+            let (t, p) = self.number_fast(f.native(), a, n.0, slow);
+            self.result_value_to_slot(a, t, p);
+            self.jump(done);
             self.continue_in(slow);
         }
         if f.native() == ids::PUSH && n.0 == 2 {
@@ -91,6 +115,153 @@ impl Translator<'_> {
         let done = self.b.create_block();
         self.len_inline(a, exit, done);
         self.continue_in(done);
+    }
+
+    /// A builtin on numbers (`number_builtin`) in an inlined body, where `number_fast`
+    /// computes it; anything else leaves for the interpreter at `pc` before any fuel is
+    /// charged, as `inlined_len` does.
+    fn inlined_number(&mut self, pc: usize, a: Reg, f: NativeId, n: u16) {
+        self.note_speculation(pc);
+        let exit = self.side_exit_block(pc);
+        let (t, p) = self.number_fast(f, a, n, exit);
+        self.charge_fuel(pc);
+        // The registers go to their slots first, as for any builtin call (see `inlined_len`).
+        self.sync_all(pc);
+        self.result_value_to_slot(a, t, p);
+    }
+
+    /// The result of builtin `f` on `R[a+1..=a+n]` (a `number_builtin`) on the operands
+    /// `builtins::number_fast` accepts, computed as there: one number, or two of one kind
+    /// for `min` and `max`. Anything else goes to `fail`. Returns the result's tag and
+    /// payload, in a block that continues the current one.
+    fn number_fast(&mut self, f: NativeId, a: Reg, n: u16, fail: Block) -> (Value, Value) {
+        let (tx, px) = self.get(Reg(a.0 + 1));
+        let (ty, py) = if n == 2 {
+            self.get(Reg(a.0 + 2))
+        } else {
+            (tx, px)
+        };
+        // The kinds of operand to compute for: the one known here, or both.
+        let kinds: &[u8] = match (self.known_tag(tx), self.known_tag(ty)) {
+            (Some(x), Some(y)) if x == y && tag::is_number(x) => {
+                if x == tag::INT {
+                    &[tag::INT]
+                } else {
+                    &[tag::FLOAT]
+                }
+            }
+            (Some(_), Some(_)) => &[],
+            _ => &[tag::INT, tag::FLOAT],
+        };
+        let operands_are = |s: &mut Self, k: u8| {
+            let x_is = s.tag_is(tx, k);
+            let y_is = s.tag_is(ty, k);
+            s.both(x_is, y_is)
+        };
+        if let [k] = *kinds {
+            // One kind possible: no merge, so the result's tag stays a known constant.
+            let is = operands_are(self, k);
+            let go = self.b.create_block();
+            self.branch_on(is, go, &[], fail, &[]);
+            self.continue_in(go);
+            return self.number_op(f, k, px, py, fail);
+        }
+        let merged = self.b.create_block();
+        self.b.append_block_param(merged, I64);
+        self.b.append_block_param(merged, I64);
+        for &k in kinds {
+            let is = operands_are(self, k);
+            let go = self.b.create_block();
+            let next = self.b.create_block();
+            self.branch_on(is, go, &[], next, &[]);
+            self.continue_in(go);
+            let (t, p) = self.number_op(f, k, px, py, fail);
+            self.jump_with(merged, &[t.into(), p.into()]);
+            self.continue_in(next);
+        }
+        self.jump(fail);
+        self.continue_in(merged);
+        let params = self.b.block_params(merged);
+        (params[0], params[1])
+    }
+
+    /// Builtin `f` of `px` (and `py`), both of tag `kind` (an int or a float), as
+    /// `builtins::number_fast` computes it; to `fail` where it gives nothing (`abs` of
+    /// i64::MIN, a rounded float out of the int range or NaN). Returns the tag and payload.
+    fn number_op(
+        &mut self,
+        f: NativeId,
+        kind: u8,
+        px: Value,
+        py: Value,
+        fail: Block,
+    ) -> (Value, Value) {
+        let it = self.tag_val(tag::INT);
+        let ft = self.tag_val(tag::FLOAT);
+        let float = kind == tag::FLOAT;
+        match f {
+            ids::ABS if float => (ft, self.b.ins().band_imm_s(px, i64::MAX)),
+            ids::ABS => {
+                if !mutant!(AbsMinUnchecked) {
+                    let min = self.b.ins().icmp_imm_s(IntCC::Equal, px, i64::MIN);
+                    let ok = self.b.create_block();
+                    self.branch_on(min, fail, &[], ok, &[]);
+                    self.continue_in(ok);
+                }
+                let neg = self.b.ins().ineg(px);
+                let is_neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, px, 0);
+                (it, self.b.ins().select(is_neg, neg, px))
+            }
+            ids::FLOOR | ids::CEIL | ids::INT if float => {
+                let x = self.float_bits(px);
+                let r = match f {
+                    ids::FLOOR => self.b.ins().floor(x),
+                    ids::CEIL if mutant!(CeilAsFloor) => self.b.ins().floor(x),
+                    ids::CEIL => self.b.ins().ceil(x),
+                    _ => self.b.ins().trunc(x),
+                };
+                // As `builtins::in_int_range`: NaN fails both comparisons.
+                let lo = self.b.ins().f64const(-9_223_372_036_854_775_808.0);
+                let hi = self.b.ins().f64const(9_223_372_036_854_775_808.0);
+                let above = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, r, lo);
+                let below = self.b.ins().fcmp(FloatCC::LessThan, r, hi);
+                let within = self.b.ins().band(above, below);
+                let ok = self.b.create_block();
+                self.branch_on(within, ok, &[], fail, &[]);
+                self.continue_in(ok);
+                (it, self.b.ins().fcvt_to_sint_sat(I64, r))
+            }
+            ids::FLOOR | ids::CEIL | ids::INT => (it, px),
+            ids::FLOAT if float => (ft, px),
+            ids::FLOAT => {
+                if mutant!(FloatOfIntAsBits) {
+                    return (ft, px);
+                }
+                let x = self.b.ins().fcvt_from_sint(F64, px);
+                (ft, self.b.ins().bitcast(I64, MemFlagsData::new(), x))
+            }
+            // `min` and `max`: the second only when strictly smaller (larger), as `extreme`.
+            _ if float => {
+                let (x, y) = (self.float_bits(px), self.float_bits(py));
+                let cc = if f == ids::MIN {
+                    FloatCC::LessThan
+                } else {
+                    FloatCC::GreaterThan
+                };
+                let second = self.b.ins().fcmp(cc, y, x);
+                (ft, self.b.ins().select(second, py, px))
+            }
+            _ => {
+                let cc = match (f == ids::MIN, mutant!(MinMaxUnsigned)) {
+                    (true, false) => IntCC::SignedLessThan,
+                    (false, false) => IntCC::SignedGreaterThan,
+                    (true, true) => IntCC::UnsignedLessThan,
+                    (false, true) => IntCC::UnsignedGreaterThan,
+                };
+                let second = self.b.ins().icmp(cc, py, px);
+                (it, self.b.ins().select(second, py, px))
+            }
+        }
     }
 
     /// `R[a] := len(R[a+1])` for a list (its element count) or a string (its character

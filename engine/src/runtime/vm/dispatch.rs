@@ -714,6 +714,15 @@ impl Vm {
                                 reg!(a) = v;
                                 continue;
                             }
+                            let fast = match n.0 {
+                                1 => builtins::number_fast(id, &[reg!(x)]),
+                                2 => builtins::number_fast(id, &[reg!(x), reg!(Reg(a.0 + 2))]),
+                                _ => None,
+                            };
+                            if let Some(v) = fast {
+                                reg!(a) = v;
+                                continue;
+                            }
                             if id == builtins::ids::PUSH
                                 && n.0 == 2
                                 && let Value::List(l) = &reg!(x)
