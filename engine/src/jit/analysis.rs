@@ -403,6 +403,49 @@ pub(crate) fn reachable(proto: &Proto, starts: &[usize]) -> Vec<bool> {
     seen
 }
 
+/// Per instruction: whether it belongs to a *cold throw*: a straight run of instructions that
+/// ends in a `Throw`, is entered only at its first instruction (no jump lands inside it), and
+/// has never run as far as anyone recorded: neither the `Throw` (the interpreter marks the
+/// ones it runs) nor the first instruction (a side exit there marks it) has `not_run` bits in
+/// its feedback. An inlined body leaves for the interpreter at such a run's start instead of
+/// translating it (typically `throw Error("...")` under a check that holds).
+pub(crate) fn cold_throws(proto: &Proto, feedback: &[u8], not_run: u8) -> Vec<bool> {
+    let code = &proto.code;
+    let n = code.len();
+    let mut landed = vec![false; n];
+    for (pc, op) in code.iter().enumerate() {
+        if let Some(off) = op.jump() {
+            let t = target(pc, off);
+            if t < n {
+                landed[t] = true;
+            }
+        }
+    }
+    for h in &proto.handlers {
+        if let Some(l) = landed.get_mut(h.target as usize) {
+            *l = true;
+        }
+    }
+    let mut cold = vec![false; n];
+    for (end, op) in code.iter().enumerate() {
+        if !matches!(op, Op::Throw { .. }) || feedback[end] & not_run != 0 {
+            continue;
+        }
+        let mut start = end;
+        while start > 0
+            && !landed[start]
+            && code[start - 1].jump().is_none()
+            && successors(start - 1, &code[start - 1], n) == [start]
+        {
+            start -= 1;
+        }
+        if feedback[start] & not_run == 0 {
+            cold[start..=end].fill(true);
+        }
+    }
+    cold
+}
+
 /// The pc a jump at `pc` with offset `off` goes to.
 pub(crate) fn target(pc: usize, off: Jump) -> usize {
     jump_target(pc, off)
@@ -436,6 +479,55 @@ mod tests {
         (0..proto.code.len())
             .filter(|&pc| pred(&proto.code[pc]))
             .collect()
+    }
+
+    #[test]
+    fn a_throw_that_never_ran_is_cold_from_the_first_instruction_of_its_run() {
+        let proto = proto_named(
+            "fn f(a) {\n let b = a + 1;\n if b > 3 { throw Error(\"big \" + str(b)); }\n return b;\n}",
+            "f",
+        );
+        let code = &proto.code;
+        let throw = pcs_of(&proto, |op| matches!(op, Op::Throw { .. }))[0];
+        let branch = pcs_of(&proto, |op| op.jump().is_some())[0];
+        let none = vec![0u8; code.len()];
+        let cold = cold_throws(&proto, &none, 1);
+        // From just after the branch to the throw: the message, the call of `Error`, the
+        // throw; nothing before the branch, and the return after the throw is warm.
+        for (pc, &c) in cold.iter().enumerate() {
+            assert_eq!(c, pc > branch && pc <= throw, "pc {pc} ({:?})", code[pc]);
+        }
+        // Marked as run, at the throw or at the run's start: nothing is cold.
+        for marked in [throw, branch + 1] {
+            let mut fb = none.clone();
+            fb[marked] = 1;
+            assert!(
+                !cold_throws(&proto, &fb, 1).contains(&true),
+                "marked at {marked}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_jump_lands_inside_a_cold_run() {
+        // `||`: both tests jump to the throw's run; the run starts where they land.
+        let proto = proto_named(
+            "fn f(b) {\n if b > 3 || b < -3 { let m = \"bad \" + str(b); throw m; }\n return b;\n}",
+            "f",
+        );
+        let code = &proto.code;
+        let cold = cold_throws(&proto, &vec![0u8; code.len()], 1);
+        assert!(cold.contains(&true), "the throw's run is cold");
+        for (pc, op) in code.iter().enumerate() {
+            if let Some(off) = op.jump() {
+                let t = target(pc, off);
+                let inside = t > 0 && t < code.len() && cold[t] && cold[t - 1];
+                assert!(
+                    !inside,
+                    "the jump at {pc} lands inside the cold run, at {t}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -304,6 +304,9 @@ mutants! {
     /// Compiled `min` and `max` of two ints compare them unsigned, so a negative int is the
     /// largest.
     MinMaxUnsigned => "min_max_unsigned", "wrong comparison signedness (inline builtin)";
+    /// An inlined callee's throw that never ran leaves for the interpreter at the `throw`
+    /// itself instead of at the first instruction computing what it throws.
+    ColdThrowExitAtThrow => "cold_throw_exit_at_throw", "wrong deoptimization pc (cold throw)";
 }
 
 #[cfg(feature = "mutants")]

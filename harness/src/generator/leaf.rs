@@ -30,6 +30,11 @@ pub(crate) struct Leaf {
     /// by the helper, so an inlined body leaves there; the driver passes 0.0 before the other
     /// float, when the answer is "equal".
     equals: Option<String>,
+    /// For `K` of 5 or more (no choice is drawn for it): a method of the class
+    /// `fn chkN(a) { if a == -7 { throw "chk " + str(a); } return a; }`, which a loop of its
+    /// own calls, with -7 on its last trips only, so that the throw first runs in the compiled
+    /// loop, whose inlined body leaves it out (the interpreter runs it).
+    thrower: Option<String>,
 }
 
 /// A class whose instances hold a leaf function in a field, and the driving function's
@@ -46,6 +51,9 @@ struct Holder {
 /// loop is compiled while it runs.
 const LEAF_TRIPS: i64 = 70;
 
+/// The argument on which a leaf class's `chk` method throws: no loop trip gives it before.
+const SENTINEL: i64 = -7;
+
 impl Gen<'_, '_> {
     /// With `flips`, sometimes a leaf for class `c` (one with a numeric field): a method
     /// `self.f = self.f + K; let t = self.g OP a; return t OP (self.f + len("leafN"));`
@@ -53,6 +61,7 @@ impl Gen<'_, '_> {
     /// returned for the class, or the same as a top-level function of the instance and `a`,
     /// kept for the driver. For an odd `K` (no choice is drawn for it) the driver calls a
     /// wrapper instead: `self.f = self.f + 1; let w = self.leafN(a); return w + self.f;`.
+    /// For `K` of 5 or more the class also gets a `chk` method that throws (see `Leaf`).
     fn leaf_method(&mut self, c: usize) -> Vec<FnDecl> {
         if !self.f.flips || !self.chance(3, 4) {
             return Vec::new();
@@ -167,6 +176,21 @@ impl Gen<'_, '_> {
                 None
             }
         };
+        let thrower = (k >= 5).then(|| {
+            let (chk, x) = (self.fresh("chk"), self.fresh("a"));
+            let what = bin(
+                BinOp::Add,
+                string("chk "),
+                call_named("str", vec![name(&x)]),
+            );
+            let hit = bin(BinOp::Eq, name(&x), int(SENTINEL));
+            let body = vec![
+                if_(vec![(hit, vec![throw(what)])], None),
+                return_(Some(name(&x))),
+            ];
+            methods.push(fn_decl(&chk, std::slice::from_ref(&x), body));
+            chk
+        });
         self.leaves.push(Leaf {
             class: c,
             field,
@@ -174,6 +198,7 @@ impl Gen<'_, '_> {
             entry,
             wrapper,
             equals,
+            thrower,
         });
         methods
     }
@@ -353,6 +378,44 @@ impl Gen<'_, '_> {
                 out.push(expr_stmt(call_named(&f, args)));
             }
             out.push(print(vec![get(name(&inst), &leaf.field)]));
+            if let Some(chk) = &leaf.thrower {
+                let (t, o, sum, i, v, e) = (
+                    self.fresh("thr"),
+                    self.fresh("o"),
+                    self.fresh("s"),
+                    self.fresh("i"),
+                    self.fresh("v"),
+                    self.fresh("e"),
+                );
+                let late = bin(BinOp::Ge, name(&i), int(LEAF_TRIPS - 2));
+                let body = vec![
+                    let_(&v, name(&i)),
+                    if_(
+                        vec![(late, vec![expr_stmt(assign(name(&v), int(SENTINEL)))])],
+                        None,
+                    ),
+                    expr_stmt(assign(
+                        name(&sum),
+                        bin(
+                            BinOp::Add,
+                            name(&sum),
+                            method_call(name(&o), chk, vec![name(&v)]),
+                        ),
+                    )),
+                ];
+                let decl = fn_decl(
+                    &t,
+                    std::slice::from_ref(&o),
+                    vec![
+                        let_(&sum, int(0)),
+                        for_range(&i, int(0), int(LEAF_TRIPS), body),
+                        return_(Some(name(&sum))),
+                    ],
+                );
+                out.push(fn_stmt(decl));
+                let run = print(vec![call_named(&t, vec![name(&inst)])]);
+                out.push(try_(vec![run], &e, vec![print(vec![name(&e)])]));
+            }
         }
         out
     }

@@ -63,6 +63,9 @@ pub(super) struct Inlinee<'a> {
     live: Vec<RegSet>,
     /// The callee's own calls, inlined in its body, by call site: every call it makes.
     nested: FxHashMap<usize, Inlinee<'a>>,
+    /// Per instruction: whether it is in a cold throw (`analysis::cold_throws`), left out of
+    /// the body, which leaves for the interpreter at the throw's first instruction.
+    pub cold: Vec<bool>,
     /// Whether the body, or a body nested in it, adds fields to instances in place: that is
     /// a safepoint of the interpreter's, so the body runs only when no collection is due
     /// (see `Translator::inlined_or_helper`).
@@ -70,23 +73,27 @@ pub(super) struct Inlinee<'a> {
 }
 
 /// Whether prototype `proto` may be inlined: a method, `init` or function of few instructions
-/// that neither loops, throws nor touches captured variables, and calls nothing but `len` and
-/// (with `calls`) methods, `super`, function values and top-level functions by name,
-/// themselves to be inlined: no other
+/// that neither loops, throws nor touches captured variables, and calls nothing but `len`,
+/// the builtins on numbers and (with `calls`) methods, `super`, function values and top-level
+/// functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
 /// same, such as an addition that saw strings or an allocation, abandon the inlining later;
 /// safepoints compiled without a helper (list elements read and written on the speculated
-/// list path) store the body's registers to the callee's slots, where they belong.
-pub(super) fn inlinable(proto: &Proto, calls: bool) -> bool {
+/// list path) store the body's registers to the callee's slots, where they belong. The
+/// `cold` instructions (cold throws) are left out of the body: only the others count.
+pub(super) fn inlinable(proto: &Proto, cold: &[bool], calls: bool) -> bool {
     if !matches!(
         proto.kind,
         ProtoKind::Method | ProtoKind::Function | ProtoKind::Init
     ) || !proto.handlers.is_empty()
-        || proto.code.len() > MAX_INLINED_OPS
+        || warm_len(cold) > MAX_INLINED_OPS
     {
         return false;
     }
     proto.code.iter().enumerate().all(|(pc, op)| {
+        if cold[pc] {
+            return true;
+        }
         let fx = op.effects();
         (!fx.fuel || inlined_builtin(*op) || calls && inlined_call(*op))
             && fx.flow != Flow::Throw
@@ -94,6 +101,11 @@ pub(super) fn inlinable(proto: &Proto, calls: bool) -> bool {
             // The running closure's captured variables: in the caller's code, the caller's.
             && !matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. })
     })
+}
+
+/// The instructions an inlined body translates: those not in a cold throw.
+fn warm_len(cold: &[bool]) -> usize {
+    cold.iter().filter(|&&c| !c).count()
 }
 
 /// Whether `op` is a builtin call an inlined body makes in place: `len` of one argument,
@@ -129,15 +141,17 @@ pub(super) fn inlinees<'a>(
         return FxHashMap::default();
     }
     let mut budget = MAX_INLINED_TOTAL;
-    prepare(caller, vm, Some(excluded), unfit, 1, &mut budget)
+    prepare(caller, vm, Some(excluded), &[], unfit, 1, &mut budget)
 }
 
 /// The inlinees of the calls `caller` makes, inlined at `depth`, except at the `excluded`
-/// sites, within `budget` instructions.
+/// sites and the `cold` ones (an inlined caller's cold throws), within `budget`
+/// instructions.
 fn prepare<'a>(
     caller: &Input<'a>,
     vm: &'a Vm,
     excluded: Option<&FxHashSet<usize>>,
+    cold: &[bool],
     unfit: &Unfit,
     depth: usize,
     budget: &mut usize,
@@ -145,6 +159,7 @@ fn prepare<'a>(
     let mut out = FxHashMap::default();
     for (pc, op) in caller.proto.code.iter().enumerate() {
         if !excluded.is_some_and(|e| e.contains(&pc))
+            && !cold.get(pc).copied().unwrap_or(false)
             && let Some(inlinee) = prepare_site(caller, vm, pc, *op, unfit, depth, budget)
         {
             out.insert(pc, inlinee);
@@ -202,17 +217,20 @@ fn prepare_site<'a>(
     let pid = callee?;
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
     let calls = depth < MAX_INLINE_DEPTH;
+    let info = vm.fn_info[pid.0 as usize];
+    let feedback = &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()];
+    let cold = cold_throws(proto, feedback, FB_NOT_INT);
+    let warm = warm_len(&cold);
     if !kinds.contains(&proto.kind)
         || proto.arity as u16 != n.0
-        || proto.code.len() > *budget
-        || !inlinable(proto, calls)
+        || warm > *budget
+        || !inlinable(proto, &cold, calls)
         || unfit.holds(vm, pid)
     {
         return None;
     }
     let before = *budget;
-    *budget -= proto.code.len();
-    let info = vm.fn_info[pid.0 as usize];
+    *budget -= warm;
     // The body's registers stay in variables: dirty from their first write on.
     let dirty = dirty_registers(proto, &vec![false; proto.code.len()]);
     let input = Input {
@@ -239,7 +257,7 @@ fn prepare_site<'a>(
         cold: None,
     };
     let nested = if calls {
-        prepare(&input, vm, None, unfit, depth + 1, budget)
+        prepare(&input, vm, None, &cold, unfit, depth + 1, budget)
     } else {
         FxHashMap::default()
     };
@@ -248,18 +266,20 @@ fn prepare_site<'a>(
         .code
         .iter()
         .enumerate()
-        .all(|(q, op)| !inlined_call(*op) || nested.contains_key(&q));
+        .all(|(q, op)| cold[q] || !inlined_call(*op) || nested.contains_key(&q));
     if !complete {
         *budget = before;
     }
     let adds_fields = proto.code.iter().enumerate().any(|(q, op)| {
-        matches!(*op, Op::SetProp { ic, .. } if props::adds_in_place(&input, q, ic).is_some())
+        !cold[q]
+            && matches!(*op, Op::SetProp { ic, .. } if props::adds_in_place(&input, q, ic).is_some())
     }) || nested.values().any(|i| i.adds_fields);
     complete.then(|| Inlinee {
         live: live_registers(proto, caller.protos),
         dirty,
         input,
         nested,
+        cold,
         adds_fields,
     })
 }
@@ -497,6 +517,8 @@ impl<'a> Translator<'a> {
         self.jump(first);
         self.terminated = true;
         let input = self.input;
+        let callee = self.inlining.as_ref().expect("inlining").callee;
+        let cold = &callee.cold;
         for (pc, op) in input.proto.code.iter().enumerate() {
             if let Some(&blk) = self.blocks.get(&pc) {
                 if !self.terminated {
@@ -513,6 +535,24 @@ impl<'a> Translator<'a> {
                     // site, whose checked shapes (the receiver's) hold in it.
                     self.objects.clear();
                 }
+            }
+            if cold[pc] {
+                // A throw that never ran: the interpreter runs it from its first instruction
+                // (charging its fuel), and the failed guard there makes it warm.
+                if !self.terminated {
+                    let code = &input.proto.code;
+                    let at = if mutant!(ColdThrowExitAtThrow) {
+                        (pc..code.len())
+                            .find(|&q| matches!(code[q], Op::Throw { .. }))
+                            .unwrap_or(pc)
+                    } else {
+                        pc
+                    };
+                    let exit = self.side_exit_block(at);
+                    self.jump(exit);
+                    self.terminated = true;
+                }
+                continue;
             }
             self.fuel_charged = false;
             self.op(pc, *op)?;

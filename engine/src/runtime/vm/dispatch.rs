@@ -938,7 +938,12 @@ impl Vm {
                         reg!(a) = Value::Class(cls);
                         self.safepoint();
                     }
-                    Op::Throw { a } => break Stop::Raise(RtError::thrown(reg!(a))),
+                    Op::Throw { a } => {
+                        // Marks the throw as run: compiled code inlining its function leaves
+                        // it out only while it never ran (`analysis::cold_throws`).
+                        not_int!();
+                        break Stop::Raise(RtError::thrown(reg!(a)));
+                    }
                     Op::IterPrep { a } => or_raise!(self.iter_prep(base + a.0 as usize)),
                     Op::IterNext { a, b, off } => {
                         let &Value::Int(cur) = &reg!(Reg(a.0 + 1)) else {
