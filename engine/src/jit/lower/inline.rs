@@ -65,7 +65,7 @@ pub(super) struct Inlinee<'a> {
     nested: FxHashMap<usize, Inlinee<'a>>,
     /// Per instruction: whether it is in a cold throw (`analysis::cold_throws`), left out of
     /// the body, which leaves for the interpreter at the throw's first instruction.
-    pub cold: Vec<bool>,
+    cold: Vec<bool>,
     /// Whether the body, or a body nested in it, adds fields to instances in place: that is
     /// a safepoint of the interpreter's, so the body runs only when no collection is due
     /// (see `Translator::inlined_or_helper`).
@@ -109,8 +109,9 @@ fn warm_len(cold: &[bool]) -> usize {
 }
 
 /// Whether `op` is a builtin call an inlined body makes in place: `len` of one argument,
-/// which charges its unit of fuel and reads a list's or a string's length, leaving the body
-/// for the interpreter for anything else (`Translator::inlined_len`).
+/// which charges its unit of fuel and reads a list's or a string's length, or a builtin on
+/// numbers (`natives::number_builtin`), leaving the body for the interpreter for anything
+/// else (`Translator::inlined_len`, `Translator::inlined_number`).
 pub(super) fn inlined_builtin(op: Op) -> bool {
     matches!(op, Op::CallNative { f, n, .. }
         if f.native() == ids::LEN && n.0 == 1 || natives::number_builtin(f.native(), n.0))
