@@ -136,6 +136,17 @@ pub mod ids {
     pub const FLOAT: NativeId = id_of("float");
 }
 
+/// Whether `id` called with `n` arguments is a builtin on numbers (`number_fast` computes it
+/// on some operands, and compiled code computes the same in place): `abs`, `floor`, `ceil`,
+/// `int` and `float` of one, `min` and `max` of two.
+pub fn number_builtin(id: NativeId, n: u16) -> bool {
+    match n {
+        1 => [ids::ABS, ids::FLOOR, ids::CEIL, ids::INT, ids::FLOAT].contains(&id),
+        2 => [ids::MIN, ids::MAX].contains(&id),
+        _ => false,
+    }
+}
+
 /// The builtins on numbers that both tiers compute without the general builtin call (and so
 /// without the safepoint that ends it) on the operands `number_fast` accepts: they allocate
 /// nothing and cannot fail there. Compiled code computes the same in place.

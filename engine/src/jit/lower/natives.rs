@@ -10,16 +10,7 @@ use crate::runtime::builtins::ids;
 use crate::runtime::value::NativeId;
 use crate::syntax::ast::BuiltinId;
 
-/// Whether `f` called with `n` arguments is a builtin on numbers that compiled code computes
-/// in place (see `builtins::number_fast`): `abs`, `floor`, `ceil`, `int` and `float` of one,
-/// `min` and `max` of two.
-pub(super) fn number_builtin(f: NativeId, n: u16) -> bool {
-    match n {
-        1 => [ids::ABS, ids::FLOOR, ids::CEIL, ids::INT, ids::FLOAT].contains(&f),
-        2 => [ids::MIN, ids::MAX].contains(&f),
-        _ => false,
-    }
-}
+pub(super) use crate::runtime::builtins::number_builtin;
 
 impl Translator<'_> {
     /// `R[a] := builtin f(R[a+1], ..., R[a+n])`.

@@ -714,12 +714,12 @@ impl Vm {
                                 reg!(a) = v;
                                 continue;
                             }
-                            let fast = match n.0 {
-                                1 => builtins::number_fast(id, &[reg!(x)]),
-                                2 => builtins::number_fast(id, &[reg!(x), reg!(Reg(a.0 + 2))]),
-                                _ => None,
-                            };
-                            if let Some(v) = fast {
+                            if builtins::number_builtin(id, n.0)
+                                && let Some(v) = match n.0 {
+                                    1 => builtins::number_fast(id, &[reg!(x)]),
+                                    _ => builtins::number_fast(id, &[reg!(x), reg!(Reg(a.0 + 2))]),
+                                }
+                            {
                                 reg!(a) = v;
                                 continue;
                             }
