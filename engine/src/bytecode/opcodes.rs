@@ -473,11 +473,11 @@ opcodes! {
     /// R[a] := a new empty map
     NewMap { a: Reg } [writes a] => NEXT.raises().always();
     /// R[a] := R[b][R[c]] (list or string by int index, map by key)
-    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().always();
+    GetIndex { a: Reg, b: Reg, c: Reg } [writes a] => NEXT.raises().slow();
     /// R[a][R[b]] := R[c] (list element or map entry)
-    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().always();
+    SetIndex { a: Reg, b: Reg, c: Reg } => NEXT.raises().slow();
     /// R[a][R[b]] := K[k] (`l[i] = false`: a literal value needs no register)
-    SetIndexK { a: Reg, b: Reg, k: ConstIdx } => NEXT.raises().always();
+    SetIndexK { a: Reg, b: Reg, k: ConstIdx } => NEXT.raises().slow();
     /// R[a] := R[b].m (the field m, else method m bound to R[b])
     GetProp { a: Reg, b: Reg, m: Symbol, ic: IcIdx } [writes a] => NEXT.raises().slow();
     /// R[a].m := R[b] (adds the field if the instance lacks it)
@@ -489,7 +489,7 @@ opcodes! {
     /// check that R[a] is a list, map or string (TypeError otherwise); R[a+1] := 0 (the cursor)
     IterPrep { a: Reg } regs(a, 2) => NEXT.raises().always();
     /// if the cursor R[a+1] is not at the end of R[a]: R[b] := next element (map: next key), advance; else pc += off
-    IterNext { a: Reg, b: Reg, off: Jump } [updates b] regs(a, 2) => BRANCH.raises().always();
+    IterNext { a: Reg, b: Reg, off: Jump } [updates b] regs(a, 2) => BRANCH.raises().slow();
     /// check that R[a] and R[a+1] are ints (TypeError otherwise); if R[a] >= R[a+1] then pc += off
     ForPrep { a: Reg, off: Jump } regs(a, 2) => BRANCH.raises().slow();
     /// R[a] += 1; if R[a] < R[a+1] then pc += off (a loop back-edge: charges one unit of fuel)

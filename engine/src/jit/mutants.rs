@@ -203,11 +203,10 @@ mutants! {
     /// write so that calls in the loop need not store it, is not stored there after all: the
     /// calls in the loop leave its slot stale, and so do the exits after them.
     LoopInvariantUnstored => "loop_invariant_unstored", "wrong deoptimization state";
-    /// Compiled `l[i]` and `l[i] = v` speculating on lists store no register on their list
-    /// path, though the register analysis counts indexing as a point where all are stored
-    /// (as a call is): a register written before `l[i]` is left unstored at the next side
-    /// exit or call.
-    IndexSyncSkipped => "index_sync_skipped", "wrong deoptimization state";
+    /// Compiled `m[k]` and `m[k] = v` call the map look-up helper without storing the map's
+    /// and the key's registers, so it reads their slots as they were at the last safepoint:
+    /// a key computed since is looked up as the old one.
+    MapKeyUnstored => "map_key_unstored", "register not stored before a helper reads it";
     /// A builtin called through a value from compiled code drops arguments beyond its
     /// maximum instead of raising ArityError.
     NativeValueExtraArgsDropped => "native_value_extra_args_dropped", "missing arity check";

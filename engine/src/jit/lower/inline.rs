@@ -77,9 +77,8 @@ pub(super) struct Inlinee<'a> {
 /// the builtins on numbers and (with `calls`) methods, `super`, function values and top-level
 /// functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
-/// same, such as an addition that saw strings or an allocation, abandon the inlining later;
-/// safepoints compiled without a helper (list elements read and written on the speculated
-/// list path) store the body's registers to the callee's slots, where they belong. The
+/// same, such as an addition that saw strings or an allocation, abandon the inlining later.
+/// The
 /// `cold` instructions (cold throws) are left out of the body: only the others count.
 pub(super) fn inlinable(proto: &Proto, cold: &[bool], calls: bool) -> bool {
     if !matches!(

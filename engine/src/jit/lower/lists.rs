@@ -19,30 +19,21 @@ pub(super) enum Stored {
 impl Translator<'_> {
     /// `R[a] := R[b][R[c]]`.
     pub(super) fn get_index(&mut self, pc: usize, a: Reg, b: Reg, c: Reg) {
+        // The list and map paths are no safepoint (as in the interpreter): the registers
+        // stay in variables, stored only where a helper or an exit needs them.
         if self.speculate_list(pc) {
-            // Indexing is a safepoint on every path (`Safepoint::Always`): the registers are
-            // stored before it and its result is in its slot after it, here too.
-            let skip = mutant!(IndexSyncSkipped);
-            if !skip {
-                self.sync_all(pc);
-            }
             let exit = self.side_exit_block(pc);
             let elem = self.list_element(b, c, exit, exit, mutant!(ListGetNegativeWraps));
             let (t, p) = self.load_value(elem, 0);
-            if skip {
-                self.define(a, t, p);
-            } else {
-                self.result_value_to_slot(a, t, p);
-            }
+            self.set(a, t, p);
             return;
         }
-        self.sync_all(pc);
         let slow = self.b.create_block();
         let done = self.b.create_block();
         let not_list = self.b.create_block();
         let elem = self.list_element(b, c, not_list, slow, mutant!(ListGetNegativeWraps));
         let (t, p) = self.load_value(elem, 0);
-        self.result_value_to_slot(a, t, p);
+        self.set(a, t, p);
         self.jump(done);
         self.b.switch_to_block(slow);
         self.save_pc(pc);
@@ -58,7 +49,7 @@ impl Translator<'_> {
         let not_map = self.b.create_block();
         let value = self.map_value(pc, b, c, not_map, slow);
         let (t, p) = self.load_value(value, 0);
-        self.result_value_to_slot(a, t, p);
+        self.set(a, t, p);
         self.jump(done);
         self.continue_in(not_map);
         self.ascii_char(a, b, c, slow, done);
@@ -76,10 +67,7 @@ impl Translator<'_> {
     /// inline and passed to the helper by its index in the VM's pool).
     pub(super) fn set_index(&mut self, pc: usize, a: Reg, b: Reg, v: Stored) {
         let speculative = self.speculate_list(pc);
-        // A safepoint on every path, as in `get_index`.
-        if !(speculative && mutant!(IndexSyncSkipped)) {
-            self.sync_all(pc);
-        }
+        // No safepoint but on the helper's path, as in `get_index`.
         let slow = if speculative {
             self.side_exit_block(pc)
         } else {
@@ -126,8 +114,8 @@ impl Translator<'_> {
     /// through the helper. To `done` when the iteration is over.
     pub(super) fn iter_next(&mut self, pc: usize, a: Reg, b: Reg, done: usize) {
         let cursor = Reg(a.0 + 1);
-        // A safepoint on every path, as indexing is.
-        self.sync_all(pc);
+        // No safepoint but on the helper's path, as in `get_index`. The cursor is stored at
+        // once (the register analysis knows of one register written, the element's).
         let done = self.block_at(done);
         let generic = self.b.create_block();
         let next = self.b.create_block();
@@ -148,7 +136,7 @@ impl Translator<'_> {
         };
         let elem = self.element_below(pl, cur, probe, len, done);
         let (t, p) = self.load_value(elem, 0);
-        self.result_value_to_slot(b, t, p);
+        self.set(b, t, p);
         let after = self.b.ins().iadd_imm_s(cur, 1);
         let int = self.tag_val(tag::INT);
         self.result_value_to_slot(cursor, int, after);
@@ -181,8 +169,8 @@ impl Translator<'_> {
     /// The address of the value `R[key]` has in the map in `R[map]`, in a block that
     /// continues the current one; to `not_map` when `R[map]` is not a map, to `slow` when the
     /// key has no entry or is not a key (the helper then reads, inserts or raises). The
-    /// registers were stored before it (indexing is a safepoint), so the finding helper reads
-    /// them from their slots; it needs no safepoint itself.
+    /// finding helper needs no safepoint; it reads the map and the key from their slots, so
+    /// those two are stored first if they may differ from them.
     pub(super) fn map_value(
         &mut self,
         pc: usize,
@@ -196,6 +184,13 @@ impl Translator<'_> {
         let typed = self.b.create_block();
         self.branch_on(is_map, typed, &[], not_map, &[]);
         self.continue_in(typed);
+        if !mutant!(MapKeyUnstored) {
+            for r in [map, key] {
+                if self.dirty[pc].contains(r.0 as usize) {
+                    self.store_reg(r);
+                }
+            }
+        }
         let m = self.slot(map);
         let k = self.slot(key);
         let addr = self.leaf_helper(Helper::MapValue, &[m, k]);
@@ -215,7 +210,8 @@ impl Translator<'_> {
 
     /// `R[a] := R[s][R[index]]` for an ASCII string (character index = byte index) and an
     /// int index in range: the shared one-character string of that byte, as the interpreter
-    /// gives (`Heap::ascii_char`); then on to `done`. Anything else to `slow`.
+    /// gives (`Heap::ascii_char`); then on to `done`. Anything else to `slow`, and so is a
+    /// due collection: the interpreter's string indexing is a safepoint.
     fn ascii_char(&mut self, a: Reg, s: Reg, index: Reg, slow: Block, done: Block) {
         let (ts, ps) = self.get(s);
         let (ti, i) = self.get(index);
@@ -239,6 +235,8 @@ impl Translator<'_> {
         };
         let in_range = self.b.ins().icmp(IntCC::UnsignedLessThan, i, chars);
         let ok = self.b.ins().band(ascii, in_range);
+        let calm = self.collection_not_due();
+        let ok = self.b.ins().band(ok, calm);
         let inside = self.b.create_block();
         self.branch_on(ok, inside, &[], slow, &[]);
         self.continue_in(inside);
@@ -250,13 +248,11 @@ impl Translator<'_> {
         let off = self.b.ins().imul_imm_s(index, layout::SHARED_STR_SIZE);
         let p = self.b.ins().iadd(shared, off);
         let st = self.tag_val(tag::STR);
-        self.result_value_to_slot(a, st, p);
+        self.set(a, st, p);
         self.jump(done);
     }
 
-    /// Writes `(t, p)` to register `a` and its slot, as the helper would: an indexing
-    /// instruction is a safepoint on every path (map and string indexing allocate or call
-    /// out), so the registers were stored before it and its result is in its slot after it.
+    /// Writes `(t, p)` to register `a` and its slot, as a helper would.
     pub(super) fn result_value_to_slot(&mut self, a: Reg, t: Value, p: Value) {
         let (regs, at) = self.reg_addr(a);
         self.store_value(t, p, regs, at);

@@ -82,11 +82,15 @@ impl Translator<'_> {
 
     pub(super) fn store_regs(&mut self, regs: &RegSet) {
         for r in regs.iter() {
-            let reg = Reg(r as u16);
-            let (t, p) = self.get(reg);
-            let (addr, at) = self.reg_addr(reg);
-            self.store_value(t, p, addr, at);
+            self.store_reg(Reg(r as u16));
         }
+    }
+
+    /// Stores register `r` to its slot (for a helper that reads it there).
+    pub(super) fn store_reg(&mut self, r: Reg) {
+        let (t, p) = self.get(r);
+        let (addr, at) = self.reg_addr(r);
+        self.store_value(t, p, addr, at);
     }
 
     /// Whether register `r` is live after instruction `pc` (read on some path before being
