@@ -12,8 +12,10 @@
 use super::*;
 use crate::runtime::builtins::ids;
 
-/// Instructions a callee may have at most to be inlined.
-pub(crate) const MAX_INLINED_OPS: usize = 32;
+/// Instructions a callee may have at most to be inlined. 48 takes in bounce's `Ball.bounce`
+/// (47, four guarded field updates), which runs in 0.7-0.8 of the time inlined; code grows
+/// 3% over the corpus and the suite, and compile time stays within noise.
+pub(crate) const MAX_INLINED_OPS: usize = 48;
 
 /// Inlined frames at most one call site may nest: a callee's own calls are inlined too, down
 /// to this depth (counting the caller's callee as 1).
