@@ -76,7 +76,7 @@ helpers! {
     Call => echo_call;
     /// `(slot)`: when R[slot] is a class with an `init` (not `Error`), R[slot] := a new
     /// instance of it and returns the `init` closure; 0 (nothing done) for anything else, 1
-    /// for an error. The allocation is no safepoint, as in the interpreter's call.
+    /// for an error. A safepoint follows the allocation, as in the interpreter's call.
     NewInstance => echo_new_instance;
     /// `(slot, nargs)`: calls the `init` of the instance in R[slot] (made by `NewInstance`)
     /// with the arguments after it.

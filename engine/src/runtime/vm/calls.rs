@@ -97,11 +97,14 @@ impl Vm {
     }
 
     /// The first step of calling class `cls` (not the built-in `Error`) in `stack[slot]`: a
-    /// new instance with no fields takes the class's place, as `self` of its `init`.
+    /// new instance with no fields takes the class's place, as `self` of its `init`. Then a
+    /// safepoint (the instance and the arguments are registers of the calling frame): an
+    /// `init` may run no other, and a loop making such instances must still collect them.
     #[inline]
     pub(crate) fn new_instance(&mut self, cls: Gc<Class>, slot: usize) -> RtResult<()> {
         let inst = self.heap.alloc_instance(cls, cls.root_shape)?;
         self.stack.set(slot, Value::Instance(inst));
+        self.safepoint();
         Ok(())
     }
 
@@ -149,10 +152,7 @@ impl Vm {
                         Ok(true)
                     }
                     None if nargs != 0 => Err(arity_error(cls.name.as_str(), 0, nargs)),
-                    None => {
-                        self.safepoint();
-                        Ok(false)
-                    }
+                    None => Ok(false),
                 }
             }
             other => rt_err(
