@@ -125,9 +125,11 @@ helpers! {
     /// `(pc, kind)`: a failed speculation at `pc`, of the `ExitKind` numbered `kind`:
     /// finishes the frame in the interpreter.
     SideExit => echo_side_exit;
-    /// `(pc, depth)`: a failed speculation at `pc` of an inlined callee, whose frame and the
-    /// frames of the `depth - 1` inlined callees enclosing it compiled code has pushed:
-    /// finishes them and then the compiled function's frame in the interpreter.
+    /// `(pc, depth, methods)`: a failed speculation at `pc` of an inlined callee, whose frame
+    /// and the frames of the `depth - 1` inlined callees enclosing it compiled code has pushed
+    /// (bit i of `methods`: the i-th of them, the outermost first, holds a stand-in for its
+    /// method's closure): finishes them and then the compiled function's frame in the
+    /// interpreter.
     InlineExit => echo_inline_exit;
     /// `(line)`: records the line of the top-level return that ends the program.
     ExitLine => echo_exit_line;
@@ -658,9 +660,16 @@ extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, kind: u64, _: u64, _: u64, _:
     })
 }
 
-extern "C" fn echo_inline_exit(vm: *mut Vm, pc: u64, depth: u64, _: u64, _: u64, _: u64) -> u64 {
+extern "C" fn echo_inline_exit(
+    vm: *mut Vm,
+    pc: u64,
+    depth: u64,
+    methods: u64,
+    _: u64,
+    _: u64,
+) -> u64 {
     guard(vm, Helper::InlineExit, |vm| {
-        vm.inline_exit(pc as u32, depth as usize)
+        vm.inline_exit(pc as u32, depth as usize, methods)
     })
 }
 

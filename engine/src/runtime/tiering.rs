@@ -590,13 +590,30 @@ impl Vm {
     /// that one (resuming at `pc`, the others after their calls) above its own and saved its
     /// own pc after the call: the interpreter finishes the callees, then the compiled frame.
     /// Its code is what speculated, so it goes; the callee's feedback learns the failure,
-    /// so that code inlining it again assumes less. Returns a status.
-    pub(crate) fn inline_exit(&mut self, pc: u32, depth: usize) -> u64 {
+    /// so that code inlining it again assumes less. Bit i of `methods`: the record of the
+    /// i-th callee (the outermost first) holds a stand-in closure, to be replaced by its
+    /// method's. Returns a status.
+    pub(crate) fn inline_exit(&mut self, pc: u32, depth: usize, methods: u64) -> u64 {
         let n = self.frames.len();
         debug_assert!(
             n > depth,
             "inlined callees' frames sit on the compiled frame"
         );
+        // An inlined method's frame record holds a stand-in closure: its method, of the
+        // receiver's class (register 0, `self`, which no code reassigns), goes there.
+        for i in (0..depth).filter(|i| methods >> i & 1 != 0) {
+            let frame = &mut self.frames.as_mut_slice()[n - depth + i];
+            let Value::Instance(receiver) = self.stack.get(frame.base as usize) else {
+                panic!("an inlined method's register 0 holds no instance");
+            };
+            frame.closure = receiver
+                .class
+                .methods
+                .values()
+                .copied()
+                .find(|m| m.proto == frame.proto)
+                .expect("the receiver's class has the inlined method");
+        }
         let callee = *self.frames.last().expect("the callee's frame was pushed");
         let compiled = self.frames.as_slice()[n - 1 - depth].proto;
         self.drop_speculation(compiled.0 as usize, true);

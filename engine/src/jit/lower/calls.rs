@@ -1,6 +1,7 @@
 //! Calls: direct calls of compiled code (pushing the callee's frame record inline), calls
 //! through the `Call`/`Invoke` helpers, speculated method calls, `super` calls, and returns.
 
+use super::inline::SiteClosure;
 use super::*;
 
 impl<'a> Translator<'a> {
@@ -386,13 +387,14 @@ impl<'a> Translator<'a> {
         let (_, closure) = self.get(a);
         let window = (Reg(a.0 + 1), a);
         let otherwise = (Helper::Call, [n.0 as i64].to_vec());
+        let closure = SiteClosure::Known(closure);
         self.inlined_or_helper(pc, window, callee, closure, slow, otherwise);
     }
 
     /// The speculated method call at `pc` with its callee translated in place (see
-    /// `inline`); the receiver's shape is checked. The method comes
-    /// from the cache, as in `invoke`; when the cache moved on, or the call could not be made
-    /// (frame depth, register stack), the call goes through the `Invoke` helper.
+    /// `inline`); the receiver's shape is checked, and with it the method (see
+    /// `SiteClosure::Method`). When the call could not be made (frame depth, register stack),
+    /// it goes through the `Invoke` helper.
     fn invoke_inlined(
         &mut self,
         pc: usize,
@@ -402,11 +404,10 @@ impl<'a> Translator<'a> {
         ic: IcIdx,
         callee: &'a inline::Inlinee<'a>,
     ) {
-        let shape = self.input.ics[ic.0 as usize].shape;
         let slow = self.b.create_block();
-        let method = self.cached_method(ic, shape, slow);
         let ic_index = (self.input.icb + ic.0 as usize) as i64;
         let otherwise = (Helper::Invoke, [m.0 as i64, n.0 as i64, ic_index].to_vec());
+        let method = SiteClosure::Method;
         self.inlined_or_helper(pc, (a, a), callee, method, slow, otherwise);
     }
 
@@ -433,6 +434,7 @@ impl<'a> Translator<'a> {
         self.reload(a);
         let slow = self.b.create_block();
         let otherwise = (Helper::CallInit, [n.0 as i64].to_vec());
+        let closure = SiteClosure::Known(closure);
         self.inlined_or_helper(pc, (a, a), init, closure, slow, otherwise);
     }
 
@@ -465,7 +467,7 @@ impl<'a> Translator<'a> {
         pc: usize,
         window: (Reg, Reg),
         callee: &'a inline::Inlinee<'a>,
-        closure: Value,
+        closure: SiteClosure,
         slow: Block,
         (h, consts): (Helper, Vec<i64>),
     ) {
@@ -533,6 +535,7 @@ impl<'a> Translator<'a> {
             } else {
                 (a, a)
             };
+            let mv = SiteClosure::Known(mv);
             self.inlined_or_helper(pc, window, callee, mv, slow, (Helper::SuperInvoke, consts));
             return;
         }

@@ -309,6 +309,19 @@ pub(super) struct FrameCtx<'a> {
     fuel_charged: bool,
 }
 
+/// The closure an inlined callee runs as: what its frame record holds should the body leave.
+#[derive(Clone, Copy)]
+pub(super) enum SiteClosure {
+    /// Known where the call is translated (the function value called, the `init` or the
+    /// superclass method).
+    Known(Value),
+    /// The receiver's class's method of the callee's prototype. A method call's target follows
+    /// from the receiver's checked shape (every class has shapes of its own, and classes never
+    /// change), so the way in reads no cache; an exit writes the compiled function's own
+    /// closure in its place, and `Vm::inline_exit` puts the method there.
+    Method,
+}
+
 /// The call site being inlined, and the caller's translation state meanwhile.
 pub(super) struct InlineSite<'a> {
     /// The caller's call instruction.
@@ -319,7 +332,7 @@ pub(super) struct InlineSite<'a> {
     /// The caller's register receiving the result (the receiver's, or the callee's).
     ret: Reg,
     /// The closure called (for the callee's frame record, should it leave).
-    closure: Value,
+    closure: SiteClosure,
     /// Where the callee's returns go.
     cont: Block,
     /// The caller's state while the callee is translated.
@@ -407,7 +420,7 @@ impl<'a> Translator<'a> {
         pc: usize,
         (window, ret): (Reg, Reg),
         callee: &'a Inlinee<'a>,
-        closure: Value,
+        closure: SiteClosure,
         slow: Block,
     ) {
         let proto = callee.input.proto;
@@ -621,7 +634,7 @@ impl<'a> Translator<'a> {
         // call of the next (their registers were stored at those calls), the innermost at
         // `pc`.
         let site = self.inlining.as_ref().expect("inlining");
-        let frames: Vec<(Value, u32, u32, u32, usize)> = {
+        let frames: Vec<(SiteClosure, u32, u32, u32, usize)> = {
             let chain = site.chain();
             chain
                 .iter()
@@ -647,7 +660,17 @@ impl<'a> Translator<'a> {
         self.store32(resume, self.frame, abi::FRAME_PC);
         let len = self.load(self.vm, abi::FRAMES_LEN);
         let buf = self.load(self.vm, abi::FRAMES_BUF);
+        // Bit i: the frame record of the i-th inlined callee (the outermost first) holds a
+        // stand-in for its method closure (`SiteClosure::Method`).
+        let mut methods = 0i64;
         for (i, &(closure, pid, offset, ret, at)) in frames.iter().enumerate() {
+            let closure = match closure {
+                SiteClosure::Known(c) => c,
+                SiteClosure::Method => {
+                    methods |= 1 << i;
+                    self.closure
+                }
+            };
             let n = self.b.ins().iadd_imm_s(len, i as i64);
             let rel = self.b.ins().imul_imm_s(n, abi::FRAME_SIZE);
             let fr = self.b.ins().iadd(buf, rel);
@@ -666,7 +689,8 @@ impl<'a> Translator<'a> {
         self.spill_fuel();
         let p = self.iconst(pc as i64);
         let depth = self.iconst(frames.len() as i64);
-        let st = self.leaf_helper(Helper::InlineExit, &[p, depth]);
+        let methods = self.iconst(methods);
+        let st = self.leaf_helper(Helper::InlineExit, &[p, depth, methods]);
         self.b.ins().return_(&[st]);
     }
 }
