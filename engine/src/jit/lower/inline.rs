@@ -80,8 +80,7 @@ pub(super) struct Inlinee<'a> {
 /// functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
 /// same, such as an addition that saw strings or an allocation, abandon the inlining later.
-/// The
-/// `cold` instructions (cold throws) are left out of the body: only the others count.
+/// The `cold` instructions (cold throws) are left out of the body: only the others count.
 pub(super) fn inlinable(proto: &Proto, cold: &[bool], calls: bool) -> bool {
     if !matches!(
         proto.kind,

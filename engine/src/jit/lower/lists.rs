@@ -184,7 +184,8 @@ impl Translator<'_> {
         let typed = self.b.create_block();
         self.branch_on(is_map, typed, &[], not_map, &[]);
         self.continue_in(typed);
-        if !mutant!(MapKeyUnstored) {
+        // `has` stored every register already (`synced_at`).
+        if !mutant!(MapKeyUnstored) && self.synced_at != Some(pc) {
             for r in [map, key] {
                 if self.dirty[pc].contains(r.0 as usize) {
                     self.store_reg(r);
