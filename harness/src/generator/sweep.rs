@@ -23,6 +23,8 @@ struct Unit {
     body: &'static [&'static str],
     /// What the first call runs on, so that compiled code speculates.
     warm: Warm,
+    /// Top-level functions the body calls (the sweep defines them before itself).
+    helpers: &'static str,
 }
 
 /// The values of a sweep's first call: what compiled code then speculates on, until the
@@ -31,6 +33,9 @@ struct Unit {
 enum Warm {
     /// Ints (arithmetic and comparisons speculate on ints).
     Ints,
+    /// Fewer ints, for a pair sweep whose body is long: its 256 pairs get the callees and
+    /// the loops hot, and leave the case's fuel to the pairs of every kind.
+    FewInts,
     /// Instances of one class (the inline caches hold one shape).
     Instances,
     /// Lists as `x` and int indexes in range as `y` (indexing speculates on its list path);
@@ -74,6 +79,7 @@ const UNITS: &[Unit] = &[
         ],
         pairs: true,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "let a = 0; let b = 0; let n = 0; while a == b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
             "let a = 0; let b = 1; let n = 0; while a != b { n += 1; if n > 1 { break; } a = x; b = y; } print(n);",
@@ -95,6 +101,7 @@ const UNITS: &[Unit] = &[
         ],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "let a = 1; let n = 0; while a == 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
             "let a = 0; let n = 0; while a != 1 { n += 1; if n > 1 { break; } a = x; } print(n);",
@@ -109,6 +116,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::GetIndex],
         pairs: true,
         warm: Warm::ListsAndIndexes,
+        helpers: "",
         // `has` looks a key up as indexing does (compiled code shares the finding helper).
         body: &["print(x[y]);", "print(has(x, y));"],
     },
@@ -116,6 +124,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::SetIndex, O::SetIndexK],
         pairs: true,
         warm: Warm::ListsAndIndexes,
+        helpers: "",
         // A value in a register, then a literal (`SetIndexK`), read back; then a new key
         // of a fresh map on every pair (a new entry, where the same map would get one only
         // the first time), updated in place.
@@ -129,6 +138,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::AddI, O::SubI, O::MulI, O::DivI, O::ModI],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "print(x + 1);",
             "print(x - 1);",
@@ -144,6 +154,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::AddK, O::SubK, O::MulK, O::DivK, O::ModK],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "print(x + 0.5);",
             "print(x - 1.5);",
@@ -158,6 +169,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::AddIL, O::MulIL, O::AddKL, O::MulKL],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "print(1 + x);",
             "print(3 * x);",
@@ -177,6 +189,7 @@ const UNITS: &[Unit] = &[
         ],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "if x == 1 { print(1); } else { print(0); }",
             "if x != 1 { print(1); } else { print(0); }",
@@ -190,6 +203,7 @@ const UNITS: &[Unit] = &[
         ops: &[O::Neg, O::Not, O::JmpIf, O::JmpIfNot],
         pairs: false,
         warm: Warm::Ints,
+        helpers: "",
         body: &[
             "print(-x);",
             "print(!x);",
@@ -209,6 +223,7 @@ const UNITS: &[Unit] = &[
         ],
         pairs: false,
         warm: Warm::Instances,
+        helpers: "",
         body: &[
             "print(x.f);",
             "print(x.zz);",
@@ -237,6 +252,37 @@ const UNITS: &[Unit] = &[
             "print(swsmall(x));",
         ],
     },
+    // Operations inside small callees, which compiled code inlines: an inlined body takes no
+    // helper, so each operation has a path of its own there (the types it did not see leave
+    // for the interpreter, which finishes the callee). The cells are those of the operations
+    // themselves, reached by the other sweeps too: this one is chosen by its turn and by
+    // weight 1, not steered.
+    Unit {
+        ops: &[],
+        pairs: true,
+        warm: Warm::FewInts,
+        helpers: "fn swieq(a, b) { return a == b; }\n\
+                  fn swine(a, b) { if a != b { return 1; } return 0; }\n\
+                  fn swilt(a, b) { return a < b; }\n\
+                  fn swige(a, b) { if a >= b { return 1; } return 0; }\n\
+                  fn swiadd(a, b) { let t = a + b; return t - a; }\n\
+                  fn swimul(a, b) { return a * 2 + b % 3; }\n\
+                  fn swilen(a) { return len(a); }\n\
+                  fn swinum(a, b) { return min(abs(a), b); }\n\
+                  fn swinest(a, b) { return swieq(b, a) == swilt(a, b); }\n",
+        body: &[
+            "print(swieq(x, y), swieq(x, x));",
+            "print(swine(x, y));",
+            "print(swilt(x, y));",
+            "print(swige(x, y));",
+            "print(swiadd(x, y));",
+            "if swsmall(x, 2) { print(swimul(x, y)); }",
+            "print(swilen(x));",
+            "print(swinum(x, y));",
+            "print(swinest(x, y));",
+            "print($A().e(x, y));",
+        ],
+    },
 ];
 
 const fn binary(ops: &'static [OpCode], sym: &'static str) -> Unit {
@@ -244,6 +290,7 @@ const fn binary(ops: &'static [OpCode], sym: &'static str) -> Unit {
         ops,
         pairs: true,
         warm: Warm::Ints,
+        helpers: "",
         body: match sym.as_bytes() {
             b"+" => &[
                 "print(x + y);",
@@ -290,6 +337,7 @@ const fn branch(ops: &'static [OpCode], sym: &'static str) -> Unit {
         ops,
         pairs: true,
         warm: Warm::Ints,
+        helpers: "",
         body: match sym.as_bytes() {
             b"==" => &[
                 "if x == y { print(1); } else { print(0); }",
@@ -411,6 +459,9 @@ const VALUES: &str = "[0, 1, -1, 2, 9223372036854775807, -9223372036854775807 - 
 /// Ints only: the warm-up argument (64 values, so single loops also get hot).
 const INTS: &str = "[0, 1, 2, 3, 5, 8, 13, 21] * 8";
 
+/// Ints only, fewer (`Warm::FewInts`).
+const FEW_INTS: &str = "[0, 1, 2, 3, 5, 8, 13, 21] * 2";
+
 impl Gen<'_, '_> {
     /// The sweeps of this case (none without the feature): one or two. The first is steered
     /// by the campaign's cell hits toward cells not reached yet (uniform without them). In a
@@ -455,7 +506,7 @@ impl Gen<'_, '_> {
             .replace("B(", &format!("{b}("));
         let values = values.replace(", A, B,", &format!(", {a}, {b},"));
         let mut src = format!(
-            "class {a} {{ fn init() {{ self.f = 1; self.g = 2; }} fn m(x) {{ return x; }} fn n(x) {{ return x; }} }}\n\
+            "class {a} {{ fn init() {{ self.f = 1; self.g = 2; }} fn m(x) {{ return x; }} fn n(x) {{ return x; }} fn e(x, y) {{ return x == y; }} }}\n\
              class {c} : {a} {{ fn s(v) {{ return super.zz(v); }} fn t() {{ return super.zz; }} fn u(v) {{ return super.m(v, v); }} }}\n\
              class {b} {{ fn init(v) {{ self.f = v; }} fn m(x) {{ return 0; }} }}\n\
              fn {vals}() {{ return {values}; }}\n\
@@ -481,6 +532,7 @@ impl Gen<'_, '_> {
             // recompilation compiled in the `jit` tier.
             let calls = match UNITS.get(u).map_or(Warm::Ints, |u| u.warm) {
                 Warm::Ints => format!("{f}({ints}());\n{f}({vals}());\n{f}([]);\n"),
+                Warm::FewInts => format!("{f}({FEW_INTS});\n{f}({vals}());\n{f}([]);\n"),
                 Warm::Instances => format!("{f}([{a}()] * 64);\n{f}({vals}());\n{f}([]);\n"),
                 Warm::ListsAndIndexes => format!(
                     "{f}([[0, 1]] * 8, [0, 1] * 4);\n{f}({vals}(), {vals}());\n{f}([], []);\n"
@@ -498,6 +550,7 @@ impl Gen<'_, '_> {
 
 /// `fn NAME(vs)` running a unit's body over each value (or pair of values) of `vs`.
 fn op_sweep(name: &str, unit: &Unit) -> String {
+    let helpers = unit.helpers;
     let body: String = unit
         .body
         .iter()
@@ -507,7 +560,7 @@ fn op_sweep(name: &str, unit: &Unit) -> String {
     if unit.warm == Warm::ListsAndIndexes {
         format!("fn {name}(xs, ys) {{ for x in xs {{ for y in ys {{\n{body}}} }} }}\n")
     } else if unit.pairs {
-        format!("fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
+        format!("{helpers}fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
     } else {
         format!("fn {name}(vs) {{ for x in vs {{\n{body}}} }}\n")
     }
