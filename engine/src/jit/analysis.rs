@@ -2,6 +2,8 @@
 //! from their stack slots (dirty) or are stored as they are written, which are live, and which
 //! code an OSR entry can reach.
 
+use rustc_hash::FxHashSet;
+
 use crate::bytecode::*;
 use crate::config::MAX_EXIT_STORES;
 
@@ -33,6 +35,18 @@ impl RegSet {
         changed
     }
 
+    /// Removes every register from `r` up.
+    pub(crate) fn keep_below(&mut self, r: usize) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            let first = w * 64;
+            if first >= r {
+                *word = 0;
+            } else if r - first < 64 {
+                *word &= (1u64 << (r - first)) - 1;
+            }
+        }
+    }
+
     /// How many registers are in the set.
     pub(crate) fn len(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
@@ -55,7 +69,7 @@ impl RegSet {
 /// return or a loop back to the write first: the store then costs nothing on the hot path
 /// (it moves earlier), and the register is no longer dirty at the cold exits in between
 /// (slow paths, side exits, error exits), each of which would otherwise store it again.
-pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
+pub(crate) fn stored_at_write(proto: &Proto, in_place: &FxHashSet<usize>) -> Vec<bool> {
     let n = proto.code.len();
     // Whether every path leaving pc meets an always-syncing instruction.
     let ahead_after = |pc: usize, sync_ahead: &[bool]| {
@@ -70,7 +84,9 @@ pub(crate) fn stored_at_write(proto: &Proto) -> Vec<bool> {
     while changed {
         changed = false;
         for pc in (0..n).rev() {
-            if !sync_ahead[pc] && (always_syncs(&proto.code[pc]) || ahead_after(pc, &sync_ahead)) {
+            if !sync_ahead[pc]
+                && (syncs(pc, &proto.code[pc], in_place) || ahead_after(pc, &sync_ahead))
+            {
                 sync_ahead[pc] = true;
                 changed = true;
             }
@@ -99,6 +115,7 @@ fn stored_outside_loops(
     proto: &Proto,
     mut stored: Vec<bool>,
     dirty: &[RegSet],
+    in_place: &FxHashSet<usize>,
 ) -> (Vec<bool>, Vec<bool>) {
     /// A register is stored at its writes when it is dirty at more than this many exits per
     /// such write.
@@ -143,7 +160,7 @@ fn stored_outside_loops(
         if let Some(r) = op.write() {
             written_in_loop[r.reg().0 as usize] = true;
         }
-        if always_syncs(op) {
+        if syncs(pc, op, in_place) {
             for r in d.iter() {
                 dirty_at_loop_sync[r] = true;
             }
@@ -207,6 +224,9 @@ pub(crate) struct Storage {
     pub in_slots: bool,
     /// The register stores the exits make (`exit_stores` of `dirty`).
     pub exit_stores: usize,
+    /// The call sites translated in place that store only their window (see
+    /// `dirty_registers`).
+    pub in_place: FxHashSet<usize>,
 }
 
 /// Registers in variables, stored where `stored_at_write` and the dirty sets say; or, when
@@ -215,12 +235,14 @@ pub(crate) struct Storage {
 /// registers from their slots keeps no value live across the function, so code and compile
 /// time grow with the function, not with its writes times its exits or its registers times
 /// its length.
-pub(crate) fn plan_storage(proto: &Proto) -> Storage {
-    let stored = stored_at_write(proto);
-    let dirty = dirty_registers(proto, &stored);
+///
+/// `in_place`: the call sites whose callees are translated in place (see `dirty_registers`).
+pub(crate) fn plan_storage(proto: &Proto, in_place: &FxHashSet<usize>) -> Storage {
+    let stored = stored_at_write(proto, in_place);
+    let dirty = dirty_registers(proto, &stored, in_place);
     if exit_stores(proto, &dirty) <= MAX_EXIT_STORES {
-        let (mut stored, loop_only) = stored_outside_loops(proto, stored, &dirty);
-        let dirty = dirty_registers(proto, &stored);
+        let (mut stored, loop_only) = stored_outside_loops(proto, stored, &dirty, in_place);
+        let dirty = dirty_registers(proto, &stored, in_place);
         if mutant!(LoopInvariantUnstored) {
             // Clean in the loop by the dirty sets, but never stored: its slot keeps whatever
             // it held before.
@@ -233,15 +255,19 @@ pub(crate) fn plan_storage(proto: &Proto) -> Storage {
             stored,
             dirty,
             in_slots: false,
+            in_place: in_place.clone(),
         };
     }
+    // Every register is in its slot at every call: nothing is left for the exits of the
+    // bodies translated in place to store.
     let stored = every_write_stored(proto);
-    let dirty = dirty_registers(proto, &stored);
+    let dirty = dirty_registers(proto, &stored, &FxHashSet::default());
     Storage {
         exit_stores: exit_stores(proto, &dirty),
         stored,
         dirty,
         in_slots: true,
+        in_place: FxHashSet::default(),
     }
 }
 
@@ -266,7 +292,11 @@ pub(crate) fn compile_cost(proto: &Proto, exit_stores: usize) -> usize {
 /// Calls and instructions that always call a helper store everything and reload their
 /// result, so nothing is dirty after them; other instructions add the register they write,
 /// unless they store it at once (`stored`, from `stored_at_write`).
-pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
+pub(crate) fn dirty_registers(
+    proto: &Proto,
+    stored: &[bool],
+    in_place: &FxHashSet<usize>,
+) -> Vec<RegSet> {
     let n = proto.code.len();
     let nregs = proto.nregs as usize;
     let mut dirty_in = vec![RegSet::new(nregs); n];
@@ -275,7 +305,15 @@ pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
     while let Some(pc) = work.pop() {
         queued[pc] = false;
         let op = proto.code[pc];
-        let out = if always_syncs(&op) {
+        let out = if in_place.contains(&pc) {
+            // A call whose callee is translated in place stores its window (its own
+            // register, the callee or receiver, and the arguments), which the body starts
+            // from; the registers below stay in variables, and the body's exits store them.
+            // The result lands in the call's register, stored.
+            let mut out = dirty_in[pc].clone();
+            out.keep_below(call_register(&op));
+            out
+        } else if always_syncs(&op) {
             RegSet::new(nregs)
         } else {
             let mut out = dirty_in[pc].clone();
@@ -302,6 +340,24 @@ pub(crate) fn dirty_registers(proto: &Proto, stored: &[bool]) -> Vec<RegSet> {
 /// safepoints on every path (`Safepoint::Always` in the opcode table).
 fn always_syncs(op: &Op) -> bool {
     op.effects().safepoint == Safepoint::Always
+}
+
+/// Whether the instruction at `pc` stores all registers: an instruction that always syncs,
+/// unless it is a call translated in place (which stores only its window).
+fn syncs(pc: usize, op: &Op, in_place: &FxHashSet<usize>) -> bool {
+    always_syncs(op) && !in_place.contains(&pc)
+}
+
+/// The register of call `op`: the callee's (or the receiver's), which receives the result;
+/// the window of a body translated in place starts there.
+pub(crate) fn call_register(op: &Op) -> usize {
+    match *op {
+        Op::Call { a, .. }
+        | Op::CallGlobal { a, .. }
+        | Op::Invoke { a, .. }
+        | Op::SuperInvoke { a, .. } => a.0 as usize,
+        _ => unreachable!("not a call: {op:?}"),
+    }
 }
 
 /// The register an instruction writes in compiled code outside a full sync, if any (an
@@ -470,8 +526,9 @@ mod tests {
     /// The prototype named `name` in `source`, with its write-through and dirty sets.
     fn analyse(source: &str, name: &str) -> (std::rc::Rc<Proto>, Vec<bool>, Vec<RegSet>) {
         let proto = proto_named(source, name);
-        let stored = stored_at_write(&proto);
-        let dirty = dirty_registers(&proto, &stored);
+        let none = FxHashSet::default();
+        let stored = stored_at_write(&proto, &none);
+        let dirty = dirty_registers(&proto, &stored, &none);
         (proto, stored, dirty)
     }
 
@@ -479,6 +536,35 @@ mod tests {
         (0..proto.code.len())
             .filter(|&pc| pred(&proto.code[pc]))
             .collect()
+    }
+
+    #[test]
+    fn a_call_translated_in_place_keeps_the_registers_below_it_dirty() {
+        // The loop's counter and sum are written on every iteration and read by the call's
+        // window: a real call stores them all, a call translated in place only its window.
+        let proto = proto_named(
+            "fn g(x) { return x; }\nfn f(n) {\n let s = 0;\n for i in 0..n { s = s + g(i * 2); }\n return s;\n}",
+            "f",
+        );
+        let call = pcs_of(&proto, |op| matches!(op, Op::CallGlobal { .. }))[0];
+        let a = call_register(&proto.code[call]);
+        let real = plan_storage(&proto, &FxHashSet::default());
+        let placed = plan_storage(&proto, &[call].into_iter().collect());
+        let below: Vec<usize> = placed.dirty[call].iter().filter(|&r| r < a).collect();
+        assert!(!below.is_empty(), "nothing below the call is dirty at it");
+        for r in below {
+            assert!(
+                placed.dirty[call + 1].contains(r),
+                "r{r} clean after the call"
+            );
+            assert!(
+                !real.dirty[call + 1].contains(r),
+                "r{r} dirty after a real call"
+            );
+        }
+        // The result is stored in the call's register, and the window at the call.
+        assert!(!placed.dirty[call + 1].contains(a));
+        assert!((a..proto.nregs as usize).all(|r| !placed.dirty[call + 1].contains(r)));
     }
 
     #[test]
@@ -591,7 +677,7 @@ mod tests {
             "f",
         );
         let proto = &*proto;
-        let plan = plan_storage(proto);
+        let plan = plan_storage(proto, &FxHashSet::default());
         assert!(!plan.in_slots);
         let back = pcs_of(proto, Op::is_back_edge)[0];
         let head = target(back, proto.code[back].jump().expect("a back-edge jumps"));

@@ -250,6 +250,10 @@ mutants! {
     /// When a guard fails in an inlined method, the registers the method wrote so far stay
     /// unstored, so the interpreter finishes the method with their slots' old values.
     InlineExitDropsWrites => "inline_exit_drops_writes", "wrong deoptimization state (inlined frame)";
+    /// When a guard fails in a callee inlined at a call of the compiled function's own, the
+    /// caller's registers below the call (which the call left in variables) stay unstored,
+    /// so the interpreter goes on in the caller with their slots' old values.
+    InlineExitSkipsCaller => "inline_exit_skips_caller", "wrong deoptimization state (caller of inlined frame)";
     /// A call of a field holding a function (`o.f(x)`) speculated on the receiver's shape
     /// checks that it is an instance but not its shape, and reads the cached slot.
     FieldCallIgnoresShape => "field_call_ignores_shape", "stale inline cache (field call)";

@@ -472,10 +472,25 @@ impl<'a> Translator<'a> {
         (h, consts): (Helper, Vec<i64>),
     ) {
         let a = window.1;
-        // The registers go to their slots, as for a call: the helper reads them there, and
-        // so does the interpreter after a side exit in the inlined body.
-        self.sync_all(pc);
         let nested = self.inlining.is_some();
+        // The registers go to their slots, as for a call: the helper reads them there, and
+        // so does the interpreter after a side exit in the inlined body. At a call of the
+        // compiled function's own, only the window does (the body starts from it): the
+        // registers below stay in variables on the way through the body, and its exits store
+        // them (`inline_exit`), as the helper's path does here.
+        let in_place = !nested && self.in_place.contains(&pc);
+        if in_place {
+            let window_regs: Vec<usize> = self.dirty[pc]
+                .iter()
+                .filter(|&r| r >= a.0 as usize)
+                .collect();
+            for r in window_regs {
+                self.store_reg(Reg(r as u16));
+            }
+        } else if self.synced_at != Some(pc) {
+            // (A constructor's registers were stored before its instance was made.)
+            self.sync_all(pc);
+        }
         if !nested && callee.adds_fields {
             // Adding a field ends in a safepoint in the interpreter, and an inlined body
             // cannot collect: it runs only when no collection is due. Nothing in it allocates,
@@ -507,6 +522,9 @@ impl<'a> Translator<'a> {
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
+        if in_place {
+            self.sync_all(pc);
+        }
         self.save_pc(pc);
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
@@ -517,6 +535,10 @@ impl<'a> Translator<'a> {
         self.after_call(pc, a, done);
         self.jump(join);
         self.continue_in(join);
+        if in_place {
+            // Stored on the helper's path only.
+            self.synced_at = None;
+        }
         self.facts.clear();
         self.objects.clear();
     }

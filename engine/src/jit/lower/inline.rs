@@ -233,7 +233,8 @@ fn prepare_site<'a>(
     let before = *budget;
     *budget -= warm;
     // The body's registers stay in variables: dirty from their first write on.
-    let dirty = dirty_registers(proto, &vec![false; proto.code.len()]);
+    // Its own calls translated in place store all its registers (`inlined_or_helper`).
+    let dirty = dirty_registers(proto, &vec![false; proto.code.len()], &FxHashSet::default());
     let input = Input {
         proto,
         pid,
@@ -621,11 +622,38 @@ impl<'a> Translator<'a> {
         self.terminated = true;
     }
 
+    /// At an exit of a body inlined at a call of the compiled function's own that stored
+    /// only its window (`Storage::in_place`): stores the compiled function's registers below
+    /// the call that are not in their slots.
+    fn store_below_call(&mut self) {
+        let site = self.inlining.as_ref().expect("inlining");
+        let root = site.chain()[0];
+        if !self.in_place.contains(&root.call_pc) || mutant!(InlineExitSkipsCaller) {
+            return;
+        }
+        let caller = &root.caller;
+        let below = root.ret.0 as usize;
+        let regs: Vec<(usize, Variable, Variable)> = caller.dirty[root.call_pc]
+            .iter()
+            .filter(|&r| r < below)
+            .map(|r| (r, caller.tags[r], caller.pays[r]))
+            .collect();
+        let base = caller.regs;
+        for (r, tv, pv) in regs {
+            let t = self.b.use_var(tv);
+            let p = self.b.use_var(pv);
+            self.store_value(t, p, base, abi::value_at(r as u32));
+        }
+    }
+
     /// The side exit of the inlined callee's instruction `pc`: its written registers to
     /// their slots, the caller's pc past the call, the callee's frame record pushed as the
     /// call would have (resuming at `pc`), and the interpreter finishes both frames.
     fn inline_exit(&mut self, pc: usize) {
         self.cur_pc = pc;
+        // First the compiled function's registers below the call (those over the window
+        // are the inlined frames', stored after).
+        self.store_below_call();
         if !mutant!(InlineExitDropsWrites) {
             self.sync(pc);
         }

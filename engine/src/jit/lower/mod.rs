@@ -253,8 +253,10 @@ pub(crate) fn translate(
             proto.code.len()
         ));
     }
-    let storage = plan_storage(&proto);
-    let cost = compile_cost(&proto, storage.exit_stores);
+    let cost = compile_cost(
+        &proto,
+        plan_storage(&proto, &FxHashSet::default()).exit_stores,
+    );
     if cost > MAX_COMPILE_COST {
         return Err(format!(
             "function too costly to compile (estimated cost {cost}, limit {MAX_COMPILE_COST})"
@@ -299,12 +301,20 @@ pub(crate) fn translate(
     let (name, signature) = (func.name.clone(), func.signature.clone());
     loop {
         let inlinees = inline::inlinees(&input, vm, &excluded, unfit);
+        // The calls translated in place leave the registers below them in variables, but
+        // for `init`: the instance is made by a helper first, which stores them all anyway.
+        let in_place: FxHashSet<usize> = inlinees
+            .iter()
+            .filter(|(_, callee)| callee.input.proto.kind != ProtoKind::Init)
+            .map(|(&pc, _)| pc)
+            .collect();
+        let storage = plan_storage(&proto, &in_place);
         let mut b = FunctionBuilder::new(func, fctx);
         let sig = b.import_signature(compiled_sig.clone());
         let mut t = Translator::new(
             b,
             &input,
-            storage.clone(),
+            storage,
             helper_ids,
             helper_sig.clone(),
             sig,
@@ -432,6 +442,9 @@ struct Translator<'a> {
     in_slots: bool,
     /// Per instruction: registers that may differ from their slots on entry to it.
     dirty: Vec<RegSet>,
+    /// The compiled function's calls translated in place that store only their window
+    /// (`Storage::in_place`): the exits of the bodies store the registers below it.
+    in_place: FxHashSet<usize>,
     /// Per instruction: registers live on entry to it.
     live: Vec<RegSet>,
     /// Conditions known at translation time (see `cond_const`).
@@ -495,6 +508,7 @@ impl<'a> Translator<'a> {
             stored,
             dirty,
             in_slots,
+            in_place,
             ..
         } = storage;
         Translator {
@@ -525,6 +539,7 @@ impl<'a> Translator<'a> {
             stored,
             in_slots,
             dirty,
+            in_place,
             live: live_registers(input.proto, input.protos),
             known: FxHashMap::default(),
             cur_pc: 0,
