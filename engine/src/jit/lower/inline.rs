@@ -413,8 +413,10 @@ impl<'a> Translator<'a> {
     /// Translates the call at `pc` of `closure` as the callee's body in place, its register
     /// 0 being the caller's register `window` (a method's checked receiver, a function's first
     /// argument), when the frame depth and the register stack would allow the call; otherwise
-    /// jumps to `slow`. The caller's registers are in their slots (the call synced them).
-    /// Continues, after the body, where the result is in register `ret`.
+    /// jumps to `slow`. The call's window is in its slots (the call stored it), and so are the
+    /// caller's registers below it but at a call of the compiled function's own
+    /// (`Storage::in_place`), whose exits store them. Continues, after the body, where the
+    /// result is in register `ret`.
     pub(super) fn inline_call(
         &mut self,
         pc: usize,
