@@ -557,13 +557,14 @@ fn op_sweep(name: &str, unit: &Unit) -> String {
         // The message too: the general paths build it from the operands in source order.
         .map(|s| format!("try {{ {s} }} catch e {{ print(e.kind, e.message); }}\n"))
         .collect();
-    if unit.warm == Warm::ListsAndIndexes {
+    let sweep = if unit.warm == Warm::ListsAndIndexes {
         format!("fn {name}(xs, ys) {{ for x in xs {{ for y in ys {{\n{body}}} }} }}\n")
     } else if unit.pairs {
-        format!("{helpers}fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
+        format!("fn {name}(vs) {{ for x in vs {{ for y in vs {{\n{body}}} }} }}\n")
     } else {
         format!("fn {name}(vs) {{ for x in vs {{\n{body}}} }}\n")
-    }
+    };
+    format!("{helpers}{sweep}")
 }
 
 /// `fn NAME(vs)` moving each value of `vs` into every position, in compiled code.

@@ -480,10 +480,8 @@ impl<'a> Translator<'a> {
         // them (`inline_exit`), as the helper's path does here.
         let in_place = !nested && self.in_place.contains(&pc);
         if in_place {
-            let window_regs: Vec<usize> = self.dirty[pc]
-                .iter()
-                .filter(|&r| r >= a.0 as usize)
-                .collect();
+            let from = call_register(&self.input.proto.code[pc]);
+            let window_regs: Vec<usize> = self.dirty[pc].iter().filter(|&r| r >= from).collect();
             for r in window_regs {
                 self.store_reg(Reg(r as u16));
             }

@@ -634,7 +634,7 @@ impl<'a> Translator<'a> {
             return;
         }
         let caller = &root.caller;
-        let below = root.ret.0 as usize;
+        let below = call_register(&caller.input.proto.code[root.call_pc]);
         let regs: Vec<(usize, Variable, Variable)> = caller.dirty[root.call_pc]
             .iter()
             .filter(|&r| r < below)

@@ -32,8 +32,8 @@ use crate::runtime::vm::{
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
-    RegSet, Storage, cold_throws, compile_cost, dirty_registers, live_registers, plan_storage,
-    reachable, successors, target, written_register,
+    RegSet, Storage, call_register, cold_throws, compile_cost, dirty_registers, live_registers,
+    plan_storage, reachable, successors, target, written_register,
 };
 use crate::runtime::tiering::{ExitKind, Mode};
 
