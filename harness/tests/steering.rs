@@ -113,3 +113,47 @@ fn the_same_seed_and_table_give_the_same_case() {
         );
     }
 }
+
+/// In a steered campaign every 16th case carries one of the four faults of a limit met in
+/// compiled code, in turn, at its end; the tiers agree on it, and the case gets there.
+#[test]
+fn steered_cases_take_the_limit_faults_in_turn() {
+    use echo_engine::error::ErrorKind;
+    let steered = Options {
+        steering: Some(Arc::new(Steering::new())),
+        ..Options::default()
+    };
+    // (kind, a piece of the fault's source) by turn: seed 16 * k takes fault k % 4.
+    let faults = [
+        (ErrorKind::FuelExhausted, ">= 0 {"),
+        (ErrorKind::FuelExhausted, "while true {"),
+        (ErrorKind::FuelExhausted, "in 0..1099511627776 {"),
+        (ErrorKind::SizeLimit, "push(big"),
+    ];
+    let mut reached = [0; 4];
+    for k in 1..=8u64 {
+        let case = generator::from_seed(16 * k, &steered);
+        let (kind, piece) = faults[k as usize % 4];
+        assert_eq!(case.intent, Some(kind), "seed {}", 16 * k);
+        assert!(case.source.contains(piece), "seed {}: no {piece:?}", 16 * k);
+        let report = oracle::check(&Subject::from(&case), &oracle::Options::default());
+        assert!(
+            matches!(report.verdict, Verdict::Agree),
+            "seed {}: {:?}",
+            16 * k,
+            report.verdict
+        );
+        let ended = report.reference.as_ref().map(|o| &o.result);
+        if matches!(ended, Some(Err(e)) if e.kind == kind) {
+            reached[k as usize % 4] += 1;
+        }
+        // The cases between take no fault by turn.
+        let next = generator::from_seed(16 * k + 1, &steered);
+        let plain = generator::from_seed(16 * k + 1, &Options::default());
+        assert_eq!(next.intent, plain.intent, "seed {}", 16 * k + 1);
+    }
+    assert!(
+        reached.iter().all(|&n| n > 0),
+        "faults reached: {reached:?}"
+    );
+}

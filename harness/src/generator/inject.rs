@@ -8,6 +8,33 @@ use echo_engine::syntax::ast::{BinOp, Expr, Stmt, UnOp};
 use super::Gen;
 use super::build::*;
 
+/// A fault that only a limit met inside compiled code shows, each checked there by code of
+/// its own: a missed check is a hang or a late error, which no other part of a case shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LimitFault {
+    /// A runaway `while` loop whose test is fused with its back-edge.
+    WhileTest,
+    /// A runaway `while true` loop: a plain jump back.
+    WhileTrue,
+    /// A runaway `for` over a range too long to finish.
+    ForRange,
+    /// A list grown by `push` (inline in compiled code) past the collection limit.
+    Push,
+}
+
+const LIMIT_FAULTS: [LimitFault; 4] = [
+    LimitFault::WhileTest,
+    LimitFault::WhileTrue,
+    LimitFault::ForRange,
+    LimitFault::Push,
+];
+
+/// In a steered campaign, every `LIMIT_TURN`-th case carries a limit fault, the next of
+/// `LIMIT_FAULTS` each time. Drawn with the other injected errors, each comes in one case in
+/// one to four hundred, so a missed check could hide for minutes; in turn, each comes every
+/// 64 cases.
+const LIMIT_TURN: u64 = 16;
+
 /// Every error kind a program can meet at run time (compile errors are never generated), in
 /// the engine's order: the kinds the engine classifies as runtime errors or limits.
 pub fn runtime_kinds() -> impl Iterator<Item = ErrorKind> {
@@ -15,6 +42,28 @@ pub fn runtime_kinds() -> impl Iterator<Item = ErrorKind> {
 }
 
 impl Gen<'_, '_> {
+    /// The limit fault whose turn this case is (see `LIMIT_TURN`), in a steered campaign.
+    pub(crate) fn limit_turn(&self) -> Option<LimitFault> {
+        let seed = self.seed.filter(|_| self.opts.steering.is_some())?;
+        (seed % LIMIT_TURN == 0)
+            .then(|| LIMIT_FAULTS[(seed / LIMIT_TURN) as usize % LIMIT_FAULTS.len()])
+    }
+
+    /// Makes `fault` this case's error, with the limit it needs: the collection limit
+    /// lowered for `push` (not below what the sweeps' lists need), the case's fuel left as it
+    /// is for a runaway loop (a budget that lasts until the loop, which then runs out in
+    /// compiled code). The rest of the case is what it would have been (its sweeps
+    /// included): the fault comes last.
+    pub(crate) fn force_limit_fault(&mut self, fault: LimitFault) {
+        self.limit_fault = Some(fault);
+        if fault == LimitFault::Push {
+            self.intent = Some(ErrorKind::SizeLimit);
+            self.limits.max_collection_len = self.range(1024, 4096) as usize;
+        } else {
+            self.intent = Some(ErrorKind::FuelExhausted);
+        }
+    }
+
     /// Picks the error kind of this case and the limits it needs.
     pub(crate) fn choose_intent(&mut self) {
         // The engine limits weigh three times as much as the catchable kinds: no `try` catches
@@ -22,7 +71,8 @@ impl Gen<'_, '_> {
         // again. Every kind of compiled back-edge must check fuel, and a missed check is a
         // hang that only a runaway loop in compiled code shows. The memory limit is the only
         // place where what the collector keeps alive shows in a result: a safepoint that roots
-        // a stale register, or misses a live one, moves the moment the limit is hit.
+        // a stale register, or misses a live one, moves the moment the limit is hit. (Faults
+        // of limits met in compiled code also come in turn: see `LIMIT_TURN`.)
         let kinds: Vec<ErrorKind> = runtime_kinds().collect();
         let weights: Vec<u32> = kinds
             .iter()
@@ -238,9 +288,13 @@ impl Gen<'_, '_> {
                 // plain jump back (`while true`), a `for` over a range too long to finish.
                 let w = self.fresh("w");
                 let step = vec![expr_stmt(compound(name(&w), BinOp::Add, int(1)))];
-                let runaway = match self.pick(3) {
-                    0 => while_(bin(BinOp::Ge, name(&w), int(0)), step),
-                    1 => while_(boolean(true), step),
+                let kind = match self.limit_fault {
+                    Some(f) => f,
+                    None => LIMIT_FAULTS[self.pick(3)],
+                };
+                let runaway = match kind {
+                    LimitFault::WhileTest => while_(bin(BinOp::Ge, name(&w), int(0)), step),
+                    LimitFault::WhileTrue => while_(boolean(true), step),
                     _ => {
                         let k = self.fresh("k");
                         for_range(&k, int(0), int(1 << 40), step)
@@ -292,7 +346,8 @@ impl Gen<'_, '_> {
                 } else {
                     list(vec![iv()])
                 };
-                let grow = if !strings && self.chance(1, 2) {
+                let push = self.limit_fault == Some(LimitFault::Push) || self.chance(1, 2);
+                let grow = if !strings && push {
                     call_named("push", vec![name(&s), iv()])
                 } else {
                     assign(name(&s), bin(BinOp::Add, name(&s), name(&s)))

@@ -28,7 +28,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 20;
+pub const GENERATOR_VERSION: u32 = 21;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).
@@ -244,6 +244,9 @@ pub(crate) struct Gen<'a, 'b> {
     /// Estimated work of each class's own method bodies (by class and name) and `init`s.
     method_costs: std::collections::BTreeMap<(usize, String), u64>,
     pub(crate) intent: Option<ErrorKind>,
+    /// The limit fault this case carries when it was chosen for the case rather than drawn
+    /// with the fault (see `inject::LIMIT_TURN`).
+    pub(crate) limit_fault: Option<inject::LimitFault>,
     pub(crate) limits: Limits,
     pub(crate) hot_calls: u32,
     pub(crate) hot_loops: u32,
@@ -281,6 +284,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             fn_costs: Vec::new(),
             method_costs: std::collections::BTreeMap::new(),
             intent: None,
+            limit_fault: None,
             limits: Limits::default(),
             hot_calls: 10,
             hot_loops: 1000,

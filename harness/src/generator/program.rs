@@ -48,7 +48,9 @@ impl Gen<'_, '_> {
         let inject = self
             .u
             .ratio((self.opts.error_share * 1000.0).round() as u32, 1000);
-        if inject.unwrap_or(false) {
+        if let Some(fault) = self.limit_turn() {
+            self.force_limit_fault(fault);
+        } else if inject.unwrap_or(false) {
             self.choose_intent();
         }
 

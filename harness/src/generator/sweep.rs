@@ -473,7 +473,9 @@ impl Gen<'_, '_> {
     /// reach early keeps weight 1 among sweeps weighing hundreds, and a bug only it shows at
     /// once (an operator wrong on one kind in compiled code) would hide for minutes.
     pub(crate) fn sweeps(&mut self) -> Vec<Stmt> {
-        if !self.f.sweeps || self.intent.is_some() {
+        // Not with an error drawn for the case (its small limits are for the fault), but
+        // with a limit fault whose turn it is (see `LIMIT_TURN`), which comes after them.
+        if !self.f.sweeps || (self.intent.is_some() && self.limit_fault.is_none()) {
             return Vec::new();
         }
         let weights = match &self.opts.steering {
