@@ -210,6 +210,10 @@ const UNITS: &[Unit] = &[
             "print(x || 0);",
             "if x { print(1); } else { print(0); }",
             "let t = x; t = !t; print(t); t = x; t = -t; print(t);",
+            // Floats made from the warm-up's ints, so that compiled code speculates on them:
+            // a zero whose negation is -0.0 (not 0 - x), fractions to round both ways.
+            "print(-(x * 0.0));",
+            "print(floor(0.5 - x), ceil(x + 0.5), int(-0.5 - x));",
         ],
     },
     Unit {
