@@ -22,6 +22,8 @@ pub(crate) enum LimitFault {
     Push,
 }
 
+/// The faults in turn. The first three are the runaway loops a drawn fuel fault picks from,
+/// by index (`pick(3)`), so their order keeps the programs of drawn cases as they were.
 const LIMIT_FAULTS: [LimitFault; 4] = [
     LimitFault::WhileTest,
     LimitFault::WhileTrue,

@@ -244,8 +244,8 @@ pub(crate) struct Gen<'a, 'b> {
     /// Estimated work of each class's own method bodies (by class and name) and `init`s.
     method_costs: std::collections::BTreeMap<(usize, String), u64>,
     pub(crate) intent: Option<ErrorKind>,
-    /// The limit fault this case carries when it was chosen for the case rather than drawn
-    /// with the fault (see `inject::LIMIT_TURN`).
+    /// The limit fault this case carries by turn (see `inject::LIMIT_TURN`); `None` when its
+    /// error, if any, was drawn.
     pub(crate) limit_fault: Option<inject::LimitFault>,
     pub(crate) limits: Limits,
     pub(crate) hot_calls: u32,
