@@ -309,6 +309,60 @@ fn collection_during_helper_calls_from_compiled_code() {
     }
 }
 
+/// `src` run in every tier with `config`'s settings (compiling at the first call and after
+/// two back-edges); all must agree, and the interpreter's outcome is returned.
+fn agreed(src: &str, config: &Config) -> Outcome {
+    let outcomes: Vec<Outcome> = Tier::ALL
+        .iter()
+        .map(|&tier| {
+            run(
+                src,
+                &Config {
+                    tier,
+                    hot_calls: 1,
+                    hot_loops: 2,
+                    ..config.clone()
+                },
+            )
+        })
+        .collect();
+    for o in &outcomes[1..] {
+        assert_eq!(o, &outcomes[0], "tiers disagree on {src}");
+    }
+    outcomes.into_iter().next().expect("at least one tier")
+}
+
+#[test]
+fn a_register_no_instruction_reads_again_keeps_nothing_alive() {
+    // `big` is dead once its length is taken: the collector roots only what a frame can
+    // still read, in every tier, so the second list fits where both would not.
+    let src = "fn work(n) {\n  let big = [];\n  for i in 0..n { push(big, [i, i]); }\n  let k = len(big);\n  let more = [];\n  for i in 0..n { push(more, [i, i]); }\n  return k + len(more);\n}\nreturn work(20000);";
+    let mut config = Config::default();
+    config.limits.max_heap_bytes = 3_500_000;
+    let o = agreed(src, &config);
+    assert_eq!(o.result, Ok("40000".into()));
+    // The limit is tight: both lists alive at once do not fit.
+    let both = src.replace("return k + len(more);", "return k + len(more) + len(big);");
+    let o = agreed(&both, &config);
+    assert_eq!(o.result.map_err(|e| e.kind), Err(ErrorKind::MemoryLimit));
+}
+
+#[test]
+fn registers_a_handler_reads_survive_collections_in_its_try() {
+    // `saved` is read only by the `catch` block: it stays a root throughout the `try`, in
+    // the interpreter's frames and in compiled ones, while every allocation collects.
+    let src = "fn f(n) {\n  let saved = [n, n + 1];\n  try {\n    let t = [];\n    for i in 0..n { t = [i, str(i)]; }\n    throw t;\n  } catch e {\n    return saved[1] + len(e);\n  }\n  return nil;\n}\nlet s = 0;\nfor k in 0..6 { s += f(30 + k); }\nreturn s;";
+    let o = agreed(
+        src,
+        &Config {
+            gc_stress: true,
+            ..Config::default()
+        },
+    );
+    assert_eq!(o.result, Ok("213".into()));
+    assert!(o.stats.heap.collections > 100);
+}
+
 #[test]
 fn fuel_is_charged_identically() {
     let src = "fn f(n) { let t = 0; while n > 0 { t += n; n -= 1; } return t; }\nlet s = 0;\nfor i in 0..50 { s += f(i); }\nreturn s;";

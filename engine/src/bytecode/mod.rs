@@ -4,6 +4,7 @@
 
 pub mod compiler;
 pub mod disasm;
+pub(crate) mod liveness;
 pub mod opcodes;
 pub mod verify;
 

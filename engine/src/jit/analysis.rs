@@ -4,62 +4,9 @@
 
 use rustc_hash::FxHashSet;
 
+use crate::bytecode::liveness::RegSet;
 use crate::bytecode::*;
 use crate::config::MAX_EXIT_STORES;
-
-/// A set of registers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RegSet(Vec<u64>);
-
-impl RegSet {
-    pub(crate) fn new(n: usize) -> RegSet {
-        RegSet(vec![0; n.div_ceil(64)])
-    }
-
-    pub(crate) fn insert(&mut self, r: usize) {
-        self.0[r / 64] |= 1 << (r % 64);
-    }
-
-    pub(crate) fn contains(&self, r: usize) -> bool {
-        self.0[r / 64] & (1 << (r % 64)) != 0
-    }
-
-    /// Adds `other`; returns whether anything was added.
-    pub(crate) fn union(&mut self, other: &RegSet) -> bool {
-        let mut changed = false;
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            let n = *a | *b;
-            changed |= n != *a;
-            *a = n;
-        }
-        changed
-    }
-
-    /// Removes every register from `r` up.
-    pub(crate) fn keep_below(&mut self, r: usize) {
-        for (w, word) in self.0.iter_mut().enumerate() {
-            let first = w * 64;
-            if first >= r {
-                *word = 0;
-            } else if r - first < 64 {
-                *word &= (1u64 << (r - first)) - 1;
-            }
-        }
-    }
-
-    /// How many registers are in the set.
-    pub(crate) fn len(&self) -> usize {
-        self.0.iter().map(|w| w.count_ones() as usize).sum()
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |i| bits & (1 << i) != 0)
-                .map(move |i| w * 64 + i)
-        })
-    }
-}
 
 /// For each instruction, whether compiled code stores the register it writes at once
 /// (write-through) rather than keeping it only in an SSA value until the next sync.
@@ -369,76 +316,6 @@ pub(crate) fn written_register(op: &Op) -> Option<Reg> {
 /// Where control can go after `op` at `pc` (errors excepted: error exits store everything).
 pub(crate) fn successors(pc: usize, op: &Op, n: usize) -> Vec<usize> {
     op.successors(pc, n)
-}
-
-impl RegSet {
-    pub(crate) fn remove(&mut self, r: usize) {
-        self.0[r / 64] &= !(1 << (r % 64));
-    }
-}
-
-/// The registers an instruction may read. An over-approximation is harmless (it only keeps
-/// more registers live); the destination of a pure write is left out.
-fn read_registers(op: &Op, protos: &[std::rc::Rc<Proto>], out: &mut Vec<usize>) {
-    // The destination of a pure write is not read; the same register may still be read as
-    // another operand.
-    let skip = match op.write() {
-        Some(Write::Pure(_)) => OPCODES[op.code() as usize].dest,
-        _ => None,
-    };
-    for (name, operand) in op.operands() {
-        if let Operand::Reg(r) = operand
-            && Some(name) != skip
-        {
-            out.push(r.0 as usize);
-        }
-    }
-    if let Some((first, len)) = op.register_run() {
-        out.extend(first..first + len);
-    }
-    // A new closure takes the boxes of the variables it captures from their registers.
-    if let Op::Closure { p, .. } = *op
-        && let Some(child) = protos.get(p.0 as usize)
-    {
-        for c in &child.captures {
-            if let CaptureSrc::Reg(r) = c {
-                out.push(r.0 as usize);
-            }
-        }
-    }
-}
-
-/// For each instruction, the registers live on entry to it: read on some path before being
-/// written. Exception handlers count as successors of the instructions they cover.
-pub(crate) fn live_registers(proto: &Proto, protos: &[std::rc::Rc<Proto>]) -> Vec<RegSet> {
-    let n = proto.code.len();
-    let nregs = proto.nregs as usize;
-    let mut live_in = vec![RegSet::new(nregs); n];
-    let mut reads = Vec::new();
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for pc in (0..n).rev() {
-            let op = proto.code[pc];
-            let mut live = RegSet::new(nregs);
-            for s in successors(pc, &op, n) {
-                live.union(&live_in[s]);
-            }
-            if let Some(h) = proto.handler_for(pc) {
-                live.union(&live_in[h.target as usize]);
-            }
-            if let Some(Write::Pure(w)) = op.write() {
-                live.remove(w.0 as usize);
-            }
-            reads.clear();
-            read_registers(&op, protos, &mut reads);
-            for &r in &reads {
-                live.insert(r);
-            }
-            changed |= live_in[pc].union(&live);
-        }
-    }
-    live_in
 }
 
 /// The instructions reachable from `starts`, following jumps and exception handlers.

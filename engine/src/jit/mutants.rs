@@ -15,7 +15,7 @@ use crate::runtime::ops::Arith;
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::Vm;
 
-use super::analysis::RegSet;
+use crate::bytecode::liveness::RegSet;
 
 #[cfg(feature = "mutants")]
 macro_rules! mutants {
@@ -135,10 +135,9 @@ mutants! {
     ErrorLineNextInstruction => "error_line_next_instruction", "wrong error location";
     /// Errors raised by builtins called from compiled code are dropped: execution goes on.
     NativeStatusIgnored => "native_status_ignored", "helper status not checked";
-    /// Only live registers are stored (at safepoints, and where a write goes through to its
-    /// slot); dead ones keep stale values, which the collector then roots instead of the
-    /// current ones.
-    DeadRegistersNotSynced => "dead_registers_not_synced", "wrong GC roots at a safepoint";
+    /// A sync before a helper call stores only the registers live after the instruction,
+    /// not the operands it reads (dead after it), so the helper reads their old values.
+    SyncDropsOperands => "sync_drops_operands", "operands not synced before a safepoint";
     /// Registers known to hold ints are not stored (before a helper call, nor where a write
     /// goes through to its slot), so the helper (and the interpreter after it) read their old
     /// values.
@@ -364,25 +363,29 @@ pub(crate) fn helper_sync_without_ints(
     Some(regs)
 }
 
-/// The registers a sync stores: all dirty ones, or (`DeadRegistersNotSynced`) only the live
-/// ones, so dead slots keep stale values that the collector then roots.
-pub(crate) fn synced_registers(dirty: RegSet, live: &RegSet) -> RegSet {
-    if !mutant!(DeadRegistersNotSynced) {
-        return dirty;
-    }
+/// The registers a sync stores: the dirty ones the collector roots (`roots`), or
+/// (`SyncDropsOperands`) only those live after the instruction (`live_after`), leaving out the
+/// operands it reads, which its helper then reads stale from their slots.
+pub(crate) fn synced_registers(
+    dirty: &RegSet,
+    roots: &RegSet,
+    live_after: impl FnOnce() -> RegSet,
+) -> RegSet {
+    let keep = if mutant!(SyncDropsOperands) {
+        &live_after()
+    } else {
+        roots
+    };
     let mut regs = dirty.clone();
-    for r in dirty.iter().filter(|&r| !live.contains(r)) {
+    for r in dirty.iter().filter(|&r| !keep.contains(r)) {
         regs.remove(r);
     }
     regs
 }
 
-/// Whether a write-through store is left out: of an int (`IntRegisterNotSynced`) or of a
-/// register dead after the write (`DeadRegistersNotSynced`).
-pub(crate) fn drops_write_through(known_int: bool, live_after: bool) -> bool {
-    let int = mutant!(IntRegisterNotSynced) && known_int;
-    let dead = mutant!(DeadRegistersNotSynced) && !live_after;
-    int || dead
+/// Whether a write-through store is left out: of an int (`IntRegisterNotSynced`).
+pub(crate) fn drops_write_through(known_int: bool) -> bool {
+    mutant!(IntRegisterNotSynced) && known_int
 }
 
 /// `SideExitDropsRegister`: what a side exit stores, every dirty register but the lowest

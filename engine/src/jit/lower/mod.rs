@@ -32,9 +32,10 @@ use crate::runtime::vm::{
 use crate::syntax::resolver::{GlobalInfo, GlobalKind};
 
 use super::analysis::{
-    RegSet, Storage, call_register, cold_throws, compile_cost, dirty_registers, live_registers,
-    plan_storage, reachable, successors, target, written_register,
+    Storage, call_register, cold_throws, compile_cost, dirty_registers, plan_storage, reachable,
+    successors, target, written_register,
 };
+use crate::bytecode::liveness::{RegSet, live_registers, roots_while_running};
 use crate::runtime::tiering::{ExitKind, Mode};
 
 use super::abi::{self, flags};
@@ -638,7 +639,12 @@ impl<'a> Translator<'a> {
     /// Calls a helper; unused arguments are zero.
     fn helper(&mut self, h: Helper, args: &[Value]) -> Value {
         self.inline_unfit();
-        // Every helper call is a safepoint: the slots must be current.
+        // Every helper call is a safepoint: the collector roots the registers live around
+        // the frame's instruction (its pc, stored here), and their slots must be current.
+        // The shared exits (no instruction: `cur_pc` is `usize::MAX`) store their own pc.
+        if self.cur_pc < self.input.proto.code.len() {
+            self.save_pc(self.cur_pc);
+        }
         if self.synced_at != Some(self.cur_pc) {
             let without_ints = match self.dirty.get(self.cur_pc) {
                 Some(dirty) if cfg!(feature = "mutants") => {

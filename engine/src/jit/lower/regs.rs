@@ -52,11 +52,11 @@ impl Translator<'_> {
                 Some(r),
                 "an instruction wrote a register other than its destination"
             );
-            let dropped = cfg!(feature = "mutants")
-                && mutants::drops_write_through(
-                    self.known_tag(t) == Some(tag::INT),
-                    self.live_after(self.cur_pc, r),
-                );
+            // A register no later instruction reads before writing it again is left in its
+            // variables: the collector does not root its slot (see `sync`).
+            let dropped = !self.live_after(self.cur_pc, r)
+                || (cfg!(feature = "mutants")
+                    && mutants::drops_write_through(self.known_tag(t) == Some(tag::INT)));
             if !dropped {
                 let (addr, at) = self.reg_addr(r);
                 self.store_value(t, p, addr, at);
@@ -71,12 +71,13 @@ impl Translator<'_> {
         self.synced_at = Some(pc);
     }
 
-    /// Stores every register that may differ from its slot at instruction `pc` (see the
-    /// module docs): after this every slot holds what the interpreter's would. Dead registers
-    /// too: the collector treats every slot of the active windows as a root, so a dead
-    /// register still decides what stays alive, and with it when a heap limit is reached.
+    /// Stores every register that may differ from its slot at instruction `pc` and that the
+    /// collector roots while it runs (`roots_while_running`: its operands, and the registers
+    /// live after it): after this those slots hold what the interpreter's would. The others
+    /// are dead, and the collector clears them whatever they hold.
     pub(super) fn sync(&mut self, pc: usize) {
-        let regs = mutants::synced_registers(self.dirty[pc].clone(), &self.live[pc]);
+        let roots = roots_while_running(self.input.proto, &self.live, pc);
+        let regs = mutants::synced_registers(&self.dirty[pc], &roots, || self.live_after_set(pc));
         self.store_regs(&regs);
     }
 
@@ -94,12 +95,26 @@ impl Translator<'_> {
     }
 
     /// Whether register `r` is live after instruction `pc` (read on some path before being
-    /// written again). Only the mutants ask.
+    /// written again).
     pub(super) fn live_after(&self, pc: usize, r: Reg) -> bool {
         let code = &self.input.proto.code;
         successors(pc, &code[pc], code.len())
             .iter()
             .any(|&s| self.live[s].contains(r.0 as usize))
+    }
+
+    /// The registers live after instruction `pc`, exception handler included (a mutant's
+    /// sync stores only these).
+    fn live_after_set(&self, pc: usize) -> RegSet {
+        let proto = &self.input.proto;
+        let mut set = RegSet::new(proto.nregs as usize);
+        for s in successors(pc, &proto.code[pc], proto.code.len()) {
+            set.union(&self.live[s]);
+        }
+        if let Some(h) = proto.handler_for(pc) {
+            set.union(&self.live[h.target as usize]);
+        }
+        set
     }
 
     pub(super) fn set_const(&mut self, r: Reg, t: u8, p: i64) {

@@ -184,6 +184,14 @@ impl Vm {
                     unsafe { (*fp).pc = pc as u32 }
                 };
             }
+            // A safepoint at the end of an instruction: the collector roots the registers live
+            // around the instruction before `pc` (`RootMap`), so the pc is stored first.
+            macro_rules! safepoint {
+                () => {
+                    save_pc!();
+                    self.safepoint();
+                };
+            }
             // The index in `ics` of the instruction's inline-cache slot (`None`: no cache).
             macro_rules! ic_slot {
                 ($ic:expr) => {
@@ -283,7 +291,7 @@ impl Vm {
                             not_num!();
                             let v = metered!(self.arith($op, reg!($b), reg!($c)));
                             reg!($a) = v;
-                            self.safepoint();
+                            safepoint!();
                         }
                     }
                 }};
@@ -370,7 +378,7 @@ impl Vm {
                             };
                             let v = metered!(self.arith($op, x, y));
                             reg!($a) = v;
-                            self.safepoint();
+                            safepoint!();
                         }
                     }
                 }};
@@ -498,7 +506,7 @@ impl Vm {
                             value: Cell::new(reg!(a))
                         }));
                         reg!(a) = Value::Boxed(b);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::GetBox { a, b } => match &reg!(b) {
                         Value::Boxed(bx) => {
@@ -520,7 +528,7 @@ impl Vm {
                         let parent = frame!().closure;
                         let c = or_raise!(self.make_closure(p, parent, base));
                         reg!(a) = Value::Func(c);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::Add { a, b, c } => arith!(a, b, c, Arith::Add, checked_add, +),
                     Op::Sub { a, b, c } => arith!(a, b, c, Arith::Sub, checked_sub, -),
@@ -535,7 +543,7 @@ impl Vm {
                             pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
                             reg!(a) = v;
-                            self.safepoint();
+                            safepoint!();
                         }
                     },
                     Op::Mod { a, b, c } => match arith_pair!(b, c) {
@@ -548,7 +556,7 @@ impl Vm {
                             pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
                             reg!(a) = v;
-                            self.safepoint();
+                            safepoint!();
                         }
                     },
                     Op::AddI { a, b, imm } => {
@@ -731,7 +739,7 @@ impl Vm {
                                 let v = reg!(Reg(a.0 + 2));
                                 or_raise!(self.list_push(l, v));
                                 reg!(a) = Value::Nil;
-                                self.safepoint();
+                                safepoint!();
                                 continue;
                             }
                             // `has(map, key)` with a key of a kind maps hold (any other
@@ -752,7 +760,7 @@ impl Vm {
                             n.0 as usize
                         ));
                         reg!(a) = v;
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::Invoke { a, m, n, ic } => {
                         charge!(Invoke);
@@ -787,7 +795,7 @@ impl Vm {
                             method
                         }));
                         reg!(a) = Value::Method(bm);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::Return { a } => {
                         let ret = frame!().ret as usize;
@@ -825,7 +833,7 @@ impl Vm {
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
                         let l = or_raise!(self.heap.alloc_list(items));
                         reg!(a) = Value::List(l);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::AppendList { a, b, n } => {
                         let Value::List(l) = reg!(a) else {
@@ -834,12 +842,12 @@ impl Vm {
                         let start = base + b.0 as usize;
                         let items = self.stack.slice(start, n.0 as usize).to_vec();
                         or_raise!(self.list_extend(l, &items));
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::NewMap { a } => {
                         let m = or_raise!(self.heap.alloc_map());
                         reg!(a) = Value::Map(m);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::GetIndex { a, b, c } => {
                         if let (Value::List(l), Value::Int(i)) = (&reg!(b), &reg!(c))
@@ -860,7 +868,7 @@ impl Vm {
                         let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
                         reg!(a) = v;
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::SetIndex { a, b, c } => {
                         if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b))
@@ -880,7 +888,7 @@ impl Vm {
                         }
                         let (obj, idx, v) = (reg!(a), reg!(b), reg!(c));
                         or_raise!(self.set_index(obj, idx, v));
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::SetIndexK { a, b, k } => {
                         if let (Value::List(l), Value::Int(i)) = (&reg!(a), &reg!(b))
@@ -902,7 +910,7 @@ impl Vm {
                         }
                         let (obj, idx) = (reg!(a), reg!(b));
                         or_raise!(self.set_index(obj, idx, konst!(k)));
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::GetProp { a, b, m, ic } => {
                         let ic = ic_slot!(ic);
@@ -917,7 +925,7 @@ impl Vm {
                         }
                         let v = or_raise!(self.get_prop(reg!(b), m, ic));
                         reg!(a) = v;
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::SetProp { a, b, m, ic } => {
                         let ic = ic_slot!(ic);
@@ -931,12 +939,12 @@ impl Vm {
                             }
                         }
                         or_raise!(self.set_prop(reg!(a), m, reg!(b), ic));
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::Class { a, c } => {
                         let cls = or_raise!(self.make_class(c));
                         reg!(a) = Value::Class(cls);
-                        self.safepoint();
+                        safepoint!();
                     }
                     Op::Throw { a } => {
                         // Marks the throw as run: compiled code inlining its function leaves
@@ -968,7 +976,7 @@ impl Vm {
                             Some((v, next)) => {
                                 reg!(b) = v;
                                 reg!(Reg(a.0 + 1)) = Value::Int(next as i64);
-                                self.safepoint();
+                                safepoint!();
                             }
                             None => jump!(off),
                         }

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
+use crate::bytecode::liveness::RootMap;
 use crate::bytecode::*;
 use crate::config::{Config, Limits, OutputMode, Tier};
 use crate::error::{EchoError, ErrorKind, TraceFrame};
@@ -239,6 +240,12 @@ pub struct Vm {
     pub(crate) native_top: usize,
     /// The program's command-line arguments (`args()`).
     pub(crate) args: Rc<[String]>,
+    /// Per prototype, the registers the collector roots at each pc, made at the first
+    /// collection that meets one of its frames (see `gc`).
+    pub(crate) root_maps: Vec<Option<Rc<RootMap>>>,
+    /// Set while the top frame has just caught an error and resumes at its handler (its pc),
+    /// so that the collector roots what the handler reads (`RootMap::is_handler_root`).
+    pub(crate) at_handler: bool,
 }
 
 impl Vm {
@@ -331,6 +338,8 @@ impl Vm {
                 ))
             }),
             args: config.args.as_slice().into(),
+            root_maps: Vec::new(),
+            at_handler: false,
         }
     }
 

@@ -85,7 +85,9 @@ impl Vm {
                     self.frames.last_mut().expect("checked above").pc = h.target;
                     self.trace.clear();
                     self.err_line = None;
+                    self.at_handler = true;
                     self.safepoint();
+                    self.at_handler = false;
                     return Ok(());
                 }
                 // Only an engine limit can fail here, and limits are not caught.

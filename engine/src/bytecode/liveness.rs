@@ -1,0 +1,301 @@
+//! Register liveness over one prototype's bytecode, shared by both tiers: the collector
+//! roots only the registers a frame can still read (`RootMap`), and compiled code stores only
+//! those before a safepoint.
+
+use std::rc::Rc;
+
+use crate::bytecode::{CaptureSrc, OPCODES, Op, Operand, Proto, Write};
+
+/// A set of registers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RegSet(Vec<u64>);
+
+// The interpreter-only build uses the sets through `RootMap` alone.
+#[cfg_attr(not(feature = "jit"), allow(dead_code))]
+impl RegSet {
+    pub(crate) fn new(n: usize) -> RegSet {
+        RegSet(vec![0; n.div_ceil(64)])
+    }
+
+    pub(crate) fn insert(&mut self, r: usize) {
+        self.0[r / 64] |= 1 << (r % 64);
+    }
+
+    pub(crate) fn remove(&mut self, r: usize) {
+        self.0[r / 64] &= !(1 << (r % 64));
+    }
+
+    pub(crate) fn contains(&self, r: usize) -> bool {
+        self.0[r / 64] & (1 << (r % 64)) != 0
+    }
+
+    /// Adds `other`; returns whether anything was added.
+    pub(crate) fn union(&mut self, other: &RegSet) -> bool {
+        let mut changed = false;
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            let n = *a | *b;
+            changed |= n != *a;
+            *a = n;
+        }
+        changed
+    }
+
+    /// Removes every register from `r` up.
+    pub(crate) fn keep_below(&mut self, r: usize) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            let first = w * 64;
+            if first >= r {
+                *word = 0;
+            } else if r - first < 64 {
+                *word &= (1u64 << (r - first)) - 1;
+            }
+        }
+    }
+
+    /// How many registers are in the set.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &bits)| {
+            (0..64)
+                .filter(move |i| bits & (1 << i) != 0)
+                .map(move |i| w * 64 + i)
+        })
+    }
+}
+
+/// The registers an instruction may read. An over-approximation is harmless (it only keeps
+/// more registers live); the destination of a pure write is left out.
+fn read_registers(op: &Op, protos: &[Rc<Proto>], out: &mut Vec<usize>) {
+    // The destination of a pure write is not read; the same register may still be read as
+    // another operand.
+    let skip = match op.write() {
+        Some(Write::Pure(_)) => OPCODES[op.code() as usize].dest,
+        _ => None,
+    };
+    for (name, operand) in op.operands() {
+        if let Operand::Reg(r) = operand
+            && Some(name) != skip
+        {
+            out.push(r.0 as usize);
+        }
+    }
+    if let Some((first, len)) = op.register_run() {
+        out.extend(first..first + len);
+    }
+    // A new closure takes the boxes of the variables it captures from their registers.
+    if let Op::Closure { p, .. } = *op
+        && let Some(child) = protos.get(p.0 as usize)
+    {
+        for c in &child.captures {
+            if let CaptureSrc::Reg(r) = c {
+                out.push(r.0 as usize);
+            }
+        }
+    }
+}
+
+/// For each instruction, the registers live on entry to it: read on some path before being
+/// written. Exception handlers count as successors of the instructions they cover.
+pub(crate) fn live_registers(proto: &Proto, protos: &[Rc<Proto>]) -> Vec<RegSet> {
+    let n = proto.code.len();
+    let nregs = proto.nregs as usize;
+    let mut live_in = vec![RegSet::new(nregs); n];
+    let mut reads = Vec::new();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (0..n).rev() {
+            let op = proto.code[pc];
+            let mut live = RegSet::new(nregs);
+            for s in op.successors(pc, n) {
+                live.union(&live_in[s]);
+            }
+            if let Some(h) = proto.handler_for(pc) {
+                live.union(&live_in[h.target as usize]);
+            }
+            if let Some(Write::Pure(w)) = op.write() {
+                live.remove(w.0 as usize);
+            }
+            reads.clear();
+            read_registers(&op, protos, &mut reads);
+            for &r in &reads {
+                live.insert(r);
+            }
+            changed |= live_in[pc].union(&live);
+        }
+    }
+    live_in
+}
+
+/// Per value of a frame's saved pc, the registers of that frame the collector roots; the
+/// others are dead (no path reads them before writing them) and are cleared to nil, so that
+/// a slot never keeps a value alive, nor holds one the collector has freed.
+///
+/// A frame's pc is `i + 1` while its instruction `i` runs (both tiers store it so before every
+/// safepoint, and a frame below the top is at its call), so the roots at pc `p` are the
+/// registers live on entry to instruction `p - 1` (its operands) or after it (its result, and
+/// what later code reads); at pc 0 (a frame just pushed) those live on entry. A frame that
+/// has just caught an error resumes at its handler's first instruction: `handler_roots`.
+#[derive(Clone, Debug)]
+pub(crate) struct RootMap {
+    /// Words per row.
+    words: usize,
+    /// Row `p`: the roots at pc `p` (`code.len() + 1` rows).
+    roots: Vec<u64>,
+    /// Row `i`: the registers live on entry to instruction `i`.
+    live_in: Vec<u64>,
+}
+
+impl RootMap {
+    /// The map of `proto` (`protos`: the program's, for the captures of its closures).
+    pub(crate) fn new(proto: &Proto, protos: &[Rc<Proto>]) -> RootMap {
+        Self::from_live(proto, &live_registers(proto, protos))
+    }
+
+    /// The map of `proto`, from the registers live on entry to each of its instructions.
+    pub(crate) fn from_live(proto: &Proto, live_in: &[RegSet]) -> RootMap {
+        let n = proto.code.len();
+        let words = (proto.nregs as usize).div_ceil(64);
+        let mut roots = vec![0u64; (n + 1) * words];
+        let mut flat = Vec::with_capacity(n * words);
+        for set in live_in {
+            flat.extend_from_slice(&set.0);
+        }
+        if n > 0 {
+            roots[..words].copy_from_slice(&flat[..words]);
+        }
+        for i in 0..n {
+            let row = roots_while_running(proto, live_in, i);
+            roots[(i + 1) * words..(i + 2) * words].copy_from_slice(&row.0);
+        }
+        RootMap {
+            words,
+            roots,
+            live_in: flat,
+        }
+    }
+
+    /// Whether register `r` is a root of a frame whose saved pc is `pc`.
+    #[inline]
+    pub(crate) fn is_root(&self, pc: usize, r: usize) -> bool {
+        self.roots[pc * self.words + r / 64] & (1 << (r % 64)) != 0
+    }
+
+    /// Whether register `r` is a root of a frame resuming at handler `target` (live on
+    /// entry to it: the error exit stored every register, and only these can be read).
+    #[inline]
+    pub(crate) fn is_handler_root(&self, target: usize, r: usize) -> bool {
+        self.live_in[target * self.words + r / 64] & (1 << (r % 64)) != 0
+    }
+}
+
+/// The roots of a frame while its instruction `i` runs (its saved pc is `i + 1`): the
+/// registers live on entry to it or after it (`live_in`: per instruction, from
+/// `live_registers`). Compiled code stores exactly those of its changed registers before a
+/// safepoint, so that its slots hold what the interpreter's would wherever the collector looks.
+pub(crate) fn roots_while_running(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet {
+    let mut row = live_in[i].clone();
+    for s in proto.code[i].successors(i, proto.code.len()) {
+        row.union(&live_in[s]);
+    }
+    if let Some(h) = proto.handler_for(i) {
+        row.union(&live_in[h.target as usize]);
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+
+    /// The program of `source` and its prototype named `name`.
+    fn compiled(source: &str, name: &str) -> (Vec<Rc<Proto>>, Rc<Proto>) {
+        let program = crate::compile(source, &Limits::default()).expect("compiles");
+        let proto = program
+            .protos
+            .iter()
+            .find(|p| p.name == name)
+            .expect("function exists")
+            .clone();
+        (program.protos.clone(), proto)
+    }
+
+    /// The pc of the `nth` instruction of `proto` that `pred` accepts.
+    fn nth_pc(proto: &Proto, nth: usize, pred: impl Fn(&Op) -> bool) -> usize {
+        let pcs: Vec<usize> = (0..proto.code.len())
+            .filter(|&pc| pred(&proto.code[pc]))
+            .collect();
+        pcs[nth]
+    }
+
+    /// The register `op` writes.
+    fn dest(op: &Op) -> usize {
+        op.write().expect("writes a register").reg().0 as usize
+    }
+
+    #[test]
+    fn a_register_no_later_instruction_reads_is_not_a_root() {
+        let (protos, f) = compiled(
+            "fn f(n) {\n let a = [n];\n let k = len(a);\n let b = [k, k];\n let c = [b];\n return c;\n}",
+            "f",
+        );
+        let map = RootMap::new(&f, &protos);
+        let lists = |nth| nth_pc(&f, nth, |op| matches!(op, Op::NewList { .. }));
+        let (a, b) = (dest(&f.code[lists(0)]), dest(&f.code[lists(1)]));
+        // While `[k, k]` is made, `a` is dead (only `len` read it); while `[b]` is made, its
+        // operand (a copy of `b`) and its result are roots, and `b` no longer.
+        assert!(!map.is_root(lists(1) + 1, a));
+        let Op::NewList { b: operand, .. } = f.code[lists(2)] else {
+            unreachable!()
+        };
+        assert!(map.is_root(lists(2) + 1, operand.0 as usize));
+        assert!(map.is_root(lists(2) + 1, dest(&f.code[lists(2)])));
+        assert!(!map.is_root(lists(2) + 1, b));
+        // While `len` runs, its argument (a copy of `a`) is a root, and `a` is not.
+        let call = nth_pc(&f, 0, |op| matches!(op, Op::CallNative { .. }));
+        let Op::CallNative { a: window, .. } = f.code[call] else {
+            unreachable!()
+        };
+        assert!(map.is_root(call + 1, window.0 as usize + 1));
+        assert!(!map.is_root(call + 1, a));
+        // A frame just pushed roots its parameter.
+        assert!(map.is_root(0, 0));
+    }
+
+    #[test]
+    fn a_register_only_a_handler_reads_stays_a_root_through_its_try() {
+        let (protos, f) = compiled(
+            "fn f(n) {\n let saved = [n];\n try {\n  let t = [n, n];\n  throw t;\n } catch e {\n  return saved;\n }\n return nil;\n}",
+            "f",
+        );
+        let map = RootMap::new(&f, &protos);
+        let saved = dest(&f.code[nth_pc(&f, 0, |op| matches!(op, Op::NewList { .. }))]);
+        let inner = nth_pc(&f, 1, |op| matches!(op, Op::NewList { .. }));
+        assert!(map.is_root(inner + 1, saved));
+        let h = f.handlers[0].target as usize;
+        assert!(map.is_handler_root(h, saved));
+        // After the function's last read of it, `saved` is dead.
+        let last = f.code.len() - 1;
+        assert!(!map.is_root(last + 1, saved));
+    }
+
+    #[test]
+    fn roots_while_running_are_the_rows_of_the_map() {
+        let (protos, f) = compiled(
+            "fn f(n) {\n let s = \"\";\n for i in 0..n { s = s + str(i); }\n return s;\n}",
+            "f",
+        );
+        let live = live_registers(&f, &protos);
+        let map = RootMap::from_live(&f, &live);
+        for i in 0..f.code.len() {
+            let row = roots_while_running(&f, &live, i);
+            for r in 0..f.nregs as usize {
+                assert_eq!(map.is_root(i + 1, r), row.contains(r), "pc {i} r{r}");
+            }
+        }
+    }
+}
