@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use crate::bytecode::{CaptureSrc, OPCODES, Op, Operand, Proto, Write};
+use crate::config::MAX_JIT_INSTRUCTIONS;
 
 /// A set of registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -138,9 +139,16 @@ pub(crate) fn live_registers(proto: &Proto, protos: &[Rc<Proto>]) -> Vec<RegSet>
 /// safepoint, and a frame below the top is at its call), so the roots at pc `p` are the
 /// registers live on entry to instruction `p - 1` (its operands) or after it (its result, and
 /// what later code reads); at pc 0 (a frame just pushed) those live on entry. A frame that
-/// has just caught an error resumes at its handler's first instruction: `handler_roots`.
+/// has just caught an error resumes at its handler's first instruction: `is_handler_root`.
+///
+/// A prototype too large to compile (`MAX_JIT_INSTRUCTIONS`) roots all its registers: only
+/// the interpreter runs it, so every tier roots the same, and the dataflow over a huge
+/// generated function (repeated once per loop nesting level) would cost more than its dead
+/// registers could ever hold.
 #[derive(Clone, Debug)]
 pub(crate) struct RootMap {
+    /// Every register is a root (a prototype too large to compile).
+    all: bool,
     /// Words per row.
     words: usize,
     /// Row `p`: the roots at pc `p` (`code.len() + 1` rows).
@@ -152,6 +160,14 @@ pub(crate) struct RootMap {
 impl RootMap {
     /// The map of `proto` (`protos`: the program's, for the captures of its closures).
     pub(crate) fn new(proto: &Proto, protos: &[Rc<Proto>]) -> RootMap {
+        if proto.code.len() > MAX_JIT_INSTRUCTIONS {
+            return RootMap {
+                all: true,
+                words: 0,
+                roots: Vec::new(),
+                live_in: Vec::new(),
+            };
+        }
         Self::from_live(proto, &live_registers(proto, protos))
     }
 
@@ -172,6 +188,7 @@ impl RootMap {
             roots[(i + 1) * words..(i + 2) * words].copy_from_slice(&row.0);
         }
         RootMap {
+            all: false,
             words,
             roots,
             live_in: flat,
@@ -181,14 +198,14 @@ impl RootMap {
     /// Whether register `r` is a root of a frame whose saved pc is `pc`.
     #[inline]
     pub(crate) fn is_root(&self, pc: usize, r: usize) -> bool {
-        self.roots[pc * self.words + r / 64] & (1 << (r % 64)) != 0
+        self.all || self.roots[pc * self.words + r / 64] & (1 << (r % 64)) != 0
     }
 
     /// Whether register `r` is a root of a frame resuming at handler `target` (live on
     /// entry to it: the error exit stored every register, and only these can be read).
     #[inline]
     pub(crate) fn is_handler_root(&self, target: usize, r: usize) -> bool {
-        self.live_in[target * self.words + r / 64] & (1 << (r % 64)) != 0
+        self.all || self.live_in[target * self.words + r / 64] & (1 << (r % 64)) != 0
     }
 }
 
@@ -297,5 +314,19 @@ mod tests {
                 assert_eq!(map.is_root(i + 1, r), row.contains(r), "pc {i} r{r}");
             }
         }
+    }
+
+    #[test]
+    fn a_function_too_large_to_compile_roots_every_register() {
+        let body: String = (0..1500).map(|i| format!(" a = [{i}];\n")).collect();
+        let (protos, f) = compiled(
+            &format!("fn f() {{\n let a = nil;\n{body} return 1;\n}}"),
+            "f",
+        );
+        assert!(f.code.len() > MAX_JIT_INSTRUCTIONS);
+        let map = RootMap::new(&f, &protos);
+        // `a` is dead at the return, yet a root.
+        assert!(map.is_root(f.code.len(), 0));
+        assert!(map.is_handler_root(0, 0));
     }
 }
