@@ -100,8 +100,9 @@ impl Translator<'_> {
             match self.deferred[i] {
                 Deferred::Error(pc, blk) if self.input.proto.handler_for(pc).is_none() => {
                     // No handler here: the frame is left, and only the pc differs between
-                    // sites, so they share one exit. Its slots stay in the caller's window
-                    // (roots, should the caller catch the error): they must be current.
+                    // sites, so they share one exit. Its changed registers are stored as at
+                    // any exit, though once the frame is gone nothing reads them: the
+                    // collector roots only the registers of active frames.
                     self.b.switch_to_block(blk);
                     self.sync(pc);
                     let shared = self.shared_exit(false);
