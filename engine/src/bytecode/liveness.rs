@@ -214,14 +214,22 @@ impl RootMap {
 /// `live_registers`). Compiled code stores exactly those of its changed registers before a
 /// safepoint, so that its slots hold what the interpreter's would wherever the collector looks.
 pub(crate) fn roots_while_running(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet {
-    let mut row = live_in[i].clone();
+    let mut row = live_after(proto, live_in, i);
+    row.union(&live_in[i]);
+    row
+}
+
+/// The registers live after instruction `i`: on entry to one of its successors, or to the
+/// handler that covers it.
+pub(crate) fn live_after(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet {
+    let mut set = RegSet::new(proto.nregs as usize);
     for s in proto.code[i].successors(i, proto.code.len()) {
-        row.union(&live_in[s]);
+        set.union(&live_in[s]);
     }
     if let Some(h) = proto.handler_for(i) {
-        row.union(&live_in[h.target as usize]);
+        set.union(&live_in[h.target as usize]);
     }
-    row
+    set
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use super::analysis::{
     Storage, call_register, cold_throws, compile_cost, dirty_registers, plan_storage, reachable,
     successors, target, written_register,
 };
-use crate::bytecode::liveness::{RegSet, live_registers, roots_while_running};
+use crate::bytecode::liveness::{RegSet, live_after, live_registers, roots_while_running};
 use crate::runtime::tiering::{ExitKind, Mode};
 
 use super::abi::{self, flags};

@@ -77,7 +77,9 @@ impl Translator<'_> {
     /// are dead, and the collector clears them whatever they hold.
     pub(super) fn sync(&mut self, pc: usize) {
         let roots = roots_while_running(self.input.proto, &self.live, pc);
-        let regs = mutants::synced_registers(&self.dirty[pc], &roots, || self.live_after_set(pc));
+        let regs = mutants::synced_registers(&self.dirty[pc], &roots, || {
+            live_after(self.input.proto, &self.live, pc)
+        });
         self.store_regs(&regs);
     }
 
@@ -97,24 +99,7 @@ impl Translator<'_> {
     /// Whether register `r` is live after instruction `pc` (read on some path before being
     /// written again).
     pub(super) fn live_after(&self, pc: usize, r: Reg) -> bool {
-        let code = &self.input.proto.code;
-        successors(pc, &code[pc], code.len())
-            .iter()
-            .any(|&s| self.live[s].contains(r.0 as usize))
-    }
-
-    /// The registers live after instruction `pc`, exception handler included (a mutant's
-    /// sync stores only these).
-    fn live_after_set(&self, pc: usize) -> RegSet {
-        let proto = &self.input.proto;
-        let mut set = RegSet::new(proto.nregs as usize);
-        for s in successors(pc, &proto.code[pc], proto.code.len()) {
-            set.union(&self.live[s]);
-        }
-        if let Some(h) = proto.handler_for(pc) {
-            set.union(&self.live[h.target as usize]);
-        }
-        set
+        live_after(self.input.proto, &self.live, pc).contains(r.0 as usize)
     }
 
     pub(super) fn set_const(&mut self, r: Reg, t: u8, p: i64) {
