@@ -136,6 +136,9 @@ fn side_exits_in_every_speculated_operation() {
         ("if a < b { return 1; } return 0;", "i, 5", "2.5, 3"),
         ("if a >= 3 { return 1; } return 0;", "i, 5", "2.5, 3"),
         ("if a > b { return 1; } return 0;", "i, 5", "\"b\", \"a\""),
+        // Equality compiled for two ints: an int with an equal float, two equal strings.
+        ("return a == b;", "i, 5", "1, 1.0"),
+        ("if a != b { return 1; } return 0;", "i, 5", "\"x\", \"x\""),
     ];
     for (body, warm, flipped) in cases {
         let src = flip(body, warm, flipped);
@@ -150,6 +153,22 @@ fn side_exits_in_every_speculated_operation() {
             ft.side_exits >= 1,
             "{body}: no side exit when tiered: {ft:?}"
         );
+    }
+}
+
+#[test]
+fn equality_with_nil_or_a_bool_holds_for_every_kind_without_leaving() {
+    // Compiled by the tags alone: no speculation, so no value makes the code leave.
+    let src = "class C {}\nfn f(x) { let n = 0; if x == nil { n += 1; } if x != false { n += 10; } if true == x { n += 100; } return n; }\nlet r = [];\nfor x in [nil, false, true, 0, 1, 0.0, \"\", \"a\", [], {}, C(), f, nil, true] { push(r, f(x)); }\nreturn r;";
+    let (j, t) = same_everywhere(src);
+    assert_eq!(
+        j.result,
+        Ok("[11, 0, 110, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 110]".into())
+    );
+    for o in [&j, &t] {
+        let f = fn_jit(o, "f");
+        assert_eq!(f.state, FnState::Compiled);
+        assert_eq!(f.side_exits, 0, "{f:?}");
     }
 }
 

@@ -309,6 +309,12 @@ mutants! {
     /// An inlined callee's throw that never ran leaves for the interpreter at the `throw`
     /// itself instead of at the first instruction computing what it throws.
     ColdThrowExitAtThrow => "cold_throw_exit_at_throw", "wrong deoptimization pc (cold throw)";
+    /// `==` and `!=` with an operand known to be nil or a bool compare truthiness instead of
+    /// the values (nil equals false, any two truthy values are equal).
+    EqNilAsFalsy => "eq_nil_as_falsy", "wrong fast path (equality with nil or a bool)";
+    /// `==` compiled for two ints checks only the left operand's tag, so an int meeting a
+    /// float (or anything else) compares raw payloads.
+    EqIntGuardOneSide => "eq_int_guard_one_side", "guard accepts a wrong type (int equality)";
 }
 
 #[cfg(feature = "mutants")]

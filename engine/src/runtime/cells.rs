@@ -435,10 +435,14 @@ pub fn speculates(op: OpCode) -> bool {
             | MulIL
             | AddKL
             | MulKL
+            | Eq
+            | Ne
             | Lt
             | Le
             | Gt
             | Ge
+            | JmpNotEq
+            | JmpNotNe
             | JmpNotLt
             | JmpNotLe
             | JmpNotGt
@@ -447,6 +451,8 @@ pub fn speculates(op: OpCode) -> bool {
             | JmpNotLeI
             | JmpNotGtI
             | JmpNotGeI
+            | LoopEq
+            | LoopNe
             | LoopLt
             | LoopLe
             | LoopGt

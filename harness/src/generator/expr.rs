@@ -685,16 +685,27 @@ impl Gen<'_, '_> {
                 let t = self.value_type(false);
                 let t = if self.available(&t) { t } else { Ty::Int };
                 let a = self.expr(&t, d);
-                let b = self.expr(&t, d);
-                bin(
-                    if self.chance(1, 2) {
-                        BinOp::Eq
+                let op = if self.chance(1, 2) {
+                    BinOp::Eq
+                } else {
+                    BinOp::Ne
+                };
+                if self.chance(1, 3) {
+                    // Against nil or a bool (`x != nil`, the commonest test of real code):
+                    // a value of another type is unequal to it, whatever its truthiness.
+                    let lit = match self.pick(3) {
+                        0 => nil(),
+                        1 => boolean(false),
+                        _ => boolean(true),
+                    };
+                    return if self.chance(1, 2) {
+                        bin(op, a, lit)
                     } else {
-                        BinOp::Ne
-                    },
-                    a,
-                    b,
-                )
+                        bin(op, lit, a)
+                    };
+                }
+                let b = self.expr(&t, d);
+                bin(op, a, b)
             }
             2 => {
                 let a = self.expr(&Ty::Str, d);

@@ -322,11 +322,13 @@ const fn binary(ops: &'static [OpCode], sym: &'static str) -> Unit {
                 "print(x == y);",
                 "let t = x; t = t == y; t = y == t; print(t, x == x);",
                 "let c = copy(x); print(x == c, c == x);",
+                "print(x == nil, false == x, x == true);",
             ],
             b"!=" => &[
                 "print(x != y);",
                 "let t = x; t = t != y; t = y != t; print(t, x != x);",
                 "let c = copy(x); print(x != c, c != x);",
+                "print(x != nil, false != x, x != true);",
             ],
             b"<" => &["print(x < y);", "let t = x; t = t < y; print(t, x < x);"],
             b"<=" => &["print(x <= y);", "let t = x; t = t <= y; print(t, x <= x);"],
@@ -346,10 +348,12 @@ const fn branch(ops: &'static [OpCode], sym: &'static str) -> Unit {
             b"==" => &[
                 "if x == y { print(1); } else { print(0); }",
                 "if x == x { print(2); }",
+                "if x == nil { print(3); } if false == x { print(4); } if x == true { print(5); }",
             ],
             b"!=" => &[
                 "if x != y { print(1); } else { print(0); }",
                 "if x != x { print(2); }",
+                "if x != nil { print(3); } if false != x { print(4); } if x != true { print(5); }",
             ],
             b"<" => &[
                 "if x < y { print(1); } else { print(0); }",

@@ -35,13 +35,49 @@ impl Translator<'_> {
         self.terminated = true;
     }
 
-    /// `R[b] == R[c]` as a 0/1 value (ints inline, everything else by the helper).
+    /// `R[b] == R[c]` as a 0/1 value: by the tags alone when one side is known to be nil or
+    /// a bool; ints alone where the feedback saw nothing else (others leave); else ints,
+    /// floats, identities and short strings inline and everything else by the helper.
     pub(super) fn equal(&mut self, pc: usize, b: Reg, c: Reg) -> Value {
         let (tb, pb) = self.get(b);
         let (tc, pc_) = self.get(c);
+        let plain = |k: Option<u8>| k.is_some_and(|k| k <= tag::TRUE);
+        if plain(self.known_tag(tb)) || plain(self.known_tag(tc)) {
+            // nil, false and true equal themselves and nothing else (`x != nil`).
+            if mutant!(EqNilAsFalsy) {
+                let fb =
+                    self.b
+                        .ins()
+                        .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, tb, tag::FALSE as i64);
+                let fc =
+                    self.b
+                        .ins()
+                        .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, tc, tag::FALSE as i64);
+                let eq = self.b.ins().icmp(IntCC::Equal, fb, fc);
+                return self.b.ins().uextend(I64, eq);
+            }
+            let eq = self.b.ins().icmp(IntCC::Equal, tb, tc);
+            return self.b.ins().uextend(I64, eq);
+        }
         let b_int = self.tag_is(tb, tag::INT);
         let c_int = self.tag_is(tc, tag::INT);
         let ints = self.both(b_int, c_int);
+        let fb = self.operand_feedback(pc, &[tb, tc]);
+        if self.speculate_int(pc, fb) {
+            let exit = self.side_exit_block(pc);
+            let cont = self.b.create_block();
+            let guard = if mutant!(EqIntGuardOneSide) {
+                b_int
+            } else {
+                ints
+            };
+            self.branch_on(guard, cont, &[], exit, &[]);
+            self.continue_in(cont);
+            self.know_int(b);
+            self.know_int(c);
+            let eq = self.b.ins().icmp(IntCC::Equal, pb, pc_);
+            return self.b.ins().uextend(I64, eq);
+        }
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let done = self.b.create_block();
@@ -64,11 +100,12 @@ impl Translator<'_> {
             self.b.switch_to_block(helper);
         }
         self.string_equal(tb, pb, tc, pc_, done);
-        if self.inlining.is_some() && self.input.feedback[pc] & FB_NOT_INT == 0 {
+        if self.inlining.is_some() && self.input.feedback[pc] & FB_NOT_NUM == 0 {
             // An inlined body calls no helper: the values the helper compares (containers,
             // long strings, an int with a float) leave for the interpreter, and the failed
-            // guard's mark (the "not ints" bit, which equality has no other use for) makes
-            // the next translation call the callee instead.
+            // guard's mark (the "not numbers" bit, which equality has no other use for: the
+            // "not ints" one is set by the interpreter or by the ints' guard above) makes the
+            // next translation call the callee instead.
             self.note_speculation(pc);
             let exit = self.side_exit_block(pc);
             if mutant!(InlinedEqualityGuessed) {
@@ -80,8 +117,8 @@ impl Translator<'_> {
             self.continue_in(done);
             return self.b.block_params(done)[0];
         }
-        // Comparing containers or long strings charges fuel, which may run out.
-        self.save_pc(pc);
+        // Comparing containers or long strings charges fuel, which may run out: the helper
+        // call stores the pc, as at every safepoint.
         let sb = self.slot(b);
         let sc = self.slot(c);
         let r = self.helper(Helper::Equal, &[sb, sc]);
@@ -310,7 +347,6 @@ impl Translator<'_> {
             // Speculating on numbers, `slow` is the side exit: no helper path.
             if !numeric {
                 self.continue_in(slow);
-                self.save_pc(pc);
                 let code = self.iconst(op.code() as i64);
                 let s = self.slot(b);
                 let r = match c {

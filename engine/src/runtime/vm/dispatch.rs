@@ -417,12 +417,16 @@ impl Vm {
                     }
                 }};
             }
-            // Whether `R[b] == R[c]`, ints inline.
+            // Whether `R[b] == R[c]`, ints inline (other operands are recorded: compiled
+            // code assumes ints where the interpreter saw nothing else).
             macro_rules! equal {
                 ($b:expr, $c:expr) => {
                     match pair!($b, $c) {
                         NumPair::Ints(i, j) => i == j,
-                        _ => metered!(self.equal(reg!($b), reg!($c))),
+                        _ => {
+                            not_int!();
+                            metered!(self.equal(reg!($b), reg!($c)))
+                        }
                     }
                 };
             }
@@ -591,14 +595,20 @@ impl Vm {
                     Op::Eq { a, b, c } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i == j,
-                            _ => metered!(self.equal(reg!(b), reg!(c))),
+                            _ => {
+                                not_int!();
+                                metered!(self.equal(reg!(b), reg!(c)))
+                            }
                         };
                         reg!(a) = Value::bool(res);
                     }
                     Op::Ne { a, b, c } => {
                         let res = match pair!(b, c) {
                             NumPair::Ints(i, j) => i != j,
-                            _ => !metered!(self.equal(reg!(b), reg!(c))),
+                            _ => {
+                                not_int!();
+                                !metered!(self.equal(reg!(b), reg!(c)))
+                            }
                         };
                         reg!(a) = Value::bool(res);
                     }
