@@ -226,7 +226,6 @@ impl Translator<'_> {
         b: Reg,
         rhs: Value,
     ) {
-        self.save_pc(pc);
         let order = if left && !mutant!(LiteralLeftReversed) {
             LITERAL_LEFT
         } else {
@@ -464,7 +463,6 @@ impl Translator<'_> {
         self.set(a, t, np);
         self.jump(done);
         self.continue_in(slow);
-        self.save_pc(pc);
         let d = self.slot(a);
         let s = self.slot(b);
         let st = self.helper(Helper::Neg, &[d, s]);

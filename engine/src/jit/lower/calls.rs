@@ -423,7 +423,6 @@ impl<'a> Translator<'a> {
         init: &'a inline::Inlinee<'a>,
     ) {
         self.charge_fuel(pc);
-        self.save_pc(pc);
         self.sync_all(pc);
         let slot = self.slot(a);
         // The `init` closure, or 1 when making the instance raised an error (never 0, for
@@ -523,7 +522,6 @@ impl<'a> Translator<'a> {
         if in_place {
             self.sync_all(pc);
         }
-        self.save_pc(pc);
         let done = self.b.create_block();
         self.b.append_block_param(done, I64);
         let mut args = vec![self.slot(a)];

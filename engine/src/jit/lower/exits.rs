@@ -21,7 +21,7 @@ impl Translator<'_> {
             return b;
         }
 
-        let blk = self.b.create_block();
+        let blk = self.out_of_line_block();
         self.error_blocks.insert(pc, blk);
         self.deferred.push(Deferred::Error(pc, blk));
         blk
@@ -31,17 +31,21 @@ impl Translator<'_> {
     /// `fuel`, running out of fuel, never catchable): its parameter is the pc + 1 to record.
     pub(super) fn shared_exit(&mut self, fuel: bool) -> Block {
         self.inline_unfit();
-        let slot = if fuel {
-            &mut self.shared_fuel_exit
+        let made = if fuel {
+            self.shared_fuel_exit
         } else {
-            &mut self.shared_error_exit
+            self.shared_error_exit
         };
-        if let Some(b) = *slot {
+        if let Some(b) = made {
             return b;
         }
-        let b = self.b.create_block();
+        let b = self.out_of_line_block();
         self.b.append_block_param(b, I64);
-        *slot = Some(b);
+        if fuel {
+            self.shared_fuel_exit = Some(b);
+        } else {
+            self.shared_error_exit = Some(b);
+        }
         b
     }
 
@@ -76,7 +80,7 @@ impl Translator<'_> {
         if let Some(&b) = self.side_exit_blocks.get(&pc) {
             return b;
         }
-        let blk = self.b.create_block();
+        let blk = self.out_of_line_block();
         self.side_exit_blocks.insert(pc, blk);
         self.deferred
             .push(Deferred::SideExit(pc, blk, ExitKind::Guard));
@@ -88,8 +92,16 @@ impl Translator<'_> {
     /// that the runtime widens the right feedback. Emitted after the body.
     pub(super) fn exit_of_kind(&mut self, pc: usize, kind: ExitKind) -> Block {
         debug_assert!(kind != ExitKind::Guard, "guards share `side_exit_block`");
-        let blk = self.b.create_block();
+        let blk = self.out_of_line_block();
         self.deferred.push(Deferred::SideExit(pc, blk, kind));
+        blk
+    }
+
+    /// A new block for code that runs only when leaving (an exit, an error): placed after
+    /// every other block, so the hot path is laid out straight and its branches fall through.
+    fn out_of_line_block(&mut self) -> Block {
+        let blk = self.b.create_block();
+        self.b.set_cold_block(blk);
         blk
     }
 
@@ -100,11 +112,11 @@ impl Translator<'_> {
             match self.deferred[i] {
                 Deferred::Error(pc, blk) if self.input.proto.handler_for(pc).is_none() => {
                     // No handler here: the frame is left, and only the pc differs between
-                    // sites, so they share one exit. Its changed registers are stored as at
-                    // any exit, though once the frame is gone nothing reads them: the
-                    // collector roots only the registers of active frames.
+                    // sites, so they share one exit. Its changed registers are not stored:
+                    // nothing reads them once the frame is gone. Until then (a collection
+                    // while the error is raised) an unstored slot holds an older value, which
+                    // is safe to mark: every collection clears the slots it does not root.
                     self.b.switch_to_block(blk);
-                    self.sync(pc);
                     let shared = self.shared_exit(false);
                     let recorded = mutants::recorded_error_pc(pc, self.input.proto.code.len());
                     let at = self.iconst(recorded as i64 + 1);
@@ -113,7 +125,6 @@ impl Translator<'_> {
                 Deferred::Error(pc, blk) => {
                     self.b.switch_to_block(blk);
                     self.cur_pc = pc;
-                    self.save_pc(pc);
                     // Caught here or not, the interpreter goes on with these slots.
                     let handler = self.input.proto.handler_for(pc).copied();
                     self.sync_all(pc);

@@ -36,7 +36,6 @@ impl Translator<'_> {
         self.set(a, t, p);
         self.jump(done);
         self.b.switch_to_block(slow);
-        self.save_pc(pc);
         let d = self.slot(a);
         let o = self.slot(b);
         let i = self.slot(c);
@@ -92,7 +91,6 @@ impl Translator<'_> {
         self.store_stored(v, value);
         self.jump(done);
         self.continue_in(slow);
-        self.save_pc(pc);
         let o = self.slot(a);
         let i = self.slot(b);
         let (v, from_pool) = match v {
@@ -142,7 +140,6 @@ impl Translator<'_> {
         self.result_value_to_slot(cursor, int, after);
         self.jump(next);
         self.continue_in(generic);
-        self.save_pc(pc);
         let s = self.slot(a);
         let d = self.slot(b);
         let r = self.helper(Helper::IterNext, &[s, d]);

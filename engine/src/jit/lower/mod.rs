@@ -888,7 +888,6 @@ impl<'a> Translator<'a> {
                 }
             }
             Op::NewBox { a } => {
-                self.save_pc(pc);
                 let s = self.slot(a);
                 let st = self.helper(Helper::NewBox, &[s]);
                 self.check_status(pc, st);
@@ -905,7 +904,6 @@ impl<'a> Translator<'a> {
                 self.store_value(t, p, bx, layout::UPBOX_VALUE);
             }
             Op::Closure { a, p } => {
-                self.save_pc(pc);
                 let d = self.slot(a);
                 let proto = self.iconst(p.0 as i64);
                 let st = self.helper(Helper::Closure, &[d, proto, self.base]);
@@ -1073,7 +1071,6 @@ impl<'a> Translator<'a> {
             Op::Invoke { a, m, n, ic } => self.invoke(pc, a, m, n, ic),
             Op::SuperInvoke { a, m, n } => self.super_invoke(pc, a, m, n),
             Op::GetSuper { a, b, m } => {
-                self.save_pc(pc);
                 let d = self.slot(a);
                 let s = self.slot(b);
                 let sym = self.iconst(m.0 as i64);
@@ -1091,7 +1088,6 @@ impl<'a> Translator<'a> {
                 self.ret(z, z, pc);
             }
             Op::NewList { a, b, n, len } => {
-                self.save_pc(pc);
                 let d = self.slot(a);
                 let first = self.slot(b);
                 let count = self.iconst(n.0 as i64);
@@ -1101,7 +1097,6 @@ impl<'a> Translator<'a> {
                 self.reload_as(a, tag::LIST);
             }
             Op::AppendList { a, b, n } => {
-                self.save_pc(pc);
                 let l = self.slot(a);
                 let first = self.slot(b);
                 let count = self.iconst(n.0 as i64);
@@ -1109,7 +1104,6 @@ impl<'a> Translator<'a> {
                 self.check_status(pc, st);
             }
             Op::NewMap { a } => {
-                self.save_pc(pc);
                 let d = self.slot(a);
                 let st = self.helper(Helper::NewMap, &[d]);
                 self.check_status(pc, st);
@@ -1121,7 +1115,6 @@ impl<'a> Translator<'a> {
             Op::GetProp { a, b, m, ic } => self.get_prop(pc, a, b, m, ic),
             Op::SetProp { a, b, m, ic } => self.set_prop(pc, a, b, m, ic),
             Op::Class { a, c } => {
-                self.save_pc(pc);
                 let d = self.slot(a);
                 let cls = self.iconst(c.0 as i64);
                 let st = self.helper(Helper::Class, &[d, cls]);
@@ -1129,7 +1122,6 @@ impl<'a> Translator<'a> {
                 self.reload(a);
             }
             Op::Throw { a } => {
-                self.save_pc(pc);
                 let s = self.slot(a);
                 self.helper(Helper::Throw, &[s]);
                 let err = self.error_block(pc);
@@ -1137,7 +1129,6 @@ impl<'a> Translator<'a> {
                 self.terminated = true;
             }
             Op::IterPrep { a } => {
-                self.save_pc(pc);
                 let s = self.slot(a);
                 let st = self.helper(Helper::IterPrep, &[s]);
                 self.check_status(pc, st);
@@ -1154,7 +1145,6 @@ impl<'a> Translator<'a> {
                 let good = self.b.create_block();
                 self.branch_on(ok, good, &[], bad, &[]);
                 self.b.switch_to_block(bad);
-                self.save_pc(pc);
                 let s = self.slot(a);
                 self.helper(Helper::RangeError, &[s]);
                 let err = self.error_block(pc);

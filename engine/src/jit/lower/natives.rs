@@ -60,7 +60,6 @@ impl Translator<'_> {
             self.has_inline(pc, a, slow, done);
             self.continue_in(slow);
         }
-        self.save_pc(pc);
         let s = self.slot(a);
         let id = self.iconst(f.0 as i64);
         let nargs = self.iconst(n.0 as i64);

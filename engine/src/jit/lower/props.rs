@@ -187,7 +187,6 @@ impl Translator<'_> {
             self.jump(slow);
         }
         self.continue_in(slow);
-        self.save_pc(pc);
         let d = self.slot(a);
         let o = self.slot(b);
         let sym = self.iconst(m.0 as i64);
@@ -256,7 +255,6 @@ impl Translator<'_> {
             self.jump(slow);
         }
         self.continue_in(slow);
-        self.save_pc(pc);
         let o = self.slot(a);
         let sym = self.iconst(m.0 as i64);
         let v = self.slot(b);

@@ -63,7 +63,6 @@ impl Translator<'_> {
             let ok = self.b.create_block();
             self.branch_on(undef, bad, &[], ok, &[]);
             self.b.switch_to_block(bad);
-            self.save_pc(pc);
             let gi = self.iconst(g.0 as i64);
             self.helper(Helper::UndefGlobal, &[gi]);
             let err = self.error_block(pc);
