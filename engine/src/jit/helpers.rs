@@ -9,7 +9,9 @@
 use crate::bytecode::{ClassIdx, ProtoId};
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult};
+use crate::runtime::heap::Gc;
 use crate::runtime::ops::{Arith, Cmp};
+use crate::runtime::stack::Frame;
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::Vm;
 use crate::symbol::Symbol;
@@ -17,6 +19,7 @@ use crate::syntax::ast::BuiltinId;
 
 use crate::runtime::tiering::{ExitKind, STATUS_ERR, STATUS_OK};
 
+use super::deopt::InlineExitSite;
 use super::mutants;
 
 /// The one signature of every helper.
@@ -125,11 +128,11 @@ helpers! {
     /// `(pc, kind)`: a failed speculation at `pc`, of the `ExitKind` numbered `kind`:
     /// finishes the frame in the interpreter.
     SideExit => echo_side_exit;
-    /// `(pc, depth, methods)`: a failed speculation at `pc` of an inlined callee, whose frame
-    /// and the frames of the `depth - 1` inlined callees enclosing it compiled code has pushed
-    /// (bit i of `methods`: the i-th of them, the outermost first, holds a stand-in for its
-    /// method's closure): finishes them and then the compiled function's frame in the
-    /// interpreter.
+    /// `(site, closure0, closure1, closure2)`: a failed speculation in an inlined callee:
+    /// pushes the frames of the inlined callees the record at address `site` describes
+    /// (`deopt::InlineExitSite`; the closure of the i-th, the outermost first, is
+    /// `closure<i>` unless it runs a method), then finishes them and the compiled function's
+    /// frame in the interpreter.
     InlineExit => echo_inline_exit;
     /// `(line)`: records the line of the top-level return that ends the program.
     ExitLine => echo_exit_line;
@@ -662,14 +665,47 @@ extern "C" fn echo_side_exit(vm: *mut Vm, pc: u64, kind: u64, _: u64, _: u64, _:
 
 extern "C" fn echo_inline_exit(
     vm: *mut Vm,
-    pc: u64,
-    depth: u64,
-    methods: u64,
-    _: u64,
+    site: u64,
+    closure0: u64,
+    closure1: u64,
+    closure2: u64,
     _: u64,
 ) -> u64 {
     guard(vm, Helper::InlineExit, |vm| {
-        vm.inline_exit(pc as u32, depth as usize, methods)
+        // SAFETY: compiled code passes the address of a record `deopt::intern` leaked, which
+        // lives as long as the process.
+        let site = unsafe { &*(site as *const InlineExitSite) };
+        let closures = [closure0, closure1, closure2];
+        let top = vm
+            .frames
+            .as_mut_slice()
+            .last_mut()
+            .expect("the compiled frame runs");
+        top.pc = site.caller_pc;
+        let top = *top;
+        for (i, f) in site.frames.iter().enumerate() {
+            // A method's frame holds a stand-in closure until `Vm::inline_exit` finds the
+            // receiver's method.
+            let closure = if site.methods >> i & 1 != 0 {
+                top.closure
+            } else {
+                // SAFETY: compiled code passes the closure the callee runs as: the function
+                // value it called or the `init` it found (held by a register, or by the class
+                // in a register), or a superclass method (held by its class, which the
+                // program's classes keep): alive.
+                unsafe { Gc::from_addr(closures[i] as usize) }
+            };
+            let pushed = vm.frames.push(Frame {
+                closure,
+                proto: ProtoId(f.proto),
+                base: top.base + f.base,
+                pc: f.pc,
+                ret: top.base + f.ret,
+            });
+            // The inlined call checked the frame depth for all of them on its way in.
+            assert!(pushed, "no room for an inlined callee's frame");
+        }
+        vm.inline_exit(site.pc, site.frames.len(), site.methods)
     })
 }
 

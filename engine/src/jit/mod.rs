@@ -23,6 +23,7 @@ macro_rules! mutant {
 mod abi;
 mod analysis;
 mod cache;
+pub(crate) mod deopt;
 mod helpers;
 mod lower;
 pub mod mutants;

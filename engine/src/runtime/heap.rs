@@ -165,6 +165,20 @@ impl<T: HeapObj> Gc<T> {
         self.ptr.as_ptr() as usize
     }
 
+    /// The handle whose `addr` is `addr`: an object compiled code passes a helper as a
+    /// payload word.
+    ///
+    /// # Safety
+    /// `addr` must be what `addr` gave for a handle of the same type whose object is alive
+    /// (compiled code took it from a value of that type in a register).
+    #[cfg(feature = "jit")]
+    #[inline]
+    pub(crate) unsafe fn from_addr(addr: usize) -> Gc<T> {
+        // SAFETY: the caller guarantees `addr` is a live object's box, so it is not null.
+        let ptr = unsafe { NonNull::new_unchecked(addr as *mut GcBox<T>) };
+        Gc { ptr }
+    }
+
     fn header(self) -> &'static Header {
         // SAFETY: the object is alive (see `Gc`), and `header` is the first field of the
         // `#[repr(C)]` box. The 'static lifetime never escapes this module's short uses.

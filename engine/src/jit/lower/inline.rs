@@ -10,6 +10,7 @@
 //! is translated again without it (`Translator::inline_failed`).
 
 use super::*;
+use crate::jit::deopt::{self, InlineExitSite, InlinedFrame};
 use crate::runtime::builtins::ids;
 
 /// Instructions a callee may have at most to be inlined. 48 takes in bounce's `Ball.bounce`
@@ -659,67 +660,48 @@ impl<'a> Translator<'a> {
         if !mutant!(InlineExitDropsWrites) {
             self.sync(pc);
         }
-        // One frame record per inlined callee, the outermost first, each resuming after the
-        // call of the next (their registers were stored at those calls), the innermost at
-        // `pc`.
+        // The frames to rebuild, one per inlined callee, the outermost first, each resuming
+        // after the call of the next (their registers were stored at those calls), the
+        // innermost at `pc`: a record the helper reads (`deopt`), and the callees' closures
+        // known here as arguments.
         let site = self.inlining.as_ref().expect("inlining");
-        let frames: Vec<(SiteClosure, u32, u32, u32, usize)> = {
-            let chain = site.chain();
-            chain
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let caller_offset = s.offset - u32::from(s.window.0);
-                    let resume = match chain.get(i + 1) {
-                        Some(inner) => mutants::nested_caller_resume(inner.call_pc),
-                        None => pc,
-                    };
-                    (
-                        s.closure,
-                        s.callee.input.pid.0,
-                        s.offset,
-                        caller_offset + u32::from(s.ret.0),
-                        resume,
-                    )
-                })
-                .collect()
-        };
-        let root_pc = site.chain()[0].call_pc;
-        let resume = self.iconst(mutants::inline_caller_resume(root_pc) as i64);
-        self.store32(resume, self.frame, abi::FRAME_PC);
-        let len = self.load(self.vm, abi::FRAMES_LEN);
-        let buf = self.load(self.vm, abi::FRAMES_BUF);
-        // Bit i: the frame record of the i-th inlined callee (the outermost first) holds a
-        // stand-in for its method closure (`SiteClosure::Method`).
-        let mut methods = 0i64;
-        for (i, &(closure, pid, offset, ret, at)) in frames.iter().enumerate() {
-            let closure = match closure {
-                SiteClosure::Known(c) => c,
+        let chain = site.chain();
+        let mut frames = Vec::with_capacity(chain.len());
+        let mut closures = Vec::with_capacity(chain.len());
+        let mut methods = 0u64;
+        for (i, s) in chain.iter().enumerate() {
+            let caller_offset = s.offset - u32::from(s.window.0);
+            let resume = match chain.get(i + 1) {
+                Some(inner) => mutants::nested_caller_resume(inner.call_pc),
+                None => pc,
+            };
+            match s.closure {
+                SiteClosure::Known(c) => closures.push(Some(c)),
                 SiteClosure::Method => {
                     methods |= 1 << i;
-                    self.closure
+                    closures.push(None);
                 }
-            };
-            let n = self.b.ins().iadd_imm_s(len, i as i64);
-            let rel = self.b.ins().imul_imm_s(n, abi::FRAME_SIZE);
-            let fr = self.b.ins().iadd(buf, rel);
-            let base = self.b.ins().iadd_imm_s(self.base, offset as i64);
-            let ret = self.b.ins().iadd_imm_s(self.base, ret as i64);
-            let pid = self.iconst(pid as i64);
-            let at = self.iconst(at as i64);
-            self.store(closure, fr, abi::FRAME_CLOSURE);
-            self.store32(pid, fr, abi::FRAME_PROTO);
-            self.store32(base, fr, abi::FRAME_BASE);
-            self.store32(at, fr, abi::FRAME_PC);
-            self.store32(ret, fr, abi::FRAME_RET);
+            }
+            frames.push(InlinedFrame {
+                proto: s.callee.input.pid.0,
+                base: s.offset,
+                ret: caller_offset + u32::from(s.ret.0),
+                pc: resume as u32,
+            });
         }
-        let pushed = self.b.ins().iadd_imm_s(len, frames.len() as i64);
-        self.store(pushed, self.vm, abi::FRAMES_LEN);
+        let caller_pc = mutants::inline_caller_resume(chain[0].call_pc) as u32;
+        let record = deopt::intern(InlineExitSite {
+            pc: pc as u32,
+            caller_pc,
+            methods,
+            frames,
+        });
         self.spill_fuel();
-        let p = self.iconst(pc as i64);
-        let depth = self.iconst(frames.len() as i64);
-        let methods = self.iconst(methods);
-        let st = self.leaf_helper(Helper::InlineExit, &[p, depth, methods]);
+        let mut args = vec![self.iconst(std::ptr::from_ref(record) as i64)];
+        for c in closures {
+            args.push(c.unwrap_or_else(|| self.zero()));
+        }
+        let st = self.leaf_helper(Helper::InlineExit, &args);
         self.b.ins().return_(&[st]);
     }
 }
