@@ -2,9 +2,9 @@
 //! interpreter frames of the callees inlined around it). Compiled code passes the address of
 //! its exit's record to the `InlineExit` helper instead of writing the frames itself.
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHashSet;
 
 use super::lower::inline::MAX_INLINE_DEPTH;
 
@@ -37,22 +37,21 @@ pub(crate) struct InlineExitSite {
     pub frames: Vec<InlinedFrame>,
 }
 
-/// Every exit record made so far, by content: identical exits (the same function compiled
-/// again, on any thread) share one, so the IR stays identical for code sharing, and the
-/// records live as long as the code that may pass them (the process: compiled code is never
-/// freed while a frame may run it).
-static SITES: Mutex<Option<FxHashMap<InlineExitSite, &'static InlineExitSite>>> = Mutex::new(None);
+/// Every exit record made so far: identical exits (the same function compiled again, on any
+/// thread) share one, so the IR stays identical for code sharing, and the records live as long
+/// as the code that may pass them (the process: compiled code is never freed while a frame may
+/// run it).
+static SITES: LazyLock<Mutex<FxHashSet<&'static InlineExitSite>>> = LazyLock::new(Default::default);
 
 /// The one record with `site`'s content, for its address to be embedded in code.
 pub(crate) fn intern(site: InlineExitSite) -> &'static InlineExitSite {
     debug_assert!(!site.frames.is_empty() && site.frames.len() <= MAX_INLINE_DEPTH);
-    // A poisoned lock held only complete insertions: the map is still sound.
+    // A poisoned lock held only complete insertions: the set is still sound.
     let mut sites = SITES.lock().unwrap_or_else(|p| p.into_inner());
-    let map = sites.get_or_insert_with(FxHashMap::default);
-    if let Some(&known) = map.get(&site) {
+    if let Some(&known) = sites.get(&site) {
         return known;
     }
-    let record: &'static InlineExitSite = Box::leak(Box::new(site.clone()));
-    map.insert(site, record);
+    let record: &'static InlineExitSite = Box::leak(Box::new(site));
+    sites.insert(record);
     record
 }

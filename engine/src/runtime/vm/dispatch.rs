@@ -593,23 +593,11 @@ impl Vm {
                     },
                     Op::Not { a, b } => reg!(a) = Value::bool(!reg!(b).truthy()),
                     Op::Eq { a, b, c } => {
-                        let res = match pair!(b, c) {
-                            NumPair::Ints(i, j) => i == j,
-                            _ => {
-                                not_int!();
-                                metered!(self.equal(reg!(b), reg!(c)))
-                            }
-                        };
+                        let res = equal!(b, c);
                         reg!(a) = Value::bool(res);
                     }
                     Op::Ne { a, b, c } => {
-                        let res = match pair!(b, c) {
-                            NumPair::Ints(i, j) => i != j,
-                            _ => {
-                                not_int!();
-                                !metered!(self.equal(reg!(b), reg!(c)))
-                            }
-                        };
+                        let res = !equal!(b, c);
                         reg!(a) = Value::bool(res);
                     }
                     Op::Lt { a, b, c } => compare!(a, b, c, Cmp::Lt, <),
