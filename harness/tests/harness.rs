@@ -99,8 +99,13 @@ fn generated_programs_compile() {
     let opts = Options::default();
     for seed in 0..300 {
         let case = generator::from_seed(seed, &opts);
-        if let Err(e) = echo_engine::compile(&case.source, &case.limits) {
-            panic!("seed {seed} does not compile: {e}\n{}", case.source);
+        let program = match echo_engine::compile(&case.source, &case.limits) {
+            Ok(p) => p,
+            Err(e) => panic!("seed {seed} does not compile: {e}\n{}", case.source),
+        };
+        // Its roots must not depend on when collections run (see `check_exact_roots`).
+        if let Err(e) = echo_engine::bytecode::check_exact_roots(&program) {
+            panic!("seed {seed}: {e}\n{}", case.source);
         }
     }
 }

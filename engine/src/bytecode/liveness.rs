@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use crate::bytecode::{CaptureSrc, OPCODES, Op, Operand, Proto, Write};
+use crate::bytecode::{CaptureSrc, OPCODES, Op, Operand, Program, Proto, Write};
 use crate::config::MAX_JIT_INSTRUCTIONS;
 
 /// A set of registers.
@@ -67,24 +67,38 @@ impl RegSet {
     }
 }
 
-/// The registers an instruction may read. An over-approximation is harmless (it only keeps
-/// more registers live); the destination of a pure write is left out.
+/// The registers an instruction may read; the destination of a pure write is left out. It
+/// must not over-approximate either: a register counted live that a callee owns (an argument)
+/// and has cleared, or that holds a value a previous frame left there, would be a root or not
+/// depending on when collections ran, and so would the point where the heap limit is hit.
 fn read_registers(op: &Op, protos: &[Rc<Proto>], out: &mut Vec<usize>) {
     // The destination of a pure write is not read; the same register may still be read as
     // another operand.
+    let info = &OPCODES[op.code() as usize];
     let skip = match op.write() {
-        Some(Write::Pure(_)) => OPCODES[op.code() as usize].dest,
+        Some(Write::Pure(_)) => info.dest,
+        // Written on one path, left alone on the other: not read either way.
+        Some(Write::Update(w)) if op.fallthrough_write() == Some(w) => info.dest,
         _ => None,
     };
+    // The operand that starts a run is read through the run alone: an empty run (a list of no
+    // items) reads nothing.
     for (name, operand) in op.operands() {
         if let Operand::Reg(r) = operand
             && Some(name) != skip
+            && Some(name) != info.run
         {
             out.push(r.0 as usize);
         }
     }
     if let Some((first, len)) = op.register_run() {
-        out.extend(first..first + len);
+        let from = if window_result(op).is_some() {
+            first + 1
+        } else {
+            first
+        };
+        let written = op.run_write().map(|r| r.0 as usize);
+        out.extend((from..first + len).filter(|&r| Some(r) != written));
     }
     // A new closure takes the boxes of the variables it captures from their registers.
     if let Op::Closure { p, .. } = *op
@@ -95,6 +109,19 @@ fn read_registers(op: &Op, protos: &[Rc<Proto>], out: &mut Vec<usize>) {
                 out.push(r.0 as usize);
             }
         }
+    }
+}
+
+/// The register that starts the run of a call window that the instruction writes without
+/// reading it (a call of a global or a builtin: result, then arguments). A call of a global
+/// puts the callee there before calling it, and a class's new instance after it (the `self`
+/// of its `init`), so the register holds a value while the call runs though no one reads its
+/// old value: it is a root then (`roots_while_running`), not live before.
+fn window_result(op: &Op) -> Option<usize> {
+    let info = &OPCODES[op.code() as usize];
+    match op.write() {
+        Some(Write::Pure(a)) if info.run.is_some() && info.run == info.dest => Some(a.0 as usize),
+        _ => None,
     }
 }
 
@@ -112,12 +139,22 @@ pub(crate) fn live_registers(proto: &Proto, protos: &[Rc<Proto>]) -> Vec<RegSet>
             let op = proto.code[pc];
             let mut live = RegSet::new(nregs);
             for s in op.successors(pc, n) {
-                live.union(&live_in[s]);
+                match op.fallthrough_write() {
+                    Some(w) if s == pc + 1 => {
+                        let mut next = live_in[s].clone();
+                        next.remove(w.0 as usize);
+                        live.union(&next);
+                    }
+                    _ => {
+                        live.union(&live_in[s]);
+                    }
+                }
             }
-            if let Some(h) = proto.handler_for(pc) {
-                live.union(&live_in[h.target as usize]);
-            }
+            handler_live(proto, live_in.as_slice(), pc, &mut live);
             if let Some(Write::Pure(w)) = op.write() {
+                live.remove(w.0 as usize);
+            }
+            if let Some(w) = op.run_write() {
                 live.remove(w.0 as usize);
             }
             reads.clear();
@@ -211,11 +248,14 @@ impl RootMap {
 
 /// The roots of a frame while its instruction `i` runs (its saved pc is `i + 1`): the
 /// registers live on entry to it or after it (`live_in`: per instruction, from
-/// `live_registers`). Compiled code stores exactly those of its changed registers before a
+/// `live_registers`), and a call window's result register (see `window_result`). Compiled code stores exactly those of its changed registers before a
 /// safepoint, so that its slots hold what the interpreter's would wherever the collector looks.
 pub(crate) fn roots_while_running(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet {
     let mut row = live_after(proto, live_in, i);
     row.union(&live_in[i]);
+    if let Some(a) = window_result(&proto.code[i]) {
+        row.insert(a);
+    }
     row
 }
 
@@ -226,10 +266,55 @@ pub(crate) fn live_after(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet 
     for s in proto.code[i].successors(i, proto.code.len()) {
         set.union(&live_in[s]);
     }
-    if let Some(h) = proto.handler_for(i) {
-        set.union(&live_in[h.target as usize]);
-    }
+    handler_live(proto, live_in, i, &mut set);
     set
+}
+
+/// Adds to `set` what the handler covering instruction `i` (if any) reads, but the register
+/// receiving the caught value: catching writes it.
+fn handler_live(proto: &Proto, live_in: &[RegSet], i: usize, set: &mut RegSet) {
+    if let Some(h) = proto.handler_for(i) {
+        let mut caught = live_in[h.target as usize].clone();
+        caught.remove(h.reg.0 as usize);
+        set.union(&caught);
+    }
+}
+
+/// Checks, over every prototype of `program`, the two places where liveness must be exact
+/// rather than merely safe, because a slot there may hold a value no longer meant for it, which
+/// would be a root or not depending on when collections ran (and so would the point where the
+/// heap limit is hit): after a call, no register the callee owned (its base and above) is live
+/// but the result, since the callee may have cleared the ones it stopped reading; and on entry
+/// no register beyond the parameters is live, since those hold what earlier frames left.
+pub fn check_exact_roots(program: &Program) -> Result<(), String> {
+    for f in &program.protos {
+        exact_roots_in(f, &live_registers(f, &program.protos))
+            .map_err(|e| format!("{}: {e}", f.name))?;
+    }
+    Ok(())
+}
+
+/// `check_exact_roots` for one prototype whose registers live on entry to each instruction
+/// are `live_in`.
+fn exact_roots_in(f: &Proto, live_in: &[RegSet]) -> Result<(), String> {
+    if let Some(r) = live_in
+        .first()
+        .and_then(|l| l.iter().find(|&r| r >= f.param_regs()))
+    {
+        return Err(format!("r{r} live on entry"));
+    }
+    for (i, op) in f.code.iter().enumerate() {
+        let (a, base) = match *op {
+            Op::Call { a, .. } | Op::CallGlobal { a, .. } => (a.0 as usize, a.0 as usize + 1),
+            Op::Invoke { a, .. } | Op::SuperInvoke { a, .. } => (a.0 as usize, a.0 as usize),
+            _ => continue,
+        };
+        let after = live_after(f, live_in, i);
+        if let Some(r) = (base..f.nregs as usize).find(|&r| r != a && after.contains(r)) {
+            return Err(format!("pc {i}: r{r} live after {op:?}"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -322,6 +407,60 @@ mod tests {
                 assert_eq!(map.is_root(i + 1, r), row.contains(r), "pc {i} r{r}");
             }
         }
+    }
+
+    #[test]
+    fn liveness_is_exact_where_a_slot_holds_a_stale_value_over_the_corpus() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+        let mut checked = 0;
+        for file in crate::corpus::files(&dir) {
+            let source = std::fs::read_to_string(&file).expect("readable");
+            if let Ok(program) = crate::compile(&source, &Limits::default()) {
+                if let Err(e) = check_exact_roots(&program) {
+                    panic!("{}: {e}", file.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 400, "only {checked} programs checked");
+    }
+
+    #[test]
+    fn a_call_of_a_global_roots_its_result_register_while_it_runs_only() {
+        let (protos, f) = compiled(
+            "class P {\n fn init(a) { self.a = a; }\n}\nfn f(n) {\n P(n);\n return n;\n}",
+            "f",
+        );
+        let live = live_registers(&f, &protos);
+        let map = RootMap::from_live(&f, &live);
+        let call = nth_pc(&f, 0, |op| matches!(op, Op::CallGlobal { .. }));
+        let a = dest(&f.code[call]);
+        // The new instance (the `self` of `init`) is there while the call runs; nothing reads
+        // the register before or after.
+        assert!(map.is_root(call + 1, a));
+        assert!(!live[call].contains(a));
+        assert!(!live_after(&f, &live, call).contains(a));
+    }
+
+    #[test]
+    fn a_register_counted_read_by_mistake_is_reported() {
+        // `f(0, [])`'s list is in the register `print` later writes its result to.
+        let source = "fn f(a, b) { return a; }\nf(0, []);\nfor i in 0..1 { print(i); }";
+        let program = crate::compile(source, &Limits::default()).expect("compiles");
+        assert_eq!(check_exact_roots(&program), Ok(()));
+        let script = program.protos.last().expect("a script");
+        let mut live = live_registers(script, &program.protos);
+        let call = nth_pc(script, 0, |op| matches!(op, Op::CallGlobal { .. }));
+        let Op::CallGlobal { a, n, .. } = script.code[call] else {
+            unreachable!()
+        };
+        // What counting a call window's result register as read made of it.
+        let arg = a.0 as usize + n.0 as usize;
+        for row in &mut live[call + 1..] {
+            row.insert(arg);
+        }
+        let e = exact_roots_in(script, &live).expect_err("a violation");
+        assert!(e.contains(&format!("r{arg} live after")), "{e}");
     }
 
     #[test]

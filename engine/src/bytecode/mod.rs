@@ -10,6 +10,7 @@ pub mod verify;
 
 use std::rc::Rc;
 
+pub use liveness::check_exact_roots;
 pub use opcodes::{Effects, Flow, OPCODES, Op, OpCode, OpInfo, Safepoint, Write, jump_target};
 
 use crate::symbol::{Interner, Symbol};

@@ -132,6 +132,9 @@ pub struct OpInfo {
     pub operands: &'static [&'static str],
     /// The operand naming the register it writes, if any (see `Op::write`).
     pub dest: Option<&'static str>,
+    /// The operand naming the first register of the run it addresses, if any (see
+    /// `Op::register_run`).
+    pub run: Option<&'static str>,
     /// What it does besides computing.
     pub effects: Effects,
 }
@@ -197,6 +200,7 @@ macro_rules! opcodes {
                 doc: concat!($($doc),+),
                 operands: &[$(stringify!($field)),*],
                 dest: dest_of!($($dest)?),
+                run: dest_of!($($first)?),
                 effects: $fx,
             }, )*
         ];
@@ -293,6 +297,24 @@ impl Op {
     /// hot-loop counting and on-stack replacement happen.
     pub fn is_back_edge(&self) -> bool {
         self.charges_fuel() && self.jump().is_some()
+    }
+
+    /// A register of its run that the instruction writes without reading it, besides its
+    /// destination (`write`): `IterPrep` sets the loop's cursor.
+    pub fn run_write(&self) -> Option<Reg> {
+        match *self {
+            Op::IterPrep { a } => Some(Reg(a.0 + 1)),
+            _ => None,
+        }
+    }
+
+    /// The register the instruction writes only when it falls through, not when it jumps
+    /// (`IterNext`'s element): it is neither read nor written on the jump.
+    pub fn fallthrough_write(&self) -> Option<Reg> {
+        match *self {
+            Op::IterNext { b, .. } => Some(b),
+            _ => None,
+        }
     }
 
     /// Where control can go after the instruction at `pc` in code of `len` instructions
