@@ -383,6 +383,38 @@ fn registers_a_handler_reads_survive_collections_in_its_try() {
 }
 
 #[test]
+fn the_heap_limit_is_reached_at_the_same_instruction_however_often_the_collector_runs() {
+    // The limit bounds live data: neither garbage made beside a growing list, nor a list
+    // left in a register that a callee cleared as its dead argument, may move the point
+    // where it is reached between runs collecting at every safepoint and when due.
+    let programs = [
+        "fn grow() {\n let hog = [];\n while true {\n  push(hog, [1]);\n  let t = [1, 2, 3, 4, 5, 6, 7, 8];\n  let u = str(len(hog)) + \"abcdefghijklmnopqrstuvwxyz\";\n }\n}\ngrow();",
+        "class C {}\nfn f(a, b) { C(); }\nf(0, []);\nfn fill() { let hog = []; while true { push(hog, []); } }\nfor j in 0..1 { print(fill()); }",
+    ];
+    for src in programs {
+        for heap in [100_000, 150_000] {
+            let mut config = Config::default();
+            config.limits.max_heap_bytes = heap;
+            let calm = agreed(src, &config);
+            let kind = calm.result.as_ref().map_err(|e| e.kind);
+            assert_eq!(kind, Err(ErrorKind::MemoryLimit), "{src}");
+            let stressed = agreed(
+                src,
+                &Config {
+                    gc_stress: true,
+                    ..config
+                },
+            );
+            assert_eq!(
+                (stressed.result, stressed.fuel_used),
+                (calm.result, calm.fuel_used),
+                "{src} with a heap of {heap} bytes"
+            );
+        }
+    }
+}
+
+#[test]
 fn fuel_is_charged_identically() {
     let src = "fn f(n) { let t = 0; while n > 0 { t += n; n -= 1; } return t; }\nlet s = 0;\nfor i in 0..50 { s += f(i); }\nreturn s;";
     let (j, t) = same_everywhere(src);

@@ -156,6 +156,13 @@ fn guard(vm: *mut Vm, h: Helper, body: impl FnOnce(&mut Vm) -> u64) -> u64 {
         if let Some(c) = &mut vm.coverage {
             c.helpers |= 1 << h as u32;
         }
+        // As the interpreter checks before each instruction: what allocated ended in a
+        // safepoint (the panic becomes an internal error, which the harness reports).
+        #[cfg(debug_assertions)]
+        assert!(
+            !vm.heap.charged_since_safepoint,
+            "compiled code allocated without a safepoint before {h:?}"
+        );
         body(vm)
     }));
     match result {
@@ -309,9 +316,9 @@ extern "C" fn echo_new_box(vm: *mut Vm, slot: u64, _: u64, _: u64, _: u64, _: u6
             .alloc(crate::runtime::heap::UpBox {
                 value: std::cell::Cell::new(vm.stack.get(slot as usize)),
             })
-            .map(|b| {
+            .and_then(|b| {
                 vm.stack.set(slot as usize, Value::Boxed(b));
-                vm.safepoint();
+                vm.safepoint()
             });
         status(vm, r)
     })
@@ -327,9 +334,9 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
         let r = vm
             .make_closure(ProtoId(proto as u32), parent, base as usize)
             .and_then(|c| mutants::captured(vm, c))
-            .map(|c| {
+            .and_then(|c| {
                 vm.stack.set(dst as usize, Value::Func(c));
-                vm.safepoint();
+                vm.safepoint()
             });
         status(vm, r)
     })
@@ -338,9 +345,9 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
 /// Stores a helper's result in slot `dst` (then a safepoint: making it may have allocated)
 /// and returns the status.
 fn result_to(vm: &mut Vm, dst: u64, r: RtResult<Value>) -> u64 {
-    let r = r.map(|v| {
+    let r = r.and_then(|v| {
         vm.stack.set(dst as usize, v);
-        vm.safepoint();
+        vm.safepoint()
     });
     status(vm, r)
 }
@@ -468,8 +475,7 @@ extern "C" fn echo_get_super(
                     .heap
                     .alloc(crate::runtime::heap::BoundMethod { receiver, method })?;
                 vm.stack.set(dst as usize, Value::Method(bm));
-                vm.safepoint();
-                Ok(())
+                vm.safepoint()
             });
         status(vm, r)
     })
@@ -481,8 +487,7 @@ extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64,
             let items = vm.stack.slice(first as usize, n as usize).to_vec();
             let l = vm.heap.alloc_list(items)?;
             vm.stack.set(dst as usize, Value::List(l));
-            vm.safepoint();
-            Ok(())
+            vm.safepoint()
         });
         status(vm, r)
     })
@@ -494,16 +499,16 @@ extern "C" fn echo_append_list(vm: *mut Vm, list: u64, first: u64, n: u64, _: u6
             unreachable!("AppendList targets a new list")
         };
         let items = vm.stack.slice(first as usize, n as usize).to_vec();
-        let r = vm.list_extend(l, &items).map(|()| vm.safepoint());
+        let r = vm.list_extend(l, &items).and_then(|()| vm.safepoint());
         status(vm, r)
     })
 }
 
 extern "C" fn echo_new_map(vm: *mut Vm, dst: u64, _: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::NewMap, |vm| {
-        let r = vm.heap.alloc_map().map(|m| {
+        let r = vm.heap.alloc_map().and_then(|m| {
             vm.stack.set(dst as usize, Value::Map(m));
-            vm.safepoint();
+            vm.safepoint()
         });
         status(vm, r)
     })
@@ -544,7 +549,7 @@ extern "C" fn echo_set_index(
         };
         let r = vm
             .set_index(vm.stack.get(obj as usize), vm.stack.get(idx as usize), v)
-            .map(|()| vm.safepoint());
+            .and_then(|()| vm.safepoint());
         status(vm, r)
     })
 }
@@ -571,16 +576,16 @@ extern "C" fn echo_set_prop(vm: *mut Vm, obj: u64, sym: u64, val: u64, ic: u64, 
                 vm.stack.get(val as usize),
                 ic,
             )
-            .map(|()| vm.safepoint());
+            .and_then(|()| vm.safepoint());
         status(vm, r)
     })
 }
 
 extern "C" fn echo_class(vm: *mut Vm, dst: u64, class: u64, _: u64, _: u64, _: u64) -> u64 {
     guard(vm, Helper::Class, |vm| {
-        let r = vm.make_class(ClassIdx(class as u32)).map(|c| {
+        let r = vm.make_class(ClassIdx(class as u32)).and_then(|c| {
             vm.stack.set(dst as usize, Value::Class(c));
-            vm.safepoint();
+            vm.safepoint()
         });
         status(vm, r)
     })
@@ -612,8 +617,13 @@ extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _
             Ok(Some((v, next))) => {
                 vm.stack.set(dst as usize, v);
                 vm.stack.set(slot as usize + 1, Value::Int(next as i64));
-                vm.safepoint();
-                1
+                match vm.safepoint() {
+                    Ok(()) => 1,
+                    Err(e) => {
+                        vm.pending = Some(e);
+                        2
+                    }
+                }
             }
             Ok(None) => 0,
             Err(e) => {

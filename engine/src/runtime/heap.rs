@@ -813,6 +813,11 @@ pub struct Heap {
     limit: usize,
     stress: bool,
     stats: HeapStats,
+    /// Debug builds: whether bytes were charged since the last safepoint. Every instruction
+    /// that allocates ends in one, in both tiers, since the heap limit is checked there: one
+    /// that did not would reach the limit at a later instruction than the other tier.
+    #[cfg(debug_assertions)]
+    pub(crate) charged_since_safepoint: bool,
 }
 
 impl Heap {
@@ -845,6 +850,8 @@ impl Heap {
             limit,
             stress,
             stats: HeapStats::default(),
+            #[cfg(debug_assertions)]
+            charged_since_safepoint: false,
         }
     }
 
@@ -930,16 +937,23 @@ impl Heap {
         Ok(self.adopt(ptr))
     }
 
-    /// Accounts `bytes` more for an object that grew in place (list push, new field...).
+    /// Accounts `bytes` more for a new object or one that grew in place (list push, new
+    /// field...). Only a request larger than the whole limit fails here: any other is granted
+    /// even past the limit, and the next safepoint, which then collects, raises `MemoryLimit`
+    /// if what the program can still reach passes it (`Heap::over_limit`). So the limit bounds
+    /// live data, whatever garbage the schedule of collections has left uncollected (gc stress
+    /// collects at every safepoint, and must change nothing); between two safepoints the
+    /// account passes the limit by what one instruction allocates at most.
     #[inline]
     pub fn charge(&mut self, bytes: usize) -> RtResult<()> {
-        let new = self.bytes.saturating_add(bytes);
-        if new > self.limit {
-            return Err(RtError::new(
-                ErrorKind::MemoryLimit,
-                format!("heap limit of {} bytes exceeded", self.limit),
-            ));
+        if bytes > self.limit {
+            return Err(self.limit_error());
         }
+        #[cfg(debug_assertions)]
+        {
+            self.charged_since_safepoint = true;
+        }
+        let new = self.bytes.saturating_add(bytes);
         self.bytes = new;
         if new > self.stats.peak_bytes {
             self.stats.peak_bytes = new;
@@ -1132,10 +1146,27 @@ impl Heap {
         Ok(inst)
     }
 
-    /// Whether the next safepoint should collect.
+    /// Whether the next safepoint should collect. The threshold is never above the limit, so
+    /// an account past the limit always collects.
     #[inline]
     pub fn wants_collection(&self) -> bool {
         self.stress || self.bytes >= self.next_gc
+    }
+
+    /// Whether the account passes the limit: after a collection, live data does, and the
+    /// safepoint raises `limit_error`.
+    #[inline]
+    pub fn over_limit(&self) -> bool {
+        self.bytes > self.limit
+    }
+
+    /// The error of a heap past its limit.
+    #[cold]
+    pub fn limit_error(&self) -> Box<RtError> {
+        RtError::new(
+            ErrorKind::MemoryLimit,
+            format!("heap limit of {} bytes exceeded", self.limit),
+        )
     }
 
     /// Runs a full collection. `roots` must mark every value the mutator can still reach.

@@ -104,8 +104,7 @@ impl Vm {
     pub(crate) fn new_instance(&mut self, cls: Gc<Class>, slot: usize) -> RtResult<()> {
         let inst = self.heap.alloc_instance(cls, cls.root_shape)?;
         self.stack.set(slot, Value::Instance(inst));
-        self.safepoint();
-        Ok(())
+        self.safepoint()
     }
 
     /// Whether `cls` is the built-in `Error` class, which makes error values.
@@ -125,7 +124,7 @@ impl Vm {
             Value::Native(id) => {
                 let v = self.call_native(id, slot + 1, nargs)?;
                 self.stack.set(slot, v);
-                self.safepoint();
+                self.safepoint()?;
                 Ok(false)
             }
             Value::Method(m) => {
@@ -142,7 +141,7 @@ impl Vm {
                     let line = self.current_line();
                     let e = self.make_error_value("Error", message, line)?;
                     self.stack.set(slot, e);
-                    self.safepoint();
+                    self.safepoint()?;
                     return Ok(false);
                 }
                 self.new_instance(cls, slot)?;

@@ -49,6 +49,11 @@ impl Vm {
     /// The dispatch loop of `execute`; with `COVER` it records every instruction it runs
     /// (`Coverage::observe`).
     fn dispatch<const COVER: bool>(&mut self, entry_depth: usize) -> RtResult<Value> {
+        // What the host allocated before (the main closure, arguments) needs no safepoint.
+        #[cfg(debug_assertions)]
+        {
+            self.heap.charged_since_safepoint = false;
+        }
         let protos = Rc::clone(&self.protos);
         // Fuel lives in a local while the loop runs (nothing called from here reads it) and
         // is written back whenever control leaves the loop.
@@ -189,7 +194,7 @@ impl Vm {
             macro_rules! safepoint {
                 () => {
                     save_pc!();
-                    self.safepoint();
+                    or_raise!(self.safepoint());
                 };
             }
             // The index in `ics` of the instruction's inline-cache slot (`None`: no cache).
@@ -352,6 +357,8 @@ impl Vm {
                             };
                             let v = metered!(self.arith($op, x, y));
                             reg!($a) = v;
+                            // A string or list repeated allocates, as in `arith!`.
+                            safepoint!();
                         }
                     }
                 }};
@@ -464,6 +471,12 @@ impl Vm {
                 }
                 #[cfg(debug_assertions)]
                 {
+                    assert!(
+                        !self.heap.charged_since_safepoint,
+                        "an instruction allocated without a safepoint (the one before pc {} of {})",
+                        pc - 1,
+                        protos[proto.0 as usize].name
+                    );
                     if let Some(expected) = fuel_audit {
                         assert_eq!(fuel, expected, "fuel charged off the opcode table");
                     }

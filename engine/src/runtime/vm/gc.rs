@@ -5,17 +5,28 @@
 use std::rc::Rc;
 
 use crate::bytecode::liveness::RootMap;
+use crate::runtime::error::RtResult;
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 
 impl Vm {
     /// A safepoint: every live value is in a root, so the collector may run. The running
     /// frame's pc must be current (see `RootMap`): both tiers store it before every one.
+    /// Raises `MemoryLimit` when what the program can still reach passes the heap limit
+    /// (allocations may pass it in between, see `Heap::charge`).
     #[inline]
-    pub(crate) fn safepoint(&mut self) {
+    pub(crate) fn safepoint(&mut self) -> RtResult<()> {
+        #[cfg(debug_assertions)]
+        {
+            self.heap.charged_since_safepoint = false;
+        }
         if self.heap.wants_collection() {
             self.collect_garbage();
+            if self.heap.over_limit() {
+                return Err(self.heap.limit_error());
+            }
         }
+        Ok(())
     }
 
     /// The root map of prototype `p`, made on first use.

@@ -83,12 +83,25 @@ impl Vm {
                 Ok(v) => {
                     self.stack.set(f.base as usize + h.reg.0 as usize, v);
                     self.frames.last_mut().expect("checked above").pc = h.target;
-                    self.trace.clear();
-                    self.err_line = None;
                     self.at_handler = true;
-                    self.safepoint();
+                    let collected = self.safepoint();
                     self.at_handler = false;
-                    return Ok(());
+                    match collected {
+                        Ok(()) => {
+                            self.trace.clear();
+                            self.err_line = None;
+                            return Ok(());
+                        }
+                        // Live data past the heap limit: an engine limit, raised where the
+                        // caught error was.
+                        Err(e) => {
+                            self.frames.last_mut().expect("checked above").pc = f.pc;
+                            if let Some(c) = &mut self.coverage {
+                                c.errors |= 1 << e.kind as u32;
+                            }
+                            err = e;
+                        }
+                    }
                 }
                 // Only an engine limit can fail here, and limits are not caught.
                 Err(e) => err = e,
