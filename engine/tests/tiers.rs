@@ -390,6 +390,7 @@ fn the_heap_limit_is_reached_at_the_same_instruction_however_often_the_collector
     let programs = [
         "fn grow() {\n let hog = [];\n while true {\n  push(hog, [1]);\n  let t = [1, 2, 3, 4, 5, 6, 7, 8];\n  let u = str(len(hog)) + \"abcdefghijklmnopqrstuvwxyz\";\n }\n}\ngrow();",
         "class C {}\nfn f(a, b) { C(); }\nf(0, []);\nfn fill() { let hog = []; while true { push(hog, []); } }\nfor j in 0..1 { print(fill()); }",
+        "fn fill() {\n let hog = [];\n while true {\n  push(hog, []);\n  let g = [];\n }\n}\nfill();",
     ];
     for src in programs {
         for heap in [100_000, 150_000] {

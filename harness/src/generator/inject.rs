@@ -324,17 +324,28 @@ impl Gen<'_, '_> {
                 let junk = self.fresh("junk");
                 let n = (self.limits.max_heap_bytes / 64).clamp(1, 1 << 13) as i64;
                 let hog = self.fresh("hog");
+                let mut body = vec![expr_stmt(call_named(
+                    "push",
+                    vec![name(&hog), list(vec![iv(), iv(), iv(), iv()])],
+                ))];
+                // Half the time, garbage made beside the growth on every trip (a list, a
+                // string, a builtin's list): the limit bounds live data, so it must be hit at
+                // the same instruction however much garbage each tier's collections left,
+                // and an allocation that ends in no safepoint in one tier shows.
+                if self.chance(1, 2) {
+                    let g = self.fresh("g");
+                    let made = match self.pick(3) {
+                        0 => list(vec![iv(), iv(), iv()]),
+                        1 => bin(BinOp::Add, call_named("str", vec![iv()]), string("garbage")),
+                        _ => call_named("range", vec![int(0), int(12)]),
+                    };
+                    body.push(let_(&g, made));
+                }
                 vec![
                     let_(&junk, call_named("range", vec![int(0), int(n)])),
                     expr_stmt(assign(name(&junk), int(0))),
                     let_(&hog, list(vec![])),
-                    while_(
-                        boolean(true),
-                        vec![expr_stmt(call_named(
-                            "push",
-                            vec![name(&hog), list(vec![iv(), iv(), iv(), iv()])],
-                        ))],
-                    ),
+                    while_(boolean(true), body),
                 ]
             }
             _ => {
