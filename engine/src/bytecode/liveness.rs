@@ -248,8 +248,9 @@ impl RootMap {
 
 /// The roots of a frame while its instruction `i` runs (its saved pc is `i + 1`): the
 /// registers live on entry to it or after it (`live_in`: per instruction, from
-/// `live_registers`), and a call window's result register (see `window_result`). Compiled code stores exactly those of its changed registers before a
-/// safepoint, so that its slots hold what the interpreter's would wherever the collector looks.
+/// `live_registers`), and a call window's result register (see `window_result`). Compiled
+/// code stores exactly those of its changed registers before a safepoint, so that its slots
+/// hold what the interpreter's would wherever the collector looks.
 pub(crate) fn roots_while_running(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet {
     let mut row = live_after(proto, live_in, i);
     row.union(&live_in[i]);

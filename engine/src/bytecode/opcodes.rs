@@ -158,7 +158,8 @@ macro_rules! retarget {
     };
 }
 
-macro_rules! dest_of {
+// The name of an optional operand (`dest`, `run` of `OpInfo`).
+macro_rules! operand_name {
     () => {
         None
     };
@@ -199,8 +200,8 @@ macro_rules! opcodes {
                 name: stringify!($name),
                 doc: concat!($($doc),+),
                 operands: &[$(stringify!($field)),*],
-                dest: dest_of!($($dest)?),
-                run: dest_of!($($first)?),
+                dest: operand_name!($($dest)?),
+                run: operand_name!($($first)?),
                 effects: $fx,
             }, )*
         ];
