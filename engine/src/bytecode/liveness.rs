@@ -41,6 +41,14 @@ impl RegSet {
         changed
     }
 
+    /// Adds `other` but register `r` (one a path writes before it could read it).
+    pub(crate) fn union_but(&mut self, other: &RegSet, r: usize) {
+        for (w, (a, b)) in self.0.iter_mut().zip(&other.0).enumerate() {
+            let keep = if w == r / 64 { !(1u64 << (r % 64)) } else { !0 };
+            *a |= *b & keep;
+        }
+    }
+
     /// Removes every register from `r` up.
     pub(crate) fn keep_below(&mut self, r: usize) {
         for (w, word) in self.0.iter_mut().enumerate() {
@@ -140,11 +148,7 @@ pub(crate) fn live_registers(proto: &Proto, protos: &[Rc<Proto>]) -> Vec<RegSet>
             let mut live = RegSet::new(nregs);
             for s in op.successors(pc, n) {
                 match op.fallthrough_write() {
-                    Some(w) if s == pc + 1 => {
-                        let mut next = live_in[s].clone();
-                        next.remove(w.0 as usize);
-                        live.union(&next);
-                    }
+                    Some(w) if s == pc + 1 => live.union_but(&live_in[s], w.0 as usize),
                     _ => {
                         live.union(&live_in[s]);
                     }
@@ -275,9 +279,7 @@ pub(crate) fn live_after(proto: &Proto, live_in: &[RegSet], i: usize) -> RegSet 
 /// receiving the caught value: catching writes it.
 fn handler_live(proto: &Proto, live_in: &[RegSet], i: usize, set: &mut RegSet) {
     if let Some(h) = proto.handler_for(i) {
-        let mut caught = live_in[h.target as usize].clone();
-        caught.remove(h.reg.0 as usize);
-        set.union(&caught);
+        set.union_but(&live_in[h.target as usize], h.reg.0 as usize);
     }
 }
 
