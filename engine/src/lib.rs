@@ -13,6 +13,7 @@ pub mod bytecode;
 pub mod config;
 pub mod corpus;
 pub mod error;
+pub mod host;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod runtime;

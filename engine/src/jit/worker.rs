@@ -33,21 +33,6 @@ pub(super) struct Done {
     pub(super) time: Duration,
 }
 
-/// Gives the memory this thread freed back to the system. The C library keeps a second
-/// thread's allocations in an arena of its own, where the largest compilation's working set
-/// (a megabyte or two) would otherwise stay resident beside the program's heap.
-fn release_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn malloc_trim(pad: usize) -> i32;
-        }
-        // SAFETY: `malloc_trim` only returns free memory of the allocator's arenas to the
-        // system; it takes no pointers and is safe to call from any thread at any time.
-        unsafe { malloc_trim(0) };
-    }
-}
-
 /// The handle of a worker thread: jobs go in, results come out in the same order.
 pub(super) struct Worker {
     jobs: Sender<Job>,
@@ -108,7 +93,6 @@ impl Worker {
                     if outbox.send(done).is_err() || panicked {
                         break;
                     }
-                    release_memory();
                 }
             })
             .ok()?;

@@ -360,6 +360,7 @@ fn jit_columns(_: &echo_engine::FunctionStats) -> JitColumns {
 }
 
 fn main() -> ExitCode {
+    echo_engine::host::tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

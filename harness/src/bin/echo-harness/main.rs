@@ -148,6 +148,7 @@ struct DiffArgs {
 }
 
 fn main() -> ExitCode {
+    echo_engine::host::tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Command::Diff(a) => diff(a),
