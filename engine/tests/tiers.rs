@@ -180,13 +180,16 @@ fn side_exits_on_shape_changes() {
         "fn f(o) { o.x = o.x + 1; return o.x; }",
         "fn f(o) { return o.get(); }",
     ];
-    // `f` is called through a variable, not by its name: its calls are then not inlined
-    // into the loops, and its own compiled code meets the shapes.
-    let class = format!("{class}let g = f;\n");
+    // `f` is called from `via`, whose call has also called another function: the call is
+    // then not inlined (nor `via`, a call of which could not be inlined whole), and `f`'s own
+    // compiled code meets the shapes.
+    let class = format!(
+        "{class}fn other(o) {{ return 0; }}\nfn via(h, o) {{ return h(o); }}\nvia(other, nil);\nlet g = f;\n"
+    );
     let class = class.as_str();
     for f in cases {
         let src = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\npush(r, g(Q(5)));\nreturn r;"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, via(g, P(i))); }}\npush(r, via(g, Q(5)));\nreturn r;"
         );
         // The jit tier compiles before any cache is filled, so it does not guess shapes;
         // tiered compilation does, after the first calls.
@@ -198,14 +201,14 @@ fn side_exits_on_shape_changes() {
         // After the side exit the function is recompiled speculating on what it saw since
         // (the other shape); after a second one, without speculation.
         let src2 = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\nfor i in 0..20 {{ push(r, g(Q(i))); }}\nreturn len(r);"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, via(g, P(i))); }}\nfor i in 0..20 {{ push(r, via(g, Q(i))); }}\nreturn len(r);"
         );
         let (_, t2) = same_everywhere(&src2);
         let ft = fn_jit(&t2, "f");
         assert_eq!(ft.state, FnState::Compiled, "{f}: not recompiled");
         assert!(ft.speculative && ft.compilations == 2, "{f}: {ft:?}");
         let src3 = format!(
-            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, g(P(i))); }}\nfor i in 0..20 {{ push(r, g(Q(i))); }}\nfor i in 0..20 {{ push(r, g(P(i))); }}\nreturn len(r);"
+            "{class}{f}\nlet r = [];\nfor i in 0..20 {{ push(r, via(g, P(i))); }}\nfor i in 0..20 {{ push(r, via(g, Q(i))); }}\nfor i in 0..20 {{ push(r, via(g, P(i))); }}\nreturn len(r);"
         );
         let (_, t3) = same_everywhere(&src3);
         let ft = fn_jit(&t3, "f");
@@ -916,4 +919,40 @@ fn a_speculating_osr_version_that_leaves_is_dropped_whatever_the_normal_version(
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(ok, "a run in the background differed from the interpreter");
     });
+}
+
+/// A recursive method compiled at its tenth call, at depth ten, before any of its calls of
+/// `step` ran: the version leaves at the first `step` (the interpreter makes the call and
+/// fills the cache) and the next version inlines it. The callers still running the first
+/// version then leave at their own `step`, one by one, each after the next version was
+/// installed: they keep it, so the method is compiled twice, not once per such caller.
+#[test]
+fn a_call_that_never_ran_leaves_once_and_is_inlined_in_the_next_version() {
+    let src = "class T {\n\
+                 fn init() { self.moves = 0; }\n\
+                 fn step(k) { self.moves = self.moves + k; }\n\
+                 fn walk(n) {\n\
+                   if n == 0 { self.step(1); return 0; }\n\
+                   self.walk(n - 1); self.step(2); self.walk(n - 1);\n\
+                   return 0;\n\
+                 }\n\
+               }\n\
+               fn main() { let t = T(); for i in 0..20 { t.walk(12); } return t.moves; }\n\
+               return main();";
+    same_everywhere(src);
+    let reference = interp(src);
+    // 20 walks of 2^12 leaves (1 each) and 2^12 - 1 inner calls (2 each).
+    assert_eq!(reference.result, Ok("245720".into()));
+    let o = tiered(src, 10);
+    assert_eq!(o, reference);
+    let walk = fn_jit(&o, "T.walk");
+    assert!(walk.side_exits >= 2, "{walk:?}");
+    assert_eq!(walk.compilations, 2, "{walk:?}");
+    let steps = o
+        .stats
+        .functions
+        .iter()
+        .find(|f| f.name == "T.step")
+        .map_or(0, |f| f.calls);
+    assert!(steps < 100, "T.step called {steps} times");
 }

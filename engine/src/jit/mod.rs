@@ -407,6 +407,8 @@ pub(crate) struct Translated {
     clif: Option<String>,
     /// Whether it is a cold version (`Compiled::cold`).
     cold: bool,
+    /// Whether it may leave at calls that never ran (`Compiled::unrun_exits`).
+    unrun_exits: bool,
 }
 
 /// Generates machine code for the function in `ctx` (through `store`, a store of shared code,
@@ -507,7 +509,8 @@ impl Jit {
             config,
             unfit: &mut self.unfit,
         };
-        let variants = lower::translate(vm, pid, mode, osr, cold, target)?;
+        let unrun_exits = mode == Mode::Speculative && cold.is_none() && vm.speculates_unrun(pid);
+        let variants = lower::translate(vm, pid, mode, osr, cold, unrun_exits, target)?;
         if self.capture_clif {
             // Branches the translation folded on known values can leave blocks no path
             // reaches, even whole loops (a `while` whose entry test always fails). Compiling
@@ -540,6 +543,7 @@ impl Jit {
             variants,
             clif,
             cold: cold.is_some(),
+            unrun_exits,
         })
     }
 
@@ -578,6 +582,7 @@ impl Jit {
             clif: what.clif,
             asm: code.asm.clone(),
             cold: what.cold,
+            unrun_exits: what.unrun_exits,
         })
     }
 }

@@ -315,6 +315,9 @@ mutants! {
     /// `==` compiled for two ints checks only the left operand's tag, so an int meeting a
     /// float (or anything else) compares raw payloads.
     EqIntGuardOneSide => "eq_int_guard_one_side", "guard accepts a wrong type (int equality)";
+    /// A call that had never run, compiled to leave for the interpreter, charges its unit of
+    /// fuel first, and the interpreter charges it again.
+    UnrunExitAfterFuel => "unrun_exit_after_fuel", "wrong deoptimization state (call never run)";
 }
 
 #[cfg(feature = "mutants")]

@@ -52,6 +52,10 @@ pub enum ExitKind {
     /// `Compiled::cold`), once its loops are hot: the interpreter runs on and enters a
     /// version compiled with what the cold code's helpers recorded. Nothing failed.
     Reoptimize = 3,
+    /// A call that had never run when its function was compiled (see `Vm::speculates_unrun`),
+    /// reached: the interpreter makes it, recording its target, and the next compilation
+    /// knows the callee (to inline it, or call it directly).
+    Unrun = 4,
 }
 
 impl ExitKind {
@@ -61,6 +65,7 @@ impl ExitKind {
             1 => ExitKind::LoopTypes,
             2 => ExitKind::IntsMet,
             3 => ExitKind::Reoptimize,
+            4 => ExitKind::Unrun,
             _ => ExitKind::Guard,
         }
     }
@@ -83,6 +88,9 @@ pub struct Compiled {
     /// function of the jit tier, at its first call): the code counts its calls and loop
     /// trips, and leaves the way once they are hot, for a version that knows more.
     pub cold: bool,
+    /// Whether the code leaves at calls that had never run when it was compiled
+    /// (`ExitKind::Unrun`, see `Vm::speculates_unrun`).
+    pub unrun_exits: bool,
 }
 
 /// A compilation that finished in the background (`CodeGen::start`), its code installed.
@@ -203,6 +211,9 @@ pub struct FnJit {
     pub osr_pending: bool,
     /// Whether the current normal version is cold (see `Compiled::cold`).
     pub cold: bool,
+    /// Whether the current normal and OSR versions leave at calls that never ran (see
+    /// `Compiled::unrun_exits`).
+    pub unrun_exits: (bool, bool),
 }
 
 impl Default for FnJit {
@@ -226,6 +237,7 @@ impl Default for FnJit {
             pending: false,
             osr_pending: false,
             cold: false,
+            unrun_exits: (false, false),
         }
     }
 }
@@ -471,11 +483,13 @@ impl Vm {
                 if osr {
                     f.osr_code = c.entry;
                     f.osr_speculative = speculative;
+                    f.unrun_exits.1 = c.unrun_exits;
                 } else {
                     self.fn_info[i].entry = c.entry;
                     f.state = FnState::Compiled;
                     f.speculative = speculative;
                     f.cold = c.cold;
+                    f.unrun_exits.0 = c.unrun_exits;
                 }
             }
             Err(reason) if osr => f.osr_failed = Some(reason),
@@ -571,6 +585,12 @@ impl Vm {
             // The interpreter compiles the loop's version at its next back-edge. The cold
             // version stays for the calls until they are hot too.
             ExitKind::Reoptimize => self.backedges[i] = self.backedges[i].max(self.hot_loops),
+            // Nothing failed and no feedback widens: the call runs now, and its target makes
+            // the next version better. Once per function (`speculates_unrun`).
+            ExitKind::Unrun => {
+                self.left_unrun[i] = true;
+                self.drop_unrun_versions(i);
+            }
             ExitKind::IntsMet => {
                 self.drop_speculation(i, false);
                 let n = self.program.protos[i].code.len();
@@ -639,6 +659,33 @@ impl Vm {
         self.compile_version(pid, false);
     }
 
+    /// Whether a speculating version of `pid` may leave at a call that has never run (no
+    /// target recorded, an empty method cache) instead of compiling it without feedback,
+    /// for good, as a slow call: a function compiled before some of its calls ran (a
+    /// recursive one, at its tenth call, before its first return) gets them inlined in its
+    /// next version. Only until one such exit happened.
+    pub(crate) fn speculates_unrun(&self, pid: ProtoId) -> bool {
+        self.left_unrun.get(pid.0 as usize) == Some(&false)
+    }
+
+    /// After a call that never ran was reached in compiled code of prototype `i`: discards
+    /// its versions if one of them has such exits. Otherwise the exit came from an
+    /// activation of code already replaced (a recursive function's callers, still running
+    /// the version whose exit they now take), and the current versions, which make those
+    /// calls, stay: dropping them for each such activation would compile the function again
+    /// as many times.
+    fn drop_unrun_versions(&mut self, i: usize) {
+        let Some(t) = &mut self.tiering else {
+            return;
+        };
+        let r = &mut t.fns[i];
+        if r.unrun_exits.0 || r.unrun_exits.1 {
+            self.drop_speculation(i, false);
+        } else {
+            r.side_exits += 1;
+        }
+    }
+
     /// Discards the speculating versions of prototype `i` after one of their guards failed
     /// (`counted`: an exit that brings the function closer to compiling without speculation,
     /// see `SPECULATIVE_EXITS`).
@@ -656,11 +703,13 @@ impl Vm {
         if r.speculative {
             r.state = FnState::Interpreted;
             r.speculative = false;
+            r.unrun_exits.0 = false;
             self.fn_info[i].entry = 0;
         }
         if r.osr_speculative {
             r.osr_code = 0;
             r.osr_speculative = false;
+            r.unrun_exits.1 = false;
         }
     }
 

@@ -104,6 +104,15 @@ impl<'a> Translator<'a> {
         self.b.ins().iadd(calls, rel)
     }
 
+    /// `Op::Call`: a call of a function value, which records its targets (`call`, which
+    /// the calls of globals and of fields share, records none).
+    pub(super) fn call_value(&mut self, pc: usize, a: Reg, n: Count) {
+        let never_ran = !self.facts.known_fn.contains_key(&a.0)
+            && self.input.call_targets.get(pc) == Some(&CALLED_NOTHING);
+        self.leave_if_unrun(pc, never_ran);
+        self.call(pc, a, n);
+    }
+
     pub(super) fn call(&mut self, pc: usize, a: Reg, n: Count) {
         // Checked before anything else happens: a side exit runs the whole instruction
         // again in the interpreter, fuel included. (Only `Call` records targets: a
@@ -160,6 +169,29 @@ impl<'a> Translator<'a> {
         let st = self.helper(Helper::Call, &[s, nargs]);
         self.jump_with(done, &[st.into()]);
         self.after_call(pc, a, done);
+    }
+
+    /// Leaves for the interpreter at the call at `pc` when it `never_ran` (no target
+    /// recorded, an empty cache) and the version may (`Input::unrun_exits`), before the
+    /// call charges its fuel: the interpreter makes it whole, and the next version knows its
+    /// callee. The call's own translation that follows is unreachable, so never emitted.
+    fn leave_if_unrun(&mut self, pc: usize, never_ran: bool) {
+        if !never_ran
+            || !self.input.unrun_exits
+            || self.inlining.is_some()
+            || self.input.feedback[pc] & FB_NOT_INT != 0
+        {
+            return;
+        }
+        self.note_speculation(pc);
+        if mutant!(UnrunExitAfterFuel) {
+            self.charge_fuel(pc);
+        }
+        let exit = self.exit_of_kind(pc, ExitKind::Unrun);
+        let never = self.cond_const(false);
+        let cont = self.b.create_block();
+        self.branch_on(never, cont, &[], exit, &[]);
+        self.continue_in(cont);
     }
 
     /// In a cold version (see `Input::cold`): records what the `Call` at `pc` calls (the
@@ -271,6 +303,10 @@ impl<'a> Translator<'a> {
         } else {
             self.input.ics[ic.0 as usize]
         };
+        let never_ran = ic != IcIdx::NONE
+            && entry.shape == crate::runtime::shape::ShapeId::NONE
+            && entry.method.is_none();
+        self.leave_if_unrun(pc, never_ran);
         if self.input.mode == Mode::Speculative
             && entry.shape != crate::runtime::shape::ShapeId::NONE
             && entry.method.is_none()

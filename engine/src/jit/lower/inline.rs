@@ -258,6 +258,8 @@ fn prepare_site<'a>(
         cover: false,
         // The caller counts its own calls and loop trips.
         cold: None,
+        // An inlined callee's calls are inlined too, or it is not inlined.
+        unrun_exits: false,
     };
     let nested = if calls {
         prepare(&input, vm, None, &cold, unfit, depth + 1, budget)

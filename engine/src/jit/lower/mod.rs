@@ -105,6 +105,9 @@ struct Input<'a> {
     /// For a cold version (see `Compiled::cold`): the call count and the loop-header visits
     /// (in one activation) at which it makes way for a version compiled with feedback.
     cold: Option<Cold>,
+    /// Whether a call that has never run leaves for the interpreter (`ExitKind::Unrun`)
+    /// instead of being compiled without feedback (see `Vm::speculates_unrun`).
+    unrun_exits: bool,
 }
 
 /// When a cold version makes way (see `cold_version`).
@@ -234,6 +237,7 @@ pub(crate) fn translate(
     mode: Mode,
     osr: bool,
     cold: Option<Cold>,
+    unrun_exits: bool,
     out: Target<'_>,
 ) -> Result<Vec<u8>, String> {
     let Target {
@@ -284,6 +288,7 @@ pub(crate) fn translate(
         fn_info: &vm.fn_info,
         protos: &vm.program().protos,
         cover: vm.coverage.is_some(),
+        unrun_exits,
         cold,
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
@@ -1050,7 +1055,7 @@ impl<'a> Translator<'a> {
                 let (cmp, k) = (loop_cmp(op), Rhs::Imm(imm.0 as i64));
                 self.loop_test(pc, off, true, |t| t.compare(pc, cmp, b, k))
             }
-            Op::Call { a, n } => self.call(pc, a, n),
+            Op::Call { a, n } => self.call_value(pc, a, n),
             Op::CallGlobal { a, g, n } => {
                 // The global into the callee's register, and its slot: the callee and the
                 // helper read the call's registers from their slots.

@@ -200,6 +200,10 @@ pub struct Vm {
     pub(crate) hot_loops: u32,
     /// Loop back-edges taken per prototype (tiered).
     pub(crate) backedges: Vec<u32>,
+    /// Per prototype: whether its compiled code left at a call that had never run
+    /// (`ExitKind::Unrun`; see `Vm::speculates_unrun`).
+    #[cfg_attr(not(feature = "jit"), allow(dead_code))]
+    pub(crate) left_unrun: Vec<bool>,
     /// The compiling tier, for tiers that compile (given by the host: `set_codegen`).
     pub(crate) tiering: Option<Box<crate::runtime::tiering::Tiering>>,
     /// Inline caches of all prototypes, concatenated.
@@ -314,6 +318,7 @@ impl Vm {
             hot_calls: config.hot_calls.max(1),
             hot_loops: config.hot_loops.max(1),
             backedges: Vec::new(),
+            left_unrun: Vec::new(),
             tiering: None,
             class_objs: Vec::new(),
             error_class,
@@ -393,6 +398,7 @@ impl Vm {
                 .resize(self.feedback.len(), CALLED_NOTHING);
         }
         self.backedges.resize(self.program.protos.len(), 0);
+        self.left_unrun.resize(self.program.protos.len(), false);
         for i in self.stats.calls.len()..self.program.protos.len() {
             if let Err(e) = crate::bytecode::verify::verify_proto(&self.program, ProtoId(i as u32))
             {
