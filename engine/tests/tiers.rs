@@ -49,6 +49,15 @@ fn fn_jit(o: &Outcome, name: &str) -> echo_engine::runtime::tiering::FnJit {
     f.jit.clone().expect("a compiling tier records JIT state")
 }
 
+/// How many frames of function `name` were pushed (0 for a function never called).
+fn calls(o: &Outcome, name: &str) -> u64 {
+    o.stats
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        .map_or(0, |f| f.calls)
+}
+
 /// Runs `src` in every tier configuration and asserts identical outcomes; returns the JIT run
 /// and the tiered run with threshold 2.
 fn same_everywhere(src: &str) -> (Outcome, Outcome) {
@@ -234,15 +243,16 @@ fn small_leaf_callees_run_in_place_in_hot_callers() {
                return main();";
     let (_, t) = same_everywhere(src);
     assert_eq!(t.result, Ok("[3000998.0, 2998.5]".into()));
-    let calls = |name: &str| {
-        t.stats
-            .functions
-            .iter()
-            .find(|f| f.name == name)
-            .map_or(0, |f| f.calls)
-    };
-    assert!(calls("C.add") < 10, "C.add called {} times", calls("C.add"));
-    assert!(calls("add2") < 10, "add2 called {} times", calls("add2"));
+    assert!(
+        calls(&t, "C.add") < 10,
+        "C.add called {} times",
+        calls(&t, "C.add")
+    );
+    assert!(
+        calls(&t, "add2") < 10,
+        "add2 called {} times",
+        calls(&t, "add2")
+    );
     assert!(fn_jit(&t, "main").side_exits >= 1);
 }
 
@@ -939,8 +949,8 @@ fn a_call_that_never_ran_leaves_once_and_is_inlined_in_the_next_version() {
                }\n\
                fn main() { let t = T(); for i in 0..20 { t.walk(12); } return t.moves; }\n\
                return main();";
-    same_everywhere(src);
-    let reference = interp(src);
+    // The jit run, equal to the interpreter's.
+    let (reference, _) = same_everywhere(src);
     // 20 walks of 2^12 leaves (1 each) and 2^12 - 1 inner calls (2 each).
     assert_eq!(reference.result, Ok("245720".into()));
     let o = tiered(src, 10);
@@ -948,11 +958,6 @@ fn a_call_that_never_ran_leaves_once_and_is_inlined_in_the_next_version() {
     let walk = fn_jit(&o, "T.walk");
     assert!(walk.side_exits >= 2, "{walk:?}");
     assert_eq!(walk.compilations, 2, "{walk:?}");
-    let steps = o
-        .stats
-        .functions
-        .iter()
-        .find(|f| f.name == "T.step")
-        .map_or(0, |f| f.calls);
+    let steps = calls(&o, "T.step");
     assert!(steps < 100, "T.step called {steps} times");
 }
