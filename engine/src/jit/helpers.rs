@@ -9,7 +9,7 @@
 use crate::bytecode::{ClassIdx, ProtoId};
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult};
-use crate::runtime::heap::Gc;
+use crate::runtime::heap::{Gc, items_from};
 use crate::runtime::ops::{Arith, Cmp};
 use crate::runtime::stack::Frame;
 use crate::runtime::value::{NativeId, Value};
@@ -484,7 +484,7 @@ extern "C" fn echo_get_super(
 extern "C" fn echo_new_list(vm: *mut Vm, dst: u64, first: u64, n: u64, len: u64, _: u64) -> u64 {
     guard(vm, Helper::NewList, |vm| {
         let r = vm.check_list_len(len as usize).and_then(|()| {
-            let items = vm.stack.slice(first as usize, n as usize).to_vec();
+            let items = items_from(vm.stack.slice(first as usize, n as usize));
             let l = vm.heap.alloc_list(items)?;
             vm.stack.set(dst as usize, Value::List(l));
             vm.safepoint()

@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult, rt_err};
-use crate::runtime::heap::{Gc, Key, List, Map, Str};
+use crate::runtime::heap::{
+    Gc, Items, Key, List, Map, Str, items_collect, items_from, items_with_capacity,
+};
 use crate::runtime::ops::{Cmp, checked_index, cmp_int_float, map_key};
 use crate::runtime::value::{NativeId, Value};
 use crate::runtime::vm::Vm;
@@ -265,7 +267,7 @@ fn new_str(vm: &mut Vm, s: String) -> RtResult<Value> {
     Ok(Value::Str(vm.heap.alloc_string(s)?))
 }
 
-fn new_list(vm: &mut Vm, items: Vec<Value>) -> RtResult<Value> {
+fn new_list(vm: &mut Vm, items: Items) -> RtResult<Value> {
     vm.check_list_len(items.len())?;
     Ok(Value::List(vm.heap.alloc_list(items)?))
 }
@@ -611,14 +613,14 @@ fn b_remove(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
 fn b_keys(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let m = map_arg("keys", 1, args[0])?;
     vm.charge_work(m.entries.borrow().len() * work::MOVE, 0)?;
-    let items: Vec<Value> = m.entries.borrow().keys().map(|k| k.to_value()).collect();
+    let items = items_collect(m.entries.borrow().keys().map(|k| k.to_value()));
     new_list(vm, items)
 }
 
 fn b_values(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let m = map_arg("values", 1, args[0])?;
     vm.charge_work(m.entries.borrow().len() * work::MOVE, 0)?;
-    let items: Vec<Value> = m.entries.borrow().values().copied().collect();
+    let items = items_collect(m.entries.borrow().values().copied());
     new_list(vm, items)
 }
 
@@ -681,7 +683,7 @@ fn b_slice(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     match args[0] {
         Value::List(l) => {
             vm.charge_work((end - start) * work::MOVE, 0)?;
-            let items = l.items.borrow()[start..end].to_vec();
+            let items = items_from(&l.items.borrow()[start..end]);
             new_list(vm, items)
         }
         Value::Str(s) => {
@@ -722,7 +724,7 @@ fn b_split(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     meter.add(vm, 0, s.as_str().len())?;
     let parts: Vec<&str> = s.as_str().split(sep.as_str()).collect();
     vm.check_list_len(parts.len())?;
-    let mut items = Vec::with_capacity(parts.len());
+    let mut items = items_with_capacity(parts.len());
     for p in parts {
         meter.add(vm, work::ALLOC, p.len())?;
         items.push(Value::Str(vm.heap.alloc_str(p)?));
@@ -821,7 +823,7 @@ fn b_args(vm: &mut Vm, _: &[Value]) -> RtResult<Value> {
     let given = Rc::clone(&vm.args);
     vm.check_list_len(given.len())?;
     let mut meter = Meter::new();
-    let mut items = Vec::with_capacity(given.len());
+    let mut items = items_with_capacity(given.len());
     for a in given.iter() {
         meter.add(vm, work::ALLOC, a.len())?;
         items.push(Value::Str(vm.heap.alloc_str(a)?));
@@ -835,7 +837,7 @@ fn b_range(vm: &mut Vm, args: &[Value]) -> RtResult<Value> {
     let n = (b as i128 - a as i128).max(0);
     vm.check_collection_size(n as u128)?;
     vm.charge_work(n as usize * work::MOVE, 0)?;
-    new_list(vm, (a..b.max(a)).map(Value::Int).collect())
+    new_list(vm, items_collect((a..b.max(a)).map(Value::Int)))
 }
 
 /// Total order used by `sort`: numbers by value (NaN last), or strings by bytes.

@@ -12,7 +12,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use crate::bytecode::ProtoId;
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult};
-use crate::runtime::pool::{BlockPool, GRANULE};
+use crate::runtime::pool::{BlockPool, GRANULE, ItemAlloc};
 use crate::runtime::shape::ShapeId;
 use crate::runtime::table::Table;
 use crate::runtime::value::Value;
@@ -259,10 +259,34 @@ impl HeapObj for Str {
     }
 }
 
+/// A list's elements: a vector whose small buffers come from the thread's block pool
+/// (`ItemAlloc`).
+pub type Items = allocator_api2::vec::Vec<Value, ItemAlloc>;
+
+/// Elements with room for `capacity`, none yet.
+pub fn items_with_capacity(capacity: usize) -> Items {
+    Items::with_capacity_in(capacity, ItemAlloc)
+}
+
+/// The elements `values` yields.
+pub fn items_collect(values: impl IntoIterator<Item = Value>) -> Items {
+    let values = values.into_iter();
+    let mut items = items_with_capacity(values.size_hint().0);
+    items.extend(values);
+    items
+}
+
+/// Elements copied from `values`.
+pub fn items_from(values: &[Value]) -> Items {
+    let mut items = items_with_capacity(values.len());
+    items.extend_from_slice(values);
+    items
+}
+
 /// A growable list of values.
 pub struct List {
     /// The elements. Borrowed only for the duration of one operation.
-    pub items: RefCell<Vec<Value>>,
+    pub items: RefCell<Items>,
 }
 
 impl List {
@@ -1074,7 +1098,7 @@ impl Heap {
     }
 
     /// Allocates a list.
-    pub fn alloc_list(&mut self, items: Vec<Value>) -> RtResult<Gc<List>> {
+    pub fn alloc_list(&mut self, items: Items) -> RtResult<Gc<List>> {
         self.alloc(List {
             items: RefCell::new(items),
         })
@@ -1372,7 +1396,7 @@ mod tests {
     fn unreachable_objects_are_freed_and_reachable_ones_kept() {
         let mut heap = Heap::new(1 << 30, false);
         let keep = heap.alloc_str("keep").unwrap();
-        let list = heap.alloc_list(vec![Value::Str(keep)]).unwrap();
+        let list = heap.alloc_list(items_from(&[Value::Str(keep)])).unwrap();
         for i in 0..100 {
             heap.alloc_string(format!("garbage {i}")).unwrap();
         }
@@ -1482,7 +1506,7 @@ mod tests {
     #[test]
     fn cycles_are_collected() {
         let mut heap = Heap::new(1 << 30, false);
-        let a = heap.alloc_list(vec![]).unwrap();
+        let a = heap.alloc_list(items_with_capacity(0)).unwrap();
         a.items.borrow_mut().push(Value::List(a));
         heap.collect(|_| {});
         assert_eq!(heap.object_count(), 0);
@@ -1559,7 +1583,7 @@ mod tests {
         let mut first = 0;
         for round in 0..20 {
             for i in 0..5_000 {
-                heap.alloc_list(Vec::with_capacity(i % 3)).unwrap();
+                heap.alloc_list(items_with_capacity(i % 3)).unwrap();
                 heap.alloc_string(format!("string number {i}")).unwrap();
                 heap.alloc_string("long ".repeat(i % 80)).unwrap();
                 let u = heap
@@ -1638,7 +1662,7 @@ mod tests {
             .insert(Key::Str(key), Value::Instance(inst));
         let big = heap.alloc_string("x".repeat(1000)).unwrap();
         let list = heap
-            .alloc_list(vec![Value::Map(map), Value::Str(big)])
+            .alloc_list(items_from(&[Value::Map(map), Value::Str(big)]))
             .unwrap();
         heap.reserve_items(list, 10).unwrap();
         let u = heap
@@ -1662,9 +1686,9 @@ mod tests {
     #[test]
     fn deep_chains_are_marked_without_recursion() {
         let mut heap = Heap::new(1 << 30, false);
-        let mut cur = heap.alloc_list(vec![]).unwrap();
+        let mut cur = heap.alloc_list(items_with_capacity(0)).unwrap();
         for _ in 0..200_000 {
-            cur = heap.alloc_list(vec![Value::List(cur)]).unwrap();
+            cur = heap.alloc_list(items_from(&[Value::List(cur)])).unwrap();
         }
         heap.collect(|t| t.mark(cur));
         assert_eq!(heap.object_count(), 200_001);
@@ -1763,10 +1787,10 @@ pub mod layout {
 
     static LIST_ITEMS: std::sync::LazyLock<ListItems> = std::sync::LazyLock::new(|| {
         const WORDS: usize = 3;
-        const _: () = assert!(std::mem::size_of::<Vec<Value>>() == WORDS * 8);
+        const _: () = assert!(std::mem::size_of::<Items>() == WORDS * 8);
         const LEN: usize = 3;
         const CAP: usize = LEN + 4;
-        let mut items = Vec::with_capacity(CAP);
+        let mut items = items_with_capacity(CAP);
         items.extend([Value::Nil; LEN]);
         let data = items.as_ptr() as usize;
         // At least `CAP`, so never the length: the three words stay told apart.

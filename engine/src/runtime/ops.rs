@@ -9,7 +9,7 @@ use rustc_hash::FxHashSet;
 
 use crate::error::ErrorKind;
 use crate::runtime::error::{RtError, RtResult, rt_err};
-use crate::runtime::heap::{Gc, Key, List, Map, Str};
+use crate::runtime::heap::{Gc, Key, List, Map, Str, items_with_capacity};
 use crate::runtime::value::Value;
 use crate::runtime::vm::Vm;
 use crate::runtime::work::{self, Meter};
@@ -201,13 +201,9 @@ impl Vm {
                 let len = x.items.borrow().len() + y.items.borrow().len();
                 self.check_list_len(len)?;
                 self.charge_work(len * work::MOVE, 0)?;
-                let items: Vec<Value> = x
-                    .items
-                    .borrow()
-                    .iter()
-                    .chain(y.items.borrow().iter())
-                    .copied()
-                    .collect();
+                let mut items = items_with_capacity(len);
+                items.extend_from_slice(&x.items.borrow());
+                items.extend_from_slice(&y.items.borrow());
                 self.check_list_len(items.len())?;
                 Value::List(self.heap.alloc_list(items)?)
             }
@@ -234,7 +230,7 @@ impl Vm {
                 self.check_collection_size(items.len() as u128 * n as u128)?;
                 let len = items.len() * n;
                 self.charge_work(len * work::MOVE, 0)?;
-                let mut out = Vec::with_capacity(len);
+                let mut out = items_with_capacity(len);
                 for _ in 0..n {
                     out.extend_from_slice(&items);
                 }

@@ -11,7 +11,10 @@
 //! on where blocks come from.
 
 use std::alloc::Layout;
+use std::cell::RefCell;
 use std::ptr::NonNull;
+
+use allocator_api2::alloc::{AllocError, Allocator, Global};
 
 /// Every block size is rounded up to a multiple of this, and every block is aligned to it:
 /// a word, the alignment of every heap object, so that objects of 24, 40 or 56 bytes take
@@ -184,9 +187,125 @@ impl Drop for BlockPool {
     }
 }
 
+/// The allocator of list element buffers (`heap::Items`): a buffer of up to [`MAX_POOLED`]
+/// bytes comes from the running thread's pool, like the heap's objects, instead of a call
+/// into `malloc` and later `free` (most lists are short, and programs that make many make
+/// them in a loop). A list's buffer is taken, grown and given back on its VM's thread: heap
+/// values never leave it. A thread's pool lives as long as the thread, shared by the VMs it
+/// runs one after another, so its memory is the most small buffers any of them held at once.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ItemAlloc;
+
+thread_local! {
+    /// The pool of this thread's list buffers.
+    static ITEM_POOL: RefCell<BlockPool> = RefCell::new(BlockPool::new());
+}
+
+/// Whether `ItemAlloc` takes blocks of `layout` from the pool.
+fn pooled(layout: Layout) -> bool {
+    layout.size() > 0 && layout.align() <= GRANULE
+}
+
+// SAFETY: blocks come from the thread's pool (at least `layout.size()` bytes, aligned to
+// `GRANULE`, which `pooled` checked is enough) or from the global allocator, and go back to
+// where they came from: the same test on the same layout decides both ways.
+unsafe impl Allocator for ItemAlloc {
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        if !pooled(layout) {
+            return Global.allocate(layout);
+        }
+        let block = ITEM_POOL.with_borrow_mut(|pool| pool.alloc(layout.size()));
+        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
+    }
+
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        if pooled(old) && pooled(new) && old.size() > MAX_POOLED {
+            // Both sizes are past the pool's: the block is the system allocator's (see
+            // `BlockPool::alloc`), which resizes it in place where it can, as it would any
+            // `Vec`'s (a big list growing by pushes is not copied each time).
+            // SAFETY: `BlockPool::alloc` took the block with `large_layout(old.size())`; the
+            // new size is not zero and fits the layout's rules (`new` is a valid layout).
+            let p =
+                unsafe { std::alloc::realloc(ptr.as_ptr(), large_layout(old.size()), new.size()) };
+            return NonNull::new(p)
+                .map(|p| NonNull::slice_from_raw_parts(p, new.size()))
+                .ok_or(AllocError);
+        }
+        let grown = self.allocate(new)?;
+        // SAFETY: the new block has room for the old one's `old.size()` bytes (the caller's
+        // contract: `new` is not smaller) and is a different block; the old one is given
+        // back once, as the caller's contract allows (it came from `allocate(old)`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(ptr.as_ptr(), grown.cast::<u8>().as_ptr(), old.size());
+            self.deallocate(ptr, old);
+        }
+        Ok(grown)
+    }
+
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        if !pooled(layout) {
+            // SAFETY: `allocate` took it from `Global` with this layout (the caller's
+            // contract: `ptr` came from `allocate(layout)`).
+            unsafe { Global.deallocate(ptr, layout) };
+            return;
+        }
+        // Once the thread's pool is gone (a buffer dropped by a later thread-local
+        // destructor), its chunks, this block's among them, were already given back.
+        let _ = ITEM_POOL.try_with(|pool| {
+            // SAFETY: the block came from this thread's pool with this size and is not used
+            // again (the caller's contract).
+            unsafe { pool.borrow_mut().free(ptr, layout.size()) }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type Items = allocator_api2::vec::Vec<u64, ItemAlloc>;
+
+    #[test]
+    fn small_item_buffers_are_the_pools_blocks_and_come_back_to_it() {
+        let first = Items::with_capacity_in(4, ItemAlloc);
+        let addr = first.as_ptr();
+        drop(first);
+        // The freed block heads its class's free list: the next buffer of its size is it.
+        let again = Items::with_capacity_in(4, ItemAlloc);
+        assert_eq!(again.as_ptr(), addr);
+        let other = Items::with_capacity_in(4, ItemAlloc);
+        assert_ne!(other.as_ptr(), addr);
+        let chunks = ITEM_POOL.with_borrow(|p| p.chunk_bytes());
+        assert!(
+            chunks >= CHUNK_BYTES,
+            "small buffers are carved from the pool's chunks"
+        );
+    }
+
+    #[test]
+    fn item_buffers_keep_their_elements_as_they_grow_past_the_pool_and_shrink_back() {
+        // Pushing one at a time goes through pooled blocks, then system blocks (moved once,
+        // then resized in place where the system can).
+        let mut items = Items::new_in(ItemAlloc);
+        for i in 0..5_000u64 {
+            items.push(i * 3);
+            assert_eq!(items[i as usize / 2], (i / 2) * 3);
+        }
+        assert!(items.capacity() * 8 > MAX_POOLED);
+        assert!(items.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+        items.truncate(3);
+        items.shrink_to_fit();
+        assert_eq!(&items[..], &[0, 3, 6]);
+        // Back in the pool: a same-sized buffer made next takes the one this frees.
+        let addr = items.as_ptr();
+        drop(items);
+        assert_eq!(Items::with_capacity_in(3, ItemAlloc).as_ptr(), addr);
+    }
 
     #[test]
     fn a_freed_block_is_reused_by_its_class_only() {

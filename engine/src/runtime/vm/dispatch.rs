@@ -12,7 +12,7 @@ use crate::config::Tier;
 use crate::error::ErrorKind;
 use crate::runtime::builtins;
 use crate::runtime::error::{RtError, RtResult};
-use crate::runtime::heap::{BoundMethod, UpBox};
+use crate::runtime::heap::{BoundMethod, UpBox, items_from};
 use crate::runtime::ops::{self, Arith, Cmp};
 use crate::runtime::stack::copy_value;
 use crate::runtime::value::{NativeId, Value};
@@ -841,7 +841,7 @@ impl Vm {
                     Op::NewList { a, b, n, len } => {
                         let start = base + b.0 as usize;
                         or_raise!(self.check_list_len(len.0 as usize));
-                        let items = self.stack.slice(start, n.0 as usize).to_vec();
+                        let items = items_from(self.stack.slice(start, n.0 as usize));
                         let l = or_raise!(self.heap.alloc_list(items));
                         reg!(a) = Value::List(l);
                         safepoint!();
