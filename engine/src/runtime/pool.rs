@@ -201,15 +201,18 @@ thread_local! {
     static ITEM_POOL: RefCell<BlockPool> = RefCell::new(BlockPool::new());
 }
 
-/// Whether `ItemAlloc` takes blocks of `layout` from the pool.
+/// Whether `ItemAlloc` takes blocks of `layout` from the pool (the others are the global
+/// allocator's).
+#[inline]
 fn pooled(layout: Layout) -> bool {
-    layout.size() > 0 && layout.align() <= GRANULE
+    (1..=MAX_POOLED).contains(&layout.size()) && layout.align() <= GRANULE
 }
 
-// SAFETY: blocks come from the thread's pool (at least `layout.size()` bytes, aligned to
-// `GRANULE`, which `pooled` checked is enough) or from the global allocator, and go back to
-// where they came from: the same test on the same layout decides both ways.
+// SAFETY: a block comes from the thread's pool (at least `layout.size()` bytes, aligned to
+// `GRANULE`, which `pooled` checked is enough) or from the global allocator, and goes back to
+// where it came from: the same test on its layout decides both ways.
 unsafe impl Allocator for ItemAlloc {
+    #[inline]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if !pooled(layout) {
             return Global.allocate(layout);
@@ -224,17 +227,12 @@ unsafe impl Allocator for ItemAlloc {
         old: Layout,
         new: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
-        if pooled(old) && pooled(new) && old.size() > MAX_POOLED {
-            // Both sizes are past the pool's: the block is the system allocator's (see
-            // `BlockPool::alloc`), which resizes it in place where it can, as it would any
-            // `Vec`'s (a big list growing by pushes is not copied each time).
-            // SAFETY: `BlockPool::alloc` took the block with `large_layout(old.size())`; the
-            // new size is not zero and fits the layout's rules (`new` is a valid layout).
-            let p =
-                unsafe { std::alloc::realloc(ptr.as_ptr(), large_layout(old.size()), new.size()) };
-            return NonNull::new(p)
-                .map(|p| NonNull::slice_from_raw_parts(p, new.size()))
-                .ok_or(AllocError);
+        if !pooled(old) && !pooled(new) {
+            // Both the system's: it resizes the block in place where it can, as it would any
+            // `Vec`'s (a long list growing by pushes is not copied each time).
+            // SAFETY: the block came from `Global` with `old` (the caller's contract and
+            // `allocate`); the rest of the contract is the caller's too.
+            return unsafe { Global.grow(ptr, old, new) };
         }
         let grown = self.allocate(new)?;
         // SAFETY: the new block has room for the old one's `old.size()` bytes (the caller's
@@ -247,6 +245,7 @@ unsafe impl Allocator for ItemAlloc {
         Ok(grown)
     }
 
+    #[inline]
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
         if !pooled(layout) {
             // SAFETY: `allocate` took it from `Global` with this layout (the caller's
