@@ -346,7 +346,7 @@ extern "C" fn echo_closure(vm: *mut Vm, dst: u64, proto: u64, base: u64, _: u64,
 /// and returns the status.
 fn result_to(vm: &mut Vm, dst: u64, r: RtResult<Value>) -> u64 {
     let r = r.and_then(|v| {
-        vm.stack.set(dst as usize, v);
+        vm.stack.set_words(dst as usize, v);
         vm.safepoint()
     });
     status(vm, r)

@@ -103,6 +103,15 @@ impl Stack {
         unsafe { self.base.add(i).write(v) }
     }
 
+    /// Stores `v` in slot `i` word by word (`Value::write_words`): for a value a call just
+    /// returned through memory.
+    #[inline]
+    pub fn set_words(&mut self, i: usize, v: Value) {
+        assert!(i < self.size, "stack slot {i} out of bounds");
+        // SAFETY: `i < size <= cap`: inside the allocation, aligned for a value.
+        unsafe { v.write_words(self.base.add(i)) }
+    }
+
     /// Slots `start..start + n`.
     #[inline]
     pub fn slice(&self, start: usize, n: usize) -> &[Value] {

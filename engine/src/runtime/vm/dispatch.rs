@@ -132,6 +132,15 @@ impl Vm {
                     (*unsafe { &mut *regs.add($r.0 as usize) })
                 };
             }
+            // Sets register `$r` to `$v`, a value an out-of-line call just returned, word by
+            // word (`Value::write_words`).
+            macro_rules! set_returned {
+                ($r:expr, $v:expr) => {{
+                    let v: Value = $v;
+                    // SAFETY: as for `reg!`: the register is inside the frame's window.
+                    unsafe { v.write_words(regs.add($r.0 as usize)) }
+                }};
+            }
             // Constant `$k` of the running prototype.
             macro_rules! konst {
                 ($k:expr) => {
@@ -295,7 +304,7 @@ impl Vm {
                         NumPair::Other => {
                             not_num!();
                             let v = metered!(self.arith($op, reg!($b), reg!($c)));
-                            reg!($a) = v;
+                            set_returned!($a, v);
                             safepoint!();
                         }
                     }
@@ -356,7 +365,7 @@ impl Vm {
                                 (reg!($b), Value::Int(k))
                             };
                             let v = metered!(self.arith($op, x, y));
-                            reg!($a) = v;
+                            set_returned!($a, v);
                             // A string or list repeated allocates, as in `arith!`.
                             safepoint!();
                         }
@@ -384,7 +393,7 @@ impl Vm {
                                 (reg!($b), Value::Float(q))
                             };
                             let v = metered!(self.arith($op, x, y));
-                            reg!($a) = v;
+                            set_returned!($a, v);
                             safepoint!();
                         }
                     }
@@ -559,7 +568,7 @@ impl Vm {
                         p => {
                             pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Div, reg!(b), reg!(c)));
-                            reg!(a) = v;
+                            set_returned!(a, v);
                             safepoint!();
                         }
                     },
@@ -572,7 +581,7 @@ impl Vm {
                         p => {
                             pair_feedback!(p);
                             let v = or_raise!(self.arith(Arith::Mod, reg!(b), reg!(c)));
-                            reg!(a) = v;
+                            set_returned!(a, v);
                             safepoint!();
                         }
                     },
@@ -601,7 +610,7 @@ impl Vm {
                         Value::Float(f) => reg!(a) = Value::Float(-*f),
                         _ => {
                             let v = or_raise!(self.negate(reg!(b)));
-                            reg!(a) = v;
+                            set_returned!(a, v);
                         }
                     },
                     Op::Not { a, b } => reg!(a) = Value::bool(!reg!(b).truthy()),
@@ -770,7 +779,7 @@ impl Vm {
                             base + a.0 as usize + 1,
                             n.0 as usize
                         ));
-                        reg!(a) = v;
+                        set_returned!(a, v);
                         safepoint!();
                     }
                     Op::Invoke { a, m, n, ic } => {
@@ -878,7 +887,7 @@ impl Vm {
                         }
                         let (obj, idx) = (reg!(b), reg!(c));
                         let v = metered!(self.get_index(obj, idx));
-                        reg!(a) = v;
+                        set_returned!(a, v);
                         safepoint!();
                     }
                     Op::SetIndex { a, b, c } => {
@@ -935,7 +944,7 @@ impl Vm {
                             }
                         }
                         let v = or_raise!(self.get_prop(reg!(b), m, ic));
-                        reg!(a) = v;
+                        set_returned!(a, v);
                         safepoint!();
                     }
                     Op::SetProp { a, b, m, ic } => {
