@@ -253,7 +253,7 @@ extern "C" fn echo_neg(vm: *mut Vm, dst: u64, src: u64, _: u64, _: u64, _: u64) 
     guard(vm, Helper::Neg, |vm| {
         let r = vm
             .negate(vm.stack.get(src as usize))
-            .map(|v| vm.stack.set(dst as usize, v));
+            .map(|v| vm.stack.set_words(dst as usize, v));
         status(vm, r)
     })
 }
@@ -615,7 +615,7 @@ extern "C" fn echo_iter_next(vm: *mut Vm, slot: u64, dst: u64, _: u64, _: u64, _
             .unwrap_or_else(|| vm.iter_next(coll, cur as usize));
         match next {
             Ok(Some((v, next))) => {
-                vm.stack.set(dst as usize, v);
+                vm.stack.set_words(dst as usize, v);
                 vm.stack.set(slot as usize + 1, Value::Int(next as i64));
                 match vm.safepoint() {
                     Ok(()) => 1,

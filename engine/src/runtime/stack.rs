@@ -103,13 +103,13 @@ impl Stack {
         unsafe { self.base.add(i).write(v) }
     }
 
-    /// Stores `v` in slot `i` word by word (`Value::write_words`): for a value a call just
-    /// returned through memory.
+    /// Stores `v` in slot `i` word by word (`copy_value`): for a value a call just returned
+    /// through memory, where it was written so, which a whole-value copy would stall on.
     #[inline]
     pub fn set_words(&mut self, i: usize, v: Value) {
         assert!(i < self.size, "stack slot {i} out of bounds");
-        // SAFETY: `i < size <= cap`: inside the allocation, aligned for a value.
-        unsafe { v.write_words(self.base.add(i)) }
+        // SAFETY: `v` is a value; `i < size <= cap`: slot `i` is inside the allocation.
+        unsafe { copy_value(&v, self.base.add(i)) }
     }
 
     /// Slots `start..start + n`.
@@ -365,5 +365,33 @@ pub unsafe fn copy_value(src: *const Value, dst: *mut Value) {
         let payload = std::ptr::read_volatile(s.add(1));
         std::ptr::write_volatile(d, tag);
         std::ptr::write_volatile(d.add(1), payload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::value::NativeId;
+
+    #[test]
+    fn a_value_stored_word_by_word_reads_back_the_same() {
+        let mut stack = Stack::default();
+        assert!(stack.reserve(16));
+        stack.ensure(16);
+        for (i, v) in [
+            Value::Int(-42),
+            Value::Float(-0.5),
+            Value::Native(NativeId(9)),
+            Value::True,
+            Value::Nil,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // Over a slot that held something else, so no word is left from before.
+            stack.set(i, Value::Int(i64::MAX));
+            stack.set_words(i, v);
+            assert_eq!(stack.get(i).to_bits(), v.to_bits(), "{v:?}");
+        }
     }
 }

@@ -168,26 +168,6 @@ impl Value {
         (u64::from(self.tag()), payload)
     }
 
-    /// Stores the value at `dst` as its tag word and payload word (`to_bits`), read and
-    /// written one at a time. For a value a call just returned through memory, where it was
-    /// written so: a whole-value copy is one 16-byte move, whose load cannot take its bytes
-    /// from those two pending stores and waits for them to reach the cache.
-    ///
-    /// # Safety
-    /// `dst` must be valid for writing a `Value` and aligned for it.
-    #[inline(always)]
-    pub unsafe fn write_words(self, dst: *mut Value) {
-        let (tag, payload) = self.to_bits();
-        // SAFETY: per the contract, `dst` has room for the two words; the type is
-        // `#[repr(C, u64)]`, so a tag word followed by its payload word (0 for a variant
-        // without one) is this value.
-        unsafe {
-            let w = dst.cast::<u64>();
-            w.write(tag);
-            w.add(1).write(payload);
-        }
-    }
-
     /// The name `type()` returns for this value.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -225,26 +205,6 @@ mod tests {
                 0
             };
             (tag, payload)
-        }
-    }
-
-    #[test]
-    fn a_value_written_word_by_word_is_the_same_value() {
-        for v in [
-            Value::Nil,
-            Value::False,
-            Value::True,
-            Value::Int(-42),
-            Value::Float(-0.5),
-            Value::Native(NativeId(9)),
-            Value::Undef,
-        ] {
-            // Over a slot that held something else, so no word is left from before.
-            let mut slot = Value::Int(i64::MAX);
-            // SAFETY: `slot` is a value's place.
-            unsafe { v.write_words(&mut slot) };
-            assert_eq!(slot.to_bits(), v.to_bits(), "{v:?}");
-            assert_eq!(slot.tag(), v.tag());
         }
     }
 

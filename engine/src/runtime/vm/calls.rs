@@ -123,7 +123,7 @@ impl Vm {
             }
             Value::Native(id) => {
                 let v = self.call_native(id, slot + 1, nargs)?;
-                self.stack.set(slot, v);
+                self.stack.set_words(slot, v);
                 self.safepoint()?;
                 Ok(false)
             }

@@ -132,13 +132,14 @@ impl Vm {
                     (*unsafe { &mut *regs.add($r.0 as usize) })
                 };
             }
-            // Sets register `$r` to `$v`, a value an out-of-line call just returned, word by
-            // word (`Value::write_words`).
+            // Sets register `$r` to `$v`, a value an out-of-line call just returned through
+            // memory, word by word (`copy_value`: a whole-value copy would stall on it).
             macro_rules! set_returned {
                 ($r:expr, $v:expr) => {{
                     let v: Value = $v;
-                    // SAFETY: as for `reg!`: the register is inside the frame's window.
-                    unsafe { v.write_words(regs.add($r.0 as usize)) }
+                    // SAFETY: `v` is a value; the register is inside the frame's window, as
+                    // for `reg!`.
+                    unsafe { copy_value(&v, regs.add($r.0 as usize)) }
                 }};
             }
             // Constant `$k` of the running prototype.
@@ -994,7 +995,7 @@ impl Vm {
                         }
                         match or_raise!(self.iter_next(reg!(a), cur as usize)) {
                             Some((v, next)) => {
-                                reg!(b) = v;
+                                set_returned!(b, v);
                                 reg!(Reg(a.0 + 1)) = Value::Int(next as i64);
                                 safepoint!();
                             }
