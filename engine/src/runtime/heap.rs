@@ -268,11 +268,13 @@ pub fn items_with_capacity(capacity: usize) -> Items {
     Items::with_capacity_in(capacity, ItemAlloc)
 }
 
-/// The elements `values` yields.
+/// The elements `values` yields, which must tell their number exactly (`size_hint`): a
+/// list built whole has exactly its length as its capacity (LANGUAGE.md §16).
 pub fn items_collect(values: impl IntoIterator<Item = Value>) -> Items {
     let values = values.into_iter();
     let mut items = items_with_capacity(values.size_hint().0);
     items.extend(values);
+    debug_assert_eq!(items.capacity(), items.len(), "an inexact size hint");
     items
 }
 
