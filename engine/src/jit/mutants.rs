@@ -256,6 +256,9 @@ mutants! {
     /// A call of a field holding a function (`o.f(x)`) speculated on the receiver's shape
     /// checks that it is an instance but not its shape, and reads the cached slot.
     FieldCallIgnoresShape => "field_call_ignores_shape", "stale inline cache (field call)";
+    /// A closure inlined where it is called drops its writes to captured variables: the
+    /// variable is taken for one of the inlined frame's registers, which vanish with it.
+    InlinedUpvalWriteDropped => "inlined_upval_write_dropped", "store lost with an inlined frame";
     /// `len` in an inlined callee skips its unit of fuel (a call charges one in every tier).
     InlinedLenFuelFree => "inlined_len_fuel_free", "fuel not charged (inlined builtin)";
     /// A cold version leaving at a hot loop header for a version compiled with feedback

@@ -1,9 +1,9 @@
 //! Inlining: a speculated method call, a call of a top-level function by name or of a
 //! function value speculated on its prototype, the `init` of a class called by name or a
-//! `super` call, whose callee is small (no loops, handlers or captured variables, and only
-//! calls inlined in turn) is translated in place, the callee's registers in variables of
-//! their own; a failed guard in it pushes the inlined callees' frames for the interpreter
-//! to finish.
+//! `super` call, whose callee is small (no loops or handlers, captured variables only in a
+//! function value's body, and only calls inlined in turn) is translated in place, the
+//! callee's registers in variables of their own; a failed guard in it pushes the inlined
+//! callees' frames for the interpreter to finish.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
 //! a safepoint helper or raise an error abandons the inlining of that site, and the function
@@ -76,7 +76,8 @@ pub(super) struct Inlinee<'a> {
 }
 
 /// Whether prototype `proto` may be inlined: a method, `init` or function of few instructions
-/// that neither loops, throws nor touches captured variables, and calls nothing but `len`,
+/// that neither loops nor throws, touches captured variables only if it is a function (whose
+/// sites hold the closure called), and calls nothing but `len`,
 /// the builtins on numbers and (with `calls`) methods, `super`, function values and top-level
 /// functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
@@ -99,8 +100,10 @@ pub(super) fn inlinable(proto: &Proto, cold: &[bool], calls: bool) -> bool {
         (!fx.fuel || inlined_builtin(*op) || calls && inlined_call(*op))
             && fx.flow != Flow::Throw
             && op.jump().is_none_or(|off| target(pc, off) > pc)
-            // The running closure's captured variables: in the caller's code, the caller's.
-            && !matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. })
+            // Captured variables: a function value's body reads them through the closure its
+            // call site holds (`SiteClosure::Known`); a method's site may not hold its closure.
+            && (proto.kind == ProtoKind::Function
+                || !matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. }))
     })
 }
 
@@ -511,7 +514,16 @@ impl<'a> Translator<'a> {
                 }
             }
         }
+        // The body's captured variables are those of the closure called (only a function
+        // value's body reads any, and its site knows the closure: see `inlinable`).
+        let caller_closure = self.closure;
+        if let SiteClosure::Known(c) = closure {
+            self.closure = c;
+        }
+        self.upval_reads.clear();
         let result = self.inline_body();
+        self.closure = caller_closure;
+        self.upval_reads.clear();
         let site = *self.inlining.take().expect("set above");
         if result.is_err() {
             // Not translatable here: the next attempt makes it a call.

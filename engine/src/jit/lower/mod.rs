@@ -887,7 +887,9 @@ impl<'a> Translator<'a> {
             Op::SetUpval { a, u } => {
                 let bx = self.upval_box(u);
                 let (t, p) = self.get(a);
-                self.store_value(t, p, bx, layout::UPBOX_VALUE);
+                if !(mutant!(InlinedUpvalWriteDropped) && self.inlining.is_some()) {
+                    self.store_value(t, p, bx, layout::UPBOX_VALUE);
+                }
                 if mutant!(UpvalCachedAcrossCall) {
                     self.upval_reads.insert(u.0, (t, p));
                 }
