@@ -259,6 +259,10 @@ mutants! {
     /// A closure inlined where it is called drops its writes to captured variables: the
     /// variable is taken for one of the inlined frame's registers, which vanish with it.
     InlinedUpvalWriteDropped => "inlined_upval_write_dropped", "store lost with an inlined frame";
+    /// A counted loop (`for i in a..b`) in an inlined callee never checks that its bounds
+    /// are ints: a float bound is taken for the int of the same bits instead of raising
+    /// the interpreter's error.
+    InlinedForPrepUnchecked => "inlined_for_prep_unchecked", "guard dropped (loop in an inlined callee)";
     /// `len` in an inlined callee skips its unit of fuel (a call charges one in every tier).
     InlinedLenFuelFree => "inlined_len_fuel_free", "fuel not charged (inlined builtin)";
     /// A cold version leaving at a hot loop header for a version compiled with feedback

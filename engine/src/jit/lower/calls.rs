@@ -219,9 +219,17 @@ impl<'a> Translator<'a> {
         let is_fn = self.tag_is(t, tag::FUNC);
         self.guard(pc, is_fn);
         self.refine_tag(a, tag::FUNC);
-        let inlined = self.inlinee(pc).is_some_and(|c| c.input.pid == pid);
-        // The mutant skips the prototype's check only where the body is inlined, which reads
-        // no captured variables, so that a wrong closure stays memory-safe there.
+        // The mutant skips the prototype's check only where the body is inlined and reads no
+        // captured variables, so that a wrong closure stays memory-safe there.
+        let inlined = self.inlinee(pc).is_some_and(|c| {
+            c.input.pid == pid
+                && !c
+                    .input
+                    .proto
+                    .code
+                    .iter()
+                    .any(|op| matches!(op, Op::GetUpval { .. } | Op::SetUpval { .. }))
+        });
         if !(inlined && mutant!(CallTargetTagOnly)) {
             let proto = self.load32(p, layout::CLOSURE_PROTO);
             let same = self.b.ins().icmp_imm_s(IntCC::Equal, proto, pid.0 as i64);

@@ -97,9 +97,12 @@ pub(super) fn inlinable(proto: &Proto, cold: &[bool], calls: bool) -> bool {
             return true;
         }
         let fx = op.effects();
-        (!fx.fuel || inlined_builtin(*op) || calls && inlined_call(*op))
+        // Counted loops (`for i in a..b`) loop in place: their back-edge charges its fuel
+        // as compiled code's does, leaving when there is none.
+        let counted = matches!(op, Op::ForLoop { .. });
+        (!fx.fuel || counted || inlined_builtin(*op) || calls && inlined_call(*op))
             && fx.flow != Flow::Throw
-            && op.jump().is_none_or(|off| target(pc, off) > pc)
+            && op.jump().is_none_or(|off| target(pc, off) > pc || counted)
             // Captured variables: a function value's body reads them through the closure its
             // call site holds (`SiteClosure::Known`); a method's site may not hold its closure.
             && (proto.kind == ProtoKind::Function
@@ -162,10 +165,12 @@ fn prepare<'a>(
     budget: &mut usize,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     let mut out = FxHashMap::default();
+    let known = KnownClosures::new(caller.proto, caller.closure_params.clone());
     for (pc, op) in caller.proto.code.iter().enumerate() {
         if !excluded.is_some_and(|e| e.contains(&pc))
             && !cold.get(pc).copied().unwrap_or(false)
-            && let Some(inlinee) = prepare_site(caller, vm, pc, *op, unfit, depth, budget)
+            && let Some(inlinee) =
+                prepare_site((caller, &known), vm, (pc, *op), unfit, depth, budget)
         {
             out.insert(pc, inlinee);
         }
@@ -173,12 +178,12 @@ fn prepare<'a>(
     out
 }
 
-/// The inlinee of the call `op` at `pc` of `caller`, inlined at `depth`, if it has one.
+/// The inlinee of the call `op` at `pc` of `caller` (whose registers hold the closures
+/// `known` says), inlined at `depth`, if it has one.
 fn prepare_site<'a>(
-    caller: &Input<'a>,
+    (caller, known): (&Input<'a>, &KnownClosures<'_>),
     vm: &'a Vm,
-    pc: usize,
-    op: Op,
+    (pc, op): (usize, Op),
     unfit: &Unfit,
     depth: usize,
     budget: &mut usize,
@@ -221,6 +226,14 @@ fn prepare_site<'a>(
     };
     let pid = callee?;
     let proto: &'a Proto = &vm.program().protos[pid.0 as usize];
+    // The caller's register that is the callee's register 0: a method's receiver (and an
+    // `init`'s new instance), a function's first argument.
+    let window = match op {
+        Op::Call { a, .. } | Op::CallGlobal { a, .. } if proto.kind == ProtoKind::Function => {
+            a.0 + 1
+        }
+        _ => call_register(&op) as u16,
+    };
     let calls = depth < MAX_INLINE_DEPTH;
     let info = vm.fn_info[pid.0 as usize];
     let feedback = &vm.feedback[info.fbase as usize..info.fbase as usize + proto.code.len()];
@@ -239,6 +252,7 @@ fn prepare_site<'a>(
     // The body's registers stay in variables: dirty from their first write on.
     // Its own calls translated in place store all its registers (`inlined_or_helper`).
     let dirty = dirty_registers(proto, &vec![false; proto.code.len()], &FxHashSet::default());
+    let callee_known = KnownClosures::new(proto, known.arguments(pc, window, proto));
     let input = Input {
         proto,
         pid,
@@ -263,6 +277,10 @@ fn prepare_site<'a>(
         cold: None,
         // An inlined callee's calls are inlined too, or it is not inlined.
         unrun_exits: false,
+        // The closures the callee is given and calls are known here: its calls of them are
+        // inlined too (a `for_each(fn(x) { ... })` whose loop calls its parameter).
+        known_callees: callee_known.calls(),
+        closure_params: callee_known.params.clone(),
     };
     let nested = if calls {
         prepare(&input, vm, None, &cold, unfit, depth + 1, budget)
@@ -275,14 +293,18 @@ fn prepare_site<'a>(
         .iter()
         .enumerate()
         .all(|(q, op)| cold[q] || !inlined_call(*op) || nested.contains_key(&q));
-    if !complete {
-        *budget = before;
-    }
     let adds_fields = proto.code.iter().enumerate().any(|(q, op)| {
         !cold[q]
             && matches!(*op, Op::SetProp { ic, .. } if props::adds_in_place(&input, q, ic).is_some())
     }) || nested.values().any(|i| i.adds_fields);
-    complete.then(|| Inlinee {
+    // Fields added in place are a safepoint of the interpreter's, checked once on the way
+    // in (`Translator::inlined_or_helper`): a loop could add any number of them past it.
+    let loops = proto.code.iter().any(Op::is_back_edge);
+    if !complete || loops && adds_fields {
+        *budget = before;
+        return None;
+    }
+    Some(Inlinee {
         live: live_registers(proto, caller.protos),
         dirty,
         input,
@@ -540,7 +562,7 @@ impl<'a> Translator<'a> {
 
     /// The callee's instructions and its side exits, in the callee's frame state.
     fn inline_body(&mut self) -> Result<(), String> {
-        let (leaders, _) = self.leaders();
+        let (leaders, headers) = self.leaders();
         for &pc in &leaders {
             let blk = self.b.create_block();
             self.blocks.insert(pc, blk);
@@ -556,15 +578,20 @@ impl<'a> Translator<'a> {
                 if !self.terminated {
                     self.jump(blk);
                 }
-                // Jumps only go forward: every predecessor has been emitted, so the block
-                // can be sealed now, and variables read in it resolve to their values.
-                self.continue_in(blk);
+                // Only a loop's back-edge jumps backwards: any other block has all its
+                // predecessors emitted, so it can be sealed now, and variables read in it
+                // resolve to their values. A loop header is sealed with the function.
+                if headers.contains(&pc) {
+                    self.b.switch_to_block(blk);
+                } else {
+                    self.continue_in(blk);
+                }
                 self.terminated = false;
                 // Facts are kept per register number, and these are the callee's.
                 self.facts.clear();
-                if pc > 0 {
-                    // Only forward jumps: the first block's one predecessor is the call
-                    // site, whose checked shapes (the receiver's) hold in it.
+                if pc > 0 || headers.contains(&0) {
+                    // The first block's one predecessor is the call site, whose checked
+                    // shapes (the receiver's) hold in it, unless a loop jumps back to it.
                     self.objects.clear();
                 }
             }
@@ -717,5 +744,103 @@ impl<'a> Translator<'a> {
         }
         let st = self.leaf_helper(Helper::InlineExit, &args);
         self.b.ins().return_(&[st]);
+    }
+}
+
+/// Whether `op` may change register `r`: it writes it, or `r` is in or past the run of
+/// registers it addresses (a call's callee frame starts there).
+fn may_write(op: &Op, r: u16) -> bool {
+    op.write().is_some_and(|w| w.reg().0 == r)
+        || op.run_write().is_some_and(|w| w.0 == r)
+        || op.fallthrough_write().is_some_and(|w| w.0 == r)
+        || op
+            .register_run()
+            .is_some_and(|(first, _)| usize::from(r) >= first)
+}
+
+/// The instruction of `code` that last wrote register `r` before `pc` within `pc`'s block
+/// (`leaders`), if one did: `Err(())` when the block writes it nowhere before `pc`.
+fn last_write_in_block(
+    code: &[Op],
+    leaders: &FxHashSet<usize>,
+    pc: usize,
+    r: u16,
+) -> Result<Op, ()> {
+    let mut q = pc;
+    while q > 0 && !leaders.contains(&q) {
+        q -= 1;
+        if may_write(&code[q], r) {
+            return Ok(code[q]);
+        }
+    }
+    Err(())
+}
+
+/// The closures a function's registers are known to hold, from its own code and what its
+/// caller gives its parameters: exact, whatever feedback says.
+pub(super) struct KnownClosures<'p> {
+    code: &'p [Op],
+    leaders: FxHashSet<usize>,
+    /// Per parameter register (the receiver, then the parameters): the function of the
+    /// closure it holds for the whole call, if known.
+    params: Vec<Option<ProtoId>>,
+}
+
+impl<'p> KnownClosures<'p> {
+    /// What `proto`'s code says, its parameters holding closures of `params` (per register,
+    /// `None` where unknown or written by the function itself).
+    pub(super) fn new(proto: &'p Proto, params: Vec<Option<ProtoId>>) -> Self {
+        let code = &proto.code[..];
+        let params = params
+            .into_iter()
+            .enumerate()
+            .map(|(r, p)| p.filter(|_| !code.iter().any(|op| may_write(op, r as u16))))
+            .collect();
+        KnownClosures {
+            code,
+            leaders: structure::leaders_of(proto).0,
+            params,
+        }
+    }
+
+    /// The function of the closure register `r` holds at `pc`: one made in `pc`'s block
+    /// (`Op::Closure`), a parameter's that the function never writes, or a copy of it made
+    /// in the block (`Op::Move`).
+    pub(super) fn at(&self, pc: usize, r: u16) -> Option<ProtoId> {
+        let param = |r: u16| self.params.get(usize::from(r)).copied().flatten();
+        match last_write_in_block(self.code, &self.leaders, pc, r) {
+            Ok(Op::Closure { a, p }) if a.0 == r => Some(p),
+            Ok(Op::Move { a, b }) if a.0 == r => param(b.0),
+            Ok(_) => None,
+            Err(()) => param(r),
+        }
+    }
+
+    /// For each parameter register of `callee`, called at `pc` with its register 0 at the
+    /// caller's `window`: the function of the closure it receives, if known
+    /// (`v.each(fn(x) { ... })`, or a closure the caller itself received and passes on).
+    pub(super) fn arguments(&self, pc: usize, window: u16, callee: &Proto) -> Vec<Option<ProtoId>> {
+        let params = usize::from(callee.arity) + usize::from(callee.kind != ProtoKind::Function);
+        (0..params as u16)
+            .map(|r| self.at(pc, window + r))
+            .collect()
+    }
+
+    /// The calls of a function value whose function is known (`at`): they call it every
+    /// time (see `Input::known_callees`).
+    pub(super) fn calls(&self) -> Vec<(usize, ProtoId)> {
+        if self.params.iter().all(Option::is_none)
+            && !self.code.iter().any(|op| matches!(op, Op::Closure { .. }))
+        {
+            return Vec::new();
+        }
+        self.code
+            .iter()
+            .enumerate()
+            .filter_map(|(pc, op)| match *op {
+                Op::Call { a, .. } => Some((pc, self.at(pc, a.0)?)),
+                _ => None,
+            })
+            .collect()
     }
 }

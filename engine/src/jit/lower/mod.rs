@@ -108,6 +108,12 @@ struct Input<'a> {
     /// Whether a call that has never run leaves for the interpreter (`ExitKind::Unrun`)
     /// instead of being compiled without feedback (see `Vm::speculates_unrun`).
     unrun_exits: bool,
+    /// Per parameter register: the function of the closure it holds for the whole call,
+    /// where the call site says (an inlined callee's; see `inline::KnownClosures`).
+    closure_params: Vec<Option<ProtoId>>,
+    /// The calls of such closures and the function they call every time, whatever the
+    /// feedback (`KnownClosures::calls`).
+    known_callees: Vec<(usize, ProtoId)>,
 }
 
 /// When a cold version makes way (see `cold_version`).
@@ -157,6 +163,11 @@ impl Input<'_> {
     /// The one prototype the `Call` at `pc` has called, if it is compiled to speculate on
     /// it: it called nothing else, and its check never failed.
     fn call_target(&self, pc: usize) -> Option<ProtoId> {
+        if self.mode == Mode::Speculative
+            && let Some(&(_, p)) = self.known_callees.iter().find(|&&(q, _)| q == pc)
+        {
+            return Some(p);
+        }
         let t = *self.call_targets.get(pc)?;
         (self.mode == Mode::Speculative
             && t != CALLED_NOTHING
@@ -289,6 +300,8 @@ pub(crate) fn translate(
         protos: &vm.program().protos,
         cover: vm.coverage.is_some(),
         unrun_exits,
+        closure_params: Vec::new(),
+        known_callees: Vec::new(),
         cold,
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
@@ -1148,15 +1161,22 @@ impl<'a> Translator<'a> {
                 let s_int = self.tag_is(ts, tag::INT);
                 let e_int = self.tag_is(te, tag::INT);
                 let ok = self.both(s_int, e_int);
-                let bad = self.b.create_block();
-                let good = self.b.create_block();
-                self.branch_on(ok, good, &[], bad, &[]);
-                self.b.switch_to_block(bad);
-                let s = self.slot(a);
-                self.helper(Helper::RangeError, &[s]);
-                let err = self.error_block(pc);
-                self.jump(err);
-                self.b.switch_to_block(good);
+                if self.inlining.is_some() {
+                    // An inlined body raises no errors: the interpreter raises this one.
+                    if !mutant!(InlinedForPrepUnchecked) {
+                        self.guard(pc, ok);
+                    }
+                } else {
+                    let bad = self.b.create_block();
+                    let good = self.b.create_block();
+                    self.branch_on(ok, good, &[], bad, &[]);
+                    self.b.switch_to_block(bad);
+                    let s = self.slot(a);
+                    self.helper(Helper::RangeError, &[s]);
+                    let err = self.error_block(pc);
+                    self.jump(err);
+                    self.b.switch_to_block(good);
+                }
                 self.know_int(a);
                 self.know_int(Reg(a.0 + 1));
                 let skip = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, ps, pe);

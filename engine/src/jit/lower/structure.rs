@@ -5,32 +5,9 @@ use super::loop_types::LoopTypes;
 use super::*;
 
 impl Translator<'_> {
-    /// Block leaders (entry, branch targets, instructions after a branch or a terminator,
-    /// handler targets) and the loop headers OSR can enter, from `analysis::successors`.
+    /// The leaders and loop headers of the prototype being translated (`leaders_of`).
     pub(super) fn leaders(&self) -> (FxHashSet<usize>, Vec<usize>) {
-        let code = &self.input.proto.code;
-        let n = code.len();
-        let mut leaders = FxHashSet::default();
-        let mut osr = Vec::new();
-        leaders.insert(0);
-        for (pc, op) in code.iter().enumerate() {
-            let succ = successors(pc, op, n);
-            // A jump to the next instruction still translates as a jump to a block.
-            if succ != [pc + 1] || matches!(op, Op::Jmp { .. } | Op::Loop { .. }) {
-                leaders.extend(succ);
-                leaders.insert(pc + 1);
-            }
-            if op.is_back_edge() {
-                osr.push(target(pc, op.jump().expect("a back-edge jumps")));
-            }
-        }
-        for h in &self.input.proto.handlers {
-            leaders.insert(h.target as usize);
-        }
-        leaders.retain(|&pc| pc < code.len());
-        osr.sort_unstable();
-        osr.dedup();
-        (leaders, osr)
+        leaders_of(self.input.proto)
     }
 
     pub(super) fn run(&mut self) -> Result<(), String> {
@@ -290,4 +267,33 @@ impl Translator<'_> {
         self.emit_shared_exits();
         Ok(())
     }
+}
+
+/// Block leaders of `proto` (entry, branch targets, instructions after a branch or a
+/// terminator, handler targets) and its loop headers (the targets of back-edges, where OSR
+/// can enter), from `analysis::successors`.
+pub(super) fn leaders_of(proto: &Proto) -> (FxHashSet<usize>, Vec<usize>) {
+    let code = &proto.code;
+    let n = code.len();
+    let mut leaders = FxHashSet::default();
+    let mut osr = Vec::new();
+    leaders.insert(0);
+    for (pc, op) in code.iter().enumerate() {
+        let succ = successors(pc, op, n);
+        // A jump to the next instruction still translates as a jump to a block.
+        if succ != [pc + 1] || matches!(op, Op::Jmp { .. } | Op::Loop { .. }) {
+            leaders.extend(succ);
+            leaders.insert(pc + 1);
+        }
+        if op.is_back_edge() {
+            osr.push(target(pc, op.jump().expect("a back-edge jumps")));
+        }
+    }
+    for h in &proto.handlers {
+        leaders.insert(h.target as usize);
+    }
+    leaders.retain(|&pc| pc < code.len());
+    osr.sort_unstable();
+    osr.dedup();
+    (leaders, osr)
 }
