@@ -109,6 +109,8 @@ impl Gen<'_, '_> {
         self.add_leaves(&mut stmts, &class_at, &mut main, at);
         let nests = self.nests();
         main.splice(at..at, nests);
+        let eaches = self.eaches();
+        main.splice(at..at, eaches);
         stmts.extend(main);
         Script {
             stmts,
