@@ -1,9 +1,10 @@
 //! Inlining: a speculated method call, a call of a top-level function by name or of a
 //! function value speculated on its prototype, the `init` of a class called by name or a
-//! `super` call, whose callee is small (no loops or handlers, captured variables only in a
-//! function value's body, and only calls inlined in turn) is translated in place, the
-//! callee's registers in variables of their own; a failed guard in it pushes the inlined
-//! callees' frames for the interpreter to finish.
+//! `super` call, whose callee is small (no handlers, no loops but counted ones, captured
+//! variables only in a function value's body, and only calls inlined in turn) is translated
+//! in place, the callee's registers in variables of their own; a failed guard in it pushes
+//! the inlined callees' frames for the interpreter to finish. Closures a call site passes are
+//! known in the callee (`KnownClosures`), so its calls of them are inlined too.
 //!
 //! The inlined body may leave only through side exits: an instruction of it that would call
 //! a safepoint helper or raise an error abandons the inlining of that site, and the function
@@ -76,8 +77,9 @@ pub(super) struct Inlinee<'a> {
 }
 
 /// Whether prototype `proto` may be inlined: a method, `init` or function of few instructions
-/// that neither loops nor throws, touches captured variables only if it is a function (whose
-/// sites hold the closure called), and calls nothing but `len`,
+/// that neither throws nor loops but for counted loops (`ForLoop`), touches captured
+/// variables only if it is a function (whose sites hold the closure called), and calls
+/// nothing but `len`,
 /// the builtins on numbers and (with `calls`) methods, `super`, function values and top-level
 /// functions by name, themselves to be inlined: no other
 /// instruction of it charges fuel (the opcode table). Instructions that take a helper all the
