@@ -167,12 +167,21 @@ fn prepare<'a>(
     budget: &mut usize,
 ) -> FxHashMap<usize, Inlinee<'a>> {
     let mut out = FxHashMap::default();
-    let known = KnownClosures::new(caller.proto, caller.closure_params.clone());
+    // The compiled function's own code: what its blocks make (an inlined callee's knows
+    // its parameters too).
+    let own;
+    let known = match &caller.known {
+        Some(k) => k,
+        None => {
+            own = KnownClosures::new(caller.proto, Vec::new());
+            &own
+        }
+    };
     for (pc, op) in caller.proto.code.iter().enumerate() {
         if !excluded.is_some_and(|e| e.contains(&pc))
             && !cold.get(pc).copied().unwrap_or(false)
             && let Some(inlinee) =
-                prepare_site((caller, &known), vm, (pc, *op), unfit, depth, budget)
+                prepare_site((caller, known), vm, (pc, *op), unfit, depth, budget)
         {
             out.insert(pc, inlinee);
         }
@@ -254,7 +263,6 @@ fn prepare_site<'a>(
     // The body's registers stay in variables: dirty from their first write on.
     // Its own calls translated in place store all its registers (`inlined_or_helper`).
     let dirty = dirty_registers(proto, &vec![false; proto.code.len()], &FxHashSet::default());
-    let callee_known = KnownClosures::new(proto, known.arguments(pc, window, proto));
     let input = Input {
         proto,
         pid,
@@ -281,8 +289,10 @@ fn prepare_site<'a>(
         unrun_exits: false,
         // The closures the callee is given and calls are known here: its calls of them are
         // inlined too (a `for_each(fn(x) { ... })` whose loop calls its parameter).
-        known_callees: callee_known.calls(),
-        closure_params: callee_known.params.clone(),
+        known: Some(KnownClosures::new(
+            proto,
+            known.arguments(pc, window, proto),
+        )),
     };
     let nested = if calls {
         prepare(&input, vm, None, &cold, unfit, depth + 1, budget)
@@ -825,24 +835,6 @@ impl<'p> KnownClosures<'p> {
         let params = usize::from(callee.arity) + usize::from(callee.kind != ProtoKind::Function);
         (0..params as u16)
             .map(|r| self.at(pc, window + r))
-            .collect()
-    }
-
-    /// The calls of a function value whose function is known (`at`): they call it every
-    /// time (see `Input::known_callees`).
-    pub(super) fn calls(&self) -> Vec<(usize, ProtoId)> {
-        if self.params.iter().all(Option::is_none)
-            && !self.code.iter().any(|op| matches!(op, Op::Closure { .. }))
-        {
-            return Vec::new();
-        }
-        self.code
-            .iter()
-            .enumerate()
-            .filter_map(|(pc, op)| match *op {
-                Op::Call { a, .. } => Some((pc, self.at(pc, a.0)?)),
-                _ => None,
-            })
             .collect()
     }
 }

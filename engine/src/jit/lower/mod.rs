@@ -108,12 +108,10 @@ struct Input<'a> {
     /// Whether a call that has never run leaves for the interpreter (`ExitKind::Unrun`)
     /// instead of being compiled without feedback (see `Vm::speculates_unrun`).
     unrun_exits: bool,
-    /// Per parameter register: the function of the closure it holds for the whole call,
-    /// where the call site says (an inlined callee's; see `inline::KnownClosures`).
-    closure_params: Vec<Option<ProtoId>>,
-    /// The calls of such closures and the function they call every time, whatever the
-    /// feedback (`KnownClosures::calls`).
-    known_callees: Vec<(usize, ProtoId)>,
+    /// For an inlined callee: the closures its registers are known to hold, from its code
+    /// and what its call site passes (`inline::KnownClosures`). Its calls of them speculate
+    /// on their function whatever the feedback says (`call_target`).
+    known: Option<inline::KnownClosures<'a>>,
 }
 
 /// When a cold version makes way (see `cold_version`).
@@ -164,7 +162,9 @@ impl Input<'_> {
     /// it: it called nothing else, and its check never failed.
     fn call_target(&self, pc: usize) -> Option<ProtoId> {
         if self.mode == Mode::Speculative
-            && let Some(&(_, p)) = self.known_callees.iter().find(|&&(q, _)| q == pc)
+            && let Some(known) = &self.known
+            && let Some(Op::Call { a, .. }) = self.proto.code.get(pc)
+            && let Some(p) = known.at(pc, a.0)
         {
             return Some(p);
         }
@@ -300,8 +300,7 @@ pub(crate) fn translate(
         protos: &vm.program().protos,
         cover: vm.coverage.is_some(),
         unrun_exits,
-        closure_params: Vec::new(),
-        known_callees: Vec::new(),
+        known: None,
         cold,
         osr_snapshot: match vm.frames.last() {
             Some(f) if osr && f.proto == pid => {
