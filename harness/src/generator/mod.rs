@@ -7,6 +7,7 @@
 
 mod build;
 mod callable;
+mod ctors;
 mod each;
 mod expr;
 mod inject;
@@ -29,7 +30,7 @@ use types::{ClassInfo, FnPlan, Scopes, Sig, Ty};
 
 /// Version of the generator: the same seed gives the same program for one version, on every
 /// machine. Bumped whenever the programs a seed produces change.
-pub const GENERATOR_VERSION: u32 = 25;
+pub const GENERATOR_VERSION: u32 = 26;
 
 /// Language areas; each case enables a random subset (swarm testing: cases that leave an area
 /// out stress the others harder).

@@ -9,13 +9,13 @@ use super::Gen;
 use super::build::*;
 
 impl Gen<'_, '_> {
-    /// With `flips`, sometimes (one case in three) a function
+    /// With `flips`, two cases in three, a function
     /// `fn nestN(n, s) { for i in 0..n { let j = 0; while j < i { s = s OP j; j += 1; } } return s; }`
     /// and calls printing its result with an int accumulator, then a float one, then an int
     /// again. Drawn after every other choice of the program, so that a seed's program is the
     /// one it was without it, plus it.
     pub(crate) fn nests(&mut self) -> Vec<Stmt> {
-        if !self.f.flips || !self.chance(1, 3) {
+        if !self.f.flips || !self.chance(2, 3) {
             return Vec::new();
         }
         let (f, n, s, i, j) = (

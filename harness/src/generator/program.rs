@@ -111,6 +111,8 @@ impl Gen<'_, '_> {
         main.splice(at..at, nests);
         let eaches = self.eaches();
         main.splice(at..at, eaches);
+        let ctors = self.ctors();
+        main.splice(at..at, ctors);
         stmts.extend(main);
         Script {
             stmts,
